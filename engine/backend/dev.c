@@ -1,0 +1,136 @@
+/* engine/backend/dev.c — opening a backend by name, and its memory.
+ *
+ * Backends that are not built say so by name when asked for ("cuda: not built (nvcc was not
+ * found at build time)"), and a built CUDA backend without a device says that instead: a CUDA
+ * build does not imply a CUDA device, so callers decide at run time (STYLE §11).
+ */
+#include "backends.h"
+
+#include <stdio.h>  // fprintf
+#include <stdlib.h> // aligned_alloc, free
+#include <string.h> // strcmp, memcpy, memset
+
+static const char *backend_names = "ref, cpu, cuda";
+
+static inline bool is_cuda(const Dev *d) { return d && d->name && strcmp(d->name, "cuda") == 0; }
+
+bool dev_available(const char *name)
+{
+    if (strcmp(name, "ref") == 0) return true;
+#ifdef HAVE_DNNL
+    if (strcmp(name, "cpu") == 0) return true;
+#endif
+#ifdef HAVE_CUDA
+    if (strcmp(name, "cuda") == 0) return cuda_dev_present();
+#endif
+    return false;
+}
+
+int dev_open(Dev *d, const char *name)
+{
+    memset(d, 0, sizeof *d);
+    d->prec = PREC_FP32;
+    if (strcmp(name, "ref") == 0) {
+        d->name = "ref";
+        d->ops = &ref_ops;
+        return 0;
+    }
+    if (strcmp(name, "cpu") == 0) {
+#ifdef HAVE_DNNL
+        d->name = "cpu";
+        d->ops = &cpu_ops;
+        return cpu_dev_init(d);
+#else
+        log_error("backend cpu: not built (oneDNN was not found at build time; run make deps)");
+        return ERR_DEVICE;
+#endif
+    }
+    if (strcmp(name, "cuda") == 0) {
+#ifdef HAVE_CUDA
+        if (!cuda_dev_present()) {
+            log_error("backend cuda: no CUDA device (cudaGetDeviceCount found none)");
+            return ERR_DEVICE;
+        }
+        d->name = "cuda";
+        d->ops = &cuda_ops;
+        return cuda_dev_init(d);
+#else
+        log_error("backend cuda: not built (nvcc was not found at build time, or CUDA=0)");
+        return ERR_DEVICE;
+#endif
+    }
+    log_error("unknown backend '%s' (valid: %s)", name, backend_names);
+    return ERR_ARG;
+}
+
+void dev_close(Dev *d)
+{
+#ifdef HAVE_DNNL
+    if (d->name && strcmp(d->name, "cpu") == 0) cpu_dev_fini(d);
+#endif
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) cuda_dev_fini(d);
+#endif
+    memset(d, 0, sizeof *d);
+}
+
+void *dev_alloc(Dev *d, size_t bytes)
+{
+    size_t n = (bytes + 63) / 64 * 64;
+    if (n == 0) n = 64;
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) {
+        void *p = cuda_dev_alloc(n);
+        CHECK(p, "dev_alloc on cuda: out of device memory allocating %zu bytes", bytes);
+        return p;
+    }
+#endif
+    void *p = aligned_alloc(64, n);
+    CHECK(p, "dev_alloc on %s: out of host memory allocating %zu bytes", d->name, bytes);
+    return p;
+}
+
+void dev_free(Dev *d, void *p)
+{
+    if (!p) return;
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) { cuda_dev_free(p); return; }
+#endif
+    (void)d;
+    free(p);
+}
+
+void dev_upload(Dev *d, void *dst, const void *src, size_t bytes)
+{
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) { cuda_dev_upload(dst, src, bytes); return; }
+#endif
+    (void)d;
+    memcpy(dst, src, bytes);
+}
+
+void dev_download(Dev *d, void *dst, const void *src, size_t bytes)
+{
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) { cuda_dev_download(dst, src, bytes); return; }
+#endif
+    (void)d;
+    memcpy(dst, src, bytes);
+}
+
+void dev_memset0(Dev *d, void *p, size_t bytes)
+{
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) { cuda_dev_memset0(p, bytes); return; }
+#endif
+    (void)d;
+    memset(p, 0, bytes);
+}
+
+void dev_sync(Dev *d)
+{
+#ifdef HAVE_CUDA
+    if (is_cuda(d)) cuda_dev_sync();
+#endif
+    (void)d;
+}

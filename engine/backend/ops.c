@@ -1,0 +1,341 @@
+/* engine/backend/ops.c — thin dispatch: validate an op's description once, then call the backend.
+ *
+ * Every check stops with one message naming the op, the backend and the shapes (tier 1 of
+ * STYLE §8): a wrong call is a programmer error, not a condition to recover from. Backends can
+ * then trust their arguments and stay free of validation code.
+ */
+#include "ops.h"
+
+#include <math.h>   // isfinite
+#include <stdio.h>  // snprintf
+
+// ---------------------------------------------------------------------------------------------
+// descriptions for messages
+
+static const char *conv_str(Conv2d o, char buf[160])
+{
+    snprintf(buf, 160, "x %s oc %d k %dx%d s %dx%d p %dx%d d %dx%d g %d%s", SHAPE_STR(o.x), o.oc,
+             o.kh, o.kw, o.sh, o.sw, o.ph, o.pw, o.dh, o.dw, o.g, o.bias ? " bias" : "");
+    return buf;
+}
+
+static const char *pool_str(Pool2d o, char buf[160])
+{
+    snprintf(buf, 160, "x %s k %dx%d s %dx%d p %dx%d%s%s", SHAPE_STR(o.x), o.kh, o.kw, o.sh, o.sw,
+             o.ph, o.pw, o.ceil_mode ? " ceil" : "", o.count_include_pad ? " include_pad" : "");
+    return buf;
+}
+
+#define CONV_STR(o) conv_str((o), (char[160]){0})
+#define POOL_STR(o) pool_str((o), (char[160]){0})
+
+// a NULL table entry: the op is missing on this backend
+#define DISPATCH(d, fn, desc, ...)                                                          \
+    do {                                                                                    \
+        CHECK((d) && (d)->ops, #fn ": no device (call dev_open first)");                   \
+        CHECK((d)->ops->fn, #fn ": not implemented on backend %s (%s)", (d)->name, desc);  \
+        (d)->ops->fn(d, __VA_ARGS__);                                                       \
+    } while (0)
+
+static bool shape_ok(Shape4 s) { return s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0; }
+
+// ---------------------------------------------------------------------------------------------
+// output shapes
+
+Shape4 conv2d_out(Conv2d o)
+{
+    Shape4 y = {o.x.n, (o.x.h + 2 * o.ph - o.dh * (o.kh - 1) - 1) / o.sh + 1,
+                (o.x.w + 2 * o.pw - o.dw * (o.kw - 1) - 1) / o.sw + 1, o.oc};
+    return y;
+}
+
+// PyTorch's pooling_output_shape: ceil mode may not start a window in the right padding
+static int pool_len(int in, int k, int s, int p, bool ceil_mode)
+{
+    int out = (in + 2 * p - k + (ceil_mode ? s - 1 : 0)) / s + 1;
+    if (ceil_mode && (out - 1) * s >= in + p) out--;
+    return out;
+}
+
+Shape4 pool2d_out(Pool2d o)
+{
+    Shape4 y = {o.x.n, pool_len(o.x.h, o.kh, o.sh, o.ph, o.ceil_mode),
+                pool_len(o.x.w, o.kw, o.sw, o.pw, o.ceil_mode), o.x.c};
+    return y;
+}
+
+const char *act_name(ActKind k)
+{
+    static const char *names[ACT_COUNT] = {"none", "relu", "relu6", "silu", "hswish",
+                                           "hsigmoid", "sigmoid", "gelu"};
+    return (unsigned)k < ACT_COUNT ? names[k] : "invalid";
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+static void conv2d_check(Dev *d, const char *fn, Conv2d o)
+{
+    const char *b = d ? d->name : "?";
+    CHECK(shape_ok(o.x) && o.oc > 0 && o.kh > 0 && o.kw > 0 && o.sh > 0 && o.sw > 0 &&
+              o.ph >= 0 && o.pw >= 0 && o.dh > 0 && o.dw > 0 && o.g > 0,
+          "%s on %s: sizes must be positive (padding >= 0): %s", fn, b, CONV_STR(o));
+    CHECK(o.x.c % o.g == 0 && o.oc % o.g == 0,
+          "%s on %s: groups %d do not divide C=%d and OC=%d: %s", fn, b, o.g, o.x.c, o.oc,
+          CONV_STR(o));
+    Shape4 y = conv2d_out(o);
+    CHECK(y.h > 0 && y.w > 0, "%s on %s: kernel larger than padded input, output %s: %s", fn, b,
+          SHAPE_STR(y), CONV_STR(o));
+}
+
+static void pool2d_check(Dev *d, const char *fn, Pool2d o)
+{
+    const char *b = d ? d->name : "?";
+    CHECK(shape_ok(o.x) && o.kh > 0 && o.kw > 0 && o.sh > 0 && o.sw > 0 && o.ph >= 0 &&
+              o.pw >= 0,
+          "%s on %s: sizes must be positive (padding >= 0): %s", fn, b, POOL_STR(o));
+    CHECK(2 * o.ph <= o.kh && 2 * o.pw <= o.kw,
+          "%s on %s: padding must be at most half the kernel (PyTorch's rule): %s", fn, b,
+          POOL_STR(o));
+    Shape4 y = pool2d_out(o);
+    CHECK(y.h > 0 && y.w > 0, "%s on %s: window larger than padded input, output %s: %s", fn, b,
+          SHAPE_STR(y), POOL_STR(o));
+}
+
+#define NAME(d) ((d) ? (d)->name : "?")
+
+// ---------------------------------------------------------------------------------------------
+// dispatch
+
+void conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b)
+{
+    conv2d_check(d, "conv2d_forward", op);
+    CHECK(y && x && w && (!op.bias || b), "conv2d_forward on %s: NULL buffer (y %p x %p w %p b %p)"
+          ": %s", NAME(d), (void *)y, (const void *)x, (const void *)w, (const void *)b,
+          CONV_STR(op));
+    DISPATCH(d, conv2d_forward, CONV_STR(op), op, y, x, w, op.bias ? b : NULL);
+}
+
+void conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
+                     const float *x, const float *w)
+{
+    conv2d_check(d, "conv2d_backward", op);
+    CHECK(dy && x && w, "conv2d_backward on %s: NULL input buffer: %s", NAME(d), CONV_STR(op));
+    DISPATCH(d, conv2d_backward, CONV_STR(op), op, dx, dw, op.bias ? db : NULL, dy, x, w);
+}
+
+static void bn_check(Dev *d, const char *fn, BatchNorm o)
+{
+    CHECK(shape_ok(o.x) && o.eps > 0 && o.momentum >= 0 && o.momentum <= 1,
+          "%s on %s: x %s eps %g momentum %g: need positive sizes, eps > 0, momentum in [0,1]",
+          fn, NAME(d), SHAPE_STR(o.x), o.eps, o.momentum);
+    CHECK(!o.train || (size_t)o.x.n * o.x.h * o.x.w > 1,
+          "%s on %s: training batch norm needs more than one value per channel, x %s", fn,
+          NAME(d), SHAPE_STR(o.x));
+}
+
+void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
+                       float *run_var, const float *x, const float *gamma, const float *beta)
+{
+    bn_check(d, "batchnorm_forward", op);
+    DISPATCH(d, batchnorm_forward, SHAPE_STR(op.x), op, y, mean, rstd, run_mean, run_var, x,
+             gamma, beta);
+}
+
+void batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
+                        const float *dy, const float *x, const float *gamma, const float *mean,
+                        const float *rstd)
+{
+    bn_check(d, "batchnorm_backward", op);
+    DISPATCH(d, batchnorm_backward, SHAPE_STR(op.x), op, dx, dgamma, dbeta, dy, x, gamma, mean,
+             rstd);
+}
+
+static void act_check(Dev *d, const char *fn, Act o)
+{
+    CHECK(o.act > ACT_NONE && o.act < ACT_COUNT, "%s on %s: unknown activation %d (n %zu)", fn,
+          NAME(d), (int)o.act, o.n);
+}
+
+void act_forward(Dev *d, Act op, float *y, const float *x)
+{
+    act_check(d, "act_forward", op);
+    DISPATCH(d, act_forward, act_name(op.act), op, y, x);
+}
+
+void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+{
+    act_check(d, "act_backward", op);
+    DISPATCH(d, act_backward, act_name(op.act), op, dx, dy, x);
+}
+
+void add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
+{
+    DISPATCH(d, add_forward, "add", op, y, a, b);
+}
+
+void add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+{
+    DISPATCH(d, add_backward, "add", op, da, db, dy);
+}
+
+void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)
+{
+    CHECK(shape_ok(op.x), "chanmul_forward on %s: x %s", NAME(d), SHAPE_STR(op.x));
+    DISPATCH(d, chanmul_forward, SHAPE_STR(op.x), op, y, x, s);
+}
+
+void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy, const float *x,
+                      const float *s)
+{
+    CHECK(shape_ok(op.x), "chanmul_backward on %s: x %s", NAME(d), SHAPE_STR(op.x));
+    DISPATCH(d, chanmul_backward, SHAPE_STR(op.x), op, dx, ds, dy, x, s);
+}
+
+void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
+{
+    pool2d_check(d, "maxpool_forward", op);
+    DISPATCH(d, maxpool_forward, POOL_STR(op), op, y, x);
+}
+
+void maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+{
+    pool2d_check(d, "maxpool_backward", op);
+    DISPATCH(d, maxpool_backward, POOL_STR(op), op, dx, dy, x);
+}
+
+void avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
+{
+    pool2d_check(d, "avgpool_forward", op);
+    DISPATCH(d, avgpool_forward, POOL_STR(op), op, y, x);
+}
+
+void avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+{
+    pool2d_check(d, "avgpool_backward", op);
+    DISPATCH(d, avgpool_backward, POOL_STR(op), op, dx, dy);
+}
+
+void gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
+{
+    CHECK(shape_ok(op.x), "gap_forward on %s: x %s", NAME(d), SHAPE_STR(op.x));
+    DISPATCH(d, gap_forward, SHAPE_STR(op.x), op, y, x);
+}
+
+void gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+{
+    CHECK(shape_ok(op.x), "gap_backward on %s: x %s", NAME(d), SHAPE_STR(op.x));
+    DISPATCH(d, gap_backward, SHAPE_STR(op.x), op, dx, dy);
+}
+
+#define LINEAR_CHECK(fn, o)                                                                  \
+    CHECK((o).n > 0 && (o).in > 0 && (o).out > 0, fn " on %s: x (%d,%d) w (%d,%d): sizes must " \
+          "be positive", NAME(d), (o).n, (o).in, (o).out, (o).in)
+
+void linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w, const float *b)
+{
+    LINEAR_CHECK("linear_forward", op);
+    CHECK(!op.bias || b, "linear_forward on %s: bias declared but b is NULL", NAME(d));
+    DISPATCH(d, linear_forward, "linear", op, y, x, w, op.bias ? b : NULL);
+}
+
+void linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
+                     const float *x, const float *w)
+{
+    LINEAR_CHECK("linear_backward", op);
+    DISPATCH(d, linear_backward, "linear", op, dx, dw, op.bias ? db : NULL, dy, x, w);
+}
+
+#define DROP_CHECK(fn, o)                                                                   \
+    CHECK((o).n > 0 && (o).per_sample > 0 && (o).p >= 0.0f && (o).p < 1.0f,                \
+          fn " on %s: n %d per_sample %zu p %g: need positive sizes and p in [0, 1)", NAME(d), \
+          (o).n, (o).per_sample, (o).p)
+
+void dropout_forward(Dev *d, Dropout op, float *y, const float *x)
+{
+    DROP_CHECK("dropout_forward", op);
+    DISPATCH(d, dropout_forward, "dropout", op, y, x);
+}
+
+void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy)
+{
+    DROP_CHECK("dropout_backward", op);
+    DISPATCH(d, dropout_backward, "dropout", op, dx, dy);
+}
+
+void droppath_forward(Dev *d, DropPath op, float *y, const float *x)
+{
+    DROP_CHECK("droppath_forward", op);
+    DISPATCH(d, droppath_forward, "droppath", op, y, x);
+}
+
+void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
+{
+    DROP_CHECK("droppath_backward", op);
+    DISPATCH(d, droppath_backward, "droppath", op, dx, dy);
+}
+
+#define ROWS_CHECK(fn, o)                                                                    \
+    CHECK((o).n > 0 && (o).k > 1, fn " on %s: logits (%d,%d): need N > 0 and K > 1 classes", \
+          NAME(d), (o).n, (o).k)
+
+void xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
+                  const int *labels, const float *targets)
+{
+    ROWS_CHECK("xent_forward", op);
+    CHECK((labels == NULL) != (targets == NULL),
+          "xent_forward on %s: logits (%d,%d): give exactly one of labels and targets", NAME(d),
+          op.n, op.k);
+    CHECK(op.smoothing >= 0.0f && op.smoothing < 1.0f,
+          "xent_forward on %s: label smoothing %g outside [0, 1)", NAME(d), op.smoothing);
+    DISPATCH(d, xent_forward, "xent", op, loss, prob, logits, labels, targets);
+}
+
+void xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
+                   const int *labels, const float *targets)
+{
+    ROWS_CHECK("xent_backward", op);
+    CHECK((labels == NULL) != (targets == NULL),
+          "xent_backward on %s: logits (%d,%d): give exactly one of labels and targets", NAME(d),
+          op.n, op.k);
+    DISPATCH(d, xent_backward, "xent", op, dlogits, dloss, prob, labels, targets);
+}
+
+void softmax_forward(Dev *d, Softmax op, float *y, const float *x)
+{
+    ROWS_CHECK("softmax_forward", op);
+    CHECK(op.t > 0 && isfinite(op.t), "softmax_forward on %s: temperature %g must be > 0",
+          NAME(d), op.t);
+    DISPATCH(d, softmax_forward, "softmax", op, y, x);
+}
+
+void kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, const float *q)
+{
+    ROWS_CHECK("kldiv_forward", op);
+    CHECK(op.t > 0 && isfinite(op.t), "kldiv_forward on %s: temperature %g must be > 0",
+          NAME(d), op.t);
+    DISPATCH(d, kldiv_forward, "kldiv", op, loss, p, s, q);
+}
+
+void kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
+                    const float *q)
+{
+    ROWS_CHECK("kldiv_backward", op);
+    DISPATCH(d, kldiv_backward, "kldiv", op, ds, dloss, p, q);
+}
+
+#define RESIZE_CHECK(fn, o)                                                                  \
+    CHECK(shape_ok((o).x) && (o).oh > 0 && (o).ow > 0, fn " on %s: x %s to %dx%d: sizes must " \
+          "be positive", NAME(d), SHAPE_STR((o).x), (o).oh, (o).ow)
+
+void resize_forward(Dev *d, Resize op, float *y, const float *x)
+{
+    RESIZE_CHECK("resize_forward", op);
+    DISPATCH(d, resize_forward, SHAPE_STR(op.x), op, y, x);
+}
+
+void resize_backward(Dev *d, Resize op, float *dx, const float *dy)
+{
+    RESIZE_CHECK("resize_backward", op);
+    DISPATCH(d, resize_backward, SHAPE_STR(op.x), op, dx, dy);
+}

@@ -1,0 +1,219 @@
+/* engine/backend/ops.h — the op table: every op's contract, and the device it runs on.
+ *
+ * Dimension legend (STYLE §9): N batch, H W height width, C channels, OC output channels,
+ * K kernel, S stride, P padding, D dilation, G groups, OH OW output height width.
+ * Layout: activations NHWC float32. Conv weights (OC, KH, KW, C/G) ("ohwi"); linear weights
+ * (OUT, IN) as PyTorch stores them. Pointers are device pointers of the op's Dev.
+ *
+ * Contract for every op:
+ *   - forward overwrites its outputs; backward ACCUMULATES (+=) into every gradient it writes, so a
+ *     tensor with two consumers needs no special case and grads are zeroed once per step.
+ *   - a gradient pointer may be NULL when that gradient is not wanted (dx of the first layer).
+ *   - ops never allocate caller-visible memory; a backend may keep private scratch and cached
+ *     primitives on its Dev.
+ *   - each op is described by a small struct passed by value; ops.c validates it once (shapes,
+ *     groups, NULL table entries) and stops with one message naming op, backend and shapes.
+ * Randomness (dropout, drop-path) is a pure function of (key, sample index, element): see rng.h.
+ */
+#ifndef OPS_H
+#define OPS_H
+
+#include "../core/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct OpTable OpTable;
+
+// numeric mode of a device: the cuda backend can compute in bf16 with float32 accumulation while
+// every buffer the caller sees (weights = float32 master copy, activations, grads) stays float32
+typedef enum { PREC_FP32 = 0, PREC_BF16 = 1 } Precision;
+
+typedef struct Dev {
+    const char    *name;   // "ref", "cpu", "cuda"
+    const OpTable *ops;
+    Precision      prec;
+    void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
+} Dev;
+
+// ---------------------------------------------------------------------------------------------
+// devices and memory
+
+// opens a backend by name ("ref", "cpu", "cuda"); returns 0, or ERR_DEVICE with one line printed
+// when the backend is not built or no device answers (cuda on a machine without a GPU)
+int   dev_open(Dev *d, const char *name);
+void  dev_close(Dev *d);
+bool  dev_available(const char *name);                  // quiet probe, for tests and --help
+void *dev_alloc(Dev *d, size_t bytes);                  // 64-byte aligned; fatal when out of memory
+void  dev_free(Dev *d, void *p);
+void  dev_upload(Dev *d, void *dst, const void *src, size_t bytes);   // host -> device
+void  dev_download(Dev *d, void *dst, const void *src, size_t bytes); // device -> host
+void  dev_memset0(Dev *d, void *p, size_t bytes);
+void  dev_sync(Dev *d);                                  // wait for queued work (cuda)
+
+// ---------------------------------------------------------------------------------------------
+// op descriptions (static: shapes and hyper-parameters, never data)
+
+typedef enum { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SILU, ACT_HSWISH, ACT_HSIGMOID, ACT_SIGMOID,
+               ACT_GELU, ACT_COUNT } ActKind;
+const char *act_name(ActKind k);
+
+// conv2d: x (N,H,W,C) * w (OC,KH,KW,C/G) [+ b (OC)] -> y (N,OH,OW,OC)
+//   OH = (H + 2PH - DH(KH-1) - 1)/SH + 1; cross-correlation, as PyTorch
+typedef struct { Shape4 x; int oc, kh, kw, sh, sw, ph, pw, dh, dw, g; bool bias; } Conv2d;
+// square kernel, stride, padding, dilation: the common case
+static inline Conv2d conv2d_sq(Shape4 x, int oc, int k, int s, int p, int d, int g, bool bias)
+{
+    Conv2d c = {x, oc, k, k, s, s, p, p, d, d, g, bias};
+    return c;
+}
+Shape4 conv2d_out(Conv2d op);
+
+// batch norm over N,H,W per channel C. train: batch statistics (biased variance to normalize),
+// running stats updated running = (1-momentum)*running + momentum*batch with the unbiased batch
+// variance (PyTorch convention); eval: running statistics. Forward saves mean and rstd =
+// 1/sqrt(var+eps) of what it normalized with (C each) for backward.
+typedef struct { Shape4 x; float eps, momentum; bool train; } BatchNorm;
+
+// elementwise activation y = f(x) over n values; backward: dx += f'(x) dy
+typedef struct { size_t n; ActKind act; } Act;
+
+// y = a + b over n values; backward: da += dy, db += dy
+typedef struct { size_t n; } Add;
+
+// channel-broadcast multiply (SE gate): y (N,H,W,C) = x (N,H,W,C) * s (N,C)
+// backward: dx += dy * s, ds (N,C) += sum over H,W of dy * x
+typedef struct { Shape4 x; } ChanMul;
+
+// max / average pooling, PyTorch semantics: padding counts as -inf for max; for average,
+// count_include_pad divides by the window clipped to the padded input, else by the part inside
+// the input; ceil_mode rounds OH up (a window must start inside input or left padding)
+typedef struct { Shape4 x; int kh, kw, sh, sw, ph, pw; bool ceil_mode, count_include_pad; } Pool2d;
+Shape4 pool2d_out(Pool2d op);
+
+// global average pooling: x (N,H,W,C) -> y (N,C)
+typedef struct { Shape4 x; } GlobalAvgPool;
+
+// linear: y (N,OUT) = x (N,IN) w^T (w: (OUT,IN)) [+ b (OUT)]
+typedef struct { int n, in, out; bool bias; } Linear;
+
+// dropout on x viewed as (N, per_sample): element j of sample i is kept when
+// rng_uniform(key, sample0 + i, j) >= p, and scaled by 1/(1-p). backward: dx += mask * dy / (1-p)
+typedef struct { int n; size_t per_sample; float p; uint64_t key, sample0; } Dropout;
+
+// drop-path (stochastic depth): one draw per sample: sample i is kept when
+// rng_uniform(key, 0, sample0 + i) >= p and then scaled by 1/(1-p), else zeroed
+typedef struct { int n; size_t per_sample; float p; uint64_t key, sample0; } DropPath;
+
+// softmax cross-entropy, per-sample loss (N). Targets: integer labels (N) smoothed as
+// (1-smoothing)*onehot + smoothing/K, or probability rows (N,K) used as given (mixup, soft labels).
+// Forward saves prob = softmax(logits) (N,K). backward: dlogits += dloss[i] * (prob - target)
+typedef struct { int n, k; float smoothing; } Xent;
+
+// softmax at temperature t, forward only (teacher targets): y (N,K) = softmax(x / t)
+typedef struct { int n, k; float t; } Softmax;
+
+// distillation: loss[i] = t^2 * KL(q_i || softmax(s_i / t)) with q (N,K) target probabilities
+// (already at temperature t; an ensemble's averaged softmax). Saves p = softmax(s/t) (N,K).
+// backward: ds += dloss[i] * t * (p - q)   (the t^2 scaling keeps gradients comparable, Hinton)
+typedef struct { int n, k; float t; } KlDiv;
+
+// bilinear resize (N,H,W,C) -> (N,OH,OW,C), PyTorch interpolate(mode="bilinear",
+// align_corners=False, antialias=False): src = (dst + 0.5) * H/OH - 0.5, clamped at 0
+typedef struct { Shape4 x; int oh, ow; } Resize;
+
+// ---------------------------------------------------------------------------------------------
+// the table a backend fills in (NULL = not implemented there: ops.c stops with a message)
+
+struct OpTable {
+    void (*conv2d_forward)(Dev *, Conv2d, float *y, const float *x, const float *w, const float *b);
+    void (*conv2d_backward)(Dev *, Conv2d, float *dx, float *dw, float *db, const float *dy,
+                            const float *x, const float *w);
+    void (*batchnorm_forward)(Dev *, BatchNorm, float *y, float *mean, float *rstd,
+                              float *run_mean, float *run_var, const float *x,
+                              const float *gamma, const float *beta);
+    void (*batchnorm_backward)(Dev *, BatchNorm, float *dx, float *dgamma, float *dbeta,
+                               const float *dy, const float *x, const float *gamma,
+                               const float *mean, const float *rstd);
+    void (*act_forward)(Dev *, Act, float *y, const float *x);
+    void (*act_backward)(Dev *, Act, float *dx, const float *dy, const float *x);
+    void (*add_forward)(Dev *, Add, float *y, const float *a, const float *b);
+    void (*add_backward)(Dev *, Add, float *da, float *db, const float *dy);
+    void (*chanmul_forward)(Dev *, ChanMul, float *y, const float *x, const float *s);
+    void (*chanmul_backward)(Dev *, ChanMul, float *dx, float *ds, const float *dy,
+                             const float *x, const float *s);
+    void (*maxpool_forward)(Dev *, Pool2d, float *y, const float *x);
+    void (*maxpool_backward)(Dev *, Pool2d, float *dx, const float *dy, const float *x);
+    void (*avgpool_forward)(Dev *, Pool2d, float *y, const float *x);
+    void (*avgpool_backward)(Dev *, Pool2d, float *dx, const float *dy);
+    void (*gap_forward)(Dev *, GlobalAvgPool, float *y, const float *x);
+    void (*gap_backward)(Dev *, GlobalAvgPool, float *dx, const float *dy);
+    void (*linear_forward)(Dev *, Linear, float *y, const float *x, const float *w, const float *b);
+    void (*linear_backward)(Dev *, Linear, float *dx, float *dw, float *db, const float *dy,
+                            const float *x, const float *w);
+    void (*dropout_forward)(Dev *, Dropout, float *y, const float *x);
+    void (*dropout_backward)(Dev *, Dropout, float *dx, const float *dy);
+    void (*droppath_forward)(Dev *, DropPath, float *y, const float *x);
+    void (*droppath_backward)(Dev *, DropPath, float *dx, const float *dy);
+    void (*xent_forward)(Dev *, Xent, float *loss, float *prob, const float *logits,
+                         const int *labels, const float *targets);
+    void (*xent_backward)(Dev *, Xent, float *dlogits, const float *dloss, const float *prob,
+                          const int *labels, const float *targets);
+    void (*softmax_forward)(Dev *, Softmax, float *y, const float *x);
+    void (*kldiv_forward)(Dev *, KlDiv, float *loss, float *p, const float *s, const float *q);
+    void (*kldiv_backward)(Dev *, KlDiv, float *ds, const float *dloss, const float *p,
+                           const float *q);
+    void (*resize_forward)(Dev *, Resize, float *y, const float *x);
+    void (*resize_backward)(Dev *, Resize, float *dx, const float *dy);
+};
+
+// ---------------------------------------------------------------------------------------------
+// the calls engine code makes: validate, then dispatch to d->ops (ops.c)
+
+void conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b);
+void conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
+                     const float *x, const float *w);
+void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
+                       float *run_var, const float *x, const float *gamma, const float *beta);
+void batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
+                        const float *dy, const float *x, const float *gamma, const float *mean,
+                        const float *rstd);
+void act_forward(Dev *d, Act op, float *y, const float *x);
+void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
+void add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
+void add_backward(Dev *d, Add op, float *da, float *db, const float *dy);
+void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
+void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy, const float *x,
+                      const float *s);
+void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+void maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
+void avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+void avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy);
+void gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x);
+void gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy);
+void linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w, const float *b);
+void linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
+                     const float *x, const float *w);
+void dropout_forward(Dev *d, Dropout op, float *y, const float *x);
+void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy);
+void droppath_forward(Dev *d, DropPath op, float *y, const float *x);
+void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy);
+void xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
+                  const int *labels, const float *targets);
+void xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
+                   const int *labels, const float *targets);
+void softmax_forward(Dev *d, Softmax op, float *y, const float *x);
+void kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, const float *q);
+void kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
+                    const float *q);
+void resize_forward(Dev *d, Resize op, float *y, const float *x);
+void resize_backward(Dev *d, Resize op, float *dx, const float *dy);
+
+// the backends' tables and device hooks (each backend's table.c)
+extern const OpTable ref_ops, cpu_ops, cuda_ops;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,104 @@
+/* engine/backend/ref/eltwise.c — the oracle's elementwise ops: activations (act_math.h), add,
+ * the SE channel gate, dropout and drop-path (masks from rng.h, recomputed in backward).
+ */
+#include "../act_math.h"
+#include "../../core/rng.h"
+#include "ref.h"
+
+void ref_act_forward(Dev *d, Act op, float *y, const float *x)
+{
+    for (size_t i = 0; i < op.n; i++) y[i] = act_f(op.act, x[i]);
+}
+
+void ref_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+{
+    for (size_t i = 0; i < op.n; i++) dx[i] += dy[i] * act_df(op.act, x[i]);
+}
+
+void ref_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
+{
+    for (size_t i = 0; i < op.n; i++) y[i] = a[i] + b[i];
+}
+
+void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+{
+    for (size_t i = 0; da && i < op.n; i++) da[i] += dy[i];
+    for (size_t i = 0; db && i < op.n; i++) db[i] += dy[i];
+}
+
+void ref_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)
+{
+    for (int n = 0; n < op.x.n; n++)
+        for (int h = 0; h < op.x.h; h++)
+            for (int w = 0; w < op.x.w; w++)
+                for (int c = 0; c < op.x.c; c++) {
+                    size_t i = ref_at(op.x, n, h, w, c);
+                    y[i] = x[i] * s[(size_t)n * op.x.c + c];
+                }
+}
+
+void ref_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
+                          const float *x, const float *s)
+{
+    for (int n = 0; n < op.x.n; n++)
+        for (int c = 0; c < op.x.c; c++) {
+            double acc = 0;
+            for (int h = 0; h < op.x.h; h++)
+                for (int w = 0; w < op.x.w; w++) {
+                    size_t i = ref_at(op.x, n, h, w, c);
+                    if (dx) dx[i] += dy[i] * s[(size_t)n * op.x.c + c];
+                    acc += (double)dy[i] * x[i];
+                }
+            if (ds) ds[(size_t)n * op.x.c + c] += (float)acc;
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dropout: element j of sample i kept when rng_uniform(key, sample0 + i, j) >= p
+
+void ref_dropout_forward(Dev *d, Dropout op, float *y, const float *x)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    for (int i = 0; i < op.n; i++)
+        for (size_t j = 0; j < op.per_sample; j++) {
+            size_t k = (size_t)i * op.per_sample + j;
+            bool keep = rng_uniform(op.key, op.sample0 + i, j) >= op.p;
+            y[k] = keep ? x[k] * scale : 0.0f;
+        }
+}
+
+void ref_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    for (int i = 0; i < op.n; i++)
+        for (size_t j = 0; j < op.per_sample; j++) {
+            size_t k = (size_t)i * op.per_sample + j;
+            if (rng_uniform(op.key, op.sample0 + i, j) >= op.p) dx[k] += dy[k] * scale;
+        }
+}
+
+// drop-path: one draw per sample, rng_uniform(key, 0, sample0 + i)
+
+void ref_droppath_forward(Dev *d, DropPath op, float *y, const float *x)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    for (int i = 0; i < op.n; i++) {
+        bool keep = rng_uniform(op.key, 0, op.sample0 + i) >= op.p;
+        for (size_t j = 0; j < op.per_sample; j++) {
+            size_t k = (size_t)i * op.per_sample + j;
+            y[k] = keep ? x[k] * scale : 0.0f;
+        }
+    }
+}
+
+void ref_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    for (int i = 0; i < op.n; i++) {
+        if (rng_uniform(op.key, 0, op.sample0 + i) < op.p) continue;
+        for (size_t j = 0; j < op.per_sample; j++) {
+            size_t k = (size_t)i * op.per_sample + j;
+            dx[k] += dy[k] * scale;
+        }
+    }
+}

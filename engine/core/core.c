@@ -1,0 +1,63 @@
+/* engine/core/core.c — the error tiers and shape helpers of core.h. */
+#include "core.h"
+
+#include <stdarg.h> // va_list
+#include <stdio.h>  // fprintf, vfprintf, snprintf
+#include <stdlib.h> // abort, malloc, calloc
+
+_Noreturn void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "error: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n       (%s:%d: CHECK(%s) failed)\n", file, line, cond);
+    fflush(stderr);
+    abort();
+}
+
+void log_error(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "error: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+const char *err_name(int err)
+{
+    switch (err) {
+    case ERR_OK: return "ok";
+    case ERR_IO: return "i/o error";
+    case ERR_NOMEM: return "out of memory";
+    case ERR_FORMAT: return "malformed input";
+    case ERR_DEVICE: return "device error";
+    case ERR_ARG: return "invalid argument";
+    default: return "unknown error";
+    }
+}
+
+void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    CHECK(p, "out of host memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    CHECK(p, "out of host memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+const char *shape_str(Shape4 s, char buf[64])
+{
+    snprintf(buf, 64, "(%d,%d,%d,%d)", s.n, s.h, s.w, s.c);
+    return buf;
+}

@@ -1,0 +1,67 @@
+/* engine/core/core.h — errors, shapes and small helpers every engine file uses.
+ *
+ * Three error tiers (STYLE §8):
+ *   1. CHECK(cond, fmt, ...)  broken invariant or programmer error: file:line, the condition and a
+ *      message naming the values, then abort(). Always on, never compiled out.
+ *   2. Engine functions that touch the world (files, memory, devices) return int: 0 ok, a negative
+ *      ERR_* after printing one line with the cause (log_error).
+ *   3. Programs: TRY(expr) prints where a tier-2 call failed and exits 1.
+ * HD marks functions shared by host C and CUDA device code (the math the CPU tests also check).
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <stddef.h>  // size_t
+#include <stdint.h>  // uint32_t, uint64_t
+#include <stdbool.h> // bool
+#include <stdlib.h>  // exit (TRY)
+
+#ifdef __CUDACC__
+#define HD __host__ __device__ __forceinline__
+#else
+#define HD static inline
+#endif
+
+#define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// errors
+
+enum { ERR_OK = 0, ERR_IO = -1, ERR_NOMEM = -2, ERR_FORMAT = -3, ERR_DEVICE = -4, ERR_ARG = -5 };
+
+_Noreturn void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *err_name(int err);
+
+#define CHECK(cond, ...) \
+    do { if (!(cond)) die_at(__FILE__, __LINE__, #cond, __VA_ARGS__); } while (0)
+#define TRY(expr) \
+    do { int e_ = (expr); if (e_ < 0) { \
+        log_error("%s:%d: %s failed: %s", __FILE__, __LINE__, #expr, err_name(e_)); \
+        exit(1); } } while (0)
+
+// checked allocation for host memory owned by the engine (tier 1: out of host memory is fatal)
+void *xmalloc(size_t bytes);
+void *xcalloc(size_t n, size_t size);
+
+// ---------------------------------------------------------------------------------------------
+// shapes: activations are NHWC, a Shape4 lists them in that order
+
+typedef struct { int n, h, w, c; } Shape4;
+
+static inline size_t shape_numel(Shape4 s) { return (size_t)s.n * s.h * s.w * s.c; }
+// "(n,h,w,c)" into buf; returns buf so it can sit inside a printf argument list
+const char *shape_str(Shape4 s, char buf[64]);
+#define SHAPE_STR(s) shape_str((s), (char[64]){0})
+
+#ifdef __cplusplus
+}
+#endif
+#endif
