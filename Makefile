@@ -63,11 +63,13 @@ build/libengine.a: $(ENGINE_OBJ)
 
 bin/test_core: build/tests/test_core.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $^ $(LDLIBS) -lcriterion
+	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
+
+bin/test_ops bin/bench_ops: build/tests/op_cases.o
 
 bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS)
 
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \

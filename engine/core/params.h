@@ -1,0 +1,51 @@
+/* engine/core/params.h — the parameter table: declared by builders, allocated once per role.
+ *
+ * A builder declares each parameter (name, shape, whether weight decay applies); params_alloc
+ * then makes ONE buffer per role — weights, grads, each optimizer slot, EMA — with the same
+ * layout, so the optimizer, weight decay, EMA, gradient norm, all-reduce and checkpoints are
+ * loops over one table, never over layers (llm.c's ParameterTensors, made dynamic). Offsets are
+ * rounded up to 32 floats (128 bytes) so every tensor starts on a vector- and cache-line boundary.
+ * Buffers live on the table's device; the table itself is host memory.
+ */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include "../backend/ops.h"
+
+typedef enum { ROLE_W, ROLE_GRAD, ROLE_EMA, ROLE_SLOT0 } ParamRole; // slots follow: SLOT0 + k
+
+typedef struct {
+    char   name[64];  // "s2.b0.conv1.w": also the name in checkpoints
+    int    ndim;
+    int    dims[4];   // as stored: conv w (OC,KH,KW,C/G), linear w (OUT,IN), vectors (C)
+    size_t numel;
+    size_t offset;    // in floats, a multiple of PARAMS_ALIGN; the same in every role's buffer
+    bool   decay;     // false for BN and biases: recipes exclude them from weight decay
+    bool   buffer;    // a non-trained buffer (BN running stats): no grads, not optimized
+} ParamInfo;
+
+enum { PARAMS_ALIGN = 32 };
+
+typedef struct {
+    ParamInfo *info;
+    int        count, cap;
+    size_t     total;     // floats per role buffer, padding included
+    Dev       *dev;       // set by params_alloc
+    int        n_slots;   // optimizer slots (0 SGD without momentum, 1 momentum, 2 Adam)
+    bool       has_ema;
+    float     *buf[ROLE_SLOT0 + 4]; // one allocation per role; NULL where the role is absent
+} Params;
+
+// declares a parameter; returns its index. Names must be unique (checked). ndim 1..4.
+int    params_add(Params *p, const char *name, int ndim, const int *dims, bool decay);
+int    params_add_buffer(Params *p, const char *name, int ndim, const int *dims);
+int    params_find(const Params *p, const char *name);  // index, or -1
+// allocates every role once (weights, grads, n_slots slots, EMA when ema); weights and grads
+// zeroed. After this, params_add is an error. Returns 0 or ERR_NOMEM.
+int    params_alloc(Params *p, Dev *d, int n_slots, bool ema);
+float *params_at(const Params *p, ParamRole role, int i);   // pointer into a role's buffer
+void   params_zero(Params *p, ParamRole role);              // e.g. grads once per step
+size_t params_count(const Params *p, bool trainable_only);  // elements, without padding
+void   params_free(Params *p);
+
+#endif

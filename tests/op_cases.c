@@ -1,0 +1,350 @@
+/* tests/op_cases.c — each op's tensors and call, and the op test's table of cases.
+ *
+ * Shapes cover odd sizes, stride 2, groups, depthwise, dilation, rectangular kernels, batch 1,
+ * ceil-mode pooling and PyTorch's padding rules. Cases marked .fixture have PyTorch outputs in
+ * tests/ref/ops.fix (tests/ref/gen_op_fixtures.py lists the same names and shapes).
+ */
+#include "op_cases.h"
+
+static int add_t(Spec *s, Tensor t)
+{
+    CHECK(s->count < MAX_TENSORS, "op case: more than %d tensors", MAX_TENSORS);
+    s->t[s->count] = t;
+    return s->count++;
+}
+
+#define IN(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_IN, n_, -1, 0, lo_, hi_})
+#define ST(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_STATE, n_, -1, 0, lo_, hi_})
+#define OUT(nm, n_) add_t(s, (Tensor){nm, T_OUT, n_, -1, 0, 0, 0})
+#define DY(nm, n_, of_) add_t(s, (Tensor){nm, T_DY, n_, of_, 0, -1, 1})
+#define GRAD(nm, n_, of_) add_t(s, (Tensor){nm, T_GRAD, n_, of_, 0, 0, 0})
+
+// ---------------------------------------------------------------------------------------------
+// conv2d: x w b | y dy | dx dw db
+
+void conv_spec(const OpCase *c, Spec *s)
+{
+    Conv2d o = c->conv;
+    size_t wn = (size_t)o.oc * o.kh * o.kw * (o.x.c / o.g), yn = shape_numel(conv2d_out(o));
+    int x = IN("x", shape_numel(o.x), -1, 1), w = IN("w", wn, -0.5f, 0.5f);
+    int b = IN("b", o.bias ? (size_t)o.oc : 0, -0.5f, 0.5f), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", shape_numel(o.x), x);
+    GRAD("dw", wn, w);
+    GRAD("db", o.bias ? (size_t)o.oc : 0, b);
+}
+
+void conv_call(const OpCase *c, Dev *d, float **t)
+{
+    conv2d_forward(d, c->conv, t[3], t[0], t[1], t[2]);
+    conv2d_backward(d, c->conv, t[5], t[6], t[7], t[4], t[0], t[1]);
+}
+
+// batch norm: x gamma beta run_mean run_var | y mean rstd dy | dx dgamma dbeta
+
+void bn_spec(const OpCase *c, Spec *s)
+{
+    size_t n = shape_numel(c->bn.x), ch = (size_t)c->bn.x.c;
+    int x = IN("x", n, -1, 3), g = IN("gamma", ch, 0.5f, 1.5f), b = IN("beta", ch, -0.5f, 0.5f);
+    ST("run_mean", ch, -0.5f, 0.5f);
+    ST("run_var", ch, 0.5f, 1.5f);
+    int y = OUT("y", n);
+    OUT("mean", ch);
+    OUT("rstd", ch);
+    DY("dy", n, y);
+    GRAD("dx", n, x);
+    GRAD("dgamma", ch, g);
+    GRAD("dbeta", ch, b);
+}
+
+void bn_call(const OpCase *c, Dev *d, float **t)
+{
+    batchnorm_forward(d, c->bn, t[5], t[6], t[7], t[3], t[4], t[0], t[1], t[2]);
+    batchnorm_backward(d, c->bn, t[9], t[10], t[11], t[8], t[0], t[1], t[6], t[7]);
+}
+
+// activation: x | y dy | dx       (x spans every kink: 0, +-3, 6)
+
+void act_spec(const OpCase *c, Spec *s)
+{
+    int x = IN("x", c->act.n, -4, 7), y = OUT("y", c->act.n);
+    DY("dy", c->act.n, y);
+    GRAD("dx", c->act.n, x);
+}
+
+void act_call(const OpCase *c, Dev *d, float **t)
+{
+    act_forward(d, c->act, t[1], t[0]);
+    act_backward(d, c->act, t[3], t[2], t[0]);
+}
+
+// add: a b | y dy | da db
+
+void add_spec(const OpCase *c, Spec *s)
+{
+    int a = IN("a", c->add.n, -1, 1), b = IN("b", c->add.n, -1, 1), y = OUT("y", c->add.n);
+    DY("dy", c->add.n, y);
+    GRAD("da", c->add.n, a);
+    GRAD("db", c->add.n, b);
+}
+
+void add_call(const OpCase *c, Dev *d, float **t)
+{
+    add_forward(d, c->add, t[2], t[0], t[1]);
+    add_backward(d, c->add, t[4], t[5], t[3]);
+}
+
+// channel multiply: x s | y dy | dx ds
+
+void chanmul_spec(const OpCase *c, Spec *s)
+{
+    size_t n = shape_numel(c->cm.x), ns = (size_t)c->cm.x.n * c->cm.x.c;
+    int x = IN("x", n, -1, 1), g = IN("s", ns, 0, 1), y = OUT("y", n);
+    DY("dy", n, y);
+    GRAD("dx", n, x);
+    GRAD("ds", ns, g);
+}
+
+void chanmul_call(const OpCase *c, Dev *d, float **t)
+{
+    chanmul_forward(d, c->cm, t[2], t[0], t[1]);
+    chanmul_backward(d, c->cm, t[4], t[5], t[3], t[0], t[1]);
+}
+
+// pooling: x | y dy | dx
+
+static void pool_spec(const OpCase *c, Spec *s)
+{
+    size_t xn = shape_numel(c->pool.x), yn = shape_numel(pool2d_out(c->pool));
+    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+}
+
+void maxpool_spec(const OpCase *c, Spec *s) { pool_spec(c, s); }
+void avgpool_spec(const OpCase *c, Spec *s) { pool_spec(c, s); }
+
+void maxpool_call(const OpCase *c, Dev *d, float **t)
+{
+    maxpool_forward(d, c->pool, t[1], t[0]);
+    maxpool_backward(d, c->pool, t[3], t[2], t[0]);
+}
+
+void avgpool_call(const OpCase *c, Dev *d, float **t)
+{
+    avgpool_forward(d, c->pool, t[1], t[0]);
+    avgpool_backward(d, c->pool, t[3], t[2]);
+}
+
+void gap_spec(const OpCase *c, Spec *s)
+{
+    size_t xn = shape_numel(c->gap.x), yn = (size_t)c->gap.x.n * c->gap.x.c;
+    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+}
+
+void gap_call(const OpCase *c, Dev *d, float **t)
+{
+    gap_forward(d, c->gap, t[1], t[0]);
+    gap_backward(d, c->gap, t[3], t[2]);
+}
+
+// linear: x w b | y dy | dx dw db
+
+void linear_spec(const OpCase *c, Spec *s)
+{
+    Linear o = c->lin;
+    size_t xn = (size_t)o.n * o.in, wn = (size_t)o.out * o.in, yn = (size_t)o.n * o.out;
+    int x = IN("x", xn, -1, 1), w = IN("w", wn, -0.5f, 0.5f);
+    int b = IN("b", o.bias ? (size_t)o.out : 0, -0.5f, 0.5f), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+    GRAD("dw", wn, w);
+    GRAD("db", o.bias ? (size_t)o.out : 0, b);
+}
+
+void linear_call(const OpCase *c, Dev *d, float **t)
+{
+    linear_forward(d, c->lin, t[3], t[0], t[1], t[2]);
+    linear_backward(d, c->lin, t[5], t[6], t[7], t[4], t[0], t[1]);
+}
+
+// dropout, drop-path: x | y dy | dx
+
+void dropout_spec(const OpCase *c, Spec *s)
+{
+    size_t n = (size_t)c->drop.n * c->drop.per_sample;
+    int x = IN("x", n, -1, 1), y = OUT("y", n);
+    DY("dy", n, y);
+    GRAD("dx", n, x);
+}
+
+void dropout_call(const OpCase *c, Dev *d, float **t)
+{
+    dropout_forward(d, c->drop, t[1], t[0]);
+    dropout_backward(d, c->drop, t[3], t[2]);
+}
+
+void droppath_spec(const OpCase *c, Spec *s)
+{
+    size_t n = (size_t)c->dp.n * c->dp.per_sample;
+    int x = IN("x", n, -1, 1), y = OUT("y", n);
+    DY("dy", n, y);
+    GRAD("dx", n, x);
+}
+
+void droppath_call(const OpCase *c, Dev *d, float **t)
+{
+    droppath_forward(d, c->dp, t[1], t[0]);
+    droppath_backward(d, c->dp, t[3], t[2]);
+}
+
+// cross-entropy: logits labels|targets | loss prob dloss | dlogits
+
+void xent_label_spec(const OpCase *c, Spec *s)
+{
+    size_t n = (size_t)c->xent.n, nk = n * c->xent.k;
+    int z = IN("logits", nk, -3, 3);
+    add_t(s, (Tensor){"labels", T_LABEL, n, -1, c->xent.k, 0, 0});
+    int l = OUT("loss", n);
+    OUT("prob", nk);
+    DY("dloss", n, l);
+    GRAD("dlogits", nk, z);
+}
+
+void xent_label_call(const OpCase *c, Dev *d, float **t)
+{
+    xent_forward(d, c->xent, t[2], t[3], t[0], (const int *)t[1], NULL);
+    xent_backward(d, c->xent, t[5], t[4], t[3], (const int *)t[1], NULL);
+}
+
+void xent_soft_spec(const OpCase *c, Spec *s)
+{
+    size_t n = (size_t)c->xent.n, nk = n * c->xent.k;
+    int z = IN("logits", nk, -3, 3);
+    add_t(s, (Tensor){"targets", T_PROB, nk, -1, c->xent.k, 0, 0});
+    int l = OUT("loss", n);
+    OUT("prob", nk);
+    DY("dloss", n, l);
+    GRAD("dlogits", nk, z);
+}
+
+void xent_soft_call(const OpCase *c, Dev *d, float **t)
+{
+    xent_forward(d, c->xent, t[2], t[3], t[0], NULL, t[1]);
+    xent_backward(d, c->xent, t[5], t[4], t[3], NULL, t[1]);
+}
+
+// softmax (forward only): x | y
+
+void softmax_spec(const OpCase *c, Spec *s)
+{
+    size_t nk = (size_t)c->sm.n * c->sm.k;
+    IN("x", nk, -5, 5);
+    OUT("y", nk);
+}
+
+void softmax_call(const OpCase *c, Dev *d, float **t) { softmax_forward(d, c->sm, t[1], t[0]); }
+
+// KL distillation: s q | loss p dloss | ds
+
+void kldiv_spec(const OpCase *c, Spec *s)
+{
+    size_t n = (size_t)c->kl.n, nk = n * c->kl.k;
+    int z = IN("s", nk, -3, 3);
+    add_t(s, (Tensor){"q", T_PROB, nk, -1, c->kl.k, 0, 0});
+    int l = OUT("loss", n);
+    OUT("p", nk);
+    DY("dloss", n, l);
+    GRAD("ds", nk, z);
+}
+
+void kldiv_call(const OpCase *c, Dev *d, float **t)
+{
+    kldiv_forward(d, c->kl, t[2], t[3], t[0], t[1]);
+    kldiv_backward(d, c->kl, t[5], t[4], t[3], t[1]);
+}
+
+// bilinear resize: x | y dy | dx
+
+void resize_spec(const OpCase *c, Spec *s)
+{
+    size_t xn = shape_numel(c->rs.x), yn = (size_t)c->rs.x.n * c->rs.oh * c->rs.ow * c->rs.x.c;
+    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+}
+
+void resize_call(const OpCase *c, Dev *d, float **t)
+{
+    resize_forward(d, c->rs, t[1], t[0]);
+    resize_backward(d, c->rs, t[3], t[2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the table
+
+#define CONV(nm, x_, oc, kh, kw, s_, p_, d_, g, bias)                                        \
+    {nm, conv_spec, conv_call, 1e-5, true, true,                                             \
+     .conv = {x_, oc, kh, kw, s_, s_, p_, p_, d_, d_, g, bias}}
+#define POOL(nm, kind, x_, k, s_, p_, ceil, incl)                                            \
+    {nm, kind##_spec, kind##_call, 1e-5, true, true,                                         \
+     .pool = {x_, k, k, s_, s_, p_, p_, ceil, incl}}
+#define ACT(nm, kind) {nm, act_spec, act_call, 1e-5, true, true, .act = {1000, kind}}
+
+const OpCase op_cases[] = {
+    CONV("conv2d 3x3 s1 p1", ((Shape4){2, 9, 9, 8}), 16, 3, 3, 1, 1, 1, 1, false),
+    CONV("conv2d 3x3 s2 p1", ((Shape4){2, 9, 9, 8}), 16, 3, 3, 2, 1, 1, 1, false),
+    CONV("conv2d 1x1 s2", ((Shape4){2, 9, 9, 8}), 16, 1, 1, 2, 0, 1, 1, false),
+    CONV("conv2d 5x5 g2 p2", ((Shape4){2, 8, 7, 6}), 10, 5, 5, 1, 2, 1, 2, false),
+    CONV("dwconv 3x3 s2", ((Shape4){2, 9, 9, 8}), 8, 3, 3, 2, 1, 1, 8, false),
+    CONV("dwconv 5x5 x2 bias", ((Shape4){2, 7, 8, 6}), 12, 5, 5, 1, 2, 1, 6, true),
+    CONV("conv2d 3x3 d2 p2", ((Shape4){2, 9, 10, 5}), 7, 3, 3, 1, 2, 2, 1, false),
+    CONV("conv2d 7x7 s2 n1 c3", ((Shape4){1, 13, 11, 3}), 8, 7, 7, 2, 3, 1, 1, false),
+    CONV("conv2d 3x3 p0 n1 bias", ((Shape4){1, 6, 7, 4}), 5, 3, 3, 1, 0, 1, 1, true),
+    {"conv2d 1x3 s(1,2) bias", conv_spec, conv_call, 1e-5, true, true,
+     .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
+    {"batchnorm train", bn_spec, bn_call, 1e-5, true, true, .bn = {{4, 5, 5, 8}, 1e-5f, 0.1f, true}},
+    {"batchnorm train n1", bn_spec, bn_call, 1e-5, true, true,
+     .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true}},
+    {"batchnorm eval", bn_spec, bn_call, 1e-5, true, true, .bn = {{3, 4, 5, 6}, 1e-5f, 0.1f, false}},
+    ACT("act relu", ACT_RELU),
+    ACT("act relu6", ACT_RELU6),
+    ACT("act silu", ACT_SILU),
+    ACT("act hswish", ACT_HSWISH),
+    ACT("act hsigmoid", ACT_HSIGMOID),
+    ACT("act sigmoid", ACT_SIGMOID),
+    ACT("act gelu", ACT_GELU),
+    {"add", add_spec, add_call, 1e-6, true, false, .add = {1001}},
+    {"chanmul (SE gate)", chanmul_spec, chanmul_call, 1e-5, true, true, .cm = {{2, 5, 7, 12}}},
+    POOL("maxpool 3x3 s2 p1", maxpool, ((Shape4){2, 9, 9, 4}), 3, 2, 1, false, true),
+    POOL("maxpool 2x2 s2 ceil", maxpool, ((Shape4){2, 7, 7, 3}), 2, 2, 0, true, true),
+    POOL("maxpool 3x3 s1 p1 n1", maxpool, ((Shape4){1, 6, 5, 5}), 3, 1, 1, false, true),
+    POOL("avgpool 2x2 s2 ceil excl", avgpool, ((Shape4){2, 7, 7, 3}), 2, 2, 0, true, false),
+    POOL("avgpool 3x3 s1 p1 incl", avgpool, ((Shape4){2, 6, 5, 4}), 3, 1, 1, false, true),
+    POOL("avgpool 3x3 s2 p1 excl", avgpool, ((Shape4){2, 9, 8, 4}), 3, 2, 1, false, false),
+    POOL("avgpool 3x3 s2 ceil incl", avgpool, ((Shape4){1, 8, 8, 2}), 3, 2, 1, true, true),
+    {"global avgpool", gap_spec, gap_call, 1e-5, true, true, .gap = {{2, 7, 5, 6}}},
+    {"linear bias", linear_spec, linear_call, 1e-5, true, true, .lin = {5, 13, 7, true}},
+    {"linear 64->10 n1", linear_spec, linear_call, 1e-5, true, true, .lin = {1, 64, 10, true}},
+    {"linear no bias", linear_spec, linear_call, 1e-5, true, true, .lin = {4, 9, 11, false}},
+    {"dropout p0.3", dropout_spec, dropout_call, 1e-6, true, false, .drop = {4, 50, 0.3f, 7, 100}},
+    {"dropout p0", dropout_spec, dropout_call, 1e-6, true, false, .drop = {3, 17, 0.0f, 7, 0}},
+    {"droppath p0.25", droppath_spec, droppath_call, 1e-6, true, false,
+     .dp = {8, 30, 0.25f, 11, 5}},
+    {"xent labels smooth0.1", xent_label_spec, xent_label_call, 1e-5, true, true,
+     .xent = {6, 10, 0.1f}},
+    {"xent labels n1 k3", xent_label_spec, xent_label_call, 1e-5, true, true, .xent = {1, 3, 0}},
+    {"xent soft targets", xent_soft_spec, xent_soft_call, 1e-5, true, true, .xent = {5, 7, 0}},
+    {"softmax t1", softmax_spec, softmax_call, 1e-5, false, true, .sm = {4, 9, 1.0f}},
+    {"softmax t4", softmax_spec, softmax_call, 1e-5, false, true, .sm = {3, 5, 4.0f}},
+    {"kldiv t4", kldiv_spec, kldiv_call, 1e-5, true, true, .kl = {5, 8, 4.0f}},
+    {"kldiv t1", kldiv_spec, kldiv_call, 1e-5, true, true, .kl = {3, 6, 1.0f}},
+    {"resize up 5x7->9x11", resize_spec, resize_call, 1e-5, true, true,
+     .rs = {{2, 5, 7, 3}, 9, 11}},
+    {"resize down 9x11->4x6", resize_spec, resize_call, 1e-5, true, true,
+     .rs = {{2, 9, 11, 3}, 4, 6}},
+    {"resize same 4x4", resize_spec, resize_call, 1e-5, true, true, .rs = {{1, 4, 4, 2}, 4, 4}},
+};
+const int op_cases_count = LEN(op_cases);

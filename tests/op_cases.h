@@ -1,0 +1,93 @@
+/* tests/op_cases.h — an op case: what tensors an op call needs, and the call itself.
+ *
+ * One description serves the op test (every backend against ref, ref against PyTorch fixtures
+ * and finite differences) and the op benchmark (timing on ResNet shapes): a case lists its
+ * tensors by role, and its call runs forward then backward on whatever device it is given.
+ * Roles: IN inputs (random), DY upstream gradient of an OUT, OUT forward outputs (pre-filled with
+ * NaN by the test), GRAD gradient outputs (pre-filled, must accumulate), STATE buffers that are
+ * read and updated (BN running stats), LABEL integer class labels, PROB rows of probabilities.
+ */
+#ifndef OP_CASES_H
+#define OP_CASES_H
+
+#include "backend/ops.h"
+
+typedef enum { T_IN, T_DY, T_OUT, T_GRAD, T_STATE, T_LABEL, T_PROB } Role;
+
+typedef struct {
+    const char *name; // "x", "dw": also the fixture name "<case>/<name>"
+    Role   role;
+    size_t n;         // elements; 0 = absent (the call gets NULL)
+    int    of;        // GRAD: index of the IN it differentiates; DY: index of its OUT
+    int    classes;   // LABEL: values in [0, classes); PROB: row length
+    float  lo, hi;    // IN, STATE: uniform range
+} Tensor;
+
+enum { MAX_TENSORS = 12 };
+typedef struct { int count; Tensor t[MAX_TENSORS]; } Spec;
+
+typedef struct OpCase OpCase;
+struct OpCase {
+    const char *name;
+    void (*spec)(const OpCase *c, Spec *s);          // which tensors, by role
+    void (*call)(const OpCase *c, Dev *d, float **t); // forward, then backward; t[i] per spec
+    double tol;      // max |got - ref| / max |ref| allowed against ref (and the fixture)
+    bool   fd;       // also check ref by central differences
+    bool   fixture;  // tests/ref/ops.fix holds PyTorch's outputs for this case
+    union {
+        Conv2d conv;
+        BatchNorm bn;
+        Act act;
+        Add add;
+        ChanMul cm;
+        Pool2d pool;
+        GlobalAvgPool gap;
+        Linear lin;
+        Dropout drop;
+        DropPath dp;
+        Xent xent;
+        Softmax sm;
+        KlDiv kl;
+        Resize rs;
+    };
+};
+
+// the spec and call functions of each op, for case tables
+void conv_spec(const OpCase *c, Spec *s);
+void conv_call(const OpCase *c, Dev *d, float **t);
+void bn_spec(const OpCase *c, Spec *s);
+void bn_call(const OpCase *c, Dev *d, float **t);
+void act_spec(const OpCase *c, Spec *s);
+void act_call(const OpCase *c, Dev *d, float **t);
+void add_spec(const OpCase *c, Spec *s);
+void add_call(const OpCase *c, Dev *d, float **t);
+void chanmul_spec(const OpCase *c, Spec *s);
+void chanmul_call(const OpCase *c, Dev *d, float **t);
+void maxpool_spec(const OpCase *c, Spec *s);
+void maxpool_call(const OpCase *c, Dev *d, float **t);
+void avgpool_spec(const OpCase *c, Spec *s);
+void avgpool_call(const OpCase *c, Dev *d, float **t);
+void gap_spec(const OpCase *c, Spec *s);
+void gap_call(const OpCase *c, Dev *d, float **t);
+void linear_spec(const OpCase *c, Spec *s);
+void linear_call(const OpCase *c, Dev *d, float **t);
+void dropout_spec(const OpCase *c, Spec *s);
+void dropout_call(const OpCase *c, Dev *d, float **t);
+void droppath_spec(const OpCase *c, Spec *s);
+void droppath_call(const OpCase *c, Dev *d, float **t);
+void xent_label_spec(const OpCase *c, Spec *s);
+void xent_label_call(const OpCase *c, Dev *d, float **t);
+void xent_soft_spec(const OpCase *c, Spec *s);
+void xent_soft_call(const OpCase *c, Dev *d, float **t);
+void softmax_spec(const OpCase *c, Spec *s);
+void softmax_call(const OpCase *c, Dev *d, float **t);
+void kldiv_spec(const OpCase *c, Spec *s);
+void kldiv_call(const OpCase *c, Dev *d, float **t);
+void resize_spec(const OpCase *c, Spec *s);
+void resize_call(const OpCase *c, Dev *d, float **t);
+
+// the op test's table (op_cases.c)
+extern const OpCase op_cases[];
+extern const int op_cases_count;
+
+#endif

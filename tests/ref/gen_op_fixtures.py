@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""tests/ref/gen_op_fixtures.py — PyTorch's outputs and gradients for the op test's cases.
+
+Writes tests/ref/ops.fix: for every case below (names and shapes as in tests/op_cases.c), the
+inputs (float32, our layouts: activations NHWC, conv weights (OC,KH,KW,C/G)), and what PyTorch
+computes from them in float64 — forward outputs, gradients for the upstream gradient dy, and
+batch norm's running statistics after the step. test_ops loads the inputs, runs the ref backend
+and compares, so the oracle is checked against code no one here wrote.
+
+Run with Debian's interpreter:  /usr/bin/python3 tests/ref/gen_op_fixtures.py tests/ref/ops.fix
+Format: b"OPFX", u32 version 1, u32 count, then per tensor: u32 name length, name (utf-8),
+u32 ndim, u32 dims[ndim], float32 data — all little endian.
+"""
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+rng = np.random.default_rng(20261124)
+
+
+def uniform(shape, lo, hi):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def probs(n, k):
+    p = rng.uniform(0.05, 1.05, size=(n, k))
+    p[:, 3::5] = 0.0  # exact zeros: KL's 0 log 0 and soft targets with empty classes
+    return (p / p.sum(1, keepdims=True)).astype(np.float32)
+
+
+def t64(a, grad=False):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+def nchw(t):  # NHWC tensor -> NCHW view
+    return t.permute(0, 3, 1, 2)
+
+
+def nhwc(t):
+    return t.permute(0, 2, 3, 1)
+
+
+def backward(y, dy, *inputs):
+    grads = torch.autograd.grad(y, [i for i in inputs if i is not None], grad_outputs=dy,
+                                allow_unused=True)
+    return [g if g is not None else torch.zeros_like(i) for g, i in zip(grads, inputs)]
+
+
+# ---- one function per op: returns {name: array} of inputs and outputs -----------------------
+
+def conv(n, h, w, c, oc, kh, kw, s, p, d, g, bias, sw=None, pw=None):
+    sw = s if sw is None else sw
+    pw = p if pw is None else pw
+    x = uniform((n, h, w, c), -1, 1)
+    wt = uniform((oc, kh, kw, c // g), -0.5, 0.5)
+    b = uniform((oc,), -0.5, 0.5) if bias else None
+    X, W = t64(x, True), t64(wt, True)
+    B = t64(b, True) if bias else None
+    y = nhwc(F.conv2d(nchw(X), W.permute(0, 3, 1, 2), B, stride=(s, sw), padding=(p, pw),
+                      dilation=(d, d), groups=g))
+    dy = uniform(tuple(y.shape), -1, 1)
+    out = {"x": x, "w": wt, "y": y, "dy": dy}
+    grads = backward(y, t64(dy), X, W, B)
+    out["dx"], out["dw"] = grads[0], grads[1]
+    if bias:
+        out["b"], out["db"] = b, grads[2]
+    return out
+
+
+def batchnorm(n, h, w, c, eps, momentum, train):
+    x = uniform((n, h, w, c), -1, 3)
+    gamma, beta = uniform((c,), 0.5, 1.5), uniform((c,), -0.5, 0.5)
+    rm, rv = uniform((c,), -0.5, 0.5), uniform((c,), 0.5, 1.5)
+    X, G, B = t64(x, True), t64(gamma, True), t64(beta, True)
+    RM, RV = t64(rm), t64(rv)
+    y = nhwc(F.batch_norm(nchw(X), RM, RV, G, B, training=train, momentum=momentum, eps=eps))
+    if train:
+        flat = t64(x).reshape(-1, c)
+        mean, var = flat.mean(0), flat.var(0, unbiased=False)
+    else:
+        mean, var = t64(rm), t64(rv)
+    dy = uniform(tuple(y.shape), -1, 1)
+    dx, dg, db = backward(y, t64(dy), X, G, B)
+    return {"x": x, "gamma": gamma, "beta": beta, "run_mean": rm, "run_var": rv, "y": y,
+            "mean": mean, "rstd": 1.0 / torch.sqrt(var + eps), "dy": dy, "dx": dx,
+            "dgamma": dg, "dbeta": db, "run_mean_after": RM, "run_var_after": RV}
+
+
+ACTS = {"relu": F.relu, "relu6": F.relu6, "silu": F.silu, "hswish": F.hardswish,
+        "hsigmoid": F.hardsigmoid, "sigmoid": torch.sigmoid, "gelu": F.gelu}
+
+
+def act(kind):
+    x = uniform((1000,), -4, 7)
+    X = t64(x, True)
+    y = ACTS[kind](X)
+    dy = uniform((1000,), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def chanmul(n, h, w, c):
+    x, s = uniform((n, h, w, c), -1, 1), uniform((n, c), 0, 1)
+    X, S = t64(x, True), t64(s, True)
+    y = X * S[:, None, None, :]
+    dy = uniform(tuple(y.shape), -1, 1)
+    dx, ds = backward(y, t64(dy), X, S)
+    return {"x": x, "s": s, "y": y, "dy": dy, "dx": dx, "ds": ds}
+
+
+def pool(kind, n, h, w, c, k, s, p, ceil, incl):
+    x = uniform((n, h, w, c), -1, 1)
+    X = t64(x, True)
+    if kind == "max":
+        y = nhwc(F.max_pool2d(nchw(X), k, s, p, ceil_mode=ceil))
+    else:
+        y = nhwc(F.avg_pool2d(nchw(X), k, s, p, ceil_mode=ceil, count_include_pad=incl))
+    dy = uniform(tuple(y.shape), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def gap(n, h, w, c):
+    x = uniform((n, h, w, c), -1, 1)
+    X = t64(x, True)
+    y = X.mean((1, 2))
+    dy = uniform(tuple(y.shape), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def linear(n, fin, fout, bias):
+    x, w = uniform((n, fin), -1, 1), uniform((fout, fin), -0.5, 0.5)
+    b = uniform((fout,), -0.5, 0.5) if bias else None
+    X, W = t64(x, True), t64(w, True)
+    B = t64(b, True) if bias else None
+    y = F.linear(X, W, B)
+    dy = uniform(tuple(y.shape), -1, 1)
+    grads = backward(y, t64(dy), X, W, B)
+    out = {"x": x, "w": w, "y": y, "dy": dy, "dx": grads[0], "dw": grads[1]}
+    if bias:
+        out["b"], out["db"] = b, grads[2]
+    return out
+
+
+def xent(n, k, smoothing, soft):
+    z = uniform((n, k), -3, 3)
+    Z = t64(z, True)
+    if soft:
+        tg = probs(n, k)
+        loss = -(t64(tg) * F.log_softmax(Z, 1)).sum(1)
+        extra = {"targets": tg}
+    else:
+        labels = rng.integers(0, k, size=n)
+        loss = F.cross_entropy(Z, torch.tensor(labels), reduction="none", label_smoothing=smoothing)
+        extra = {"labels": labels.astype(np.float32)}
+    dl = uniform((n,), -1, 1)
+    (dz,) = backward(loss, t64(dl), Z)
+    return {"logits": z, **extra, "loss": loss, "prob": F.softmax(Z, 1), "dloss": dl,
+            "dlogits": dz}
+
+
+def softmax(n, k, t):
+    x = uniform((n, k), -5, 5)
+    return {"x": x, "y": F.softmax(t64(x) / t, 1)}
+
+
+def kldiv(n, k, t):
+    s, q = uniform((n, k), -3, 3), probs(n, k)
+    S = t64(s, True)
+    logp = F.log_softmax(S / t, 1)
+    loss = F.kl_div(logp, t64(q), reduction="none").sum(1) * t * t
+    dl = uniform((n,), -1, 1)
+    (ds,) = backward(loss, t64(dl), S)
+    return {"s": s, "q": q, "loss": loss, "p": logp.exp(), "dloss": dl, "ds": ds}
+
+
+def resize(n, h, w, c, oh, ow):
+    x = uniform((n, h, w, c), -1, 1)
+    X = t64(x, True)
+    y = nhwc(F.interpolate(nchw(X), size=(oh, ow), mode="bilinear", align_corners=False))
+    dy = uniform(tuple(y.shape), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+# ---- the cases: names and shapes exactly as in tests/op_cases.c ------------------------------
+
+CASES = {
+    "conv2d 3x3 s1 p1": lambda: conv(2, 9, 9, 8, 16, 3, 3, 1, 1, 1, 1, False),
+    "conv2d 3x3 s2 p1": lambda: conv(2, 9, 9, 8, 16, 3, 3, 2, 1, 1, 1, False),
+    "conv2d 1x1 s2": lambda: conv(2, 9, 9, 8, 16, 1, 1, 2, 0, 1, 1, False),
+    "conv2d 5x5 g2 p2": lambda: conv(2, 8, 7, 6, 10, 5, 5, 1, 2, 1, 2, False),
+    "dwconv 3x3 s2": lambda: conv(2, 9, 9, 8, 8, 3, 3, 2, 1, 1, 8, False),
+    "dwconv 5x5 x2 bias": lambda: conv(2, 7, 8, 6, 12, 5, 5, 1, 2, 1, 6, True),
+    "conv2d 3x3 d2 p2": lambda: conv(2, 9, 10, 5, 7, 3, 3, 1, 2, 2, 1, False),
+    "conv2d 7x7 s2 n1 c3": lambda: conv(1, 13, 11, 3, 8, 7, 7, 2, 3, 1, 1, False),
+    "conv2d 3x3 p0 n1 bias": lambda: conv(1, 6, 7, 4, 5, 3, 3, 1, 0, 1, 1, True),
+    "conv2d 1x3 s(1,2) bias": lambda: conv(2, 5, 9, 4, 6, 1, 3, 1, 0, 1, 1, True, sw=2, pw=1),
+    "batchnorm train": lambda: batchnorm(4, 5, 5, 8, 1e-5, 0.1, True),
+    "batchnorm train n1": lambda: batchnorm(1, 7, 5, 3, 1e-3, 0.01, True),
+    "batchnorm eval": lambda: batchnorm(3, 4, 5, 6, 1e-5, 0.1, False),
+    **{f"act {k}": (lambda k=k: act(k)) for k in ACTS},
+    "chanmul (SE gate)": lambda: chanmul(2, 5, 7, 12),
+    "maxpool 3x3 s2 p1": lambda: pool("max", 2, 9, 9, 4, 3, 2, 1, False, True),
+    "maxpool 2x2 s2 ceil": lambda: pool("max", 2, 7, 7, 3, 2, 2, 0, True, True),
+    "maxpool 3x3 s1 p1 n1": lambda: pool("max", 1, 6, 5, 5, 3, 1, 1, False, True),
+    "avgpool 2x2 s2 ceil excl": lambda: pool("avg", 2, 7, 7, 3, 2, 2, 0, True, False),
+    "avgpool 3x3 s1 p1 incl": lambda: pool("avg", 2, 6, 5, 4, 3, 1, 1, False, True),
+    "avgpool 3x3 s2 p1 excl": lambda: pool("avg", 2, 9, 8, 4, 3, 2, 1, False, False),
+    "avgpool 3x3 s2 ceil incl": lambda: pool("avg", 1, 8, 8, 2, 3, 2, 1, True, True),
+    "global avgpool": lambda: gap(2, 7, 5, 6),
+    "linear bias": lambda: linear(5, 13, 7, True),
+    "linear 64->10 n1": lambda: linear(1, 64, 10, True),
+    "linear no bias": lambda: linear(4, 9, 11, False),
+    "xent labels smooth0.1": lambda: xent(6, 10, 0.1, False),
+    "xent labels n1 k3": lambda: xent(1, 3, 0.0, False),
+    "xent soft targets": lambda: xent(5, 7, 0.0, True),
+    "softmax t1": lambda: softmax(4, 9, 1.0),
+    "softmax t4": lambda: softmax(3, 5, 4.0),
+    "kldiv t4": lambda: kldiv(5, 8, 4.0),
+    "kldiv t1": lambda: kldiv(3, 6, 1.0),
+    "resize up 5x7->9x11": lambda: resize(2, 5, 7, 3, 9, 11),
+    "resize down 9x11->4x6": lambda: resize(2, 9, 11, 3, 4, 6),
+    "resize same 4x4": lambda: resize(1, 4, 4, 2, 4, 4),
+}
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "tests/ref/ops.fix"
+    tensors = []
+    for case, make in CASES.items():
+        for name, a in make().items():
+            if isinstance(a, torch.Tensor):
+                a = a.detach().contiguous().numpy()
+            tensors.append((f"{case}/{name}", np.ascontiguousarray(a, dtype="<f4")))
+    with open(path + ".tmp", "wb") as f:
+        f.write(b"OPFX" + struct.pack("<II", 1, len(tensors)))
+        for name, a in tensors:
+            nb = name.encode()
+            f.write(struct.pack("<I", len(nb)) + nb + struct.pack("<I", a.ndim))
+            f.write(struct.pack(f"<{a.ndim}I", *a.shape) + a.tobytes())
+    import os
+    os.replace(path + ".tmp", path)
+    print(f"{path}: {len(tensors)} tensors from {len(CASES)} cases (torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
