@@ -6,7 +6,7 @@ CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -MMD -MP -Iengine
-LDLIBS  := -fopenmp -lm
+LDLIBS  := -fopenmp -lm -lz
 PYTHON  := /usr/bin/python3
 SM      ?= 90
 CUDA    ?= 1
@@ -25,7 +25,7 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c)
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c)
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL
@@ -66,6 +66,10 @@ bin/test_core: build/tests/test_core.o build/libengine.a
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
+
+bin/demo: build/studies/demo_engine.o build/libengine.a
+	@mkdir -p bin
+	$(CC) -o $@ $< build/libengine.a $(LDLIBS)
 
 bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
