@@ -19,6 +19,14 @@ static int add_t(Spec *s, Tensor t)
 #define DY(nm, n_, of_) add_t(s, (Tensor){nm, T_DY, n_, of_, 0, -1, 1})
 #define GRAD(nm, n_, of_) add_t(s, (Tensor){nm, T_GRAD, n_, of_, 0, 0, 0})
 
+// the common shape of a one-input op: x | y dy | dx, x uniform in [lo, hi)
+static void unary_spec(Spec *s, size_t xn, size_t yn, float lo, float hi)
+{
+    int x = IN("x", xn, lo, hi), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+}
+
 // ---------------------------------------------------------------------------------------------
 // conv2d: x w b | y dy | dx dw db
 
@@ -65,12 +73,7 @@ void bn_call(const OpCase *c, Dev *d, float **t)
 
 // activation: x | y dy | dx       (x spans every kink: 0, +-3, 6)
 
-void act_spec(const OpCase *c, Spec *s)
-{
-    int x = IN("x", c->act.n, -4, 7), y = OUT("y", c->act.n);
-    DY("dy", c->act.n, y);
-    GRAD("dx", c->act.n, x);
-}
+void act_spec(const OpCase *c, Spec *s) { unary_spec(s, c->act.n, c->act.n, -4, 7); }
 
 void act_call(const OpCase *c, Dev *d, float **t)
 {
@@ -113,16 +116,12 @@ void chanmul_call(const OpCase *c, Dev *d, float **t)
 
 // pooling: x | y dy | dx
 
-static void pool_spec(const OpCase *c, Spec *s)
+void maxpool_spec(const OpCase *c, Spec *s)
 {
-    size_t xn = shape_numel(c->pool.x), yn = shape_numel(pool2d_out(c->pool));
-    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
-    DY("dy", yn, y);
-    GRAD("dx", xn, x);
+    unary_spec(s, shape_numel(c->pool.x), shape_numel(pool2d_out(c->pool)), -1, 1);
 }
 
-void maxpool_spec(const OpCase *c, Spec *s) { pool_spec(c, s); }
-void avgpool_spec(const OpCase *c, Spec *s) { pool_spec(c, s); }
+void avgpool_spec(const OpCase *c, Spec *s) { maxpool_spec(c, s); }
 
 void maxpool_call(const OpCase *c, Dev *d, float **t)
 {
@@ -138,10 +137,7 @@ void avgpool_call(const OpCase *c, Dev *d, float **t)
 
 void gap_spec(const OpCase *c, Spec *s)
 {
-    size_t xn = shape_numel(c->gap.x), yn = (size_t)c->gap.x.n * c->gap.x.c;
-    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
-    DY("dy", yn, y);
-    GRAD("dx", xn, x);
+    unary_spec(s, shape_numel(c->gap.x), (size_t)c->gap.x.n * c->gap.x.c, -1, 1);
 }
 
 void gap_call(const OpCase *c, Dev *d, float **t)
@@ -175,9 +171,7 @@ void linear_call(const OpCase *c, Dev *d, float **t)
 void dropout_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->drop.n * c->drop.per_sample;
-    int x = IN("x", n, -1, 1), y = OUT("y", n);
-    DY("dy", n, y);
-    GRAD("dx", n, x);
+    unary_spec(s, n, n, -1, 1);
 }
 
 void dropout_call(const OpCase *c, Dev *d, float **t)
@@ -189,9 +183,7 @@ void dropout_call(const OpCase *c, Dev *d, float **t)
 void droppath_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->dp.n * c->dp.per_sample;
-    int x = IN("x", n, -1, 1), y = OUT("y", n);
-    DY("dy", n, y);
-    GRAD("dx", n, x);
+    unary_spec(s, n, n, -1, 1);
 }
 
 void droppath_call(const OpCase *c, Dev *d, float **t)
@@ -270,10 +262,7 @@ void kldiv_call(const OpCase *c, Dev *d, float **t)
 
 void resize_spec(const OpCase *c, Spec *s)
 {
-    size_t xn = shape_numel(c->rs.x), yn = (size_t)c->rs.x.n * c->rs.oh * c->rs.ow * c->rs.x.c;
-    int x = IN("x", xn, -1, 1), y = OUT("y", yn);
-    DY("dy", yn, y);
-    GRAD("dx", xn, x);
+    unary_spec(s, shape_numel(c->rs.x), (size_t)c->rs.x.n * c->rs.oh * c->rs.ow * c->rs.x.c, -1, 1);
 }
 
 void resize_call(const OpCase *c, Dev *d, float **t)
