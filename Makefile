@@ -43,17 +43,22 @@ ENGINE_OBJ += $(patsubst %.cu,build/%.o,$(CU_SRC))
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 endif
 
+# objects rebuild when the flags change (make CUDA=0 after a CUDA build, OPT=-O0 ...)
+FLAGS_STAMP := build/.flags
+$(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
+        echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
+
 TESTS := bin/test_core bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/demo
 
 .PHONY: all deps test bench-ops fixtures demo clean
 all: $(BINS)
 
-build/%.o: %.c
+build/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-build/%.o: %.cu
+build/%.o: %.cu $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 

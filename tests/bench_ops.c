@@ -13,6 +13,7 @@
 #include <stdio.h>  // printf, popen
 #include <string.h> // strcmp
 #include <time.h>   // clock_gettime
+#include <unistd.h> // unlink
 
 #include "core/rng.h"
 #include "op_cases.h"

@@ -1,0 +1,114 @@
+/* engine/backend/cpu/cpu.h — the fast CPU backend's private header: oneDNN + OpenMP.
+ *
+ * oneDNN primitives are created once per op description and cached on the Dev (CpuCtx), with
+ * their memory objects; each call only swaps data pointers and executes. oneDNN writes its
+ * results (forward overwrite semantics); our gradients accumulate, so backward primitives write
+ * into ctx scratch and cpu_accumulate adds — except where an own OpenMP loop fuses the
+ * accumulation into a single pass (activation backward, batch-norm backward, pooling backward
+ * of simple windows), which is why those exist beside the library.
+ * Set REPRO_DNNL_VERBOSE=1 to print which oneDNN implementation each new primitive uses.
+ */
+#ifndef CPU_H
+#define CPU_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "../ops.h"
+
+#define DNNL_CHECK(stmt)                                                                     \
+    do {                                                                                     \
+        dnnl_status_t s_ = (stmt);                                                           \
+        if (s_ != dnnl_success) die_at(__FILE__, __LINE__, #stmt, "oneDNN call failed: status %d", (int)s_); \
+    } while (0)
+
+enum { CPU_MAX_PRIMS = 4, CPU_MAX_MEMS = 12, CPU_SCRATCH = 4 };
+
+// one cached entry: up to 4 primitives (e.g. a reorder, then the op) and their memory objects
+typedef struct {
+    int                   kind;      // CPU_K_*: which op and pass
+    unsigned char         key[96];   // the op description's bytes
+    dnnl_primitive_desc_t pd[CPU_MAX_PRIMS];
+    dnnl_primitive_t      prim[CPU_MAX_PRIMS];
+    dnnl_memory_t         mem[CPU_MAX_MEMS];
+    size_t                bytes[CPU_MAX_MEMS]; // sizes of memories living in private buffers
+    float                *own[CPU_MAX_MEMS];   // private buffers (blocked weights, workspaces)
+    bool                  plain;     // pooling: an own loop serves this description
+} CpuPrim;
+
+typedef struct {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    CpuPrim     **cache;    // entries never move: callers may hold one while creating another
+    int           n_cache, cap_cache;
+    float        *scratch[CPU_SCRATCH];   // grown on demand, owned here
+    size_t        scratch_n[CPU_SCRATCH];
+    bool          verbose;
+} CpuCtx;
+
+enum { CPU_K_CONV_FWD = 1, CPU_K_CONV_BWD_D, CPU_K_CONV_BWD_W, CPU_K_BN_FWD, CPU_K_BN_BWD,
+       CPU_K_POOL_MAX, CPU_K_POOL_AVG, CPU_K_ACT_FWD, CPU_K_LINEAR, CPU_K_RESIZE };
+
+static inline CpuCtx *cpu_ctx(Dev *d) { return (CpuCtx *)d->ctx; }
+
+// the cache entry for (kind, description); *fresh is set when it was just created (zeroed)
+CpuPrim *cpu_prim(Dev *d, int kind, const void *desc, size_t desc_bytes, bool *fresh);
+// creates primitive i of p from its descriptor (op desc or reorder), logging the implementation
+void     cpu_prim_create(Dev *d, CpuPrim *p, int i, const void *op_desc, const dnnl_primitive_desc_t hint);
+void     cpu_reorder_create(Dev *d, CpuPrim *p, int i, const dnnl_memory_desc_t *from,
+                            const dnnl_memory_desc_t *to);
+// memory object j of p for md, with a private buffer (own = true) or a pointer set per call
+void     cpu_mem(Dev *d, CpuPrim *p, int j, const dnnl_memory_desc_t *md, bool own);
+void     cpu_bind(CpuPrim *p, int j, const void *ptr);          // set memory j's data pointer
+void     cpu_exec(Dev *d, CpuPrim *p, int i, int nargs, const dnnl_exec_arg_t *args);
+float   *cpu_scratch(Dev *d, int slot, size_t n);               // floats, 64-byte aligned
+
+// memory descriptors of our layouts
+dnnl_memory_desc_t cpu_md_nhwc(Shape4 s);
+dnnl_memory_desc_t cpu_md_2d(int rows, int cols);
+dnnl_memory_desc_t cpu_md_1d(int n);
+
+// dst[i] += src[i], OpenMP + SIMD
+void cpu_accumulate(float *dst, const float *src, size_t n);
+
+// the table's functions, by file
+void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b);
+void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
+                         const float *x, const float *w);
+void cpu_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
+                           float *run_mean, float *run_var, const float *x, const float *gamma,
+                           const float *beta);
+void cpu_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
+                            const float *dy, const float *x, const float *gamma,
+                            const float *mean, const float *rstd);
+void cpu_act_forward(Dev *d, Act op, float *y, const float *x);
+void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
+void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
+void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy);
+void cpu_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
+void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
+                          const float *x, const float *s);
+void cpu_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+void cpu_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
+void cpu_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+void cpu_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy);
+void cpu_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x);
+void cpu_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy);
+void cpu_linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w, const float *b);
+void cpu_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
+                         const float *x, const float *w);
+void cpu_dropout_forward(Dev *d, Dropout op, float *y, const float *x);
+void cpu_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy);
+void cpu_droppath_forward(Dev *d, DropPath op, float *y, const float *x);
+void cpu_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy);
+void cpu_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
+                      const int *labels, const float *targets);
+void cpu_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
+                       const int *labels, const float *targets);
+void cpu_softmax_forward(Dev *d, Softmax op, float *y, const float *x);
+void cpu_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, const float *q);
+void cpu_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
+                        const float *q);
+void cpu_resize_forward(Dev *d, Resize op, float *y, const float *x);
+void cpu_resize_backward(Dev *d, Resize op, float *dx, const float *dy);
+
+#endif

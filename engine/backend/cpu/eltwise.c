@@ -1,0 +1,180 @@
+/* engine/backend/cpu/eltwise.c — activations (oneDNN eltwise forward; fused accumulating
+ * backward), add, the SE channel gate, dropout and drop-path, in OpenMP loops.
+ *
+ * Activation backward is an own loop on purpose: oneDNN's eltwise backward overwrites, so it
+ * would cost a scratch write plus an accumulate pass; dx += dy * f'(x) is one pass, with f' from
+ * act_math.h (the oracle's own formula). Hard-sigmoid has no oneDNN 2.6 eltwise: own loop.
+ * Dropout and drop-path draw from rng.h exactly as ref does (one Philox block = 4 draws).
+ */
+#include "../../core/rng.h"
+#include "../act_math.h"
+#include "cpu.h"
+
+#define PAR_N 32768 // below this many elements, threads cost more than they give
+
+static bool dnnl_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta)
+{
+    *alpha = 0;
+    *beta = 0;
+    switch (k) {
+    case ACT_RELU: *alg = dnnl_eltwise_relu; return true;
+    case ACT_RELU6: *alg = dnnl_eltwise_clip_v2; *beta = 6; return true;
+    case ACT_SILU: *alg = dnnl_eltwise_swish; *alpha = 1; return true;
+    case ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return true;
+    case ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return true;
+    case ACT_HSWISH: *alg = dnnl_eltwise_hardswish; return true;
+    default: return false;
+    }
+}
+
+void cpu_act_forward(Dev *d, Act op, float *y, const float *x)
+{
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+    if (!dnnl_alg(op.act, &alg, &alpha, &beta)) {
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) y[i] = act_f(op.act, x[i]);
+        return;
+    }
+    bool fresh;
+    CpuPrim *p = cpu_prim(d, CPU_K_ACT_FWD, &op, sizeof op, &fresh);
+    if (fresh) {
+        dnnl_eltwise_desc_t ed;
+        dnnl_memory_desc_t md;
+        dnnl_dims_t dims = {(dnnl_dim_t)op.n};
+        DNNL_CHECK(dnnl_memory_desc_init_by_tag(&md, 1, dims, dnnl_f32, dnnl_a));
+        DNNL_CHECK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, alg, &md, alpha, beta));
+        cpu_prim_create(d, p, 0, &ed, NULL);
+        cpu_mem(d, p, 0, &md, false);
+        cpu_mem(d, p, 1, &md, false);
+    }
+    cpu_bind(p, 0, x);
+    cpu_bind(p, 1, y);
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->mem[0]}, {DNNL_ARG_DST, p->mem[1]}};
+    cpu_exec(d, p, 0, 2, a);
+}
+
+// one loop per kind, so that act_df's switch folds away and the loop vectorizes
+#define ACT_BACKWARD(K)                                                              \
+    case K:                                                                          \
+        _Pragma("omp parallel for simd schedule(static) if (op.n > PAR_N)")         \
+        for (size_t i = 0; i < op.n; i++) dx[i] += dy[i] * act_df(K, x[i]);          \
+        break
+
+void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+{
+    switch (op.act) {
+        ACT_BACKWARD(ACT_RELU);
+        ACT_BACKWARD(ACT_RELU6);
+        ACT_BACKWARD(ACT_SILU);
+        ACT_BACKWARD(ACT_HSWISH);
+        ACT_BACKWARD(ACT_HSIGMOID);
+        ACT_BACKWARD(ACT_SIGMOID);
+        ACT_BACKWARD(ACT_GELU);
+    default: CHECK(0, "act_backward on cpu: activation %d", (int)op.act);
+    }
+}
+
+void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
+{
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+    for (size_t i = 0; i < op.n; i++) y[i] = a[i] + b[i];
+}
+
+void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+{
+    if (da && db) {
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) {
+            da[i] += dy[i];
+            db[i] += dy[i];
+        }
+    } else if (da || db) {
+        cpu_accumulate(da ? da : db, dy, op.n);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SE gate: y = x * s[n, c]
+
+void cpu_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)
+{
+    int c = op.x.c;
+    size_t hw = (size_t)op.x.h * op.x.w;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < op.x.n; n++)
+        for (size_t i = 0; i < hw; i++) {
+            size_t at = ((size_t)n * hw + i) * c;
+            const float *sn = s + (size_t)n * c;
+#pragma omp simd
+            for (int k = 0; k < c; k++) y[at + k] = x[at + k] * sn[k];
+        }
+}
+
+void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
+                          const float *x, const float *s)
+{
+    int c = op.x.c;
+    size_t hw = (size_t)op.x.h * op.x.w;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < op.x.n; n++) {
+        const float *sn = s + (size_t)n * c;
+        float *acc = ds ? xcalloc((size_t)c, sizeof(float)) : NULL;
+        for (size_t i = 0; i < hw; i++) {
+            size_t at = ((size_t)n * hw + i) * c;
+            if (dx)
+#pragma omp simd
+                for (int k = 0; k < c; k++) dx[at + k] += dy[at + k] * sn[k];
+            if (acc)
+#pragma omp simd
+                for (int k = 0; k < c; k++) acc[k] += dy[at + k] * x[at + k];
+        }
+        if (acc) {
+            for (int k = 0; k < c; k++) ds[(size_t)n * c + k] += acc[k];
+            free(acc);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dropout: element j of sample i kept when rng_uniform(key, sample0 + i, j) >= p
+
+static void dropout_apply(Dropout op, float *out, const float *in, bool accumulate)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    size_t per = op.per_sample;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < op.n; i++)
+        for (size_t j0 = 0; j0 < per; j0 += 4) {
+            Philox4 b = rng_block(op.key, op.sample0 + i, j0 >> 2);
+            for (size_t k = 0; k < 4 && j0 + k < per; k++) {
+                size_t at = (size_t)i * per + j0 + k;
+                float v = rng_u01(b.v[k]) >= op.p ? in[at] * scale : 0.0f;
+                if (accumulate) out[at] += v;
+                else out[at] = v;
+            }
+        }
+}
+
+void cpu_dropout_forward(Dev *d, Dropout op, float *y, const float *x) { dropout_apply(op, y, x, false); }
+void cpu_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy) { dropout_apply(op, dx, dy, true); }
+
+// drop-path: one draw per sample, rng_uniform(key, 0, sample0 + i)
+static void droppath_apply(DropPath op, float *out, const float *in, bool accumulate)
+{
+    float scale = 1.0f / (1.0f - op.p);
+    size_t per = op.per_sample;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < op.n; i++) {
+        float m = rng_uniform(op.key, 0, op.sample0 + i) >= op.p ? scale : 0.0f;
+        float *o = out + (size_t)i * per;
+        const float *v = in + (size_t)i * per;
+        if (accumulate && m != 0)
+            for (size_t j = 0; j < per; j++) o[j] += v[j] * m;
+        else if (!accumulate) // a dropped sample is 0 even where x is not finite, as in ref
+            for (size_t j = 0; j < per; j++) o[j] = m != 0 ? v[j] * m : 0.0f;
+    }
+}
+
+void cpu_droppath_forward(Dev *d, DropPath op, float *y, const float *x) { droppath_apply(op, y, x, false); }
+void cpu_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy) { droppath_apply(op, dx, dy, true); }
