@@ -76,8 +76,8 @@ void dev_close(Dev *d)
 
 void *dev_alloc(Dev *d, size_t bytes)
 {
-    size_t n = (bytes + 63) / 64 * 64;
-    if (n == 0) n = 64;
+    size_t n = (bytes + 127) / 128 * 128; // 32 floats: the parameter table's alignment
+    if (n == 0) n = 128;
 #ifdef HAVE_CUDA
     if (is_cuda(d)) {
         void *p = cuda_dev_alloc(n);
@@ -85,7 +85,7 @@ void *dev_alloc(Dev *d, size_t bytes)
         return p;
     }
 #endif
-    void *p = aligned_alloc(64, n);
+    void *p = aligned_alloc(128, n);
     CHECK(p, "dev_alloc on %s: out of host memory allocating %zu bytes", d->name, bytes);
     return p;
 }

@@ -45,7 +45,7 @@ typedef struct Dev {
 int   dev_open(Dev *d, const char *name);
 void  dev_close(Dev *d);
 bool  dev_available(const char *name);                  // quiet probe, for tests and --help
-void *dev_alloc(Dev *d, size_t bytes);                  // 64-byte aligned; fatal when out of memory
+void *dev_alloc(Dev *d, size_t bytes);                  // 128-byte aligned; fatal when out of memory
 void  dev_free(Dev *d, void *p);
 void  dev_upload(Dev *d, void *dst, const void *src, size_t bytes);   // host -> device
 void  dev_download(Dev *d, void *dst, const void *src, size_t bytes); // device -> host
