@@ -48,6 +48,21 @@ void conv_call(const OpCase *c, Dev *d, float **t)
     conv2d_backward(d, c->conv, t[5], t[6], t[7], t[4], t[0], t[1]);
 }
 
+// fused conv + bias + activation, forward only (inference): x w b | y
+void conv_fused_spec(const OpCase *c, Spec *s)
+{
+    Conv2d o = c->conv;
+    IN("x", shape_numel(o.x), -1, 1);
+    IN("w", (size_t)o.oc * o.kh * o.kw * (o.x.c / o.g), -0.5f, 0.5f);
+    IN("b", o.bias ? (size_t)o.oc : 0, -0.5f, 0.5f);
+    OUT("y", shape_numel(conv2d_out(o)));
+}
+
+void conv_fused_call(const OpCase *c, Dev *d, float **t)
+{
+    conv2d_forward(d, c->conv, t[3], t[0], t[1], t[2]);
+}
+
 // batch norm: x gamma beta run_mean run_var | y mean rstd dy | dx dgamma dbeta
 
 void bn_spec(const OpCase *c, Spec *s)
@@ -294,6 +309,12 @@ const OpCase op_cases[] = {
     CONV("conv2d 3x3 p0 n1 bias", ((Shape4){1, 6, 7, 4}), 5, 3, 3, 1, 0, 1, 1, true),
     {"conv2d 1x3 s(1,2) bias", conv_spec, conv_call, 1e-5, true, true,
      .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
+    {"conv2d 3x3 bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
+     .conv = {{2, 9, 9, 8}, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, ACT_RELU}},
+    {"dwconv 3x3 s2 bias+hswish fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
+     .conv = {{2, 9, 9, 8}, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8, true, ACT_HSWISH}},
+    {"conv2d 1x1 bias+hsigmoid fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
+     .conv = {{2, 5, 6, 8}, 12, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_HSIGMOID}},
     {"batchnorm train", bn_spec, bn_call, 1e-5, true, true, .bn = {{4, 5, 5, 8}, 1e-5f, 0.1f, true}},
     {"batchnorm train n1", bn_spec, bn_call, 1e-5, true, true,
      .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true}},

@@ -55,6 +55,8 @@ struct OpCase {
 // the spec and call functions of each op, for case tables
 void conv_spec(const OpCase *c, Spec *s);
 void conv_call(const OpCase *c, Dev *d, float **t);
+void conv_fused_spec(const OpCase *c, Spec *s);
+void conv_fused_call(const OpCase *c, Dev *d, float **t);
 void bn_spec(const OpCase *c, Spec *s);
 void bn_call(const OpCase *c, Dev *d, float **t);
 void act_spec(const OpCase *c, Spec *s);

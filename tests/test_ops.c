@@ -36,7 +36,7 @@ static void row(const char *verdict, const char *cs, const char *backend, const 
 static void row(const char *verdict, const char *cs, const char *backend, const char *fmt, ...)
 {
     va_list ap;
-    printf("%-5s %-28s %-9s ", verdict, cs, backend);
+    printf("%-5s %-32s %-9s ", verdict, cs, backend);
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
@@ -392,6 +392,14 @@ static void bad_kernel(Dev *d)
     conv2d_backward(d, o, buf, buf, NULL, buf, buf, buf);
 }
 
+static void fused_backward(Dev *d)
+{
+    Conv2d o = conv2d_sq((Shape4){1, 6, 6, 4}, 4, 3, 1, 1, 1, 1, true);
+    o.act = ACT_RELU;
+    float buf[4] = {0};
+    conv2d_backward(d, o, buf, buf, buf, buf, buf, buf);
+}
+
 static void bad_pool(Dev *d)
 {
     Pool2d o = {{2, 3, 3, 5}, 5, 5, 1, 1, 0, 0, false, true};
@@ -427,6 +435,7 @@ typedef struct { const char *name; void (*call)(Dev *); const char *expect[3]; }
 static const BadCall bad_calls[] = {
     {"groups do not divide C", bad_groups, {"conv2d_forward", "groups 3", "(2,9,9,8)"}},
     {"kernel larger than input", bad_kernel, {"conv2d_backward", "k 7x7", "(1,4,4,2)"}},
+    {"fused activation backward", fused_backward, {"conv2d_backward", "forward-only", "(1,6,6,4)"}},
     {"pool window too large", bad_pool, {"maxpool_forward", "k 5x5", "(2,3,3,5)"}},
     {"labels and targets", bad_xent, {"xent_forward", "(2,10)", "exactly one"}},
     {"op missing on backend", missing_op, {"resize_forward", "partial", "(1,3,5,2)"}},

@@ -14,8 +14,9 @@
 
 static const char *conv_str(Conv2d o, char buf[160])
 {
-    snprintf(buf, 160, "x %s oc %d k %dx%d s %dx%d p %dx%d d %dx%d g %d%s", SHAPE_STR(o.x), o.oc,
-             o.kh, o.kw, o.sh, o.sw, o.ph, o.pw, o.dh, o.dw, o.g, o.bias ? " bias" : "");
+    snprintf(buf, 160, "x %s oc %d k %dx%d s %dx%d p %dx%d d %dx%d g %d%s%s%s", SHAPE_STR(o.x),
+             o.oc, o.kh, o.kw, o.sh, o.sw, o.ph, o.pw, o.dh, o.dw, o.g, o.bias ? " bias" : "",
+             o.act ? " act " : "", o.act ? act_name(o.act) : "");
     return buf;
 }
 
@@ -86,6 +87,8 @@ static void conv2d_check(Dev *d, const char *fn, Conv2d o)
     Shape4 y = conv2d_out(o);
     CHECK(y.h > 0 && y.w > 0, "%s on %s: kernel larger than padded input, output %s: %s", fn, b,
           SHAPE_STR(y), CONV_STR(o));
+    CHECK((unsigned)o.act < ACT_COUNT, "%s on %s: unknown fused activation %d: %s", fn, b,
+          (int)o.act, CONV_STR(o));
 }
 
 static void pool2d_check(Dev *d, const char *fn, Pool2d o)
@@ -120,6 +123,8 @@ void conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const f
                      const float *x, const float *w)
 {
     conv2d_check(d, "conv2d_backward", op);
+    CHECK(op.act == ACT_NONE, "conv2d_backward on %s: a fused activation (%s) is forward-only "
+          "(inference); train with conv2d and act ops: %s", NAME(d), act_name(op.act), CONV_STR(op));
     CHECK(dy && x && w, "conv2d_backward on %s: NULL input buffer: %s", NAME(d), CONV_STR(op));
     DISPATCH(d, conv2d_backward, CONV_STR(op), op, dx, dw, op.bias ? db : NULL, dy, x, w);
 }

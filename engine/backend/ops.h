@@ -59,13 +59,16 @@ typedef enum { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SILU, ACT_HSWISH, ACT_HSIGMOID
                ACT_GELU, ACT_COUNT } ActKind;
 const char *act_name(ActKind k);
 
+
 // conv2d: x (N,H,W,C) * w (OC,KH,KW,C/G) [+ b (OC)] -> y (N,OH,OW,OC)
 //   OH = (H + 2PH - DH(KH-1) - 1)/SH + 1; cross-correlation, as PyTorch
-typedef struct { Shape4 x; int oc, kh, kw, sh, sw, ph, pw, dh, dw, g; bool bias; } Conv2d;
+// act: an activation fused into the forward pass, y = act(conv + b): inference with batch norm
+//   folded into w and b (a conv-BN-act block in one pass). Forward only: backward needs ACT_NONE.
+typedef struct { Shape4 x; int oc, kh, kw, sh, sw, ph, pw, dh, dw, g; bool bias; ActKind act; } Conv2d;
 // square kernel, stride, padding, dilation: the common case
 static inline Conv2d conv2d_sq(Shape4 x, int oc, int k, int s, int p, int d, int g, bool bias)
 {
-    Conv2d c = {x, oc, k, k, s, s, p, p, d, d, g, bias};
+    Conv2d c = {x, oc, k, k, s, s, p, p, d, d, g, bias, ACT_NONE};
     return c;
 }
 Shape4 conv2d_out(Conv2d op);

@@ -70,6 +70,12 @@ def conv(n, h, w, c, oc, kh, kw, s, p, d, g, bias, sw=None, pw=None):
     return out
 
 
+def conv_fused(n, h, w, c, oc, k, s, p, g, act_name):
+    x, wt, b = uniform((n, h, w, c), -1, 1), uniform((oc, k, k, c // g), -0.5, 0.5), uniform((oc,), -0.5, 0.5)
+    y = F.conv2d(nchw(t64(x)), t64(wt).permute(0, 3, 1, 2), t64(b), stride=s, padding=p, groups=g)
+    return {"x": x, "w": wt, "b": b, "y": nhwc(ACTS[act_name](y))}
+
+
 def batchnorm(n, h, w, c, eps, momentum, train):
     x = uniform((n, h, w, c), -1, 3)
     gamma, beta = uniform((c,), 0.5, 1.5), uniform((c,), -0.5, 0.5)
@@ -200,6 +206,9 @@ CASES = {
     "conv2d 7x7 s2 n1 c3": lambda: conv(1, 13, 11, 3, 8, 7, 7, 2, 3, 1, 1, False),
     "conv2d 3x3 p0 n1 bias": lambda: conv(1, 6, 7, 4, 5, 3, 3, 1, 0, 1, 1, True),
     "conv2d 1x3 s(1,2) bias": lambda: conv(2, 5, 9, 4, 6, 1, 3, 1, 0, 1, 1, True, sw=2, pw=1),
+    "conv2d 3x3 bias+relu fused": lambda: conv_fused(2, 9, 9, 8, 16, 3, 1, 1, 1, "relu"),
+    "dwconv 3x3 s2 bias+hswish fused": lambda: conv_fused(2, 9, 9, 8, 8, 3, 2, 1, 8, "hswish"),
+    "conv2d 1x1 bias+hsigmoid fused": lambda: conv_fused(2, 5, 6, 8, 12, 1, 1, 0, 1, "hsigmoid"),
     "batchnorm train": lambda: batchnorm(4, 5, 5, 8, 1e-5, 0.1, True),
     "batchnorm train n1": lambda: batchnorm(1, 7, 5, 3, 1e-3, 0.01, True),
     "batchnorm eval": lambda: batchnorm(3, 4, 5, 6, 1e-5, 0.1, False),

@@ -5,7 +5,8 @@
  * reordering a few thousand weights per call costs microseconds while a plain-layout kernel costs
  * milliseconds. Each pass is one cache entry per description: the op primitive, the weight
  * reorder, and their memories. Backward results land in scratch and are added (+=) to the
- * caller's gradients.
+ * caller's gradients. A fused activation (inference) is a oneDNN eltwise post-op; hard-sigmoid,
+ * which oneDNN 2.6 lacks, runs in place after the convolution.
  */
 #include "cpu.h"
 
@@ -65,9 +66,20 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
 {
     bool fresh;
     CpuPrim *p = cpu_prim(d, CPU_K_CONV_FWD, &op, sizeof op, &fresh);
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+    bool post_op = op.act && cpu_act_alg(op.act, &alg, &alpha, &beta);
     if (fresh) {
         dnnl_convolution_desc_t cd = fwd_desc(op);
-        cpu_prim_create(d, p, 0, &cd, NULL);
+        dnnl_primitive_attr_t attr;
+        dnnl_post_ops_t po;
+        DNNL_CHECK(dnnl_primitive_attr_create(&attr));
+        DNNL_CHECK(dnnl_post_ops_create(&po));
+        if (post_op) DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
+        DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+        cpu_prim_create_attr(d, p, 0, &cd, attr);
+        dnnl_post_ops_destroy(po);
+        dnnl_primitive_attr_destroy(attr);
         weights_reorder(d, p, 0, op, dnnl_query_weights_md, true);
         dnnl_memory_desc_t xm = cpu_md_nhwc(op.x), ym = cpu_md_nhwc(conv2d_out(op)), bm = cpu_md_1d(op.oc);
         cpu_mem(d, p, 2, &xm, false);
@@ -86,6 +98,10 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
     dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->mem[2]}, {DNNL_ARG_WEIGHTS, wop},
                            {DNNL_ARG_DST, p->mem[3]}, {DNNL_ARG_BIAS, p->mem[4]}};
     cpu_exec(d, p, 0, b ? 4 : 3, a);
+    if (op.act && !post_op) {
+        Act act = {shape_numel(conv2d_out(op)), op.act};
+        cpu_act_forward(d, act, y, y);
+    }
 }
 
 static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const float *w)

@@ -54,6 +54,8 @@ static inline CpuCtx *cpu_ctx(Dev *d) { return (CpuCtx *)d->ctx; }
 CpuPrim *cpu_prim(Dev *d, int kind, const void *desc, size_t desc_bytes, bool *fresh);
 // creates primitive i of p from its descriptor (op desc or reorder), logging the implementation
 void     cpu_prim_create(Dev *d, CpuPrim *p, int i, const void *op_desc, const dnnl_primitive_desc_t hint);
+void     cpu_prim_create_attr(Dev *d, CpuPrim *p, int i, const void *op_desc,
+                              const_dnnl_primitive_attr_t attr);
 void     cpu_reorder_create(Dev *d, CpuPrim *p, int i, const dnnl_memory_desc_t *from,
                             const dnnl_memory_desc_t *to);
 // memory object j of p for md, with a private buffer (own = true) or a pointer set per call
@@ -66,6 +68,9 @@ float   *cpu_scratch(Dev *d, int slot, size_t n);               // floats, 64-by
 dnnl_memory_desc_t cpu_md_nhwc(Shape4 s);
 dnnl_memory_desc_t cpu_md_2d(int rows, int cols);
 dnnl_memory_desc_t cpu_md_1d(int n);
+
+// oneDNN's eltwise algorithm for an activation; false when oneDNN has none (hard-sigmoid)
+bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 
 // dst[i] += src[i], OpenMP + SIMD
 void cpu_accumulate(float *dst, const float *src, size_t n);

@@ -86,6 +86,14 @@ void cpu_prim_create(Dev *d, CpuPrim *p, int i, const void *op_desc, const dnnl_
     log_impl(d, p, i);
 }
 
+void cpu_prim_create_attr(Dev *d, CpuPrim *p, int i, const void *op_desc,
+                          const_dnnl_primitive_attr_t attr)
+{
+    DNNL_CHECK(dnnl_primitive_desc_create(&p->pd[i], op_desc, attr, cpu_ctx(d)->eng, NULL));
+    DNNL_CHECK(dnnl_primitive_create(&p->prim[i], p->pd[i]));
+    log_impl(d, p, i);
+}
+
 void cpu_reorder_create(Dev *d, CpuPrim *p, int i, const dnnl_memory_desc_t *from,
                         const dnnl_memory_desc_t *to)
 {

@@ -12,7 +12,7 @@
 
 #define PAR_N 32768 // below this many elements, threads cost more than they give
 
-static bool dnnl_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta)
+bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta)
 {
     *alpha = 0;
     *beta = 0;
@@ -31,7 +31,7 @@ void cpu_act_forward(Dev *d, Act op, float *y, const float *x)
 {
     dnnl_alg_kind_t alg;
     float alpha, beta;
-    if (!dnnl_alg(op.act, &alg, &alpha, &beta)) {
+    if (!cpu_act_alg(op.act, &alg, &alpha, &beta)) {
 #pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
         for (size_t i = 0; i < op.n; i++) y[i] = act_f(op.act, x[i]);
         return;

@@ -2,8 +2,10 @@
  *
  * y[n,oh,ow,oc] = b[oc] + sum_{kh,kw,ci} x[n, oh*S - P + kh*D, ow*S - P + kw*D, g*C/G + ci]
  *                                       * w[oc, kh, kw, ci]       with g = oc / (OC/G)
- * Backward walks the same index map and scatters: dx += dy * w, dw += dy * x, db += dy.
+ * then the fused activation, if any. Backward walks the same index map and scatters:
+ * dx += dy * w, dw += dy * x, db += dy.
  */
+#include "../act_math.h"
 #include "ref.h"
 
 // the input position of output (oh, ow) under kernel tap (kh, kw), or -1 when it lies in padding
@@ -34,7 +36,7 @@ void ref_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
                                        w[(((size_t)oc * op.kh + kh) * op.kw + kw) * cg + ci];
                         }
                     }
-                    y[ref_at(ys, n, oh, ow, oc)] = (float)acc;
+                    y[ref_at(ys, n, oh, ow, oc)] = op.act ? act_f(op.act, (float)acc) : (float)acc;
                 }
 }
 
