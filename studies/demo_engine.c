@@ -207,7 +207,7 @@ static void load_batch(const IdxSet *s, const int *perm, int first, int n, float
 int main(int argc, char **argv)
 {
     const char *backend = "cpu";
-    int epochs = 1, batch = 128, max_steps = 0;
+    int epochs = 3, batch = 128, max_steps = 0;
     float lr_peak = 0.1f;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
