@@ -127,93 +127,96 @@ typedef struct { int n, k; float t; } KlDiv;
 typedef struct { Shape4 x; int oh, ow; } Resize;
 
 // ---------------------------------------------------------------------------------------------
+// the signatures, once: the table's entries, the dispatching calls and every backend's functions
+// are all declared from these (a backend function is <backend>_<op>, e.g. cpu_conv2d_forward)
+
+typedef void OpFn_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w,
+    const float *b);
+typedef void OpFn_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db,
+    const float *dy, const float *x, const float *w);
+typedef void OpFn_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
+    float *run_mean, float *run_var, const float *x, const float *gamma, const float *beta);
+typedef void OpFn_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
+    const float *dy, const float *x, const float *gamma, const float *mean, const float *rstd);
+typedef void OpFn_act_forward(Dev *d, Act op, float *y, const float *x);
+typedef void OpFn_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
+typedef void OpFn_add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
+typedef void OpFn_add_backward(Dev *d, Add op, float *da, float *db, const float *dy);
+typedef void OpFn_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
+typedef void OpFn_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
+    const float *x, const float *s);
+typedef void OpFn_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+typedef void OpFn_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
+typedef void OpFn_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
+typedef void OpFn_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy);
+typedef void OpFn_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x);
+typedef void OpFn_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy);
+typedef void OpFn_linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w,
+    const float *b);
+typedef void OpFn_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db,
+    const float *dy, const float *x, const float *w);
+typedef void OpFn_dropout_forward(Dev *d, Dropout op, float *y, const float *x);
+typedef void OpFn_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy);
+typedef void OpFn_droppath_forward(Dev *d, DropPath op, float *y, const float *x);
+typedef void OpFn_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy);
+typedef void OpFn_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
+    const int *labels, const float *targets);
+typedef void OpFn_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss,
+    const float *prob, const int *labels, const float *targets);
+typedef void OpFn_softmax_forward(Dev *d, Softmax op, float *y, const float *x);
+typedef void OpFn_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s,
+    const float *q);
+typedef void OpFn_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
+    const float *q);
+typedef void OpFn_resize_forward(Dev *d, Resize op, float *y, const float *x);
+typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy);
+
+#define FOR_EACH_OP(M, p) \
+    M(p, conv2d_forward) \
+    M(p, conv2d_backward) \
+    M(p, batchnorm_forward) \
+    M(p, batchnorm_backward) \
+    M(p, act_forward) \
+    M(p, act_backward) \
+    M(p, add_forward) \
+    M(p, add_backward) \
+    M(p, chanmul_forward) \
+    M(p, chanmul_backward) \
+    M(p, maxpool_forward) \
+    M(p, maxpool_backward) \
+    M(p, avgpool_forward) \
+    M(p, avgpool_backward) \
+    M(p, gap_forward) \
+    M(p, gap_backward) \
+    M(p, linear_forward) \
+    M(p, linear_backward) \
+    M(p, dropout_forward) \
+    M(p, dropout_backward) \
+    M(p, droppath_forward) \
+    M(p, droppath_backward) \
+    M(p, xent_forward) \
+    M(p, xent_backward) \
+    M(p, softmax_forward) \
+    M(p, kldiv_forward) \
+    M(p, kldiv_backward) \
+    M(p, resize_forward) \
+    M(p, resize_backward)
+
 // the table a backend fills in (NULL = not implemented there: ops.c stops with a message)
+#define OP_TABLE_FIELD(p, name) OpFn_##name *name;
+struct OpTable { FOR_EACH_OP(OP_TABLE_FIELD, _) };
 
-struct OpTable {
-    void (*conv2d_forward)(Dev *, Conv2d, float *y, const float *x, const float *w, const float *b);
-    void (*conv2d_backward)(Dev *, Conv2d, float *dx, float *dw, float *db, const float *dy,
-                            const float *x, const float *w);
-    void (*batchnorm_forward)(Dev *, BatchNorm, float *y, float *mean, float *rstd,
-                              float *run_mean, float *run_var, const float *x,
-                              const float *gamma, const float *beta);
-    void (*batchnorm_backward)(Dev *, BatchNorm, float *dx, float *dgamma, float *dbeta,
-                               const float *dy, const float *x, const float *gamma,
-                               const float *mean, const float *rstd);
-    void (*act_forward)(Dev *, Act, float *y, const float *x);
-    void (*act_backward)(Dev *, Act, float *dx, const float *dy, const float *x);
-    void (*add_forward)(Dev *, Add, float *y, const float *a, const float *b);
-    void (*add_backward)(Dev *, Add, float *da, float *db, const float *dy);
-    void (*chanmul_forward)(Dev *, ChanMul, float *y, const float *x, const float *s);
-    void (*chanmul_backward)(Dev *, ChanMul, float *dx, float *ds, const float *dy,
-                             const float *x, const float *s);
-    void (*maxpool_forward)(Dev *, Pool2d, float *y, const float *x);
-    void (*maxpool_backward)(Dev *, Pool2d, float *dx, const float *dy, const float *x);
-    void (*avgpool_forward)(Dev *, Pool2d, float *y, const float *x);
-    void (*avgpool_backward)(Dev *, Pool2d, float *dx, const float *dy);
-    void (*gap_forward)(Dev *, GlobalAvgPool, float *y, const float *x);
-    void (*gap_backward)(Dev *, GlobalAvgPool, float *dx, const float *dy);
-    void (*linear_forward)(Dev *, Linear, float *y, const float *x, const float *w, const float *b);
-    void (*linear_backward)(Dev *, Linear, float *dx, float *dw, float *db, const float *dy,
-                            const float *x, const float *w);
-    void (*dropout_forward)(Dev *, Dropout, float *y, const float *x);
-    void (*dropout_backward)(Dev *, Dropout, float *dx, const float *dy);
-    void (*droppath_forward)(Dev *, DropPath, float *y, const float *x);
-    void (*droppath_backward)(Dev *, DropPath, float *dx, const float *dy);
-    void (*xent_forward)(Dev *, Xent, float *loss, float *prob, const float *logits,
-                         const int *labels, const float *targets);
-    void (*xent_backward)(Dev *, Xent, float *dlogits, const float *dloss, const float *prob,
-                          const int *labels, const float *targets);
-    void (*softmax_forward)(Dev *, Softmax, float *y, const float *x);
-    void (*kldiv_forward)(Dev *, KlDiv, float *loss, float *p, const float *s, const float *q);
-    void (*kldiv_backward)(Dev *, KlDiv, float *ds, const float *dloss, const float *p,
-                           const float *q);
-    void (*resize_forward)(Dev *, Resize, float *y, const float *x);
-    void (*resize_backward)(Dev *, Resize, float *dx, const float *dy);
-};
+// declares <prefix>_<op> for every op (a backend's header), and fills a table with them
+#define OP_DECLARE(p, name) OpFn_##name p##_##name;
+#define OP_ENTRY(p, name) .name = p##_##name,
+#define OPS_DECLARE(prefix) FOR_EACH_OP(OP_DECLARE, prefix)
+#define OPS_TABLE(prefix) { FOR_EACH_OP(OP_ENTRY, prefix) }
 
-// ---------------------------------------------------------------------------------------------
 // the calls engine code makes: validate, then dispatch to d->ops (ops.c)
+#define OP_PUBLIC(p, name) OpFn_##name name;
+FOR_EACH_OP(OP_PUBLIC, _)
 
-void conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b);
-void conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
-                     const float *x, const float *w);
-void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
-                       float *run_var, const float *x, const float *gamma, const float *beta);
-void batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
-                        const float *dy, const float *x, const float *gamma, const float *mean,
-                        const float *rstd);
-void act_forward(Dev *d, Act op, float *y, const float *x);
-void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
-void add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
-void add_backward(Dev *d, Add op, float *da, float *db, const float *dy);
-void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
-void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy, const float *x,
-                      const float *s);
-void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
-void maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
-void avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
-void avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy);
-void gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x);
-void gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy);
-void linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w, const float *b);
-void linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
-                     const float *x, const float *w);
-void dropout_forward(Dev *d, Dropout op, float *y, const float *x);
-void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy);
-void droppath_forward(Dev *d, DropPath op, float *y, const float *x);
-void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy);
-void xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
-                  const int *labels, const float *targets);
-void xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
-                   const int *labels, const float *targets);
-void softmax_forward(Dev *d, Softmax op, float *y, const float *x);
-void kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, const float *q);
-void kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-                    const float *q);
-void resize_forward(Dev *d, Resize op, float *y, const float *x);
-void resize_backward(Dev *d, Resize op, float *dx, const float *dy);
-
-// the backends' tables and device hooks (each backend's table.c)
+// the backends' tables (each backend's table.c)
 extern const OpTable ref_ops, cpu_ops, cuda_ops;
 
 #ifdef __cplusplus

@@ -1,34 +1,4 @@
-/* engine/backend/cpu/table.c — the fast CPU backend's op table. */
+/* engine/backend/cpu/table.c — the fast CPU backend's op table: every op of ops.h, as cpu_<op>. */
 #include "cpu.h"
 
-const OpTable cpu_ops = {
-    .conv2d_forward = cpu_conv2d_forward,
-    .conv2d_backward = cpu_conv2d_backward,
-    .batchnorm_forward = cpu_batchnorm_forward,
-    .batchnorm_backward = cpu_batchnorm_backward,
-    .act_forward = cpu_act_forward,
-    .act_backward = cpu_act_backward,
-    .add_forward = cpu_add_forward,
-    .add_backward = cpu_add_backward,
-    .chanmul_forward = cpu_chanmul_forward,
-    .chanmul_backward = cpu_chanmul_backward,
-    .maxpool_forward = cpu_maxpool_forward,
-    .maxpool_backward = cpu_maxpool_backward,
-    .avgpool_forward = cpu_avgpool_forward,
-    .avgpool_backward = cpu_avgpool_backward,
-    .gap_forward = cpu_gap_forward,
-    .gap_backward = cpu_gap_backward,
-    .linear_forward = cpu_linear_forward,
-    .linear_backward = cpu_linear_backward,
-    .dropout_forward = cpu_dropout_forward,
-    .dropout_backward = cpu_dropout_backward,
-    .droppath_forward = cpu_droppath_forward,
-    .droppath_backward = cpu_droppath_backward,
-    .xent_forward = cpu_xent_forward,
-    .xent_backward = cpu_xent_backward,
-    .softmax_forward = cpu_softmax_forward,
-    .kldiv_forward = cpu_kldiv_forward,
-    .kldiv_backward = cpu_kldiv_backward,
-    .resize_forward = cpu_resize_forward,
-    .resize_backward = cpu_resize_backward,
-};
+const OpTable cpu_ops = OPS_TABLE(cpu);

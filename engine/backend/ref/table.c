@@ -1,34 +1,4 @@
-/* engine/backend/ref/table.c — the oracle's op table. */
+/* engine/backend/ref/table.c — the oracle's op table: every op of ops.h, as ref_<op>. */
 #include "ref.h"
 
-const OpTable ref_ops = {
-    .conv2d_forward = ref_conv2d_forward,
-    .conv2d_backward = ref_conv2d_backward,
-    .batchnorm_forward = ref_batchnorm_forward,
-    .batchnorm_backward = ref_batchnorm_backward,
-    .act_forward = ref_act_forward,
-    .act_backward = ref_act_backward,
-    .add_forward = ref_add_forward,
-    .add_backward = ref_add_backward,
-    .chanmul_forward = ref_chanmul_forward,
-    .chanmul_backward = ref_chanmul_backward,
-    .maxpool_forward = ref_maxpool_forward,
-    .maxpool_backward = ref_maxpool_backward,
-    .avgpool_forward = ref_avgpool_forward,
-    .avgpool_backward = ref_avgpool_backward,
-    .gap_forward = ref_gap_forward,
-    .gap_backward = ref_gap_backward,
-    .linear_forward = ref_linear_forward,
-    .linear_backward = ref_linear_backward,
-    .dropout_forward = ref_dropout_forward,
-    .dropout_backward = ref_dropout_backward,
-    .droppath_forward = ref_droppath_forward,
-    .droppath_backward = ref_droppath_backward,
-    .xent_forward = ref_xent_forward,
-    .xent_backward = ref_xent_backward,
-    .softmax_forward = ref_softmax_forward,
-    .kldiv_forward = ref_kldiv_forward,
-    .kldiv_backward = ref_kldiv_backward,
-    .resize_forward = ref_resize_forward,
-    .resize_backward = ref_resize_backward,
-};
+const OpTable ref_ops = OPS_TABLE(ref);
