@@ -48,7 +48,7 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_ops
+TESTS := bin/test_core bin/test_data bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/demo
 
 .PHONY: all deps test bench-ops fixtures demo clean
@@ -66,7 +66,7 @@ build/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/test_core: build/tests/test_core.o build/libengine.a
+bin/test_core bin/test_data: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
