@@ -8,6 +8,7 @@
 
 #include <math.h>   // isfinite
 #include <stdio.h>  // snprintf
+#include <string.h> // memcpy
 
 // ---------------------------------------------------------------------------------------------
 // descriptions for messages
@@ -70,6 +71,55 @@ const char *act_name(ActKind k)
     static const char *names[ACT_COUNT] = {"none", "relu", "relu6", "silu", "hswish",
                                            "hsigmoid", "sigmoid", "gelu"};
     return (unsigned)k < ACT_COUNT ? names[k] : "invalid";
+}
+
+// ---------------------------------------------------------------------------------------------
+// cache keys
+
+static OpKey make_key(const int32_t *v, int n)
+{
+    OpKey k = {{0}};
+    memcpy(k.v, v, (size_t)n * sizeof *v);
+    return k;
+}
+
+static int32_t float_bits(float f)
+{
+    int32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+OpKey conv2d_key(Conv2d o)
+{
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, o.oc, o.kh, o.kw, o.sh, o.sw, o.ph, o.pw, o.dh,
+                   o.dw, o.g, o.bias, (int32_t)o.act};
+    return make_key(v, LEN(v));
+}
+
+OpKey batchnorm_key(BatchNorm o)
+{
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, float_bits(o.eps), float_bits(o.momentum), o.train};
+    return make_key(v, LEN(v));
+}
+
+OpKey pool2d_key(Pool2d o)
+{
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, o.kh, o.kw, o.sh, o.sw, o.ph, o.pw, o.ceil_mode,
+                   o.count_include_pad};
+    return make_key(v, LEN(v));
+}
+
+OpKey act_key(Act o)
+{
+    int32_t v[] = {(int32_t)(o.n & 0x7fffffff), (int32_t)(o.n >> 31), (int32_t)o.act};
+    return make_key(v, LEN(v));
+}
+
+OpKey resize_key(Resize o)
+{
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, o.oh, o.ow};
+    return make_key(v, LEN(v));
 }
 
 // ---------------------------------------------------------------------------------------------

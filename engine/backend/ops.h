@@ -127,6 +127,17 @@ typedef struct { int n, k; float t; } KlDiv;
 typedef struct { Shape4 x; int oh, ow; } Resize;
 
 // ---------------------------------------------------------------------------------------------
+// cache keys: a description's values as padding-free integers. Backends that cache per-shape
+// state compare these, never struct bytes (padding in a struct passed by value is unspecified).
+
+typedef struct { int32_t v[20]; } OpKey;
+OpKey conv2d_key(Conv2d o);
+OpKey batchnorm_key(BatchNorm o);
+OpKey pool2d_key(Pool2d o);
+OpKey act_key(Act o);
+OpKey resize_key(Resize o);
+
+// ---------------------------------------------------------------------------------------------
 // the signatures, once: the table's entries, the dispatching calls and every backend's functions
 // are all declared from these (a backend function is <backend>_<op>, e.g. cpu_conv2d_forward)
 

@@ -35,7 +35,12 @@ extern "C" {
 
 enum { ERR_OK = 0, ERR_IO = -1, ERR_NOMEM = -2, ERR_FORMAT = -3, ERR_DEVICE = -4, ERR_ARG = -5 };
 
-_Noreturn void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
+#ifdef __cplusplus
+#define NORETURN [[noreturn]]
+#else
+#define NORETURN _Noreturn
+#endif
+NORETURN void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *err_name(int err);

@@ -16,7 +16,7 @@ void cpu_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *r
                            const float *beta)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_BN_FWD, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_BN_FWD, batchnorm_key(op), &fresh);
     if (fresh) {
         dnnl_batch_normalization_desc_t bd;
         dnnl_memory_desc_t xm = cpu_md_nhwc(op.x), cm = cpu_md_1d(op.x.c);
@@ -87,7 +87,7 @@ void cpu_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, floa
         return;
     }
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_BN_BWD, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_BN_BWD, batchnorm_key(op), &fresh);
     if (fresh) {
         dnnl_batch_normalization_desc_t fd, bd;
         dnnl_memory_desc_t xm = cpu_md_nhwc(op.x), cm = cpu_md_1d(op.x.c);

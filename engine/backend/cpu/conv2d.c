@@ -65,7 +65,7 @@ static void weights_reorder(Dev *d, CpuPrim *p, int prim, Conv2d o, dnnl_query_t
 void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_CONV_FWD, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_CONV_FWD, conv2d_key(op), &fresh);
     dnnl_alg_kind_t alg;
     float alpha, beta;
     bool post_op = op.act && cpu_act_alg(op.act, &alg, &alpha, &beta);
@@ -107,7 +107,7 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
 static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const float *w)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_D, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_D, conv2d_key(op), &fresh);
     if (fresh) {
         dnnl_convolution_desc_t fd = fwd_desc(op), cd;
         DNNL_CHECK(dnnl_primitive_desc_create(&p->pd[2], &fd, NULL, cpu_ctx(d)->eng, NULL)); // hint
@@ -138,7 +138,7 @@ static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const f
 static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const float *dy, const float *x)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_W, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_W, conv2d_key(op), &fresh);
     size_t wn = (size_t)op.oc * op.kh * op.kw * (op.x.c / op.g);
     if (fresh) {
         dnnl_convolution_desc_t fd = fwd_desc(op), cd;

@@ -26,7 +26,7 @@ enum { CPU_MAX_PRIMS = 4, CPU_MAX_MEMS = 12, CPU_SCRATCH = 4 };
 // one cached entry: up to 4 primitives (e.g. a reorder, then the op) and their memory objects
 typedef struct {
     int                   kind;      // CPU_K_*: which op and pass
-    unsigned char         key[96];   // the op description's bytes
+    OpKey                 key;       // the op description (ops.h)
     dnnl_primitive_desc_t pd[CPU_MAX_PRIMS];
     dnnl_primitive_t      prim[CPU_MAX_PRIMS];
     dnnl_memory_t         mem[CPU_MAX_MEMS];
@@ -51,7 +51,7 @@ enum { CPU_K_CONV_FWD = 1, CPU_K_CONV_BWD_D, CPU_K_CONV_BWD_W, CPU_K_BN_FWD, CPU
 static inline CpuCtx *cpu_ctx(Dev *d) { return (CpuCtx *)d->ctx; }
 
 // the cache entry for (kind, description); *fresh is set when it was just created (zeroed)
-CpuPrim *cpu_prim(Dev *d, int kind, const void *desc, size_t desc_bytes, bool *fresh);
+CpuPrim *cpu_prim(Dev *d, int kind, OpKey key, bool *fresh);
 // creates primitive i of p from its descriptor (op desc or reorder), logging the implementation
 void     cpu_prim_create(Dev *d, CpuPrim *p, int i, const void *op_desc, const dnnl_primitive_desc_t hint);
 void     cpu_prim_create_attr(Dev *d, CpuPrim *p, int i, const void *op_desc,

@@ -46,14 +46,11 @@ void cpu_dev_fini(Dev *d)
     d->ctx = NULL;
 }
 
-CpuPrim *cpu_prim(Dev *d, int kind, const void *desc, size_t desc_bytes, bool *fresh)
+CpuPrim *cpu_prim(Dev *d, int kind, OpKey key, bool *fresh)
 {
     CpuCtx *c = cpu_ctx(d);
-    CHECK(desc_bytes <= sizeof(((CpuPrim *)0)->key), "cpu_prim: description of %zu bytes", desc_bytes);
-    unsigned char key[sizeof(((CpuPrim *)0)->key)] = {0};
-    memcpy(key, desc, desc_bytes);
     for (int i = 0; i < c->n_cache; i++)
-        if (c->cache[i]->kind == kind && memcmp(c->cache[i]->key, key, sizeof key) == 0) {
+        if (c->cache[i]->kind == kind && memcmp(&c->cache[i]->key, &key, sizeof key) == 0) {
             *fresh = false;
             return c->cache[i];
         }
@@ -66,7 +63,7 @@ CpuPrim *cpu_prim(Dev *d, int kind, const void *desc, size_t desc_bytes, bool *f
     CpuPrim *p = xcalloc(1, sizeof *p);
     c->cache[c->n_cache++] = p;
     p->kind = kind;
-    memcpy(p->key, key, sizeof key);
+    p->key = key;
     *fresh = true;
     return p;
 }

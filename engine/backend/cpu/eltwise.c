@@ -37,7 +37,7 @@ void cpu_act_forward(Dev *d, Act op, float *y, const float *x)
         return;
     }
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_ACT_FWD, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_ACT_FWD, act_key(op), &fresh);
     if (fresh) {
         dnnl_eltwise_desc_t ed;
         dnnl_memory_desc_t md;

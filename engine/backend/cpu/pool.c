@@ -33,7 +33,7 @@ static bool plain_avg(Pool2d o)
 static CpuPrim *pool_prim(Dev *d, Pool2d o, bool max)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, max ? CPU_K_POOL_MAX : CPU_K_POOL_AVG, &o, sizeof o, &fresh);
+    CpuPrim *p = cpu_prim(d, max ? CPU_K_POOL_MAX : CPU_K_POOL_AVG, pool2d_key(o), &fresh);
     if (!fresh) return p;
     dnnl_alg_kind_t alg = max ? dnnl_pooling_max
                               : (o.count_include_pad ? dnnl_pooling_avg_include_padding

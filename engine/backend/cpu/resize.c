@@ -7,7 +7,7 @@
 static CpuPrim *resize_prim(Dev *d, Resize op)
 {
     bool fresh;
-    CpuPrim *p = cpu_prim(d, CPU_K_RESIZE, &op, sizeof op, &fresh);
+    CpuPrim *p = cpu_prim(d, CPU_K_RESIZE, resize_key(op), &fresh);
     if (!fresh) return p;
     Shape4 ys = {op.x.n, op.oh, op.ow, op.x.c};
     dnnl_memory_desc_t xm = cpu_md_nhwc(op.x), ym = cpu_md_nhwc(ys);
