@@ -36,7 +36,7 @@ ENGINE_OBJ := $(patsubst %.c,build/%.o,$(CORE_SRC) $(BACK_SRC))
 
 ifneq ($(and $(NVCC),$(CUDNN)),)
 CFLAGS   += -DHAVE_CUDA
-NVFLAGS  := -std=c++17 -O3 -g -Iengine -DHAVE_CUDA -gencode arch=compute_$(SM),code=[sm_$(SM),compute_$(SM)] \
+NVFLAGS  := -std=c++20 -O3 -g -Iengine -DHAVE_CUDA -gencode arch=compute_$(SM),code=[sm_$(SM),compute_$(SM)] \
             -Xcompiler -Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings -MMD -MP
 CU_SRC   := $(wildcard engine/backend/cuda/*.cu)
 ENGINE_OBJ += $(patsubst %.cu,build/%.o,$(CU_SRC))

@@ -1,0 +1,157 @@
+/* engine/backend/cuda/pool.cu — max, average and global average pooling: our kernels.
+ *
+ * Versions: cuDNN pooling was the first choice, but it cannot express PyTorch's ceil-mode divisor
+ * for average pooling and its max-pool backward needs y, which the contract does not keep; the
+ * own kernels below follow ref/pool.c's window rule exactly (one thread per output element,
+ * backward scattering with atomicAdd) and serve every configuration, so they are the default.
+ */
+#include <math.h> // INFINITY
+
+#include "cuda.h"
+
+struct Win { int h0, h1, w0, w1, div; };
+
+__device__ static Win pool_window(Pool2d o, int oh, int ow)
+{
+    int h0 = oh * o.sh - o.ph, w0 = ow * o.sw - o.pw;
+    int h1 = min(h0 + o.kh, o.x.h + o.ph), w1 = min(w0 + o.kw, o.x.w + o.pw);
+    Win win = {max(h0, 0), min(h1, o.x.h), max(w0, 0), min(w1, o.x.w), 0};
+    win.div = o.count_include_pad ? (h1 - h0) * (w1 - w0) : (win.h1 - win.h0) * (win.w1 - win.w0);
+    return win;
+}
+
+// output element i of (N,OH,OW,C) -> its n, oh, ow, c
+__device__ static void unravel(size_t i, Shape4 ys, int *n, int *oh, int *ow, int *c)
+{
+    *c = (int)(i % ys.c);
+    i /= ys.c;
+    *ow = (int)(i % ys.w);
+    i /= ys.w;
+    *oh = (int)(i % ys.h);
+    *n = (int)(i / ys.h);
+}
+
+__device__ static size_t xat(Shape4 s, int n, int h, int w, int c)
+{
+    return (((size_t)n * s.h + h) * s.w + w) * s.c + c;
+}
+
+// the first largest element of the window (PyTorch's tie rule)
+__device__ static size_t pool_argmax(Pool2d o, const float *x, int n, int oh, int ow, int c)
+{
+    Win win = pool_window(o, oh, ow);
+    size_t best = xat(o.x, n, win.h0, win.w0, c);
+    float v = -INFINITY;
+    for (int h = win.h0; h < win.h1; h++)
+        for (int w = win.w0; w < win.w1; w++) {
+            size_t j = xat(o.x, n, h, w, c);
+            if (x[j] > v) { v = x[j]; best = j; }
+        }
+    return best;
+}
+
+__global__ void maxpool_forward_kernel(Pool2d o, Shape4 ys, float *y, const float *x, size_t total)
+{
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    int n, oh, ow, c;
+    unravel(i, ys, &n, &oh, &ow, &c);
+    y[i] = x[pool_argmax(o, x, n, oh, ow, c)];
+}
+
+__global__ void maxpool_backward_kernel(Pool2d o, Shape4 ys, float *dx, const float *dy,
+                                        const float *x, size_t total)
+{
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    int n, oh, ow, c;
+    unravel(i, ys, &n, &oh, &ow, &c);
+    atomicAdd(&dx[pool_argmax(o, x, n, oh, ow, c)], dy[i]);
+}
+
+__global__ void avgpool_forward_kernel(Pool2d o, Shape4 ys, float *y, const float *x, size_t total)
+{
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    int n, oh, ow, c;
+    unravel(i, ys, &n, &oh, &ow, &c);
+    Win win = pool_window(o, oh, ow);
+    float s = 0;
+    for (int h = win.h0; h < win.h1; h++)
+        for (int w = win.w0; w < win.w1; w++) s += x[xat(o.x, n, h, w, c)];
+    y[i] = s / win.div;
+}
+
+__global__ void avgpool_backward_kernel(Pool2d o, Shape4 ys, float *dx, const float *dy, size_t total)
+{
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    int n, oh, ow, c;
+    unravel(i, ys, &n, &oh, &ow, &c);
+    Win win = pool_window(o, oh, ow);
+    float g = dy[i] / win.div;
+    for (int h = win.h0; h < win.h1; h++)
+        for (int w = win.w0; w < win.w1; w++) atomicAdd(&dx[xat(o.x, n, h, w, c)], g);
+}
+
+#define POOL_LAUNCH(kernel, ...)                                                      \
+    do {                                                                              \
+        Shape4 ys = pool2d_out(op);                                                   \
+        size_t total = shape_numel(ys);                                               \
+        kernel<<<cuda_blocks(total), CUDA_THREADS>>>(op, ys, __VA_ARGS__, total);     \
+        LAUNCH_CHECK();                                                               \
+    } while (0)
+
+extern "C" void cuda_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
+{
+    POOL_LAUNCH(maxpool_forward_kernel, y, x);
+}
+
+extern "C" void cuda_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+{
+    POOL_LAUNCH(maxpool_backward_kernel, dx, dy, x);
+}
+
+extern "C" void cuda_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
+{
+    POOL_LAUNCH(avgpool_forward_kernel, y, x);
+}
+
+extern "C" void cuda_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+{
+    POOL_LAUNCH(avgpool_backward_kernel, dx, dy);
+}
+
+// ---------------------------------------------------------------------------------------------
+// global average pooling: one thread per (n, c), coalesced across c
+
+__global__ void gap_forward_kernel(float *y, const float *x, int nc, int c, size_t hw)
+{
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= nc) return;
+    const float *xs = x + (size_t)(t / c) * hw * c + t % c;
+    float s = 0;
+    for (size_t i = 0; i < hw; i++) s += xs[i * c];
+    y[t] = s / (float)hw;
+}
+
+__global__ void gap_backward_kernel(float *dx, const float *dy, size_t total, int c, size_t hw)
+{
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    dx[i] += dy[(i / (hw * c)) * c + i % c] / (float)hw;
+}
+
+extern "C" void cuda_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
+{
+    int nc = op.x.n * op.x.c;
+    gap_forward_kernel<<<cuda_blocks((size_t)nc), CUDA_THREADS>>>(y, x, nc, op.x.c, (size_t)op.x.h * op.x.w);
+    LAUNCH_CHECK();
+}
+
+extern "C" void cuda_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+{
+    size_t total = shape_numel(op.x);
+    gap_backward_kernel<<<cuda_blocks(total), CUDA_THREADS>>>(dx, dy, total, op.x.c, (size_t)op.x.h * op.x.w);
+    LAUNCH_CHECK();
+}
