@@ -3,11 +3,11 @@
  *
  * Activation backward is an own loop on purpose: oneDNN's eltwise backward overwrites, so it
  * would cost a scratch write plus an accumulate pass; dx += dy * f'(x) is one pass, with f' from
- * act_math.h (the oracle's own formula). Hard-sigmoid has no oneDNN 2.6 eltwise: own loop.
+ * op_math.h (the oracle's own formula). Hard-sigmoid has no oneDNN 2.6 eltwise: own loop.
  * Dropout and drop-path draw from rng.h exactly as ref does (one Philox block = 4 draws).
  */
 #include "../../core/rng.h"
-#include "../act_math.h"
+#include "../op_math.h"
 #include "cpu.h"
 
 #define PAR_N 32768 // below this many elements, threads cost more than they give

@@ -4,13 +4,13 @@
  * PyTorch's ceil mode adds right padding that oneDNN expresses as padding_r. For max pooling and
  * for average pooling that excludes padding the results agree; average pooling that includes
  * padding divides by the window clipped to H + P in PyTorch but by KH*KW in oneDNN, so when ceil
- * mode reaches past the padding that case runs `plain_avg_*` here (logged once per shape with
- * REPRO_DNNL_VERBOSE). Max-pool backward needs oneDNN's workspace; the table's backward gets x,
+ * mode reaches past the padding that case runs `plain_avg_*` here, on op_math.h's pool_window. Max-pool backward needs oneDNN's workspace; the table's backward gets x,
  * not the workspace, so it re-runs the forward into private buffers first (a pooling forward is
  * a small fraction of a step, and the workspace can never be stale).
  */
 #include <stdio.h>  // fprintf
 
+#include "../op_math.h"
 #include "cpu.h"
 
 typedef struct { dnnl_dims_t strides, kernel, dil, pad_l, pad_r; } PoolGeometry;
@@ -92,16 +92,6 @@ void cpu_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const f
 // ---------------------------------------------------------------------------------------------
 // average pooling that counts padding up to H + P only (PyTorch), in plain loops
 
-typedef struct { int h0, h1, w0, w1; float inv; } Window;
-
-static Window window(Pool2d o, int oh, int ow)
-{
-    int h0 = oh * o.sh - o.ph, w0 = ow * o.sw - o.pw;
-    int h1 = MIN(h0 + o.kh, o.x.h + o.ph), w1 = MIN(w0 + o.kw, o.x.w + o.pw);
-    Window win = {MAX(h0, 0), MIN(h1, o.x.h), MAX(w0, 0), MIN(w1, o.x.w), 1.0f / ((h1 - h0) * (w1 - w0))};
-    return win;
-}
-
 static void plain_avg_forward(Pool2d o, float *y, const float *x)
 {
     Shape4 ys = pool2d_out(o);
@@ -110,7 +100,8 @@ static void plain_avg_forward(Pool2d o, float *y, const float *x)
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++) {
-                Window win = window(o, oh, ow);
+                PoolWindow win = pool_window(o, oh, ow);
+                float inv = 1.0f / (float)win.div;
                 float *yo = y + (((size_t)n * ys.h + oh) * ys.w + ow) * c;
                 for (int k = 0; k < c; k++) yo[k] = 0;
                 for (int h = win.h0; h < win.h1; h++)
@@ -118,7 +109,7 @@ static void plain_avg_forward(Pool2d o, float *y, const float *x)
                         const float *xi = x + (((size_t)n * o.x.h + h) * o.x.w + w) * c;
                         for (int k = 0; k < c; k++) yo[k] += xi[k];
                     }
-                for (int k = 0; k < c; k++) yo[k] *= win.inv;
+                for (int k = 0; k < c; k++) yo[k] *= inv;
             }
 }
 
@@ -130,12 +121,13 @@ static void plain_avg_backward(Pool2d o, float *dx, const float *dy)
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++) {
-                Window win = window(o, oh, ow);
+                PoolWindow win = pool_window(o, oh, ow);
+                float inv = 1.0f / (float)win.div;
                 const float *g = dy + (((size_t)n * ys.h + oh) * ys.w + ow) * c;
                 for (int h = win.h0; h < win.h1; h++)
                     for (int w = win.w0; w < win.w1; w++) {
                         float *xi = dx + (((size_t)n * o.x.h + h) * o.x.w + w) * c;
-                        for (int k = 0; k < c; k++) xi[k] += g[k] * win.inv;
+                        for (int k = 0; k < c; k++) xi[k] += g[k] * inv;
                     }
             }
 }

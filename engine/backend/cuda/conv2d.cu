@@ -8,6 +8,8 @@
  * accumulation, results converted back. Gradients accumulate through cuDNN's beta = 1 in float32
  * mode, through a bf16 result added by a kernel in bf16 mode. Bias and the fused activation are
  * our kernels (cuDNN's fused ConvolutionBiasActivationForward covers ReLU only).
+ * Versions: one (cuDNN). Own direct kernels were not written: cuDNN covers every configuration
+ * of the contract (groups, dilation, rectangular kernels) in NHWC.
  */
 #include <string.h> // memcmp
 
@@ -41,12 +43,13 @@ void cuda_conv_cache_free(CudaCtx *c)
     free(c->conv);
 }
 
-// the first algorithm of a sorted perf list that succeeded, fits, and uses the wanted math
-#define PICK(perf, count, want_math, out_algo, out_ws, what, o)                                  \
+// the first algorithm of a sorted perf list that succeeded and fits; the math type that runs is
+// the descriptor's (FMA in float32 mode: no TF32), whatever the list reports
+#define PICK(perf, count, out_algo, out_ws, what, o)                                             \
     do {                                                                                        \
         int k_ = 0;                                                                             \
         while (k_ < (count) && ((perf)[k_].status != CUDNN_STATUS_SUCCESS ||                    \
-                                (perf)[k_].memory > WS_LIMIT || (perf)[k_].mathType != (want_math))) \
+                                (perf)[k_].memory > WS_LIMIT))                                  \
             k_++;                                                                               \
         CHECK(k_ < (count), "conv2d on cuda: cuDNN offers no %s algorithm for oc %d k %dx%d g %d " \
               "within %zu MB", what, (o).oc, (o).kh, (o).kw, (o).g, WS_LIMIT >> 20);            \
@@ -88,13 +91,14 @@ static ConvEntry *conv_entry(Dev *d, Conv2d o)
     int got;
     cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT * 2];
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, e->x, e->w, e->conv, e->y, LEN(pf), &got, pf));
-    PICK(pf, got, math, e->fwd, e->ws_fwd, "forward", o);
+    PICK(pf, got, e->fwd, e->ws_fwd, "forward", o);
     cudnnConvolutionBwdDataAlgoPerf_t pd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT * 2];
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, e->w, e->y, e->conv, e->x, LEN(pd), &got, pd));
-    PICK(pd, got, math, e->bwd_data, e->ws_data, "backward-data", o);
+    PICK(pd, got, e->bwd_data, e->ws_data, "backward-data", o);
     cudnnConvolutionBwdFilterAlgoPerf_t pw[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT * 2];
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, e->x, e->y, e->conv, e->w, LEN(pw), &got, pw));
-    PICK(pw, got, math, e->bwd_filter, e->ws_filter, "backward-filter", o);
+    PICK(pw, got, e->bwd_filter, e->ws_filter, "backward-filter", o);
+    CUDNN_CHECK(cudnnSetConvolutionMathType(e->conv, math)); // the getters may not change it; make sure
     if (c->n_conv == c->cap_conv) {
         c->cap_conv = c->cap_conv ? 2 * c->cap_conv : 32;
         ConvEntry **grown = (ConvEntry **)realloc(c->conv, (size_t)c->cap_conv * sizeof *grown);

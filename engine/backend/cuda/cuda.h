@@ -1,7 +1,7 @@
 /* engine/backend/cuda/cuda.h — the GPU backend's private header (C++ inside, C outside).
  *
  * cuDNN for convolution, batch norm and activation forward; cuBLAS for linear layers; our
- * kernels for the rest, with the activation math of act_math.h and the random draws of rng.h
+ * kernels for the rest, with the activation math of op_math.h and the random draws of rng.h
  * shared with the CPU backends (HD functions), so the CPU op test checks the formulas the GPU
  * runs. Everything runs on the default stream, so host copies order themselves after kernels.
  * The context (handles, per-shape descriptor caches, growable scratch) hangs off Dev->ctx.

@@ -5,7 +5,7 @@
  * files use. One thread per element, grid-stride loops.
  */
 #include "../../core/rng.h"
-#include "../act_math.h"
+#include "../op_math.h"
 #include "cuda.h"
 
 #define FOR_N(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \

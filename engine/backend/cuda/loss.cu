@@ -1,28 +1,12 @@
 /* engine/backend/cuda/loss.cu — softmax cross-entropy, softmax at a temperature and KL
  * distillation: one thread per row (classifier rows are short; a batch gives the parallelism),
- * shifted by the row maximum, sums in double as in ref. Labels outside [0,K) trap (assert),
+ * each running op_math.h's row functions, the ones the CPU test checks. Labels outside [0,K) trap (assert),
  * since the device cannot print the engine's message.
  */
 #include <assert.h>
 
+#include "../op_math.h"
 #include "cuda.h"
-
-__device__ static double row_lse(const float *z, int k, float t, float *p)
-{
-    double mx = z[0] / t, s = 0;
-    for (int j = 1; j < k; j++) mx = fmax(mx, (double)(z[j] / t));
-    for (int j = 0; j < k; j++) s += exp(z[j] / t - mx);
-    double lse = mx + log(s);
-    if (p)
-        for (int j = 0; j < k; j++) p[j] = (float)exp(z[j] / t - lse);
-    return lse;
-}
-
-__device__ static double xent_target(Xent op, const int *labels, const float *targets, int i, int j)
-{
-    if (targets) return targets[(size_t)i * op.k + j];
-    return (1.0 - op.smoothing) * (labels[i] == j) + (double)op.smoothing / op.k;
-}
 
 __global__ void xent_forward_kernel(Xent op, float *loss, float *prob, const float *logits,
                                     const int *labels, const float *targets)
@@ -30,10 +14,7 @@ __global__ void xent_forward_kernel(Xent op, float *loss, float *prob, const flo
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= op.n) return;
     if (labels) assert(labels[i] >= 0 && labels[i] < op.k);
-    const float *z = logits + (size_t)i * op.k;
-    double lse = row_lse(z, op.k, 1.0f, prob + (size_t)i * op.k), l = 0;
-    for (int j = 0; j < op.k; j++) l -= xent_target(op, labels, targets, i, j) * (z[j] - lse);
-    loss[i] = (float)l;
+    loss[i] = (float)xent_row(op, logits, labels, targets, prob, i);
 }
 
 __global__ void xent_backward_kernel(Xent op, float *dlogits, const float *dloss, const float *prob,
@@ -50,18 +31,14 @@ __global__ void xent_backward_kernel(Xent op, float *dlogits, const float *dloss
 __global__ void softmax_kernel(Softmax op, float *y, const float *x)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < op.n) row_lse(x + (size_t)i * op.k, op.k, op.t, y + (size_t)i * op.k);
+    if (i < op.n) loss_row_lse(x + (size_t)i * op.k, op.k, op.t, y + (size_t)i * op.k);
 }
 
 __global__ void kldiv_forward_kernel(KlDiv op, float *loss, float *p, const float *s, const float *q)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= op.n) return;
-    const float *z = s + (size_t)i * op.k, *qi = q + (size_t)i * op.k;
-    double lse = row_lse(z, op.k, op.t, p + (size_t)i * op.k), l = 0;
-    for (int j = 0; j < op.k; j++)
-        if (qi[j] > 0) l += qi[j] * (log((double)qi[j]) - (z[j] / op.t - lse)); // 0 log 0 = 0
-    loss[i] = (float)(l * op.t * op.t);
+    loss[i] = (float)kldiv_row(op, s, q, p, i);
 }
 
 __global__ void kldiv_backward_kernel(KlDiv op, float *ds, const float *dloss, const float *p,

@@ -2,23 +2,13 @@
  *
  * Versions: cuDNN pooling was the first choice, but it cannot express PyTorch's ceil-mode divisor
  * for average pooling and its max-pool backward needs y, which the contract does not keep; the
- * own kernels below follow ref/pool.c's window rule exactly (one thread per output element,
+ * own kernels below run op_math.h's pool_window, the rule the CPU backends use (one thread per output element,
  * backward scattering with atomicAdd) and serve every configuration, so they are the default.
  */
 #include <math.h> // INFINITY
 
+#include "../op_math.h"
 #include "cuda.h"
-
-struct Win { int h0, h1, w0, w1, div; };
-
-__device__ static Win pool_window(Pool2d o, int oh, int ow)
-{
-    int h0 = oh * o.sh - o.ph, w0 = ow * o.sw - o.pw;
-    int h1 = min(h0 + o.kh, o.x.h + o.ph), w1 = min(w0 + o.kw, o.x.w + o.pw);
-    Win win = {max(h0, 0), min(h1, o.x.h), max(w0, 0), min(w1, o.x.w), 0};
-    win.div = o.count_include_pad ? (h1 - h0) * (w1 - w0) : (win.h1 - win.h0) * (win.w1 - win.w0);
-    return win;
-}
 
 // output element i of (N,OH,OW,C) -> its n, oh, ow, c
 __device__ static void unravel(size_t i, Shape4 ys, int *n, int *oh, int *ow, int *c)
@@ -39,7 +29,7 @@ __device__ static size_t xat(Shape4 s, int n, int h, int w, int c)
 // the first largest element of the window (PyTorch's tie rule)
 __device__ static size_t pool_argmax(Pool2d o, const float *x, int n, int oh, int ow, int c)
 {
-    Win win = pool_window(o, oh, ow);
+    PoolWindow win = pool_window(o, oh, ow);
     size_t best = xat(o.x, n, win.h0, win.w0, c);
     float v = -INFINITY;
     for (int h = win.h0; h < win.h1; h++)
@@ -75,7 +65,7 @@ __global__ void avgpool_forward_kernel(Pool2d o, Shape4 ys, float *y, const floa
     if (i >= total) return;
     int n, oh, ow, c;
     unravel(i, ys, &n, &oh, &ow, &c);
-    Win win = pool_window(o, oh, ow);
+    PoolWindow win = pool_window(o, oh, ow);
     float s = 0;
     for (int h = win.h0; h < win.h1; h++)
         for (int w = win.w0; w < win.w1; w++) s += x[xat(o.x, n, h, w, c)];
@@ -88,7 +78,7 @@ __global__ void avgpool_backward_kernel(Pool2d o, Shape4 ys, float *dx, const fl
     if (i >= total) return;
     int n, oh, ow, c;
     unravel(i, ys, &n, &oh, &ow, &c);
-    Win win = pool_window(o, oh, ow);
+    PoolWindow win = pool_window(o, oh, ow);
     float g = dy[i] / win.div;
     for (int h = win.h0; h < win.h1; h++)
         for (int w = win.w0; w < win.w1; w++) atomicAdd(&dx[xat(o.x, n, h, w, c)], g);

@@ -1,21 +1,9 @@
-/* engine/backend/cuda/resize.cu — bilinear resize with PyTorch's align_corners=False rule, as
- * ref/resize.c: one thread per output element; backward scatters with atomicAdd.
+/* engine/backend/cuda/resize.cu — bilinear resize with PyTorch's align_corners=False rule
+ * (op_math.h's resize_taps, as in ref): one thread per output element; backward scatters with
+ * atomicAdd.
  */
+#include "../op_math.h"
 #include "cuda.h"
-
-struct Taps { int i0, i1; float l0, l1; };
-
-__device__ static Taps resize_taps(int o, int in, int out)
-{
-    float scale = (float)in / (float)out;
-    float src = fmaxf(scale * ((float)o + 0.5f) - 0.5f, 0.0f);
-    Taps t;
-    t.i0 = (int)src;
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = src - (float)t.i0;
-    t.l0 = 1.0f - t.l1;
-    return t;
-}
 
 __device__ static size_t at(Shape4 s, int n, int h, int w, int c)
 {
@@ -29,7 +17,7 @@ __global__ void resize_kernel(Resize op, float *y, const float *x, float *dx, co
     Shape4 xs = op.x;
     int c = (int)(i % xs.c), ow = (int)(i / xs.c % op.ow), oh = (int)(i / xs.c / op.ow % op.oh);
     int n = (int)(i / ((size_t)xs.c * op.ow * op.oh));
-    Taps th = resize_taps(oh, xs.h, op.oh), tw = resize_taps(ow, xs.w, op.ow);
+    ResizeTaps th = resize_taps(oh, xs.h, op.oh), tw = resize_taps(ow, xs.w, op.ow);
     if (y) {
         y[i] = th.l0 * (tw.l0 * x[at(xs, n, th.i0, tw.i0, c)] + tw.l1 * x[at(xs, n, th.i0, tw.i1, c)]) +
                th.l1 * (tw.l0 * x[at(xs, n, th.i1, tw.i0, c)] + tw.l1 * x[at(xs, n, th.i1, tw.i1, c)]);

@@ -5,7 +5,7 @@
  * then the fused activation, if any. Backward walks the same index map and scatters:
  * dx += dy * w, dw += dy * x, db += dy.
  */
-#include "../act_math.h"
+#include "../op_math.h"
 #include "ref.h"
 
 // the input position of output (oh, ow) under kernel tap (kh, kw), or -1 when it lies in padding

@@ -1,7 +1,7 @@
-/* engine/backend/ref/eltwise.c — the oracle's elementwise ops: activations (act_math.h), add,
+/* engine/backend/ref/eltwise.c — the oracle's elementwise ops: activations (op_math.h), add,
  * the SE channel gate, dropout and drop-path (masks from rng.h, recomputed in backward).
  */
-#include "../act_math.h"
+#include "../op_math.h"
 #include "../../core/rng.h"
 #include "ref.h"
 

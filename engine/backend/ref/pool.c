@@ -1,30 +1,20 @@
 /* engine/backend/ref/pool.c — the oracle pooling ops, PyTorch's window rules written out.
  *
- * Window of output (oh, ow): rows [oh*S - P, oh*S - P + K) clipped to the input. Max takes the
+ * Window of output (oh, ow): rows [oh*S - P, oh*S - P + K) clipped to the input (op_math.h's
+ * pool_window, which every backend uses). Max takes the
  * first largest value (PyTorch's tie rule) and backward routes dy there. Average divides by the
  * window clipped to the padded input (count_include_pad) or by its part inside the input.
  * Global average pooling is the mean over H and W.
  */
 #include <math.h> // INFINITY
 
+#include "../op_math.h"
 #include "ref.h"
-
-typedef struct { int h0, h1, w0, w1, div; } Window;
-
-static Window window(Pool2d op, int oh, int ow)
-{
-    int h0 = oh * op.sh - op.ph, w0 = ow * op.sw - op.pw;
-    int h1 = MIN(h0 + op.kh, op.x.h + op.ph), w1 = MIN(w0 + op.kw, op.x.w + op.pw);
-    int padded = (h1 - h0) * (w1 - w0);
-    Window win = {MAX(h0, 0), MIN(h1, op.x.h), MAX(w0, 0), MIN(w1, op.x.w), 0};
-    win.div = op.count_include_pad ? padded : (win.h1 - win.h0) * (win.w1 - win.w0);
-    return win;
-}
 
 // index of the first maximum in the window of (n, oh, ow, c); padding never wins
 static size_t argmax(Pool2d op, const float *x, int n, int oh, int ow, int c)
 {
-    Window win = window(op, oh, ow);
+    PoolWindow win = pool_window(op, oh, ow);
     size_t best = ref_at(op.x, n, win.h0, win.w0, c);
     float v = -INFINITY;
     for (int h = win.h0; h < win.h1; h++)
@@ -61,7 +51,7 @@ void ref_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++) {
-                Window win = window(op, oh, ow);
+                PoolWindow win = pool_window(op, oh, ow);
                 for (int c = 0; c < ys.c; c++) {
                     double s = 0;
                     for (int h = win.h0; h < win.h1; h++)
@@ -77,7 +67,7 @@ void ref_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++) {
-                Window win = window(op, oh, ow);
+                PoolWindow win = pool_window(op, oh, ow);
                 for (int c = 0; c < ys.c; c++) {
                     float g = dy[ref_at(ys, n, oh, ow, c)] / win.div;
                     for (int h = win.h0; h < win.h1; h++)

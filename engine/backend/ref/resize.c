@@ -2,33 +2,20 @@
  *
  * For output row oh: src = (oh + 0.5) * H/OH - 0.5, clamped below at 0 (float math, as PyTorch);
  * h0 = floor(src), h1 = h0 + 1 unless h0 is the last row, weights (1 - l, l) with l = src - h0.
- * Columns alike; the output mixes the four neighbours. Backward scatters dy with the same weights.
+ * Columns alike (op_math.h's resize_taps, shared by every backend); the output mixes the four
+ * neighbours. Backward scatters dy with the same weights.
  */
+#include "../op_math.h"
 #include "ref.h"
-
-typedef struct { int i0, i1; float l0, l1; } Taps;
-
-static Taps taps(int o, int in, int out)
-{
-    float scale = (float)in / (float)out;
-    float src = scale * ((float)o + 0.5f) - 0.5f;
-    if (src < 0) src = 0;
-    Taps t;
-    t.i0 = (int)src;
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = src - (float)t.i0;
-    t.l0 = 1.0f - t.l1;
-    return t;
-}
 
 void ref_resize_forward(Dev *d, Resize op, float *y, const float *x)
 {
     Shape4 ys = {op.x.n, op.oh, op.ow, op.x.c};
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++) {
-            Taps th = taps(oh, op.x.h, op.oh);
+            ResizeTaps th = resize_taps(oh, op.x.h, op.oh);
             for (int ow = 0; ow < ys.w; ow++) {
-                Taps tw = taps(ow, op.x.w, op.ow);
+                ResizeTaps tw = resize_taps(ow, op.x.w, op.ow);
                 for (int c = 0; c < ys.c; c++)
                     y[ref_at(ys, n, oh, ow, c)] =
                         th.l0 * (tw.l0 * x[ref_at(op.x, n, th.i0, tw.i0, c)] +
@@ -44,9 +31,9 @@ void ref_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
     Shape4 ys = {op.x.n, op.oh, op.ow, op.x.c};
     for (int n = 0; n < ys.n; n++)
         for (int oh = 0; oh < ys.h; oh++) {
-            Taps th = taps(oh, op.x.h, op.oh);
+            ResizeTaps th = resize_taps(oh, op.x.h, op.oh);
             for (int ow = 0; ow < ys.w; ow++) {
-                Taps tw = taps(ow, op.x.w, op.ow);
+                ResizeTaps tw = resize_taps(ow, op.x.w, op.ow);
                 for (int c = 0; c < ys.c; c++) {
                     float g = dy[ref_at(ys, n, oh, ow, c)];
                     dx[ref_at(op.x, n, th.i0, tw.i0, c)] += th.l0 * tw.l0 * g;
