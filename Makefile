@@ -52,6 +52,7 @@ TESTS := bin/test_core bin/test_data bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/demo
 
 .PHONY: all deps test bench-ops fixtures demo clean
+.SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS)
 
 build/%.o: %.c $(FLAGS_STAMP)
