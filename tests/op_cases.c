@@ -30,16 +30,22 @@ static void unary_spec(Spec *s, size_t xn, size_t yn, float lo, float hi)
 // ---------------------------------------------------------------------------------------------
 // conv2d: x w b | y dy | dx dw db
 
+// the common shape of a weighted op (conv, linear): x w b | y dy | dx dw db (bn = 0: no bias)
+static void weighted_spec(Spec *s, size_t xn, size_t wn, size_t bn, size_t yn)
+{
+    int x = IN("x", xn, -1, 1), w = IN("w", wn, -0.5f, 0.5f);
+    int b = IN("b", bn, -0.5f, 0.5f), y = OUT("y", yn);
+    DY("dy", yn, y);
+    GRAD("dx", xn, x);
+    GRAD("dw", wn, w);
+    GRAD("db", bn, b);
+}
+
 void conv_spec(const OpCase *c, Spec *s)
 {
     Conv2d o = c->conv;
-    size_t wn = (size_t)o.oc * o.kh * o.kw * (o.x.c / o.g), yn = shape_numel(conv2d_out(o));
-    int x = IN("x", shape_numel(o.x), -1, 1), w = IN("w", wn, -0.5f, 0.5f);
-    int b = IN("b", o.bias ? (size_t)o.oc : 0, -0.5f, 0.5f), y = OUT("y", yn);
-    DY("dy", yn, y);
-    GRAD("dx", shape_numel(o.x), x);
-    GRAD("dw", wn, w);
-    GRAD("db", o.bias ? (size_t)o.oc : 0, b);
+    weighted_spec(s, shape_numel(o.x), (size_t)o.oc * o.kh * o.kw * (o.x.c / o.g),
+                  o.bias ? (size_t)o.oc : 0, shape_numel(conv2d_out(o)));
 }
 
 void conv_call(const OpCase *c, Dev *d, float **t)
@@ -166,13 +172,8 @@ void gap_call(const OpCase *c, Dev *d, float **t)
 void linear_spec(const OpCase *c, Spec *s)
 {
     Linear o = c->lin;
-    size_t xn = (size_t)o.n * o.in, wn = (size_t)o.out * o.in, yn = (size_t)o.n * o.out;
-    int x = IN("x", xn, -1, 1), w = IN("w", wn, -0.5f, 0.5f);
-    int b = IN("b", o.bias ? (size_t)o.out : 0, -0.5f, 0.5f), y = OUT("y", yn);
-    DY("dy", yn, y);
-    GRAD("dx", xn, x);
-    GRAD("dw", wn, w);
-    GRAD("db", o.bias ? (size_t)o.out : 0, b);
+    weighted_spec(s, (size_t)o.n * o.in, (size_t)o.out * o.in, o.bias ? (size_t)o.out : 0,
+                  (size_t)o.n * o.out);
 }
 
 void linear_call(const OpCase *c, Dev *d, float **t)

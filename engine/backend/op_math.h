@@ -67,6 +67,21 @@ HD PoolWindow pool_window(Pool2d o, int oh, int ow)
     return win;
 }
 
+// the first largest element of the window of (n, oh, ow, c) in NHWC x (PyTorch's tie rule);
+// padding never wins
+HD size_t pool_argmax(Pool2d o, const float *x, int n, int oh, int ow, int c)
+{
+    PoolWindow win = pool_window(o, oh, ow);
+    size_t best = (((size_t)n * o.x.h + win.h0) * o.x.w + win.w0) * o.x.c + c;
+    float v = -INFINITY;
+    for (int h = win.h0; h < win.h1; h++)
+        for (int w = win.w0; w < win.w1; w++) {
+            size_t j = (((size_t)n * o.x.h + h) * o.x.w + w) * o.x.c + c;
+            if (x[j] > v) { v = x[j]; best = j; }
+        }
+    return best;
+}
+
 // ---------------------------------------------------------------------------------------------
 // bilinear resize, align_corners=False: output row o reads rows i0, i1 with weights l0, l1;
 // src = (o + 0.5) * in/out - 0.5 clamped at 0, in float as PyTorch computes it

@@ -5,8 +5,6 @@
  * own kernels below run op_math.h's pool_window, the rule the CPU backends use (one thread per output element,
  * backward scattering with atomicAdd) and serve every configuration, so they are the default.
  */
-#include <math.h> // INFINITY
-
 #include "../op_math.h"
 #include "cuda.h"
 
@@ -24,20 +22,6 @@ __device__ static void unravel(size_t i, Shape4 ys, int *n, int *oh, int *ow, in
 __device__ static size_t xat(Shape4 s, int n, int h, int w, int c)
 {
     return (((size_t)n * s.h + h) * s.w + w) * s.c + c;
-}
-
-// the first largest element of the window (PyTorch's tie rule)
-__device__ static size_t pool_argmax(Pool2d o, const float *x, int n, int oh, int ow, int c)
-{
-    PoolWindow win = pool_window(o, oh, ow);
-    size_t best = xat(o.x, n, win.h0, win.w0, c);
-    float v = -INFINITY;
-    for (int h = win.h0; h < win.h1; h++)
-        for (int w = win.w0; w < win.w1; w++) {
-            size_t j = xat(o.x, n, h, w, c);
-            if (x[j] > v) { v = x[j]; best = j; }
-        }
-    return best;
 }
 
 __global__ void maxpool_forward_kernel(Pool2d o, Shape4 ys, float *y, const float *x, size_t total)

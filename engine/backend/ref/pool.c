@@ -6,24 +6,8 @@
  * window clipped to the padded input (count_include_pad) or by its part inside the input.
  * Global average pooling is the mean over H and W.
  */
-#include <math.h> // INFINITY
-
 #include "../op_math.h"
 #include "ref.h"
-
-// index of the first maximum in the window of (n, oh, ow, c); padding never wins
-static size_t argmax(Pool2d op, const float *x, int n, int oh, int ow, int c)
-{
-    PoolWindow win = pool_window(op, oh, ow);
-    size_t best = ref_at(op.x, n, win.h0, win.w0, c);
-    float v = -INFINITY;
-    for (int h = win.h0; h < win.h1; h++)
-        for (int w = win.w0; w < win.w1; w++) {
-            size_t i = ref_at(op.x, n, h, w, c);
-            if (x[i] > v) { v = x[i]; best = i; }
-        }
-    return best;
-}
 
 void ref_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
 {
@@ -32,7 +16,7 @@ void ref_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++)
                 for (int c = 0; c < ys.c; c++)
-                    y[ref_at(ys, n, oh, ow, c)] = x[argmax(op, x, n, oh, ow, c)];
+                    y[ref_at(ys, n, oh, ow, c)] = x[pool_argmax(op, x, n, oh, ow, c)];
 }
 
 void ref_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
@@ -42,7 +26,7 @@ void ref_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const f
         for (int oh = 0; oh < ys.h; oh++)
             for (int ow = 0; ow < ys.w; ow++)
                 for (int c = 0; c < ys.c; c++)
-                    dx[argmax(op, x, n, oh, ow, c)] += dy[ref_at(ys, n, oh, ow, c)];
+                    dx[pool_argmax(op, x, n, oh, ow, c)] += dy[ref_at(ys, n, oh, ow, c)];
 }
 
 void ref_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
