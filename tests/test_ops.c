@@ -54,6 +54,14 @@ static void row(const char *verdict, const char *cs, const char *backend, const 
 typedef struct { char name[96]; size_t n; float *data; } FixTensor;
 typedef struct { int count; FixTensor *t; } Fixtures;
 
+static void fixtures_free(Fixtures *fx)
+{
+    for (int i = 0; i < fx->count; i++) free(fx->t[i].data);
+    free(fx->t);
+    fx->t = NULL;
+    fx->count = 0;
+}
+
 static int fixtures_load(Fixtures *fx, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -89,6 +97,10 @@ static int fixtures_load(Fixtures *fx, const char *path)
     rc = 0;
 out:
     fclose(f);
+    if (rc) {
+        if (fx->t && fx->count < (int)count) free(fx->t[fx->count].data); // the half-read one
+        fixtures_free(fx);
+    }
     return rc;
 }
 
@@ -516,6 +528,7 @@ int main(int argc, char **argv)
                 test_bad_call(&bad_calls[i], &bk[b]);
     for (int b = 0; b < LEN(bk); b++)
         if (bk[b].present) dev_close(&bk[b].dev);
+    fixtures_free(&fx);
     printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
     return n_fail ? 1 : 0;
 }
