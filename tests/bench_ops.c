@@ -7,7 +7,7 @@
  * 2 threads, each op in NCHW and in channels_last, the faster counted), then prints per-op and
  * total ratios. Per op: 2 warm-up calls, then the median of repeats lasting >= 0.25 s (ref: one
  * call: it is the oracle, not a contender). Totals weight each op by its count in a step.
- * Usage: bench_ops [--no-ref] [--no-torch] [--backend NAME]...
+ * Usage: bench_ops [--no-ref] [--no-torch] [--variant 0|1] [--backend NAME]...
  */
 #include <math.h>   // NAN
 #include <stdio.h>  // printf, popen
@@ -157,14 +157,16 @@ static int run_torch(double *torch_ms)
 int main(int argc, char **argv)
 {
     bool do_ref = true, do_torch = true;
+    int variant = 0;
     const char *names[4] = {"cpu"};
     int nb = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-ref") == 0) do_ref = false;
         else if (strcmp(argv[i], "--no-torch") == 0) do_torch = false;
+        else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc) variant = atoi(argv[++i]);
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc && nb < 3) names[nb++] = argv[++i];
         else {
-            printf("usage: %s [--no-ref] [--no-torch] [--backend NAME]...\n"
+            printf("usage: %s [--no-ref] [--no-torch] [--variant 0|1] [--backend NAME]...\n"
                    "  times forward+backward of each op of a ResNet-20 step (28x28, batch %d) on "
                    "the backends (default cpu) and ref, and in PyTorch, and prints ratios\n",
                    argv[0], N);
@@ -173,7 +175,10 @@ int main(int argc, char **argv)
     }
     if (nb == 0) nb = 1;
     Dev devs[4];
-    for (int b = 0; b < nb; b++) TRY(dev_open(&devs[b], names[b]));
+    for (int b = 0; b < nb; b++) {
+        TRY(dev_open(&devs[b], names[b]));
+        devs[b].variant = variant; // 1: the alternative kernel versions kept for comparison
+    }
     Dev ref;
     TRY(dev_open(&ref, "ref"));
 

@@ -4,6 +4,10 @@
  * ceil-mode pooling and PyTorch's padding rules. Cases marked .fixture have PyTorch outputs in
  * tests/ref/ops.fix (tests/ref/gen_op_fixtures.py lists the same names and shapes).
  */
+#include <stdio.h>  // snprintf
+#include <string.h> // memset
+
+#include "core/rng.h"
 #include "op_cases.h"
 
 static int add_t(Spec *s, Tensor t)
@@ -362,3 +366,78 @@ const OpCase op_cases[] = {
     {"resize same 4x4", resize_spec, resize_call, 1e-5, true, true, .rs = {{1, 4, 4, 2}, 4, 4}},
 };
 const int op_cases_count = LEN(op_cases);
+
+// ---------------------------------------------------------------------------------------------
+// random cases: shapes no one chose, drawn from (seed, index); invalid draws are redrawn
+
+static int rnd(uint64_t key, uint64_t i, uint64_t *ctr, int lo, int hi) // uniform in [lo, hi]
+{
+    return lo + (int)(rng_uniform(key, i, (*ctr)++) * (hi - lo + 1));
+}
+
+OpCase op_case_random(uint64_t seed, int i, char name[160])
+{
+    uint64_t key = rng_key(seed, 0xCA5E), ctr = 0;
+    OpCase c;
+    for (;;) {
+        memset(&c, 0, sizeof c);
+        c.tol = 1e-5;
+        c.fd = true;
+        Shape4 x = {rnd(key, i, &ctr, 1, 3), rnd(key, i, &ctr, 1, 12), rnd(key, i, &ctr, 1, 12),
+                    rnd(key, i, &ctr, 1, 12)};
+        int kind = rnd(key, i, &ctr, 0, 6);
+        if (kind == 0) { // convolution: groups from the divisors of C, any kernel, stride, dilation
+            int g = rnd(key, i, &ctr, 1, x.c);
+            while (x.c % g) g--;
+            int kh = rnd(key, i, &ctr, 1, 5), kw = rnd(key, i, &ctr, 1, 5);
+            c.conv = (Conv2d){x, g * rnd(key, i, &ctr, 1, 3), kh, kw, rnd(key, i, &ctr, 1, 3),
+                              rnd(key, i, &ctr, 1, 3), rnd(key, i, &ctr, 0, kh), rnd(key, i, &ctr, 0, kw),
+                              rnd(key, i, &ctr, 1, 2), rnd(key, i, &ctr, 1, 2), g,
+                              rnd(key, i, &ctr, 0, 1), ACT_NONE};
+            Shape4 y = conv2d_out(c.conv);
+            if (y.h < 1 || y.w < 1) continue;
+            c.spec = conv_spec;
+            c.call = conv_call;
+            snprintf(name, 160, "random conv %dx%dx%dx%d oc%d k%dx%d s%dx%d p%dx%d d%dx%d g%d%s", x.n,
+                     x.h, x.w, x.c, c.conv.oc, kh, kw, c.conv.sh, c.conv.sw, c.conv.ph, c.conv.pw,
+                     c.conv.dh, c.conv.dw, g, c.conv.bias ? " b" : "");
+        } else if (kind == 1 || kind == 2) { // pooling, PyTorch's rule: padding <= kernel / 2
+            int kh = rnd(key, i, &ctr, 1, 4), kw = rnd(key, i, &ctr, 1, 4);
+            c.pool = (Pool2d){x, kh, kw, rnd(key, i, &ctr, 1, 3), rnd(key, i, &ctr, 1, 3),
+                              rnd(key, i, &ctr, 0, kh / 2), rnd(key, i, &ctr, 0, kw / 2),
+                              rnd(key, i, &ctr, 0, 1), rnd(key, i, &ctr, 0, 1)};
+            Shape4 y = pool2d_out(c.pool);
+            if (y.h < 1 || y.w < 1) continue;
+            c.spec = kind == 1 ? maxpool_spec : avgpool_spec;
+            c.call = kind == 1 ? maxpool_call : avgpool_call;
+            snprintf(name, 160, "random %spool %dx%dx%dx%d k%dx%d s%dx%d p%dx%d%s%s",
+                     kind == 1 ? "max" : "avg", x.n, x.h, x.w, x.c, kh, kw, c.pool.sh, c.pool.sw,
+                     c.pool.ph, c.pool.pw, c.pool.ceil_mode ? " ceil" : "",
+                     c.pool.count_include_pad ? " incl" : "");
+        } else if (kind == 3) {
+            bool train = rnd(key, i, &ctr, 0, 1);
+            if (train && x.n * x.h * x.w < 2) continue;
+            c.bn = (BatchNorm){x, 1e-5f, 0.1f, train};
+            c.spec = bn_spec;
+            c.call = bn_call;
+            snprintf(name, 160, "random batchnorm %dx%dx%dx%d %s", x.n, x.h, x.w, x.c, train ? "train" : "eval");
+        } else if (kind == 4) {
+            c.rs = (Resize){x, rnd(key, i, &ctr, 1, 16), rnd(key, i, &ctr, 1, 16)};
+            c.spec = resize_spec;
+            c.call = resize_call;
+            snprintf(name, 160, "random resize %dx%dx%dx%d->%dx%d", x.n, x.h, x.w, x.c, c.rs.oh, c.rs.ow);
+        } else if (kind == 5) {
+            c.lin = (Linear){x.n * x.h, x.w * x.c, rnd(key, i, &ctr, 1, 20), rnd(key, i, &ctr, 0, 1)};
+            c.spec = linear_spec;
+            c.call = linear_call;
+            snprintf(name, 160, "random linear %dx%d->%d%s", c.lin.n, c.lin.in, c.lin.out, c.lin.bias ? " b" : "");
+        } else {
+            c.cm = (ChanMul){x};
+            c.spec = chanmul_spec;
+            c.call = chanmul_call;
+            snprintf(name, 160, "random chanmul %dx%dx%dx%d", x.n, x.h, x.w, x.c);
+        }
+        c.name = name;
+        return c;
+    }
+}

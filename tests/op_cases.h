@@ -88,6 +88,10 @@ void kldiv_call(const OpCase *c, Dev *d, float **t);
 void resize_spec(const OpCase *c, Spec *s);
 void resize_call(const OpCase *c, Dev *d, float **t);
 
+// case i of a random family: convolutions, pooling, batch norm, resize, linear, channel gates of
+// shapes drawn from (seed, i); name receives its description (op_cases.c)
+OpCase op_case_random(uint64_t seed, int i, char name[160]);
+
 // the op test's table (op_cases.c)
 extern const OpCase op_cases[];
 extern const int op_cases_count;

@@ -34,6 +34,8 @@ typedef struct Dev {
     const char    *name;   // "ref", "cpu", "cuda"
     const OpTable *ops;
     Precision      prec;
+    int            variant; // 0: each backend's default kernel versions; 1: the alternatives kept
+                            // in the shipped files for comparison (the op test runs both)
     void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
 } Dev;
 
