@@ -193,6 +193,59 @@ def resize(n, h, w, c, oh, ow):
     return {"x": x, "y": y, "dy": dy, "dx": dx}
 
 
+# ---- dropout masks: engine/core/rng.h's Philox-4x32-10 and float conversion written again from
+# the paper's definition, so these fixtures check the engine's draws independently
+
+M32, M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+
+
+def philox4x32(ctr, key):
+    k0, k1 = key & M32, key >> 32
+    c = list(ctr)
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [((p1 >> 32) ^ c[1] ^ k0) & M32, p1 & M32, ((p0 >> 32) ^ c[3] ^ k1) & M32, p0 & M32]
+        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+    return c
+
+
+def rng_uniform(key, hi, i):
+    lo = i >> 2
+    block = philox4x32([lo & M32, lo >> 32, hi & M32, hi >> 32], key)
+    return (block[i & 3] >> 8) / 16777216.0
+
+
+def dropout(n, per, p, key, sample0):
+    x = uniform((n * per,), -1, 1)
+    p32 = float(np.float32(p))  # the engine compares with the float32 p
+    keep = np.array([rng_uniform(key, sample0 + i, j) >= p32 for i in range(n) for j in range(per)])
+    X = t64(x, True)
+    y = X * t64(keep.astype(np.float64)) / (1 - p)
+    dy = uniform((n * per,), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def droppath(n, per, p, key, sample0):
+    x = uniform((n, per), -1, 1)
+    p32 = float(np.float32(p))
+    keep = np.array([rng_uniform(key, 0, sample0 + i) >= p32 for i in range(n)], dtype=np.float64)
+    X = t64(x, True)
+    y = X * t64(keep)[:, None] / (1 - p)
+    dy = uniform((n, per), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def add(n):
+    a, b = uniform((n,), -1, 1), uniform((n,), -1, 1)
+    A, B = t64(a, True), t64(b, True)
+    y = A + B
+    dy = uniform((n,), -1, 1)
+    da, db = backward(y, t64(dy), A, B)
+    return {"a": a, "b": b, "y": y, "dy": dy, "da": da, "db": db}
+
+
 # ---- the cases: names and shapes exactly as in tests/op_cases.c ------------------------------
 
 CASES = {
@@ -214,6 +267,10 @@ CASES = {
     "batchnorm train n1": lambda: batchnorm(1, 7, 5, 3, 1e-3, 0.01, True),
     "batchnorm eval": lambda: batchnorm(3, 4, 5, 6, 1e-5, 0.1, False),
     **{f"act {k}": (lambda k=k: act(k)) for k in ACTS},
+    "add": lambda: add(1001),
+    "dropout p0.3": lambda: dropout(4, 50, 0.3, 7, 100),
+    "dropout p0": lambda: dropout(3, 17, 0.0, 7, 0),
+    "droppath p0.25": lambda: droppath(8, 30, 0.25, 11, 5),
     "chanmul (SE gate)": lambda: chanmul(2, 5, 7, 12),
     "maxpool 3x3 s2 p1": lambda: pool("max", 2, 9, 9, 4, 3, 2, 1, False, True),
     "maxpool 2x2 s2 ceil": lambda: pool("max", 2, 7, 7, 3, 2, 2, 0, True, True),
@@ -241,7 +298,15 @@ CASES = {
 }
 
 
+def check_philox():
+    """the published known-answer vectors (Random123 kat_vectors), as tests/test_core.c checks"""
+    assert philox4x32([0, 0, 0, 0], 0) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+    assert philox4x32([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], 0x299F31D0A4093822) == \
+        [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
+
+
 def main():
+    check_philox()
     path = sys.argv[1] if len(sys.argv) > 1 else "tests/ref/ops.fix"
     tensors = []
     for case, make in CASES.items():
