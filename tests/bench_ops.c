@@ -4,7 +4,8 @@
  * The shapes are one table (below) with the number of times each op occurs in a step; the op
  * calls are the op test's (op_cases.c), so what is timed is what is tested. PyTorch times the same
  * list: this program writes it to a file and runs tests/bench_ops.py (Debian's python3-torch,
- * 2 threads, each op in NCHW and in channels_last, the faster counted), then prints per-op and
+ * 2 threads, each op in NCHW and in channels_last, the faster counted, glibc's allocator tuned to
+ * keep freed buffers: PyTorch's best configuration here), then prints per-op and
  * total ratios. Per op: 2 warm-up calls, then the best of 3 rounds, each the median of repeats
  * lasting >= 0.25 s (ref: one call: it is the oracle, not a contender). Totals weight each op by
  * its count in a step.
@@ -137,8 +138,11 @@ static int run_torch(double *torch_ms)
     FILE *f = fdopen(fd, "w");
     write_torch_list(f);
     fclose(f);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/bench_ops.py %s", list);
+    char cmd[512];
+    // PyTorch at its best: glibc told to keep freed activations instead of returning them to the
+    // kernel (otherwise each op pays page faults for its fresh buffers: 1.6x slower convs here)
+    snprintf(cmd, sizeof cmd, "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:"
+             "glibc.malloc.trim_threshold=4294967296 /usr/bin/python3 tests/bench_ops.py %s", list);
     FILE *p = popen(cmd, "r");
     if (!p) { log_error("bench_ops: cannot run %s", cmd); unlink(list); return -1; }
     char line[256];

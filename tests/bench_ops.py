@@ -3,7 +3,8 @@
 
 Reads the op list bench_ops writes (one op per line: kind and shape), times each op in PyTorch
 with 2 threads — convolutions, batch norm, ReLU, add and pooling both in NCHW and in
-channels_last memory format, the faster one counted, so PyTorch gets its best layout — and prints
+channels_last memory format, the faster one counted, so PyTorch gets its best layout (bench_ops
+also runs this script with glibc's allocator tuned, its best configuration) — and prints
 "op INDEX MILLISECONDS" per op. Timing as bench_ops does its own: 2 warm-up calls, then the
 median of repeats lasting at least 0.25 s, best of 3 rounds. Gradients accumulate into .grad as
 ours do.
