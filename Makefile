@@ -25,7 +25,7 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c)
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c)
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL
@@ -48,8 +48,8 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_data bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/demo
+TESTS := bin/test_core bin/test_data bin/test_models bin/test_ops
+BINS  := $(TESTS) bin/bench_ops bin/demo bin/repro
 
 .PHONY: all deps test bench-ops fixtures demo clean
 .SECONDARY: # keep objects: make never deletes them after a build
@@ -67,11 +67,15 @@ build/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/test_core bin/test_data: bin/%: build/tests/%.o build/libengine.a
+bin/test_core bin/test_data bin/test_models: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
+
+bin/repro: build/engine/repro.o build/libengine.a
+	@mkdir -p bin
+	$(CC) -o $@ $< build/libengine.a $(LDLIBS)
 
 bin/demo: build/studies/demo_engine.o build/libengine.a
 	@mkdir -p bin

@@ -1,0 +1,38 @@
+/* engine/models/resnet.h — the ResNet family as one builder with the swept knobs as arguments,
+ * and the registry of named configurations (timm's names and parameter counts).
+ */
+#ifndef RESNET_H
+#define RESNET_H
+
+#include "../nn/graph.h"
+
+typedef enum { STEM_7X7, STEM_DEEP, STEM_CIFAR } ResNetStem;
+
+typedef struct {
+    int        stages;            // 4 ImageNet-style, 3 CIFAR-style
+    int        layers[4];         // blocks per stage
+    bool       bottleneck;        // Bottleneck (expansion 4) or BasicBlock
+    int        base;              // channels of stage 0 before expansion: 64 ImageNet, 16 CIFAR
+    float      width;             // width multiplier (1 = as published)
+    ResNetStem stem;
+    int        stem_width;        // deep stem: 32 (timm's resnet*d, resnetrs*)
+    bool       replace_stem_pool; // ResNet-RS: a 3x3/2 conv+BN+ReLU instead of the stem max-pool
+    bool       avg_down;          // ResNet-D shortcut: 2x2 avg-pool, then 1x1 conv
+    float      se_ratio;          // squeeze-excitation ratio on the block output; 0 = none
+    float      drop_path;         // stochastic depth at the last block, rising linearly from 0
+    float      dropout;           // before the classifier
+    int        in_chans, num_classes;
+} ResNetArgs;
+
+// builds the model for input (batch, res, res, in_chans); returns the logits tensor
+int  resnet_build(Graph *g, ResNetArgs a, int batch, int res);
+
+// named configurations: resnet18..200, resnet50d, resnetrs50..420, CIFAR-style resnet20..110
+// (and their bottleneck variants resnet44b..110b). Returns false for an unknown name.
+bool resnet_args(const char *name, ResNetArgs *a);
+// the registry's names, for error messages ("valid: ...")
+const char *resnet_names(void);
+// the default resolution of a named model (224, or 32 for the CIFAR-style ones)
+int  resnet_default_res(const char *name);
+
+#endif

@@ -1,0 +1,234 @@
+/* engine/nn/graph.c — building a graph: shapes, parameters, counts and the printed table. */
+#include "graph.h"
+
+#include <string.h> // memset, snprintf
+
+void graph_init(Graph *g, Params *p)
+{
+    memset(g, 0, sizeof *g);
+    g->params = p;
+    g->bn_eps = 1e-5f;
+    g->bn_momentum = 0.1f;
+}
+
+void graph_free(Graph *g)
+{
+    free(g->t);
+    free(g->node);
+    memset(g, 0, sizeof *g);
+}
+
+static int new_tensor(Graph *g, Shape4 s)
+{
+    CHECK(s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0, "graph: a layer produces the empty shape %s "
+          "(input too small for the model?)", SHAPE_STR(s));
+    if (g->n_t == g->cap_t) {
+        g->cap_t = g->cap_t ? 2 * g->cap_t : 256;
+        g->t = realloc(g->t, (size_t)g->cap_t * sizeof *g->t);
+        CHECK(g->t, "graph: out of host memory");
+    }
+    g->t[g->n_t].s = s;
+    return g->n_t++;
+}
+
+static GNode *new_node(Graph *g, GKind kind, const char *name, int in0, int in1)
+{
+    CHECK(in0 >= 0 && in0 < g->n_t && in1 < g->n_t, "graph: node '%s' reads tensor %d of %d", name,
+          in0, g->n_t);
+    if (g->n_node == g->cap_node) {
+        g->cap_node = g->cap_node ? 2 * g->cap_node : 256;
+        g->node = realloc(g->node, (size_t)g->cap_node * sizeof *g->node);
+        CHECK(g->node, "graph: out of host memory");
+    }
+    GNode *n = &g->node[g->n_node++];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->in[0] = in0;
+    n->in[1] = in1;
+    for (int i = 0; i < 4; i++) n->par[i] = -1;
+    return n;
+}
+
+static int param(Graph *g, const char *module, const char *leaf, int ndim, const int *dims, bool decay)
+{
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s.%s", module, leaf);
+    return params_add(g->params, nm, ndim, dims, decay);
+}
+
+Shape4 graph_shape(const Graph *g, int t)
+{
+    CHECK(t >= 0 && t < g->n_t, "graph_shape: tensor %d of %d", t, g->n_t);
+    return g->t[t].s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+int g_input(Graph *g, Shape4 s)
+{
+    int t = new_tensor(g, s);
+    GNode *n = new_node(g, G_INPUT, "input", t, -1);
+    n->out = t;
+    return t;
+}
+
+int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int groups, bool bias)
+{
+    Shape4 xs = graph_shape(g, x);
+    CHECK(xs.c % groups == 0 && oc % groups == 0, "graph: %s: groups %d do not divide C=%d, OC=%d",
+          name, groups, xs.c, oc);
+    GNode *n = new_node(g, G_CONV, name, x, -1);
+    n->conv = conv2d_sq(xs, oc, k, stride, ((stride - 1) + (k - 1)) / 2, 1, groups, bias);
+    n->par[0] = param(g, name, "weight", 4, (const int[]){oc, k, k, xs.c / groups}, true);
+    if (bias) n->par[1] = param(g, name, "bias", 1, &oc, false);
+    n->out = new_tensor(g, conv2d_out(n->conv));
+    return n->out;
+}
+
+int g_bn(Graph *g, const char *name, int x)
+{
+    Shape4 xs = graph_shape(g, x);
+    GNode *n = new_node(g, G_BN, name, x, -1);
+    n->bn = (BatchNorm){xs, g->bn_eps, g->bn_momentum, true};
+    n->par[0] = param(g, name, "weight", 1, &xs.c, false);
+    n->par[1] = param(g, name, "bias", 1, &xs.c, false);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s.running_mean", name);
+    n->par[2] = params_add_buffer(g->params, nm, 1, &xs.c);
+    snprintf(nm, sizeof nm, "%s.running_var", name);
+    n->par[3] = params_add_buffer(g->params, nm, 1, &xs.c);
+    n->out = new_tensor(g, xs);
+    return n->out;
+}
+
+int g_act(Graph *g, int x, ActKind act)
+{
+    Shape4 xs = graph_shape(g, x);
+    GNode *n = new_node(g, G_ACT, act_name(act), x, -1);
+    n->act = (Act){shape_numel(xs), act};
+    n->out = new_tensor(g, xs);
+    return n->out;
+}
+
+int g_add(Graph *g, int a, int b)
+{
+    Shape4 as = graph_shape(g, a), bs = graph_shape(g, b);
+    CHECK(memcmp(&as, &bs, sizeof as) == 0, "graph: add of %s and %s", SHAPE_STR(as), SHAPE_STR(bs));
+    GNode *n = new_node(g, G_ADD, "add", a, b);
+    n->out = new_tensor(g, as);
+    return n->out;
+}
+
+int g_chanmul(Graph *g, int x, int gate)
+{
+    Shape4 xs = graph_shape(g, x), gs = graph_shape(g, gate);
+    CHECK(gs.n == xs.n && gs.h == 1 && gs.w == 1 && gs.c == xs.c, "graph: gate %s for x %s",
+          SHAPE_STR(gs), SHAPE_STR(xs));
+    GNode *n = new_node(g, G_CHANMUL, "gate", x, gate);
+    n->out = new_tensor(g, xs);
+    return n->out;
+}
+
+static int pool(Graph *g, GKind kind, int x, Pool2d p)
+{
+    GNode *n = new_node(g, kind, kind == G_MAXPOOL ? "maxpool" : "avgpool", x, -1);
+    n->pool = p;
+    n->out = new_tensor(g, pool2d_out(p));
+    return n->out;
+}
+
+int g_maxpool(Graph *g, int x, int k, int stride, int pad)
+{
+    return pool(g, G_MAXPOOL, x, (Pool2d){graph_shape(g, x), k, k, stride, stride, pad, pad, false, true});
+}
+
+int g_avgpool(Graph *g, int x, int k, int stride, int pad, bool ceil_mode, bool count_include_pad)
+{
+    return pool(g, G_AVGPOOL, x, (Pool2d){graph_shape(g, x), k, k, stride, stride, pad, pad,
+                                          ceil_mode, count_include_pad});
+}
+
+int g_gap(Graph *g, int x)
+{
+    Shape4 xs = graph_shape(g, x);
+    GNode *n = new_node(g, G_GAP, "global_pool", x, -1);
+    n->out = new_tensor(g, (Shape4){xs.n, 1, 1, xs.c});
+    return n->out;
+}
+
+int g_linear(Graph *g, const char *name, int x, int out)
+{
+    Shape4 xs = graph_shape(g, x);
+    CHECK(xs.h == 1 && xs.w == 1, "graph: %s: linear needs a pooled input, got %s", name, SHAPE_STR(xs));
+    GNode *n = new_node(g, G_LINEAR, name, x, -1);
+    n->lin = (Linear){xs.n, xs.c, out, true};
+    n->par[0] = param(g, name, "weight", 2, (const int[]){out, xs.c}, true);
+    n->par[1] = param(g, name, "bias", 1, &out, false);
+    n->out = new_tensor(g, (Shape4){xs.n, 1, 1, out});
+    return n->out;
+}
+
+static int drop(Graph *g, GKind kind, int x, float p)
+{
+    CHECK(p >= 0 && p < 1, "graph: drop probability %g outside [0, 1)", p);
+    GNode *n = new_node(g, kind, kind == G_DROPOUT ? "dropout" : "drop_path", x, -1);
+    n->p = p;
+    n->out = new_tensor(g, graph_shape(g, x));
+    return n->out;
+}
+
+int g_dropout(Graph *g, int x, float p) { return drop(g, G_DROPOUT, x, p); }
+int g_droppath(Graph *g, int x, float p) { return drop(g, G_DROPPATH, x, p); }
+
+// ---------------------------------------------------------------------------------------------
+
+uint64_t graph_macs(const Graph *g)
+{
+    uint64_t macs = 0;
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        if (n->kind == G_CONV) {
+            Shape4 y = conv2d_out(n->conv);
+            macs += (uint64_t)y.h * y.w * y.c * n->conv.kh * n->conv.kw * (n->conv.x.c / n->conv.g);
+        } else if (n->kind == G_LINEAR) {
+            macs += (uint64_t)n->lin.in * n->lin.out;
+        }
+    }
+    return macs;
+}
+
+void graph_print(const Graph *g, FILE *f)
+{
+    fprintf(f, "%4s  %-28s %-10s %-22s %-18s %12s\n", "#", "module", "op", "description", "output (HxWxC)",
+            "params");
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        Shape4 y = g->t[n->out].s;
+        char desc[64] = "";
+        size_t np = 0;
+        for (int k = 0; k < 2; k++)
+            if (n->par[k] >= 0) np += g->params->info[n->par[k]].numel;
+        static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
+                                      "avgpool", "gap", "linear", "dropout", "drop_path"};
+        switch (n->kind) {
+        case G_CONV:
+            snprintf(desc, sizeof desc, "%dx%d/%d g%d%s", n->conv.kh, n->conv.kw, n->conv.sh,
+                     n->conv.g, n->conv.bias ? " +b" : "");
+            break;
+        case G_MAXPOOL:
+        case G_AVGPOOL:
+            snprintf(desc, sizeof desc, "%dx%d/%d p%d%s", n->pool.kh, n->pool.kw, n->pool.sh,
+                     n->pool.ph, n->pool.ceil_mode ? " ceil" : "");
+            break;
+        case G_DROPOUT:
+        case G_DROPPATH: snprintf(desc, sizeof desc, "p=%.3g", n->p); break;
+        case G_LINEAR: snprintf(desc, sizeof desc, "%d->%d", n->lin.in, n->lin.out); break;
+        default: break;
+        }
+        char out[32];
+        snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
+        fprintf(f, "%4d  %-28s %-10s %-22s %-18s %12zu\n", i, n->kind == G_ACT ? "" : n->name,
+                n->kind == G_ACT ? n->name : kinds[n->kind], desc, out, np);
+    }
+}

@@ -1,0 +1,68 @@
+/* engine/nn/graph.h — a model as a list of op nodes over named activation tensors.
+ *
+ * Builders (engine/models) append nodes with the g_* calls, which infer output shapes, assert
+ * them as they go (ggml's mnist style) and declare parameters in the model's parameter table
+ * under the names timm gives them ("layer1.0.conv1.weight"), so checkpoints and printed tables
+ * speak the reference's language. The list is the forward order; backward walks it in reverse
+ * (a later session adds the execution; this file holds the structure, the counts and the
+ * darknet-style summary). Activation tensors are NHWC with the batch the graph was built for.
+ */
+#ifndef GRAPH_H
+#define GRAPH_H
+
+#include <stdio.h> // FILE
+
+#include "../core/params.h"
+
+typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
+               G_LINEAR, G_DROPOUT, G_DROPPATH } GKind;
+
+typedef struct { Shape4 s; } GTensor;
+
+typedef struct {
+    GKind kind;
+    char  name[64];   // the module path: "layer1.0.conv1"
+    union {
+        Conv2d conv;
+        BatchNorm bn;
+        Act act;
+        Pool2d pool;
+        Linear lin;
+        float p;      // dropout, drop-path probability
+    };
+    int in[2], out;   // tensor indices (in[1] = -1 when unused)
+    int par[4];       // parameter indices: conv/linear (w, b), bn (gamma, beta, mean, var); -1 unused
+} GNode;
+
+typedef struct {
+    Params  *params;  // declared into; allocated by the caller after building
+    GTensor *t;
+    int      n_t, cap_t;
+    GNode   *node;
+    int      n_node, cap_node;
+    float    bn_eps, bn_momentum; // for every BN node the builder adds (PyTorch: 1e-5, 0.1)
+} Graph;
+
+void graph_init(Graph *g, Params *p);
+void graph_free(Graph *g);
+
+// builders: each returns the output tensor index. Names are module paths; "" adds no parameters.
+int g_input(Graph *g, Shape4 s);
+// conv with PyTorch/timm "same-ish" padding ((s-1) + d(k-1)) / 2; bias optional
+int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int groups, bool bias);
+int g_bn(Graph *g, const char *name, int x);
+int g_act(Graph *g, int x, ActKind act);
+int g_add(Graph *g, int a, int b);
+int g_chanmul(Graph *g, int x, int gate);                 // gate (N,1,1,C)
+int g_maxpool(Graph *g, int x, int k, int stride, int pad);
+int g_avgpool(Graph *g, int x, int k, int stride, int pad, bool ceil_mode, bool count_include_pad);
+int g_gap(Graph *g, int x);                               // -> (N,1,1,C)
+int g_linear(Graph *g, const char *name, int x, int out); // x (N,1,1,C) -> (N,1,1,out)
+int g_dropout(Graph *g, int x, float p);
+int g_droppath(Graph *g, int x, float p);
+
+Shape4   graph_shape(const Graph *g, int t);
+uint64_t graph_macs(const Graph *g);   // conv + linear multiply-accumulates for one image
+void     graph_print(const Graph *g, FILE *f);
+
+#endif
