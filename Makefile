@@ -72,6 +72,7 @@ bin/test_core bin/test_data bin/test_models: bin/%: build/tests/%.o build/libeng
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
+bin/test_ops bin/test_models: build/tests/fixtures.o
 
 bin/repro: build/engine/repro.o build/libengine.a
 	@mkdir -p bin
@@ -104,9 +105,14 @@ test: $(TESTS)
 	@rc=0; for t in $(TESTS); do echo "== $$t"; ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
-# regenerate the PyTorch fixtures (committed; needs python3-torch)
+# regenerate the reference fixtures (committed; needs python3-torch, and timm, which this
+# installs from PyPI without dependencies into build/pysite when it is missing)
+PYSITE := build/pysite
 fixtures:
 	$(PYTHON) tests/ref/gen_op_fixtures.py tests/ref/ops.fix
+	@PYTHONPATH=$(PYSITE) $(PYTHON) -c 'import timm' 2>/dev/null || \
+	    $(PYTHON) -m pip install -q --no-deps --target $(PYSITE) timm
+	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_model_fixtures.py tests/ref/models.fix
 
 bench-ops: bin/bench_ops
 	./bin/bench_ops

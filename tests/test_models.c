@@ -6,6 +6,7 @@
  * stops with a message), and parameter names follow timm's state dict.
  */
 #include <criterion/criterion.h>
+#include <math.h>   // fabs, fmax
 #include <signal.h> // SIGABRT
 
 #include "models/resnet.h"
@@ -136,3 +137,104 @@ Test(resnet, unknown_name)
     cr_expect(!resnet_args("resnet51", &a));
     cr_expect(strstr(resnet_names(), "resnetrs350") != NULL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// tiny timm ResNets (tests/ref/gen_model_fixtures.py): same weights, same input, on ref and cpu:
+// eval logits, train logits, every parameter gradient of L = sum(r * logits), running statistics
+
+#include "fixtures.h"
+
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double e = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return m > 0 ? e / m : e;
+}
+
+static void check_timm_model(const char *model, ResNetArgs a, int batch, int res, const char *backend)
+{
+    Fixtures fx = {0};
+    cr_assert_eq(fixtures_load(&fx, "tests/ref/models.fix"), 0);
+    Dev d;
+    cr_assert_eq(dev_open(&d, backend), 0);
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    int out = resnet_build(&g, a, batch, res);
+    params_alloc(&p, &d, 0, false);
+    char key[192];
+    int n_fixture_params = 0;
+    for (int i = 0; i < fx.count; i++) n_fixture_params += strncmp(fx.t[i].name, model, strlen(model)) == 0 &&
+                                                           strstr(fx.t[i].name, "/param/") != NULL;
+    cr_expect_eq(n_fixture_params, p.count, "%s: timm has %d parameters and buffers, we have %d", model,
+                 n_fixture_params, p.count);
+    for (int i = 0; i < p.count; i++) {
+        snprintf(key, sizeof key, "param/%s", p.info[i].name);
+        const FixTensor *t = fixture_find(&fx, model, key);
+        cr_assert(t && t->n == p.info[i].numel, "%s: timm has no parameter %s of %zu values", model,
+                  p.info[i].name, p.info[i].numel);
+        memcpy(params_at(&p, ROLE_W, i), t->data, t->n * sizeof(float));
+    }
+    Arena ar;
+    arena_init(&ar, &d);
+    arena_begin(&ar);
+    graph_plan(&g, &ar);
+    arena_commit(&ar);
+    const FixTensor *x = fixture_find(&fx, model, "x");
+    cr_assert(x && x->n == shape_numel(graph_shape(&g, 0)));
+    memcpy(graph_val(&g, &ar, 0), x->data, x->n * sizeof(float));
+    size_t nl = shape_numel(graph_shape(&g, out));
+
+    graph_forward(&g, &d, &ar, false, 1, 0);
+    double e = max_rel(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_eval")->data, nl);
+    cr_expect(e < 1e-4, "%s on %s: eval logits differ from timm by %.2e", model, backend, e);
+
+    graph_forward(&g, &d, &ar, true, 1, 0);
+    e = max_rel(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_train")->data, nl);
+    cr_expect(e < 1e-4, "%s on %s: train logits differ from timm by %.2e", model, backend, e);
+    graph_zero_grads(&g, &d, &ar);
+    params_zero(&p, ROLE_GRAD);
+    memcpy(graph_grad(&g, &ar, out), fixture_find(&fx, model, "r")->data, nl * sizeof(float));
+    graph_backward(&g, &d, &ar, true, 1, 0);
+    double worst = 0;
+    for (int i = 0; i < p.count; i++) {
+        const char *role = p.info[i].buffer ? "after" : "grad";
+        snprintf(key, sizeof key, "%s/%s", role, p.info[i].name);
+        const FixTensor *t = fixture_find(&fx, model, key);
+        cr_assert(t && t->n == p.info[i].numel, "%s: fixture lacks %s", model, key);
+        const float *got = params_at(&p, p.info[i].buffer ? ROLE_W : ROLE_GRAD, i);
+        e = max_rel(got, t->data, t->n);
+        worst = fmax(worst, e);
+        cr_expect(e < 1e-3, "%s on %s: %s differs from timm by %.2e", model, backend, key, e);
+    }
+    cr_log_info("%s on %s: worst gradient / running-stat error vs timm %.2e", model, backend, worst);
+    arena_free(&ar);
+    graph_free(&g);
+    params_free(&p);
+    dev_close(&d);
+    fixtures_free(&fx);
+}
+
+static ResNetArgs tiny_rs_basic(void)
+{
+    ResNetArgs a = {.stages = 4, .layers = {1, 1, 1, 1}, .base = 64, .channels = {8, 8, 16, 16},
+                    .width = 1, .stem = STEM_DEEP, .stem_width = 4, .replace_stem_pool = true,
+                    .avg_down = true, .se_ratio = 0.25f, .in_chans = 1, .num_classes = 5};
+    return a;
+}
+
+static ResNetArgs tiny_bottleneck(void)
+{
+    ResNetArgs a = {.stages = 4, .layers = {2, 1, 1, 1}, .bottleneck = true, .base = 64,
+                    .channels = {4, 4, 8, 8}, .width = 1, .stem = STEM_7X7, .in_chans = 3,
+                    .num_classes = 7};
+    return a;
+}
+
+Test(timm, tiny_rs_basic_ref) { check_timm_model("tiny_rs_basic", tiny_rs_basic(), 3, 32, "ref"); }
+Test(timm, tiny_rs_basic_cpu) { check_timm_model("tiny_rs_basic", tiny_rs_basic(), 3, 32, "cpu"); }
+Test(timm, tiny_bottleneck_ref) { check_timm_model("tiny_bottleneck", tiny_bottleneck(), 2, 29, "ref"); }
+Test(timm, tiny_bottleneck_cpu) { check_timm_model("tiny_bottleneck", tiny_bottleneck(), 2, 29, "cpu"); }

@@ -23,6 +23,7 @@
 #include <unistd.h>   // fork, pipe, dup2
 
 #include "core/rng.h"
+#include "fixtures.h"
 #include "op_cases.h"
 
 enum { GUARD = 16 };                  // floats of guard before and after every buffer
@@ -45,72 +46,6 @@ static void row(const char *verdict, const char *cs, const char *backend, const 
     if (strcmp(verdict, "ok") == 0) n_pass++;
     else if (strcmp(verdict, "skip") == 0) n_skip++;
     else n_fail++;
-}
-
-// ---------------------------------------------------------------------------------------------
-// fixtures: "OPFX", u32 version 1, u32 count, then per tensor: u32 name length, name,
-// u32 ndim, u32 dims[ndim], float32 data (little endian). Names are "<case>/<tensor>".
-
-typedef struct { char name[160]; size_t n; float *data; } FixTensor;
-typedef struct { int count; FixTensor *t; } Fixtures;
-
-static void fixtures_free(Fixtures *fx)
-{
-    for (int i = 0; i < fx->count; i++) free(fx->t[i].data);
-    free(fx->t);
-    fx->t = NULL;
-    fx->count = 0;
-}
-
-static int fixtures_load(Fixtures *fx, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) { log_error("cannot open fixtures %s (regenerate with make fixtures)", path); return ERR_IO; }
-    char magic[4];
-    uint32_t ver, count;
-    int rc = ERR_FORMAT;
-    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "OPFX", 4) || fread(&ver, 4, 1, f) != 1 ||
-        ver != 1 || fread(&count, 4, 1, f) != 1 || count > 100000) {
-        log_error("%s: not an OPFX version 1 fixture file", path);
-        goto out;
-    }
-    fx->t = xcalloc(count, sizeof *fx->t);
-    for (fx->count = 0; fx->count < (int)count; fx->count++) {
-        FixTensor *t = &fx->t[fx->count];
-        uint32_t len, ndim, dim;
-        if (fread(&len, 4, 1, f) != 1 || len >= sizeof t->name || fread(t->name, 1, len, f) != len ||
-            fread(&ndim, 4, 1, f) != 1 || ndim > 8) {
-            log_error("%s: tensor %d: bad header", path, fx->count);
-            goto out;
-        }
-        t->n = 1;
-        for (uint32_t i = 0; i < ndim; i++) {
-            if (fread(&dim, 4, 1, f) != 1) { log_error("%s: %s: truncated dims", path, t->name); goto out; }
-            t->n *= dim;
-        }
-        t->data = xmalloc(t->n * sizeof(float));
-        if (fread(t->data, sizeof(float), t->n, f) != t->n) {
-            log_error("%s: %s: truncated data (%zu floats expected)", path, t->name, t->n);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    fclose(f);
-    if (rc) {
-        if (fx->t && fx->count < (int)count) free(fx->t[fx->count].data); // the half-read one
-        fixtures_free(fx);
-    }
-    return rc;
-}
-
-static const FixTensor *fixture_find(const Fixtures *fx, const char *cs, const char *tensor)
-{
-    char key[96];
-    snprintf(key, sizeof key, "%s/%s", cs, tensor);
-    for (int i = 0; i < fx->count; i++)
-        if (strcmp(fx->t[i].name, key) == 0) return &fx->t[i];
-    return NULL;
 }
 
 // ---------------------------------------------------------------------------------------------

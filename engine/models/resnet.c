@@ -110,7 +110,8 @@ int resnet_build(Graph *g, ResNetArgs a, int batch, int res)
     for (int s = 0; s < a.stages; s++)
         for (int b = 0; b < a.layers[s]; b++, idx++) {
             float dpr = total > 1 ? a.drop_path * idx / (total - 1) : 0; // timm: rises linearly
-            x = block(g, a, x, s, b, base << s, b == 0 && s > 0 ? 2 : 1, dpr);
+            int planes = a.channels[s] ? scaled(a.channels[s], a.width) : base << s;
+            x = block(g, a, x, s, b, planes, b == 0 && s > 0 ? 2 : 1, dpr);
         }
     x = g_gap(g, x);
     if (a.dropout > 0) x = g_dropout(g, x, a.dropout);

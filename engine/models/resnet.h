@@ -12,7 +12,9 @@ typedef struct {
     int        stages;            // 4 ImageNet-style, 3 CIFAR-style
     int        layers[4];         // blocks per stage
     bool       bottleneck;        // Bottleneck (expansion 4) or BasicBlock
-    int        base;              // channels of stage 0 before expansion: 64 ImageNet, 16 CIFAR
+    int        base;              // channels of stage 0 before expansion: 64 ImageNet, 16 CIFAR;
+                                  // also the 7x7 and CIFAR stems' width
+    int        channels[4];       // per-stage channels when set (timm's `channels`); 0: base << stage
     float      width;             // width multiplier (1 = as published)
     ResNetStem stem;
     int        stem_width;        // deep stem: 32 (timm's resnet*d, resnetrs*)

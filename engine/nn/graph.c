@@ -15,6 +15,10 @@ void graph_free(Graph *g)
 {
     free(g->t);
     free(g->node);
+    free(g->val);
+    free(g->grad);
+    free(g->mean);
+    free(g->rstd);
     memset(g, 0, sizeof *g);
 }
 
@@ -50,11 +54,25 @@ static GNode *new_node(Graph *g, GKind kind, const char *name, int in0, int in1)
     return n;
 }
 
+// declares a parameter, or, when the table is already allocated (a rebuild for a new batch or
+// image size), finds it and checks that it has the same shape
+static int declare(Graph *g, const char *name, int ndim, const int *dims, bool decay, bool buffer)
+{
+    Params *p = g->params;
+    if (!p->dev) return buffer ? params_add_buffer(p, name, ndim, dims) : params_add(p, name, ndim, dims, decay);
+    int i = params_find(p, name);
+    CHECK(i >= 0, "graph: rebuilding declares '%s', which the allocated table lacks", name);
+    bool same = p->info[i].ndim == ndim;
+    for (int k = 0; same && k < ndim; k++) same = p->info[i].dims[k] == dims[k];
+    CHECK(same, "graph: rebuilding changes the shape of '%s'", name);
+    return i;
+}
+
 static int param(Graph *g, const char *module, const char *leaf, int ndim, const int *dims, bool decay)
 {
     char nm[64];
     snprintf(nm, sizeof nm, "%s.%s", module, leaf);
-    return params_add(g->params, nm, ndim, dims, decay);
+    return declare(g, nm, ndim, dims, decay, false);
 }
 
 Shape4 graph_shape(const Graph *g, int t)
@@ -95,9 +113,9 @@ int g_bn(Graph *g, const char *name, int x)
     n->par[1] = param(g, name, "bias", 1, &xs.c, false);
     char nm[64];
     snprintf(nm, sizeof nm, "%s.running_mean", name);
-    n->par[2] = params_add_buffer(g->params, nm, 1, &xs.c);
+    n->par[2] = declare(g, nm, 1, &xs.c, false, true);
     snprintf(nm, sizeof nm, "%s.running_var", name);
-    n->par[3] = params_add_buffer(g->params, nm, 1, &xs.c);
+    n->par[3] = declare(g, nm, 1, &xs.c, false, true);
     n->out = new_tensor(g, xs);
     return n->out;
 }

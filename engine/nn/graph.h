@@ -12,6 +12,7 @@
 
 #include <stdio.h> // FILE
 
+#include "../core/arena.h"
 #include "../core/params.h"
 
 typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
@@ -35,7 +36,11 @@ typedef struct {
 } GNode;
 
 typedef struct {
-    Params  *params;  // declared into; allocated by the caller after building
+    Params  *params;  // declared into; allocated by the caller after building. Building again over
+                      // an allocated table (new batch or image size) finds the same names instead
+    ArenaSlot *val, *grad; // per tensor, after graph_plan
+    ArenaSlot *mean, *rstd; // per node (batch norm's saved statistics)
+    size_t   grad_begin, grad_end; // the gradient slots: one region, zeroed per step
     GTensor *t;
     int      n_t, cap_t;
     GNode   *node;
@@ -60,6 +65,20 @@ int g_gap(Graph *g, int x);                               // -> (N,1,1,C)
 int g_linear(Graph *g, const char *name, int x, int out); // x (N,1,1,C) -> (N,1,1,out)
 int g_dropout(Graph *g, int x, float p);
 int g_droppath(Graph *g, int x, float p);
+
+// ---- execution (graph_exec.c) ----------------------------------------------------------------
+// reserves every tensor's value and gradient and batch norm's statistics in an open arena plan
+void   graph_plan(Graph *g, Arena *a);
+float *graph_val(const Graph *g, const Arena *a, int t);
+float *graph_grad(const Graph *g, const Arena *a, int t);
+// forward: train selects batch statistics (and updates running ones), dropout and drop-path;
+// their draws come from rng_key(seed, node) at counter (sample0 + sample): a function of the run
+// seed, the step's key and the sample's global index, never of the batch split
+void   graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
+// zeroes every activation gradient; then the caller adds d(loss)/d(output) into graph_grad
+void   graph_zero_grads(Graph *g, Dev *d, const Arena *a);
+// backward in reverse order, accumulating into the parameter table's ROLE_GRAD buffer
+void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
 
 Shape4   graph_shape(const Graph *g, int t);
 uint64_t graph_macs(const Graph *g);   // conv + linear multiply-accumulates for one image

@@ -1,0 +1,65 @@
+/* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h). */
+#include <stdio.h>  // fopen, fread
+#include <string.h> // memcmp, strcmp
+
+#include "fixtures.h"
+
+void fixtures_free(Fixtures *fx)
+{
+    for (int i = 0; i < fx->count; i++) free(fx->t[i].data);
+    free(fx->t);
+    fx->t = NULL;
+    fx->count = 0;
+}
+
+int fixtures_load(Fixtures *fx, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { log_error("cannot open fixtures %s (regenerate with make fixtures)", path); return ERR_IO; }
+    char magic[4];
+    uint32_t ver, count;
+    int rc = ERR_FORMAT;
+    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "OPFX", 4) || fread(&ver, 4, 1, f) != 1 ||
+        ver != 1 || fread(&count, 4, 1, f) != 1 || count > 100000) {
+        log_error("%s: not an OPFX version 1 fixture file", path);
+        goto out;
+    }
+    fx->t = xcalloc(count, sizeof *fx->t);
+    for (fx->count = 0; fx->count < (int)count; fx->count++) {
+        FixTensor *t = &fx->t[fx->count];
+        uint32_t len, ndim, dim;
+        if (fread(&len, 4, 1, f) != 1 || len >= sizeof t->name || fread(t->name, 1, len, f) != len ||
+            fread(&ndim, 4, 1, f) != 1 || ndim > 8) {
+            log_error("%s: tensor %d: bad header", path, fx->count);
+            goto out;
+        }
+        t->n = 1;
+        for (uint32_t i = 0; i < ndim; i++) {
+            if (fread(&dim, 4, 1, f) != 1) { log_error("%s: %s: truncated dims", path, t->name); goto out; }
+            t->n *= dim;
+        }
+        t->data = xmalloc(t->n * sizeof(float));
+        if (fread(t->data, sizeof(float), t->n, f) != t->n) {
+            log_error("%s: %s: truncated data (%zu floats expected)", path, t->name, t->n);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    fclose(f);
+    if (rc) {
+        if (fx->t && fx->count < (int)count) free(fx->t[fx->count].data); // the half-read one
+        fixtures_free(fx);
+    }
+    return rc;
+}
+
+const FixTensor *fixture_find(const Fixtures *fx, const char *cs, const char *tensor)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s/%s", cs, tensor);
+    for (int i = 0; i < fx->count; i++)
+        if (strcmp(fx->t[i].name, key) == 0) return &fx->t[i];
+    return NULL;
+}
+
