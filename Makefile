@@ -25,7 +25,7 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c)
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c)
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL
@@ -48,7 +48,7 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_data bin/test_models bin/test_ops
+TESTS := bin/test_core bin/test_data bin/test_models bin/test_train bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/demo bin/repro
 
 .PHONY: all deps test bench-ops fixtures demo clean
@@ -67,12 +67,12 @@ build/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/test_core bin/test_data bin/test_models: bin/%: build/tests/%.o build/libengine.a
+bin/test_core bin/test_data bin/test_models bin/test_train: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
-bin/test_ops bin/test_models: build/tests/fixtures.o
+bin/test_ops bin/test_models bin/test_train: build/tests/fixtures.o
 
 bin/repro: build/engine/repro.o build/libengine.a
 	@mkdir -p bin
@@ -113,6 +113,7 @@ fixtures:
 	@PYTHONPATH=$(PYSITE) $(PYTHON) -c 'import timm' 2>/dev/null || \
 	    $(PYTHON) -m pip install -q --no-deps --target $(PYSITE) timm
 	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_model_fixtures.py tests/ref/models.fix
+	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_train_fixtures.py tests/ref/train.fix
 
 bench-ops: bin/bench_ops
 	./bin/bench_ops
