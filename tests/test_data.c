@@ -95,3 +95,112 @@ Test(idx, fashion_mnist_when_installed)
     for (int k = 0; k < 10; k++) cr_expect_eq(count[k], 1000, "class %d: %d test images", k, count[k]);
     idx_free(&s);
 }
+
+// ---------------------------------------------------------------------------------------------
+// augmentations and the sampler
+
+#include <math.h> // fabsf
+
+#include "data/augment.h"
+
+static void image(uint8_t *img, int h, int w, int c)
+{
+    for (int i = 0; i < h * w * c; i++) img[i] = (uint8_t)(37 * i + 11);
+}
+
+Test(augment, pure_function_of_seed_epoch_index)
+{
+    AugArgs a = {.pad = 4, .flip = true, .mean = {0.5f}, .std = {0.25f}, .erase_p = 0.5f,
+                 .erase_area = {0.02f, 0.4f}, .erase_aspect = 0.3f, .erase_mode = ERASE_UNIFORM};
+    uint8_t img[28 * 28];
+    float x[28 * 28], y[28 * 28];
+    image(img, 28, 28, 1);
+    int differ_epoch = 0, differ_index = 0;
+    for (int i = 0; i < 50; i++) {
+        augment_sample(&a, x, img, 28, 28, 1, 7, 3, (uint64_t)i);
+        augment_sample(&a, y, img, 28, 28, 1, 7, 3, (uint64_t)i);
+        cr_expect(memcmp(x, y, sizeof x) == 0, "sample %d: two calls differ", i);
+        augment_sample(&a, y, img, 28, 28, 1, 7, 4, (uint64_t)i);
+        differ_epoch += memcmp(x, y, sizeof x) != 0;
+        augment_sample(&a, y, img, 28, 28, 1, 7, 3, (uint64_t)i + 1000);
+        differ_index += memcmp(x, y, sizeof x) != 0;
+    }
+    cr_expect_gt(differ_epoch, 40, "epochs should draw differently (%d of 50 differ)", differ_epoch);
+    cr_expect_gt(differ_index, 40, "samples should draw differently (%d of 50 differ)", differ_index);
+}
+
+Test(augment, crop_flip_and_normalize)
+{
+    uint8_t img[5 * 6 * 2];
+    image(img, 5, 6, 2);
+    float x[5 * 6 * 2];
+    AugArgs plain = {.mean = {0.1f, 0.2f}, .std = {0.5f, 0.25f}};
+    normalize_sample(&plain, x, img, 5, 6, 2);
+    cr_expect(fabsf(x[7] - (img[7] / 255.0f - 0.2f) / 0.25f) < 1e-6f);
+    // flip only: every sample is the image or its mirror
+    AugArgs fl = {.flip = true, .mean = {0, 0}, .std = {1, 1}};
+    int mirrored = 0;
+    for (int i = 0; i < 40; i++) {
+        augment_sample(&fl, x, img, 5, 6, 2, 1, 0, (uint64_t)i);
+        bool same = true, mirror = true;
+        for (int y = 0; y < 5; y++)
+            for (int c = 0; c < 6; c++)
+                for (int k = 0; k < 2; k++) {
+                    float v = x[(y * 6 + c) * 2 + k];
+                    same &= fabsf(v - img[(y * 6 + c) * 2 + k] / 255.0f) < 1e-6f;
+                    mirror &= fabsf(v - img[(y * 6 + 5 - c) * 2 + k] / 255.0f) < 1e-6f;
+                }
+        cr_expect(same || mirror, "sample %d is neither the image nor its mirror", i);
+        mirrored += mirror;
+    }
+    cr_expect(mirrored > 8 && mirrored < 32, "%d of 40 mirrored", mirrored);
+    // crop with padding: a shifted copy, zeros (normalized) where it reaches past the border
+    AugArgs cr = {.pad = 2, .mean = {0, 0}, .std = {1, 1}};
+    for (int i = 0; i < 20; i++) {
+        augment_sample(&cr, x, img, 5, 6, 2, 1, 0, (uint64_t)i);
+        int found = 0;
+        for (int oy = -2; oy <= 2 && !found; oy++)
+            for (int ox = -2; ox <= 2 && !found; ox++) {
+                bool ok = true;
+                for (int y = 0; y < 5 && ok; y++)
+                    for (int c = 0; c < 6 && ok; c++) {
+                        int sy = y + oy, sx = c + ox;
+                        float want = sy >= 0 && sy < 5 && sx >= 0 && sx < 6 ? img[(sy * 6 + sx) * 2] / 255.0f : 0;
+                        ok = fabsf(x[(y * 6 + c) * 2] - want) < 1e-6f;
+                    }
+                found = ok;
+            }
+        cr_expect(found, "sample %d is no shift of the image within the padding", i);
+    }
+}
+
+Test(augment, erasing_area_and_fill)
+{
+    uint8_t img[28 * 28];
+    memset(img, 255, sizeof img);
+    float x[28 * 28];
+    AugArgs a = {.mean = {0}, .std = {1}, .erase_p = 1.0f, .erase_area = {0.02f, 0.4f},
+                 .erase_aspect = 0.3f, .erase_mode = ERASE_CONST, .erase_value = {-7.0f}};
+    int erased = 0;
+    for (int i = 0; i < 200; i++) {
+        augment_sample(&a, x, img, 28, 28, 1, 3, 0, (uint64_t)i);
+        int n = 0;
+        for (int j = 0; j < 28 * 28; j++) n += x[j] == -7.0f;
+        if (!n) continue;
+        erased++;
+        cr_expect(n >= 0.015 * 784 && n <= 0.45 * 784, "sample %d: %d pixels erased", i, n);
+    }
+    cr_expect_gt(erased, 190, "p = 1 erased only %d of 200", erased);
+}
+
+Test(sampler, permutation_per_epoch)
+{
+    int p[1000], q[1000], seen[1000] = {0};
+    sampler_permutation(p, 1000, 5, 0);
+    sampler_permutation(q, 1000, 5, 0);
+    cr_expect(memcmp(p, q, sizeof p) == 0);
+    for (int i = 0; i < 1000; i++) seen[p[i]]++;
+    for (int i = 0; i < 1000; i++) cr_expect_eq(seen[i], 1, "%d appears %d times", i, seen[i]);
+    sampler_permutation(q, 1000, 5, 1);
+    cr_expect(memcmp(p, q, sizeof p) != 0, "epochs 0 and 1 have the same order");
+}

@@ -1,0 +1,85 @@
+/* engine/data/augment.c — crop, flip, normalization, random erasing and the sampler. */
+#include "augment.h"
+
+#include <math.h> // sqrt, round, log, cos
+
+#include "../core/rng.h"
+
+enum { PURPOSE_AUG = 0xA06, PURPOSE_ORDER = 0x0D3, DRAWS_PER_SAMPLE = 64 };
+
+typedef struct { uint64_t key, epoch, base; int k; } Draws;
+
+static float next(Draws *d)
+{
+    CHECK(d->k < DRAWS_PER_SAMPLE, "augment: more than %d draws for one sample", DRAWS_PER_SAMPLE);
+    return rng_uniform(d->key, d->epoch, d->base + (uint64_t)d->k++);
+}
+
+// an integer uniform in [0, n)
+static int below(Draws *d, int n) { return MIN((int)(next(d) * n), n - 1); }
+
+// Zhong et al.'s RandomErasing: up to 100 attempts at a rectangle of area fraction in range and
+// aspect ratio in [r, 1/r] that fits; fill it; dst is normalized (h, w, c)
+static void erase(const AugArgs *a, float *dst, int h, int w, int c, Draws *d)
+{
+    if (next(d) >= a->erase_p) return;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        // draws beyond the per-sample budget would alias the next sample: 2 per attempt, bounded
+        if (d->k + 4 > DRAWS_PER_SAMPLE) return;
+        double area = (a->erase_area[0] + (a->erase_area[1] - a->erase_area[0]) * next(d)) * h * w;
+        double r = a->erase_aspect + (1.0 / a->erase_aspect - a->erase_aspect) * next(d);
+        int eh = (int)round(sqrt(area * r)), ew = (int)round(sqrt(area / r));
+        if (eh >= h || ew >= w || eh < 1 || ew < 1) continue;
+        int y0 = below(d, h - eh + 1), x0 = below(d, w - ew + 1);
+        uint64_t key = rng_key(d->key, d->base), n = 0; // fill values: their own stream
+        for (int y = y0; y < y0 + eh; y++)
+            for (int x = x0; x < x0 + ew; x++)
+                for (int k = 0; k < c; k++, n++) {
+                    float v = a->erase_value[k];
+                    if (a->erase_mode == ERASE_UNIFORM) v = rng_uniform(key, d->epoch, n);
+                    else if (a->erase_mode == ERASE_GAUSSIAN) { // Box-Muller
+                        float u1 = rng_uniform(key, d->epoch, 2 * n), u2 = rng_uniform(key, d->epoch, 2 * n + 1);
+                        v = (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2));
+                    }
+                    dst[((size_t)y * w + x) * c + k] = v;
+                }
+        return;
+    }
+}
+
+void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c,
+                    uint64_t seed, int epoch, uint64_t index)
+{
+    Draws d = {rng_key(seed, PURPOSE_AUG), (uint64_t)epoch, index * DRAWS_PER_SAMPLE, 0};
+    int oy = a->pad ? below(&d, 2 * a->pad + 1) - a->pad : 0; // crop offset in the unpadded image
+    int ox = a->pad ? below(&d, 2 * a->pad + 1) - a->pad : 0;
+    bool flip = a->flip && next(&d) < 0.5f;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int sy = y + oy, sx = flip ? w - 1 - x + ox : x + ox;
+            bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            for (int k = 0; k < c; k++) {
+                float v = inside ? src[((size_t)sy * w + sx) * c + k] / 255.0f : 0.0f;
+                dst[((size_t)y * w + x) * c + k] = (v - a->mean[k]) / a->std[k];
+            }
+        }
+    if (a->erase_p > 0) erase(a, dst, h, w, c, &d);
+}
+
+void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c)
+{
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        for (int k = 0; k < c; k++) dst[i * c + k] = (src[i * c + k] / 255.0f - a->mean[k]) / a->std[k];
+}
+
+void sampler_permutation(int *perm, int n, uint64_t seed, int epoch)
+{
+    uint64_t key = rng_key(seed, PURPOSE_ORDER);
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = MIN((int)(rng_uniform(key, (uint64_t)epoch, (uint64_t)i) * (i + 1)), i);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}

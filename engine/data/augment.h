@@ -1,0 +1,37 @@
+/* engine/data/augment.h — per-sample training augmentations and the epoch sampler.
+ *
+ * Every random choice is a pure function of (seed, epoch, sample index, purpose): the k-th draw
+ * for sample i in epoch e is rng_uniform(rng_key(seed, AUG), e, i * 64 + k). A sample's pixels
+ * therefore never depend on thread count, batch split or the order samples are visited, and a
+ * resumed run draws what an uninterrupted one would.
+ * Pipeline for one sample, as torchvision applies it: RandomCrop(size, padding, fill 0) ->
+ * RandomHorizontalFlip(0.5) -> ToTensor (/255) -> Normalize(mean, std) -> RandomErasing.
+ */
+#ifndef AUGMENT_H
+#define AUGMENT_H
+
+#include "../core/core.h"
+
+typedef enum { ERASE_CONST, ERASE_UNIFORM, ERASE_GAUSSIAN } EraseMode;
+
+typedef struct {
+    int   pad;                 // random crop: zero padding on each side (0 = no crop)
+    bool  flip;                // horizontal flip with probability 1/2
+    float mean[4], std[4];     // per channel, on [0,1] pixels
+    float erase_p;             // random erasing (Zhong et al. 2017): probability per sample
+    float erase_area[2];       // area fraction range, e.g. 0.02 .. 0.4
+    float erase_aspect;        // aspect ratio drawn uniformly from [r, 1/r], e.g. 0.3
+    EraseMode erase_mode;      // constant value, per-pixel uniform [erase_lo, erase_hi), gaussian
+    float erase_value[4];      // constant mode: the value per channel (after normalization)
+} AugArgs;
+
+// sample `index` of epoch `epoch`: src (h, w, c) uint8 -> dst (h, w, c) float, NHWC row
+void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c,
+                    uint64_t seed, int epoch, uint64_t index);
+// evaluation: normalization only
+void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c);
+
+// the order of epoch `epoch`: a permutation of 0..n-1 (Fisher-Yates on counter draws)
+void sampler_permutation(int *perm, int n, uint64_t seed, int epoch);
+
+#endif
