@@ -6,7 +6,7 @@ CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -MMD -MP -Iengine
-LDLIBS  := -fopenmp -lm -lz
+LDLIBS  := -fopenmp -lm -lz -linih
 PYTHON  := /usr/bin/python3
 SM      ?= 90
 CUDA    ?= 1
@@ -25,7 +25,7 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c)
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c engine/io/*.c)
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL

@@ -4,11 +4,14 @@
  *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--set key=value ...]
  *       builds the named model, prints its layer table, then "params: N" and "macs: N"
  *       (conv + linear multiply-accumulates per image at that resolution).
- * More commands (train, export, logits, check) arrive with the issues that need them.
+ *   train --recipe FILE [--set section.key=value ...]
+ *       trains a recipe, printing the resolved recipe first and a line per epoch.
+ * More commands (export, logits, check) arrive with the issues that need them.
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
 
+#include "io/recipe.h"
 #include "models/resnet.h"
 
 static int usage_model(FILE *f, const char *prog)
@@ -102,16 +105,63 @@ static int cmd_model(int argc, char **argv, const char *prog)
     return 0;
 }
 
+static int usage_train(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...]\n"
+               "  trains the recipe (recipes/*.recipe) and evaluates on the test split every epoch\n",
+            prog);
+    return f == stdout ? 0 : 2;
+}
+
+static int cmd_train(int argc, char **argv, const char *prog)
+{
+    const char *recipe = NULL;
+    char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--recipe") && i + 1 < argc) recipe = argv[++i];
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { free(sets); return usage_train(stdout, prog); }
+        else {
+            log_error("train: unknown or incomplete argument '%s'", argv[i]);
+            free(sets);
+            return usage_train(stderr, prog);
+        }
+    }
+    if (!recipe) {
+        free(sets);
+        log_error("train: --recipe FILE is required");
+        return usage_train(stderr, prog);
+    }
+    TrainConfig c;
+    int rc = recipe_load(&c, recipe, n_sets, sets);
+    free(sets);
+    if (rc) return 1;
+    char text[8192];
+    recipe_format(&c, text, sizeof text);
+    printf("# resolved recipe (%s)\n%s\n", recipe, text);
+    TrainResult r;
+    if (train_run(&c, &r)) return 1;
+    double top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
+    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
+           r.n_epochs, r.wall_s, top1, r.best_top1, r.best_epoch);
+    rc = strcmp(r.status, "done") ? 1 : 0;
+    train_result_free(&r);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: %s COMMAND [ARGS]   (COMMAND --help for its arguments)\n"
-                "commands:\n  model    print a named model's layers, params and macs\n", prog);
+                "commands:\n  model    print a named model's layers, params and macs\n"
+                "  train    train a recipe\n", prog);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return cmd_model(argc - 2, argv + 2, prog);
-    log_error("unknown command '%s' (valid: model)", argv[1]);
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2, prog);
+    log_error("unknown command '%s' (valid: model, train)", argv[1]);
     return 2;
 }

@@ -63,6 +63,7 @@ static int block(Graph *g, ResNetArgs a, int x, int s, int b, int planes, int st
         NAME2(n1, n2, "conv2", "bn2");
         y = conv_bn(g, n1, n2, y, out_c, 3, 1, false);
     }
+    g->node[g->n_node - 1].zero_init = true; // the branch's last BN (timm's zero_init_last)
     if (a.se_ratio > 0) y = squeeze_excite(g, p, y, a.se_ratio);
     if (dpr > 0) y = g_droppath(g, y, dpr);
     int sc = x;

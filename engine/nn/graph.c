@@ -1,7 +1,10 @@
 /* engine/nn/graph.c — building a graph: shapes, parameters, counts and the printed table. */
 #include "graph.h"
 
+#include <math.h>   // sqrtf, logf, cosf
 #include <string.h> // memset, snprintf
+
+#include "../core/rng.h"
 
 void graph_init(Graph *g, Params *p)
 {
@@ -248,5 +251,54 @@ void graph_print(const Graph *g, FILE *f)
         snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
         fprintf(f, "%4d  %-28s %-10s %-22s %-18s %12zu\n", i, n->kind == G_ACT ? "" : n->name,
                 n->kind == G_ACT ? n->name : kinds[n->kind], desc, out, np);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static void fill_normal(float *w, size_t n, float std, uint64_t key, uint64_t stream)
+{
+    for (size_t j = 0; j < n; j++) { // Box-Muller on two counter draws
+        float u1 = rng_uniform(key, stream, 2 * j), u2 = rng_uniform(key, stream, 2 * j + 1);
+        w[j] = std * sqrtf(-2.0f * logf(1.0f - u1)) * cosf(6.2831853f * u2);
+    }
+}
+
+static void fill_uniform(float *w, size_t n, float bound, uint64_t key, uint64_t stream)
+{
+    for (size_t j = 0; j < n; j++) w[j] = bound * (2 * rng_uniform(key, stream, j) - 1);
+}
+
+static void fill_const(float *w, size_t n, float v)
+{
+    for (size_t j = 0; j < n; j++) w[j] = v;
+}
+
+void graph_init_params(Graph *g, uint64_t seed)
+{
+    Params *p = g->params;
+    CHECK(p->buf[ROLE_W], "graph_init_params: allocate the parameter table first");
+    uint64_t key = rng_key(seed, 0x1417);
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        float *w = n->par[0] >= 0 ? params_at(p, ROLE_W, n->par[0]) : NULL;
+        float *b = n->par[1] >= 0 ? params_at(p, ROLE_W, n->par[1]) : NULL;
+        size_t nw = n->par[0] >= 0 ? p->info[n->par[0]].numel : 0;
+        if (n->kind == G_CONV) {
+            float fan_out = (float)n->conv.oc * n->conv.kh * n->conv.kw;
+            float fan_in = (float)(n->conv.x.c / n->conv.g) * n->conv.kh * n->conv.kw;
+            fill_normal(w, nw, sqrtf(2.0f / fan_out), key, (uint64_t)n->par[0]);
+            if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
+        } else if (n->kind == G_LINEAR) {
+            float bound = 1.0f / sqrtf((float)n->lin.in);
+            fill_uniform(w, nw, bound, key, (uint64_t)n->par[0]);
+            fill_uniform(b, (size_t)n->lin.out, bound, key, (uint64_t)n->par[1]);
+        } else if (n->kind == G_BN) {
+            size_t c = (size_t)n->bn.x.c;
+            fill_const(w, c, n->zero_init ? 0.0f : 1.0f);
+            fill_const(b, c, 0.0f);
+            fill_const(params_at(p, ROLE_W, n->par[2]), c, 0.0f);
+            fill_const(params_at(p, ROLE_W, n->par[3]), c, 1.0f);
+        }
     }
 }

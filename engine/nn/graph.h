@@ -33,6 +33,7 @@ typedef struct {
     };
     int in[2], out;   // tensor indices (in[1] = -1 when unused)
     int par[4];       // parameter indices: conv/linear (w, b), bn (gamma, beta, mean, var); -1 unused
+    bool zero_init;   // bn: gamma starts at 0 (timm's zero_init_last on a residual branch's last BN)
 } GNode;
 
 typedef struct {
@@ -79,6 +80,11 @@ void   graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed
 void   graph_zero_grads(Graph *g, Dev *d, const Arena *a);
 // backward in reverse order, accumulating into the parameter table's ROLE_GRAD buffer
 void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
+
+// initial values as timm's ResNet sets them: conv weights He-normal with fan-out (kaiming_normal_,
+// mode fan_out, relu), conv biases and linear layers PyTorch's default U(+-1/sqrt(fan_in)), batch
+// norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry)
+void     graph_init_params(Graph *g, uint64_t seed);
 
 Shape4   graph_shape(const Graph *g, int t);
 uint64_t graph_macs(const Graph *g);   // conv + linear multiply-accumulates for one image

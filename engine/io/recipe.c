@@ -1,0 +1,358 @@
+/* engine/io/recipe.c — the recipe key table, parsing and formatting (recipe.h). */
+#include "recipe.h"
+
+#include <errno.h>  // errno
+#include <math.h>   // isfinite
+#include <stddef.h> // offsetof
+#include <ini.h>    // ini_parse
+#include <stdio.h>  // snprintf
+#include <string.h> // strcmp
+
+typedef enum { K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SCHED, K_ERASE, K_FLOATS } KeyType;
+
+typedef struct {
+    const char *section, *key;
+    KeyType     type;
+    size_t      offset, bytes; // the field in TrainConfig: where, and how large
+    const char *help;
+} RecipeKey;
+
+// each key records its field's offset and size; key_capacity checks the size against the type
+#define F(field) offsetof(TrainConfig, field), sizeof(((TrainConfig *)0)->field)
+static const RecipeKey keys[] = {
+    {"model", "name", K_STR, F(model), "a registered model (bin/repro model --help)"},
+    {"model", "width", K_FLOAT, F(net.width), "width multiplier"},
+    {"model", "drop_path", K_FLOAT, F(net.drop_path), "stochastic depth at the last block"},
+    {"model", "dropout", K_FLOAT, F(net.dropout), "dropout before the classifier"},
+    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), "squeeze-excitation ratio, 0 = none"},
+    {"model", "in_chans", K_INT, F(net.in_chans), "input channels"},
+    {"model", "classes", K_INT, F(net.num_classes), "classes"},
+    {"model", "res", K_INT, F(res), "train and eval resolution"},
+    {"data", "dataset", K_STR, F(dataset), "fmnist"},
+    {"data", "dir", K_STR, F(data_dir), "data folder (empty: the dataset's default)"},
+    {"data", "pad", K_INT, F(aug.pad), "random crop padding (0 = no crop)"},
+    {"data", "flip", K_BOOL, F(aug.flip), "random horizontal flip"},
+    {"data", "mean", K_FLOATS, F(aug.mean), "normalization mean per channel"},
+    {"data", "std", K_FLOATS, F(aug.std), "normalization std per channel"},
+    {"data", "erase_p", K_FLOAT, F(aug.erase_p), "random erasing probability"},
+    {"data", "erase_area", K_FLOATS, F(aug.erase_area), "erased area fraction: min, max"},
+    {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), "aspect ratio range [r, 1/r]"},
+    {"data", "erase_mode", K_ERASE, F(aug.erase_mode), "const | uniform | gaussian"},
+    {"data", "erase_value", K_FLOATS, F(aug.erase_value), "const mode: value per channel"},
+    {"train", "epochs", K_INT, F(epochs), "epochs"},
+    {"train", "batch", K_INT, F(batch), "training batch"},
+    {"train", "eval_batch", K_INT, F(eval_batch), "evaluation batch (divides the test set)"},
+    {"train", "seed", K_U64, F(seed), "run seed: order, augmentation, init, dropout"},
+    {"train", "backend", K_STR, F(backend), "cpu | ref"},
+    {"train", "label_smoothing", K_FLOAT, F(label_smoothing), "label smoothing"},
+    {"train", "clip_grad", K_FLOAT, F(clip_grad), "gradient-norm clipping, 0 = off"},
+    {"train", "max_steps", K_INT, F(max_steps), "stop after this many steps, 0 = all"},
+    {"optim", "momentum", K_FLOAT, F(sgd.momentum), "SGD momentum"},
+    {"optim", "nesterov", K_BOOL, F(sgd.nesterov), "Nesterov momentum"},
+    {"optim", "weight_decay", K_FLOAT, F(sgd.weight_decay), "coupled weight decay (not on BN, biases)"},
+    {"schedule", "kind", K_SCHED, F(sched.kind), "constant | cosine | step"},
+    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), "peak learning rate"},
+    {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), "cosine: final learning rate"},
+    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), "linear warm-up length"},
+    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), "warm-up start"},
+    {"schedule", "milestones", K_FLOATS, F(sched.milestones), "step: epochs where lr *= gamma"},
+    {"schedule", "gamma", K_FLOAT, F(sched.gamma), "step: factor"},
+    {"schedule", "per_step", K_BOOL, F(sched.per_step), "update every step (else per epoch)"},
+};
+#undef F
+
+static const char *sched_names[] = {"constant", "cosine", "step"};
+static const char *erase_names[] = {"const", "uniform", "gaussian"};
+
+// how many values the field holds (strings: bytes), after checking its size against the type
+static size_t key_capacity(const RecipeKey *k)
+{
+    size_t elem = 0;
+    switch (k->type) {
+    case K_INT: elem = sizeof(int); break;
+    case K_U64: elem = sizeof(uint64_t); break;
+    case K_FLOAT: elem = sizeof(float); break;
+    case K_DOUBLE: elem = sizeof(double); break;
+    case K_BOOL: elem = sizeof(bool); break;
+    case K_STR: return k->bytes;
+    case K_SCHED: elem = sizeof(SchedKind); break;
+    case K_ERASE: elem = sizeof(EraseMode); break;
+    case K_FLOATS: return k->bytes / (strcmp(k->key, "milestones") ? sizeof(float) : sizeof(double));
+    }
+    CHECK(k->bytes == elem, "recipe key %s.%s: field of %zu bytes for a %zu-byte type", k->section,
+          k->key, k->bytes, elem);
+    return 1;
+}
+
+static void defaults(TrainConfig *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->model, sizeof c->model, "resnet20");
+    snprintf(c->dataset, sizeof c->dataset, "fmnist");
+    snprintf(c->backend, sizeof c->backend, "cpu");
+    c->res = 28;
+    c->epochs = 10;
+    c->batch = 128;
+    c->eval_batch = 500;
+    c->seed = 1;
+    c->aug.mean[0] = 0.2860f; // Fashion-MNIST train-set statistics
+    c->aug.std[0] = 0.3530f;
+    for (int k = 1; k < 4; k++) c->aug.std[k] = 1;
+    c->aug.erase_area[0] = 0.02f;
+    c->aug.erase_area[1] = 0.4f;
+    c->aug.erase_aspect = 0.3f;
+    c->sgd = (Sgd){0, 0.9f, 5e-4f, true};
+    c->sched = (Schedule){.kind = SCHED_COSINE, .lr_peak = 0.1f, .per_step = true, .gamma = 0.1f};
+    c->net.width = 1; // the model's own values come with its name (resolve)
+    c->net.in_chans = 1;
+    c->net.num_classes = 10;
+}
+
+static const RecipeKey *find_key(const char *section, const char *key)
+{
+    for (int i = 0; i < LEN(keys); i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key)) return &keys[i];
+    return NULL;
+}
+
+static void list_keys(const char *section, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < LEN(keys) && at < cap; i++)
+        if (!section || !strcmp(keys[i].section, section))
+            at += snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", keys[i].key);
+}
+
+static int enum_value(const char *v, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v, names[i])) return i;
+    return -1;
+}
+
+// parses value v for key k into c; returns NULL or what is wrong
+static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
+{
+    char *p = (char *)c + k->offset, *end;
+    errno = 0;
+    switch (k->type) {
+    case K_INT: {
+        long x = strtol(v, &end, 10);
+        if (end == v || *end || errno || x < 0 || x > 1000000000) return "expected a non-negative integer";
+        *(int *)p = (int)x;
+        return NULL;
+    }
+    case K_U64: {
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v || *end || errno || *v == '-') return "expected a non-negative integer";
+        *(uint64_t *)p = x;
+        return NULL;
+    }
+    case K_FLOAT: {
+        float x = strtof(v, &end);
+        if (end == v || *end || errno || !isfinite(x)) return "expected a number";
+        *(float *)p = x;
+        return NULL;
+    }
+    case K_DOUBLE: {
+        double x = strtod(v, &end);
+        if (end == v || *end || errno || !isfinite(x)) return "expected a number";
+        *(double *)p = x;
+        return NULL;
+    }
+    case K_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1")) *(bool *)p = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "0")) *(bool *)p = false;
+        else return "expected true or false";
+        return NULL;
+    case K_STR:
+        if (strlen(v) >= k->bytes) return "too long";
+        snprintf(p, k->bytes, "%s", v);
+        return NULL;
+    case K_SCHED: {
+        int e = enum_value(v, sched_names, LEN(sched_names));
+        if (e < 0) return "expected constant, cosine or step";
+        *(SchedKind *)p = (SchedKind)e;
+        return NULL;
+    }
+    case K_ERASE: {
+        int e = enum_value(v, erase_names, LEN(erase_names));
+        if (e < 0) return "expected const, uniform or gaussian";
+        *(EraseMode *)p = (EraseMode)e;
+        return NULL;
+    }
+    case K_FLOATS: {
+        bool dbl = !strcmp(k->key, "milestones");
+        size_t n = 0;
+        const char *s = v;
+        while (*s) {
+            double x = strtod(s, &end);
+            if (end == s || !isfinite(x)) return "expected numbers separated by commas";
+            if (n == key_capacity(k)) return "too many values";
+            if (dbl) ((double *)p)[n++] = x;
+            else ((float *)p)[n++] = (float)x;
+            s = end;
+            while (*s == ' ' || *s == ',') s++;
+        }
+        if (dbl) c->sched.n_milestones = (int)n;
+        return NULL;
+    }
+    }
+    return "bad key type";
+}
+
+typedef struct { FILE *f; int line; } Stream;
+typedef struct { TrainConfig *c; const char *path; int err; Stream *in; } Ctx;
+
+// inih's line reader, counting lines so messages can name them
+static char *read_line(char *str, int num, void *stream)
+{
+    Stream *s = stream;
+    char *r = fgets(str, num, s->f);
+    if (r) s->line++;
+    return r;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *raw, int line)
+{
+    Ctx *x = user;
+    char value[1024]; // the value without a trailing "# comment" (recipes cite paper and section)
+    snprintf(value, sizeof value, "%s", raw);
+    for (char *h = strchr(value, '#'); h; h = strchr(h + 1, '#'))
+        if (h == value || h[-1] == ' ' || h[-1] == '\t') { *h = 0; break; }
+    for (size_t n = strlen(value); n && (value[n - 1] == ' ' || value[n - 1] == '\t'); n--) value[n - 1] = 0;
+    char valid[1024];
+    const RecipeKey *k = find_key(section, key);
+    if (!k) {
+        bool known = false;
+        for (int i = 0; i < LEN(keys) && !known; i++) known = !strcmp(keys[i].section, section);
+        if (known) list_keys(section, valid, sizeof valid);
+        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule");
+        log_error("%s:%d: unknown %s '%s%s%s' (valid %s%s)", x->path, line, known ? "key" : "section",
+                  known ? section : section, known ? "." : "", known ? key : "", known ? "keys: " : "", valid);
+        x->err = ERR_FORMAT;
+        return 1; // keep reading: report every bad line
+    }
+    const char *why = set_value(x->c, k, value);
+    if (why) {
+        log_error("%s:%d: %s.%s = '%s': %s (%s)", x->path, line, section, key, value, why, k->help);
+        x->err = ERR_FORMAT;
+    }
+    return 1;
+}
+
+static int inih_handler(void *user, const char *section, const char *key, const char *value)
+{
+    Ctx *x = user;
+    return on_entry(user, section, key, value, x->in ? x->in->line : 0);
+}
+
+// resolves the model: its registry arguments, then the recipe's overrides of them
+static int resolve(TrainConfig *c, const TrainConfig *set)
+{
+    if (!resnet_args(c->model, &c->net)) {
+        log_error("recipe: model.name = '%s': unknown model (valid: %s)", c->model, resnet_names());
+        return ERR_FORMAT;
+    }
+    c->net.width = set->net.width;
+    c->net.drop_path = set->net.drop_path;
+    c->net.dropout = set->net.dropout;
+    c->net.in_chans = set->net.in_chans;
+    c->net.num_classes = set->net.num_classes;
+    if (set->net.se_ratio > 0) c->net.se_ratio = set->net.se_ratio;
+    c->sched.epochs = c->epochs;
+    if (c->batch < 2 || c->eval_batch < 1 || c->epochs < 1 || c->net.width <= 0 || c->res < 1) {
+        log_error("recipe: need train.batch >= 2, train.eval_batch >= 1, train.epochs >= 1, "
+                  "model.width > 0, model.res >= 1");
+        return ERR_FORMAT;
+    }
+    return 0;
+}
+
+int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
+{
+    for (int i = 0; i < LEN(keys); i++) key_capacity(&keys[i]); // the table agrees with the struct
+    defaults(c);
+    Stream in = {NULL, 0};
+    Ctx x = {c, path, 0, &in};
+    if (path) {
+        in.f = fopen(path, "r");
+        if (!in.f) {
+            log_error("recipe %s: cannot open (%s)", path, strerror(errno));
+            return ERR_IO;
+        }
+        int line = ini_parse_stream(read_line, &in, inih_handler, &x);
+        fclose(in.f);
+        if (line > 0) {
+            log_error("%s:%d: not an INI line (expected [section] or key = value)", path, line);
+            return ERR_FORMAT;
+        }
+    }
+    for (int i = 0; i < n_sets; i++) {
+        char section[32], key[64];
+        const char *dot = strchr(sets[i], '.'), *eq = strchr(sets[i], '=');
+        if (!dot || !eq || dot > eq || dot - sets[i] >= (long)sizeof section || eq - dot - 1 >= (long)sizeof key) {
+            log_error("--set %s: expected section.key=value", sets[i]);
+            return ERR_FORMAT;
+        }
+        snprintf(section, sizeof section, "%.*s", (int)(dot - sets[i]), sets[i]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+        Ctx y = {c, "--set", 0, NULL};
+        on_entry(&y, section, key, eq + 1, i + 1);
+        if (y.err) x.err = y.err;
+    }
+    if (x.err) return x.err;
+    TrainConfig set = *c;
+    return resolve(c, &set);
+}
+
+// the shortest %g form that reads back as the same float
+static const char *fmt_float(double v, char out[32])
+{
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if ((float)strtod(out, NULL) == (float)v) break;
+    }
+    return out;
+}
+
+size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
+{
+    char f32[32];
+    size_t at = 0;
+    const char *section = "";
+    for (int i = 0; i < LEN(keys) && at < cap; i++) {
+        const RecipeKey *k = &keys[i];
+        if (strcmp(section, k->section)) {
+            at += snprintf(buf + at, cap - at, "%s[%s]\n", at ? "\n" : "", k->section);
+            section = k->section;
+        }
+        if (at >= cap) break;
+        const char *p = (const char *)c + k->offset;
+        at += snprintf(buf + at, cap - at, "%s = ", k->key);
+        if (at >= cap) break;
+        switch (k->type) {
+        case K_INT: at += snprintf(buf + at, cap - at, "%d", *(const int *)p); break;
+        case K_U64: at += snprintf(buf + at, cap - at, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+        case K_FLOAT: at += snprintf(buf + at, cap - at, "%s", fmt_float(*(const float *)p, f32)); break;
+        case K_DOUBLE: at += snprintf(buf + at, cap - at, "%.17g", *(const double *)p); break;
+        case K_BOOL: at += snprintf(buf + at, cap - at, "%s", *(const bool *)p ? "true" : "false"); break;
+        case K_STR: at += snprintf(buf + at, cap - at, "%s", p); break;
+        case K_SCHED: at += snprintf(buf + at, cap - at, "%s", sched_names[*(const SchedKind *)p]); break;
+        case K_ERASE: at += snprintf(buf + at, cap - at, "%s", erase_names[*(const EraseMode *)p]); break;
+        case K_FLOATS: {
+            bool dbl = !strcmp(k->key, "milestones");
+            size_t n = dbl ? (size_t)c->sched.n_milestones : key_capacity(k);
+            if (!strcmp(k->key, "mean") || !strcmp(k->key, "std") || !strcmp(k->key, "erase_value"))
+                n = (size_t)(c->net.in_chans < 4 ? c->net.in_chans : 4);
+            for (size_t j = 0; j < n && at < cap; j++)
+                at += snprintf(buf + at, cap - at, "%s%s", j ? ", " : "",
+                               fmt_float(dbl ? ((const double *)p)[j] : (double)((const float *)p)[j], f32));
+            break;
+        }
+        }
+        if (at < cap) at += snprintf(buf + at, cap - at, "\n");
+    }
+    return at < cap ? at : cap - 1;
+}

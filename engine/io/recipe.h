@@ -1,0 +1,19 @@
+/* engine/io/recipe.h — training recipes: INI files (read with inih) into a TrainConfig.
+ *
+ * Sections and keys are one table (recipe.c): an unknown section or key, or a value that does
+ * not parse, is an error naming the file, line, key and what would be valid. `--set
+ * section.key=value` overrides apply after the file, with the same checks. recipe_format writes
+ * the fully resolved recipe (every key, defaults included) — what a run prints at start and
+ * stores verbatim in its run file.
+ */
+#ifndef RECIPE_H
+#define RECIPE_H
+
+#include "../train/train.h"
+
+// defaults, then the file, then the overrides ("section.key=value"); 0 or ERR_FORMAT / ERR_IO
+int  recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets);
+// the resolved recipe as INI text into buf (NUL-terminated); returns the length
+size_t recipe_format(const TrainConfig *c, char *buf, size_t cap);
+
+#endif

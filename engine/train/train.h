@@ -1,0 +1,48 @@
+/* engine/train/train.h — the train/eval loop: one run of one configuration.
+ *
+ * A run builds the model twice over one parameter table (the training batch, and the eval
+ * batch with batch norm on running statistics), draws each epoch's order and augmentations from
+ * the run seed, steps SGD under the schedule per step, and evaluates on the test split after
+ * every epoch (top-1, top-5, loss). On a terminal it keeps one progress line updated; otherwise it
+ * prints plain lines. A NaN or infinite loss ends the run with status "diverged".
+ */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include "../data/augment.h"
+#include "../models/resnet.h"
+#include "optim.h"
+
+typedef struct {
+    char       model[64];       // a registry name (resnet.h)
+    ResNetArgs net;             // the resolved model arguments (registry + overrides)
+    int        res;             // train and eval resolution (the data is resized when it differs)
+    char       dataset[32];     // "fmnist"
+    char       data_dir[512];   // "" = the dataset's default location
+    AugArgs    aug;
+    int        epochs, batch, eval_batch;
+    uint64_t   seed;
+    char       backend[16];     // "cpu", "ref"
+    Sgd        sgd;             // lr is taken from the schedule at every step
+    Schedule   sched;
+    float      label_smoothing;
+    float      clip_grad;       // 0 = off
+    int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
+} TrainConfig;
+
+typedef struct { int epoch; float lr; double train_loss, train_top1, eval_loss, eval_top1, eval_top5, img_per_s, seconds; } EpochLog;
+
+typedef struct {
+    const char *status;         // "done", "diverged"
+    EpochLog   *epochs;         // n_epochs rows (owned; free with train_result_free)
+    int         n_epochs;
+    double      best_top1;
+    int         best_epoch;
+    double      wall_s;
+} TrainResult;
+
+// runs the configuration; 0 with *r filled, or a negative ERR_* with one line printed
+int  train_run(const TrainConfig *c, TrainResult *r);
+void train_result_free(TrainResult *r);
+
+#endif
