@@ -1,4 +1,5 @@
 /* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h). */
+#include <math.h>   // fabs, fmax
 #include <stdio.h>  // fopen, fread
 #include <string.h> // memcmp, strcmp
 
@@ -63,3 +64,13 @@ const FixTensor *fixture_find(const Fixtures *fx, const char *cs, const char *te
     return NULL;
 }
 
+
+double max_rel_err(const float *got, const float *want, size_t n)
+{
+    double e = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)got[i] - want[i]));
+        m = fmax(m, fabs((double)want[i]));
+    }
+    return m > 0 ? e / m : e;
+}

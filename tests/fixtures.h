@@ -16,4 +16,8 @@ void fixtures_free(Fixtures *fx);
 // the tensor "<prefix>/<name>", or NULL
 const FixTensor *fixture_find(const Fixtures *fx, const char *prefix, const char *name);
 
+// max |got - want| / max |want| over n values (max |got - want| when want is all zero): the error
+// measure of every comparison with a reference in the tests
+double max_rel_err(const float *got, const float *want, size_t n);
+
 #endif

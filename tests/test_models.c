@@ -144,16 +144,6 @@ Test(resnet, unknown_name)
 
 #include "fixtures.h"
 
-static double max_rel(const float *a, const float *b, size_t n)
-{
-    double e = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)a[i] - b[i]));
-        m = fmax(m, fabs((double)b[i]));
-    }
-    return m > 0 ? e / m : e;
-}
-
 static void check_timm_model(const char *model, ResNetArgs a, int batch, int res, const char *backend)
 {
     Fixtures fx = {0};
@@ -189,11 +179,11 @@ static void check_timm_model(const char *model, ResNetArgs a, int batch, int res
     size_t nl = shape_numel(graph_shape(&g, out));
 
     graph_forward(&g, &d, &ar, false, 1, 0);
-    double e = max_rel(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_eval")->data, nl);
+    double e = max_rel_err(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_eval")->data, nl);
     cr_expect(e < 1e-4, "%s on %s: eval logits differ from timm by %.2e", model, backend, e);
 
     graph_forward(&g, &d, &ar, true, 1, 0);
-    e = max_rel(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_train")->data, nl);
+    e = max_rel_err(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_train")->data, nl);
     cr_expect(e < 1e-4, "%s on %s: train logits differ from timm by %.2e", model, backend, e);
     graph_zero_grads(&g, &d, &ar);
     params_zero(&p, ROLE_GRAD);
@@ -206,7 +196,7 @@ static void check_timm_model(const char *model, ResNetArgs a, int batch, int res
         const FixTensor *t = fixture_find(&fx, model, key);
         cr_assert(t && t->n == p.info[i].numel, "%s: fixture lacks %s", model, key);
         const float *got = params_at(&p, p.info[i].buffer ? ROLE_W : ROLE_GRAD, i);
-        e = max_rel(got, t->data, t->n);
+        e = max_rel_err(got, t->data, t->n);
         worst = fmax(worst, e);
         cr_expect(e < 1e-3, "%s on %s: %s differs from timm by %.2e", model, backend, key, e);
     }

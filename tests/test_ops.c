@@ -145,17 +145,6 @@ static const char *run_case(const OpCase *c, const Spec *s, Dev *d, const HostSe
     return err;
 }
 
-// max |a - b| / max |b|, over n values (0 when both are zero)
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double e = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)a[i] - b[i]));
-        m = fmax(m, fabs((double)b[i]));
-    }
-    return m > 0 ? e / m : e;
-}
-
 static bool compared(Role r) { return r == T_OUT || r == T_GRAD || r == T_STATE; }
 
 // Compares every output of `got` (gradients minus their pre-fill) with the reference; writes a
@@ -176,7 +165,7 @@ static double compare(const Spec *s, const HostSet *got, const HostSet *pre, con
             for (size_t j = 0; j < t->n; j++) delta[j] = got->h[i][j] - pre->h[i][j];
             a = delta;
         }
-        double e = rel_err(a, ref->h[i], t->n);
+        double e = max_rel_err(a, ref->h[i], t->n);
         worst = fmax(worst, e);
         if (at < msg_n) at += snprintf(msg + at, msg_n - at, "%s %.1e  ", t->name, e);
         free(delta);

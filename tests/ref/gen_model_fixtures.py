@@ -13,8 +13,6 @@ statistics, and records in tests/ref/models.fix (the OPFX format of gen_op_fixtu
   <m>/after/<name>      running statistics after the train-mode forward
 Run: make fixtures (installs timm with pip --no-deps into build/pysite when missing).
 """
-import os
-import struct
 import sys
 from functools import partial
 
@@ -22,6 +20,8 @@ import numpy as np
 import torch
 from timm.layers import get_attn
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
+
+from opfx import write_opfx
 
 torch.manual_seed(0)
 rng = np.random.default_rng(11)
@@ -80,14 +80,7 @@ def main():
         for k, v in m.state_dict().items():
             if k.endswith("running_mean") or k.endswith("running_var"):
                 tensors.append((f"{name}/after/{k}", v))
-    with open(path + ".tmp", "wb") as f:
-        f.write(b"OPFX" + struct.pack("<II", 1, len(tensors)))
-        for k, t in tensors:
-            a = np.ascontiguousarray(t.detach().numpy(), dtype="<f4")
-            nb = k.encode()
-            f.write(struct.pack("<I", len(nb)) + nb + struct.pack("<I", a.ndim))
-            f.write(struct.pack(f"<{a.ndim}I", *a.shape) + a.tobytes())
-    os.replace(path + ".tmp", path)
+    write_opfx(path, tensors)
     print(f"{path}: {len(tensors)} tensors from {len(MODELS)} timm models")
 
 

@@ -11,12 +11,13 @@ Run with Debian's interpreter:  /usr/bin/python3 tests/ref/gen_op_fixtures.py te
 Format: b"OPFX", u32 version 1, u32 count, then per tensor: u32 name length, name (utf-8),
 u32 ndim, u32 dims[ndim], float32 data — all little endian.
 """
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from opfx import write_opfx
 
 rng = np.random.default_rng(20261124)
 
@@ -314,14 +315,7 @@ def main():
             if isinstance(a, torch.Tensor):
                 a = a.detach().contiguous().numpy()
             tensors.append((f"{case}/{name}", np.ascontiguousarray(a, dtype="<f4")))
-    with open(path + ".tmp", "wb") as f:
-        f.write(b"OPFX" + struct.pack("<II", 1, len(tensors)))
-        for name, a in tensors:
-            nb = name.encode()
-            f.write(struct.pack("<I", len(nb)) + nb + struct.pack("<I", a.ndim))
-            f.write(struct.pack(f"<{a.ndim}I", *a.shape) + a.tobytes())
-    import os
-    os.replace(path + ".tmp", path)
+    write_opfx(path, tensors)
     print(f"{path}: {len(tensors)} tensors from {len(CASES)} cases (torch {torch.__version__})")
 
 

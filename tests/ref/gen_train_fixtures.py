@@ -8,13 +8,13 @@ tests/ref/train.fix (OPFX format, see gen_op_fixtures.py):
   cosine/epochs, cosine/lr   timm CosineLRScheduler(warmup_prefix=True) stepped per update
   step/epochs, step/lr       torch MultiStepLR at epoch starts
 """
-import os
-import struct
 import sys
 
 import numpy as np
 import torch
 from timm.scheduler import CosineLRScheduler
+
+from opfx import write_opfx
 
 rng = np.random.default_rng(5)
 SHAPES = [(6, 3, 3, 2), (6,), (10, 7)]  # conv weight (decay), bias (no decay), linear weight (decay)
@@ -77,14 +77,7 @@ def main():
     tensors = [(f"sgd_nesterov/{k}", v) for k, v in sgd(True).items()]
     tensors += [(f"sgd_classic/{k}", v) for k, v in sgd(False).items()]
     tensors += list(schedules().items())
-    with open(path + ".tmp", "wb") as f:
-        f.write(b"OPFX" + struct.pack("<II", 1, len(tensors)))
-        for k, t in tensors:
-            a = np.ascontiguousarray(t.detach().numpy(), dtype="<f4")
-            nb = k.encode()
-            f.write(struct.pack("<I", len(nb)) + nb + struct.pack("<I", a.ndim))
-            f.write(struct.pack(f"<{a.ndim}I", *a.shape) + a.tobytes())
-    os.replace(path + ".tmp", path)
+    write_opfx(path, tensors)
     print(f"{path}: {len(tensors)} tensors")
 
 
