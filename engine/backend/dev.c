@@ -124,7 +124,14 @@ void dev_memset0(Dev *d, void *p, size_t bytes)
     if (is_cuda(d)) { cuda_dev_memset0(p, bytes); return; }
 #endif
     (void)d;
-    memset(p, 0, bytes);
+    // host: in 1 MB chunks across threads (a step zeroes ~200 MB of activation gradients)
+    const size_t chunk = (size_t)1 << 20;
+    long n = (long)((bytes + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) if (n > 1)
+    for (long i = 0; i < n; i++) {
+        size_t at = (size_t)i * chunk;
+        memset((char *)p + at, 0, MIN(chunk, bytes - at));
+    }
 }
 
 void dev_sync(Dev *d)
