@@ -25,7 +25,13 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c engine/io/*.c)
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
+            engine/io/recipe.c
+ifneq ($(HDF5),)
+CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
+CORE_SRC += engine/io/runfile.c
+LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5
+endif
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL

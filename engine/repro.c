@@ -4,14 +4,21 @@
  *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--set key=value ...]
  *       builds the named model, prints its layer table, then "params: N" and "macs: N"
  *       (conv + linear multiply-accumulates per image at that resolution).
- *   train --recipe FILE [--set section.key=value ...]
- *       trains a recipe, printing the resolved recipe first and a line per epoch.
+ *   train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]
+ *       trains a recipe, printing the resolved recipe first and a line per epoch, and keeps
+ *       DIR/<run id>.h5 (default results/<study>/, study "adhoc") up to date after every epoch.
  * More commands (export, logits, check) arrive with the issues that need them.
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
 
+#include <errno.h>    // errno
+#include <sys/stat.h> // mkdir
+
 #include "io/recipe.h"
+#ifdef HAVE_HDF5
+#include "io/runfile.h"
+#endif
 #include "models/resnet.h"
 
 static int usage_model(FILE *f, const char *prog)
@@ -107,20 +114,71 @@ static int cmd_model(int argc, char **argv, const char *prog)
 
 static int usage_train(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...]\n"
-               "  trains the recipe (recipes/*.recipe) and evaluates on the test split every epoch\n",
-            prog);
+    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]\n"
+               "  trains the recipe (recipes/*.recipe), evaluates on the test split every epoch and\n"
+               "  rewrites DIR/<run id>.h5 after each (default DIR results/<study>, study adhoc);\n"
+               "  the run id is a hash of the resolved recipe\n", prog);
     return f == stdout ? 0 : 2;
+}
+
+// the commit this binary runs from, "+dirty" when the work tree differs; "unknown" outside git
+static void git_revision(char out[64])
+{
+    snprintf(out, 64, "unknown");
+    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
+    if (!p) return;
+    char rev[48] = "";
+    bool got = fgets(rev, sizeof rev, p) != NULL;
+    pclose(p);
+    if (!got) return;
+    rev[strcspn(rev, "\n")] = 0;
+    int dirty = system("git diff --quiet HEAD -- 2>/dev/null");
+    snprintf(out, 64, "%s%s", rev, dirty ? "+dirty" : "");
+}
+
+#ifdef HAVE_HDF5
+typedef struct { const char *path; RunMeta meta; } RunOut;
+
+static int write_run(const TrainResult *r, void *user)
+{
+    RunOut *o = user;
+    o->meta.status = r->status;
+    o->meta.params = r->params;
+    o->meta.macs = r->macs;
+    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
+}
+#endif
+
+// mkdir -p for a results folder; 0 or ERR_IO with the path in the message
+static int make_dirs(const char *dir)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; ; p++) {
+        char c = *p;
+        if (c == '/' || c == 0) {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                log_error("results folder %s: cannot create %s (%s)", dir, buf, strerror(errno));
+                return ERR_IO;
+            }
+            *p = c;
+        }
+        if (!c) break;
+    }
+    return 0;
 }
 
 static int cmd_train(int argc, char **argv, const char *prog)
 {
-    const char *recipe = NULL;
+    const char *recipe = NULL, *out_dir = NULL, *study = "adhoc";
     char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--recipe") && i + 1 < argc) recipe = argv[++i];
         else if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--study") && i + 1 < argc) study = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { free(sets); return usage_train(stdout, prog); }
         else {
             log_error("train: unknown or incomplete argument '%s'", argv[i]);
@@ -140,8 +198,30 @@ static int cmd_train(int argc, char **argv, const char *prog)
     char text[8192];
     recipe_format(&c, text, sizeof text);
     printf("# resolved recipe (%s)\n%s\n", recipe, text);
+    char run_id[17], rev[64], dir[1024], path[1100];
+    run_id_of(text, run_id);
+    git_revision(rev);
+    snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "results/");
+    if (!out_dir) snprintf(dir, sizeof dir, "results/%s", study);
+    if (make_dirs(dir)) return 1;
+    snprintf(path, sizeof path, "%s/%s.h5", dir, run_id);
+#ifdef HAVE_HDF5
+    RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
+                         .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,
+                         .model = c.model, .train_res = c.res, .eval_res = c.res}};
+    // a first file (status running, no epochs) proves the folder is writable before any work
+    TrainResult empty = {.status = "running"};
+    if (write_run(&empty, &out)) return 1;
+    printf("run file: %s (run id %s, revision %s)\n", path, run_id, rev);
+    TrainHook hook = write_run;
+    void *hook_user = &out;
+#else
+    printf("run file: none (built without HDF5: run make deps)\n");
+    TrainHook hook = NULL;
+    void *hook_user = NULL;
+#endif
     TrainResult r;
-    if (train_run(&c, &r)) return 1;
+    if (train_run(&c, &r, hook, hook_user)) return 1;
     double top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
     printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
            r.n_epochs, r.wall_s, top1, r.best_top1, r.best_epoch);

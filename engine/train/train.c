@@ -98,7 +98,7 @@ static void evaluate(const TrainConfig *c, Net *e, Dev *d, const IdxSet *test, E
     log->eval_top5 = 100.0 * hits5 / seen;
 }
 
-int train_run(const TrainConfig *c, TrainResult *r)
+int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
 {
     memset(r, 0, sizeof *r);
     if (strcmp(c->dataset, "fmnist") != 0) {
@@ -130,7 +130,9 @@ int train_run(const TrainConfig *c, TrainResult *r)
     int steps_per_epoch = train.n / c->batch; // the last partial batch is dropped
     int *order = xmalloc((size_t)train.n * sizeof(int));
     r->epochs = xcalloc((size_t)c->epochs, sizeof *r->epochs);
-    r->status = "done";
+    r->status = "running";
+    r->params = params_count(&p, true);
+    r->macs = graph_macs(&tr.g);
     bool tty = isatty(1);
     double t_run = now();
     long step = 0, total = (long)c->epochs * steps_per_epoch;
@@ -138,7 +140,8 @@ int train_run(const TrainConfig *c, TrainResult *r)
            params_count(&p, true), c->dataset, c->epochs, steps_per_epoch, c->batch, d.name,
            (unsigned long long)c->seed);
     Xent xo = {tr.batch, tr.classes, c->label_smoothing};
-    for (int epoch = 0; epoch < c->epochs && !strcmp(r->status, "done"); epoch++) {
+    int hook_rc = 0;
+    for (int epoch = 0; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
         sampler_permutation(order, train.n, c->seed, epoch);
         double t0 = now(), loss_sum = 0;
         int hits1 = 0, hits5 = 0, seen = 0;
@@ -192,9 +195,13 @@ int train_run(const TrainConfig *c, TrainResult *r)
         printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%% top-5 %.2f%%  "
                "%.0f img/s  %.1fs\n", tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
                log->eval_loss, log->eval_top1, log->eval_top5, log->img_per_s, log->seconds);
+        r->wall_s = now() - t_run;
+        if (hook) hook_rc = hook(r, user);
         if (c->max_steps && step >= c->max_steps) break;
     }
     r->wall_s = now() - t_run;
+    if (!strcmp(r->status, "running")) r->status = "done";
+    if (hook && !hook_rc) hook_rc = hook(r, user);
     free(order);
     net_free(&tr);
     net_free(&ev);
@@ -202,7 +209,7 @@ int train_run(const TrainConfig *c, TrainResult *r)
     dev_close(&d);
     idx_free(&train);
     idx_free(&test);
-    return 0;
+    return hook_rc < 0 ? hook_rc : 0;
 }
 
 void train_result_free(TrainResult *r)

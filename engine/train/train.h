@@ -33,16 +33,22 @@ typedef struct {
 typedef struct { int epoch; float lr; double train_loss, train_top1, eval_loss, eval_top1, eval_top5, img_per_s, seconds; } EpochLog;
 
 typedef struct {
-    const char *status;         // "done", "diverged"
+    const char *status;         // "running" during the run, then "done" or "diverged"
     EpochLog   *epochs;         // n_epochs rows (owned; free with train_result_free)
     int         n_epochs;
     double      best_top1;
     int         best_epoch;
     double      wall_s;
+    size_t      params;         // trainable parameters
+    uint64_t    macs;           // conv + linear multiply-accumulates per image
 } TrainResult;
 
+// called after every epoch (status "running") and once at the end; a negative return (say, the
+// run file cannot be written) stops the run with that error
+typedef int (*TrainHook)(const TrainResult *r, void *user);
+
 // runs the configuration; 0 with *r filled, or a negative ERR_* with one line printed
-int  train_run(const TrainConfig *c, TrainResult *r);
+int  train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user);
 void train_result_free(TrainResult *r);
 
 #endif

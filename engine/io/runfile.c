@@ -1,0 +1,130 @@
+/* engine/io/runfile.c — writing run files with the HDF5 C API and its table layer (H5TB). */
+#include "runfile.h"
+
+#include <errno.h>    // errno
+#include <math.h>     // NAN
+#include <hdf5.h>     // H5F*, H5A*, H5G*
+#include <hdf5_hl.h>  // H5TBmake_table
+#include <stdio.h>    // rename, snprintf
+#include <string.h>   // strlen, strerror
+#include <unistd.h>   // fsync, unlink
+
+void run_id_of(const char *text, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static int attr_str(hid_t loc, const char *name, const char *v)
+{
+    if (!v) v = "";
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (t < 0 || s < 0 || H5Tset_size(t, strlen(v) + 1) < 0) goto out;
+    if ((a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto out;
+    rc = H5Awrite(a, t, v) < 0 ? -1 : 0;
+out:
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+static int attr_num(hid_t loc, const char *name, hid_t type, const void *v)
+{
+    hid_t s = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (s < 0 || (a = H5Acreate2(loc, name, type, s, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto out;
+    rc = H5Awrite(a, type, v) < 0 ? -1 : 0;
+out:
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    return rc;
+}
+
+#define ATTR_D(loc, name, v) attr_num(loc, name, H5T_NATIVE_DOUBLE, &(double){(v)})
+#define ATTR_I(loc, name, v) attr_num(loc, name, H5T_NATIVE_INT64, &(int64_t){(int64_t)(v)})
+
+typedef struct {
+    int32_t epoch;
+    float   lr;
+    int32_t image_size;
+    double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s, seconds;
+} EpochRow;
+
+static int write_epochs(hid_t f, const EpochLog *e, int n, int res)
+{
+    EpochRow *rows = xcalloc((size_t)(n ? n : 1), sizeof *rows);
+    for (int i = 0; i < n; i++)
+        rows[i] = (EpochRow){e[i].epoch, e[i].lr, res, e[i].train_loss, e[i].train_top1, e[i].eval_loss,
+                             e[i].eval_top1, e[i].eval_top5, NAN, e[i].img_per_s, e[i].seconds};
+    const char *names[] = {"epoch", "lr", "image_size", "train_loss", "train_top1", "eval_loss",
+                           "eval_top1", "eval_top5", "ema_top1", "img_per_s", "seconds"};
+    size_t offsets[] = {HOFFSET(EpochRow, epoch), HOFFSET(EpochRow, lr), HOFFSET(EpochRow, image_size),
+                        HOFFSET(EpochRow, train_loss), HOFFSET(EpochRow, train_top1),
+                        HOFFSET(EpochRow, eval_loss), HOFFSET(EpochRow, eval_top1),
+                        HOFFSET(EpochRow, eval_top5), HOFFSET(EpochRow, ema_top1),
+                        HOFFSET(EpochRow, img_per_s), HOFFSET(EpochRow, seconds)};
+    hid_t types[] = {H5T_NATIVE_INT32, H5T_NATIVE_FLOAT, H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE,
+                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
+                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE};
+    size_t sizes[] = {sizeof rows->epoch, sizeof rows->lr, sizeof rows->image_size,
+                      sizeof(double), sizeof(double), sizeof(double), sizeof(double),
+                      sizeof(double), sizeof(double), sizeof(double), sizeof(double)};
+    (void)sizes;
+    herr_t rc = H5TBmake_table("epochs", f, "epochs", LEN(names), (hsize_t)n, sizeof(EpochRow), names,
+                               offsets, types, 16, NULL, 0, rows);
+    free(rows);
+    return rc < 0 ? -1 : 0;
+}
+
+int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, int n_epochs,
+                  const TrainResult *r)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); // our messages name the file; HDF5's stack would not
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), g = -1;
+    if (f < 0) {
+        log_error("run file %s: cannot create (is the folder there and writable?)", tmp);
+        return ERR_IO;
+    }
+    int bad = 0;
+    bad |= attr_str(f, "study", m->study) | attr_str(f, "run_id", m->run_id) | attr_str(f, "tier", m->tier);
+    bad |= attr_str(f, "git_revision", m->git_revision) | attr_str(f, "backend", m->backend);
+    bad |= attr_str(f, "device", m->device) | attr_str(f, "status", m->status) | attr_str(f, "recipe", m->recipe);
+    bad |= ATTR_I(f, "seed", m->seed);
+    if ((g = H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) bad = 1;
+    else {
+        bad |= attr_str(g, "name", m->model) | ATTR_I(g, "params", m->params) | ATTR_I(g, "macs", m->macs);
+        bad |= ATTR_I(g, "train_res", m->train_res) | ATTR_I(g, "eval_res", m->eval_res);
+        H5Gclose(g);
+    }
+    bad |= write_epochs(f, epochs, n_epochs, m->train_res);
+    if (r) {
+        if ((g = H5Gcreate2(f, "final", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) bad = 1;
+        else {
+            const EpochLog *last = n_epochs ? &epochs[n_epochs - 1] : NULL;
+            bad |= ATTR_D(g, "top1", last ? last->eval_top1 : NAN) | ATTR_D(g, "top5", last ? last->eval_top5 : NAN);
+            bad |= ATTR_D(g, "best_top1", r->best_top1) | ATTR_I(g, "best_epoch", r->best_epoch);
+            bad |= ATTR_D(g, "wall_s", r->wall_s);
+            H5Gclose(g);
+        }
+    }
+    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) bad = 1;
+    if (H5Fclose(f) < 0) bad = 1;
+    if (bad) {
+        log_error("run file %s: an HDF5 write failed (disk full?); %s left as it was", tmp, path);
+        unlink(tmp);
+        return ERR_IO;
+    }
+    FILE *fs = fopen(tmp, "rb"); // fsync before the rename: the new name never points at nothing
+    if (fs) { fsync(fileno(fs)); fclose(fs); }
+    if (rename(tmp, path) != 0) {
+        log_error("run file %s: cannot rename %s over it (%s)", path, tmp, strerror(errno));
+        unlink(tmp);
+        return ERR_IO;
+    }
+    return 0;
+}

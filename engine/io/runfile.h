@@ -1,0 +1,31 @@
+/* engine/io/runfile.h — a run's HDF5 file: results/<study>/<run>.h5 (DESIGN §6).
+ *
+ * Root attributes: study, run_id, tier, git_revision, backend, device, seed, status
+ * (running|done|diverged|failed), recipe (the resolved recipe text, verbatim). Group /model:
+ * name, params, macs, train_res, eval_res. Table /epochs (compound, one row per epoch: epoch, lr,
+ * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s,
+ * seconds). Group /final: top1, top5, best_top1, best_epoch, wall_s (percent, seconds).
+ * The whole file is rewritten at every epoch end to PATH.tmp, flushed, and renamed over PATH, so a
+ * reader or a crash never sees a half-written file; h5py, h5dump and HDFView read it unaided.
+ */
+#ifndef RUNFILE_H
+#define RUNFILE_H
+
+#include "../train/train.h"
+
+typedef struct {
+    const char *study, *run_id, *tier, *git_revision, *backend, *device, *status, *recipe;
+    uint64_t    seed;
+    const char *model;
+    uint64_t    params, macs;
+    int         train_res, eval_res;
+} RunMeta;
+
+// writes (replaces) the run file at path; 0, or ERR_IO with one line naming the path and cause
+int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, int n_epochs,
+                  const TrainResult *final);
+
+// a run id from the resolved recipe: 16 hex digits of its FNV-1a hash
+void run_id_of(const char *recipe_text, char out[17]);
+
+#endif
