@@ -107,3 +107,63 @@ Test(clip, scales_to_the_norm)
     cr_expect(fabs(grad_norm(&p) - 1) < 1e-5);
     params_free(&p);
 }
+
+// ---------------------------------------------------------------------------------------------
+// run files: written, replaced atomically, readable; an unwritable path is an error
+
+#ifdef HAVE_HDF5
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <unistd.h> // access
+
+#include "io/runfile.h"
+
+static double read_attr_d(hid_t loc, const char *name)
+{
+    double v = NAN;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    cr_assert(a >= 0, "attribute %s missing", name);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    return v;
+}
+
+Test(runfile, write_replace_and_read_back)
+{
+    const char *path = "/tmp/repro_test_run.h5";
+    EpochLog e[2] = {{1, 0.1f, 1.5, 40, 1.2, 55.5, 90, 800, 10}, {2, 0.05f, 0.9, 70, 0.8, 71.25, 97, 810, 9}};
+    TrainResult r = {.status = "running", .epochs = e, .n_epochs = 1, .best_top1 = 55.5, .best_epoch = 1};
+    RunMeta m = {.study = "t", .run_id = "abc", .tier = "smoke", .git_revision = "0", .backend = "cpu",
+                 .device = "cpu", .status = "running", .recipe = "[model]\nname = resnet20\n", .seed = 3,
+                 .model = "resnet20", .params = 10, .macs = 20, .train_res = 28, .eval_res = 28};
+    cr_assert_eq(runfile_write(path, &m, e, 1, &r), 0);
+    r.n_epochs = 2, r.best_top1 = 71.25, r.best_epoch = 2, m.status = "done";
+    cr_assert_eq(runfile_write(path, &m, e, 2, &r), 0);
+    cr_expect(access("/tmp/repro_test_run.h5.tmp", F_OK) != 0, "the temporary file was left behind");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    char status[16] = "";
+    hid_t a = H5Aopen(f, "status", H5P_DEFAULT), t = H5Aget_type(a);
+    H5Aread(a, t, status);
+    H5Tclose(t);
+    H5Aclose(a);
+    cr_expect_str_eq(status, "done");
+    hsize_t nfields, nrecords;
+    cr_assert(H5TBget_table_info(f, "epochs", &nfields, &nrecords) >= 0);
+    cr_expect_eq(nrecords, 2);
+    cr_expect_eq(nfields, 11);
+    hid_t g = H5Gopen2(f, "final", H5P_DEFAULT);
+    cr_expect(fabs(read_attr_d(g, "top1") - 71.25) < 1e-9);
+    cr_expect(fabs(read_attr_d(g, "best_epoch") - 2) < 1e-9);
+    H5Gclose(g);
+    H5Fclose(f);
+    unlink(path);
+}
+
+Test(runfile, unwritable_folder_is_an_error)
+{
+    RunMeta m = {.status = "running"};
+    TrainResult r = {.status = "running"};
+    cr_expect_eq(runfile_write("/nonexistent/dir/run.h5", &m, NULL, 0, &r), ERR_IO);
+}
+#endif
