@@ -63,7 +63,7 @@ static int block(Graph *g, ResNetArgs a, int x, int s, int b, int planes, int st
         NAME2(n1, n2, "conv2", "bn2");
         y = conv_bn(g, n1, n2, y, out_c, 3, 1, false);
     }
-    g->node[g->n_node - 1].zero_init = true; // the branch's last BN (timm's zero_init_last)
+    g->node[g->n_node - 1].zero_init = a.zero_init_last; // the branch's last BN
     if (a.se_ratio > 0) y = squeeze_excite(g, p, y, a.se_ratio);
     if (dpr > 0) y = g_droppath(g, y, dpr);
     int sc = x;
@@ -126,7 +126,7 @@ typedef struct { const char *name; ResNetArgs a; } Named;
 
 #define IMAGENET(l0, l1, l2, l3, bott) \
     .stages = 4, .layers = {l0, l1, l2, l3}, .bottleneck = bott, .base = 64, .width = 1, \
-    .in_chans = 3, .num_classes = 1000
+    .in_chans = 3, .num_classes = 1000, .zero_init_last = true
 #define RS .stem = STEM_DEEP, .stem_width = 32, .replace_stem_pool = true, .avg_down = true, \
     .se_ratio = 0.25f
 #define CIFAR(n, bott) \

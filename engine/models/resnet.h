@@ -21,6 +21,8 @@ typedef struct {
     bool       replace_stem_pool; // ResNet-RS: a 3x3/2 conv+BN+ReLU instead of the stem max-pool
     bool       avg_down;          // ResNet-D shortcut: 2x2 avg-pool, then 1x1 conv
     float      se_ratio;          // squeeze-excitation ratio on the block output; 0 = none
+    bool       zero_init_last;    // the last BN of each residual branch starts at gamma 0 (timm's
+                                  // default; He et al.'s CIFAR nets and the RE code do not)
     float      drop_path;         // stochastic depth at the last block, rising linearly from 0
     float      dropout;           // before the classifier
     int        in_chans, num_classes;
