@@ -26,7 +26,7 @@ endif
 
 # ---- sources ----------------------------------------------------------------------------------
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
-            engine/io/recipe.c
+            engine/io/recipe.c engine/io/safetensors.c
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
 CORE_SRC += engine/io/runfile.c
@@ -54,7 +54,7 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_data bin/test_models bin/test_train bin/test_ops
+TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/demo bin/repro
 
 .PHONY: all deps test bench-ops fixtures demo clean
@@ -73,7 +73,7 @@ build/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/test_core bin/test_data bin/test_models bin/test_train: bin/%: build/tests/%.o build/libengine.a
+bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
 
