@@ -4,9 +4,10 @@
  *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--set key=value ...]
  *       builds the named model, prints its layer table, then "params: N" and "macs: N"
  *       (conv + linear multiply-accumulates per image at that resolution).
- *   train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]
+ *   train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME] [--resume]
  *       trains a recipe, printing the resolved recipe first and a line per epoch, and keeps
- *       DIR/<run id>.h5 (default results/<study>/, study "adhoc") up to date after every epoch.
+ *       DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors (default results/<study>/,
+ *       study "adhoc") up to date after every epoch; --resume continues from the checkpoint.
  * More commands (export, logits, check) arrive with the issues that need them.
  */
 #include <stdio.h>  // printf
@@ -114,10 +115,12 @@ static int cmd_model(int argc, char **argv, const char *prog)
 
 static int usage_train(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]\n"
+    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]"
+               " [--resume]\n"
                "  trains the recipe (recipes/*.recipe), evaluates on the test split every epoch and\n"
-               "  rewrites DIR/<run id>.h5 after each (default DIR results/<study>, study adhoc);\n"
-               "  the run id is a hash of the resolved recipe\n", prog);
+               "  rewrites DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors after each\n"
+               "  (default DIR results/<study>, study adhoc); the run id is a hash of the resolved\n"
+               "  recipe. --resume continues from the checkpoint when there is one.\n", prog);
     return f == stdout ? 0 : 2;
 }
 
@@ -172,6 +175,7 @@ static int make_dirs(const char *dir)
 static int cmd_train(int argc, char **argv, const char *prog)
 {
     const char *recipe = NULL, *out_dir = NULL, *study = "adhoc";
+    bool resume = false;
     char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0;
     for (int i = 0; i < argc; i++) {
@@ -179,6 +183,7 @@ static int cmd_train(int argc, char **argv, const char *prog)
         else if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
         else if (!strcmp(argv[i], "--study") && i + 1 < argc) study = argv[++i];
+        else if (!strcmp(argv[i], "--resume")) resume = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { free(sets); return usage_train(stdout, prog); }
         else {
             log_error("train: unknown or incomplete argument '%s'", argv[i]);
@@ -198,13 +203,16 @@ static int cmd_train(int argc, char **argv, const char *prog)
     char text[8192];
     recipe_format(&c, text, sizeof text);
     printf("# resolved recipe (%s)\n%s\n", recipe, text);
-    char run_id[17], rev[64], dir[1024], path[1100];
+    char run_id[17], rev[64], dir[900], path[1100];
     run_id_of(text, run_id);
     git_revision(rev);
     snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "results/");
     if (!out_dir) snprintf(dir, sizeof dir, "results/%s", study);
     if (make_dirs(dir)) return 1;
     snprintf(path, sizeof path, "%s/%s.h5", dir, run_id);
+    snprintf(c.run_id, sizeof c.run_id, "%s", run_id);
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/%s.safetensors", dir, run_id);
+    c.resume = resume;
 #ifdef HAVE_HDF5
     RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
                          .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,

@@ -25,7 +25,7 @@ Test(safetensors, round_trip)
 {
     float a[6] = {1, 2, 3, 4, 5, 6}, b[1] = {-7};
     int64_t da[2] = {2, 3}, db[1] = {1};
-    StTensor t[2] = {{"x.weight", 2, da, a}, {"x.bias", 1, db, b}};
+    StTensor t[2] = {{"x.weight", 2, da, a, false}, {"x.bias", 1, db, b, false}};
     const char *meta[][2] = {{"step", "1234"}, {"quote\"d", "back\\slash"}};
     const char *path = "/tmp/repro_test.safetensors";
     cr_assert_eq(st_write(path, t, 2, meta, 2), 0);

@@ -30,6 +30,8 @@ static const RecipeKey keys[] = {
     {"model", "res", K_INT, F(res), "train and eval resolution"},
     {"data", "dataset", K_STR, F(dataset), "fmnist"},
     {"data", "dir", K_STR, F(data_dir), "data folder (empty: the dataset's default)"},
+    {"data", "train_limit", K_INT, F(train_limit), "use the first N training samples (0 = all)"},
+    {"data", "eval_limit", K_INT, F(eval_limit), "use the first N test samples (0 = all)"},
     {"data", "pad", K_INT, F(aug.pad), "random crop padding (0 = no crop)"},
     {"data", "flip", K_BOOL, F(aug.flip), "random horizontal flip"},
     {"data", "mean", K_FLOATS, F(aug.mean), "normalization mean per channel"},

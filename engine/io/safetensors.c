@@ -64,15 +64,16 @@ int st_write(const char *path, const StTensor *t, int n, const char *const (*met
         size_t numel = 1;
         if (i || n_meta) put(&h, ",");
         put_str(&h, t[i].name);
-        put(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        put(&h, t[i].f64 ? ":{\"dtype\":\"F64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int k = 0; k < t[i].ndim; k++) {
             snprintf(num, sizeof num, "%s%lld", k ? "," : "", (long long)t[i].dims[k]);
             put(&h, num);
             numel *= (size_t)t[i].dims[k];
         }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", off, off + 4 * numel);
+        size_t es = t[i].f64 ? 8 : 4;
+        snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", off, off + es * numel);
         put(&h, num);
-        off += 4 * numel;
+        off += es * numel;
     }
     put(&h, "}");
     while (h.n % 8) put(&h, " "); // the format pads the header with spaces to 8 bytes
@@ -92,7 +93,7 @@ int st_write(const char *path, const StTensor *t, int n, const char *const (*met
     for (int i = 0; ok && i < n; i++) { // float32 little endian: this machine's layout (x86-64)
         size_t numel = 1;
         for (int k = 0; k < t[i].ndim; k++) numel *= (size_t)t[i].dims[k];
-        ok = fwrite(t[i].data, 4, numel, f) == numel;
+        ok = fwrite(t[i].data, t[i].f64 ? 8 : 4, numel, f) == numel;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (fclose(f) != 0) ok = false;

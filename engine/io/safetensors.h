@@ -30,7 +30,8 @@ typedef struct {
     size_t   data_len;
 } StFile;
 
-typedef struct { const char *name; int ndim; const int64_t *dims; const float *data; } StTensor;
+// a tensor to write: float32 data, or float64 when f64 (run logs that must keep every digit)
+typedef struct { const char *name; int ndim; const int64_t *dims; const void *data; bool f64; } StTensor;
 
 int  st_write(const char *path, const StTensor *t, int n, const char *const (*meta)[2], int n_meta);
 int  st_read(StFile *f, const char *path);       // 0, or ERR_IO / ERR_FORMAT with one line

@@ -8,6 +8,7 @@
 #include <unistd.h> // isatty
 
 #include "../data/idx.h"
+#include "checkpoint.h"
 
 static double now(void)
 {
@@ -116,6 +117,15 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         idx_free(&test);
         return ERR_ARG;
     }
+    if (c->train_limit > 0 && c->train_limit < train.n) train.n = c->train_limit;
+    if (c->eval_limit > 0 && c->eval_limit < test.n) test.n = c->eval_limit;
+    if (train.n < c->batch || test.n < c->eval_batch) {
+        log_error("train: %d training and %d test samples for batches of %d and %d", train.n, test.n,
+                  c->batch, c->eval_batch);
+        idx_free(&train);
+        idx_free(&test);
+        return ERR_ARG;
+    }
     Dev d;
     if ((rc = dev_open(&d, c->backend))) { idx_free(&train); idx_free(&test); return rc; }
     Params p = {0};
@@ -133,15 +143,31 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->status = "running";
     r->params = params_count(&p, true);
     r->macs = graph_macs(&tr.g);
+    int start_epoch = 0;
+    long step = 0;
+    if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
+        if ((rc = ckpt_load(c->checkpoint, &p, r, &start_epoch, &step, c->seed, c->run_id))) {
+            free(order);
+            net_free(&tr);
+            net_free(&ev);
+            params_free(&p);
+            dev_close(&d);
+            idx_free(&train);
+            idx_free(&test);
+            train_result_free(r);
+            return rc;
+        }
+        printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, step);
+    }
     bool tty = isatty(1);
     double t_run = now();
-    long step = 0, total = (long)c->epochs * steps_per_epoch;
+    long total = (long)c->epochs * steps_per_epoch;
     printf("train: %s (%zu params) on %s, %d epochs x %d steps of %d, backend %s, seed %llu\n", c->model,
            params_count(&p, true), c->dataset, c->epochs, steps_per_epoch, c->batch, d.name,
            (unsigned long long)c->seed);
     Xent xo = {tr.batch, tr.classes, c->label_smoothing};
     int hook_rc = 0;
-    for (int epoch = 0; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
+    for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
         sampler_permutation(order, train.n, c->seed, epoch);
         double t0 = now(), loss_sum = 0;
         int hits1 = 0, hits5 = 0, seen = 0;
@@ -196,7 +222,9 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
                "%.0f img/s  %.1fs\n", tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
                log->eval_loss, log->eval_top1, log->eval_top5, log->img_per_s, log->seconds);
         r->wall_s = now() - t_run;
-        if (hook) hook_rc = hook(r, user);
+        if (c->checkpoint[0] && !strcmp(r->status, "running"))
+            hook_rc = ckpt_save(c->checkpoint, &p, r, epoch + 1, step, c->seed, c->run_id);
+        if (hook && !hook_rc) hook_rc = hook(r, user);
         if (c->max_steps && step >= c->max_steps) break;
     }
     r->wall_s = now() - t_run;

@@ -28,6 +28,11 @@ typedef struct {
     float      label_smoothing;
     float      clip_grad;       // 0 = off
     int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
+    int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
+    // not part of the recipe (they do not change what is computed):
+    char       checkpoint[1024]; // saved after every epoch when set
+    bool       resume;           // continue from `checkpoint` when it exists
+    char       run_id[17];       // checked against the checkpoint's
 } TrainConfig;
 
 typedef struct { int epoch; float lr; double train_loss, train_top1, eval_loss, eval_top1, eval_top5, img_per_s, seconds; } EpochLog;

@@ -1,0 +1,114 @@
+/* engine/train/checkpoint.c — saving and restoring a run's state (checkpoint.h). */
+#include "checkpoint.h"
+
+#include <stdio.h>  // snprintf
+#include <string.h> // strcmp
+
+#include "../io/safetensors.h"
+
+enum { LOG_COLS = 9 };
+
+int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
+              uint64_t seed, const char *run_id)
+{
+    bool mom = p->n_slots > 0;
+    int n = p->count * (mom ? 2 : 1) + 1, k = 0;
+    StTensor *t = xcalloc((size_t)n, sizeof *t);
+    int64_t *dims = xcalloc((size_t)n * 4, sizeof *dims);
+    char (*names)[96] = xcalloc((size_t)p->count, sizeof *names);
+    for (int i = 0; i < p->count; i++) {
+        const ParamInfo *pi = &p->info[i];
+        for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
+        t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), false};
+        if (mom && !pi->buffer) {
+            snprintf(names[i], sizeof names[i], "optimizer.momentum.%s", pi->name);
+            t[k++] = (StTensor){names[i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), false};
+        }
+    }
+    double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
+    for (int e = 0; e < r->n_epochs; e++) {
+        const EpochLog *l = &r->epochs[e];
+        double row[LOG_COLS] = {l->epoch, l->lr, l->train_loss, l->train_top1, l->eval_loss, l->eval_top1,
+                                l->eval_top5, l->img_per_s, l->seconds};
+        memcpy(&log[e * LOG_COLS], row, sizeof row);
+    }
+    int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
+    t[k++] = (StTensor){"log.epochs", 2, log_dims, log, true};
+    char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32];
+    snprintf(s_epochs, sizeof s_epochs, "%d", epochs_done);
+    snprintf(s_step, sizeof s_step, "%ld", step);
+    snprintf(s_seed, sizeof s_seed, "%llu", (unsigned long long)seed);
+    snprintf(s_best, sizeof s_best, "%.17g", r->best_top1);
+    snprintf(s_best_epoch, sizeof s_best_epoch, "%d", r->best_epoch);
+    const char *meta[][2] = {{"format", "pt"}, {"run_id", run_id}, {"seed", s_seed},
+                             {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
+                             {"best_epoch", s_best_epoch}};
+    int rc = st_write(path, t, k, meta, LEN(meta));
+    free(log);
+    free(names);
+    free(dims);
+    free(t);
+    return rc;
+}
+
+static int restore(const StFile *f, const char *path, const char *name, float *dst, size_t numel)
+{
+    const StEntry *e = st_find(f, name);
+    if (!e || strcmp(e->dtype, "F32") || st_numel(e) != numel) {
+        log_error("checkpoint %s: %s is %s (expected F32 with %zu values): not this run's model", path,
+                  name, e ? "of another shape or type" : "missing", numel);
+        return ERR_FORMAT;
+    }
+    memcpy(dst, f->data + e->begin, numel * sizeof(float));
+    return 0;
+}
+
+int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+              uint64_t seed, const char *run_id)
+{
+    StFile f;
+    int rc = st_read(&f, path);
+    if (rc) return rc;
+    const char *id = st_meta(&f, "run_id"), *sd = st_meta(&f, "seed"), *ep = st_meta(&f, "epochs_done");
+    const char *st = st_meta(&f, "step"), *best = st_meta(&f, "best_top1"), *be = st_meta(&f, "best_epoch");
+    char want_seed[32];
+    snprintf(want_seed, sizeof want_seed, "%llu", (unsigned long long)seed);
+    rc = ERR_FORMAT;
+    if (!id || !sd || !ep || !st || !best || !be) {
+        log_error("checkpoint %s: metadata lacks run_id, seed, epochs_done, step or best_top1", path);
+        goto out;
+    }
+    if (strcmp(id, run_id) || strcmp(sd, want_seed)) {
+        log_error("checkpoint %s: belongs to run %s seed %s, not run %s seed %s", path, id, sd, run_id, want_seed);
+        goto out;
+    }
+    for (int i = 0; i < p->count; i++) {
+        const ParamInfo *pi = &p->info[i];
+        if (restore(&f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) goto out;
+        if (p->n_slots > 0 && !pi->buffer) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "optimizer.momentum.%s", pi->name);
+            if (restore(&f, path, nm, params_at(p, ROLE_SLOT0, i), pi->numel)) goto out;
+        }
+    }
+    const StEntry *log = st_find(&f, "log.epochs");
+    *epochs_done = atoi(ep);
+    *step = atol(st);
+    if (!log || strcmp(log->dtype, "F64") || log->ndim != 2 || log->dims[1] != LOG_COLS ||
+        log->dims[0] != *epochs_done) {
+        log_error("checkpoint %s: log.epochs missing or not (%d x %d) float64", path, *epochs_done, LOG_COLS);
+        goto out;
+    }
+    const double *v = (const double *)(f.data + log->begin);
+    for (int e = 0; e < *epochs_done; e++) {
+        const double *row = &v[e * LOG_COLS];
+        r->epochs[e] = (EpochLog){(int)row[0], (float)row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]};
+    }
+    r->n_epochs = *epochs_done;
+    r->best_top1 = strtod(best, NULL);
+    r->best_epoch = atoi(be);
+    rc = 0;
+out:
+    st_free(&f);
+    return rc;
+}

@@ -1,0 +1,22 @@
+/* engine/train/checkpoint.h — a run's state after an epoch, so a killed run resumes exactly.
+ *
+ * One safetensors file: every entry of the parameter table under its (timm) name — weights and
+ * batch-norm statistics, so the file also loads in timm —, the optimizer's momentum under
+ * "optimizer.momentum.<name>", the epoch log as a float64 table "log.epochs" (n x 9), and metadata
+ * (epochs done, step, seed, run id, best top-1 and its epoch). Everything random in a run is a
+ * function of (seed, epoch, step, sample), so weights + momentum + position are the whole state:
+ * on the cpu backend a resumed run ends with bitwise the weights of an uninterrupted one.
+ */
+#ifndef CHECKPOINT_H
+#define CHECKPOINT_H
+
+#include "train.h"
+
+int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
+              uint64_t seed, const char *run_id);
+// restores p (allocated, same model) and r->epochs (room for every epoch), sets *epochs_done,
+// *step; fails with a message when the file does not belong to this run (seed, run id, names)
+int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+              uint64_t seed, const char *run_id);
+
+#endif
