@@ -147,15 +147,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     long step = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &p, r, &start_epoch, &step, c->seed, c->run_id))) {
-            free(order);
-            net_free(&tr);
-            net_free(&ev);
-            params_free(&p);
-            dev_close(&d);
-            idx_free(&train);
-            idx_free(&test);
             train_result_free(r);
-            return rc;
+            goto out;
         }
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, step);
     }
@@ -230,6 +223,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->wall_s = now() - t_run;
     if (!strcmp(r->status, "running")) r->status = "done";
     if (hook && !hook_rc) hook_rc = hook(r, user);
+    rc = hook_rc < 0 ? hook_rc : 0;
+out:
     free(order);
     net_free(&tr);
     net_free(&ev);
@@ -237,7 +232,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     dev_close(&d);
     idx_free(&train);
     idx_free(&test);
-    return hook_rc < 0 ? hook_rc : 0;
+    return rc;
 }
 
 void train_result_free(TrainResult *r)
