@@ -1,112 +1,206 @@
-/* engine/backend/cuda/batchnorm.cu — batch norm on cuDNN (spatial mode), frozen statistics in
- * our kernels.
+/* engine/backend/cuda/batchnorm.cu — batch norm over (N,H,W) per channel: cuDNN in training,
+ * our kernels for frozen statistics and as the fallback.
  *
- * cuDNN's conventions are ours: exponentialAverageFactor = momentum, the running variance takes
- * the unbiased batch variance, and it saves (mean, 1/sqrt(var + eps)) = our (mean, rstd).
- * Backward accumulates through alpha = beta = 1 for dx and for dgamma/dbeta; a NULL gradient
- * lands in scratch since cuDNN writes all three. Eval forward also writes mean and rstd from the
- * running statistics, and eval backward (statistics held constant) is a kernel of its own.
+ * cuDNN (spatial mode, legacy API) shares our conventions: exponentialAverageFactor = momentum,
+ * the running variance takes the unbiased batch variance, and it saves (mean, 1/sqrt(var + eps))
+ * = our (mean, rstd). Backward accumulates through alpha = beta = 1 for dx and for dgamma/dbeta;
+ * a NULL gradient lands in scratch, since cuDNN writes all three. These functions are marked
+ * deprecated in cuDNN 9 (the graph API replaces them) but warn only under CUDNN_WARN_DEPRECATED;
+ * the own kernels below cover every case should they go.
+ * Eval (train = false) is always ours: forward writes mean = running mean and rstd =
+ * 1/sqrt(running var + eps) and normalizes with them; backward holds them constant:
+ *   dx += dy * gamma * rstd,  dgamma += sum dy * (x - mean) * rstd,  dbeta += sum dy.
+ * Versions for training: 0 cuDNN (default: one fused pass each way); 1 our kernels (Dev.variant
+ * = 1, and the fallback, logged once, when cuDNN refuses): batch sums by cuda_colsum (double,
+ * deterministic), then a per-channel finish and an elementwise pass, as ref/batchnorm.c.
  */
 #include "cuda.h"
 
+#define FOR_N(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
+                         i += (size_t)gridDim.x * blockDim.x)
+
+static unsigned grid(size_t n) { return (unsigned)MIN(cuda_blocks(n), (size_t)65535 * 8); }
+
+// ---------------------------------------------------------------------------------------------
+// our kernels
+
+// eval: the statistics are the running ones
+__global__ void bn_running_stats_kernel(float *mean, float *rstd, const float *run_mean,
+                                        const float *run_var, int c, float eps)
+{
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= c) return;
+    mean[k] = run_mean[k];
+    rstd[k] = (float)(1.0 / sqrt((double)run_var[k] + eps));
+}
+
+// train: s = (sum x, sum x^2) over m values per channel -> mean, rstd, running stats
+__global__ void bn_batch_stats_kernel(float *mean, float *rstd, float *run_mean, float *run_var,
+                                      const double *s, int c, double m, float eps, float momentum)
+{
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= c) return;
+    double mu = s[k] / m, var = fmax(s[c + k] / m - mu * mu, 0.0); // biased: normalizes
+    mean[k] = (float)mu;
+    rstd[k] = (float)(1.0 / sqrt(var + eps));
+    if (run_mean) run_mean[k] = (float)((1.0 - momentum) * run_mean[k] + momentum * mu);
+    if (run_var) run_var[k] = (float)((1.0 - momentum) * run_var[k] + momentum * var * m / (m - 1));
+}
+
+__global__ void bn_normalize_kernel(float *y, const float *x, const float *mean, const float *rstd,
+                                    const float *gamma, const float *beta, size_t n, int c)
+{
+    FOR_N(i, n) {
+        int k = (int)(i % c);
+        y[i] = (x[i] - mean[k]) * rstd[k] * gamma[k] + beta[k];
+    }
+}
+
+// s = (sum dy, sum dy * xhat) per channel
+__global__ void bn_param_grad_kernel(float *dgamma, float *dbeta, const double *s, int c)
+{
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= c) return;
+    if (dgamma) dgamma[k] += (float)s[c + k];
+    if (dbeta) dbeta[k] += (float)s[k];
+}
+
+// train: dx += gamma*rstd * (dy - sum(dy)/m - xhat * sum(dy*xhat)/m); eval (s NULL): gamma*rstd*dy
+__global__ void bn_dx_kernel(float *dx, const float *dy, const float *x, const float *gamma,
+                             const float *mean, const float *rstd, const double *s, size_t n,
+                             int c, double m)
+{
+    FOR_N(i, n) {
+        int k = (int)(i % c);
+        double g = dy[i];
+        if (s) g -= s[k] / m + ((double)x[i] - mean[k]) * rstd[k] * s[c + k] / m;
+        dx[i] += (float)((double)gamma[k] * rstd[k] * g);
+    }
+}
+
+static void bn_forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
+                           float *run_mean, float *run_var, const float *x, const float *gamma,
+                           const float *beta)
+{
+    size_t n = shape_numel(op.x);
+    int c = op.x.c;
+    if (op.train) {
+        const double *s = cuda_colsum(d, COLSUM_A_SQ, n / c, c, x, NULL, NULL, NULL);
+        bn_batch_stats_kernel<<<cuda_blocks((size_t)c), CUDA_THREADS>>>(
+            mean, rstd, run_mean, run_var, s, c, (double)(n / c), op.eps, op.momentum);
+    } else {
+        bn_running_stats_kernel<<<cuda_blocks((size_t)c), CUDA_THREADS>>>(mean, rstd, run_mean,
+                                                                          run_var, c, op.eps);
+    }
+    LAUNCH_CHECK();
+    bn_normalize_kernel<<<grid(n), CUDA_THREADS>>>(y, x, mean, rstd, gamma, beta, n, c);
+    LAUNCH_CHECK();
+}
+
+static void bn_backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
+                            const float *dy, const float *x, const float *gamma,
+                            const float *mean, const float *rstd)
+{
+    size_t n = shape_numel(op.x);
+    int c = op.x.c;
+    const double *s = NULL;
+    if (op.train || dgamma || dbeta) {
+        s = cuda_colsum(d, COLSUM_DY_XHAT, n / c, c, dy, x, mean, rstd);
+        bn_param_grad_kernel<<<cuda_blocks((size_t)c), CUDA_THREADS>>>(dgamma, dbeta, s, c);
+        LAUNCH_CHECK();
+    }
+    if (!dx) return;
+    bn_dx_kernel<<<grid(n), CUDA_THREADS>>>(dx, dy, x, gamma, mean, rstd, op.train ? s : NULL, n,
+                                            c, (double)(n / c));
+    LAUNCH_CHECK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// cuDNN, training mode
+
 typedef struct { cudnnTensorDescriptor_t x, c; } BnDesc;
 
-static BnDesc bn_desc(BatchNorm op)
+static cudnnStatus_t bn_desc(BnDesc *b, BatchNorm op)
 {
-    BnDesc b;
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&b.x));
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&b.c));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(b.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, op.x.n, op.x.c,
-                                           op.x.h, op.x.w));
-    CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(b.c, b.x, CUDNN_BATCHNORM_SPATIAL));
-    return b;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&b->x));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&b->c));
+    cudnnStatus_t s = cudnnSetTensor4dDescriptor(b->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, op.x.n,
+                                                 op.x.c, op.x.h, op.x.w);
+    if (!s) s = cudnnDeriveBNTensorDescriptor(b->c, b->x, CUDNN_BATCHNORM_SPATIAL);
+    return s;
 }
 
 static void bn_free(BnDesc b)
 {
-    cudnnDestroyTensorDescriptor(b.x);
-    cudnnDestroyTensorDescriptor(b.c);
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(b.x));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(b.c));
 }
 
-__global__ void running_stats_kernel(float *mean, float *rstd, const float *run_mean,
-                                     const float *run_var, int c, float eps)
+// true when cuDNN ran; false (logged once) when it refused and our kernels must run
+static bool bn_cudnn_ok(Dev *d, cudnnStatus_t s, unsigned bit, const char *what)
 {
-    int k = blockIdx.x * blockDim.x + threadIdx.x;
-    if (k < c) {
-        mean[k] = run_mean[k];
-        rstd[k] = rsqrtf(run_var[k] + eps);
-    }
+    if (s == CUDNN_STATUS_SUCCESS) return true;
+    CHECK(CUDNN_STATUS_CATEGORY(s) == CUDNN_STATUS_NOT_SUPPORTED ||
+              CUDNN_STATUS_CATEGORY(s) == CUDNN_STATUS_BAD_PARAM,
+          "%s on cuda: cuDNN failed: %s", what, cudnnGetErrorString(s));
+    cuda_log_fallback(d, bit, what);
+    return false;
 }
 
 extern "C" void cuda_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
                                        float *run_mean, float *run_var, const float *x,
                                        const float *gamma, const float *beta)
 {
-    BnDesc b = bn_desc(op);
+    int c = op.x.c;
+    // saved statistics: both or neither for cuDNN, and our kernels need somewhere to put them
+    if (!mean || !rstd) {
+        float *sp = (float *)cuda_scratch(d, SCR_SMALL, 2 * (size_t)c * sizeof(float));
+        mean = sp;
+        rstd = sp + c;
+    }
+    if (!op.train || d->variant == 1) {
+        bn_forward_own(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
+        return;
+    }
+    // running statistics: both or neither for cuDNN
+    if (!run_mean != !run_var) {
+        float *sp = (float *)cuda_scratch(d, SCR_OUT, 2 * (size_t)c * sizeof(float));
+        if (!run_mean) run_mean = sp;
+        if (!run_var) run_var = sp + c;
+    }
+    BnDesc b;
+    cudnnStatus_t s = bn_desc(&b, op);
     const float one = 1.0f, zero = 0.0f;
-    cudnnHandle_t h = cuda_ctx(d)->dnn;
-    if (op.train) {
-        CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
-            b.x, x, b.x, y, b.c, gamma, beta, op.momentum, run_mean, run_var, op.eps, mean, rstd));
-    } else {
-        CUDNN_CHECK(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
-            b.x, x, b.x, y, b.c, gamma, beta, run_mean, run_var, op.eps));
-        running_stats_kernel<<<cuda_blocks((size_t)op.x.c), CUDA_THREADS>>>(mean, rstd, run_mean,
-                                                                            run_var, op.x.c, op.eps);
-        LAUNCH_CHECK();
-    }
+    if (!s)
+        s = cudnnBatchNormalizationForwardTraining(cuda_ctx(d)->dnn, CUDNN_BATCHNORM_SPATIAL, &one,
+            &zero, b.x, x, b.x, y, b.c, gamma, beta, op.momentum, run_mean, run_var, op.eps, mean,
+            rstd);
     bn_free(b);
-}
-
-__global__ void frozen_dx_kernel(float *dx, const float *dy, const float *gamma, const float *rstd,
-                                 size_t n, int c)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        dx[i] += dy[i] * gamma[i % c] * rstd[i % c];
-}
-
-// one thread per channel: sums over the M = N*H*W rows
-__global__ void frozen_param_kernel(float *dgamma, float *dbeta, const float *dy, const float *x,
-                                    const float *mean, const float *rstd, size_t m, int c)
-{
-    int k = blockIdx.x * blockDim.x + threadIdx.x;
-    if (k >= c) return;
-    double sg = 0, sb = 0;
-    for (size_t i = 0; i < m; i++) {
-        float g = dy[i * c + k];
-        sg += (double)g * (x[i * c + k] - mean[k]) * rstd[k];
-        sb += g;
-    }
-    if (dgamma) dgamma[k] += (float)sg;
-    if (dbeta) dbeta[k] += (float)sb;
+    if (!bn_cudnn_ok(d, s, FALLBACK_BN_TRAIN, "batchnorm_forward (train)"))
+        bn_forward_own(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
 }
 
 extern "C" void cuda_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma,
                                         float *dbeta, const float *dy, const float *x,
                                         const float *gamma, const float *mean, const float *rstd)
 {
-    size_t n = shape_numel(op.x);
-    int c = op.x.c;
-    if (!op.train) {
-        if (dx) {
-            frozen_dx_kernel<<<(unsigned)MIN(cuda_blocks(n), (size_t)65535), CUDA_THREADS>>>(
-                dx, dy, gamma, rstd, n, c);
-            LAUNCH_CHECK();
-        }
-        if (dgamma || dbeta) {
-            frozen_param_kernel<<<cuda_blocks((size_t)c), CUDA_THREADS>>>(dgamma, dbeta, dy, x, mean,
-                                                                         rstd, n / c, c);
-            LAUNCH_CHECK();
-        }
+    if (!op.train || d->variant == 1) {
+        bn_backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
         return;
     }
+    size_t n = shape_numel(op.x);
+    int c = op.x.c;
     // cuDNN writes dx, dgamma and dbeta: a gradient the caller does not want goes to scratch
     float *sx = dx ? dx : (float *)cuda_scratch(d, SCR_OUT, n * sizeof(float));
     float *sp = (float *)cuda_scratch(d, SCR_SMALL, 2 * (size_t)c * sizeof(float));
     float *sg = dgamma ? dgamma : sp, *sb = dbeta ? dbeta : sp + c;
-    BnDesc b = bn_desc(op);
+    BnDesc b;
+    cudnnStatus_t s = bn_desc(&b, op);
     const float one = 1.0f;
-    CUDNN_CHECK(cudnnBatchNormalizationBackward(cuda_ctx(d)->dnn, CUDNN_BATCHNORM_SPATIAL, &one, &one,
-        &one, &one, b.x, x, b.x, dy, b.x, sx, b.c, gamma, sg, sb, op.eps, mean, rstd));
+    if (!s)
+        s = cudnnBatchNormalizationBackward(cuda_ctx(d)->dnn, CUDNN_BATCHNORM_SPATIAL, &one, &one,
+            &one, &one, b.x, x, b.x, dy, b.x, sx, b.c, gamma, sg, sb, op.eps, mean, rstd);
     bn_free(b);
+    if (!bn_cudnn_ok(d, s, FALLBACK_BN_BWD, "batchnorm_backward (train)"))
+        bn_backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
 }

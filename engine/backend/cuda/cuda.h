@@ -1,9 +1,10 @@
 /* engine/backend/cuda/cuda.h — the GPU backend's private header (C++ inside, C outside).
  *
- * cuDNN for convolution, batch norm and activation forward; cuBLAS for linear layers; our
- * kernels for the rest, with the activation math of op_math.h and the random draws of rng.h
- * shared with the CPU backends (HD functions), so the CPU op test checks the formulas the GPU
- * runs. Everything runs on the default stream, so host copies order themselves after kernels.
+ * cuDNN for convolution and training batch norm, cuBLAS for linear layers, our kernels for the
+ * rest (and as the fallback, logged once, when cuDNN refuses a configuration; Dev.variant = 1
+ * selects them for comparison), with the per-element math of op_math.h and the random draws of
+ * rng.h shared with the CPU backends (HD functions), so the CPU op test checks the formulas the
+ * GPU runs. Everything runs on the default stream, so host copies order themselves after kernels.
  * The context (handles, per-shape descriptor caches, growable scratch) hangs off Dev->ctx.
  * Numerics: float32 mode pins cuDNN to FMA math and cuBLAS to its default (no TF32), as the op
  * test expects; bf16 mode (Dev.prec) converts the inputs of convolutions and GEMMs to bf16 and
@@ -38,9 +39,12 @@
 // after every launch (llm.c): a bad configuration surfaces at its launcher, not later
 #define LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())
 
-enum { CUDA_THREADS = 256, CUDA_SCRATCH = 6 };
-// scratch slots: what each op may use at once without aliasing
-enum { SCR_OUT = 0, SCR_X16 = 1, SCR_W16 = 2, SCR_DY16 = 3, SCR_WS = 4, SCR_SMALL = 5 };
+enum { CUDA_THREADS = 256, CUDA_SCRATCH = 7 };
+// scratch slots: what each op may use at once without aliasing (SCR_RED: cuda_colsum's sums)
+enum { SCR_OUT = 0, SCR_X16 = 1, SCR_W16 = 2, SCR_DY16 = 3, SCR_WS = 4, SCR_SMALL = 5, SCR_RED = 6 };
+// library calls that fell back to our kernels: one bit each in CudaCtx.logged (logged once)
+enum { FALLBACK_CONV_FWD, FALLBACK_CONV_DATA, FALLBACK_CONV_FILTER, FALLBACK_BN_TRAIN,
+       FALLBACK_BN_BWD, FALLBACK_ACT };
 
 struct ConvEntry;
 struct BnEntry;
@@ -68,9 +72,25 @@ void cuda_to_bf16(__nv_bfloat16 *dst, const float *src, size_t n);
 void cuda_from_bf16(float *dst, const __nv_bfloat16 *src, size_t n, float beta);
 // dst += src over n floats
 void cuda_accumulate(float *dst, const float *src, size_t n);
-// y (rows, cols) += b (cols) broadcast; db (cols) += column sums of dy (rows, cols)
+// y (rows, cols) += b (cols) broadcast; db (cols) += column sums of dy (rows, cols) (reduce.cu)
 void cuda_bias_add(float *y, const float *b, size_t rows, int cols);
-void cuda_bias_grad(float *db, const float *dy, size_t rows, int cols);
+void cuda_bias_grad(Dev *d, float *db, const float *dy, size_t rows, int cols);
+
+// per-column sums over a row-major (rows, cols) matrix, two at once, in double, deterministic
+// (fixed split and order, no atomics): s (2*cols, device, scratch slot SCR_RED, valid until the
+// next call) holds s[c] and s[cols + c]:
+//   COLSUM_A:        sum a,  0                                    (bias gradient)
+//   COLSUM_A_SQ:     sum a,  sum a^2                              (batch statistics)
+//   COLSUM_DY_XHAT:  sum a,  sum a * (b - mean[c]) * rstd[c]      (batch norm backward)
+typedef enum { COLSUM_A, COLSUM_A_SQ, COLSUM_DY_XHAT } ColSum;
+const double *cuda_colsum(Dev *d, ColSum mode, size_t rows, int cols, const float *a,
+                          const float *b, const float *mean, const float *rstd);
+
+// direct convolution kernels (conv_direct.cu): the fallback when cuDNN refuses a configuration,
+// and variant 1. Forward overwrites y (no bias, no activation); backward accumulates.
+void cuda_conv_direct_forward(Conv2d op, float *y, const float *x, const float *w);
+void cuda_conv_direct_data(Conv2d op, float *dx, const float *dy, const float *w);
+void cuda_conv_direct_filter(Conv2d op, float *dw, const float *dy, const float *x);
 
 extern "C" {
 OPS_DECLARE(cuda) // every op of ops.h as cuda_<op>

@@ -1,4 +1,11 @@
-/* engine/backend/cuda/dev.cu — the device: presence probe, context, memory and scratch. */
+/* engine/backend/cuda/dev.cu — the device: presence probe, context, memory and scratch.
+ *
+ * The hooks of backends.h (extern "C"). The presence probe is quiet and never fails: no driver,
+ * no device or any error reads as "no device", so a CUDA build runs on machines without a GPU.
+ * Memory calls are synchronous cudaMemcpy/cudaMemset on the default stream, which the op
+ * kernels and the cuDNN/cuBLAS handles also use: no stream juggling, and a download sees every
+ * queued op. Scratch grows per slot and is never shrunk (cudaFree waits for queued work).
+ */
 #include <stdio.h> // fprintf
 
 #include "cuda.h"
@@ -17,13 +24,22 @@ extern "C" bool cuda_dev_present(void)
 extern "C" int cuda_dev_init(Dev *d)
 {
     CudaCtx *c = (CudaCtx *)xcalloc(1, sizeof *c);
-    if (cudaSetDevice(0) != cudaSuccess || cudnnCreate(&c->dnn) != CUDNN_STATUS_SUCCESS ||
-        cublasCreate(&c->blas) != CUBLAS_STATUS_SUCCESS) {
-        log_error("backend cuda: cannot create the cuDNN/cuBLAS handles on device 0");
+    cudaError_t ce = cudaSetDevice(0);
+    cudnnStatus_t ds = ce == cudaSuccess ? cudnnCreate(&c->dnn) : CUDNN_STATUS_NOT_INITIALIZED;
+    cublasStatus_t bs = ds == CUDNN_STATUS_SUCCESS ? cublasCreate(&c->blas) : CUBLAS_STATUS_NOT_INITIALIZED;
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        log_error("backend cuda: cannot start on device 0: %s", ce != cudaSuccess ? cudaGetErrorString(ce)
+                  : ds != CUDNN_STATUS_SUCCESS ? cudnnGetErrorString(ds) : "cublasCreate failed");
+        if (ds == CUDNN_STATUS_SUCCESS) cudnnDestroy(c->dnn);
+        cudaGetLastError(); // leave no sticky error for the next launch check
         free(c);
         return ERR_DEVICE;
     }
-    CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH)); // no TF32: float32 is float32
+    // everything on the default stream: host copies order themselves after kernels, and the
+    // libraries' work after ours. No TF32 in cuBLAS: float32 means float32 (the op test's tolerance)
+    CUDNN_CHECK(cudnnSetStream(c->dnn, 0));
+    CUBLAS_CHECK(cublasSetStream(c->blas, 0));
+    CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
     d->ctx = c;
     return 0;
 }

@@ -1,8 +1,11 @@
-/* engine/backend/cuda/eltwise.cu — elementwise kernels: activations (cuDNN forward where it has
- * the function, our kernels otherwise and for every backward: cuDNN's activation backward wants
- * y, which the contract does not keep), add, the SE channel gate, dropout and drop-path with the
- * shared Philox draws, and the small helpers (bf16 conversion, accumulate, bias) the other
- * files use. One thread per element, grid-stride loops.
+/* engine/backend/cuda/eltwise.cu — elementwise kernels: activations, add, the SE channel gate,
+ * dropout and drop-path with the shared Philox draws, and the small helpers (bf16 conversion,
+ * accumulate, bias add) the other files use. One thread per element, grid-stride loops.
+ * Activation versions: 0 (default) our kernel running op_math.h's act_f, the formula the CPU op
+ * test checks, so GPU and CPU agree to the last bit where the math library does; 1 cuDNN's
+ * cudnnActivationForward for the four functions it has (relu, relu6, sigmoid, silu), kept for
+ * comparison: it is no faster on a memory-bound map and rounds differently. Backward is always
+ * ours: cuDNN's activation backward wants y, which the contract does not keep.
  */
 #include "../../core/rng.h"
 #include "../op_math.h"
@@ -33,16 +36,6 @@ __global__ void bias_add_kernel(float *y, const float *b, size_t rows, int cols)
     FOR_N(i, rows * cols) y[i] += b[i % cols];
 }
 
-// one thread per column: columns are contiguous across a row, so a warp reads a row segment
-__global__ void bias_grad_kernel(float *db, const float *dy, size_t rows, int cols)
-{
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= cols) return;
-    double s = 0;
-    for (size_t r = 0; r < rows; r++) s += dy[r * cols + j];
-    db[j] += (float)s;
-}
-
 void cuda_to_bf16(__nv_bfloat16 *dst, const float *src, size_t n)
 {
     to_bf16_kernel<<<grid(n), CUDA_THREADS>>>(dst, src, n);
@@ -64,12 +57,6 @@ void cuda_accumulate(float *dst, const float *src, size_t n)
 void cuda_bias_add(float *y, const float *b, size_t rows, int cols)
 {
     bias_add_kernel<<<grid(rows * cols), CUDA_THREADS>>>(y, b, rows, cols);
-    LAUNCH_CHECK();
-}
-
-void cuda_bias_grad(float *db, const float *dy, size_t rows, int cols)
-{
-    bias_grad_kernel<<<cuda_blocks((size_t)cols), CUDA_THREADS>>>(db, dy, rows, cols);
     LAUNCH_CHECK();
 }
 
@@ -99,26 +86,39 @@ static bool cudnn_act(ActKind k, cudnnActivationMode_t *mode, double *coef)
     }
 }
 
-extern "C" void cuda_act_forward(Dev *d, Act op, float *y, const float *x)
+// variant 1: cuDNN, when it has the function; false when it cannot run it (then ours runs)
+static bool act_forward_cudnn(Dev *d, Act op, float *y, const float *x)
 {
     cudnnActivationMode_t mode;
     double coef;
-    if (!cudnn_act(op.act, &mode, &coef) || op.n > (size_t)INT32_MAX) {
-        act_forward_kernel<<<grid(op.n), CUDA_THREADS>>>(op.act, y, x, op.n);
-        LAUNCH_CHECK();
-        return;
-    }
+    if (!cudnn_act(op.act, &mode, &coef) || op.n > (size_t)INT32_MAX) return false;
     cudnnActivationDescriptor_t ad;
     cudnnTensorDescriptor_t td;
     CUDNN_CHECK(cudnnCreateActivationDescriptor(&ad));
-    CUDNN_CHECK(cudnnSetActivationDescriptor(ad, mode, CUDNN_NOT_PROPAGATE_NAN, coef));
-    if (mode == CUDNN_ACTIVATION_SWISH) CUDNN_CHECK(cudnnSetActivationDescriptorSwishBeta(ad, 1.0));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(td, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 1, 1, (int)op.n));
+    cudnnStatus_t st = cudnnSetActivationDescriptor(ad, mode, CUDNN_NOT_PROPAGATE_NAN, coef);
+    if (st == CUDNN_STATUS_SUCCESS && mode == CUDNN_ACTIVATION_SWISH)
+        st = cudnnSetActivationDescriptorSwishBeta(ad, 1.0);
+    if (st == CUDNN_STATUS_SUCCESS)
+        st = cudnnSetTensor4dDescriptor(td, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 1, 1, (int)op.n);
     const float one = 1.0f, zero = 0.0f;
-    CUDNN_CHECK(cudnnActivationForward(cuda_ctx(d)->dnn, ad, &one, td, x, &zero, td, y));
-    cudnnDestroyTensorDescriptor(td);
-    cudnnDestroyActivationDescriptor(ad);
+    if (st == CUDNN_STATUS_SUCCESS)
+        st = cudnnActivationForward(cuda_ctx(d)->dnn, ad, &one, td, x, &zero, td, y);
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(td));
+    CUDNN_CHECK(cudnnDestroyActivationDescriptor(ad));
+    if (st == CUDNN_STATUS_SUCCESS) return true;
+    CHECK(CUDNN_STATUS_CATEGORY(st) == CUDNN_STATUS_NOT_SUPPORTED ||
+              CUDNN_STATUS_CATEGORY(st) == CUDNN_STATUS_BAD_PARAM,
+          "act_forward on cuda: cuDNN failed: %s", cudnnGetErrorString(st));
+    cuda_log_fallback(d, FALLBACK_ACT, "act_forward: cuDNN refused the activation");
+    return false;
+}
+
+extern "C" void cuda_act_forward(Dev *d, Act op, float *y, const float *x)
+{
+    if (d->variant == 1 && act_forward_cudnn(d, op, y, x)) return;
+    act_forward_kernel<<<grid(op.n), CUDA_THREADS>>>(op.act, y, x, op.n);
+    LAUNCH_CHECK();
 }
 
 extern "C" void cuda_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
@@ -163,9 +163,9 @@ __global__ void chanmul_ds_kernel(float *ds, const float *dy, const float *x, in
     int t = blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= nc) return;
     size_t base = (size_t)(t / c) * hw * c + t % c;
-    float acc = 0;
-    for (size_t i = 0; i < hw; i++) acc += dy[base + i * c] * x[base + i * c];
-    ds[t] += acc;
+    double acc = 0; // as ref: the SE gate sums a whole feature map
+    for (size_t i = 0; i < hw; i++) acc += (double)dy[base + i * c] * x[base + i * c];
+    ds[t] += (float)acc;
 }
 
 extern "C" void cuda_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)

@@ -46,5 +46,5 @@ extern "C" void cuda_linear_backward(Dev *d, Linear op, float *dx, float *dw, fl
     if (dw)
         gemm(d, CUBLAS_OP_N, CUBLAS_OP_T, op.in, op.out, op.n, x, op.in, SCR_X16, xn, dy, op.out,
              SCR_DY16, yn, 1.0f, dw, op.in);
-    if (db) cuda_bias_grad(db, dy, (size_t)op.n, op.out);
+    if (db) cuda_bias_grad(d, db, dy, (size_t)op.n, op.out);
 }

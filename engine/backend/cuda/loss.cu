@@ -1,7 +1,9 @@
 /* engine/backend/cuda/loss.cu — softmax cross-entropy, softmax at a temperature and KL
- * distillation: one thread per row (classifier rows are short; a batch gives the parallelism),
- * each running op_math.h's row functions, the ones the CPU test checks. Labels outside [0,K) trap (assert),
- * since the device cannot print the engine's message.
+ * distillation. Forward: one thread per row running op_math.h's row functions (max-shifted
+ * log-sum-exp in double, 0 log 0 = 0), the code the CPU op test checks, so every backend computes
+ * the same rows; classifier rows are short (K <= a few thousand) and the batch gives the
+ * parallelism. Backward: one thread per logit, coalesced. Labels outside [0,K) trap (device
+ * assert; the next CUDA check names it), since a kernel cannot print the engine's message.
  */
 #include <assert.h>
 
@@ -17,15 +19,14 @@ __global__ void xent_forward_kernel(Xent op, float *loss, float *prob, const flo
     loss[i] = (float)xent_row(op, logits, labels, targets, prob, i);
 }
 
+// backward: one thread per logit (coalesced), the formula of ref/loss.c
 __global__ void xent_backward_kernel(Xent op, float *dlogits, const float *dloss, const float *prob,
                                      const int *labels, const float *targets)
 {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= op.n) return;
-    for (int j = 0; j < op.k; j++) {
-        size_t a = (size_t)i * op.k + j;
-        dlogits[a] += (float)(dloss[i] * (prob[a] - xent_target(op, labels, targets, i, j)));
-    }
+    size_t a = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (a >= (size_t)op.n * op.k) return;
+    int i = (int)(a / op.k), j = (int)(a % op.k);
+    dlogits[a] += (float)(dloss[i] * (prob[a] - xent_target(op, labels, targets, i, j)));
 }
 
 __global__ void softmax_kernel(Softmax op, float *y, const float *x)
@@ -44,12 +45,10 @@ __global__ void kldiv_forward_kernel(KlDiv op, float *loss, float *p, const floa
 __global__ void kldiv_backward_kernel(KlDiv op, float *ds, const float *dloss, const float *p,
                                       const float *q)
 {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= op.n) return;
-    for (int j = 0; j < op.k; j++) {
-        size_t a = (size_t)i * op.k + j;
-        ds[a] += (float)((double)dloss[i] * op.t * ((double)p[a] - q[a]));
-    }
+    size_t a = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (a >= (size_t)op.n * op.k) return;
+    size_t i = a / op.k;
+    ds[a] += (float)((double)dloss[i] * op.t * ((double)p[a] - q[a]));
 }
 
 #define ROWS(n) cuda_blocks((size_t)(n)), CUDA_THREADS
@@ -64,7 +63,7 @@ extern "C" void cuda_xent_forward(Dev *d, Xent op, float *loss, float *prob, con
 extern "C" void cuda_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss,
                                    const float *prob, const int *labels, const float *targets)
 {
-    xent_backward_kernel<<<ROWS(op.n)>>>(op, dlogits, dloss, prob, labels, targets);
+    xent_backward_kernel<<<ROWS((size_t)op.n * op.k)>>>(op, dlogits, dloss, prob, labels, targets);
     LAUNCH_CHECK();
 }
 
@@ -84,6 +83,6 @@ extern "C" void cuda_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, cons
 extern "C" void cuda_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
                                     const float *q)
 {
-    kldiv_backward_kernel<<<ROWS(op.n)>>>(op, ds, dloss, p, q);
+    kldiv_backward_kernel<<<ROWS((size_t)op.n * op.k)>>>(op, ds, dloss, p, q);
     LAUNCH_CHECK();
 }
