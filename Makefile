@@ -40,14 +40,21 @@ LDLIBS   += -ldnnl
 endif
 ENGINE_OBJ := $(patsubst %.c,build/%.o,$(CORE_SRC) $(BACK_SRC))
 
+# the cuda backend is its own shared object, loaded by dev.c on first use (backends.h): programs
+# that never ask for cuda do not map cuDNN/cuBLAS, and the .cu code calls back into the engine's
+# functions, which every program exports (--export-dynamic, the whole engine archive linked in)
+CUDA_LIB :=
 ifneq ($(and $(NVCC),$(CUDNN)),)
 CFLAGS   += -DHAVE_CUDA
 NVFLAGS  := -std=c++20 -O3 -g -Iengine -DHAVE_CUDA -gencode arch=compute_$(SM),code=[sm_$(SM),compute_$(SM)] \
-            -Xcompiler -Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings -MMD -MP
+            -Xcompiler -fPIC,-Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings -MMD -MP
 CU_SRC   := $(wildcard engine/backend/cuda/*.cu)
-ENGINE_OBJ += $(patsubst %.cu,build/%.o,$(CU_SRC))
-LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+CU_OBJ   := $(patsubst %.cu,build/%.o,$(CU_SRC))
+CUDA_LIB := bin/libengine_cuda.so
+LDLIBS   += -ldl
 endif
+LINK_ENGINE := -Wl,--whole-archive build/libengine.a -Wl,--no-whole-archive -Wl,--export-dynamic \
+               -Wl,-rpath,'$$ORIGIN'
 
 # objects rebuild when the flags change (make CUDA=0 after a CUDA build, OPT=-O0 ...)
 FLAGS_STAMP := build/.flags
@@ -59,7 +66,7 @@ BINS  := $(TESTS) bin/bench_ops bin/demo bin/repro
 
 .PHONY: all deps test bench-ops fixtures demo clean
 .SECONDARY: # keep objects: make never deletes them after a build
-all: $(BINS)
+all: $(BINS) $(CUDA_LIB)
 
 build/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -73,24 +80,31 @@ build/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+bin/libengine_cuda.so: $(CU_OBJ)
+	@mkdir -p bin
+	$(NVCC) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
+
+# every program can load the cuda backend: it is built with them
+$(BINS): | $(CUDA_LIB)
+
 bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS) -lcriterion
+	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
 bin/test_ops bin/test_models bin/test_train: build/tests/fixtures.o
 
 bin/repro: build/engine/repro.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $< build/libengine.a $(LDLIBS)
+	$(CC) -o $@ $< $(LINK_ENGINE) $(LDLIBS)
 
 bin/demo: build/studies/demo_engine.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $< build/libengine.a $(LDLIBS)
+	$(CC) -o $@ $< $(LINK_ENGINE) $(LDLIBS)
 
 bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $(filter %.o,$^) build/libengine.a $(LDLIBS)
+	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS)
 
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \

@@ -16,16 +16,24 @@ extern "C" {
 int  cpu_dev_init(Dev *d);  // 0, or ERR_DEVICE with one line printed
 void cpu_dev_fini(Dev *d);
 
-// cuda (cuDNN + cuBLAS + our kernels), built when HAVE_CUDA
-bool  cuda_dev_present(void);           // quiet: does cudaGetDeviceCount report a device?
-int   cuda_dev_init(Dev *d);            // 0, or ERR_DEVICE with one line printed
-void  cuda_dev_fini(Dev *d);
-void *cuda_dev_alloc(size_t bytes);     // NULL when out of device memory
-void  cuda_dev_free(void *p);
-void  cuda_dev_upload(void *dst, const void *src, size_t bytes);
-void  cuda_dev_download(void *dst, const void *src, size_t bytes);
-void  cuda_dev_memset0(void *p, size_t bytes);
-void  cuda_dev_sync(void);
+// cuda (cuDNN + cuBLAS + our kernels), built when HAVE_CUDA as a shared object of its own,
+// bin/libengine_cuda.so, which dev.c loads (dlopen) the first time cuda is asked for: a program
+// that never asks does not map cuDNN and cuBLAS, whose start-up alone holds ~215 MB resident, and
+// a CUDA build still runs where the CUDA libraries are missing. The object exports one table:
+typedef struct {
+    const OpTable *ops;
+    bool  (*present)(void);           // quiet: does cudaGetDeviceCount report a device?
+    int   (*init)(Dev *d);            // 0, or ERR_DEVICE with one line printed
+    void  (*fini)(Dev *d);
+    void *(*alloc)(size_t bytes);     // NULL when out of device memory
+    void  (*free)(void *p);
+    void  (*upload)(void *dst, const void *src, size_t bytes);
+    void  (*download)(void *dst, const void *src, size_t bytes);
+    void  (*memset0)(void *p, size_t bytes);
+    void  (*sync)(void);
+} CudaBackend;
+#define CUDA_BACKEND_LIB "libengine_cuda.so"  // found through the programs' RUNPATH ($ORIGIN)
+#define CUDA_BACKEND_SYM "cuda_backend"
 
 #ifdef __cplusplus
 }

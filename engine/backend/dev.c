@@ -9,10 +9,31 @@
 #include <stdio.h>  // fprintf
 #include <stdlib.h> // aligned_alloc, free
 #include <string.h> // strcmp, memcpy, memset
+#ifdef HAVE_CUDA
+#include <dlfcn.h>  // dlopen: the cuda backend is a shared object loaded on first use
+#endif
 
 static const char *backend_names = "ref, cpu, cuda";
 
 static inline bool is_cuda(const Dev *d) { return d && d->name && strcmp(d->name, "cuda") == 0; }
+
+#ifdef HAVE_CUDA
+// the cuda backend's table, loaded once; NULL (with why[] filled) when the object or the CUDA
+// libraries it needs cannot be loaded. Process-wide like the dynamic linker's own state.
+static const CudaBackend *cuda_lib(const char **why)
+{
+    static const CudaBackend *lib;
+    static char err[512];
+    if (!lib && !err[0]) {
+        void *h = dlopen(CUDA_BACKEND_LIB, RTLD_NOW | RTLD_LOCAL);
+        if (h) lib = (const CudaBackend *)dlsym(h, CUDA_BACKEND_SYM);
+        if (!lib) snprintf(err, sizeof err, "%s", h ? "no cuda_backend symbol in " CUDA_BACKEND_LIB : dlerror());
+    }
+    if (why) *why = err;
+    return lib;
+}
+#define CUDA_LIB() cuda_lib(NULL) // only where a cuda Dev was opened, so the library is loaded
+#endif
 
 bool dev_available(const char *name)
 {
@@ -21,7 +42,10 @@ bool dev_available(const char *name)
     if (strcmp(name, "cpu") == 0) return true;
 #endif
 #ifdef HAVE_CUDA
-    if (strcmp(name, "cuda") == 0) return cuda_dev_present();
+    if (strcmp(name, "cuda") == 0) {
+        const CudaBackend *cb = cuda_lib(NULL);
+        return cb && cb->present();
+    }
 #endif
     return false;
 }
@@ -47,13 +71,19 @@ int dev_open(Dev *d, const char *name)
     }
     if (strcmp(name, "cuda") == 0) {
 #ifdef HAVE_CUDA
-        if (!cuda_dev_present()) {
+        const char *why;
+        const CudaBackend *cb = cuda_lib(&why);
+        if (!cb) {
+            log_error("backend cuda: cannot load %s (%s)", CUDA_BACKEND_LIB, why);
+            return ERR_DEVICE;
+        }
+        if (!cb->present()) {
             log_error("backend cuda: no CUDA device (cudaGetDeviceCount found none)");
             return ERR_DEVICE;
         }
         d->name = "cuda";
-        d->ops = &cuda_ops;
-        return cuda_dev_init(d);
+        d->ops = cb->ops;
+        return cb->init(d);
 #else
         log_error("backend cuda: not built (nvcc was not found at build time, or CUDA=0)");
         return ERR_DEVICE;
@@ -69,7 +99,7 @@ void dev_close(Dev *d)
     if (d->name && strcmp(d->name, "cpu") == 0) cpu_dev_fini(d);
 #endif
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) cuda_dev_fini(d);
+    if (is_cuda(d)) CUDA_LIB()->fini(d);
 #endif
     memset(d, 0, sizeof *d);
 }
@@ -80,7 +110,7 @@ void *dev_alloc(Dev *d, size_t bytes)
     if (n == 0) n = 128;
 #ifdef HAVE_CUDA
     if (is_cuda(d)) {
-        void *p = cuda_dev_alloc(n);
+        void *p = CUDA_LIB()->alloc(n);
         CHECK(p, "dev_alloc on cuda: out of device memory allocating %zu bytes", bytes);
         return p;
     }
@@ -94,7 +124,7 @@ void dev_free(Dev *d, void *p)
 {
     if (!p) return;
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) { cuda_dev_free(p); return; }
+    if (is_cuda(d)) { CUDA_LIB()->free(p); return; }
 #endif
     (void)d;
     free(p);
@@ -103,7 +133,7 @@ void dev_free(Dev *d, void *p)
 void dev_upload(Dev *d, void *dst, const void *src, size_t bytes)
 {
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) { cuda_dev_upload(dst, src, bytes); return; }
+    if (is_cuda(d)) { CUDA_LIB()->upload(dst, src, bytes); return; }
 #endif
     (void)d;
     memcpy(dst, src, bytes);
@@ -112,7 +142,7 @@ void dev_upload(Dev *d, void *dst, const void *src, size_t bytes)
 void dev_download(Dev *d, void *dst, const void *src, size_t bytes)
 {
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) { cuda_dev_download(dst, src, bytes); return; }
+    if (is_cuda(d)) { CUDA_LIB()->download(dst, src, bytes); return; }
 #endif
     (void)d;
     memcpy(dst, src, bytes);
@@ -121,7 +151,7 @@ void dev_download(Dev *d, void *dst, const void *src, size_t bytes)
 void dev_memset0(Dev *d, void *p, size_t bytes)
 {
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) { cuda_dev_memset0(p, bytes); return; }
+    if (is_cuda(d)) { CUDA_LIB()->memset0(p, bytes); return; }
 #endif
     (void)d;
     // host: in 1 MB chunks across threads (a step zeroes ~200 MB of activation gradients)
@@ -137,7 +167,7 @@ void dev_memset0(Dev *d, void *p, size_t bytes)
 void dev_sync(Dev *d)
 {
 #ifdef HAVE_CUDA
-    if (is_cuda(d)) cuda_dev_sync();
+    if (is_cuda(d)) CUDA_LIB()->sync();
 #endif
     (void)d;
 }

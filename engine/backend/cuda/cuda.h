@@ -92,6 +92,17 @@ void cuda_conv_direct_forward(Conv2d op, float *y, const float *x, const float *
 void cuda_conv_direct_data(Conv2d op, float *dx, const float *dy, const float *w);
 void cuda_conv_direct_filter(Conv2d op, float *dw, const float *dy, const float *x);
 
+// the device hooks (dev.cu), exported through table.cu's cuda_backend (backends.h)
+bool  cuda_dev_present(void);
+int   cuda_dev_init(Dev *d);
+void  cuda_dev_fini(Dev *d);
+void *cuda_dev_alloc(size_t bytes);
+void  cuda_dev_free(void *p);
+void  cuda_dev_upload(void *dst, const void *src, size_t bytes);
+void  cuda_dev_download(void *dst, const void *src, size_t bytes);
+void  cuda_dev_memset0(void *p, size_t bytes);
+void  cuda_dev_sync(void);
+
 extern "C" {
 OPS_DECLARE(cuda) // every op of ops.h as cuda_<op>
 }

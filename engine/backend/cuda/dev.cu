@@ -1,6 +1,7 @@
 /* engine/backend/cuda/dev.cu — the device: presence probe, context, memory and scratch.
  *
- * The hooks of backends.h (extern "C"). The presence probe is quiet and never fails: no driver,
+ * The hooks of backends.h, exported with the op table as the one symbol `cuda_backend` of
+ * bin/libengine_cuda.so (table.cu). The presence probe is quiet and never fails: no driver,
  * no device or any error reads as "no device", so a CUDA build runs on machines without a GPU.
  * Memory calls are synchronous cudaMemcpy/cudaMemset on the default stream, which the op
  * kernels and the cuDNN/cuBLAS handles also use: no stream juggling, and a download sees every
@@ -10,7 +11,7 @@
 
 #include "cuda.h"
 
-extern "C" bool cuda_dev_present(void)
+bool cuda_dev_present(void)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
@@ -21,7 +22,7 @@ extern "C" bool cuda_dev_present(void)
     return n > 0;
 }
 
-extern "C" int cuda_dev_init(Dev *d)
+int cuda_dev_init(Dev *d)
 {
     CudaCtx *c = (CudaCtx *)xcalloc(1, sizeof *c);
     cudaError_t ce = cudaSetDevice(0);
@@ -46,7 +47,7 @@ extern "C" int cuda_dev_init(Dev *d)
 
 void cuda_conv_cache_free(CudaCtx *c); // conv2d.cu
 
-extern "C" void cuda_dev_fini(Dev *d)
+void cuda_dev_fini(Dev *d)
 {
     CudaCtx *c = cuda_ctx(d);
     if (!c) return;
@@ -58,23 +59,23 @@ extern "C" void cuda_dev_fini(Dev *d)
     d->ctx = NULL;
 }
 
-extern "C" void *cuda_dev_alloc(size_t bytes)
+void *cuda_dev_alloc(size_t bytes)
 {
     void *p = NULL;
     return cudaMalloc(&p, bytes) == cudaSuccess ? p : NULL;
 }
 
-extern "C" void cuda_dev_free(void *p) { CUDA_CHECK(cudaFree(p)); }
-extern "C" void cuda_dev_upload(void *dst, const void *src, size_t bytes)
+void cuda_dev_free(void *p) { CUDA_CHECK(cudaFree(p)); }
+void cuda_dev_upload(void *dst, const void *src, size_t bytes)
 {
     CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }
-extern "C" void cuda_dev_download(void *dst, const void *src, size_t bytes)
+void cuda_dev_download(void *dst, const void *src, size_t bytes)
 {
     CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
-extern "C" void cuda_dev_memset0(void *p, size_t bytes) { CUDA_CHECK(cudaMemset(p, 0, bytes)); }
-extern "C" void cuda_dev_sync(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
+void cuda_dev_memset0(void *p, size_t bytes) { CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+void cuda_dev_sync(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
 
 void *cuda_scratch(Dev *d, int slot, size_t bytes)
 {

@@ -1,4 +1,12 @@
-/* engine/backend/cuda/table.cu — the GPU backend's op table: every op of ops.h, as cuda_<op>. */
+/* engine/backend/cuda/table.cu — the GPU backend's op table (every op of ops.h, as cuda_<op>)
+ * and the one symbol bin/libengine_cuda.so exports to dev.c: the table with the device hooks.
+ */
+#include "../backends.h"
 #include "cuda.h"
 
 extern "C" const OpTable cuda_ops = OPS_TABLE(cuda);
+
+extern "C" __attribute__((visibility("default"))) const CudaBackend cuda_backend = {
+    &cuda_ops,         cuda_dev_present,  cuda_dev_init,   cuda_dev_fini,    cuda_dev_alloc,
+    cuda_dev_free,     cuda_dev_upload,   cuda_dev_download, cuda_dev_memset0, cuda_dev_sync,
+};
