@@ -171,7 +171,7 @@ static void check_timm_model(const char *model, ResNetArgs a, int batch, int res
     Arena ar;
     arena_init(&ar, &d);
     arena_begin(&ar);
-    graph_plan(&g, &ar);
+    graph_plan(&g, &ar, GRAPH_TRAIN);
     arena_commit(&ar);
     const FixTensor *x = fixture_find(&fx, model, "x");
     cr_assert(x && x->n == shape_numel(graph_shape(&g, 0)));

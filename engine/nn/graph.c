@@ -22,6 +22,7 @@ void graph_free(Graph *g)
     free(g->grad);
     free(g->mean);
     free(g->rstd);
+    free(g->first_grad);
     memset(g, 0, sizeof *g);
 }
 

@@ -39,9 +39,11 @@ typedef struct {
 typedef struct {
     Params  *params;  // declared into; allocated by the caller after building. Building again over
                       // an allocated table (new batch or image size) finds the same names instead
-    ArenaSlot *val, *grad; // per tensor, after graph_plan
+    ArenaSlot *val, *grad; // per tensor, after graph_plan (grad: training plans only)
     ArenaSlot *mean, *rstd; // per node (batch norm's saved statistics)
-    size_t   grad_begin, grad_end; // the gradient slots: one region, zeroed per step
+    int     *first_grad; // per tensor: the node whose backward accumulates into its gradient
+                         // first (its last reader); graph_backward zeroes the gradient there
+    bool     trainable;  // planned with GRAPH_TRAIN
     GTensor *t;
     int      n_t, cap_t;
     GNode   *node;
@@ -68,17 +70,26 @@ int g_dropout(Graph *g, int x, float p);
 int g_droppath(Graph *g, int x, float p);
 
 // ---- execution (graph_exec.c) ----------------------------------------------------------------
-// reserves every tensor's value and gradient and batch norm's statistics in an open arena plan
-void   graph_plan(Graph *g, Arena *a);
+// GRAPH_EVAL: forward only, a tensor's value lives from its producer to its last reader (the
+// logits to the end); GRAPH_TRAIN: forward and backward, values the backward pass reads live on
+// until then, and each gradient from its first accumulation to its producer's backward
+typedef enum { GRAPH_EVAL, GRAPH_TRAIN } GraphMode;
+
+// reserves tensor values, gradients (training) and batch norm's statistics in an open arena
+// plan, with lifetimes, so slots that are never alive together share memory
+void   graph_plan(Graph *g, Arena *a, GraphMode mode);
 float *graph_val(const Graph *g, const Arena *a, int t);
 float *graph_grad(const Graph *g, const Arena *a, int t);
 // forward: train selects batch statistics (and updates running ones), dropout and drop-path;
 // their draws come from rng_key(seed, node) at counter (sample0 + sample): a function of the run
 // seed, the step's key and the sample's global index, never of the batch split
 void   graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
-// zeroes every activation gradient; then the caller adds d(loss)/d(output) into graph_grad
+// zeroes the output's gradient; then the caller adds d(loss)/d(output) into graph_grad(out).
+// Every other activation gradient shares memory with tensors dead by then, and graph_backward
+// zeroes it just before its first accumulation
 void   graph_zero_grads(Graph *g, Dev *d, const Arena *a);
-// backward in reverse order, accumulating into the parameter table's ROLE_GRAD buffer
+// backward in reverse order, accumulating into the parameter table's ROLE_GRAD buffer; only the
+// output's gradient and the parameters' gradients are valid afterwards
 void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
 
 // initial values as timm's ResNet sets them: conv weights He-normal with fan-out (kaiming_normal_,

@@ -1,40 +1,91 @@
 /* engine/nn/graph_exec.c — running a graph: plan its activations, forward, backward.
  *
- * Every tensor gets a value slot and a gradient slot in the arena; gradients sit in one region so
- * a step zeroes them with one memset, after which every op accumulates (+=) — a tensor read by
- * two nodes (a residual input, an SE gate's source) gets both contributions with no special case.
- * The input tensor's gradient is never computed (dx = NULL for the first layer).
+ * The plan gives every tensor a value slot (and in training a gradient slot) with a lifetime on
+ * the step's timeline — forward node i at step i, its backward at step 2n-1-i — so the arena
+ * packs slots that are never alive together into the same memory. Gradients accumulate (+=):
+ * a tensor read by two nodes (a residual input, an SE gate's source) gets both contributions
+ * with no special case; since a gradient slot is reused, graph_backward zeroes it just before
+ * the backward of its last reader, the first to accumulate into it. The input tensor's gradient
+ * is never computed (dx = NULL for the first layer).
  */
 #include "../core/rng.h"
 #include "graph.h"
 
-void graph_plan(Graph *g, Arena *a)
+// does node n's backward read the value of its input k? (the contracts of ops.h)
+static bool backward_reads(const GNode *n, int k)
+{
+    switch (n->kind) {
+    case G_CONV: case G_BN: case G_ACT: case G_MAXPOOL: case G_LINEAR: return k == 0;
+    case G_CHANMUL: return true;
+    default: return false;
+    }
+}
+
+void graph_plan(Graph *g, Arena *a, GraphMode mode)
 {
     free(g->val);
     free(g->grad);
     free(g->mean);
     free(g->rstd);
+    free(g->first_grad);
+    int n = g->n_node, end = mode == GRAPH_TRAIN ? 2 * n : n; // step `end`: after the last node
+    bool train = mode == GRAPH_TRAIN;
+    g->trainable = train;
     g->val = xcalloc((size_t)g->n_t, sizeof *g->val);
     g->grad = xcalloc((size_t)g->n_t, sizeof *g->grad);
-    g->mean = xcalloc((size_t)g->n_node, sizeof *g->mean);
-    g->rstd = xcalloc((size_t)g->n_node, sizeof *g->rstd);
-    for (int t = 0; t < g->n_t; t++) g->val[t] = arena_reserve(a, shape_numel(g->t[t].s));
-    for (int i = 0; i < g->n_node; i++)
-        if (g->node[i].kind == G_BN) {
-            g->mean[i] = arena_reserve(a, (size_t)g->node[i].bn.x.c);
-            g->rstd[i] = arena_reserve(a, (size_t)g->node[i].bn.x.c);
+    g->mean = xcalloc((size_t)n, sizeof *g->mean);
+    g->rstd = xcalloc((size_t)n, sizeof *g->rstd);
+    g->first_grad = xmalloc((size_t)g->n_t * sizeof *g->first_grad);
+    int *born = xmalloc((size_t)g->n_t * sizeof *born), *dies = xmalloc((size_t)g->n_t * sizeof *dies);
+    for (int t = 0; t < g->n_t; t++) born[t] = dies[t] = g->first_grad[t] = -1;
+    for (int i = 0; i < n; i++) {
+        const GNode *nd = &g->node[i];
+        if (born[nd->out] < 0) born[nd->out] = i;
+        dies[nd->out] = MAX(dies[nd->out], i);
+        for (int k = 0; k < 2; k++) {
+            int x = nd->in[k];
+            if (x < 0 || (k == 0 && nd->kind == G_INPUT)) continue;
+            dies[x] = MAX(dies[x], i);
+            if (train && backward_reads(nd, k)) dies[x] = MAX(dies[x], 2 * n - 1 - i);
+            g->first_grad[x] = MAX(g->first_grad[x], i); // the last reader's backward runs first
         }
-    g->grad_begin = a->planned;
-    for (int t = 0; t < g->n_t; t++) g->grad[t] = arena_reserve(a, shape_numel(g->t[t].s));
-    g->grad_end = a->planned;
+    }
+    int out = g->node[n - 1].out;
+    dies[out] = end; // the logits are read after the forward pass
+    for (int t = 0; t < g->n_t; t++) {
+        CHECK(born[t] >= 0, "graph_plan: tensor %d is produced by no node", t);
+        g->val[t] = arena_reserve_live(a, shape_numel(g->t[t].s), born[t], dies[t]);
+    }
+    for (int i = 0; i < n; i++)
+        if (g->node[i].kind == G_BN) {
+            int last = train ? 2 * n - 1 - i : i;
+            g->mean[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, i, last);
+            g->rstd[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, i, last);
+        }
+    if (train)
+        for (int t = 0; t < g->n_t; t++) {
+            if (t == g->node[0].out) continue; // the input takes no gradient
+            // written from its last reader's backward (the output: by the loss, before step n)
+            // until its producer's backward reads it
+            int first = t == out ? n : 2 * n - 1 - g->first_grad[t];
+            g->grad[t] = arena_reserve_live(a, shape_numel(g->t[t].s), first, 2 * n - 1 - born[t]);
+        }
+    free(born);
+    free(dies);
 }
 
 float *graph_val(const Graph *g, const Arena *a, int t) { return arena_at(a, g->val[t]); }
-float *graph_grad(const Graph *g, const Arena *a, int t) { return arena_at(a, g->grad[t]); }
+float *graph_grad(const Graph *g, const Arena *a, int t)
+{
+    CHECK(g->trainable, "graph_grad: the graph was planned for evaluation (GRAPH_EVAL): no gradients");
+    CHECK(t != g->node[0].out, "graph_grad: the input tensor takes no gradient");
+    return arena_at(a, g->grad[t]);
+}
 
 void graph_zero_grads(Graph *g, Dev *d, const Arena *a)
 {
-    dev_memset0(d, a->base + g->grad_begin, (g->grad_end - g->grad_begin) * sizeof(float));
+    int out = g->node[g->n_node - 1].out;
+    dev_memset0(d, graph_grad(g, a, out), shape_numel(g->t[out].s) * sizeof(float));
 }
 
 #define V(t) arena_at(a, g->val[t])
@@ -83,11 +134,18 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
 
 void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0)
 {
+    CHECK(g->trainable, "graph_backward: the graph was planned for evaluation (GRAPH_EVAL)");
+    int input = g->node[0].out;
     for (int i = g->n_node - 1; i >= 0; i--) {
         GNode *n = &g->node[i];
         int x = n->in[0], y = n->out;
+        for (int k = 0; k < 2; k++) { // gradients this node accumulates into first
+            int t = n->in[k];
+            if (t >= 0 && t != input && g->first_grad[t] == i && (k == 0 || t != n->in[0]))
+                dev_memset0(d, DV(t), shape_numel(g->t[t].s) * sizeof(float));
+        }
         // the input tensor (node 0's output) takes no gradient
-        float *dx = x == g->node[0].out ? NULL : DV(x);
+        float *dx = n->kind == G_INPUT || x == input ? NULL : DV(x);
         switch (n->kind) {
         case G_INPUT: break;
         case G_CONV:

@@ -35,10 +35,10 @@ static void net_build(Net *n, const TrainConfig *c, Params *p, Dev *d, int batch
     arena_init(&n->a, d);
 }
 
-static void net_plan(Net *n)
+static void net_plan(Net *n, GraphMode mode)
 {
     arena_begin(&n->a);
-    graph_plan(&n->g, &n->a);
+    graph_plan(&n->g, &n->a, mode);
     n->loss = arena_reserve(&n->a, (size_t)n->batch);
     n->prob = arena_reserve(&n->a, (size_t)n->batch * n->classes);
     n->labels = arena_reserve(&n->a, (size_t)n->batch);
@@ -133,8 +133,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     net_build(&tr, c, &p, &d, c->batch);
     TRY(params_alloc(&p, &d, c->sgd.momentum != 0 ? 1 : 0, false));
     net_build(&ev, c, &p, &d, c->eval_batch);
-    net_plan(&tr);
-    net_plan(&ev);
+    net_plan(&tr, GRAPH_TRAIN);
+    net_plan(&ev, GRAPH_EVAL);
     graph_init_params(&tr.g, c->seed);
 
     int steps_per_epoch = train.n / c->batch; // the last partial batch is dropped
