@@ -99,7 +99,7 @@ Test(idx, fashion_mnist_when_installed)
 // ---------------------------------------------------------------------------------------------
 // augmentations and the sampler
 
-#include <math.h> // fabsf
+#include <math.h> // fabsf, fabs, floor, fmax
 
 #include "data/augment.h"
 
@@ -203,4 +203,76 @@ Test(sampler, permutation_per_epoch)
     for (int i = 0; i < 1000; i++) cr_expect_eq(seen[i], 1, "%d appears %d times", i, seen[i]);
     sampler_permutation(q, 1000, 5, 1);
     cr_expect(memcmp(p, q, sizeof p) != 0, "epochs 0 and 1 have the same order");
+}
+
+// ---------------------------------------------------------------------------------------------
+// resize: augment_resize against the align_corners=False rule written out independently here (in
+// double, floor and clamp spelled out), a value worked by hand, and identity at equal sizes
+
+// PyTorch's bilinear source coordinate of output o, and its two taps and weight of the second
+static void taps_double(int o, int in, int out, int *i0, int *i1, double *l1)
+{
+    double src = ((double)o + 0.5) * in / out - 0.5;
+    if (src < 0) src = 0;
+    *i0 = (int)floor(src);
+    *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
+    *l1 = src - *i0;
+}
+
+Test(resize, bilinear_against_formula)
+{
+    const struct { int h, w, oh, ow; } sizes[] = {{3, 4, 5, 7}, {7, 3, 3, 2}, {5, 5, 16, 9}, {32, 32, 24, 40}};
+    for (int t = 0; t < LEN(sizes); t++) {
+        int h = sizes[t].h, w = sizes[t].w, oh = sizes[t].oh, ow = sizes[t].ow, c = 3;
+        uint8_t *img = malloc((size_t)h * w * c);
+        float *y = malloc(sizeof(float) * oh * ow * c);
+        image(img, h, w, c);
+        augment_resize(y, oh, ow, img, h, w, c);
+        double worst = 0;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+                for (int k = 0; k < c; k++) {
+                    int y0, y1, x0, x1;
+                    double ly, lx;
+                    taps_double(oy, h, oh, &y0, &y1, &ly);
+                    taps_double(ox, w, ow, &x0, &x1, &lx);
+#define PX(yy, xx) (double)img[((yy) * w + (xx)) * c + k]
+                    double want = (1 - ly) * ((1 - lx) * PX(y0, x0) + lx * PX(y0, x1)) +
+                                  ly * ((1 - lx) * PX(y1, x0) + lx * PX(y1, x1));
+#undef PX
+                    worst = fmax(worst, fabs(y[(oy * ow + ox) * c + k] - want));
+                }
+        cr_expect_lt(worst, 1e-3, "(%d,%d) -> (%d,%d): worst difference %g of 255", h, w, oh, ow, worst);
+        free(img);
+        free(y);
+    }
+    // 2x2 -> 4x4 by hand: output (1,1) sits at source (0.25, 0.25)
+    uint8_t q[4] = {0, 100, 200, 250};
+    float y[16];
+    augment_resize(y, 4, 4, q, 2, 2, 1);
+    cr_expect_eq(y[0], 0.0f);
+    cr_expect_eq(y[1 * 4 + 1], 0.75f * 0.25f * 100 + 0.25f * 0.75f * 200 + 0.0625f * 250, "got %g", y[5]); // 71.875
+    cr_expect_eq(y[15], 250.0f);
+}
+
+Test(resize, identity_when_sizes_match)
+{
+    enum { H = 9, W = 11, C = 3 };
+    uint8_t img[H * W * C];
+    float r[H * W * C], x[H * W * C], z[H * W * C];
+    image(img, H, W, C);
+    augment_resize(r, H, W, img, H, W, C);
+    for (int i = 0; i < H * W * C; i++) cr_expect_eq(r[i], (float)img[i], "pixel %d: %g", i, r[i]);
+    // and the float pipeline on it is bitwise the uint8 pipeline
+    AugArgs a = {.pad = 2, .flip = true, .mean = {0.4f, 0.5f, 0.6f}, .std = {0.2f, 0.3f, 0.25f},
+                 .erase_p = 0.7f, .erase_area = {0.02f, 0.4f}, .erase_aspect = 0.3f,
+                 .erase_mode = ERASE_GAUSSIAN};
+    for (int i = 0; i < 20; i++) {
+        augment_sample(&a, x, img, H, W, C, 11, 2, (uint64_t)i);
+        augment_sample_float(&a, z, r, H, W, C, 11, 2, (uint64_t)i);
+        cr_expect(memcmp(x, z, sizeof x) == 0, "sample %d: float pipeline differs", i);
+    }
+    normalize_sample(&a, x, img, H, W, C);
+    normalize_sample_float(&a, z, r, H, W, C);
+    cr_expect(memcmp(x, z, sizeof x) == 0, "normalize: float pipeline differs");
 }
