@@ -276,3 +276,206 @@ Test(resize, identity_when_sizes_match)
     normalize_sample_float(&a, z, r, H, W, C);
     cr_expect(memcmp(x, z, sizeof x) == 0, "normalize: float pipeline differs");
 }
+
+// ---------------------------------------------------------------------------------------------
+// datasets: the registry, and the CIFAR reader on small files the tests write (the reader takes the
+// record count from the file size, so a few records per file stand in for the 10000 of the real
+// ones); Criterion runs tests in parallel processes, so each test writes into its own mkdtemp folder
+
+#include <sys/stat.h> // mkdir
+
+#include "data/dataset.h"
+
+// the pixel the tests write for global record g, channel k, row y, column x
+static uint8_t cifar_px(int g, int k, int y, int x) { return (uint8_t)(g * 7 + k * 50 + y * 3 + x * 5); }
+static int cifar_coarse(int g) { return g % 20; }
+static int cifar_fine(int g) { return (g * 37 + 3) % 100; }
+
+// writes records g0 .. g0+n-1 to dir/name: label bytes (CIFAR-10: g % 10; CIFAR-100: coarse,
+// fine), then the R, G, B planes, row-major
+static void write_cifar(const char *dir, const char *name, int g0, int n, bool is100)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    for (int g = g0; g < g0 + n; g++) {
+        if (is100) { fputc(cifar_coarse(g), f); fputc(cifar_fine(g), f); }
+        else fputc(g % 10, f);
+        for (int k = 0; k < 3; k++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) fputc(cifar_px(g, k, y, x), f);
+    }
+    fclose(f);
+}
+
+// overwrites one byte of dir/name at offset, or appends it when offset < 0
+static void poke(const char *dir, const char *name, long offset, int value)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, offset < 0 ? "ab" : "r+b");
+    cr_assert(f, "cannot open %s", path);
+    if (offset >= 0) fseek(f, offset, SEEK_SET);
+    fputc(value, f);
+    fclose(f);
+}
+
+// a CIFAR-10 folder: 5 train files of 3, 1, 2, 4, 2 records (12 in all) and a test file of 2
+static const int batch_sizes[5] = {3, 1, 2, 4, 2};
+static void write_cifar10(const char *dir)
+{
+    char name[32];
+    for (int i = 0, g = 0; i < 5; g += batch_sizes[i++]) {
+        snprintf(name, sizeof name, "data_batch_%d.bin", i + 1);
+        write_cifar(dir, name, g, batch_sizes[i], false);
+    }
+    write_cifar(dir, "test_batch.bin", 100, 2, false);
+}
+
+// every pixel and label of ds against what write_cifar wrote for records g0 ..
+static void expect_cifar(const Dataset *ds, int g0, bool is100)
+{
+    cr_assert(ds->h == 32 && ds->w == 32 && ds->c == 3, "%s: (%d,%d,%d)", ds->name, ds->h, ds->w, ds->c);
+    int bad = 0;
+    for (int i = 0; i < ds->n; i++) {
+        int label = -1, g = g0 + i;
+        const uint8_t *p = ds->get(ds, i, NULL, 0, &label);
+        cr_expect_eq(label, is100 ? cifar_fine(g) : g % 10, "sample %d: label %d", i, label);
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 32; x++)
+                for (int k = 0; k < 3; k++) bad += p[(y * 32 + x) * 3 + k] != cifar_px(g, k, y, x);
+    }
+    cr_expect_eq(bad, 0, "%s: %d pixels differ from the planar -> HWC conversion", ds->name, bad);
+}
+
+static void rm_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+Test(dataset, cifar10_layout_and_labels)
+{
+    char dir[] = "/tmp/repro_cifar10_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    write_cifar10(dir);
+    Dataset ds;
+    cr_assert_eq(dataset_load(&ds, "cifar10", dir, true), 0);
+    cr_expect(ds.n == 12 && ds.classes == 10 && !strcmp(ds.name, "cifar10"), "n %d classes %d", ds.n, ds.classes);
+    expect_cifar(&ds, 0, false);
+    dataset_limit(&ds, 5);
+    cr_expect_eq(ds.n, 5);
+    dataset_limit(&ds, 0);
+    cr_expect_eq(ds.n, 5, "limit 0 keeps all (of what is left)");
+    dataset_free(&ds);
+    cr_expect(ds.images == NULL && ds.n == 0);
+    cr_assert_eq(dataset_load(&ds, "cifar10", dir, false), 0);
+    cr_expect_eq(ds.n, 2);
+    expect_cifar(&ds, 100, false);
+    dataset_free(&ds);
+    // the folder above, as the archive extracts (cifar-10-batches-bin/), through CIFAR_DIR
+    char nested[128];
+    snprintf(nested, sizeof nested, "%s/cifar-10-batches-bin", dir);
+    cr_assert_eq(mkdir(nested, 0700), 0);
+    write_cifar10(nested);
+    char cmd[300]; // only the nested copy stays
+    snprintf(cmd, sizeof cmd, "rm '%s'/*.bin", dir);
+    cr_assert_eq(system(cmd), 0);
+    setenv("CIFAR_DIR", dir, 1);
+    cr_assert_eq(dataset_load(&ds, "cifar10", NULL, true), 0);
+    cr_expect_eq(ds.n, 12);
+    expect_cifar(&ds, 0, false);
+    dataset_free(&ds);
+    rm_dir(dir);
+}
+
+Test(dataset, cifar100_fine_labels)
+{
+    char dir[] = "/tmp/repro_cifar100_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    write_cifar(dir, "train.bin", 0, 7, true);
+    write_cifar(dir, "test.bin", 40, 3, true);
+    Dataset ds;
+    cr_assert_eq(dataset_load(&ds, "cifar100", dir, true), 0);
+    cr_expect(ds.n == 7 && ds.classes == 100, "n %d classes %d", ds.n, ds.classes);
+    expect_cifar(&ds, 0, true);
+    dataset_free(&ds);
+    cr_assert_eq(dataset_load(&ds, "cifar100", dir, false), 0);
+    cr_expect_eq(ds.n, 3);
+    expect_cifar(&ds, 40, true);
+    dataset_free(&ds);
+    rm_dir(dir);
+}
+
+Test(dataset, cifar_malformed_files_fail)
+{
+    enum { R10 = 1 + 3072, R100 = 2 + 3072 };
+    struct { const char *what, *name; bool is100; long offset; int value, want; } bad[] = {
+        {"file missing", "data_batch_3.bin", false, -2, 0, ERR_IO},
+        {"first file missing", "data_batch_1.bin", false, -2, 0, ERR_IO},
+        {"one byte extra", "data_batch_4.bin", false, -1, 9, ERR_FORMAT},
+        {"empty file", "data_batch_2.bin", false, -3, 0, ERR_FORMAT},
+        {"label 10 in CIFAR-10", "data_batch_4.bin", false, 2L * R10, 10, ERR_FORMAT},
+        {"fine label 100", "train.bin", true, 3L * R100 + 1, 100, ERR_FORMAT},
+        {"coarse label 20", "train.bin", true, 0, 20, ERR_FORMAT},
+        {"CIFAR-10 records in CIFAR-100", "train.bin", true, -4, 0, ERR_FORMAT},
+    };
+    for (int i = 0; i < LEN(bad); i++) {
+        char dir[] = "/tmp/repro_cifarbad_XXXXXX", path[300];
+        cr_assert(mkdtemp(dir));
+        if (bad[i].is100) write_cifar(dir, "train.bin", 0, 5, true);
+        else write_cifar10(dir);
+        snprintf(path, sizeof path, "%s/%s", dir, bad[i].name);
+        if (bad[i].offset == -2) unlink(path);
+        else if (bad[i].offset == -3) fclose(fopen(path, "wb"));
+        else if (bad[i].offset == -4) write_cifar(dir, "train.bin", 0, 3, false); // 3 * 3073 bytes
+        else poke(dir, bad[i].name, bad[i].offset, bad[i].value);
+        Dataset ds;
+        int rc = dataset_load(&ds, bad[i].is100 ? "cifar100" : "cifar10", dir, true);
+        cr_expect_eq(rc, bad[i].want, "%s: got %d (%s)", bad[i].what, rc, err_name(rc));
+        cr_expect(ds.images == NULL && ds.labels == NULL && ds.n == 0 && ds.release == NULL,
+                  "%s: the Dataset is not left empty", bad[i].what);
+        dataset_free(&ds);
+        rm_dir(dir);
+    }
+    unsetenv("CIFAR_DIR");
+    Dataset ds;
+    cr_expect_eq(dataset_load(&ds, "cifar10", NULL, true), ERR_ARG, "no folder and no CIFAR_DIR");
+    cr_expect_eq(dataset_load(&ds, "cifar100", "", false), ERR_ARG, "\"\" means the default: CIFAR_DIR");
+}
+
+Test(dataset, registry_names)
+{
+    Dataset ds;
+    cr_expect_eq(dataset_load(&ds, "imagenet-typo", NULL, true), ERR_ARG);
+    cr_expect(ds.n == 0 && ds.get == NULL);
+    // every listed name is registered: a missing folder is then ERR_IO, never "unknown" (ERR_ARG)
+    char names[128];
+    snprintf(names, sizeof names, "%s", dataset_names());
+    int listed = 0;
+    for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save), listed++) {
+        int rc = dataset_load(&ds, t, "/nonexistent/repro", true);
+        cr_expect_eq(rc, ERR_IO, "%s: got %s", t, err_name(rc));
+    }
+    cr_expect_eq(listed, 3, "dataset_names() lists %d names", listed);
+}
+
+Test(dataset, fmnist_when_installed)
+{
+    FILE *f = fopen("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", "rb");
+    if (!f) cr_skip_test("dataset-fashion-mnist not installed");
+    fclose(f);
+    Dataset ds;
+    IdxSet s;
+    cr_assert_eq(dataset_load(&ds, "fmnist", "/usr/share/datasets/fashion-mnist", false), 0);
+    cr_assert_eq(fmnist_load(&s, "/usr/share/datasets/fashion-mnist", false), 0);
+    cr_expect(ds.n == 10000 && ds.h == 28 && ds.w == 28 && ds.c == 1 && ds.classes == 10);
+    cr_expect(memcmp(ds.images, s.images, (size_t)s.n * 28 * 28) == 0);
+    int label;
+    const uint8_t *p = ds.get(&ds, 1234, NULL, 0, &label);
+    cr_expect(p == ds.images + 1234 * 784 && label == s.labels[1234]);
+    idx_free(&s);
+    dataset_free(&ds);
+}
