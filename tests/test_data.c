@@ -37,26 +37,30 @@ static void write_idx(const char *path, uint32_t magic, int ndim, const uint32_t
     free(data);
 }
 
-static const char *IMG = "/tmp/repro_test_images.idx", *LAB = "/tmp/repro_test_labels.idx";
+// Criterion runs the tests of this file in parallel processes: each test has its own file names
+#define IMG(test) "/tmp/repro_test_" test "_images.idx"
+#define LAB(test) "/tmp/repro_test_" test "_labels.idx"
 
-static void pair(uint32_t n_img, uint32_t n_lab, size_t img_bytes, size_t lab_bytes,
-                 uint32_t img_magic, bool gz)
+static void pair(const char *img, const char *lab, uint32_t n_img, uint32_t n_lab, size_t img_bytes,
+                 size_t lab_bytes, uint32_t img_magic, bool gz)
 {
-    write_idx(IMG, img_magic, 3, (const uint32_t[]){n_img, 4, 3}, img_bytes, gz);
-    write_idx(LAB, 0x801, 1, (const uint32_t[]){n_lab}, lab_bytes, gz);
+    write_idx(img, img_magic, 3, (const uint32_t[]){n_img, 4, 3}, img_bytes, gz);
+    write_idx(lab, 0x801, 1, (const uint32_t[]){n_lab}, lab_bytes, gz);
 }
 
 Test(idx, valid_gzip_and_plain)
 {
     for (int gz = 0; gz < 2; gz++) {
-        pair(5, 5, 5 * 12, 5, 0x803, gz);
+        pair(IMG("valid"), LAB("valid"), 5, 5, 5 * 12, 5, 0x803, gz);
         IdxSet s;
-        cr_assert_eq(idx_load(&s, IMG, LAB, 10), 0);
+        cr_assert_eq(idx_load(&s, IMG("valid"), LAB("valid"), 10), 0);
         cr_expect(s.n == 5 && s.h == 4 && s.w == 3);
         cr_expect_eq(s.images[13], 13 % 7);
         cr_expect_eq(s.labels[4], 4);
         idx_free(&s);
     }
+    unlink(IMG("valid"));
+    unlink(LAB("valid"));
 }
 
 Test(idx, malformed_files_fail)
@@ -70,16 +74,16 @@ Test(idx, malformed_files_fail)
         {"zero images", 0, 0, 0, 0, 0x803, 10, ERR_FORMAT},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        pair(bad[i].ni, bad[i].nl, bad[i].ib, bad[i].lb, bad[i].magic, i % 2);
+        pair(IMG("bad"), LAB("bad"), bad[i].ni, bad[i].nl, bad[i].ib, bad[i].lb, bad[i].magic, i % 2);
         IdxSet s;
-        int rc = idx_load(&s, IMG, LAB, bad[i].classes);
+        int rc = idx_load(&s, IMG("bad"), LAB("bad"), bad[i].classes);
         cr_expect_eq(rc, bad[i].want, "%s: got %d", bad[i].what, rc);
         cr_expect(s.images == NULL && s.labels == NULL, "%s: buffers left allocated", bad[i].what);
     }
     IdxSet s;
-    cr_expect_eq(idx_load(&s, "/nonexistent/images", LAB, 10), ERR_IO);
-    unlink(IMG);
-    unlink(LAB);
+    cr_expect_eq(idx_load(&s, "/nonexistent/images", LAB("bad"), 10), ERR_IO);
+    unlink(IMG("bad"));
+    unlink(LAB("bad"));
 }
 
 Test(idx, fashion_mnist_when_installed)
