@@ -1,6 +1,12 @@
-/* tests/test_data.c — the IDX reader on files the test writes: a valid pair (gzip and plain),
- * and every kind of malformed file, each of which must fail with ERR_FORMAT or ERR_IO and leave
- * nothing allocated. The real Fashion-MNIST is checked when its Debian package is installed.
+/* tests/test_data.c — the data side of the engine, on files and datasets the tests write:
+ *   - the IDX reader: a valid pair (gzip and plain) and every kind of malformed file, each of which
+ *     must fail with ERR_FORMAT or ERR_IO and leave nothing allocated;
+ *   - augmentations, the sampler, and the bilinear resize against an independent formula;
+ *   - the Dataset registry and the CIFAR-10/100 reader (pixel layout, labels, malformed files);
+ *   - the threaded loader: every batch bitwise equal to a plain loop over augment.h for any number
+ *     of workers and any depth, partial batches, ranges across epochs, restart and close mid-epoch,
+ *     a decoding reader and its errors.
+ * The real Fashion-MNIST is checked when its Debian package is installed.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>  // fopen
@@ -481,5 +487,228 @@ Test(dataset, fmnist_when_installed)
     const uint8_t *p = ds.get(&ds, 1234, NULL, 0, &label);
     cr_expect(p == ds.images + 1234 * 784 && label == s.labels[1234]);
     idx_free(&s);
+    dataset_free(&ds);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the loader: batches against a plain loop over augment.h, for 1 worker / depth 1 and 3 workers /
+// depth 4, at the dataset's size and resized; partial last batches; ranges across epochs; restart
+// and close mid-epoch; a decoding reader, and its errors
+
+#include "data/loader.h"
+
+// an in-memory dataset of n (h, w, c) images: pixel p of sample i is 37p + 11 + 101i (mod 256),
+// label 3i mod classes
+static void synthetic(Dataset *ds, int n, int h, int w, int c, int classes)
+{
+    size_t sz = (size_t)h * w * c;
+    uint8_t *images = malloc((size_t)n * sz), *labels = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        for (size_t p = 0; p < sz; p++) images[i * sz + p] = (uint8_t)(37 * p + 11 + 101 * i);
+        labels[i] = (uint8_t)(3 * i % classes);
+    }
+    dataset_init_memory(ds, "synthetic", n, classes, h, w, c, images, labels);
+}
+
+// batch (epoch, step) straight from augment.h: x (n, oh, ow, c), labels (n); returns n
+static int reference_batch(const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
+                           int oh, int ow, int epoch, int step, float *x, int *labels)
+{
+    int *perm = malloc(sizeof(int) * ds->n);
+    sampler_permutation(perm, ds->n, seed, epoch);
+    int n = MIN(batch, ds->n - step * batch), c = ds->c;
+    float *r = malloc(sizeof(float) * oh * ow * c);
+    for (int j = 0; j < n; j++) {
+        int i = train ? perm[step * batch + j] : step * batch + j;
+        const uint8_t *px = ds->get(ds, i, NULL, 0, &labels[j]);
+        float *dst = x + (size_t)j * oh * ow * c;
+        bool rs = oh != ds->h || ow != ds->w;
+        if (rs) augment_resize(r, oh, ow, px, ds->h, ds->w, c);
+        if (train && rs) augment_sample_float(a, dst, r, oh, ow, c, seed, epoch, (uint64_t)i);
+        else if (train) augment_sample(a, dst, px, oh, ow, c, seed, epoch, (uint64_t)i);
+        else if (rs) normalize_sample_float(a, dst, r, oh, ow, c);
+        else normalize_sample(a, dst, px, oh, ow, c);
+    }
+    free(perm);
+    free(r);
+    return n;
+}
+
+static const AugArgs test_aug = {.pad = 2, .flip = true, .mean = {0.4f, 0.5f, 0.6f},
+                                 .std = {0.2f, 0.3f, 0.25f}, .erase_p = 0.5f,
+                                 .erase_area = {0.02f, 0.4f}, .erase_aspect = 0.3f,
+                                 .erase_mode = ERASE_UNIFORM};
+
+// every batch of the range (epoch, first_step, n_steps) from loader l against the reference;
+// returns the batches seen
+static int expect_range(Loader *l, int epoch, int first_step, int n_steps, bool drop_last, const char *what)
+{
+    int spe = loader_steps_per_epoch(l, drop_last);
+    size_t out = (size_t)l->out_h * l->out_w * l->c;
+    float *x = malloc(sizeof(float) * l->batch * out);
+    int *labels = malloc(sizeof(int) * l->batch), seen = 0;
+    loader_start(l, epoch, first_step, n_steps, drop_last);
+    const Batch *b;
+    for (;;) {
+        cr_assert_eq(loader_next(l, &b), 0);
+        if (!b) break;
+        int e = epoch + (first_step + seen) / spe, s = (first_step + seen) % spe;
+        int n = reference_batch(l->ds, &l->aug, l->seed, l->batch, l->train, l->out_h, l->out_w, e, s, x, labels);
+        cr_expect(b->epoch == e && b->step == s && b->n == n, "%s: batch %d is epoch %d step %d n %d, "
+                  "expected %d %d %d", what, seen, b->epoch, b->step, b->n, e, s, n);
+        cr_expect(memcmp(b->labels, labels, sizeof(int) * n) == 0, "%s: batch %d labels differ", what, seen);
+        cr_expect(memcmp(b->x, x, sizeof(float) * n * out) == 0, "%s: batch %d pixels differ", what, seen);
+        seen++;
+    }
+    free(x);
+    free(labels);
+    return seen;
+}
+
+Test(loader, bitwise_for_any_workers_and_depth)
+{
+    Dataset ds;
+    synthetic(&ds, 37, 8, 8, 3, 5);
+    const struct { bool train; int oh, ow; bool drop_last; } cfg[] = {
+        {true, 0, 0, false}, {true, 12, 10, true}, {false, 0, 0, false}, {false, 6, 5, false},
+    };
+    const struct { int workers, depth; } pools[] = {{1, 1}, {3, 4}, {2, 2}};
+    for (int c = 0; c < LEN(cfg); c++) {
+        float *first[16] = {0};
+        for (int p = 0; p < LEN(pools); p++) {
+            Loader l;
+            cr_assert_eq(loader_open(&l, &ds, &test_aug, 42, 8, cfg[c].train, cfg[c].oh, cfg[c].ow,
+                                     pools[p].workers, pools[p].depth), 0);
+            char what[96];
+            snprintf(what, sizeof what, "%s %dx%d, %d workers depth %d", cfg[c].train ? "train" : "eval",
+                     l.out_h, l.out_w, pools[p].workers, pools[p].depth);
+            // 9 steps from epoch 1 step 2: crosses into epochs 2 and 3
+            cr_expect_eq(expect_range(&l, 1, 2, 9, cfg[c].drop_last, what), 9, "%s", what);
+            // and bitwise equal across pools, batch by batch
+            loader_start(&l, 1, 2, 9, cfg[c].drop_last);
+            size_t bytes = sizeof(float) * 8 * l.out_h * l.out_w * l.c;
+            const Batch *b;
+            for (int k = 0; loader_next(&l, &b) == 0 && b; k++) {
+                if (p == 0) first[k] = memcpy(malloc(bytes), b->x, bytes);
+                else cr_expect(memcmp(first[k], b->x, sizeof(float) * b->n * l.out_h * l.out_w * l.c) == 0,
+                               "%s: batch %d differs from 1 worker depth 1", what, k);
+            }
+            loader_close(&l);
+            cr_expect(l.st == NULL);
+        }
+        for (int k = 0; k < 16; k++) free(first[k]);
+    }
+    dataset_free(&ds);
+}
+
+Test(loader, partial_last_batch_and_epoch_range)
+{
+    Dataset ds;
+    synthetic(&ds, 37, 8, 8, 3, 5);
+    Loader l;
+    for (int train = 0; train < 2; train++) {
+        cr_assert_eq(loader_open(&l, &ds, &test_aug, 7, 8, train, 0, 0, 2, 2), 0);
+        cr_expect_eq(loader_steps_per_epoch(&l, false), 5);
+        cr_expect_eq(loader_steps_per_epoch(&l, true), 4);
+        // n_steps 0: to the end of the epoch; drop_last false ends with 37 - 32 = 5 samples
+        cr_expect_eq(expect_range(&l, 3, 0, 0, false, "to the end"), 5);
+        cr_expect_eq(expect_range(&l, 3, 2, 0, true, "from step 2, drop_last"), 2);
+        loader_start(&l, 0, 0, 0, false);
+        const Batch *b;
+        int sizes[5], k = 0, seen[37] = {0};
+        while (loader_next(&l, &b) == 0 && b) {
+            sizes[k++] = b->n;
+            for (int j = 0; j < b->n; j++) seen[b->labels[j]]++;
+        }
+        cr_expect(k == 5 && sizes[0] == 8 && sizes[4] == 5, "%d batches, last of %d", k, sizes[4]);
+        cr_expect_eq(loader_next(&l, &b), 0, "next after the end stays at the end");
+        cr_expect_null(b);
+        int total = 0;
+        for (int j = 0; j < 5; j++) total += seen[j];
+        cr_expect_eq(total, 37, "one epoch visits every sample once (%d labels seen)", total);
+        loader_close(&l);
+    }
+    dataset_free(&ds);
+}
+
+Test(loader, restart_and_close_mid_epoch)
+{
+    Dataset ds;
+    synthetic(&ds, 500, 16, 16, 3, 10);
+    Loader l;
+    cr_assert_eq(loader_open(&l, &ds, &test_aug, 3, 32, true, 0, 0, 3, 3), 0);
+    loader_close(&l); // never started
+    for (int round = 0; round < 20; round++) {
+        cr_assert_eq(loader_open(&l, &ds, &test_aug, 3, 32, true, 20, 20, 3, 3), 0);
+        loader_start(&l, round, 0, 0, false);
+        const Batch *b;
+        for (int k = 0; k < round % 4; k++) cr_assert(loader_next(&l, &b) == 0 && b);
+        if (round % 2) { // restart elsewhere with batches in flight: nothing stale may come out
+            cr_expect_eq(expect_range(&l, round + 1, 3, 4, true, "after a restart"), 4);
+            loader_start(&l, 0, 0, 0, false);
+        }
+        loader_close(&l); // workers mid-epoch
+    }
+    dataset_free(&ds);
+}
+
+// a decoding reader: no images in memory; sample i is written into buf (pixel p = 13i + p),
+// label i mod 4; sample 13 fails as a corrupt file would
+static const uint8_t *decoding_get(const Dataset *ds, int i, uint8_t *buf, size_t buf_size, int *label)
+{
+    size_t sz = (size_t)ds->h * ds->w * ds->c;
+    cr_assert_geq(buf_size, sz);
+    if (i == 13) {
+        log_error("decoding test reader: sample %d is corrupt (on purpose)", i);
+        return NULL;
+    }
+    for (size_t p = 0; p < sz; p++) buf[p] = (uint8_t)(13 * i + p);
+    *label = i % 4;
+    return buf;
+}
+
+Test(loader, decoding_reader_and_its_errors)
+{
+    Dataset ds = {.name = "decoding", .n = 20, .classes = 4, .h = 5, .w = 6, .c = 2, .get = decoding_get};
+    Loader l;
+    cr_assert_eq(loader_open(&l, &ds, &test_aug, 1, 4, false, 0, 0, 2, 2), 0);
+    loader_start(&l, 0, 0, 0, false);
+    const Batch *b;
+    uint8_t px[60];
+    float want[60];
+    for (int k = 0; k < 3; k++) { // samples 0 .. 11
+        cr_assert_eq(loader_next(&l, &b), 0);
+        cr_assert_not_null(b);
+        for (int j = 0; j < 4; j++) {
+            int i = 4 * k + j;
+            for (int p = 0; p < 60; p++) px[p] = (uint8_t)(13 * i + p);
+            normalize_sample(&test_aug, want, px, 5, 6, 2);
+            cr_expect(memcmp(b->x + j * 60, want, sizeof want) == 0, "sample %d differs", i);
+            cr_expect_eq(b->labels[j], i % 4);
+        }
+    }
+    cr_expect_eq(loader_next(&l, &b), ERR_IO, "the batch with sample 13 must fail");
+    cr_expect_null(b);
+    loader_close(&l);
+    Dataset varying = ds;
+    varying.h = varying.w = 0;
+    cr_expect_eq(loader_open(&l, &varying, &test_aug, 1, 4, false, 32, 32, 1, 1), ERR_ARG,
+                 "a reader of varying sizes is not supported yet");
+    cr_expect(l.st == NULL);
+}
+
+Test(loader, fashion_mnist_resized_when_installed)
+{
+    Dataset ds;
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
+        cr_skip_test("dataset-fashion-mnist not installed");
+    cr_assert_eq(dataset_load(&ds, "fmnist", NULL, true), 0);
+    AugArgs a = {.pad = 4, .flip = true, .mean = {0.2860f}, .std = {0.3530f}, .erase_p = 0.5f,
+                 .erase_area = {0.02f, 0.4f}, .erase_aspect = 0.3f, .erase_mode = ERASE_UNIFORM};
+    Loader l;
+    cr_assert_eq(loader_open(&l, &ds, &a, 1, 128, true, 32, 32, 2, 2), 0);
+    cr_expect_eq(expect_range(&l, 0, 467, 3, false, "fmnist 32x32"), 3,
+                 "467, 468 (96 samples) and step 0 of epoch 1");
+    loader_close(&l);
     dataset_free(&ds);
 }
