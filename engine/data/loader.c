@@ -6,7 +6,7 @@
  *   claim    a worker takes the next chunk (claim_b, claim_chunk) when batch claim_b's slot is free
  *            (claim_b < released + depth). Taking chunk 0 sets the slot up: its epoch, step, n
  *            and the sample indices, from the epoch's permutation (computed here, under the lock,
- *            once per epoch: O(n) Philox draws, milliseconds even for ImageNet).
+ *            once per epoch: n Philox draws, about a millisecond for CIFAR, tens for ImageNet).
  *   fill     outside the lock: get, (resize,) augment or normalize each sample of the chunk.
  *   finish   under the lock: when the last chunk of a batch is in, the slot is ready; signal.
  *   consume  loader_next frees the slot it handed out last (released++), waits for the next one.
@@ -111,10 +111,11 @@ static int fill(const LoaderState *s, LoaderWorker *w, LoaderSlot *slot, int j0,
               ds->name, i, label, ds->classes - 1);
         float *x = slot->b.x + (size_t)j * out;
         if (resize) augment_resize(w->resized, c->out_h, c->out_w, px, ds->h, ds->w, ds->c);
+        int epoch = slot->b.epoch;
         if (c->train && resize)
-            augment_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c, c->seed, slot->b.epoch, (uint64_t)i);
+            augment_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
         else if (c->train)
-            augment_sample(&c->aug, x, px, c->out_h, c->out_w, c->c, c->seed, slot->b.epoch, (uint64_t)i);
+            augment_sample(&c->aug, x, px, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
         else if (resize)
             normalize_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c);
         else
