@@ -13,6 +13,7 @@
  * use OpenMP: the pool is sized by n_workers alone.
  * depth = batch buffers in the ring: the consumer holds one while workers fill the others
  * (2 = double buffering; 1 = workers start batch k+1 only when the consumer asks for it).
+ * One consumer thread calls loader_start, loader_next and loader_close.
  */
 #ifndef LOADER_H
 #define LOADER_H
