@@ -1,8 +1,13 @@
-/* engine/data/augment.c — crop, flip, normalization, random erasing and the sampler. */
+/* engine/data/augment.c — resize, crop, flip, normalization, random erasing and the sampler.
+ *
+ * The uint8 and float entry points share one body (crop_flip_normalize) that reads a pixel from
+ * whichever source is given, so a resized image goes through exactly the code of a native one.
+ */
 #include "augment.h"
 
 #include <math.h> // sqrt, round, log, cos
 
+#include "../backend/op_math.h" // resize_taps: the bilinear rule every backend's resize op uses
 #include "../core/rng.h"
 
 enum { PURPOSE_AUG = 0xA06, PURPOSE_ORDER = 0x0D3, DRAWS_PER_SAMPLE = 64 };
@@ -47,8 +52,10 @@ static void erase(const AugArgs *a, float *dst, int h, int w, int c, Draws *d)
     }
 }
 
-void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c,
-                    uint64_t seed, int epoch, uint64_t index)
+// RandomCrop + flip + ToTensor + Normalize + RandomErasing of sample `index`: pixels come from
+// s8 (uint8) or, when s8 is NULL, from sf (float on 0..255); both (h, w, c); dst (h, w, c)
+static void crop_flip_normalize(const AugArgs *a, float *dst, const uint8_t *s8, const float *sf,
+                                int h, int w, int c, uint64_t seed, int epoch, uint64_t index)
 {
     Draws d = {rng_key(seed, PURPOSE_AUG), (uint64_t)epoch, index * DRAWS_PER_SAMPLE, 0};
     int oy = a->pad ? below(&d, 2 * a->pad + 1) - a->pad : 0; // crop offset in the unpadded image
@@ -58,18 +65,57 @@ void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int
         for (int x = 0; x < w; x++) {
             int sy = y + oy, sx = flip ? w - 1 - x + ox : x + ox;
             bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            size_t j = ((size_t)sy * w + sx) * c;
             for (int k = 0; k < c; k++) {
-                float v = inside ? src[((size_t)sy * w + sx) * c + k] / 255.0f : 0.0f;
+                float v = inside ? (s8 ? (float)s8[j + k] : sf[j + k]) / 255.0f : 0.0f;
                 dst[((size_t)y * w + x) * c + k] = (v - a->mean[k]) / a->std[k];
             }
         }
     if (a->erase_p > 0) erase(a, dst, h, w, c, &d);
 }
 
+void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c,
+                    uint64_t seed, int epoch, uint64_t index)
+{
+    crop_flip_normalize(a, dst, src, NULL, h, w, c, seed, epoch, index);
+}
+
+void augment_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c,
+                          uint64_t seed, int epoch, uint64_t index)
+{
+    crop_flip_normalize(a, dst, NULL, src, h, w, c, seed, epoch, index);
+}
+
 void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c)
 {
     for (size_t i = 0; i < (size_t)h * w; i++)
+        for (int k = 0; k < c; k++) dst[i * c + k] = ((float)src[i * c + k] / 255.0f - a->mean[k]) / a->std[k];
+}
+
+void normalize_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c)
+{
+    for (size_t i = 0; i < (size_t)h * w; i++)
         for (int k = 0; k < c; k++) dst[i * c + k] = (src[i * c + k] / 255.0f - a->mean[k]) / a->std[k];
+}
+
+// the four-neighbour mix of ref/resize.c, in the same order of operations, on uint8 pixels
+void augment_resize(float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c)
+{
+    CHECK(h > 0 && w > 0 && c > 0 && oh > 0 && ow > 0, "augment_resize: (%d,%d,%d) -> (%d,%d)", h, w,
+          c, oh, ow);
+    for (int y = 0; y < oh; y++) {
+        ResizeTaps th = resize_taps(y, h, oh);
+        const uint8_t *r0 = src + (size_t)th.i0 * w * c, *r1 = src + (size_t)th.i1 * w * c;
+        for (int x = 0; x < ow; x++) {
+            ResizeTaps tw = resize_taps(x, w, ow);
+            float *o = dst + ((size_t)y * ow + x) * c;
+            for (int k = 0; k < c; k++) {
+                size_t a0 = (size_t)tw.i0 * c + k, a1 = (size_t)tw.i1 * c + k;
+                o[k] = th.l0 * (tw.l0 * (float)r0[a0] + tw.l1 * (float)r0[a1]) +
+                       th.l1 * (tw.l0 * (float)r1[a0] + tw.l1 * (float)r1[a1]);
+            }
+        }
+    }
 }
 
 void sampler_permutation(int *perm, int n, uint64_t seed, int epoch)

@@ -6,6 +6,11 @@
  * resumed run draws what an uninterrupted one would.
  * Pipeline for one sample, as torchvision applies it: RandomCrop(size, padding, fill 0) ->
  * RandomHorizontalFlip(0.5) -> ToTensor (/255) -> Normalize(mean, std) -> RandomErasing.
+ * Resolution: a caller that trains or evaluates at another size than the dataset's first calls
+ * augment_resize (uint8 -> float, bilinear) and then the _float variants at the new size, so
+ * crop padding and erasing areas are in pixels of the resized image (darknet's resize-the-input
+ * idea; loader.c does this). Resize is not an AugArgs field because it changes the output shape,
+ * which belongs to the caller (the loader's out_h, out_w), not to the augmentation recipe.
  */
 #ifndef AUGMENT_H
 #define AUGMENT_H
@@ -30,6 +35,18 @@ void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int
                     uint64_t seed, int epoch, uint64_t index);
 // evaluation: normalization only
 void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c);
+
+// bilinear resize without antialiasing, align_corners=False: src (h, w, c) uint8 -> dst
+// (oh, ow, c) float on the 0..255 scale, PyTorch's F.interpolate(x.float(), (oh, ow),
+// mode='bilinear') on the uint8 pixels converted to float. The taps are op_math.h's
+// resize_taps, the formula of every backend's resize op. Equal sizes copy the pixels exactly.
+void augment_resize(float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c);
+// augment_sample / normalize_sample of a float image on the 0..255 scale (augment_resize's
+// output): src (h, w, c) -> dst (h, w, c). For integer pixel values the result is bitwise that of
+// the uint8 versions (the same draws, the same v / 255 then (v - mean) / std).
+void augment_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c,
+                          uint64_t seed, int epoch, uint64_t index);
+void normalize_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c);
 
 // the order of epoch `epoch`: a permutation of 0..n-1 (Fisher-Yates on counter draws)
 void sampler_permutation(int *perm, int n, uint64_t seed, int epoch);

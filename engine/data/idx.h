@@ -3,7 +3,8 @@
  * An image file: magic 0x00000803 (unsigned bytes, 3 dimensions), count, rows, cols (big endian),
  * then count*rows*cols bytes; a label file: magic 0x00000801, count, then count bytes. The
  * reader checks magic numbers, counts, sizes, label range and the exact file length, and names
- * the file and the value that is wrong.
+ * the file and the value that is wrong. The engine reaches it through dataset.h, whose registry
+ * wraps fmnist_load as the dataset "fmnist" (c = 1).
  */
 #ifndef IDX_H
 #define IDX_H

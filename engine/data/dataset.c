@@ -1,0 +1,100 @@
+/* engine/data/dataset.c — the registry of dataset.h and the in-memory dataset.
+ *
+ * The registry is a const table of (name, loader); dataset_names() is the same list as one string,
+ * and tests/test_data.c checks that the two agree. Fashion-MNIST reuses idx.c's reader and moves
+ * its buffers into the Dataset (the (n, 28, 28) images are already (n, h, w, 1) HWC).
+ */
+#include "dataset.h"
+
+#include <stdio.h>  // snprintf
+#include <string.h> // memset, strcmp
+
+#include "idx.h" // fmnist_load
+
+// ---------------------------------------------------------------------------------------------
+// in-memory datasets: images (n, h, w, c) and labels (n) owned by the Dataset
+
+static const uint8_t *memory_get(const Dataset *ds, int i, uint8_t *buf, size_t buf_size, int *label)
+{
+    CHECK(i >= 0 && i < ds->n, "%s: sample %d outside 0..%d", ds->name, i, ds->n - 1);
+    *label = ds->labels[i];
+    return ds->images + (size_t)i * ds->h * ds->w * ds->c;
+}
+
+static void memory_release(Dataset *ds)
+{
+    free(ds->images);
+    free(ds->labels);
+    ds->images = ds->labels = NULL;
+}
+
+void dataset_init_memory(Dataset *ds, const char *name, int n, int classes, int h, int w, int c,
+                         uint8_t *images, uint8_t *labels)
+{
+    CHECK(n > 0 && classes > 0 && h > 0 && w > 0 && c > 0 && images && labels,
+          "dataset_init_memory: %s n=%d classes=%d (%d,%d,%d)", name, n, classes, h, w, c);
+    memset(ds, 0, sizeof *ds);
+    snprintf(ds->name, sizeof ds->name, "%s", name);
+    ds->n = n;
+    ds->classes = classes;
+    ds->h = h;
+    ds->w = w;
+    ds->c = c;
+    ds->images = images;
+    ds->labels = labels;
+    ds->get = memory_get;
+    ds->release = memory_release;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the registry
+
+static int fmnist_open(Dataset *ds, const char *dir, bool train)
+{
+    IdxSet s;
+    int rc = fmnist_load(&s, dir, train);
+    if (rc) return rc;
+    dataset_init_memory(ds, "fmnist", s.n, 10, s.h, s.w, 1, s.images, s.labels); // takes the buffers
+    return 0;
+}
+
+static int cifar10_open(Dataset *ds, const char *dir, bool train) { return cifar_load(ds, dir, train, false); }
+static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifar_load(ds, dir, train, true); }
+
+static const struct {
+    const char *name;
+    int (*open)(Dataset *ds, const char *dir, bool train); // dir NULL: the default location
+} registry[] = {
+    {"fmnist", fmnist_open},
+    {"cifar10", cifar10_open},
+    {"cifar100", cifar100_open},
+};
+
+const char *dataset_names(void) { return "fmnist, cifar10, cifar100"; }
+
+int dataset_load(Dataset *ds, const char *name, const char *dir, bool train)
+{
+    CHECK(name, "dataset_load: name is NULL");
+    memset(ds, 0, sizeof *ds);
+    if (dir && !dir[0]) dir = NULL;
+    for (int i = 0; i < LEN(registry); i++) {
+        if (strcmp(registry[i].name, name) != 0) continue;
+        int rc = registry[i].open(ds, dir, train);
+        if (rc) memset(ds, 0, sizeof *ds);
+        return rc;
+    }
+    log_error("dataset '%s' is unknown (valid: %s)", name, dataset_names());
+    return ERR_ARG;
+}
+
+void dataset_free(Dataset *ds)
+{
+    if (ds->release) ds->release(ds);
+    memset(ds, 0, sizeof *ds);
+}
+
+void dataset_limit(Dataset *ds, int n)
+{
+    CHECK(n >= 0, "dataset_limit: %s: n = %d (0 keeps all samples)", ds->name, n);
+    if (n > 0 && n < ds->n) ds->n = n;
+}

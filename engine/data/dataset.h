@@ -1,0 +1,53 @@
+/* engine/data/dataset.h — datasets by name, behind one small interface.
+ *
+ * A Dataset hands out sample i as (h, w, c) uint8 pixels (HWC) and its label through get(); the
+ * loader (loader.h) talks to nothing else, so a new source is one reader file plus one row of the
+ * registry in dataset.c (Caffe's layer factory: an unknown name is an error listing the valid
+ * ones). Two kinds of reader fit:
+ *   - in-memory sets (Fashion-MNIST through idx.c, CIFAR-10/100 through cifar.c) hold every pixel
+ *     in `images` and return pointers into it; buf is not touched.
+ *   - readers that decode on demand (a later ImageNet folder reader) leave images and labels NULL,
+ *     write sample i into the caller's buf and return buf; such a reader may set h = w = 0 when
+ *     sizes vary.
+ * get() must be safe to call from several threads at once (the loader's workers do): in-memory
+ * sets are read-only, and a decoding reader keeps per-call state on the stack or in buf.
+ */
+#ifndef DATASET_H
+#define DATASET_H
+
+#include "../core/core.h"
+
+typedef struct Dataset Dataset;
+struct Dataset {
+    char name[32];            // "fmnist", "cifar10", "cifar100"
+    int  n, classes;          // samples, labels are 0 .. classes-1
+    int  h, w, c;             // fixed image size (HWC, uint8); 0, 0 for a reader of varying sizes
+    uint8_t *images, *labels; // in-memory sets: (n, h, w, c) and (n); NULL for decoding readers
+    // sample i (0 <= i < n): its pixels (h, w, c) and *label. In-memory sets return a pointer into
+    // images; decoding readers write into buf (buf_size bytes) and return buf. NULL with one line
+    // printed on error.
+    const uint8_t *(*get)(const Dataset *ds, int i, uint8_t *buf, size_t buf_size, int *label);
+    void (*release)(Dataset *ds); // frees what the reader owns (dataset_free calls it)
+    void *impl;                   // reader-private state
+};
+
+// loads the train or test split of dataset `name` ("fmnist", "cifar10", "cifar100") from dir; dir
+// NULL or "" is the default location: fmnist $FMNIST_DIR, else /usr/share/datasets/fashion-mnist
+// (Debian's dataset-fashion-mnist); cifar $CIFAR_DIR, else an error naming the variable. Returns 0,
+// ERR_ARG for an unknown name (the line lists the valid ones) or a missing location, ERR_IO or
+// ERR_FORMAT from the reader, with one line printed; on error *ds is zeroed and owns nothing.
+int  dataset_load(Dataset *ds, const char *name, const char *dir, bool train);
+const char *dataset_names(void); // "fmnist, cifar10, cifar100"
+void dataset_free(Dataset *ds);  // releases and zeroes *ds; a zeroed Dataset is fine
+void dataset_limit(Dataset *ds, int n); // keep the first n samples (0 = all; n > ds->n keeps all)
+
+// ---------------------------------------------------------------------------------------------
+// for readers: the registry in dataset.c calls these
+
+// an in-memory dataset that takes ownership of images (n, h, w, c) and labels (n), both xmalloc'd
+void dataset_init_memory(Dataset *ds, const char *name, int n, int classes, int h, int w, int c,
+                         uint8_t *images, uint8_t *labels);
+// CIFAR-10 (cifar100 false) or CIFAR-100 binary files from dir (cifar.c)
+int  cifar_load(Dataset *ds, const char *dir, bool train, bool cifar100);
+
+#endif

@@ -1,0 +1,305 @@
+/* engine/data/loader.c — the worker pool and batch ring of loader.h.
+ *
+ * The range of loader_start is a sequence of batches b = 0 .. n_steps-1; batch b lives in slot
+ * b % depth and is cut into chunks of `chunk` samples. Everything below the mutex is small
+ * bookkeeping; the pixels are written outside it:
+ *   claim    a worker takes the next chunk (claim_b, claim_chunk) when batch claim_b's slot is free
+ *            (claim_b < released + depth). Taking chunk 0 sets the slot up: its epoch, step, n
+ *            and the sample indices, from the epoch's permutation (computed here, under the lock,
+ *            once per epoch: n Philox draws, about a millisecond for CIFAR, tens for ImageNet).
+ *   fill     outside the lock: get, (resize,) augment or normalize each sample of the chunk.
+ *   finish   under the lock: when the last chunk of a batch is in, the slot is ready; signal.
+ *   consume  loader_next frees the slot it handed out last (released++), waits for the next one.
+ *   cancel   loader_start and loader_close bump `gen` and wait until no chunk is being filled;
+ *            a chunk that was running when gen changed is dropped, not counted.
+ * Samples are visited by dataset index and each one's pixels depend only on (seed, epoch, index),
+ * so which worker fills which chunk, and when, cannot change a bit of the output.
+ */
+#include "loader.h"
+
+#include <pthread.h> // pthread_create, mutexes, condition variables
+#include <string.h>  // memset, strerror
+
+struct LoaderSlot {
+    Batch b;          // x (batch, out_h, out_w, c), labels (batch)
+    int  *index;      // (batch) dataset index of each sample
+    int   id;         // the range batch it holds, -1 when none
+    int   chunks_left;
+    int   err;        // the first reader error of its samples
+    bool  ready;
+};
+typedef struct LoaderSlot LoaderSlot;
+
+typedef struct {
+    pthread_t    thread;
+    LoaderState *st;
+    uint8_t     *buf;    // (h, w, c) decoding readers write here
+    float       *resized; // (out_h, out_w, c) on 0..255, when resizing
+} LoaderWorker;
+
+struct LoaderState {
+    Loader        cfg;     // a copy of the public part: the workers read this, never the caller's
+    int           chunk;   // samples per chunk: ceil(batch / n_workers)
+    LoaderSlot   *slots;   // (depth)
+    LoaderWorker *workers; // (n_workers)
+    int           started; // threads running
+    int          *perm;    // (n) train order of epoch perm_epoch; NULL for eval
+    int           perm_epoch;
+    // the range, and where production and consumption stand in it (all under mu)
+    int  epoch0, first_step, n_steps, steps_per_epoch;
+    int  claim_b, claim_chunk;
+    int  released, next_out;
+    bool handed_out;
+    int  busy;     // chunks being filled now
+    unsigned gen;  // bumped by every cancel
+    bool shutdown;
+    pthread_mutex_t mu;
+    pthread_cond_t  work, ready; // workers wait on work; loader_next and cancel wait on ready
+};
+
+// ---------------------------------------------------------------------------------------------
+// workers
+
+static int batch_size_of(const LoaderState *s, int b)
+{
+    int step = (s->first_step + b) % s->steps_per_epoch;
+    return MIN(s->cfg.batch, s->cfg.ds->n - step * s->cfg.batch);
+}
+
+static bool claimable(const LoaderState *s)
+{
+    return s->claim_b < s->n_steps && s->claim_b < s->released + s->cfg.depth;
+}
+
+// under mu: the slot of batch b gets its place in the range and its sample indices
+static void slot_setup(LoaderState *s, LoaderSlot *slot, int b)
+{
+    const Loader *c = &s->cfg;
+    int epoch = s->epoch0 + (s->first_step + b) / s->steps_per_epoch;
+    int step = (s->first_step + b) % s->steps_per_epoch;
+    int n = batch_size_of(s, b);
+    if (c->train && s->perm_epoch != epoch) {
+        sampler_permutation(s->perm, c->ds->n, c->seed, epoch);
+        s->perm_epoch = epoch;
+    }
+    for (int j = 0; j < n; j++) {
+        int pos = step * c->batch + j;
+        slot->index[j] = c->train ? s->perm[pos] : pos;
+    }
+    slot->b.n = n;
+    slot->b.epoch = epoch;
+    slot->b.step = step;
+    slot->id = b;
+    slot->chunks_left = (n + s->chunk - 1) / s->chunk;
+    slot->err = 0;
+    slot->ready = false;
+}
+
+// samples j0 .. j1-1 of the slot: pixels of the dataset, resized when the sizes differ, then
+// augmented (train) or normalized (eval) into x; 0 or the reader's error
+static int fill(const LoaderState *s, LoaderWorker *w, LoaderSlot *slot, int j0, int j1)
+{
+    const Loader *c = &s->cfg;
+    const Dataset *ds = c->ds;
+    bool resize = c->out_h != ds->h || c->out_w != ds->w;
+    size_t in_size = (size_t)ds->h * ds->w * ds->c, out = (size_t)c->out_h * c->out_w * c->c;
+    for (int j = j0; j < j1; j++) {
+        int i = slot->index[j], label = -1;
+        const uint8_t *px = ds->get(ds, i, w->buf, in_size, &label);
+        if (!px) return ERR_IO;
+        CHECK(label >= 0 && label < ds->classes, "loader: %s sample %d has label %d, outside 0..%d",
+              ds->name, i, label, ds->classes - 1);
+        float *x = slot->b.x + (size_t)j * out;
+        if (resize) augment_resize(w->resized, c->out_h, c->out_w, px, ds->h, ds->w, ds->c);
+        int epoch = slot->b.epoch;
+        if (c->train && resize)
+            augment_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
+        else if (c->train)
+            augment_sample(&c->aug, x, px, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
+        else if (resize)
+            normalize_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c);
+        else
+            normalize_sample(&c->aug, x, px, c->out_h, c->out_w, c->c);
+        slot->b.labels[j] = label;
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    LoaderWorker *w = arg;
+    LoaderState *s = w->st;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->shutdown && !claimable(s)) pthread_cond_wait(&s->work, &s->mu);
+        if (s->shutdown) break;
+        int b = s->claim_b, ch = s->claim_chunk;
+        LoaderSlot *slot = &s->slots[b % s->cfg.depth];
+        if (ch == 0) slot_setup(s, slot, b);
+        if (++s->claim_chunk * s->chunk >= slot->b.n) {
+            s->claim_b++;
+            s->claim_chunk = 0;
+        }
+        unsigned gen = s->gen;
+        s->busy++;
+        pthread_mutex_unlock(&s->mu);
+
+        int err = fill(s, w, slot, ch * s->chunk, MIN((ch + 1) * s->chunk, slot->b.n));
+
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+        if (gen == s->gen) {
+            if (err && !slot->err) slot->err = err;
+            if (--slot->chunks_left == 0) slot->ready = true;
+        }
+        pthread_cond_broadcast(&s->ready); // a batch is ready, or a cancel waits for busy == 0
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the consumer side
+
+int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
+                int out_h, int out_w, int n_workers, int depth)
+{
+    CHECK(ds && ds->get && a && batch > 0 && n_workers >= 1 && depth >= 1 && out_h >= 0 && out_w >= 0,
+          "loader_open: batch %d, %d workers, depth %d, out %dx%d", batch, n_workers, depth, out_h, out_w);
+    memset(l, 0, sizeof *l);
+    if (ds->h <= 0 || ds->w <= 0 || ds->c <= 0 || ds->n <= 0) {
+        log_error("loader: %s has %d images of size (%d,%d,%d); the loader needs a fixed size and at "
+                  "least one image", ds->name, ds->n, ds->h, ds->w, ds->c);
+        return ERR_ARG;
+    }
+    if (ds->c > LEN(a->mean)) {
+        log_error("loader: %s has %d channels; augment.h normalizes at most %d", ds->name, ds->c,
+                  LEN(a->mean));
+        return ERR_ARG;
+    }
+    *l = (Loader){ds, *a, seed, batch, out_h ? out_h : ds->h, out_w ? out_w : ds->w, ds->c, train,
+                  n_workers, depth, NULL};
+    LoaderState *s = xcalloc(1, sizeof *s);
+    s->cfg = *l;
+    s->chunk = (batch + n_workers - 1) / n_workers;
+    s->perm = train ? xmalloc((size_t)ds->n * sizeof(int)) : NULL;
+    s->perm_epoch = -1;
+    s->slots = xcalloc((size_t)depth, sizeof *s->slots);
+    size_t out = (size_t)l->out_h * l->out_w * l->c;
+    for (int k = 0; k < depth; k++) {
+        s->slots[k].b.x = xmalloc((size_t)batch * out * sizeof(float));
+        s->slots[k].b.labels = xmalloc((size_t)batch * sizeof(int));
+        s->slots[k].index = xmalloc((size_t)batch * sizeof(int));
+        s->slots[k].id = -1;
+    }
+    s->workers = xcalloc((size_t)n_workers, sizeof *s->workers);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->ready, NULL);
+    l->st = s;
+    for (int k = 0; k < n_workers; k++) {
+        LoaderWorker *w = &s->workers[k];
+        w->st = s;
+        w->buf = xmalloc((size_t)ds->h * ds->w * ds->c);
+        w->resized = xmalloc(out * sizeof(float));
+        int e = pthread_create(&w->thread, NULL, worker_main, w);
+        if (e) {
+            log_error("loader: starting worker %d of %d failed (%s)", k + 1, n_workers, strerror(e));
+            free(w->buf);
+            free(w->resized);
+            loader_close(l);
+            return ERR_NOMEM;
+        }
+        s->started++;
+    }
+    return 0;
+}
+
+int loader_steps_per_epoch(const Loader *l, bool drop_last)
+{
+    return drop_last ? l->ds->n / l->batch : (l->ds->n + l->batch - 1) / l->batch;
+}
+
+// under mu: drop the current range; returns once no worker is filling a chunk of it
+static void cancel(LoaderState *s)
+{
+    s->gen++;
+    s->n_steps = 0; // nothing is claimable
+    while (s->busy > 0) pthread_cond_wait(&s->ready, &s->mu);
+    for (int k = 0; k < s->cfg.depth; k++) {
+        s->slots[k].id = -1;
+        s->slots[k].ready = false;
+    }
+    s->claim_b = s->claim_chunk = s->released = s->next_out = 0;
+    s->handed_out = false;
+}
+
+void loader_start(Loader *l, int epoch, int first_step, int n_steps, bool drop_last)
+{
+    LoaderState *s = l->st;
+    int spe = loader_steps_per_epoch(l, drop_last);
+    CHECK(spe > 0, "loader_start: %s has %d samples, no whole batch of %d (drop_last)", l->ds->name,
+          l->ds->n, l->batch);
+    CHECK(epoch >= 0 && first_step >= 0 && first_step < spe, "loader_start: epoch %d step %d of %d",
+          epoch, first_step, spe);
+    pthread_mutex_lock(&s->mu);
+    cancel(s);
+    s->epoch0 = epoch;
+    s->first_step = first_step;
+    s->steps_per_epoch = spe;
+    s->n_steps = n_steps > 0 ? n_steps : spe - first_step;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int loader_next(Loader *l, const Batch **batch)
+{
+    LoaderState *s = l->st;
+    pthread_mutex_lock(&s->mu);
+    if (s->handed_out) { // the consumer is done with the batch it holds: its slot may be refilled
+        s->released++;
+        s->handed_out = false;
+        pthread_cond_broadcast(&s->work);
+    }
+    *batch = NULL;
+    int err = 0;
+    if (s->next_out < s->n_steps) {
+        LoaderSlot *slot = &s->slots[s->next_out % s->cfg.depth];
+        while (!(slot->id == s->next_out && slot->ready)) pthread_cond_wait(&s->ready, &s->mu);
+        s->next_out++;
+        s->handed_out = true;
+        err = slot->err;
+        if (!err) *batch = &slot->b;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+void loader_close(Loader *l)
+{
+    LoaderState *s = l->st;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    cancel(s);
+    s->shutdown = true;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    for (int k = 0; k < s->started; k++) {
+        pthread_join(s->workers[k].thread, NULL);
+        free(s->workers[k].buf);
+        free(s->workers[k].resized);
+    }
+    for (int k = 0; k < s->cfg.depth; k++) {
+        free(s->slots[k].b.x);
+        free(s->slots[k].b.labels);
+        free(s->slots[k].index);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->ready);
+    free(s->slots);
+    free(s->workers);
+    free(s->perm);
+    free(s);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,65 @@
+/* engine/data/loader.h — batches of a Dataset, prepared ahead by worker threads.
+ *
+ * Train batches: the samples of step s of epoch e are positions s*batch .. of
+ * sampler_permutation(n, seed, e), each one (resized to out_h x out_w when that differs from the
+ * dataset's size, then) augmented with augment_sample(seed, e, sample index). Eval batches: the
+ * identity order, normalization only (and the same resize). Every batch is therefore a pure
+ * function of (seed, epoch, step, sample index): bitwise the same for any number of workers and
+ * any depth, and equal to what a plain loop over augment.h's functions produces (the test checks
+ * both).
+ * Threads: n_workers pthreads share one mutex and two condition variables (work available, batch
+ * ready), so nobody spins. A batch is split into chunks of ceil(batch / n_workers) samples that
+ * workers claim in order, so one batch is filled in parallel even at depth 1. The workers never
+ * use OpenMP: the pool is sized by n_workers alone.
+ * depth = batch buffers in the ring: the consumer holds one while workers fill the others
+ * (2 = double buffering; 1 = workers start batch k+1 only when the consumer asks for it).
+ * One consumer thread calls loader_start, loader_next and loader_close.
+ */
+#ifndef LOADER_H
+#define LOADER_H
+
+#include "augment.h"
+#include "dataset.h"
+
+typedef struct {
+    float *x;           // (n, out_h, out_w, c) NHWC: augmented (train) or normalized (eval)
+    int   *labels;      // (n)
+    int    n;           // samples: the batch size, less in the last batch of an epoch (drop_last false)
+    int    epoch, step; // step within the epoch
+} Batch;
+
+typedef struct LoaderState LoaderState; // threads, batch ring, order and locks (loader.c)
+
+// what loader_open was given, resolved; read these, never write them
+typedef struct {
+    const Dataset *ds;   // not owned; must outlive the loader and stay unchanged while it is open
+    AugArgs  aug;        // a copy
+    uint64_t seed;
+    int      batch, out_h, out_w, c;
+    bool     train;
+    int      n_workers, depth;
+    LoaderState *st;
+} Loader;
+
+// opens a loader over ds (fixed-size images; h = w = 0 readers are not supported yet) that makes
+// batches of `batch` samples at out_h x out_w (0, 0: the dataset's size) with n_workers >= 1
+// threads and depth >= 1 batch buffers. train: shuffled order and augmentation a; eval: identity
+// order, a's mean/std only. Starts the threads idle. 0, or ERR_ARG / ERR_NOMEM with one line.
+int  loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
+                 int out_h, int out_w, int n_workers, int depth);
+// batches per epoch: floor(n / batch) with drop_last, else ceil(n / batch)
+int  loader_steps_per_epoch(const Loader *l, bool drop_last);
+// begins producing the batches (epoch, first_step), then the following steps, n_steps of them,
+// continuing into epoch+1, epoch+2 ... as needed; n_steps <= 0: to the end of `epoch`. Drops
+// whatever an earlier range had not handed out yet (no leaks, no stale batches). The caller
+// checks that an epoch has at least one batch (ds->n >= batch with drop_last).
+void loader_start(Loader *l, int epoch, int first_step, int n_steps, bool drop_last);
+// blocks until the next batch of the range is ready and points *batch at it (valid until the next
+// loader_next, loader_start or loader_close); *batch = NULL at the end of the range. 0, or the
+// reader's ERR_* (its line already printed) when a sample of that batch failed to load.
+int  loader_next(Loader *l, const Batch **batch);
+// stops the workers (even mid-epoch: a chunk being filled is finished, then dropped), joins them,
+// frees everything and zeroes *l; a zeroed Loader is fine
+void loader_close(Loader *l);
+
+#endif
