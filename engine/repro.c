@@ -15,6 +15,7 @@
 
 #include <errno.h>    // errno
 #include <sys/stat.h> // mkdir
+#include <unistd.h>   // unlink
 
 #include "io/recipe.h"
 #ifdef HAVE_HDF5
@@ -116,11 +117,14 @@ static int cmd_model(int argc, char **argv, const char *prog)
 static int usage_train(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]"
-               " [--resume]\n"
+               " [--resume | --force]\n"
                "  trains the recipe (recipes/*.recipe), evaluates on the test split every epoch and\n"
                "  rewrites DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors after each\n"
                "  (default DIR results/<study>, study adhoc); the run id is a hash of the resolved\n"
-               "  recipe. --resume continues from the checkpoint when there is one.\n", prog);
+               "  recipe. An existing run file is never overwritten unasked: --resume continues the\n"
+               "  run from its checkpoint (a done run stays as it is), --force starts it over.\n"
+               "  A run that fails leaves its file with status failed (or none, before its first\n"
+               "  epoch). Exit status: 0 done, 1 failed or diverged, 2 usage.\n", prog);
     return f == stdout ? 0 : 2;
 }
 
@@ -140,11 +144,12 @@ static void git_revision(char out[64])
 }
 
 #ifdef HAVE_HDF5
-typedef struct { const char *path; RunMeta meta; } RunOut;
+typedef struct { const char *path; RunMeta meta; int epochs_written; } RunOut;
 
 static int write_run(const TrainResult *r, void *user)
 {
     RunOut *o = user;
+    o->epochs_written = r->n_epochs;
     o->meta.status = r->status;
     o->meta.params = r->params;
     o->meta.macs = r->macs;
@@ -175,7 +180,7 @@ static int make_dirs(const char *dir)
 static int cmd_train(int argc, char **argv, const char *prog)
 {
     const char *recipe = NULL, *out_dir = NULL, *study = "adhoc";
-    bool resume = false;
+    bool resume = false, force = false;
     char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0;
     for (int i = 0; i < argc; i++) {
@@ -184,6 +189,7 @@ static int cmd_train(int argc, char **argv, const char *prog)
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
         else if (!strcmp(argv[i], "--study") && i + 1 < argc) study = argv[++i];
         else if (!strcmp(argv[i], "--resume")) resume = true;
+        else if (!strcmp(argv[i], "--force")) force = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { free(sets); return usage_train(stdout, prog); }
         else {
             log_error("train: unknown or incomplete argument '%s'", argv[i]);
@@ -191,9 +197,9 @@ static int cmd_train(int argc, char **argv, const char *prog)
             return usage_train(stderr, prog);
         }
     }
-    if (!recipe) {
+    if (!recipe || (resume && force)) {
         free(sets);
-        log_error("train: --recipe FILE is required");
+        log_error(recipe ? "train: --resume and --force exclude each other" : "train: --recipe FILE is required");
         return usage_train(stderr, prog);
     }
     TrainConfig c;
@@ -214,12 +220,25 @@ static int cmd_train(int argc, char **argv, const char *prog)
     snprintf(c.checkpoint, sizeof c.checkpoint, "%s/%s.safetensors", dir, run_id);
     c.resume = resume;
 #ifdef HAVE_HDF5
+    char status[32];
+    bool existed = runfile_read_status(path, status, sizeof status) != ERR_IO;
+    if (existed && !status[0] && !force) return 1; // unreadable: said why; --force replaces it
+    if (existed && !force && !resume) {
+        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", path, status);
+        return 1;
+    }
+    if (existed && resume && !strcmp(status, "done")) {
+        printf("train: %s is done already; nothing to resume (--force starts it over)\n", path);
+        return 0;
+    }
+    if (force) unlink(c.checkpoint);
     RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
                          .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,
-                         .model = c.model, .train_res = c.res, .eval_res = c.res}};
-    // a first file (status running, no epochs) proves the folder is writable before any work
+                         .model = c.model, .train_res = c.res, .eval_res = c.res}, 0};
+    // a first file (status running, no epochs) proves the folder is writable before any work; a
+    // resumed run keeps its file until its first new epoch rewrites it
     TrainResult empty = {.status = "running"};
-    if (write_run(&empty, &out)) return 1;
+    if (!(existed && resume) && write_run(&empty, &out)) return 1;
     printf("run file: %s (run id %s, revision %s)\n", path, run_id, rev);
     TrainHook hook = write_run;
     void *hook_user = &out;
@@ -229,7 +248,14 @@ static int cmd_train(int argc, char **argv, const char *prog)
     void *hook_user = NULL;
 #endif
     TrainResult r;
-    if (train_run(&c, &r, hook, hook_user)) return 1;
+    if (train_run(&c, &r, hook, hook_user)) {
+#ifdef HAVE_HDF5
+        // no file that looks valid stays behind: none before the first epoch, "failed" after
+        if (out.epochs_written || (existed && resume)) runfile_set_status(path, "failed");
+        else unlink(path);
+#endif
+        return 1;
+    }
     double top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
     printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
            r.n_epochs, r.wall_s, top1, r.best_top1, r.best_epoch);

@@ -45,7 +45,7 @@ static void check_sgd(const char *prefix, bool nesterov)
             memcpy(params_at(&p, ROLE_GRAD, i), g->data, g->n * sizeof(float));
         }
         float lr = get(&fx, prefix, "lr%d", k, 0)->data[0];
-        sgd_step(&p, (Sgd){lr, 0.9f, 5e-4f, nesterov});
+        sgd_step(&p, (Sgd){.lr = lr, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = nesterov});
         for (int i = 0; i < 3; i++) {
             const FixTensor *w = get(&fx, prefix, "w%d_%d", k, i);
             const float *got = params_at(&p, ROLE_W, i);
@@ -131,7 +131,10 @@ static double read_attr_d(hid_t loc, const char *name)
 Test(runfile, write_replace_and_read_back)
 {
     const char *path = "/tmp/repro_test_run.h5";
-    EpochLog e[2] = {{1, 0.1f, 1.5, 40, 1.2, 55.5, 90, 800, 10}, {2, 0.05f, 0.9, 70, 0.8, 71.25, 97, 810, 9}};
+    EpochLog e[2] = {{.epoch = 1, .lr = 0.1f, .res = 28, .train_loss = 1.5, .train_top1 = 40, .eval_loss = 1.2,
+                      .eval_top1 = 55.5, .eval_top5 = 90, .ema_top1 = 56, .img_per_s = 800, .seconds = 10},
+                     {.epoch = 2, .lr = 0.05f, .res = 28, .train_loss = 0.9, .train_top1 = 70, .eval_loss = 0.8,
+                      .eval_top1 = 71.25, .eval_top5 = 97, .ema_top1 = 72.5, .img_per_s = 810, .seconds = 9}};
     TrainResult r = {.status = "running", .epochs = e, .n_epochs = 1, .best_top1 = 55.5, .best_epoch = 1};
     RunMeta m = {.study = "t", .run_id = "abc", .tier = "smoke", .git_revision = "0", .backend = "cpu",
                  .device = "cpu", .status = "running", .recipe = "[model]\nname = resnet20\n", .seed = 3,
@@ -155,6 +158,7 @@ Test(runfile, write_replace_and_read_back)
     hid_t g = H5Gopen2(f, "final", H5P_DEFAULT);
     cr_expect(fabs(read_attr_d(g, "top1") - 71.25) < 1e-9);
     cr_expect(fabs(read_attr_d(g, "best_epoch") - 2) < 1e-9);
+    cr_expect(fabs(read_attr_d(g, "ema_top1") - 72.5) < 1e-9);
     H5Gclose(g);
     H5Fclose(f);
     unlink(path);

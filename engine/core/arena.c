@@ -16,7 +16,7 @@ void arena_init(Arena *a, Dev *d)
 void arena_begin(Arena *a)
 {
     a->planned = a->reserved = 0;
-    a->n_req = 0;
+    a->n_req = a->steps = 0;
     a->open = true;
 }
 
@@ -38,6 +38,14 @@ ArenaSlot arena_reserve_live(Arena *a, size_t numel, int first, int last)
 }
 
 ArenaSlot arena_reserve(Arena *a, size_t numel) { return arena_reserve_live(a, numel, -1, ARENA_FOREVER); }
+
+int arena_steps(Arena *a, int n)
+{
+    CHECK(a->open && n > 0, "arena_steps(%d): only while planning, at least one step", n);
+    CHECK(a->steps <= ARENA_FOREVER - n, "arena_steps: the timeline is full");
+    a->steps += n;
+    return a->steps - n;
+}
 
 static int by_size(const void *x, const void *y, void *req)
 {

@@ -27,6 +27,7 @@ typedef struct {
     size_t    planned;   // floats the current plan needs (after packing, once committed)
     size_t    reserved;  // floats of all its slots side by side (what packing saved: reserved - planned)
     int       n_plans;   // how many plans were committed (tests and logs)
+    int       steps;     // timeline steps claimed in the current plan (arena_steps)
     bool      open;      // between arena_begin and arena_commit
     ArenaReq *req;       // the current plan's slots
     int       n_req, cap_req;
@@ -42,6 +43,10 @@ ArenaSlot arena_reserve(Arena *a, size_t numel);        // alive for the whole p
 // alive over steps [first, last] of the planner's timeline (first <= last); 32-float aligned,
 // only while planning
 ArenaSlot arena_reserve_live(Arena *a, size_t numel, int first, int last);
+// claims n steps of the plan's timeline and returns the first: models planned into one arena
+// that never run at the same time (a training batch, the last partial batch, evaluation) each
+// claim their own range and so share memory
+int       arena_steps(Arena *a, int n);
 void      arena_commit(Arena *a);                       // allocate (grow) to fit the plan
 float    *arena_at(const Arena *a, ArenaSlot s);        // only after commit
 void      arena_free(Arena *a);

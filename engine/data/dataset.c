@@ -72,6 +72,13 @@ static const struct {
 
 const char *dataset_names(void) { return "fmnist, cifar10, cifar100"; }
 
+bool dataset_known(const char *name)
+{
+    for (int i = 0; i < LEN(registry); i++)
+        if (!strcmp(registry[i].name, name)) return true;
+    return false;
+}
+
 int dataset_load(Dataset *ds, const char *name, const char *dir, bool train)
 {
     CHECK(name, "dataset_load: name is NULL");

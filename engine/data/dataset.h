@@ -38,6 +38,7 @@ struct Dataset {
 // ERR_FORMAT from the reader, with one line printed; on error *ds is zeroed and owns nothing.
 int  dataset_load(Dataset *ds, const char *name, const char *dir, bool train);
 const char *dataset_names(void); // "fmnist, cifar10, cifar100"
+bool dataset_known(const char *name); // is name in the registry? (recipes check it early)
 void dataset_free(Dataset *ds);  // releases and zeroes *ds; a zeroed Dataset is fine
 void dataset_limit(Dataset *ds, int n); // keep the first n samples (0 = all; n > ds->n keeps all)
 

@@ -1,6 +1,8 @@
 /* engine/io/recipe.c — the recipe key table, parsing and formatting (recipe.h). */
 #include "recipe.h"
 
+#include "../data/dataset.h" // dataset_known, dataset_names
+
 #include <errno.h>  // errno
 #include <math.h>   // isfinite
 #include <stddef.h> // offsetof
@@ -8,63 +10,71 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
-typedef enum { K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SCHED, K_ERASE, K_FLOATS } KeyType;
+typedef enum { K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SCHED, K_ERASE, K_EMAW, K_FLOATS } KeyType;
 
 typedef struct {
     const char *section, *key;
     KeyType     type;
     size_t      offset, bytes; // the field in TrainConfig: where, and how large
+    double      lo, hi;        // numbers: the valid range, both ends included (lo = hi = 0: any)
     const char *help;
 } RecipeKey;
 
 // each key records its field's offset and size; key_capacity checks the size against the type
 #define F(field) offsetof(TrainConfig, field), sizeof(((TrainConfig *)0)->field)
+#define BIG 1e9
 static const RecipeKey keys[] = {
-    {"model", "name", K_STR, F(model), "a registered model (bin/repro model --help)"},
-    {"model", "width", K_FLOAT, F(net.width), "width multiplier"},
-    {"model", "drop_path", K_FLOAT, F(net.drop_path), "stochastic depth at the last block"},
-    {"model", "dropout", K_FLOAT, F(net.dropout), "dropout before the classifier"},
-    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), "squeeze-excitation ratio, 0 = none"},
-    {"model", "in_chans", K_INT, F(net.in_chans), "input channels"},
-    {"model", "classes", K_INT, F(net.num_classes), "classes"},
-    {"model", "res", K_INT, F(res), "train and eval resolution"},
-    {"data", "dataset", K_STR, F(dataset), "fmnist"},
-    {"data", "dir", K_STR, F(data_dir), "data folder (empty: the dataset's default)"},
-    {"data", "train_limit", K_INT, F(train_limit), "use the first N training samples (0 = all)"},
-    {"data", "eval_limit", K_INT, F(eval_limit), "use the first N test samples (0 = all)"},
-    {"data", "pad", K_INT, F(aug.pad), "random crop padding (0 = no crop)"},
-    {"data", "flip", K_BOOL, F(aug.flip), "random horizontal flip"},
-    {"data", "mean", K_FLOATS, F(aug.mean), "normalization mean per channel"},
-    {"data", "std", K_FLOATS, F(aug.std), "normalization std per channel"},
-    {"data", "erase_p", K_FLOAT, F(aug.erase_p), "random erasing probability"},
-    {"data", "erase_area", K_FLOATS, F(aug.erase_area), "erased area fraction: min, max"},
-    {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), "aspect ratio range [r, 1/r]"},
-    {"data", "erase_mode", K_ERASE, F(aug.erase_mode), "const | uniform | gaussian"},
-    {"data", "erase_value", K_FLOATS, F(aug.erase_value), "const mode: value per channel"},
-    {"train", "epochs", K_INT, F(epochs), "epochs"},
-    {"train", "batch", K_INT, F(batch), "training batch"},
-    {"train", "eval_batch", K_INT, F(eval_batch), "evaluation batch (divides the test set)"},
-    {"train", "seed", K_U64, F(seed), "run seed: order, augmentation, init, dropout"},
-    {"train", "backend", K_STR, F(backend), "cpu | ref"},
-    {"train", "label_smoothing", K_FLOAT, F(label_smoothing), "label smoothing"},
-    {"train", "clip_grad", K_FLOAT, F(clip_grad), "gradient-norm clipping, 0 = off"},
-    {"train", "max_steps", K_INT, F(max_steps), "stop after this many steps, 0 = all"},
-    {"optim", "momentum", K_FLOAT, F(sgd.momentum), "SGD momentum"},
-    {"optim", "nesterov", K_BOOL, F(sgd.nesterov), "Nesterov momentum"},
-    {"optim", "weight_decay", K_FLOAT, F(sgd.weight_decay), "coupled weight decay (not on BN, biases)"},
-    {"schedule", "kind", K_SCHED, F(sched.kind), "constant | cosine | step"},
-    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), "peak learning rate"},
-    {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), "cosine: final learning rate"},
-    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), "linear warm-up length"},
-    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), "warm-up start"},
-    {"schedule", "milestones", K_FLOATS, F(sched.milestones), "step: epochs where lr *= gamma"},
-    {"schedule", "gamma", K_FLOAT, F(sched.gamma), "step: factor"},
-    {"schedule", "per_step", K_BOOL, F(sched.per_step), "update every step (else per epoch)"},
+    {"model", "name", K_STR, F(model), 0, 0, "a registered model (bin/repro model --help)"},
+    {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier"},
+    {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth at the last block"},
+    {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout before the classifier"},
+    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = none"},
+    {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
+    {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
+    {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},
+    {"data", "dataset", K_STR, F(dataset), 0, 0, "fmnist | cifar10 | cifar100"},
+    {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)"},
+    {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)"},
+    {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)"},
+    {"data", "drop_last", K_BOOL, F(drop_last), 0, 0, "drop each epoch's last partial batch"},
+    {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding (0 = no crop)"},
+    {"data", "flip", K_BOOL, F(aug.flip), 0, 0, "random horizontal flip"},
+    {"data", "mean", K_FLOATS, F(aug.mean), -10, 10, "normalization mean per channel, on [0,1] pixels"},
+    {"data", "std", K_FLOATS, F(aug.std), 1e-6, 10, "normalization std per channel"},
+    {"data", "erase_p", K_FLOAT, F(aug.erase_p), 0, 1, "random erasing probability"},
+    {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area fraction: min, max"},
+    {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), 1e-3, 1, "aspect ratio range [r, 1/r]"},
+    {"data", "erase_mode", K_ERASE, F(aug.erase_mode), 0, 0, "const | uniform | gaussian"},
+    {"data", "erase_value", K_FLOATS, F(aug.erase_value), -100, 100, "const mode: value per channel"},
+    {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs"},
+    {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch"},
+    {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch"},
+    {"train", "seed", K_U64, F(seed), 0, 0, "run seed: order, augmentation, init, dropout"},
+    {"train", "backend", K_STR, F(backend), 0, 0, "cpu | ref | cuda"},
+    {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing"},
+    {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient-norm clipping, 0 = off"},
+    {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off"},
+    {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)"},
+    {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many steps, 0 = all"},
+    {"optim", "momentum", K_FLOAT, F(sgd.momentum), 0, 0.9999, "SGD momentum"},
+    {"optim", "nesterov", K_BOOL, F(sgd.nesterov), 0, 0, "Nesterov momentum"},
+    {"optim", "weight_decay", K_FLOAT, F(sgd.weight_decay), 0, 1, "coupled weight decay (not on BN, biases)"},
+    {"optim", "decay_all", K_BOOL, F(sgd.decay_all), 0, 0, "weight decay on BN and biases too"},
+    {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "constant | cosine | step"},
+    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate"},
+    {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), 0, 100, "cosine: final learning rate"},
+    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length"},
+    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start"},
+    {"schedule", "milestones", K_FLOATS, F(sched.milestones), 0, 100000, "step: epochs where lr *= gamma"},
+    {"schedule", "gamma", K_FLOAT, F(sched.gamma), 0, 10, "step: factor"},
+    {"schedule", "per_step", K_BOOL, F(sched.per_step), 0, 0, "update every step (else per epoch)"},
 };
+#undef BIG
 #undef F
 
 static const char *sched_names[] = {"constant", "cosine", "step"};
 static const char *erase_names[] = {"const", "uniform", "gaussian"};
+static const char *emaw_names[] = {"none", "timm", "tf"};
 
 // how many values the field holds (strings: bytes), after checking its size against the type
 static size_t key_capacity(const RecipeKey *k)
@@ -79,6 +89,7 @@ static size_t key_capacity(const RecipeKey *k)
     case K_STR: return k->bytes;
     case K_SCHED: elem = sizeof(SchedKind); break;
     case K_ERASE: elem = sizeof(EraseMode); break;
+    case K_EMAW: elem = sizeof(EmaWarmup); break;
     case K_FLOATS: return k->bytes / (strcmp(k->key, "milestones") ? sizeof(float) : sizeof(double));
     }
     CHECK(k->bytes == elem, "recipe key %s.%s: field of %zu bytes for a %zu-byte type", k->section,
@@ -103,7 +114,7 @@ static void defaults(TrainConfig *c)
     c->aug.erase_area[0] = 0.02f;
     c->aug.erase_area[1] = 0.4f;
     c->aug.erase_aspect = 0.3f;
-    c->sgd = (Sgd){0, 0.9f, 5e-4f, true};
+    c->sgd = (Sgd){.momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true};
     c->sched = (Schedule){.kind = SCHED_COSINE, .lr_peak = 0.1f, .per_step = true, .gamma = 0.1f};
     c->net.width = 1; // the model's own values come with its name (resolve)
     c->net.in_chans = 1;
@@ -133,8 +144,16 @@ static int enum_value(const char *v, const char *const *names, int n)
     return -1;
 }
 
-// parses value v for key k into c; returns NULL or what is wrong
-static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
+// NULL when x is in k's range, else "out of range" with the range written to buf
+static const char *in_range(const RecipeKey *k, double x, char *buf, size_t cap)
+{
+    if (k->lo == k->hi || (x >= k->lo && x <= k->hi)) return NULL;
+    snprintf(buf, cap, "out of range: valid %g .. %g", k->lo, k->hi);
+    return buf;
+}
+
+// parses value v for key k into c; returns NULL or what is wrong (in buf or a literal)
+static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, char *buf, size_t cap)
 {
     char *p = (char *)c + k->offset, *end;
     errno = 0;
@@ -143,7 +162,7 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
         long x = strtol(v, &end, 10);
         if (end == v || *end || errno || x < 0 || x > 1000000000) return "expected a non-negative integer";
         *(int *)p = (int)x;
-        return NULL;
+        return in_range(k, (double)x, buf, cap);
     }
     case K_U64: {
         unsigned long long x = strtoull(v, &end, 10);
@@ -155,13 +174,13 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
         float x = strtof(v, &end);
         if (end == v || *end || errno || !isfinite(x)) return "expected a number";
         *(float *)p = x;
-        return NULL;
+        return in_range(k, x, buf, cap);
     }
     case K_DOUBLE: {
         double x = strtod(v, &end);
         if (end == v || *end || errno || !isfinite(x)) return "expected a number";
         *(double *)p = x;
-        return NULL;
+        return in_range(k, x, buf, cap);
     }
     case K_BOOL:
         if (!strcmp(v, "true") || !strcmp(v, "1")) *(bool *)p = true;
@@ -184,6 +203,12 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
         *(EraseMode *)p = (EraseMode)e;
         return NULL;
     }
+    case K_EMAW: {
+        int e = enum_value(v, emaw_names, LEN(emaw_names));
+        if (e < 0) return "expected none, timm or tf";
+        *(EmaWarmup *)p = (EmaWarmup)e;
+        return NULL;
+    }
     case K_FLOATS: {
         bool dbl = !strcmp(k->key, "milestones");
         size_t n = 0;
@@ -192,6 +217,8 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v)
             double x = strtod(s, &end);
             if (end == s || !isfinite(x)) return "expected numbers separated by commas";
             if (n == key_capacity(k)) return "too many values";
+            const char *bad = in_range(k, x, buf, cap);
+            if (bad) return bad;
             if (dbl) ((double *)p)[n++] = x;
             else ((float *)p)[n++] = (float)x;
             s = end;
@@ -236,7 +263,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
         x->err = ERR_FORMAT;
         return 1; // keep reading: report every bad line
     }
-    const char *why = set_value(x->c, k, value);
+    char range[96];
+    const char *why = set_value(x->c, k, value, range, sizeof range);
     if (why) {
         log_error("%s:%d: %s.%s = '%s': %s (%s)", x->path, line, section, key, value, why, k->help);
         x->err = ERR_FORMAT;
@@ -264,9 +292,28 @@ static int resolve(TrainConfig *c, const TrainConfig *set)
     c->net.num_classes = set->net.num_classes;
     if (set->net.se_ratio > 0) c->net.se_ratio = set->net.se_ratio;
     c->sched.epochs = c->epochs;
-    if (c->batch < 2 || c->eval_batch < 1 || c->epochs < 1 || c->net.width <= 0 || c->res < 1) {
-        log_error("recipe: need train.batch >= 2, train.eval_batch >= 1, train.epochs >= 1, "
-                  "model.width > 0, model.res >= 1");
+    // what no single key's range can say
+    if (!dataset_known(c->dataset)) {
+        log_error("recipe: data.dataset = '%s': unknown dataset (valid: %s)", c->dataset, dataset_names());
+        return ERR_FORMAT;
+    }
+    if (strcmp(c->backend, "cpu") && strcmp(c->backend, "ref") && strcmp(c->backend, "cuda")) {
+        log_error("recipe: train.backend = '%s': unknown backend (valid: cpu, ref, cuda)", c->backend);
+        return ERR_FORMAT;
+    }
+    if (c->aug.erase_area[0] > c->aug.erase_area[1]) {
+        log_error("recipe: data.erase_area = %g, %g: the minimum is above the maximum",
+                  c->aug.erase_area[0], c->aug.erase_area[1]);
+        return ERR_FORMAT;
+    }
+    for (int i = 1; i < c->sched.n_milestones; i++)
+        if (c->sched.milestones[i] <= c->sched.milestones[i - 1]) {
+            log_error("recipe: schedule.milestones must increase (%g then %g)", c->sched.milestones[i - 1],
+                      c->sched.milestones[i]);
+            return ERR_FORMAT;
+        }
+    if (c->ema.warmup != EMA_WARMUP_NONE && c->ema.decay == 0) {
+        log_error("recipe: train.ema_warmup = %s needs train.ema_decay > 0", emaw_names[c->ema.warmup]);
         return ERR_FORMAT;
     }
     return 0;
@@ -343,6 +390,7 @@ size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
         case K_STR: at += snprintf(buf + at, cap - at, "%s", p); break;
         case K_SCHED: at += snprintf(buf + at, cap - at, "%s", sched_names[*(const SchedKind *)p]); break;
         case K_ERASE: at += snprintf(buf + at, cap - at, "%s", erase_names[*(const EraseMode *)p]); break;
+        case K_EMAW: at += snprintf(buf + at, cap - at, "%s", emaw_names[*(const EmaWarmup *)p]); break;
         case K_FLOATS: {
             bool dbl = !strcmp(k->key, "milestones");
             size_t n = dbl ? (size_t)c->sched.n_milestones : key_capacity(k);

@@ -53,12 +53,12 @@ typedef struct {
     double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s, seconds;
 } EpochRow;
 
-static int write_epochs(hid_t f, const EpochLog *e, int n, int res)
+static int write_epochs(hid_t f, const EpochLog *e, int n)
 {
     EpochRow *rows = xcalloc((size_t)(n ? n : 1), sizeof *rows);
     for (int i = 0; i < n; i++)
-        rows[i] = (EpochRow){e[i].epoch, e[i].lr, res, e[i].train_loss, e[i].train_top1, e[i].eval_loss,
-                             e[i].eval_top1, e[i].eval_top5, NAN, e[i].img_per_s, e[i].seconds};
+        rows[i] = (EpochRow){e[i].epoch, e[i].lr, e[i].res, e[i].train_loss, e[i].train_top1, e[i].eval_loss,
+                             e[i].eval_top1, e[i].eval_top5, e[i].ema_top1, e[i].img_per_s, e[i].seconds};
     const char *names[] = {"epoch", "lr", "image_size", "train_loss", "train_top1", "eval_loss",
                            "eval_top1", "eval_top5", "ema_top1", "img_per_s", "seconds"};
     size_t offsets[] = {HOFFSET(EpochRow, epoch), HOFFSET(EpochRow, lr), HOFFSET(EpochRow, image_size),
@@ -69,10 +69,6 @@ static int write_epochs(hid_t f, const EpochLog *e, int n, int res)
     hid_t types[] = {H5T_NATIVE_INT32, H5T_NATIVE_FLOAT, H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE,
                      H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
                      H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE};
-    size_t sizes[] = {sizeof rows->epoch, sizeof rows->lr, sizeof rows->image_size,
-                      sizeof(double), sizeof(double), sizeof(double), sizeof(double),
-                      sizeof(double), sizeof(double), sizeof(double), sizeof(double)};
-    (void)sizes;
     herr_t rc = H5TBmake_table("epochs", f, "epochs", LEN(names), (hsize_t)n, sizeof(EpochRow), names,
                                offsets, types, 16, NULL, 0, rows);
     free(rows);
@@ -101,14 +97,14 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
         bad |= ATTR_I(g, "train_res", m->train_res) | ATTR_I(g, "eval_res", m->eval_res);
         H5Gclose(g);
     }
-    bad |= write_epochs(f, epochs, n_epochs, m->train_res);
+    bad |= write_epochs(f, epochs, n_epochs);
     if (r) {
         if ((g = H5Gcreate2(f, "final", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) bad = 1;
         else {
             const EpochLog *last = n_epochs ? &epochs[n_epochs - 1] : NULL;
             bad |= ATTR_D(g, "top1", last ? last->eval_top1 : NAN) | ATTR_D(g, "top5", last ? last->eval_top5 : NAN);
             bad |= ATTR_D(g, "best_top1", r->best_top1) | ATTR_I(g, "best_epoch", r->best_epoch);
-            bad |= ATTR_D(g, "wall_s", r->wall_s);
+            bad |= ATTR_D(g, "wall_s", r->wall_s) | ATTR_D(g, "ema_top1", last ? last->ema_top1 : NAN);
             H5Gclose(g);
         }
     }
@@ -123,6 +119,57 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
     if (fs) { fsync(fileno(fs)); fclose(fs); }
     if (rename(tmp, path) != 0) {
         log_error("run file %s: cannot rename %s over it (%s)", path, tmp, strerror(errno));
+        unlink(tmp);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+int runfile_read_status(const char *path, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (access(path, F_OK) != 0) return ERR_IO;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), a = -1, t = -1;
+    int rc = ERR_FORMAT;
+    if (f < 0 || (a = H5Aopen(f, "status", H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0) goto out;
+    size_t n = H5Tget_size(t);
+    char *buf = xcalloc(n + 1, 1);
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Aread(a, t, buf) >= 0) {
+        snprintf(out, cap, "%s", buf);
+        rc = 0;
+    }
+    free(buf);
+out:
+    if (rc) log_error("run file %s: not a readable run file (no status attribute)", path);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (f >= 0) H5Fclose(f);
+    return rc;
+}
+
+int runfile_set_status(const char *path, const char *status)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *in = fopen(path, "rb"), *o = in ? fopen(tmp, "wb") : NULL;
+    bool ok = in && o;
+    char buf[1 << 16];
+    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, in)) > 0;) ok = fwrite(buf, 1, n, o) == n;
+    ok = ok && !ferror(in);
+    if (in) fclose(in);
+    if (o && fclose(o) != 0) ok = false;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = ok ? H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT) : -1;
+    ok = f >= 0 && H5Adelete(f, "status") >= 0 && attr_str(f, "status", status) == 0;
+    if (f >= 0 && (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(f) < 0)) ok = false;
+    if (ok) {
+        FILE *fs = fopen(tmp, "rb");
+        if (fs) { fsync(fileno(fs)); fclose(fs); }
+        ok = rename(tmp, path) == 0;
+    }
+    if (!ok) {
+        log_error("run file %s: cannot set its status to %s; left as it was", path, status);
         unlink(tmp);
         return ERR_IO;
     }

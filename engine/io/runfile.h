@@ -25,6 +25,12 @@ typedef struct {
 int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, int n_epochs,
                   const TrainResult *final);
 
+// the status attribute of an existing run file into out (NUL-terminated); 0, ERR_IO when the
+// file is missing (quietly) or ERR_FORMAT when it is not a readable run file (one line printed)
+int runfile_read_status(const char *path, char *out, size_t cap);
+// rewrites only the status of an existing run file (copy to PATH.tmp, change, rename); 0 or ERR_IO
+int runfile_set_status(const char *path, const char *status);
+
 // a run id from the resolved recipe: 16 hex digits of its FNV-1a hash
 void run_id_of(const char *recipe_text, char out[17]);
 

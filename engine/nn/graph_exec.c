@@ -30,6 +30,7 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
     free(g->first_grad);
     int n = g->n_node, end = mode == GRAPH_TRAIN ? 2 * n : n; // step `end`: after the last node
     bool train = mode == GRAPH_TRAIN;
+    int t0 = arena_steps(a, end + 1); // this graph's range of the arena's timeline
     g->trainable = train;
     g->val = xcalloc((size_t)g->n_t, sizeof *g->val);
     g->grad = xcalloc((size_t)g->n_t, sizeof *g->grad);
@@ -54,13 +55,13 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
     dies[out] = end; // the logits are read after the forward pass
     for (int t = 0; t < g->n_t; t++) {
         CHECK(born[t] >= 0, "graph_plan: tensor %d is produced by no node", t);
-        g->val[t] = arena_reserve_live(a, shape_numel(g->t[t].s), born[t], dies[t]);
+        g->val[t] = arena_reserve_live(a, shape_numel(g->t[t].s), t0 + born[t], t0 + dies[t]);
     }
     for (int i = 0; i < n; i++)
         if (g->node[i].kind == G_BN) {
             int last = train ? 2 * n - 1 - i : i;
-            g->mean[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, i, last);
-            g->rstd[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, i, last);
+            g->mean[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, t0 + i, t0 + last);
+            g->rstd[i] = arena_reserve_live(a, (size_t)g->node[i].bn.x.c, t0 + i, t0 + last);
         }
     if (train)
         for (int t = 0; t < g->n_t; t++) {
@@ -68,7 +69,7 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
             // written from its last reader's backward (the output: by the loss, before step n)
             // until its producer's backward reads it
             int first = t == out ? n : 2 * n - 1 - g->first_grad[t];
-            g->grad[t] = arena_reserve_live(a, shape_numel(g->t[t].s), first, 2 * n - 1 - born[t]);
+            g->grad[t] = arena_reserve_live(a, shape_numel(g->t[t].s), t0 + first, t0 + 2 * n - 1 - born[t]);
         }
     free(born);
     free(dies);

@@ -6,30 +6,34 @@
 
 #include "../io/safetensors.h"
 
-enum { LOG_COLS = 9 };
+enum { LOG_COLS = 11 };
 
 int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
               uint64_t seed, const char *run_id)
 {
     bool mom = p->n_slots > 0;
-    int n = p->count * (mom ? 2 : 1) + 1, k = 0;
+    int n = p->count * 3 + 1, k = 0;
     StTensor *t = xcalloc((size_t)n, sizeof *t);
-    int64_t *dims = xcalloc((size_t)n * 4, sizeof *dims);
-    char (*names)[96] = xcalloc((size_t)p->count, sizeof *names);
+    int64_t *dims = xcalloc((size_t)p->count * 4, sizeof *dims);
+    char (*names)[96] = xcalloc((size_t)p->count * 2, sizeof *names);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
         t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), false};
         if (mom && !pi->buffer) {
-            snprintf(names[i], sizeof names[i], "optimizer.momentum.%s", pi->name);
-            t[k++] = (StTensor){names[i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), false};
+            snprintf(names[2 * i], sizeof names[0], "optimizer.momentum.%s", pi->name);
+            t[k++] = (StTensor){names[2 * i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), false};
+        }
+        if (p->has_ema) { // timm's checkpoints keep the average as state_dict_ema
+            snprintf(names[2 * i + 1], sizeof names[0], "ema.%s", pi->name);
+            t[k++] = (StTensor){names[2 * i + 1], pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), false};
         }
     }
     double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
     for (int e = 0; e < r->n_epochs; e++) {
         const EpochLog *l = &r->epochs[e];
-        double row[LOG_COLS] = {l->epoch, l->lr, l->train_loss, l->train_top1, l->eval_loss, l->eval_top1,
-                                l->eval_top5, l->img_per_s, l->seconds};
+        double row[LOG_COLS] = {l->epoch, l->lr, l->res, l->train_loss, l->train_top1, l->eval_loss,
+                                l->eval_top1, l->eval_top5, l->ema_top1, l->img_per_s, l->seconds};
         memcpy(&log[e * LOG_COLS], row, sizeof row);
     }
     int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
@@ -90,6 +94,11 @@ int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, lon
             snprintf(nm, sizeof nm, "optimizer.momentum.%s", pi->name);
             if (restore(&f, path, nm, params_at(p, ROLE_SLOT0, i), pi->numel)) goto out;
         }
+        if (p->has_ema) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "ema.%s", pi->name);
+            if (restore(&f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) goto out;
+        }
     }
     const StEntry *log = st_find(&f, "log.epochs");
     *epochs_done = atoi(ep);
@@ -102,7 +111,8 @@ int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, lon
     const double *v = (const double *)(f.data + log->begin);
     for (int e = 0; e < *epochs_done; e++) {
         const double *row = &v[e * LOG_COLS];
-        r->epochs[e] = (EpochLog){(int)row[0], (float)row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]};
+        r->epochs[e] = (EpochLog){(int)row[0], (float)row[1], (int)row[2], row[3], row[4], row[5], row[6],
+                                  row[7], row[8], row[9], row[10]};
     }
     r->n_epochs = *epochs_done;
     r->best_top1 = strtod(best, NULL);

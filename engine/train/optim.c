@@ -1,8 +1,8 @@
 /* engine/train/optim.c — SGD, gradient norm and clipping, schedules (optim.h). */
 #include "optim.h"
 
-#include <math.h>   // cos, sqrt, floor, M_PI
-#include <string.h> // strcmp
+#include <math.h>   // cos, sqrt, floor, pow, M_PI
+#include <string.h> // strcmp, memcpy
 
 void sgd_step(Params *p, Sgd o)
 {
@@ -15,7 +15,7 @@ void sgd_step(Params *p, Sgd o)
         if (pi->buffer) continue;
         float *w = params_at(p, ROLE_W, i), *g = params_at(p, ROLE_GRAD, i);
         float *buf = o.momentum != 0 ? params_at(p, ROLE_SLOT0, i) : NULL;
-        float wd = pi->decay ? o.weight_decay : 0.0f;
+        float wd = pi->decay || o.decay_all ? o.weight_decay : 0.0f;
 #pragma omp parallel for simd schedule(static) if (pi->numel > 65536)
         for (size_t j = 0; j < pi->numel; j++) {
             float d = g[j] + wd * w[j];
@@ -49,6 +49,47 @@ void grad_clip(Params *p, double max_norm)
         float *g = params_at(p, ROLE_GRAD, i);
         for (size_t j = 0; j < p->info[i].numel; j++) g[j] *= k;
     }
+}
+
+double ema_decay(Ema e, long t)
+{
+    switch (e.warmup) {
+    case EMA_WARMUP_TIMM: {
+        long k = t - 1; // timm: step = max(0, num_updates - update_after_step - 1)
+        if (k <= 0) return 0.0;
+        double d = 1.0 - pow(1.0 + k, -2.0 / 3.0);
+        return d < e.decay ? d : e.decay;
+    }
+    case EMA_WARMUP_TF: {
+        double d = (1.0 + t) / (10.0 + t);
+        return d < e.decay ? d : e.decay;
+    }
+    default: return e.decay;
+    }
+}
+
+void ema_init(Params *p)
+{
+    CHECK(p->has_ema, "ema_init: the table has no EMA buffer (params_alloc with ema = true)");
+    memcpy(p->buf[ROLE_EMA], p->buf[ROLE_W], p->total * sizeof(float));
+}
+
+void ema_update(Params *p, double decay)
+{
+    CHECK(p->has_ema, "ema_update: the table has no EMA buffer (params_alloc with ema = true)");
+    float *e = p->buf[ROLE_EMA], k = (float)(1.0 - decay);
+    const float *w = p->buf[ROLE_W];
+    // one pass over the whole buffer (padding included: it stays 0 in both)
+#pragma omp parallel for simd schedule(static) if (p->total > 65536)
+    for (size_t j = 0; j < p->total; j++) e[j] += k * (w[j] - e[j]);
+}
+
+void ema_swap(Params *p)
+{
+    CHECK(p->has_ema, "ema_swap: the table has no EMA buffer");
+    float *t = p->buf[ROLE_W];
+    p->buf[ROLE_W] = p->buf[ROLE_EMA];
+    p->buf[ROLE_EMA] = t;
 }
 
 float sched_lr(const Schedule *s, double epoch)

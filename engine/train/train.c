@@ -1,14 +1,27 @@
-/* engine/train/train.c — the train/eval loop of train.h. */
+/* engine/train/train.c — the train/eval loop of train.h.
+ *
+ * Models: one graph per batch size the run needs (the training batch, the epoch's last partial
+ * batch unless it is dropped, the eval batch and the test split's remainder), all built over the
+ * one parameter table and planned into ONE arena on disjoint stretches of its timeline, since
+ * they never run at the same time: the arena holds the largest of them, not their sum.
+ * Data: two loaders (train: shuffled and augmented; eval: in order, normalized) prepare batches
+ * on their own threads while the model computes.
+ * A step: upload the batch, forward, loss (mean over the batch), backward, clip, SGD at the
+ * schedule's rate for this step, EMA. Every random draw is a function of (seed, epoch, sample
+ * index), so a run resumed from its last checkpoint computes what the uninterrupted run would.
+ */
 #include "train.h"
 
-#include <math.h>   // isfinite
+#include <math.h>   // isfinite, NAN
 #include <stdio.h>  // printf
 #include <string.h> // memset
 #include <time.h>   // clock_gettime
-#include <unistd.h> // isatty
+#include <unistd.h> // isatty, access
 
-#include "../data/idx.h"
+#include "../data/loader.h"
 #include "checkpoint.h"
+
+enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3, MAX_NETS = 4 };
 
 static double now(void)
 {
@@ -17,40 +30,67 @@ static double now(void)
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-// a model built for one batch size over the shared table, with its arena and loss buffers
+// ---------------------------------------------------------------------------------------------
+// models: one per (batch size, mode), sharing the parameter table and the arena
+
 typedef struct {
     Graph g;
-    Arena a;
     int batch, out, classes;
-    ArenaSlot loss, prob, labels, dloss;
+    GraphMode mode;
+    ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
 } Net;
 
-static void net_build(Net *n, const TrainConfig *c, Params *p, Dev *d, int batch)
+typedef struct {
+    Net  net[MAX_NETS];
+    int  n;
+    Arena a;
+} Nets;
+
+static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, GraphMode mode)
 {
+    for (int i = 0; i < ns->n; i++)
+        if (ns->net[i].batch == batch && ns->net[i].mode == mode) return;
+    CHECK(ns->n < MAX_NETS, "train: more than %d models", MAX_NETS);
+    Net *n = &ns->net[ns->n++];
     memset(n, 0, sizeof *n);
     graph_init(&n->g, p);
     n->batch = batch;
+    n->mode = mode;
     n->classes = c->net.num_classes;
     n->out = resnet_build(&n->g, c->net, batch, c->res);
-    arena_init(&n->a, d);
 }
 
-static void net_plan(Net *n, GraphMode mode)
+static void nets_plan(Nets *ns)
 {
-    arena_begin(&n->a);
-    graph_plan(&n->g, &n->a, mode);
-    n->loss = arena_reserve(&n->a, (size_t)n->batch);
-    n->prob = arena_reserve(&n->a, (size_t)n->batch * n->classes);
-    n->labels = arena_reserve(&n->a, (size_t)n->batch);
-    n->dloss = arena_reserve(&n->a, (size_t)n->batch);
-    arena_commit(&n->a);
+    arena_begin(&ns->a);
+    for (int i = 0; i < ns->n; i++) {
+        Net *n = &ns->net[i];
+        graph_plan(&n->g, &ns->a, n->mode);
+        n->loss = arena_reserve(&ns->a, (size_t)n->batch);
+        n->prob = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
+        n->labels = arena_reserve(&ns->a, (size_t)n->batch);
+        n->dloss = arena_reserve(&ns->a, (size_t)n->batch);
+    }
+    arena_commit(&ns->a);
 }
 
-static void net_free(Net *n)
+static Net *nets_get(Nets *ns, int batch, GraphMode mode)
 {
-    arena_free(&n->a);
-    graph_free(&n->g);
+    for (int i = 0; i < ns->n; i++)
+        if (ns->net[i].batch == batch && ns->net[i].mode == mode) return &ns->net[i];
+    CHECK(false, "train: no model planned for batch %d", batch);
+    return NULL;
 }
+
+static void nets_free(Nets *ns)
+{
+    for (int i = 0; i < ns->n; i++) graph_free(&ns->net[i].g);
+    arena_free(&ns->a);
+    ns->n = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// one batch through a model
 
 // top-1 and top-5 hits of the rows of logits (n, k) for labels
 static void count_hits(const float *z, const int *y, int n, int k, int *top1, int *top5)
@@ -64,156 +104,185 @@ static void count_hits(const float *z, const int *y, int n, int k, int *top1, in
     }
 }
 
-// fills the batch of samples order[first .. first+n) (eval: order NULL = identity)
-static void load_batch(const TrainConfig *c, const IdxSet *s, const int *order, int first, int n,
-                       int epoch, bool train, float *x, int *labels)
+// forward (and, training, backward) of batch b through n; returns the summed loss and counts hits
+static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool train, float smoothing,
+                        uint64_t seed, uint64_t sample0, int *hits1, int *hits5)
 {
-    int hw = s->h * s->w;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        int k = order ? order[first + i] : first + i;
-        if (train) augment_sample(&c->aug, x + (size_t)i * hw, s->images + (size_t)k * hw, s->h, s->w, 1,
-                                  c->seed, epoch, (uint64_t)k);
-        else normalize_sample(&c->aug, x + (size_t)i * hw, s->images + (size_t)k * hw, s->h, s->w, 1);
-        labels[i] = s->labels[k];
+    CHECK(b->n == n->batch, "train: a batch of %d for a model of %d", b->n, n->batch);
+    int *labels = (int *)arena_at(a, n->labels);
+    dev_upload(d, graph_val(&n->g, a, 0), b->x, shape_numel(graph_shape(&n->g, 0)) * sizeof(float));
+    memcpy(labels, b->labels, (size_t)b->n * sizeof(int));
+    graph_forward(&n->g, d, a, train, seed, sample0);
+    const float *z = graph_val(&n->g, a, n->out);
+    Xent xo = {n->batch, n->classes, smoothing};
+    float *loss = arena_at(a, n->loss);
+    xent_forward(d, xo, loss, arena_at(a, n->prob), z, labels, NULL);
+    if (train) {
+        float *dl = arena_at(a, n->dloss);
+        for (int i = 0; i < n->batch; i++) dl[i] = 1.0f / n->batch; // the mean loss
+        graph_zero_grads(&n->g, d, a);
+        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, NULL);
+        graph_backward(&n->g, d, a, true, seed, sample0);
     }
+    double s = 0;
+    for (int i = 0; i < n->batch; i++) s += loss[i];
+    count_hits(z, labels, n->batch, n->classes, hits1, hits5);
+    return s;
 }
 
-static void evaluate(const TrainConfig *c, Net *e, Dev *d, const IdxSet *test, EpochLog *log)
+// the whole test split; fills the eval (or, ema, the EMA) columns of log
+static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, EpochLog *log, bool ema)
 {
     int hits1 = 0, hits5 = 0, seen = 0;
     double loss = 0;
-    Xent xo = {e->batch, e->classes, 0.0f};
-    for (int first = 0; first + e->batch <= test->n; first += e->batch) {
-        int *labels = (int *)arena_at(&e->a, e->labels);
-        load_batch(c, test, NULL, first, e->batch, 0, false, graph_val(&e->g, &e->a, 0), labels);
-        graph_forward(&e->g, d, &e->a, false, c->seed, 0);
-        const float *z = graph_val(&e->g, &e->a, e->out);
-        xent_forward(d, xo, arena_at(&e->a, e->loss), arena_at(&e->a, e->prob), z, labels, NULL);
-        for (int i = 0; i < e->batch; i++) loss += arena_at(&e->a, e->loss)[i];
-        count_hits(z, labels, e->batch, e->classes, &hits1, &hits5);
-        seen += e->batch;
+    loader_start(ld, 0, 0, 0, false);
+    const Batch *b;
+    int rc;
+    while (!(rc = loader_next(ld, &b)) && b) {
+        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL), d, &ns->a, b, false, 0, c->seed, 0, &hits1, &hits5);
+        seen += b->n;
     }
-    log->eval_loss = loss / seen;
-    log->eval_top1 = 100.0 * hits1 / seen;
-    log->eval_top5 = 100.0 * hits5 / seen;
+    if (rc) return rc;
+    if (ema) {
+        log->ema_top1 = 100.0 * hits1 / seen;
+    } else {
+        log->eval_loss = loss / seen;
+        log->eval_top1 = 100.0 * hits1 / seen;
+        log->eval_top5 = 100.0 * hits5 / seen;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static int open_data(const TrainConfig *c, Dataset *train, Dataset *test)
+{
+    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
+    int rc = dataset_load(train, c->dataset, dir, true);
+    if (!rc) rc = dataset_load(test, c->dataset, dir, false);
+    if (rc) return rc;
+    dataset_limit(train, c->train_limit);
+    dataset_limit(test, c->eval_limit);
+    if (train->c != c->net.in_chans) {
+        log_error("train: model.in_chans = %d, but %s images have %d channel(s)", c->net.in_chans,
+                  c->dataset, train->c);
+        return ERR_ARG;
+    }
+    if (train->classes > c->net.num_classes) {
+        log_error("train: model.classes = %d, but %s has %d classes", c->net.num_classes, c->dataset,
+                  train->classes);
+        return ERR_ARG;
+    }
+    if (train->n < c->batch && c->drop_last) {
+        log_error("train: %d training samples for batches of %d with data.drop_last: no step per epoch",
+                  train->n, c->batch);
+        return ERR_ARG;
+    }
+    return 0;
 }
 
 int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
 {
     memset(r, 0, sizeof *r);
-    if (strcmp(c->dataset, "fmnist") != 0) {
-        log_error("train: dataset '%s' is not supported yet (valid: fmnist)", c->dataset);
-        return ERR_ARG;
-    }
-    IdxSet train, test;
-    int rc = fmnist_load(&train, c->data_dir[0] ? c->data_dir : NULL, true);
-    if (rc) return rc;
-    if ((rc = fmnist_load(&test, c->data_dir[0] ? c->data_dir : NULL, false))) { idx_free(&train); return rc; }
-    if (c->res != train.h || c->net.in_chans != 1) {
-        log_error("train: the model takes %dx%dx%d, Fashion-MNIST is %dx%dx1 (resizing arrives with "
-                  "the resolution studies)", c->res, c->res, c->net.in_chans, train.h, train.w);
-        idx_free(&train);
-        idx_free(&test);
-        return ERR_ARG;
-    }
-    if (c->train_limit > 0 && c->train_limit < train.n) train.n = c->train_limit;
-    if (c->eval_limit > 0 && c->eval_limit < test.n) test.n = c->eval_limit;
-    if (train.n < c->batch || test.n < c->eval_batch) {
-        log_error("train: %d training and %d test samples for batches of %d and %d", train.n, test.n,
-                  c->batch, c->eval_batch);
-        idx_free(&train);
-        idx_free(&test);
-        return ERR_ARG;
-    }
-    Dev d;
-    if ((rc = dev_open(&d, c->backend))) { idx_free(&train); idx_free(&test); return rc; }
+    Dataset train = {0}, test = {0};
+    Loader ltr = {0}, lev = {0};
+    Dev d = {0};
     Params p = {0};
-    Net tr, ev;
-    net_build(&tr, c, &p, &d, c->batch);
-    TRY(params_alloc(&p, &d, c->sgd.momentum != 0 ? 1 : 0, false));
-    net_build(&ev, c, &p, &d, c->eval_batch);
-    net_plan(&tr, GRAPH_TRAIN);
-    net_plan(&ev, GRAPH_EVAL);
-    graph_init_params(&tr.g, c->seed);
+    Nets ns = {0};
+    int rc = open_data(c, &train, &test);
+    if (!rc) rc = dev_open(&d, c->backend);
+    if (rc) goto out;
+    if ((rc = loader_open(&ltr, &train, &c->aug, c->seed, c->batch, true, c->res, c->res, LOADER_WORKERS,
+                          LOADER_DEPTH)) ||
+        (rc = loader_open(&lev, &test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
+                          LOADER_WORKERS, LOADER_DEPTH)))
+        goto out;
+    arena_init(&ns.a, &d);
+    bool ema = c->ema.decay > 0;
+    int steps_per_epoch = loader_steps_per_epoch(&ltr, c->drop_last);
+    nets_add(&ns, c, &p, c->batch, GRAPH_TRAIN);
+    if ((rc = params_alloc(&p, &d, c->sgd.momentum != 0 ? 1 : 0, ema))) goto out;
+    if (!c->drop_last && train.n % c->batch) nets_add(&ns, c, &p, train.n % c->batch, GRAPH_TRAIN);
+    nets_add(&ns, c, &p, MIN(c->eval_batch, test.n), GRAPH_EVAL);
+    if (test.n > c->eval_batch && test.n % c->eval_batch) nets_add(&ns, c, &p, test.n % c->eval_batch, GRAPH_EVAL);
+    nets_plan(&ns);
+    graph_init_params(&ns.net[0].g, c->seed);
+    if (ema) ema_init(&p);
 
-    int steps_per_epoch = train.n / c->batch; // the last partial batch is dropped
-    int *order = xmalloc((size_t)train.n * sizeof(int));
     r->epochs = xcalloc((size_t)c->epochs, sizeof *r->epochs);
     r->status = "running";
     r->params = params_count(&p, true);
-    r->macs = graph_macs(&tr.g);
+    r->macs = graph_macs(&ns.net[0].g);
     int start_epoch = 0;
     long step = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        if ((rc = ckpt_load(c->checkpoint, &p, r, &start_epoch, &step, c->seed, c->run_id))) {
-            train_result_free(r);
-            goto out;
-        }
+        if ((rc = ckpt_load(c->checkpoint, &p, r, &start_epoch, &step, c->seed, c->run_id))) goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, step);
     }
     bool tty = isatty(1);
     double t_run = now();
-    long total = (long)c->epochs * steps_per_epoch;
-    printf("train: %s (%zu params) on %s, %d epochs x %d steps of %d, backend %s, seed %llu\n", c->model,
-           params_count(&p, true), c->dataset, c->epochs, steps_per_epoch, c->batch, d.name,
-           (unsigned long long)c->seed);
-    Xent xo = {tr.batch, tr.classes, c->label_smoothing};
+    long total = (long)c->epochs * steps_per_epoch, step0 = step;
+    printf("train: %s (%zu params, %.1f MMACs/image) on %s (%d + %d images at %dx%d), %d epochs x %d "
+           "steps of %d, backend %s, seed %llu, activations %.0f MB\n",
+           c->model, r->params, r->macs / 1e6, c->dataset, train.n, test.n, c->res, c->res, c->epochs,
+           steps_per_epoch, c->batch, d.name, (unsigned long long)c->seed, ns.a.planned * 4.0 / 1e6);
     int hook_rc = 0;
     for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
-        sampler_permutation(order, train.n, c->seed, epoch);
         double t0 = now(), loss_sum = 0;
         int hits1 = 0, hits5 = 0, seen = 0;
         float lr = 0;
-        for (int s = 0; s < steps_per_epoch; s++, step++) {
+        loader_start(&ltr, epoch, 0, 0, c->drop_last);
+        const Batch *b;
+        for (int s = 0; !(rc = loader_next(&ltr, &b)) && b; s++, step++) {
             if (c->max_steps && step >= c->max_steps) break;
-            int *labels = (int *)arena_at(&tr.a, tr.labels);
-            load_batch(c, &train, order, s * c->batch, c->batch, epoch, true, graph_val(&tr.g, &tr.a, 0), labels);
-            uint64_t sample0 = (uint64_t)step * c->batch;
-            graph_forward(&tr.g, &d, &tr.a, true, c->seed, sample0);
-            const float *z = graph_val(&tr.g, &tr.a, tr.out);
-            float *dl = arena_at(&tr.a, tr.dloss);
-            for (int i = 0; i < c->batch; i++) dl[i] = 1.0f / c->batch; // the mean loss
-            xent_forward(&d, xo, arena_at(&tr.a, tr.loss), arena_at(&tr.a, tr.prob), z, labels, NULL);
-            graph_zero_grads(&tr.g, &d, &tr.a);
-            params_zero(&p, ROLE_GRAD);
-            xent_backward(&d, xo, graph_grad(&tr.g, &tr.a, tr.out), dl, arena_at(&tr.a, tr.prob), labels, NULL);
-            graph_backward(&tr.g, &d, &tr.a, true, c->seed, sample0);
-            if (c->clip_grad > 0) grad_clip(&p, c->clip_grad);
             Sgd o = c->sgd;
             o.lr = lr = sched_lr(&c->sched, epoch + (double)s / steps_per_epoch);
-            sgd_step(&p, o);
-            double bl = 0;
-            for (int i = 0; i < c->batch; i++) bl += arena_at(&tr.a, tr.loss)[i];
-            bl /= c->batch;
+            // dropout and drop-path draws: counter = the sample's position in the run
+            uint64_t sample0 = (uint64_t)epoch * train.n + (uint64_t)s * c->batch;
+            params_zero(&p, ROLE_GRAD);
+            double bl = run_batch(nets_get(&ns, b->n, GRAPH_TRAIN), &d, &ns.a, b, true, c->label_smoothing,
+                                  c->seed, sample0, &hits1, &hits5);
             if (!isfinite(bl)) {
-                printf("%strain: loss is %g at epoch %d step %d: diverged\n", tty ? "\n" : "", bl, epoch + 1, s);
+                printf("%strain: loss is %g at epoch %d step %d: diverged\n", tty ? "\n" : "", bl, epoch + 1, s + 1);
                 r->status = "diverged";
                 break;
             }
-            loss_sum += bl * c->batch;
-            count_hits(z, labels, c->batch, tr.classes, &hits1, &hits5);
-            seen += c->batch;
-            double el = now() - t0, eta = (now() - t_run) / (step + 1) * (total - step - 1);
+            if (c->clip_grad > 0) grad_clip(&p, c->clip_grad);
+            sgd_step(&p, o);
+            if (ema) ema_update(&p, ema_decay(c->ema, step + 1));
+            loss_sum += bl;
+            seen += b->n;
+            double el = now() - t0, eta = (now() - t_run) / (step + 1 - step0) * (total - step - 1);
             if (tty || s % 100 == 0 || s == steps_per_epoch - 1)
                 printf("%sepoch %d/%d step %d/%d  loss %.4f  lr %.4f  %.0f img/s  ETA %.0fs%s", tty ? "\r" : "",
                        epoch + 1, c->epochs, s + 1, steps_per_epoch, loss_sum / seen, lr, seen / el, eta,
                        tty ? "   " : "\n");
             fflush(stdout);
         }
+        if (rc) goto out;
         if (!seen) break;
         EpochLog *log = &r->epochs[r->n_epochs++];
         log->epoch = epoch + 1;
         log->lr = lr;
+        log->res = c->res;
         log->train_loss = loss_sum / seen;
         log->train_top1 = 100.0 * hits1 / seen;
         log->img_per_s = seen / (now() - t0);
-        evaluate(c, &ev, &d, &test, log);
+        log->ema_top1 = NAN;
+        if ((rc = evaluate(&ns, &d, &lev, c, log, false))) goto out;
+        if (ema) {
+            ema_swap(&p);
+            rc = evaluate(&ns, &d, &lev, c, log, true);
+            ema_swap(&p);
+            if (rc) goto out;
+        }
         log->seconds = now() - t0;
         if (log->eval_top1 > r->best_top1) { r->best_top1 = log->eval_top1; r->best_epoch = epoch + 1; }
-        printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%% top-5 %.2f%%  "
+        char ema_txt[32] = "";
+        if (ema) snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%)", log->ema_top1);
+        printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s top-5 %.2f%%  "
                "%.0f img/s  %.1fs\n", tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
-               log->eval_loss, log->eval_top1, log->eval_top5, log->img_per_s, log->seconds);
+               log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
         r->wall_s = now() - t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
             hook_rc = ckpt_save(c->checkpoint, &p, r, epoch + 1, step, c->seed, c->run_id);
@@ -225,13 +294,14 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     if (hook && !hook_rc) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;
 out:
-    free(order);
-    net_free(&tr);
-    net_free(&ev);
+    if (rc) train_result_free(r);
+    loader_close(&ltr);
+    loader_close(&lev);
+    nets_free(&ns);
     params_free(&p);
     dev_close(&d);
-    idx_free(&train);
-    idx_free(&test);
+    dataset_free(&train);
+    dataset_free(&test);
     return rc;
 }
 

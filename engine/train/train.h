@@ -1,10 +1,11 @@
 /* engine/train/train.h — the train/eval loop: one run of one configuration.
  *
- * A run builds the model twice over one parameter table (the training batch, and the eval
- * batch with batch norm on running statistics), draws each epoch's order and augmentations from
- * the run seed, steps SGD under the schedule per step, and evaluates on the test split after
- * every epoch (top-1, top-5, loss). On a terminal it keeps one progress line updated; otherwise it
- * prints plain lines. A NaN or infinite loss ends the run with status "diverged".
+ * A run builds the model once per batch size it needs over one parameter table (training batch,
+ * the last partial batch, eval batch with batch norm on running statistics), draws each epoch's
+ * order and augmentations from the run seed, steps SGD under the schedule per step, keeps an EMA
+ * of the weights when asked, and evaluates on the test split after every epoch (top-1, top-5,
+ * loss; top-1 of the EMA weights too). On a terminal it keeps one progress line updated;
+ * otherwise it prints plain lines. A NaN or infinite loss ends the run with status "diverged".
  */
 #ifndef TRAIN_H
 #define TRAIN_H
@@ -17,16 +18,18 @@ typedef struct {
     char       model[64];       // a registry name (resnet.h)
     ResNetArgs net;             // the resolved model arguments (registry + overrides)
     int        res;             // train and eval resolution (the data is resized when it differs)
-    char       dataset[32];     // "fmnist"
+    char       dataset[32];     // a dataset of data/dataset.h: "fmnist", "cifar10", "cifar100"
     char       data_dir[512];   // "" = the dataset's default location
     AugArgs    aug;
     int        epochs, batch, eval_batch;
+    bool       drop_last;       // drop each epoch's last partial batch (else it is a smaller step)
     uint64_t   seed;
     char       backend[16];     // "cpu", "ref"
     Sgd        sgd;             // lr is taken from the schedule at every step
     Schedule   sched;
     float      label_smoothing;
     float      clip_grad;       // 0 = off
+    Ema        ema;             // EMA of the weights and BN statistics (decay 0 = off)
     int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
     int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
     // not part of the recipe (they do not change what is computed):
@@ -35,7 +38,15 @@ typedef struct {
     char       run_id[17];       // checked against the checkpoint's
 } TrainConfig;
 
-typedef struct { int epoch; float lr; double train_loss, train_top1, eval_loss, eval_top1, eval_top5, img_per_s, seconds; } EpochLog;
+typedef struct {
+    int    epoch;       // 1-based
+    float  lr;          // at the epoch's last step
+    int    res;         // training image size
+    double train_loss, train_top1;            // mean over the epoch's steps, percent
+    double eval_loss, eval_top1, eval_top5;   // on the test split, percent
+    double ema_top1;                          // the EMA weights' test top-1; NAN without EMA
+    double img_per_s, seconds;                // training throughput; the epoch with its evals
+} EpochLog;
 
 typedef struct {
     const char *status;         // "running" during the run, then "done" or "diverged"
