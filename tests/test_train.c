@@ -90,6 +90,62 @@ Test(schedule, step_matches_torch_multisteplr)
     fixtures_free(&fx);
 }
 
+// EMA over parameters and BN running statistics, as timm's ModelEmaV3 with warm-up averages them
+Test(ema, timm_warmup_matches_model_ema_v3)
+{
+    Fixtures fx = {0};
+    cr_assert_eq(fixtures_load(&fx, "tests/ref/train.fix"), 0);
+    Dev d;
+    cr_assert_eq(dev_open(&d, "cpu"), 0);
+    Params p = {0};
+    // Linear(4, 3) then BatchNorm1d(3), in state_dict order
+    const int dims[6][2] = {{3, 4}, {3}, {3}, {3}, {3}, {3}}, nd[6] = {2, 1, 1, 1, 1, 1};
+    const char *names[6] = {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
+    for (int i = 0; i < 6; i++) {
+        if (i < 4) params_add(&p, names[i], nd[i], dims[i], i == 0);
+        else params_add_buffer(&p, names[i], nd[i], dims[i]);
+    }
+    cr_assert_eq(params_alloc(&p, &d, 0, true), 0);
+    for (int i = 0; i < 6; i++) {
+        const FixTensor *t = get(&fx, "ema_timm", "init_%d", i, 0);
+        memcpy(params_at(&p, ROLE_W, i), t->data, t->n * sizeof(float));
+    }
+    ema_init(&p);
+    Ema e = {0.9f, EMA_WARMUP_TIMM};
+    for (int k = 1; k <= 6; k++) {
+        for (int i = 0; i < 6; i++) {
+            const FixTensor *t = get(&fx, "ema_timm", "model%d_%d", k, i);
+            memcpy(params_at(&p, ROLE_W, i), t->data, t->n * sizeof(float));
+        }
+        ema_update(&p, ema_decay(e, k));
+        for (int i = 0; i < 6; i++) {
+            const FixTensor *t = get(&fx, "ema_timm", "ema%d_%d", k, i);
+            const float *v = params_at(&p, ROLE_EMA, i);
+            for (size_t j = 0; j < t->n; j++)
+                cr_expect(fabs(v[j] - t->data[j]) < 1e-6, "update %d %s[%zu]: %g vs timm %g", k, names[i],
+                          j, v[j], t->data[j]);
+        }
+    }
+    // the first update copies the weights (decay 0); swapping exchanges the two buffers
+    cr_expect_eq(ema_decay(e, 1), 0.0);
+    float *w = params_at(&p, ROLE_W, 0), *a = params_at(&p, ROLE_EMA, 0);
+    ema_swap(&p);
+    cr_expect(params_at(&p, ROLE_W, 0) == a && params_at(&p, ROLE_EMA, 0) == w);
+    params_free(&p);
+    dev_close(&d);
+    fixtures_free(&fx);
+}
+
+// TF's ExponentialMovingAverage(decay, num_updates): min(decay, (1 + t) / (10 + t))
+Test(ema, tf_num_updates_warmup)
+{
+    Ema e = {0.9999f, EMA_WARMUP_TF};
+    cr_expect(fabs(ema_decay(e, 1) - 2.0 / 11.0) < 1e-12);
+    cr_expect(fabs(ema_decay(e, 90) - 91.0 / 100.0) < 1e-12);
+    cr_expect(fabs(ema_decay(e, 200000) - 0.9999f) < 1e-12);
+    cr_expect(fabs(ema_decay((Ema){0.5f, EMA_WARMUP_NONE}, 1) - 0.5) < 1e-12);
+}
+
 Test(clip, scales_to_the_norm)
 {
     Dev d;

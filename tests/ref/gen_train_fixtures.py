@@ -7,6 +7,9 @@ tests/ref/train.fix (OPFX format, see gen_op_fixtures.py):
      decayed group), learning rates lr<k>
   cosine/epochs, cosine/lr   timm CosineLRScheduler(warmup_prefix=True) stepped per update
   step/epochs, step/lr       torch MultiStepLR at epoch starts
+  ema_timm/...               timm ModelEmaV3(decay 0.9, use_warmup) over a Linear + BatchNorm1d
+     (parameters and running statistics): model<k>_<i> the state before update k (k = 1..6, as
+     timm's train.py numbers them), ema<k>_<i> the average after it, init_<i> the first state
 """
 import sys
 
@@ -72,11 +75,31 @@ def schedules():
     return out
 
 
+def ema_timm():
+    from timm.utils import ModelEmaV3
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    floats = lambda m: [v for v in m.state_dict().values() if v.is_floating_point()]
+    out = {f"init_{i}": v.clone() for i, v in enumerate(floats(model))}
+    ema = ModelEmaV3(model, decay=0.9, use_warmup=True)
+    for k in range(1, 7):
+        with torch.no_grad():
+            for v in floats(model):
+                v.copy_(torch.tensor(rng.uniform(-1, 1, size=tuple(v.shape)).astype(np.float32)))
+        for i, v in enumerate(floats(model)):
+            out[f"model{k}_{i}"] = v.clone()
+        ema.update(model, step=k)
+        for i, v in enumerate(floats(ema.module)):
+            out[f"ema{k}_{i}"] = v.clone()
+    return out
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "tests/ref/train.fix"
     tensors = [(f"sgd_nesterov/{k}", v) for k, v in sgd(True).items()]
     tensors += [(f"sgd_classic/{k}", v) for k, v in sgd(False).items()]
     tensors += list(schedules().items())
+    tensors += [(f"ema_timm/{k}", v) for k, v in ema_timm().items()]
     write_opfx(path, tensors)
     print(f"{path}: {len(tensors)} tensors")
 
