@@ -62,7 +62,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
 TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/demo bin/repro
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
 .PHONY: all deps test bench-ops fixtures demo clean
 .SECONDARY: # keep objects: make never deletes them after a build

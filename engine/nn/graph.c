@@ -23,6 +23,7 @@ void graph_free(Graph *g)
     free(g->mean);
     free(g->rstd);
     free(g->first_grad);
+    free(g->prof);
     memset(g, 0, sizeof *g);
 }
 
@@ -220,6 +221,13 @@ uint64_t graph_macs(const Graph *g)
     return macs;
 }
 
+const char *graph_kind_name(GKind k)
+{
+    static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
+                                  "avgpool", "gap", "linear", "dropout", "drop_path"};
+    return (int)k >= 0 && (int)k < LEN(kinds) ? kinds[k] : "?";
+}
+
 void graph_print(const Graph *g, FILE *f)
 {
     fprintf(f, "%4s  %-28s %-10s %-22s %-18s %12s\n", "#", "module", "op", "description", "output (HxWxC)",
@@ -231,8 +239,6 @@ void graph_print(const Graph *g, FILE *f)
         size_t np = 0;
         for (int k = 0; k < 2; k++)
             if (n->par[k] >= 0) np += g->params->info[n->par[k]].numel;
-        static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
-                                      "avgpool", "gap", "linear", "dropout", "drop_path"};
         switch (n->kind) {
         case G_CONV:
             snprintf(desc, sizeof desc, "%dx%d/%d g%d%s", n->conv.kh, n->conv.kw, n->conv.sh,
@@ -251,7 +257,7 @@ void graph_print(const Graph *g, FILE *f)
         char out[32];
         snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
         fprintf(f, "%4d  %-28s %-10s %-22s %-18s %12zu\n", i, n->kind == G_ACT ? "" : n->name,
-                n->kind == G_ACT ? n->name : kinds[n->kind], desc, out, np);
+                n->kind == G_ACT ? n->name : graph_kind_name(n->kind), desc, out, np);
     }
 }
 

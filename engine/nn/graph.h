@@ -44,6 +44,8 @@ typedef struct {
     int     *first_grad; // per tensor: the node whose backward accumulates into its gradient
                          // first (its last reader); graph_backward zeroes the gradient there
     bool     trainable;  // planned with GRAPH_TRAIN
+    double  *prof;       // NULL, or per node: seconds in forward [2i] and backward [2i+1] (graph_profile)
+    long     prof_runs;  // forward passes timed
     GTensor *t;
     int      n_t, cap_t;
     GNode   *node;
@@ -97,7 +99,13 @@ void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t see
 // norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry)
 void     graph_init_params(Graph *g, uint64_t seed);
 
+// profiling: when on, forward and backward time every node (waiting for the device after each)
+// and add up; graph_profile_print prints per node and per op kind, in ms per forward pass
+void     graph_profile(Graph *g, bool on);
+void     graph_profile_print(const Graph *g, FILE *f);
+
 Shape4   graph_shape(const Graph *g, int t);
+const char *graph_kind_name(GKind k);
 uint64_t graph_macs(const Graph *g);   // conv + linear multiply-accumulates for one image
 void     graph_print(const Graph *g, FILE *f);
 

@@ -8,8 +8,20 @@
  * the backward of its last reader, the first to accumulate into it. The input tensor's gradient
  * is never computed (dx = NULL for the first layer).
  */
+#include <string.h> // memset
+#include <time.h>   // clock_gettime
+
 #include "../core/rng.h"
 #include "graph.h"
+
+static double seconds(Dev *d, const Graph *g)
+{
+    if (!g->prof) return 0;
+    dev_sync(d);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 // does node n's backward read the value of its input k? (the contracts of ops.h)
 static bool backward_reads(const GNode *n, int k)
@@ -103,8 +115,11 @@ static Dropout drop_desc(const Graph *g, const GNode *n, int i, bool train, uint
 
 void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0)
 {
+    double tick = seconds(d, g);
+    if (g->prof) g->prof_runs++;
     for (int i = 0; i < g->n_node; i++) {
         GNode *n = &g->node[i];
+        if (g->prof && i) { double u = seconds(d, g); g->prof[2 * (i - 1)] += u - tick; tick = u; }
         int x = n->in[0], y = n->out;
         switch (n->kind) {
         case G_INPUT: break;
@@ -131,14 +146,17 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         }
         }
     }
+    if (g->prof) g->prof[2 * (g->n_node - 1)] += seconds(d, g) - tick;
 }
 
 void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0)
 {
     CHECK(g->trainable, "graph_backward: the graph was planned for evaluation (GRAPH_EVAL)");
     int input = g->node[0].out;
+    double tick = seconds(d, g);
     for (int i = g->n_node - 1; i >= 0; i--) {
         GNode *n = &g->node[i];
+        if (g->prof && i < g->n_node - 1) { double u = seconds(d, g); g->prof[2 * (i + 1) + 1] += u - tick; tick = u; }
         int x = n->in[0], y = n->out;
         for (int k = 0; k < 2; k++) { // gradients this node accumulates into first
             int t = n->in[k];
@@ -178,4 +196,38 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
         }
         }
     }
+    if (g->prof) g->prof[1] += seconds(d, g) - tick;
+}
+
+void graph_profile(Graph *g, bool on)
+{
+    free(g->prof);
+    g->prof = on ? xcalloc(2 * (size_t)g->n_node, sizeof *g->prof) : NULL;
+    g->prof_runs = 0;
+}
+
+void graph_profile_print(const Graph *g, FILE *f)
+{
+    if (!g->prof || !g->prof_runs) return;
+    double k = 1e3 / g->prof_runs, by_kind[2][32] = {{0}}, total[2] = {0, 0};
+    fprintf(f, "profile: ms per pass over %ld passes (batch %d)\n%4s  %-28s %-8s %-14s %9s %9s\n",
+            g->prof_runs, g->t[0].s.n, "#", "module", "op", "output", "forward", "backward");
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        Shape4 y = g->t[n->out].s;
+        char out[32];
+        snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
+        fprintf(f, "%4d  %-28s %-8s %-14s %9.3f %9.3f\n", i, n->name, graph_kind_name(n->kind), out,
+                g->prof[2 * i] * k, g->prof[2 * i + 1] * k);
+        for (int p = 0; p < 2; p++) {
+            by_kind[p][n->kind & 31] += g->prof[2 * i + p] * k;
+            total[p] += g->prof[2 * i + p] * k;
+        }
+    }
+    fprintf(f, "by op kind:\n");
+    for (int kd = 0; kd < 32; kd++)
+        if (by_kind[0][kd] + by_kind[1][kd] > 0)
+            fprintf(f, "  %-10s forward %8.3f  backward %8.3f  (%4.1f%%)\n", graph_kind_name((GKind)kd),
+                    by_kind[0][kd], by_kind[1][kd], 100 * (by_kind[0][kd] + by_kind[1][kd]) / (total[0] + total[1]));
+    fprintf(f, "  total      forward %8.3f  backward %8.3f\n", total[0], total[1]);
 }

@@ -181,127 +181,197 @@ static int open_data(const TrainConfig *c, Dataset *train, Dataset *test)
     return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// the trainer: everything a run holds
+
+struct Trainer {
+    TrainConfig c;
+    Dataset train, test;
+    Loader ltr, lev;
+    Dev d;
+    Params p;
+    Nets ns;
+    int steps_per_epoch;
+    long step; // optimizer steps taken (the EMA's update count, the progress line)
+};
+
+int trainer_open(Trainer **out, const TrainConfig *c)
+{
+    Trainer *t = xcalloc(1, sizeof *t);
+    *out = NULL;
+    t->c = *c;
+    int rc = open_data(c, &t->train, &t->test);
+    if (!rc) rc = dev_open(&t->d, c->backend);
+    if (!rc) rc = loader_open(&t->ltr, &t->train, &c->aug, c->seed, c->batch, true, c->res, c->res,
+                              LOADER_WORKERS, LOADER_DEPTH);
+    if (!rc) rc = loader_open(&t->lev, &t->test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
+                              LOADER_WORKERS, LOADER_DEPTH);
+    if (rc) { trainer_close(t); return rc; }
+    Nets *ns = &t->ns;
+    arena_init(&ns->a, &t->d);
+    t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
+    nets_add(ns, c, &t->p, c->batch, GRAPH_TRAIN); // declares the parameters
+    if ((rc = params_alloc(&t->p, &t->d, c->sgd.momentum != 0 ? 1 : 0, c->ema.decay > 0))) {
+        trainer_close(t);
+        return rc;
+    }
+    int ntr = t->train.n, nev = t->test.n;
+    if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN);
+    nets_add(ns, c, &t->p, MIN(c->eval_batch, nev), GRAPH_EVAL);
+    if (nev > c->eval_batch && nev % c->eval_batch) nets_add(ns, c, &t->p, nev % c->eval_batch, GRAPH_EVAL);
+    nets_plan(ns);
+    if (c->profile) graph_profile(&ns->net[0].g, true);
+    graph_init_params(&ns->net[0].g, c->seed);
+    if (c->ema.decay > 0) ema_init(&t->p);
+    *out = t;
+    return 0;
+}
+
+int trainer_steps_per_epoch(const Trainer *t) { return t->steps_per_epoch; }
+
+int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
+{
+    const TrainConfig *c = &t->c;
+    loader_start(&t->ltr, epoch, first_step, n_steps, c->drop_last);
+    const Batch *b;
+    int rc;
+    while (!(rc = loader_next(&t->ltr, &b)) && b) {
+        Sgd o = c->sgd;
+        o.lr = st->lr = sched_lr(&c->sched, b->epoch + (double)b->step / t->steps_per_epoch);
+        // dropout and drop-path draws: counter = the sample's position in the run
+        uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
+        params_zero(&t->p, ROLE_GRAD);
+        double bl = run_batch(nets_get(&t->ns, b->n, GRAPH_TRAIN), &t->d, &t->ns.a, b, true,
+                              c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5);
+        if (!isfinite(bl)) {
+            st->diverged = true;
+            st->last_loss = bl;
+            return 0;
+        }
+        if (c->clip_grad > 0) grad_clip(&t->p, c->clip_grad);
+        sgd_step(&t->p, o);
+        t->step++;
+        if (c->ema.decay > 0) ema_update(&t->p, ema_decay(c->ema, t->step));
+        st->loss_sum += bl;
+        st->last_loss = bl / b->n;
+        st->seen += b->n;
+        st->steps++;
+        if (st->progress) st->progress(st, b->epoch, b->step, st->user);
+    }
+    return rc;
+}
+
+int trainer_eval(Trainer *t, bool ema, EpochLog *log)
+{
+    if (ema) ema_swap(&t->p);
+    int rc = evaluate(&t->ns, &t->d, &t->lev, &t->c, log, ema);
+    if (ema) ema_swap(&t->p);
+    return rc;
+}
+
+void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.net[0].g, on); }
+
+void trainer_profile_print(const Trainer *t, FILE *f)
+{
+    graph_profile_print(&t->ns.net[0].g, f);
+}
+
+void trainer_close(Trainer *t)
+{
+    if (!t) return;
+    loader_close(&t->ltr);
+    loader_close(&t->lev);
+    nets_free(&t->ns);
+    params_free(&t->p);
+    dev_close(&t->d);
+    dataset_free(&t->train);
+    dataset_free(&t->test);
+    free(t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// a whole run: epochs, evaluation, checkpoints, the run file's hook
+
+typedef struct { double t0, t_run; long total, step0, *step; int epochs, steps; bool tty; } Progress;
+
+static void progress_line(const TrainStats *st, int epoch, int step, void *user)
+{
+    Progress *p = user;
+    long done = *p->step - p->step0;
+    double el = now() - p->t0, eta = (now() - p->t_run) / done * (p->total - *p->step);
+    if (p->tty || step % 100 == 0 || step == p->steps - 1)
+        printf("%sepoch %d/%d step %d/%d  loss %.4f  lr %.4f  %.0f img/s  ETA %.0fs%s", p->tty ? "\r" : "",
+               epoch + 1, p->epochs, step + 1, p->steps, st->loss_sum / st->seen, st->lr, st->seen / el, eta,
+               p->tty ? "   " : "\n");
+    fflush(stdout);
+}
+
 int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
 {
     memset(r, 0, sizeof *r);
-    Dataset train = {0}, test = {0};
-    Loader ltr = {0}, lev = {0};
-    Dev d = {0};
-    Params p = {0};
-    Nets ns = {0};
-    int rc = open_data(c, &train, &test);
-    if (!rc) rc = dev_open(&d, c->backend);
-    if (rc) goto out;
-    if ((rc = loader_open(&ltr, &train, &c->aug, c->seed, c->batch, true, c->res, c->res, LOADER_WORKERS,
-                          LOADER_DEPTH)) ||
-        (rc = loader_open(&lev, &test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
-                          LOADER_WORKERS, LOADER_DEPTH)))
-        goto out;
-    arena_init(&ns.a, &d);
+    Trainer *t;
+    int rc = trainer_open(&t, c);
+    if (rc) return rc;
     bool ema = c->ema.decay > 0;
-    int steps_per_epoch = loader_steps_per_epoch(&ltr, c->drop_last);
-    nets_add(&ns, c, &p, c->batch, GRAPH_TRAIN);
-    if ((rc = params_alloc(&p, &d, c->sgd.momentum != 0 ? 1 : 0, ema))) goto out;
-    if (!c->drop_last && train.n % c->batch) nets_add(&ns, c, &p, train.n % c->batch, GRAPH_TRAIN);
-    nets_add(&ns, c, &p, MIN(c->eval_batch, test.n), GRAPH_EVAL);
-    if (test.n > c->eval_batch && test.n % c->eval_batch) nets_add(&ns, c, &p, test.n % c->eval_batch, GRAPH_EVAL);
-    nets_plan(&ns);
-    graph_init_params(&ns.net[0].g, c->seed);
-    if (ema) ema_init(&p);
-
     r->epochs = xcalloc((size_t)c->epochs, sizeof *r->epochs);
     r->status = "running";
-    r->params = params_count(&p, true);
-    r->macs = graph_macs(&ns.net[0].g);
+    r->params = params_count(&t->p, true);
+    r->macs = graph_macs(&t->ns.net[0].g);
     int start_epoch = 0;
-    long step = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        if ((rc = ckpt_load(c->checkpoint, &p, r, &start_epoch, &step, c->seed, c->run_id))) goto out;
-        printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, step);
+        if ((rc = ckpt_load(c->checkpoint, &t->p, r, &start_epoch, &t->step, c->seed, c->run_id))) goto out;
+        printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
-    bool tty = isatty(1);
-    double t_run = now();
-    long total = (long)c->epochs * steps_per_epoch, step0 = step;
+    int spe = t->steps_per_epoch;
+    Progress pg = {0, now(), (long)c->epochs * spe, t->step, &t->step, c->epochs, spe, isatty(1)};
+    if (c->max_steps && c->max_steps < pg.total) pg.total = c->max_steps;
     printf("train: %s (%zu params, %.1f MMACs/image) on %s (%d + %d images at %dx%d), %d epochs x %d "
            "steps of %d, backend %s, seed %llu, activations %.0f MB\n",
-           c->model, r->params, r->macs / 1e6, c->dataset, train.n, test.n, c->res, c->res, c->epochs,
-           steps_per_epoch, c->batch, d.name, (unsigned long long)c->seed, ns.a.planned * 4.0 / 1e6);
+           c->model, r->params, r->macs / 1e6, c->dataset, t->train.n, t->test.n, c->res, c->res, c->epochs,
+           spe, c->batch, t->d.name, (unsigned long long)c->seed, t->ns.a.planned * 4.0 / 1e6);
     int hook_rc = 0;
     for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
-        double t0 = now(), loss_sum = 0;
-        int hits1 = 0, hits5 = 0, seen = 0;
-        float lr = 0;
-        loader_start(&ltr, epoch, 0, 0, c->drop_last);
-        const Batch *b;
-        for (int s = 0; !(rc = loader_next(&ltr, &b)) && b; s++, step++) {
-            if (c->max_steps && step >= c->max_steps) break;
-            Sgd o = c->sgd;
-            o.lr = lr = sched_lr(&c->sched, epoch + (double)s / steps_per_epoch);
-            // dropout and drop-path draws: counter = the sample's position in the run
-            uint64_t sample0 = (uint64_t)epoch * train.n + (uint64_t)s * c->batch;
-            params_zero(&p, ROLE_GRAD);
-            double bl = run_batch(nets_get(&ns, b->n, GRAPH_TRAIN), &d, &ns.a, b, true, c->label_smoothing,
-                                  c->seed, sample0, &hits1, &hits5);
-            if (!isfinite(bl)) {
-                printf("%strain: loss is %g at epoch %d step %d: diverged\n", tty ? "\n" : "", bl, epoch + 1, s + 1);
-                r->status = "diverged";
-                break;
-            }
-            if (c->clip_grad > 0) grad_clip(&p, c->clip_grad);
-            sgd_step(&p, o);
-            if (ema) ema_update(&p, ema_decay(c->ema, step + 1));
-            loss_sum += bl;
-            seen += b->n;
-            double el = now() - t0, eta = (now() - t_run) / (step + 1 - step0) * (total - step - 1);
-            if (tty || s % 100 == 0 || s == steps_per_epoch - 1)
-                printf("%sepoch %d/%d step %d/%d  loss %.4f  lr %.4f  %.0f img/s  ETA %.0fs%s", tty ? "\r" : "",
-                       epoch + 1, c->epochs, s + 1, steps_per_epoch, loss_sum / seen, lr, seen / el, eta,
-                       tty ? "   " : "\n");
-            fflush(stdout);
+        TrainStats st = {.progress = progress_line, .user = &pg};
+        pg.t0 = now();
+        int n = spe;
+        if (c->max_steps) n = (int)MIN((long)n, c->max_steps - t->step);
+        if (n <= 0) break;
+        if ((rc = trainer_train(t, epoch, 0, n, &st))) goto out;
+        if (st.diverged) {
+            printf("%strain: loss is %g at epoch %d step %d: diverged\n", pg.tty ? "\n" : "", st.last_loss,
+                   epoch + 1, st.steps + 1);
+            r->status = "diverged";
         }
-        if (rc) goto out;
-        if (!seen) break;
+        if (!st.seen) break;
         EpochLog *log = &r->epochs[r->n_epochs++];
         log->epoch = epoch + 1;
-        log->lr = lr;
+        log->lr = st.lr;
         log->res = c->res;
-        log->train_loss = loss_sum / seen;
-        log->train_top1 = 100.0 * hits1 / seen;
-        log->img_per_s = seen / (now() - t0);
+        log->train_loss = st.loss_sum / st.seen;
+        log->train_top1 = 100.0 * st.hits1 / st.seen;
+        log->img_per_s = st.seen / (now() - pg.t0);
         log->ema_top1 = NAN;
-        if ((rc = evaluate(&ns, &d, &lev, c, log, false))) goto out;
-        if (ema) {
-            ema_swap(&p);
-            rc = evaluate(&ns, &d, &lev, c, log, true);
-            ema_swap(&p);
-            if (rc) goto out;
-        }
-        log->seconds = now() - t0;
+        if ((rc = trainer_eval(t, false, log)) || (ema && (rc = trainer_eval(t, true, log)))) goto out;
+        log->seconds = now() - pg.t0;
         if (log->eval_top1 > r->best_top1) { r->best_top1 = log->eval_top1; r->best_epoch = epoch + 1; }
         char ema_txt[32] = "";
         if (ema) snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%)", log->ema_top1);
         printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s top-5 %.2f%%  "
-               "%.0f img/s  %.1fs\n", tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
+               "%.0f img/s  %.1fs\n", pg.tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
                log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
-        r->wall_s = now() - t_run;
+        r->wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
-            hook_rc = ckpt_save(c->checkpoint, &p, r, epoch + 1, step, c->seed, c->run_id);
+            hook_rc = ckpt_save(c->checkpoint, &t->p, r, epoch + 1, t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
-        if (c->max_steps && step >= c->max_steps) break;
     }
-    r->wall_s = now() - t_run;
+    r->wall_s = now() - pg.t_run;
     if (!strcmp(r->status, "running")) r->status = "done";
     if (hook && !hook_rc) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;
+    if (c->profile) trainer_profile_print(t, stderr);
 out:
     if (rc) train_result_free(r);
-    loader_close(&ltr);
-    loader_close(&lev);
-    nets_free(&ns);
-    params_free(&p);
-    dev_close(&d);
-    dataset_free(&train);
-    dataset_free(&test);
+    trainer_close(t);
     return rc;
 }
 

@@ -10,6 +10,8 @@
 #ifndef TRAIN_H
 #define TRAIN_H
 
+#include <stdio.h> // FILE
+
 #include "../data/augment.h"
 #include "../models/resnet.h"
 #include "optim.h"
@@ -36,6 +38,7 @@ typedef struct {
     char       checkpoint[1024]; // saved after every epoch when set
     bool       resume;           // continue from `checkpoint` when it exists
     char       run_id[17];       // checked against the checkpoint's
+    bool       profile;          // time every node of the training model (printed at the end)
 } TrainConfig;
 
 typedef struct {
@@ -65,6 +68,34 @@ typedef int (*TrainHook)(const TrainResult *r, void *user);
 
 // runs the configuration; 0 with *r filled, or a negative ERR_* with one line printed
 int  train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user);
+
+// ---- the pieces train_run is made of (benchmarks, studies that drive steps themselves) --------
+typedef struct Trainer Trainer; // data, loaders, device, parameters, models, step count
+
+typedef struct TrainStats TrainStats;
+struct TrainStats {             // what trainer_train adds up
+    double loss_sum;            // summed per-sample losses
+    int    hits1, hits5, seen, steps;
+    float  lr;                  // of the last step
+    double last_loss;           // mean loss of the last step (the divergent one when diverged)
+    bool   diverged;            // a NaN or infinite loss stopped it
+    void (*progress)(const TrainStats *st, int epoch, int step, void *user); // after each step
+    void  *user;
+};
+
+// loads the data, opens the backend, builds and plans the models, initializes the weights (and
+// the EMA) from the seed; 0 or ERR_* with one line printed
+int  trainer_open(Trainer **t, const TrainConfig *c);
+int  trainer_steps_per_epoch(const Trainer *t);
+// trains steps first_step .. first_step + n_steps - 1 of `epoch` (n_steps <= 0: to the epoch's
+// end; past it, into the next epochs), adding into *st; stops early when the loss diverges
+int  trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st);
+// the whole test split with the weights (ema: their average); fills log's eval (or ema) columns
+int  trainer_eval(Trainer *t, bool ema, EpochLog *log);
+// (re)starts or stops timing every node of the training model; prints the table
+void trainer_profile(Trainer *t, bool on);
+void trainer_profile_print(const Trainer *t, FILE *f);
+void trainer_close(Trainer *t);
 void train_result_free(TrainResult *r);
 
 #endif
