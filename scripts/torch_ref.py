@@ -34,8 +34,12 @@ def read_idx(path):
             raise ValueError(f"{path}: not a uint8 IDX file (magic {magic.hex()})")
         dims = tuple(int(d) for d in np.frombuffer(f.read(4 * magic[3]), dtype=">i4"))
         a = np.empty(dims, dtype=np.uint8)
-        if f.readinto(memoryview(a.reshape(-1))) != a.size:
-            raise ValueError(f"{path}: truncated, expected {dims}")
+        view, got = memoryview(a.reshape(-1)), 0
+        while got < a.size:  # 1 MiB at a time: gzip's readinto makes a temporary of the size asked
+            n = f.readinto(view[got:got + (1 << 20)])
+            if n == 0:
+                raise ValueError(f"{path}: truncated at {got} of {a.size} bytes, dims {dims}")
+            got += n
     return a
 
 
