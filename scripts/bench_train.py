@@ -8,8 +8,9 @@ shared, noisy machine); the table reports per configuration the median and min-m
 Every child is measured the same way: its RESULT line (training and eval images per second, see
 tests/bench_train.py for the contract) and its peak resident memory, ru_maxrss from os.wait4
 (KiB on Linux). The children are started directly (no shell), so the figure is the benchmark
-process's own (or that of a child it waited for, if larger); it cannot be lower than this driver's peak RSS, the memory the child starts from
-before exec (printed as the floor; the driver imports nothing heavy so that it stays small).
+process's own (or that of a child it waited for, if larger). It cannot be lower than this
+driver's peak RSS: the kernel carries the high-water mark of the memory a child runs in before
+exec over into it (printed as the floor; the driver imports nothing heavy to keep it small).
 
 Configurations (GLIBC_TUNABLES and LD_PRELOAD are removed from every child's environment and set
 only where listed, so "default" means glibc as shipped):
