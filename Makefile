@@ -1,5 +1,6 @@
 # Makefile — the reproduction suite. `make deps` installs what is missing, `make` builds,
-# `make test` builds and runs every test, `make bench-ops` times the ops against PyTorch.
+# `make test` builds and runs every test, `make bench-ops` times the ops against PyTorch,
+# `make bench` times ResNet-20 training and eval (images/s, peak memory) against PyTorch.
 # Every probe prints one line (STYLE §11); overrides: make CUDA=0, make SM=80, make OPT=-O0.
 
 CC      ?= cc
@@ -64,7 +65,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
-.PHONY: all deps test bench-ops fixtures demo clean
+.PHONY: all deps test bench bench-ops fixtures demo clean
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -109,7 +110,8 @@ bin/%: build/tests/%.o build/libengine.a
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \
             libinih-dev zlib1g-dev libjpeg62-turbo-dev libcriterion-dev libopenmpi-dev openmpi-bin \
-            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy
+            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy \
+            libtcmalloc-minimal4
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q 'install ok installed' || echo $$p; done); \
@@ -137,6 +139,11 @@ fixtures:
 
 bench-ops: bin/bench_ops
 	./bin/bench_ops
+
+# the engine's bin/bench_train against PyTorch's tests/bench_train.py (default, tuned glibc,
+# tcmalloc from libtcmalloc-minimal4), 3 rounds; options: $(PYTHON) scripts/bench_train.py --help
+bench: bin/bench_train
+	$(PYTHON) scripts/bench_train.py
 
 demo: bin/demo
 	./bin/demo

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""tests/bench_train.py — PyTorch's side of `make bench`: ResNet-20 training and eval throughput.
+
+One configuration per process: scripts/bench_train.py runs this once per configuration and
+round, choosing the allocator through the environment (GLIBC_TUNABLES, LD_PRELOAD) and the
+layout with --channels-last, and measures the process's peak RSS from outside. The contract is
+bin/bench_train's (the engine's side): the same options, and the last line printed is
+    RESULT train_img_s=<float> eval_img_s=<float>
+
+What is timed, so that only the framework's work is: the model, data and optimizer of
+scripts/torch_ref.py (ResNet-20 on real Fashion-MNIST, normalized; SGD 0.1 Nesterov 0.9, weight
+decay 5e-4 off BN and biases; lr held at 0.1: a schedule costs nothing measurable). Before the
+timed region, --pool training batches are drawn (a seeded permutation), augmented (pad-2 random
+crop + flip) and normalized in the model's layout, and --pool eval batches are cut from the test
+set; the timed steps cycle through them. Training: --warmup untimed steps, then --steps timed
+steps of forward + cross-entropy + backward + optimizer step (model.train()). Eval: model.eval()
+under torch.no_grad(), EVAL_WARMUP untimed batches (the first call at a new batch size
+allocates), then --eval-steps timed batches of forward + argmax. Throughput = images / seconds.
+Usage: /usr/bin/python3 tests/bench_train.py [--channels-last] [--steps 60] [--warmup 10]
+       [--eval-steps 20] [--batch 128] [--eval-batch 256] [--pool 8] [--seed 1]
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from torch_ref import ResNet20, augment, load, normalize, sgd  # noqa: E402 (needs the path)
+
+EVAL_WARMUP = 2  # untimed eval batches: the first forward at the eval batch size allocates
+
+
+def positive(s):
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser(description="PyTorch ResNet-20 training/eval throughput")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC memory format")
+    ap.add_argument("--steps", type=positive, default=60, help="timed training steps")
+    ap.add_argument("--warmup", type=int, default=10, help="untimed training steps first")
+    ap.add_argument("--eval-steps", type=positive, default=20, help="timed eval batches")
+    ap.add_argument("--batch", type=positive, default=128, help="training batch")
+    ap.add_argument("--eval-batch", type=positive, default=256, help="eval batch")
+    ap.add_argument("--pool", type=positive, default=8, help="distinct prepared batches of each kind")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+
+    torch.set_num_threads(2)  # Debian's build defaults to 1 thread here; the machine has 2 cores
+    torch.manual_seed(a.seed)
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    print(f"torch {torch.__version__} threads {torch.get_num_threads()} "
+          f"layout {'channels_last' if a.channels_last else 'NCHW'}", flush=True)
+
+    # ---- data, prepared before anything is timed ----
+    xtr, ytr = load("train")
+    xte, _ = load("t10k")
+    if a.pool * a.batch > len(xtr) or a.eval_batch > len(xte):
+        sys.exit(f"bench_train.py: --pool {a.pool} x --batch {a.batch} exceeds the {len(xtr)} "
+                 f"training images, or --eval-batch {a.eval_batch} the {len(xte)} test images")
+    g = torch.Generator().manual_seed(a.seed)
+    perm = torch.randperm(len(xtr), generator=g)
+    train = []
+    for i in range(a.pool):
+        idx = perm[i * a.batch:(i + 1) * a.batch]
+        train.append((normalize(augment(xtr[idx], g)).contiguous(memory_format=fmt), ytr[idx]))
+    evals = [normalize(xte[i * a.eval_batch:(i + 1) * a.eval_batch]).contiguous(memory_format=fmt)
+             for i in range(min(a.pool, len(xte) // a.eval_batch))]
+
+    # ---- training ----
+    model = ResNet20().to(memory_format=fmt)
+    opt = sgd(model)
+    model.train()
+
+    def step(i):
+        x, y = train[i % len(train)]
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for i in range(a.warmup):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(a.steps):
+        loss = step(a.warmup + i)
+    train_s = time.perf_counter() - t0
+    loss = loss.item()
+    print(f"train: {a.steps} steps of {a.batch} in {train_s:.2f} s, last loss {loss:.4f}", flush=True)
+    if not math.isfinite(loss):
+        sys.exit(f"bench_train.py: training loss is {loss}")
+
+    # ---- eval ----
+    model.eval()
+    with torch.no_grad():
+        for i in range(EVAL_WARMUP):
+            model(evals[i % len(evals)]).argmax(1)
+        t0 = time.perf_counter()
+        for i in range(a.eval_steps):
+            model(evals[i % len(evals)]).argmax(1)
+        eval_s = time.perf_counter() - t0
+    print(f"eval: {a.eval_steps} batches of {a.eval_batch} in {eval_s:.2f} s", flush=True)
+
+    print(f"RESULT train_img_s={a.steps * a.batch / train_s:.2f} "
+          f"eval_img_s={a.eval_steps * a.eval_batch / eval_s:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
