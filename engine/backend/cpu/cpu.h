@@ -21,7 +21,7 @@
         if (s_ != dnnl_success) die_at(__FILE__, __LINE__, #stmt, "oneDNN call failed: status %d", (int)s_); \
     } while (0)
 
-enum { CPU_MAX_PRIMS = 4, CPU_MAX_MEMS = 12, CPU_SCRATCH = 4 };
+enum { CPU_MAX_PRIMS = 4, CPU_MAX_MEMS = 12, CPU_SCRATCH = 7 };
 
 // one cached entry: up to 4 primitives (e.g. a reorder, then the op) and their memory objects
 typedef struct {
@@ -32,7 +32,8 @@ typedef struct {
     dnnl_memory_t         mem[CPU_MAX_MEMS];
     size_t                bytes[CPU_MAX_MEMS]; // sizes of memories living in private buffers
     float                *own[CPU_MAX_MEMS];   // private buffers (blocked weights, workspaces)
-    bool                  plain;     // pooling: an own loop serves this description
+    bool                  plain;     // pooling: an own loop serves this description; conv: the
+                                     // Winograd version was refused, direct runs
 } CpuPrim;
 
 typedef struct {
@@ -43,9 +44,10 @@ typedef struct {
     float        *scratch[CPU_SCRATCH];   // grown on demand, owned here
     size_t        scratch_n[CPU_SCRATCH];
     bool          verbose;
+    int           wino_refused; // convolutions that asked for Winograd and got direct (said once)
 } CpuCtx;
 
-enum { CPU_K_CONV_FWD = 1, CPU_K_CONV_BWD_D, CPU_K_CONV_BWD_W, CPU_K_BN_FWD, CPU_K_BN_BWD,
+enum { CPU_K_CONV_FWD = 1, CPU_K_CONV_BWD_D, CPU_K_CONV_BWD_W, CPU_K_CONV_DY, CPU_K_BN_FWD, CPU_K_BN_BWD,
        CPU_K_POOL_MAX, CPU_K_POOL_AVG, CPU_K_ACT_FWD, CPU_K_LINEAR, CPU_K_RESIZE };
 
 static inline CpuCtx *cpu_ctx(Dev *d) { return (CpuCtx *)d->ctx; }
