@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from opfx import write_opfx
+from philox import check_philox, rng_uniform
 
 rng = np.random.default_rng(20261124)
 
@@ -195,25 +196,7 @@ def resize(n, h, w, c, oh, ow):
 
 
 # ---- dropout masks: engine/core/rng.h's Philox-4x32-10 and float conversion written again from
-# the paper's definition, so these fixtures check the engine's draws independently
-
-M32, M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
-
-
-def philox4x32(ctr, key):
-    k0, k1 = key & M32, key >> 32
-    c = list(ctr)
-    for _ in range(10):
-        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
-        c = [((p1 >> 32) ^ c[1] ^ k0) & M32, p1 & M32, ((p0 >> 32) ^ c[3] ^ k1) & M32, p0 & M32]
-        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
-    return c
-
-
-def rng_uniform(key, hi, i):
-    lo = i >> 2
-    block = philox4x32([lo & M32, lo >> 32, hi & M32, hi >> 32], key)
-    return (block[i & 3] >> 8) / 16777216.0
+# the paper's definition (philox.py), so these fixtures check the engine's draws independently
 
 
 def dropout(n, per, p, key, sample0):
@@ -297,13 +280,6 @@ CASES = {
     "resize down 9x11->4x6": lambda: resize(2, 9, 11, 3, 4, 6),
     "resize same 4x4": lambda: resize(1, 4, 4, 2, 4, 4),
 }
-
-
-def check_philox():
-    """the published known-answer vectors (Random123 kat_vectors), as tests/test_core.c checks"""
-    assert philox4x32([0, 0, 0, 0], 0) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
-    assert philox4x32([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], 0x299F31D0A4093822) == \
-        [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
 
 
 def main():
