@@ -131,6 +131,15 @@ def pool(kind, n, h, w, c, k, s, p, ceil, incl):
     return {"x": x, "y": y, "dy": dy, "dx": dx}
 
 
+def chanpad(n, h, w, c, before, after):
+    x = uniform((n, h, w, c), -1, 1)
+    X = t64(x, True)
+    y = nhwc(F.pad(nchw(X), (0, 0, 0, 0, before, after), "constant", 0))
+    dy = uniform(tuple(y.shape), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
 def gap(n, h, w, c):
     x = uniform((n, h, w, c), -1, 1)
     X = t64(x, True)
@@ -279,6 +288,14 @@ CASES = {
     "resize up 5x7->9x11": lambda: resize(2, 5, 7, 3, 9, 11),
     "resize down 9x11->4x6": lambda: resize(2, 9, 11, 3, 4, 6),
     "resize same 4x4": lambda: resize(1, 4, 4, 2, 4, 4),
+    # added after the others, so that their draws (and fixtures) stay as they were
+    "chanpad 6->12 (option A 3+3)": lambda: chanpad(2, 5, 4, 6, 3, 3),
+    "chanpad 0+0 (identity)": lambda: chanpad(2, 3, 5, 4, 0, 0),
+    "chanpad 1+4 asymmetric n1": lambda: chanpad(1, 4, 3, 5, 1, 4),
+    "chanpad 2+0 before only": lambda: chanpad(2, 3, 3, 3, 2, 0),
+    "chanpad 0+5 after only c1": lambda: chanpad(3, 2, 3, 1, 0, 5),
+    "avgpool 1x1 s2 (subsample) odd": lambda: pool("avg", 2, 7, 5, 4, 1, 2, 0, False, True),
+    "avgpool 1x1 s2 (subsample) even": lambda: pool("avg", 2, 8, 6, 3, 1, 2, 0, False, True),
 }
 
 
