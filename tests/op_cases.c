@@ -139,6 +139,19 @@ void chanmul_call(const OpCase *c, Dev *d, float **t)
     chanmul_backward(d, c->cm, t[4], t[5], t[3], t[0], t[1]);
 }
 
+// channel zero-padding: x | y dy | dx
+
+void chanpad_spec(const OpCase *c, Spec *s)
+{
+    unary_spec(s, shape_numel(c->cp.x), shape_numel(chanpad_out(c->cp)), -1, 1);
+}
+
+void chanpad_call(const OpCase *c, Dev *d, float **t)
+{
+    chanpad_forward(d, c->cp, t[1], t[0]);
+    chanpad_backward(d, c->cp, t[3], t[2]);
+}
+
 // pooling: x | y dy | dx
 
 void maxpool_spec(const OpCase *c, Spec *s)
@@ -301,6 +314,10 @@ void resize_call(const OpCase *c, Dev *d, float **t)
     {nm, kind##_spec, kind##_call, 1e-5, true, true,                                         \
      .pool = {x_, k, k, s_, s_, p_, p_, ceil, incl}}
 #define ACT(nm, kind) {nm, act_spec, act_call, 1e-5, true, true, .act = {1000, kind}}
+// copies and zeros: forward and ref's backward are exact (the printed errors are 0), the tolerance
+// is for the pre-filled gradients, (pre + dy) - pre, as for add
+#define CHANPAD(nm, x_, before, after) \
+    {nm, chanpad_spec, chanpad_call, 1e-6, true, true, .cp = {x_, before, after}}
 
 const OpCase op_cases[] = {
     CONV("conv2d 3x3 s1 p1", ((Shape4){2, 9, 9, 8}), 16, 3, 3, 1, 1, 1, 1, false),
@@ -370,6 +387,14 @@ const OpCase op_cases[] = {
     {"resize down 9x11->4x6", resize_spec, resize_call, 1e-5, true, true,
      .rs = {{2, 9, 11, 3}, 4, 6}},
     {"resize same 4x4", resize_spec, resize_call, 1e-5, true, true, .rs = {{1, 4, 4, 2}, 4, 4}},
+    CHANPAD("chanpad 6->12 (option A 3+3)", ((Shape4){2, 5, 4, 6}), 3, 3),
+    CHANPAD("chanpad 0+0 (identity)", ((Shape4){2, 3, 5, 4}), 0, 0),
+    CHANPAD("chanpad 1+4 asymmetric n1", ((Shape4){1, 4, 3, 5}), 1, 4),
+    CHANPAD("chanpad 2+0 before only", ((Shape4){2, 3, 3, 3}), 2, 0),
+    CHANPAD("chanpad 0+5 after only c1", ((Shape4){3, 2, 3, 1}), 0, 5),
+    // option A's subsampling x[:, ::2, ::2]: a 1x1 window divides by 1 (exact); odd and even sizes
+    POOL("avgpool 1x1 s2 (subsample) odd", avgpool, ((Shape4){2, 7, 5, 4}), 1, 2, 0, false, true),
+    POOL("avgpool 1x1 s2 (subsample) even", avgpool, ((Shape4){2, 8, 6, 3}), 1, 2, 0, false, true),
 };
 const int op_cases_count = LEN(op_cases);
 

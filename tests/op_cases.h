@@ -40,6 +40,7 @@ struct OpCase {
         Act act;
         Add add;
         ChanMul cm;
+        ChanPad cp;
         Pool2d pool;
         GlobalAvgPool gap;
         Linear lin;
@@ -65,6 +66,8 @@ void add_spec(const OpCase *c, Spec *s);
 void add_call(const OpCase *c, Dev *d, float **t);
 void chanmul_spec(const OpCase *c, Spec *s);
 void chanmul_call(const OpCase *c, Dev *d, float **t);
+void chanpad_spec(const OpCase *c, Spec *s);
+void chanpad_call(const OpCase *c, Dev *d, float **t);
 void maxpool_spec(const OpCase *c, Spec *s);
 void maxpool_call(const OpCase *c, Dev *d, float **t);
 void avgpool_spec(const OpCase *c, Spec *s);

@@ -1,14 +1,17 @@
 /* tests/test_models.c — model builders against the reference implementations' counts.
  *
- * Parameter counts are timm's (`sum(p.numel() for p in model.parameters())`, buffers excluded);
- * MACs are conv + linear multiply-accumulates per image, within 1% of the issue's figures (the
- * builder matches them exactly). Also: shapes are asserted as the graph is built (a wrong graph
- * stops with a message), and parameter names follow timm's state dict.
+ * Parameter counts are timm's (`sum(p.numel() for p in model.parameters())`, buffers excluded),
+ * for the option-A CIFAR nets akamaster/pytorch_resnet_cifar10's; MACs are conv + linear
+ * multiply-accumulates per image, within 1% of the issue's figures (the builder matches them
+ * exactly). Also: shapes are asserted as the graph is built (a wrong graph stops with a message),
+ * parameter names follow timm's state dict, and small models match the references' logits and
+ * gradients (fixtures, below).
  */
 #include <criterion/criterion.h>
-#include <math.h>   // fabs, fmax
+#include <math.h>   // fabs, fmax, sqrt
 #include <signal.h> // SIGABRT
 
+#include "core/rng.h"
 #include "models/resnet.h"
 
 typedef struct { size_t params; uint64_t macs; } Counts;
@@ -55,6 +58,119 @@ Test(resnet, parameter_counts_match_timm)
     expect_params("resnetrs101", 63618696);
     expect_params("resnetrs420", 191891656);
 }
+
+// He et al. 2016 §4.2's CIFAR nets with option-A shortcuts, counted on akamaster's PyTorch code
+// (3 input channels, 10 classes; tests/ref/gen_model_fixtures.py asserts the same numbers there)
+Test(resnet, option_a_parameter_counts_match_akamaster)
+{
+    expect_params("resnet20a", 269722);
+    expect_params("resnet32a", 464154);
+    expect_params("resnet44a", 658586);
+    expect_params("resnet56a", 853018);
+    expect_params("resnet110a", 1727962);
+    expect_params("resnet20", 272474); // option B keeps its projections
+}
+
+Test(resnet, option_a_shortcuts_are_parameter_free)
+{
+    ResNetArgs a;
+    cr_assert(resnet_args("resnet20a", &a));
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    resnet_build(&g, a, 2, 32);
+    cr_expect(params_find(&p, "layer2.0.downsample.0.weight") < 0, "option A has no projection");
+    int pads = 0;
+    for (int i = 0; i < g.n_node; i++) {
+        const GNode *n = &g.node[i];
+        if (n->kind != G_CHANPAD) continue;
+        int c = n->cp.x.c; // 16 -> 32 at 16x16, 32 -> 64 at 8x8: half the new channels each side
+        cr_expect(n->cp.before == c / 2 && n->cp.after == c / 2 && n->cp.x.h == 32 / c * 8,
+                  "chanpad %d: x (%d,%d,%d,%d) before %d after %d", pads, n->cp.x.n, n->cp.x.h,
+                  n->cp.x.w, c, n->cp.before, n->cp.after);
+        const GNode *sub = &g.node[i - 1];
+        cr_expect(sub->kind == G_AVGPOOL && sub->pool.kh == 1 && sub->pool.sh == 2 &&
+                      sub->pool.ph == 0,
+                  "the subsampling before chanpad %d is avgpool 1x1/2", pads);
+        pads++;
+    }
+    cr_expect_eq(pads, 2, "resnet20a: %d channel paddings, want 2 (stages 2 and 3)", pads);
+    graph_free(&g);
+    params_free(&p);
+}
+
+Test(resnet, shortcut_a_with_avg_down_aborts, .signal = SIGABRT)
+{
+    ResNetArgs a;
+    cr_assert(resnet_args("resnet20a", &a));
+    a.avg_down = true;
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    resnet_build(&g, a, 1, 32);
+}
+
+// the option-A shortcut, avgpool 1x1/2 then chanpad, is x[:, ::2, ::2] zero-padded exactly (bit
+// for bit), and its backward hands dy's middle channels back to the kept pixels, zero elsewhere
+static void check_shortcut_exact(const char *backend)
+{
+    Dev d;
+    cr_assert_eq(dev_open(&d, backend), 0);
+    Pool2d sub = {{2, 7, 6, 3}, 1, 1, 2, 2, 0, 0, false, true};
+    Shape4 ss = pool2d_out(sub);
+    ChanPad cp = {ss, 2, 3};
+    Shape4 ys = chanpad_out(cp);
+    size_t nx = shape_numel(sub.x), ns = shape_numel(ss), ny = shape_numel(ys);
+    float *hx = xmalloc(nx * sizeof(float)), *hy = xmalloc(ny * sizeof(float));
+    float *hdx = xmalloc(nx * sizeof(float));
+    for (size_t i = 0; i < nx; i++) hx[i] = 2 * rng_uniform(7, 0, i) - 1;
+    float *x = dev_alloc(&d, nx * 4), *s = dev_alloc(&d, ns * 4), *y = dev_alloc(&d, ny * 4);
+    float *dy = dev_alloc(&d, ny * 4), *ds = dev_alloc(&d, ns * 4), *dx = dev_alloc(&d, nx * 4);
+    dev_upload(&d, x, hx, nx * 4);
+    avgpool_forward(&d, sub, s, x);
+    chanpad_forward(&d, cp, y, s);
+    dev_download(&d, hy, y, ny * 4);
+    int bad = 0;
+    for (int n = 0; n < ys.n; n++)
+        for (int h = 0; h < ys.h; h++)
+            for (int w = 0; w < ys.w; w++)
+                for (int c = 0; c < ys.c; c++) {
+                    int k = c - cp.before;
+                    size_t xi = (((size_t)n * 7 + 2 * h) * 6 + 2 * w) * 3 + k;
+                    float want = k >= 0 && k < ss.c ? hx[xi] : 0.0f;
+                    size_t yi = (((size_t)n * ys.h + h) * ys.w + w) * ys.c + c;
+                    bad += memcmp(&hy[yi], &want, 4) != 0;
+                }
+    cr_expect_eq(bad, 0, "%s: %d values of the option-A shortcut are not x[:, ::2, ::2] padded",
+                 backend, bad);
+    // backward: dy = y itself, so the kept pixels of dx get x back exactly and the others 0
+    dev_memset0(&d, ds, ns * 4);
+    dev_memset0(&d, dx, nx * 4);
+    dev_upload(&d, dy, hy, ny * 4);
+    chanpad_backward(&d, cp, ds, dy);
+    avgpool_backward(&d, sub, dx, ds);
+    dev_download(&d, hdx, dx, nx * 4);
+    bad = 0;
+    for (int n = 0; n < 2; n++)
+        for (int h = 0; h < 7; h++)
+            for (int w = 0; w < 6; w++)
+                for (int c = 0; c < 3; c++) {
+                    size_t i = (((size_t)n * 7 + h) * 6 + w) * 3 + c;
+                    float want = h % 2 == 0 && w % 2 == 0 ? hx[i] : 0.0f;
+                    bad += memcmp(&hdx[i], &want, 4) != 0;
+                }
+    cr_expect_eq(bad, 0, "%s: %d gradient values of the option-A shortcut are not exact", backend,
+                 bad);
+    float *bufs[] = {x, s, y, dy, ds, dx};
+    for (int i = 0; i < LEN(bufs); i++) dev_free(&d, bufs[i]);
+    free(hx);
+    free(hy);
+    free(hdx);
+    dev_close(&d);
+}
+
+Test(resnet, option_a_shortcut_exact_ref) { check_shortcut_exact("ref"); }
+Test(resnet, option_a_shortcut_exact_cpu) { check_shortcut_exact("cpu"); }
 
 Test(resnet, macs_match_reference)
 {
@@ -139,12 +255,58 @@ Test(resnet, unknown_name)
 }
 
 // ---------------------------------------------------------------------------------------------
-// tiny timm ResNets (tests/ref/gen_model_fixtures.py): same weights, same input, on ref and cpu:
-// eval logits, train logits, every parameter gradient of L = sum(r * logits), running statistics
+// small ResNets against their references (tests/ref/gen_model_fixtures.py): same weights, same
+// input, on ref and cpu: eval logits, train logits, every parameter gradient of
+// L = sum(r * logits), running statistics. Tiny timm ResNets store their weights in the fixture;
+// the option-A ResNet-20 (0.27M parameters) draws them here as the generator does (generated())
+// and finds its larger gradients as signatures (gsig/: norm and four random projections)
 
 #include "fixtures.h"
 
-static void check_timm_model(const char *model, ResNetArgs a, int batch, int res, const char *backend)
+// tests/ref/gen_model_fixtures.py's WEIGHT_KEY, SIG_KEY, generated() and fnv1a, mirrored
+enum { WEIGHT_KEY = 0x5EED0A01, SIG_KEY = 0x5EED0A02 };
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
+    return h;
+}
+
+// the generator's value j of parameter `pi`: one rounding to float of an exact (or once
+// rounded) double, the same operations as numpy's, so both sides hold the same floats
+static void generate_param(const ParamInfo *pi, float *w)
+{
+    uint64_t stream = fnv1a(pi->name);
+    size_t fan_in = pi->numel / (size_t)pi->dims[0];
+    size_t len = strlen(pi->name);
+#define ENDS(suffix) (len >= strlen(suffix) && strcmp(pi->name + len - strlen(suffix), suffix) == 0)
+    for (size_t j = 0; j < pi->numel; j++) {
+        double u = rng_uniform(WEIGHT_KEY, stream, j), v;
+        if (pi->ndim >= 2) v = (2 * u - 1) * sqrt(3.0 / (double)fan_in); // conv, linear
+        else if (ENDS(".running_mean")) v = (2 * u - 1) * 0.2;
+        else if (ENDS(".running_var") || ENDS(".weight")) v = 0.5 + u;   // and BN gamma
+        else v = (2 * u - 1) * 0.3;                                       // BN beta, fc bias
+        w[j] = (float)v;
+    }
+#undef ENDS
+}
+
+// a gradient's signature: |g| and <g, r_k> with r_k[j] = 2 rng_uniform(SIG_KEY, k, j) - 1
+static void gradient_signature(const float *g, size_t n, float sig[5])
+{
+    double acc[5] = {0};
+    for (size_t j = 0; j < n; j++) {
+        acc[0] += (double)g[j] * g[j];
+        for (int k = 0; k < 4; k++)
+            acc[1 + k] += (double)g[j] * (2.0 * rng_uniform(SIG_KEY, k, j) - 1);
+    }
+    sig[0] = (float)sqrt(acc[0]);
+    for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
+}
+
+static void check_model(const char *model, const char *ref, ResNetArgs a, int batch, int res,
+                        const char *backend)
 {
     Fixtures fx = {0};
     cr_assert_eq(fixtures_load(&fx, "tests/ref/models.fix"), 0);
@@ -159,13 +321,19 @@ static void check_timm_model(const char *model, ResNetArgs a, int batch, int res
     int n_fixture_params = 0;
     for (int i = 0; i < fx.count; i++) n_fixture_params += strncmp(fx.t[i].name, model, strlen(model)) == 0 &&
                                                            strstr(fx.t[i].name, "/param/") != NULL;
-    cr_expect_eq(n_fixture_params, p.count, "%s: timm has %d parameters and buffers, we have %d", model,
-                 n_fixture_params, p.count);
+    bool generated = n_fixture_params == 0; // weights drawn on both sides, not stored
+    cr_expect(generated || n_fixture_params == p.count,
+              "%s: %s has %d parameters and buffers, we have %d", model, ref, n_fixture_params,
+              p.count);
     for (int i = 0; i < p.count; i++) {
+        if (generated) {
+            generate_param(&p.info[i], params_at(&p, ROLE_W, i));
+            continue;
+        }
         snprintf(key, sizeof key, "param/%s", p.info[i].name);
         const FixTensor *t = fixture_find(&fx, model, key);
-        cr_assert(t && t->n == p.info[i].numel, "%s: timm has no parameter %s of %zu values", model,
-                  p.info[i].name, p.info[i].numel);
+        cr_assert(t && t->n == p.info[i].numel, "%s: %s has no parameter %s of %zu values", model,
+                  ref, p.info[i].name, p.info[i].numel);
         memcpy(params_at(&p, ROLE_W, i), t->data, t->n * sizeof(float));
     }
     Arena ar;
@@ -180,27 +348,41 @@ static void check_timm_model(const char *model, ResNetArgs a, int batch, int res
 
     graph_forward(&g, &d, &ar, false, 1, 0);
     double e = max_rel_err(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_eval")->data, nl);
-    cr_expect(e < 1e-4, "%s on %s: eval logits differ from timm by %.2e", model, backend, e);
+    cr_expect(e < 1e-4, "%s on %s: eval logits differ from %s by %.2e", model, backend, ref, e);
+    cr_log_info("%s on %s: eval logits vs %s %.2e", model, backend, ref, e);
 
     graph_forward(&g, &d, &ar, true, 1, 0);
     e = max_rel_err(graph_val(&g, &ar, out), fixture_find(&fx, model, "logits_train")->data, nl);
-    cr_expect(e < 1e-4, "%s on %s: train logits differ from timm by %.2e", model, backend, e);
+    cr_expect(e < 1e-4, "%s on %s: train logits differ from %s by %.2e", model, backend, ref, e);
+    cr_log_info("%s on %s: train logits vs %s %.2e", model, backend, ref, e);
     graph_zero_grads(&g, &d, &ar);
     params_zero(&p, ROLE_GRAD);
     memcpy(graph_grad(&g, &ar, out), fixture_find(&fx, model, "r")->data, nl * sizeof(float));
     graph_backward(&g, &d, &ar, true, 1, 0);
     double worst = 0;
+    int n_sig = 0;
     for (int i = 0; i < p.count; i++) {
         const char *role = p.info[i].buffer ? "after" : "grad";
         snprintf(key, sizeof key, "%s/%s", role, p.info[i].name);
         const FixTensor *t = fixture_find(&fx, model, key);
-        cr_assert(t && t->n == p.info[i].numel, "%s: fixture lacks %s", model, key);
         const float *got = params_at(&p, p.info[i].buffer ? ROLE_W : ROLE_GRAD, i);
+        float sig[5];
+        if (!t && generated && !p.info[i].buffer) { // a large gradient: compare signatures
+            snprintf(key, sizeof key, "gsig/%s", p.info[i].name);
+            t = fixture_find(&fx, model, key);
+            cr_assert(t && t->n == 5, "%s: fixture lacks grad/ or gsig/%s", model, p.info[i].name);
+            gradient_signature(got, p.info[i].numel, sig);
+            got = sig;
+            n_sig++;
+        }
+        cr_assert(t && t->n == (got == sig ? 5 : p.info[i].numel), "%s: fixture lacks %s", model,
+                  key);
         e = max_rel_err(got, t->data, t->n);
         worst = fmax(worst, e);
-        cr_expect(e < 1e-3, "%s on %s: %s differs from timm by %.2e", model, backend, key, e);
+        cr_expect(e < 1e-3, "%s on %s: %s differs from %s by %.2e", model, backend, key, ref, e);
     }
-    cr_log_info("%s on %s: worst gradient / running-stat error vs timm %.2e", model, backend, worst);
+    cr_log_info("%s on %s: worst gradient / running-stat error vs %s %.2e (%d of %d as signatures)",
+                model, backend, ref, worst, n_sig, p.count);
     arena_free(&ar);
     graph_free(&g);
     params_free(&p);
@@ -224,7 +406,20 @@ static ResNetArgs tiny_bottleneck(void)
     return a;
 }
 
-Test(timm, tiny_rs_basic_ref) { check_timm_model("tiny_rs_basic", tiny_rs_basic(), 3, 32, "ref"); }
-Test(timm, tiny_rs_basic_cpu) { check_timm_model("tiny_rs_basic", tiny_rs_basic(), 3, 32, "cpu"); }
-Test(timm, tiny_bottleneck_ref) { check_timm_model("tiny_bottleneck", tiny_bottleneck(), 2, 29, "ref"); }
-Test(timm, tiny_bottleneck_cpu) { check_timm_model("tiny_bottleneck", tiny_bottleneck(), 2, 29, "cpu"); }
+Test(timm, tiny_rs_basic_ref) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "ref"); }
+Test(timm, tiny_rs_basic_cpu) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "cpu"); }
+Test(timm, tiny_bottleneck_ref) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "ref"); }
+Test(timm, tiny_bottleneck_cpu) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "cpu"); }
+
+// He et al.'s ResNet-20 with option-A shortcuts as registered, against akamaster's model (the
+// generator re-implements it), two 3x15x15 images: odd sizes, where x[:, ::2, ::2] rounds up
+static ResNetArgs resnet20a(void)
+{
+    ResNetArgs a;
+    cr_assert(resnet_args("resnet20a", &a));
+    return a;
+}
+
+#define AKAMASTER(backend) check_model("resnet20a_akamaster", "akamaster", resnet20a(), 2, 15, backend)
+Test(akamaster, resnet20a_ref) { AKAMASTER("ref"); }
+Test(akamaster, resnet20a_cpu) { AKAMASTER("cpu"); }

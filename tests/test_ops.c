@@ -366,6 +366,12 @@ static void bad_bn(Dev *d)
                       buf, buf, buf);
 }
 
+static void bad_chanpad(Dev *d)
+{
+    float buf[4] = {0};
+    chanpad_forward(d, (ChanPad){{2, 4, 4, 3}, -1, 2}, buf, buf);
+}
+
 typedef struct { const char *name; void (*call)(Dev *); const char *expect[3]; } BadCall;
 
 static const BadCall bad_calls[] = {
@@ -376,6 +382,7 @@ static const BadCall bad_calls[] = {
     {"labels and targets", bad_xent, {"xent_forward", "(2,10)", "exactly one"}},
     {"op missing on backend", missing_op, {"resize_forward", "partial", "(1,3,5,2)"}},
     {"bn train one value", bad_bn, {"batchnorm_forward", "(1,1,1,4)", "more than one"}},
+    {"chanpad negative padding", bad_chanpad, {"chanpad_forward", "before -1", "(2,4,4,3)"}},
 };
 
 static void test_bad_call(const BadCall *bc, Backend *b)

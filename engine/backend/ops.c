@@ -66,6 +66,12 @@ Shape4 pool2d_out(Pool2d o)
     return y;
 }
 
+Shape4 chanpad_out(ChanPad o)
+{
+    Shape4 y = {o.x.n, o.x.h, o.x.w, o.x.c + o.before + o.after};
+    return y;
+}
+
 const char *act_name(ActKind k)
 {
     static const char *names[ACT_COUNT] = {"none", "relu", "relu6", "silu", "hswish",
@@ -245,6 +251,36 @@ void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
 {
     CHECK(shape_ok(op.x), "chanmul_backward on %s: x %s", NAME(d), SHAPE_STR(op.x));
     DISPATCH(d, chanmul_backward, SHAPE_STR(op.x), op, dx, ds, dy, x, s);
+}
+
+#define CHANPAD_STR(o) chanpad_str((o), (char[160]){0})
+static const char *chanpad_str(ChanPad o, char buf[160])
+{
+    snprintf(buf, 160, "x %s before %d after %d", SHAPE_STR(o.x), o.before, o.after);
+    return buf;
+}
+
+static void chanpad_check(Dev *d, const char *fn, ChanPad o)
+{
+    CHECK(shape_ok(o.x) && o.before >= 0 && o.after >= 0 &&
+              (long long)o.x.c + o.before + o.after <= INT32_MAX,
+          "%s on %s: %s: need positive sizes and padding >= 0 (y has C + before + after "
+          "channels)", fn, NAME(d), CHANPAD_STR(o));
+}
+
+void chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
+{
+    chanpad_check(d, "chanpad_forward", op);
+    CHECK(y && x, "chanpad_forward on %s: NULL buffer (y %p x %p): %s", NAME(d), (void *)y,
+          (const void *)x, CHANPAD_STR(op));
+    DISPATCH(d, chanpad_forward, CHANPAD_STR(op), op, y, x);
+}
+
+void chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+{
+    chanpad_check(d, "chanpad_backward", op);
+    CHECK(dy, "chanpad_backward on %s: NULL dy: %s", NAME(d), CHANPAD_STR(op));
+    DISPATCH(d, chanpad_backward, CHANPAD_STR(op), op, dx, dy);
 }
 
 void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)

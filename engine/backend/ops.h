@@ -91,6 +91,14 @@ typedef struct { size_t n; } Add;
 // backward: dx += dy * s, ds (N,C) += sum over H,W of dy * x
 typedef struct { Shape4 x; } ChanMul;
 
+// channel zero-padding, the parameter-free "option A" ResNet shortcut (He et al. 2016 §4.2):
+// x (N,H,W,C) -> y (N,H,W,before+C+after); y[..., before + k] = x[..., k] for k < C, 0 in the
+// `before` channels ahead of them and the `after` channels behind (PyTorch's
+// F.pad(x, (0, 0, 0, 0, before, after)) on NCHW). backward: dx += dy[..., before .. before+C).
+// Option A's spatial subsampling x[:, ::2, ::2] is avgpool 1x1/2, a one-element window (exact).
+typedef struct { Shape4 x; int before, after; } ChanPad;
+Shape4 chanpad_out(ChanPad op);
+
 // max / average pooling, PyTorch semantics: padding counts as -inf for max; for average,
 // count_include_pad divides by the window clipped to the padded input, else by the part inside
 // the input; ceil_mode rounds OH up (a window must start inside input or left padding)
@@ -158,6 +166,8 @@ typedef void OpFn_add_backward(Dev *d, Add op, float *da, float *db, const float
 typedef void OpFn_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
 typedef void OpFn_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
     const float *x, const float *s);
+typedef void OpFn_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x);
+typedef void OpFn_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy);
 typedef void OpFn_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
 typedef void OpFn_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
 typedef void OpFn_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
@@ -195,6 +205,8 @@ typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
     M(p, add_backward) \
     M(p, chanmul_forward) \
     M(p, chanmul_backward) \
+    M(p, chanpad_forward) \
+    M(p, chanpad_backward) \
     M(p, maxpool_forward) \
     M(p, maxpool_backward) \
     M(p, avgpool_forward) \

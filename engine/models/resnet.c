@@ -7,8 +7,13 @@
  * residual branch; shortcut conv1x1(s)+BN, or for ResNet-D AvgPool2d(2, s, ceil, exclude pad) +
  * conv1x1 + BN; stems 7x7/2 + maxpool, deep (3x3/2 32, 3x3 32, 3x3 64) + maxpool or, for
  * ResNet-RS, a 3x3/2 conv+BN+ReLU in place of the max-pool. CIFAR-style (He et al. 2016 §4.2):
- * 3x3 16 stem, three stages 16/32/64, projection shortcuts (option B; option A's zero-padding
- * shortcut needs an op the table does not have yet).
+ * 3x3 16 stem, three stages 16/32/64, and on the blocks that change shape either projection
+ * shortcuts (option B: resnet20..110, timm's conv1x1(s)+BN) or, as the paper's CIFAR nets,
+ * option A (resnet20a..110a): x[:, ::2, ::2] zero-padded on channels, x's channels at offset
+ * (OC - C)/2 with zeros before and after, as akamaster/pytorch_resnet_cifar10's
+ * F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes//4, planes//4)) — no parameters (ResNet-20:
+ * 269,722 for 10 classes). The subsampling is avgpool 1x1/s, a one-element window divided by 1,
+ * so it is exact and, unlike a max-pool, its backward needs no saved input; then chanpad.
  */
 #include "resnet.h"
 
@@ -68,7 +73,12 @@ static int block(Graph *g, ResNetArgs a, int x, int s, int b, int planes, int st
     if (dpr > 0) y = g_droppath(g, y, dpr);
     int sc = x;
     if (stride != 1 || in_c != out_c) {
-        if (a.avg_down) {
+        if (a.shortcut_a) {
+            CHECK(out_c >= in_c, "resnet: %s: an option-A shortcut cannot drop channels (%d -> %d)",
+                  p, in_c, out_c);
+            if (stride != 1) sc = g_avgpool(g, sc, 1, stride, 0, false, true); // x[:, ::s, ::s]
+            sc = g_chanpad(g, sc, (out_c - in_c) / 2, out_c - in_c - (out_c - in_c) / 2);
+        } else if (a.avg_down) {
             if (stride != 1) sc = g_avgpool(g, sc, 2, stride, 0, true, false);
             NAME2(n1, n2, "downsample.1", "downsample.2");
             sc = conv_bn(g, n1, n2, sc, out_c, 1, 1, false);
@@ -86,6 +96,8 @@ int resnet_build(Graph *g, ResNetArgs a, int batch, int res)
     CHECK(a.stages >= 1 && a.stages <= 4 && a.in_chans > 0 && a.num_classes > 0 && a.width > 0,
           "resnet_build: stages %d in_chans %d classes %d width %g", a.stages, a.in_chans,
           a.num_classes, a.width);
+    CHECK(!(a.shortcut_a && a.avg_down), "resnet_build: shortcut_a and avg_down are two kinds of "
+          "shortcut: choose one");
     int x = g_input(g, (Shape4){batch, res, res, a.in_chans});
     int base = scaled(a.base, a.width);
     if (a.stem == STEM_CIFAR) {
@@ -154,6 +166,12 @@ static const Named registry[] = {
     {"resnet44", {CIFAR(7, false)}},
     {"resnet56", {CIFAR(9, false)}},
     {"resnet110", {CIFAR(18, false)}},
+    // option A, the paper's CIFAR nets: parameter-free shortcuts (0.27M ... 1.7M parameters)
+    {"resnet20a", {CIFAR(3, false), .shortcut_a = true}},
+    {"resnet32a", {CIFAR(5, false), .shortcut_a = true}},
+    {"resnet44a", {CIFAR(7, false), .shortcut_a = true}},
+    {"resnet56a", {CIFAR(9, false), .shortcut_a = true}},
+    {"resnet110a", {CIFAR(18, false), .shortcut_a = true}},
     // bottleneck variants, as the Random Erasing code builds depth >= 44 (bearpaw's
     // pytorch-classification: n = (depth - 2) // 9 blocks per stage, so "44" has 4, i.e. 38 layers)
     {"resnet44b", {CIFAR(4, true)}},

@@ -20,6 +20,10 @@ typedef struct {
     int        stem_width;        // deep stem: 32 (timm's resnet*d, resnetrs*)
     bool       replace_stem_pool; // ResNet-RS: a 3x3/2 conv+BN+ReLU instead of the stem max-pool
     bool       avg_down;          // ResNet-D shortcut: 2x2 avg-pool, then 1x1 conv
+    bool       shortcut_a;        // He et al.'s CIFAR option A: where a block changes shape, the
+                                  // shortcut is x[:, ::s, ::s] zero-padded on channels, x's at
+                                  // offset (OC - C)/2 (akamaster/pytorch_resnet_cifar10); no
+                                  // parameters. Elsewhere identity. Default: 1x1 conv + BN (B)
     float      se_ratio;          // squeeze-excitation ratio on the block output; 0 = none
     bool       zero_init_last;    // the last BN of each residual branch starts at gamma 0 (timm's
                                   // default; He et al.'s CIFAR nets and the RE code do not)
@@ -32,7 +36,8 @@ typedef struct {
 int  resnet_build(Graph *g, ResNetArgs a, int batch, int res);
 
 // named configurations: resnet18..200, resnet50d, resnetrs50..420, CIFAR-style resnet20..110
-// (and their bottleneck variants resnet44b..110b). Returns false for an unknown name.
+// (option-B projection shortcuts), resnet20a..110a (option A, as He et al. 2016 §4.2), and the
+// bottleneck variants resnet44b..110b. Returns false for an unknown name.
 bool resnet_args(const char *name, ResNetArgs *a);
 // the registry's names, for error messages ("valid: ...")
 const char *resnet_names(void);

@@ -192,6 +192,17 @@ int g_linear(Graph *g, const char *name, int x, int out)
     return n->out;
 }
 
+int g_chanpad(Graph *g, int x, int before, int after)
+{
+    Shape4 xs = graph_shape(g, x);
+    CHECK(before >= 0 && after >= 0, "graph: chanpad of %s by %d channels before, %d after: "
+          "padding must be >= 0", SHAPE_STR(xs), before, after);
+    GNode *n = new_node(g, G_CHANPAD, "chanpad", x, -1);
+    n->cp = (ChanPad){xs, before, after};
+    n->out = new_tensor(g, chanpad_out(n->cp));
+    return n->out;
+}
+
 static int drop(Graph *g, GKind kind, int x, float p)
 {
     CHECK(p >= 0 && p < 1, "graph: drop probability %g outside [0, 1)", p);
@@ -206,6 +217,8 @@ int g_droppath(Graph *g, int x, float p) { return drop(g, G_DROPPATH, x, p); }
 
 // ---------------------------------------------------------------------------------------------
 
+// conv and linear only: normalization, activations, pooling, adds, gates and channel padding
+// count 0
 uint64_t graph_macs(const Graph *g)
 {
     uint64_t macs = 0;
@@ -224,7 +237,7 @@ uint64_t graph_macs(const Graph *g)
 const char *graph_kind_name(GKind k)
 {
     static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
-                                  "avgpool", "gap", "linear", "dropout", "drop_path"};
+                                  "avgpool", "gap", "linear", "dropout", "drop_path", "chanpad"};
     return (int)k >= 0 && (int)k < LEN(kinds) ? kinds[k] : "?";
 }
 
@@ -252,6 +265,9 @@ void graph_print(const Graph *g, FILE *f)
         case G_DROPOUT:
         case G_DROPPATH: snprintf(desc, sizeof desc, "p=%.3g", n->p); break;
         case G_LINEAR: snprintf(desc, sizeof desc, "%d->%d", n->lin.in, n->lin.out); break;
+        case G_CHANPAD:
+            snprintf(desc, sizeof desc, "c %d+%d+%d zeros", n->cp.before, n->cp.x.c, n->cp.after);
+            break;
         default: break;
         }
         char out[32];

@@ -16,7 +16,7 @@
 #include "../core/params.h"
 
 typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
-               G_LINEAR, G_DROPOUT, G_DROPPATH } GKind;
+               G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD } GKind;
 
 typedef struct { Shape4 s; } GTensor;
 
@@ -29,6 +29,7 @@ typedef struct {
         Act act;
         Pool2d pool;
         Linear lin;
+        ChanPad cp;
         float p;      // dropout, drop-path probability
     };
     int in[2], out;   // tensor indices (in[1] = -1 when unused)
@@ -68,6 +69,9 @@ int g_maxpool(Graph *g, int x, int k, int stride, int pad);
 int g_avgpool(Graph *g, int x, int k, int stride, int pad, bool ceil_mode, bool count_include_pad);
 int g_gap(Graph *g, int x);                               // -> (N,1,1,C)
 int g_linear(Graph *g, const char *name, int x, int out); // x (N,1,1,C) -> (N,1,1,out)
+// zero channels around x: (N,H,W,C) -> (N,H,W,before+C+after), x's channels at offset `before`
+// (the option-A ResNet shortcut; no parameters, no MACs)
+int g_chanpad(Graph *g, int x, int before, int after);
 int g_dropout(Graph *g, int x, float p);
 int g_droppath(Graph *g, int x, float p);
 

@@ -29,7 +29,7 @@ static bool backward_reads(const GNode *n, int k)
     switch (n->kind) {
     case G_CONV: case G_BN: case G_ACT: case G_MAXPOOL: case G_LINEAR: return k == 0;
     case G_CHANMUL: return true;
-    default: return false;
+    default: return false; // add, avgpool, gap, chanpad, dropout, drop-path: dy only
     }
 }
 
@@ -138,6 +138,7 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         case G_AVGPOOL: avgpool_forward(d, n->pool, V(y), V(x)); break;
         case G_GAP: gap_forward(d, (GlobalAvgPool){g->t[x].s}, V(y), V(x)); break;
         case G_LINEAR: linear_forward(d, n->lin, V(y), V(x), W(n->par[0]), W(n->par[1])); break;
+        case G_CHANPAD: chanpad_forward(d, n->cp, V(y), V(x)); break;
         case G_DROPOUT: dropout_forward(d, drop_desc(g, n, i, train, seed, sample0), V(y), V(x)); break;
         case G_DROPPATH: {
             Dropout o = drop_desc(g, n, i, train, seed, sample0);
@@ -188,6 +189,7 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
         case G_LINEAR:
             linear_backward(d, n->lin, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]));
             break;
+        case G_CHANPAD: chanpad_backward(d, n->cp, dx, DV(y)); break;
         case G_DROPOUT: dropout_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y)); break;
         case G_DROPPATH: {
             Dropout o = drop_desc(g, n, i, train, seed, sample0);

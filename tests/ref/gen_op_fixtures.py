@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from opfx import write_opfx
+from philox import check_philox, rng_uniform
 
 rng = np.random.default_rng(20261124)
 
@@ -130,6 +131,15 @@ def pool(kind, n, h, w, c, k, s, p, ceil, incl):
     return {"x": x, "y": y, "dy": dy, "dx": dx}
 
 
+def chanpad(n, h, w, c, before, after):
+    x = uniform((n, h, w, c), -1, 1)
+    X = t64(x, True)
+    y = nhwc(F.pad(nchw(X), (0, 0, 0, 0, before, after), "constant", 0))
+    dy = uniform(tuple(y.shape), -1, 1)
+    (dx,) = backward(y, t64(dy), X)
+    return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
 def gap(n, h, w, c):
     x = uniform((n, h, w, c), -1, 1)
     X = t64(x, True)
@@ -195,25 +205,7 @@ def resize(n, h, w, c, oh, ow):
 
 
 # ---- dropout masks: engine/core/rng.h's Philox-4x32-10 and float conversion written again from
-# the paper's definition, so these fixtures check the engine's draws independently
-
-M32, M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
-
-
-def philox4x32(ctr, key):
-    k0, k1 = key & M32, key >> 32
-    c = list(ctr)
-    for _ in range(10):
-        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
-        c = [((p1 >> 32) ^ c[1] ^ k0) & M32, p1 & M32, ((p0 >> 32) ^ c[3] ^ k1) & M32, p0 & M32]
-        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
-    return c
-
-
-def rng_uniform(key, hi, i):
-    lo = i >> 2
-    block = philox4x32([lo & M32, lo >> 32, hi & M32, hi >> 32], key)
-    return (block[i & 3] >> 8) / 16777216.0
+# the paper's definition (philox.py), so these fixtures check the engine's draws independently
 
 
 def dropout(n, per, p, key, sample0):
@@ -300,14 +292,15 @@ CASES = {
     "resize up 5x7->9x11": lambda: resize(2, 5, 7, 3, 9, 11),
     "resize down 9x11->4x6": lambda: resize(2, 9, 11, 3, 4, 6),
     "resize same 4x4": lambda: resize(1, 4, 4, 2, 4, 4),
+    # added after the others, so that their draws (and fixtures) stay as they were
+    "chanpad 6->12 (option A 3+3)": lambda: chanpad(2, 5, 4, 6, 3, 3),
+    "chanpad 0+0 (identity)": lambda: chanpad(2, 3, 5, 4, 0, 0),
+    "chanpad 1+4 asymmetric n1": lambda: chanpad(1, 4, 3, 5, 1, 4),
+    "chanpad 2+0 before only": lambda: chanpad(2, 3, 3, 3, 2, 0),
+    "chanpad 0+5 after only c1": lambda: chanpad(3, 2, 3, 1, 0, 5),
+    "avgpool 1x1 s2 (subsample) odd": lambda: pool("avg", 2, 7, 5, 4, 1, 2, 0, False, True),
+    "avgpool 1x1 s2 (subsample) even": lambda: pool("avg", 2, 8, 6, 3, 1, 2, 0, False, True),
 }
-
-
-def check_philox():
-    """the published known-answer vectors (Random123 kat_vectors), as tests/test_core.c checks"""
-    assert philox4x32([0, 0, 0, 0], 0) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
-    assert philox4x32([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], 0x299F31D0A4093822) == \
-        [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
 
 
 def main():

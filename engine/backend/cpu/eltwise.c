@@ -1,11 +1,14 @@
 /* engine/backend/cpu/eltwise.c — activations (oneDNN eltwise forward; fused accumulating
- * backward), add, the SE channel gate, dropout and drop-path, in OpenMP loops.
+ * backward), add, the SE channel gate, dropout and drop-path, channel zero-padding (the option-A
+ * ResNet shortcut), in OpenMP loops.
  *
  * Activation backward is an own loop on purpose: oneDNN's eltwise backward overwrites, so it
  * would cost a scratch write plus an accumulate pass; dx += dy * f'(x) is one pass, with f' from
  * op_math.h (the oracle's own formula). Hard-sigmoid has no oneDNN 2.6 eltwise: own loop.
  * Dropout and drop-path draw from rng.h exactly as ref does (one Philox block = 4 draws).
  */
+#include <string.h> // memcpy
+
 #include "../../core/rng.h"
 #include "../op_math.h"
 #include "cpu.h"
@@ -133,6 +136,36 @@ void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float 
             for (int k = 0; k < c; k++) ds[(size_t)n * c + k] += acc[k];
             free(acc);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// channel zero-padding: per pixel, `before` zeros, the C channels of x, `after` zeros
+
+void cpu_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
+{
+    size_t pix = (size_t)op.x.n * op.x.h * op.x.w;
+    int c = op.x.c, oc = c + op.before + op.after;
+#pragma omp parallel for schedule(static) if (pix * oc > PAR_N)
+    for (size_t p = 0; p < pix; p++) {
+        float *yp = y + p * oc;
+        for (int k = 0; k < op.before; k++) yp[k] = 0.0f;
+        memcpy(yp + op.before, x + p * c, (size_t)c * sizeof(float));
+        for (int k = op.before + c; k < oc; k++) yp[k] = 0.0f;
+    }
+}
+
+void cpu_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+{
+    if (!dx) return;
+    size_t pix = (size_t)op.x.n * op.x.h * op.x.w;
+    int c = op.x.c, oc = c + op.before + op.after;
+#pragma omp parallel for schedule(static) if (pix * c > PAR_N)
+    for (size_t p = 0; p < pix; p++) {
+        float *dxp = dx + p * c;
+        const float *dyp = dy + p * oc + op.before;
+#pragma omp simd
+        for (int k = 0; k < c; k++) dxp[k] += dyp[k];
     }
 }
 

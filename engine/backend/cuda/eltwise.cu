@@ -1,6 +1,7 @@
 /* engine/backend/cuda/eltwise.cu — elementwise kernels: activations, add, the SE channel gate,
- * dropout and drop-path with the shared Philox draws, and the small helpers (bf16 conversion,
- * accumulate, bias add) the other files use. One thread per element, grid-stride loops.
+ * channel zero-padding (the option-A ResNet shortcut), dropout and drop-path with the shared
+ * Philox draws, and the small helpers (bf16 conversion, accumulate, bias add) the other files
+ * use. One thread per element, grid-stride loops.
  * Activation versions: 0 (default) our kernel running op_math.h's act_f, the formula the CPU op
  * test checks, so GPU and CPU agree to the last bit where the math library does; 1 cuDNN's
  * cudnnActivationForward for the four functions it has (relu, relu6, sigmoid, silu), kept for
@@ -188,6 +189,40 @@ extern "C" void cuda_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, 
         chanmul_ds_kernel<<<cuda_blocks((size_t)nc), CUDA_THREADS>>>(ds, dy, x, nc, hw, op.x.c);
         LAUNCH_CHECK();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// channel zero-padding: forward one thread per output element (zero or a copy), backward one per
+// input element (each reads its one dy), so neither needs atomics
+
+__global__ void chanpad_forward_kernel(float *y, const float *x, size_t n, int c, int before, int oc)
+{
+    FOR_N(i, n) {
+        int k = (int)(i % oc) - before;
+        y[i] = k >= 0 && k < c ? x[(i / oc) * c + k] : 0.0f;
+    }
+}
+
+__global__ void chanpad_backward_kernel(float *dx, const float *dy, size_t n, int c, int before, int oc)
+{
+    FOR_N(i, n) dx[i] += dy[(i / c) * oc + before + i % c];
+}
+
+extern "C" void cuda_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
+{
+    int oc = op.x.c + op.before + op.after;
+    size_t n = shape_numel(op.x) / op.x.c * oc;
+    chanpad_forward_kernel<<<grid(n), CUDA_THREADS>>>(y, x, n, op.x.c, op.before, oc);
+    LAUNCH_CHECK();
+}
+
+extern "C" void cuda_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+{
+    if (!dx) return;
+    int oc = op.x.c + op.before + op.after;
+    size_t n = shape_numel(op.x);
+    chanpad_backward_kernel<<<grid(n), CUDA_THREADS>>>(dx, dy, n, op.x.c, op.before, oc);
+    LAUNCH_CHECK();
 }
 
 // ---------------------------------------------------------------------------------------------

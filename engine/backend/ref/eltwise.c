@@ -1,5 +1,6 @@
 /* engine/backend/ref/eltwise.c — the oracle's elementwise ops: activations (op_math.h), add,
- * the SE channel gate, dropout and drop-path (masks from rng.h, recomputed in backward).
+ * the SE channel gate, dropout and drop-path (masks from rng.h, recomputed in backward), and
+ * channel zero-padding (the option-A ResNet shortcut).
  */
 #include "../op_math.h"
 #include "../../core/rng.h"
@@ -101,4 +102,30 @@ void ref_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
             dx[k] += dy[k] * scale;
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// channel zero-padding: y[..., before + k] = x[..., k], zeros in the other channels
+
+void ref_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
+{
+    Shape4 ys = chanpad_out(op);
+    for (int n = 0; n < op.x.n; n++)
+        for (int h = 0; h < op.x.h; h++)
+            for (int w = 0; w < op.x.w; w++)
+                for (int c = 0; c < ys.c; c++) {
+                    int k = c - op.before; // x's channel, when in range
+                    bool in_x = k >= 0 && k < op.x.c;
+                    y[ref_at(ys, n, h, w, c)] = in_x ? x[ref_at(op.x, n, h, w, k)] : 0.0f;
+                }
+}
+
+void ref_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+{
+    Shape4 ys = chanpad_out(op);
+    for (int n = 0; dx && n < op.x.n; n++)
+        for (int h = 0; h < op.x.h; h++)
+            for (int w = 0; w < op.x.w; w++)
+                for (int k = 0; k < op.x.c; k++)
+                    dx[ref_at(op.x, n, h, w, k)] += dy[ref_at(ys, n, h, w, op.before + k)];
 }
