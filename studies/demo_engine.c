@@ -82,7 +82,7 @@ static void net_plan(Net *net, Arena *a, int n, bool train)
         Layer *l = &net->l[i];
         l->conv = conv2d_sq(s, widths[i], 3, strides[i], 1, 1, 1, false);
         s = conv2d_out(l->conv);
-        l->bn = (BatchNorm){s, 1e-5f, 0.1f, train};
+        l->bn = (BatchNorm){s, 1e-5f, 0.1f, train, ACT_NONE};
         l->c = arena_reserve(a, shape_numel(s));
         l->b = arena_reserve(a, shape_numel(s));
         l->r = arena_reserve(a, shape_numel(s));
@@ -148,7 +148,7 @@ static void net_backward(Dev *d, Net *net, Arena *a, Params *p)
         act_backward(d, (Act){l->c.numel, ACT_RELU}, arena_at(a, l->db), arena_at(a, l->dr),
                      arena_at(a, l->b));
         batchnorm_backward(d, l->bn, arena_at(a, l->dc), G(l->gamma), G(l->beta),
-                           arena_at(a, l->db), arena_at(a, l->c), P(l->gamma),
+                           arena_at(a, l->db), arena_at(a, l->c), P(l->gamma), P(l->beta),
                            arena_at(a, l->mean), arena_at(a, l->rstd));
         const float *in = i ? arena_at(a, net->l[i - 1].r) : A(x);
         conv2d_backward(d, l->conv, i ? arena_at(a, net->l[i - 1].dr) : NULL, G(l->w), NULL,

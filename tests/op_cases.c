@@ -93,7 +93,7 @@ void bn_spec(const OpCase *c, Spec *s)
 void bn_call(const OpCase *c, Dev *d, float **t)
 {
     batchnorm_forward(d, c->bn, t[5], t[6], t[7], t[3], t[4], t[0], t[1], t[2]);
-    batchnorm_backward(d, c->bn, t[9], t[10], t[11], t[8], t[0], t[1], t[6], t[7]);
+    batchnorm_backward(d, c->bn, t[9], t[10], t[11], t[8], t[0], t[1], t[2], t[6], t[7]);
 }
 
 // activation: x | y dy | dx       (x spans every kink: 0, +-3, 6)
@@ -110,7 +110,9 @@ void act_call(const OpCase *c, Dev *d, float **t)
 
 void add_spec(const OpCase *c, Spec *s)
 {
-    int a = IN("a", c->add.n, -1, 1), b = IN("b", c->add.n, -1, 1), y = OUT("y", c->add.n);
+    // relu6: sums across both kinks (0 and 6)
+    float lo = c->add.act == ACT_RELU6 ? -2 : -1, hi = c->add.act == ACT_RELU6 ? 5 : 1;
+    int a = IN("a", c->add.n, lo, hi), b = IN("b", c->add.n, lo, hi), y = OUT("y", c->add.n);
     DY("dy", c->add.n, y);
     GRAD("da", c->add.n, a);
     GRAD("db", c->add.n, b);
@@ -119,7 +121,7 @@ void add_spec(const OpCase *c, Spec *s)
 void add_call(const OpCase *c, Dev *d, float **t)
 {
     add_forward(d, c->add, t[2], t[0], t[1]);
-    add_backward(d, c->add, t[4], t[5], t[3]);
+    add_backward(d, c->add, t[4], t[5], t[3], t[2]);
 }
 
 // channel multiply: x s | y dy | dx ds
@@ -348,6 +350,13 @@ const OpCase op_cases[] = {
     {"batchnorm train n1", bn_spec, bn_call, 1e-5, true, true,
      .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true}},
     {"batchnorm eval", bn_spec, bn_call, 1e-5, true, true, .bn = {{3, 4, 5, 6}, 1e-5f, 0.1f, false}},
+    // an activation fused into batch norm (the backward recomputes its input from x)
+    {"batchnorm train relu", bn_spec, bn_call, 1e-5, true, true,
+     .bn = {{4, 5, 5, 8}, 1e-5f, 0.1f, true, ACT_RELU}},
+    {"batchnorm train hswish n1", bn_spec, bn_call, 1e-5, true, true,
+     .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true, ACT_HSWISH}},
+    {"batchnorm eval silu", bn_spec, bn_call, 1e-5, true, true,
+     .bn = {{3, 4, 5, 6}, 1e-5f, 0.1f, false, ACT_SILU}},
     ACT("act relu", ACT_RELU),
     ACT("act relu6", ACT_RELU6),
     ACT("act silu", ACT_SILU),
@@ -355,7 +364,9 @@ const OpCase op_cases[] = {
     ACT("act hsigmoid", ACT_HSIGMOID),
     ACT("act sigmoid", ACT_SIGMOID),
     ACT("act gelu", ACT_GELU),
-    {"add", add_spec, add_call, 1e-6, true, true, .add = {1001}},
+    {"add", add_spec, add_call, 1e-6, true, true, .add = {1001, ACT_NONE}},
+    {"add relu", add_spec, add_call, 1e-6, true, true, .add = {1001, ACT_RELU}},
+    {"add relu6", add_spec, add_call, 1e-6, true, true, .add = {1001, ACT_RELU6}},
     {"chanmul (SE gate)", chanmul_spec, chanmul_call, 1e-5, true, true, .cm = {{2, 5, 7, 12}}},
     POOL("maxpool 3x3 s2 p1", maxpool, ((Shape4){2, 9, 9, 4}), 3, 2, 1, false, true),
     POOL("maxpool 2x2 s2 ceil", maxpool, ((Shape4){2, 7, 7, 3}), 2, 2, 0, true, true),
@@ -448,10 +459,12 @@ OpCase op_case_random(uint64_t seed, int i, char name[160])
         } else if (kind == 3) {
             bool train = rnd(key, i, &ctr, 0, 1);
             if (train && x.n * x.h * x.w < 2) continue;
-            c.bn = (BatchNorm){x, 1e-5f, 0.1f, train};
+            // every third one with a fused ReLU (from the index: the seed's draws stay as they were)
+            c.bn = (BatchNorm){x, 1e-5f, 0.1f, train, i % 3 == 0 ? ACT_RELU : ACT_NONE};
             c.spec = bn_spec;
             c.call = bn_call;
-            snprintf(name, 160, "random batchnorm %dx%dx%dx%d %s", x.n, x.h, x.w, x.c, train ? "train" : "eval");
+            snprintf(name, 160, "random batchnorm %dx%dx%dx%d %s%s", x.n, x.h, x.w, x.c, train ? "train" : "eval",
+                     c.bn.act ? " relu" : "");
         } else if (kind == 4) {
             c.rs = (Resize){x, rnd(key, i, &ctr, 1, 16), rnd(key, i, &ctr, 1, 16)};
             c.spec = resize_spec;

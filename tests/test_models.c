@@ -305,8 +305,9 @@ static void gradient_signature(const float *g, size_t n, float sig[5])
     for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
 }
 
+// fuse: fold activations into the batch norms and adds before them (graph_fuse), as training does
 static void check_model(const char *model, const char *ref, ResNetArgs a, int batch, int res,
-                        const char *backend)
+                        const char *backend, bool fuse)
 {
     Fixtures fx = {0};
     cr_assert_eq(fixtures_load(&fx, "tests/ref/models.fix"), 0);
@@ -316,6 +317,8 @@ static void check_model(const char *model, const char *ref, ResNetArgs a, int ba
     Graph g;
     graph_init(&g, &p);
     int out = resnet_build(&g, a, batch, res);
+    if (fuse) cr_expect(graph_fuse(&g) > 0, "%s: nothing to fuse", model);
+    out = g.node[g.n_node - 1].out;
     params_alloc(&p, &d, 0, false);
     char key[192];
     int n_fixture_params = 0;
@@ -406,10 +409,14 @@ static ResNetArgs tiny_bottleneck(void)
     return a;
 }
 
-Test(timm, tiny_rs_basic_ref) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "ref"); }
-Test(timm, tiny_rs_basic_cpu) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "cpu"); }
-Test(timm, tiny_bottleneck_ref) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "ref"); }
-Test(timm, tiny_bottleneck_cpu) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "cpu"); }
+Test(timm, tiny_rs_basic_ref) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "ref", false); }
+Test(timm, tiny_rs_basic_cpu) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "cpu", false); }
+Test(timm, tiny_bottleneck_ref) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "ref", false); }
+Test(timm, tiny_bottleneck_cpu) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "cpu", false); }
+// the same models with BN-act and add-act fused, as the trainer runs them
+Test(timm, tiny_rs_basic_fused_ref) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "ref", true); }
+Test(timm, tiny_rs_basic_fused_cpu) { check_model("tiny_rs_basic", "timm", tiny_rs_basic(), 3, 32, "cpu", true); }
+Test(timm, tiny_bottleneck_fused_cpu) { check_model("tiny_bottleneck", "timm", tiny_bottleneck(), 2, 29, "cpu", true); }
 
 // He et al.'s ResNet-20 with option-A shortcuts as registered, against akamaster's model (the
 // generator re-implements it), two 3x15x15 images: odd sizes, where x[:, ::2, ::2] rounds up
@@ -420,6 +427,8 @@ static ResNetArgs resnet20a(void)
     return a;
 }
 
-#define AKAMASTER(backend) check_model("resnet20a_akamaster", "akamaster", resnet20a(), 2, 15, backend)
-Test(akamaster, resnet20a_ref) { AKAMASTER("ref"); }
-Test(akamaster, resnet20a_cpu) { AKAMASTER("cpu"); }
+#define AKAMASTER(backend, fuse) \
+    check_model("resnet20a_akamaster", "akamaster", resnet20a(), 2, 15, backend, fuse)
+Test(akamaster, resnet20a_ref) { AKAMASTER("ref", false); }
+Test(akamaster, resnet20a_cpu) { AKAMASTER("cpu", false); }
+Test(akamaster, resnet20a_fused_cpu) { AKAMASTER("cpu", true); }

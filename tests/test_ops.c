@@ -362,7 +362,7 @@ static void missing_op(Dev *d)
 static void bad_bn(Dev *d)
 {
     float buf[4] = {0};
-    batchnorm_forward(d, (BatchNorm){{1, 1, 1, 4}, 1e-5f, 0.1f, true}, buf, buf, buf, buf, buf,
+    batchnorm_forward(d, (BatchNorm){{1, 1, 1, 4}, 1e-5f, 0.1f, true, ACT_NONE}, buf, buf, buf, buf, buf,
                       buf, buf, buf);
 }
 

@@ -105,7 +105,7 @@ OpKey conv2d_key(Conv2d o)
 
 OpKey batchnorm_key(BatchNorm o)
 {
-    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, float_bits(o.eps), float_bits(o.momentum), o.train};
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, float_bits(o.eps), float_bits(o.momentum), o.train, o.act};
     return make_key(v, LEN(v));
 }
 
@@ -193,6 +193,8 @@ static void bn_check(Dev *d, const char *fn, BatchNorm o)
     CHECK(!o.train || (size_t)o.x.n * o.x.h * o.x.w > 1,
           "%s on %s: training batch norm needs more than one value per channel, x %s", fn,
           NAME(d), SHAPE_STR(o.x));
+    CHECK(o.act >= ACT_NONE && o.act < ACT_COUNT, "%s on %s: unknown activation %d, x %s", fn,
+          NAME(d), (int)o.act, SHAPE_STR(o.x));
 }
 
 void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
@@ -204,12 +206,14 @@ void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
 }
 
 void batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
-                        const float *dy, const float *x, const float *gamma, const float *mean,
-                        const float *rstd)
+                        const float *dy, const float *x, const float *gamma, const float *beta,
+                        const float *mean, const float *rstd)
 {
     bn_check(d, "batchnorm_backward", op);
-    DISPATCH(d, batchnorm_backward, SHAPE_STR(op.x), op, dx, dgamma, dbeta, dy, x, gamma, mean,
-             rstd);
+    CHECK(op.act == ACT_NONE || beta, "batchnorm_backward on %s: x %s with %s needs beta to "
+          "recompute the activation's input", NAME(d), SHAPE_STR(op.x), act_name(op.act));
+    DISPATCH(d, batchnorm_backward, SHAPE_STR(op.x), op, dx, dgamma, dbeta, dy, x, gamma, beta,
+             mean, rstd);
 }
 
 static void act_check(Dev *d, const char *fn, Act o)
@@ -230,14 +234,25 @@ void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
     DISPATCH(d, act_backward, act_name(op.act), op, dx, dy, x);
 }
 
+static void add_check(Dev *d, const char *fn, Add o)
+{
+    CHECK(o.act == ACT_NONE || o.act == ACT_RELU || o.act == ACT_RELU6, "%s on %s: n %zu with "
+          "activation %d: add takes none, relu or relu6 (their derivative follows from the output)",
+          fn, NAME(d), o.n, (int)o.act);
+}
+
 void add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
 {
+    add_check(d, "add_forward", op);
     DISPATCH(d, add_forward, "add", op, y, a, b);
 }
 
-void add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+void add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
 {
-    DISPATCH(d, add_backward, "add", op, da, db, dy);
+    add_check(d, "add_backward", op);
+    CHECK(op.act == ACT_NONE || y, "add_backward on %s: n %zu with %s needs the output y", NAME(d),
+          op.n, act_name(op.act));
+    DISPATCH(d, add_backward, "add", op, da, db, dy, y);
 }
 
 void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)

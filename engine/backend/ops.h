@@ -79,13 +79,18 @@ Shape4 conv2d_out(Conv2d op);
 // running stats updated running = (1-momentum)*running + momentum*batch with the unbiased batch
 // variance (PyTorch convention); eval: running statistics. Forward saves mean and rstd =
 // 1/sqrt(var+eps) of what it normalized with (C each) for backward.
-typedef struct { Shape4 x; float eps, momentum; bool train; } BatchNorm;
+// act: an activation on the output, y = act(z), z = gamma*(x-mean)*rstd + beta (training's
+//   BN-ReLU in one pass each way); backward recomputes z from x, the saved statistics, gamma and
+//   beta, and propagates dy*act'(z). ACT_NONE: y = z (beta may then be NULL in backward).
+typedef struct { Shape4 x; float eps, momentum; bool train; ActKind act; } BatchNorm;
 
 // elementwise activation y = f(x) over n values; backward: dx += f'(x) dy
 typedef struct { size_t n; ActKind act; } Act;
 
-// y = a + b over n values; backward: da += dy, db += dy
-typedef struct { size_t n; } Add;
+// y = act(a + b) over n values; backward: g = dy * act'(a+b), da += g, db += g. The derivative is
+// read off the output y (backward's argument; NULL with ACT_NONE), so act is ACT_NONE, ACT_RELU
+// or ACT_RELU6, whose derivative the output determines (the residual add-ReLU of a ResNet block)
+typedef struct { size_t n; ActKind act; } Add;
 
 // channel-broadcast multiply (SE gate): y (N,H,W,C) = x (N,H,W,C) * s (N,C)
 // backward: dx += dy * s, ds (N,C) += sum over H,W of dy * x
@@ -158,11 +163,13 @@ typedef void OpFn_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float
 typedef void OpFn_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
     float *run_mean, float *run_var, const float *x, const float *gamma, const float *beta);
 typedef void OpFn_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
-    const float *dy, const float *x, const float *gamma, const float *mean, const float *rstd);
+    const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
+    const float *rstd);
 typedef void OpFn_act_forward(Dev *d, Act op, float *y, const float *x);
 typedef void OpFn_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
 typedef void OpFn_add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
-typedef void OpFn_add_backward(Dev *d, Add op, float *da, float *db, const float *dy);
+typedef void OpFn_add_backward(Dev *d, Add op, float *da, float *db, const float *dy,
+    const float *y);
 typedef void OpFn_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
 typedef void OpFn_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
     const float *x, const float *s);

@@ -113,7 +113,7 @@ int g_bn(Graph *g, const char *name, int x)
 {
     Shape4 xs = graph_shape(g, x);
     GNode *n = new_node(g, G_BN, name, x, -1);
-    n->bn = (BatchNorm){xs, g->bn_eps, g->bn_momentum, true};
+    n->bn = (BatchNorm){xs, g->bn_eps, g->bn_momentum, true, ACT_NONE};
     n->par[0] = param(g, name, "weight", 1, &xs.c, false);
     n->par[1] = param(g, name, "bias", 1, &xs.c, false);
     char nm[64];
@@ -139,6 +139,7 @@ int g_add(Graph *g, int a, int b)
     Shape4 as = graph_shape(g, a), bs = graph_shape(g, b);
     CHECK(memcmp(&as, &bs, sizeof as) == 0, "graph: add of %s and %s", SHAPE_STR(as), SHAPE_STR(bs));
     GNode *n = new_node(g, G_ADD, "add", a, b);
+    n->add = (Add){shape_numel(as), ACT_NONE};
     n->out = new_tensor(g, as);
     return n->out;
 }
@@ -234,10 +235,44 @@ uint64_t graph_macs(const Graph *g)
     return macs;
 }
 
+int graph_fuse(Graph *g)
+{
+    int *readers = xcalloc((size_t)g->n_t, sizeof *readers), *producer = xmalloc((size_t)g->n_t * sizeof *producer);
+    for (int t = 0; t < g->n_t; t++) producer[t] = -1;
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        if (n->kind == G_FUSED) continue;
+        producer[n->out] = i;
+        for (int k = 0; k < 2; k++)
+            if (n->in[k] >= 0 && n->kind != G_INPUT) readers[n->in[k]]++;
+    }
+    int out = g->node[g->n_node - 1].out, folded = 0;
+    for (int j = 0; j < g->n_node; j++) {
+        GNode *a = &g->node[j];
+        if (a->kind != G_ACT) continue;
+        int t = a->in[0], i = producer[t];
+        if (i < 0 || readers[t] != 1 || t == out) continue;
+        GNode *p = &g->node[i];
+        ActKind k = a->act.act;
+        if (p->kind == G_BN && p->bn.act == ACT_NONE) p->bn.act = k;
+        else if (p->kind == G_ADD && p->add.act == ACT_NONE && (k == ACT_RELU || k == ACT_RELU6)) p->add.act = k;
+        else continue;
+        p->out = a->out;
+        producer[a->out] = i;
+        a->kind = G_FUSED;
+        a->in[0] = a->in[1] = -1;
+        folded++;
+    }
+    free(readers);
+    free(producer);
+    return folded;
+}
+
 const char *graph_kind_name(GKind k)
 {
     static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
-                                  "avgpool", "gap", "linear", "dropout", "drop_path", "chanpad"};
+                                  "avgpool", "gap", "linear", "dropout", "drop_path", "chanpad",
+                                  "(fused)"};
     return (int)k >= 0 && (int)k < LEN(kinds) ? kinds[k] : "?";
 }
 

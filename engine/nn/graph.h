@@ -16,7 +16,8 @@
 #include "../core/params.h"
 
 typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
-               G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD } GKind;
+               G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD,
+               G_FUSED /* an activation folded into the node before it (graph_fuse) */ } GKind;
 
 typedef struct { Shape4 s; } GTensor;
 
@@ -27,6 +28,7 @@ typedef struct {
         Conv2d conv;
         BatchNorm bn;
         Act act;
+        Add add;
         Pool2d pool;
         Linear lin;
         ChanPad cp;
@@ -74,6 +76,12 @@ int g_linear(Graph *g, const char *name, int x, int out); // x (N,1,1,C) -> (N,1
 int g_chanpad(Graph *g, int x, int before, int after);
 int g_dropout(Graph *g, int x, float p);
 int g_droppath(Graph *g, int x, float p);
+
+// folds each activation into the batch norm or add feeding it when it is that tensor's only
+// reader (BN: any activation; add: relu, relu6), so each pair runs as one op each way and the
+// tensor between them disappears. The activation's node stays as G_FUSED, doing nothing, so node
+// indices (and the dropout streams keyed on them) do not move. Returns how many were folded.
+int graph_fuse(Graph *g);
 
 // ---- execution (graph_exec.c) ----------------------------------------------------------------
 // GRAPH_EVAL: forward only, a tensor's value lives from its producer to its last reader (the

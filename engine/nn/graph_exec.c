@@ -53,7 +53,10 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
     for (int t = 0; t < g->n_t; t++) born[t] = dies[t] = g->first_grad[t] = -1;
     for (int i = 0; i < n; i++) {
         const GNode *nd = &g->node[i];
+        if (nd->kind == G_FUSED) continue;
         if (born[nd->out] < 0) born[nd->out] = i;
+        // an add with an activation reads its own output in backward (the derivative's mask)
+        if (train && nd->kind == G_ADD && nd->add.act) dies[nd->out] = MAX(dies[nd->out], 2 * n - 1 - i);
         dies[nd->out] = MAX(dies[nd->out], i);
         for (int k = 0; k < 2; k++) {
             int x = nd->in[k];
@@ -66,7 +69,8 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
     int out = g->node[n - 1].out;
     dies[out] = end; // the logits are read after the forward pass
     for (int t = 0; t < g->n_t; t++) {
-        CHECK(born[t] >= 0, "graph_plan: tensor %d is produced by no node", t);
+        CHECK(born[t] >= 0 || dies[t] < 0, "graph_plan: tensor %d is read but produced by no node", t);
+        if (born[t] < 0) continue; // the tensor between a fused pair: gone
         g->val[t] = arena_reserve_live(a, shape_numel(g->t[t].s), t0 + born[t], t0 + dies[t]);
     }
     for (int i = 0; i < n; i++)
@@ -77,7 +81,7 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
         }
     if (train)
         for (int t = 0; t < g->n_t; t++) {
-            if (t == g->node[0].out) continue; // the input takes no gradient
+            if (t == g->node[0].out || born[t] < 0) continue; // the input takes no gradient
             // written from its last reader's backward (the output: by the loss, before step n)
             // until its producer's backward reads it
             int first = t == out ? n : 2 * n - 1 - g->first_grad[t];
@@ -122,7 +126,7 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         if (g->prof && i) { double u = seconds(d, g); g->prof[2 * (i - 1)] += u - tick; tick = u; }
         int x = n->in[0], y = n->out;
         switch (n->kind) {
-        case G_INPUT: break;
+        case G_INPUT: case G_FUSED: break;
         case G_CONV: conv2d_forward(d, n->conv, V(y), V(x), W(n->par[0]), W(n->par[1])); break;
         case G_BN: {
             BatchNorm bn = n->bn;
@@ -132,7 +136,7 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
             break;
         }
         case G_ACT: act_forward(d, n->act, V(y), V(x)); break;
-        case G_ADD: add_forward(d, (Add){shape_numel(g->t[y].s)}, V(y), V(x), V(n->in[1])); break;
+        case G_ADD: add_forward(d, n->add, V(y), V(x), V(n->in[1])); break;
         case G_CHANMUL: chanmul_forward(d, (ChanMul){g->t[x].s}, V(y), V(x), V(n->in[1])); break;
         case G_MAXPOOL: maxpool_forward(d, n->pool, V(y), V(x)); break;
         case G_AVGPOOL: avgpool_forward(d, n->pool, V(y), V(x)); break;
@@ -165,21 +169,21 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
                 dev_memset0(d, DV(t), shape_numel(g->t[t].s) * sizeof(float));
         }
         // the input tensor (node 0's output) takes no gradient
-        float *dx = n->kind == G_INPUT || x == input ? NULL : DV(x);
+        float *dx = n->kind == G_INPUT || n->kind == G_FUSED || x == input ? NULL : DV(x);
         switch (n->kind) {
-        case G_INPUT: break;
+        case G_INPUT: case G_FUSED: break;
         case G_CONV:
             conv2d_backward(d, n->conv, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]));
             break;
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;
-            batchnorm_backward(d, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]),
+            batchnorm_backward(d, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), W(n->par[1]),
                                arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]));
             break;
         }
         case G_ACT: act_backward(d, n->act, dx, DV(y), V(x)); break;
-        case G_ADD: add_backward(d, (Add){shape_numel(g->t[y].s)}, dx, DV(n->in[1]), DV(y)); break;
+        case G_ADD: add_backward(d, n->add, dx, DV(n->in[1]), DV(y), n->add.act ? V(y) : NULL); break;
         case G_CHANMUL:
             chanmul_backward(d, (ChanMul){g->t[x].s}, dx, DV(n->in[1]), DV(y), V(x), V(n->in[1]));
             break;

@@ -57,7 +57,9 @@ static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, Graph
     n->batch = batch;
     n->mode = mode;
     n->classes = c->net.num_classes;
-    n->out = resnet_build(&n->g, c->net, batch, c->res);
+    resnet_build(&n->g, c->net, batch, c->res);
+    graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
+    n->out = n->g.node[n->g.n_node - 1].out;
 }
 
 static void nets_plan(Nets *ns)

@@ -78,13 +78,15 @@ def conv_fused(n, h, w, c, oc, k, s, p, g, act_name):
     return {"x": x, "w": wt, "b": b, "y": nhwc(ACTS[act_name](y))}
 
 
-def batchnorm(n, h, w, c, eps, momentum, train):
+def batchnorm(n, h, w, c, eps, momentum, train, act_name=None):
     x = uniform((n, h, w, c), -1, 3)
     gamma, beta = uniform((c,), 0.5, 1.5), uniform((c,), -0.5, 0.5)
     rm, rv = uniform((c,), -0.5, 0.5), uniform((c,), 0.5, 1.5)
     X, G, B = t64(x, True), t64(gamma, True), t64(beta, True)
     RM, RV = t64(rm), t64(rv)
     y = nhwc(F.batch_norm(nchw(X), RM, RV, G, B, training=train, momentum=momentum, eps=eps))
+    if act_name:  # the activation fused into the op (ops.h: y = act(z))
+        y = ACTS[act_name](y)
     if train:
         flat = t64(x).reshape(-1, c)
         mean, var = flat.mean(0), flat.var(0, unbiased=False)
@@ -230,10 +232,12 @@ def droppath(n, per, p, key, sample0):
     return {"x": x, "y": y, "dy": dy, "dx": dx}
 
 
-def add(n):
-    a, b = uniform((n,), -1, 1), uniform((n,), -1, 1)
+def add(n, act_name=None, lo=-1, hi=1):
+    a, b = uniform((n,), lo, hi), uniform((n,), lo, hi)
     A, B = t64(a, True), t64(b, True)
     y = A + B
+    if act_name:
+        y = ACTS[act_name](y)
     dy = uniform((n,), -1, 1)
     da, db = backward(y, t64(dy), A, B)
     return {"a": a, "b": b, "y": y, "dy": dy, "da": da, "db": db}
@@ -263,8 +267,13 @@ CASES = {
     "batchnorm train": lambda: batchnorm(4, 5, 5, 8, 1e-5, 0.1, True),
     "batchnorm train n1": lambda: batchnorm(1, 7, 5, 3, 1e-3, 0.01, True),
     "batchnorm eval": lambda: batchnorm(3, 4, 5, 6, 1e-5, 0.1, False),
+    "batchnorm train relu": lambda: batchnorm(4, 5, 5, 8, 1e-5, 0.1, True, "relu"),
+    "batchnorm train hswish n1": lambda: batchnorm(1, 7, 5, 3, 1e-3, 0.01, True, "hswish"),
+    "batchnorm eval silu": lambda: batchnorm(3, 4, 5, 6, 1e-5, 0.1, False, "silu"),
     **{f"act {k}": (lambda k=k: act(k)) for k in ACTS},
     "add": lambda: add(1001),
+    "add relu": lambda: add(1001, "relu"),
+    "add relu6": lambda: add(1001, "relu6", -2, 5),
     "dropout p0.3": lambda: dropout(4, 50, 0.3, 7, 100),
     "dropout p0": lambda: dropout(3, 17, 0.0, 7, 0),
     "droppath p0.25": lambda: droppath(8, 30, 0.25, 11, 5),

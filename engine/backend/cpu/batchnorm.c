@@ -1,19 +1,26 @@
 /* engine/backend/cpu/batchnorm.c — batch norm over (N,H,W) per channel of NHWC.
  *
  * Versions (Dev.variant selects; the op test runs both as rows "cpu" and "cpu-alt"):
- *   0 (default) own OpenMP loops: per-thread double sums over rows, vectorized across channels;
- *     backward fuses the accumulation into dx (+=) in its second pass. Measured on the ResNet-20
- *     shapes (bench_ops) it is faster than version 1, and its double sums keep dgamma within
- *     1e-5 of the oracle where cancellation leaves a small total (one channel, M = 216: oneDNN's
- *     float sums miss by 1.1e-5 relative).
+ *   0 (default) own OpenMP loops: per-thread double sums over rows, vectorized across channels,
+ *     reduced in thread order; forward takes mean and variance in one pass (sums shifted by the
+ *     first row, so no cancellation) and normalizes in a second, applying the fused activation;
+ *     backward takes its two sums in one pass (through the activation's derivative) and fuses
+ *     the accumulation into dx (+=) in its second. Measured on the ResNet-20 shapes (bench_ops)
+ *     it is faster than version 1, and its double sums keep dgamma within 1e-5 of the oracle
+ *     where cancellation leaves a small total (one channel, M = 216: oneDNN's float sums miss by
+ *     1.1e-5 relative).
  *   1 oneDNN batch normalization: computes and consumes (mean, biased variance), so forward
  *     converts rstd = 1/sqrt(var + eps) and backward converts back var = 1/rstd^2 - eps; its
  *     gradients land in scratch and are added.
+ *     A fused activation runs after it: in place forward, and backward first forms
+ *     dz = dy*act'(z) in scratch.
  * Both: running statistics take the unbiased variance (PyTorch's convention); eval-mode backward
  * (statistics held constant) is an own loop.
  */
-#include <math.h> // sqrt, sqrtf
+#include <math.h> // sqrt, sqrtf, fmaxf
+#include <omp.h>  // omp_get_max_threads, omp_get_thread_num
 
+#include "../op_math.h"
 #include "cpu.h"
 
 static const unsigned FLAGS = dnnl_use_scale | dnnl_use_shift;
@@ -21,34 +28,54 @@ static const unsigned FLAGS = dnnl_use_scale | dnnl_use_shift;
 // ---------------------------------------------------------------------------------------------
 // version 0: own loops
 
-// per-channel sums over the M rows of NHWC a (and of a*b when b): thread-private doubles, reduced
-static void channel_sums(const float *a, const float *b, const float *center, size_t m, int c,
-                         double *sum_a, double *sum_ab)
+// per-channel sums over the M rows of NHWC a: sum (a - shift) and sum (a - shift)^2 (b NULL), or
+// sum g and sum g*(b - center) with g = a, or g = a*act'(b*scale + bias) when act is set (the
+// gradient through a fused activation). Thread-private doubles, reduced in thread order.
+typedef struct { const float *shift, *center, *scale, *bias; ActKind act; } SumArgs;
+
+static inline float act_grad(ActKind k, float z)
 {
-    for (int k = 0; k < c; k++) sum_a[k] = sum_ab[k] = 0;
+    return k == ACT_RELU ? (z > 0.0f ? 1.0f : 0.0f) : act_df(k, z);
+}
+
+static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, int c, double *s1, double *s2)
+{
+    for (int k = 0; k < c; k++) s1[k] = s2[k] = 0;
+    int nt = omp_get_max_threads();
+    double *part = xcalloc((size_t)2 * c * nt, sizeof(double));
 #pragma omp parallel
     {
-        double *pa = xcalloc((size_t)2 * c, sizeof(double)), *pab = pa + c;
+        double *p1 = part + (size_t)2 * c * omp_get_thread_num(), *p2 = p1 + c;
 #pragma omp for schedule(static)
         for (size_t i = 0; i < m; i++) {
             const float *ar = a + i * c, *br = b ? b + i * c : NULL;
-            if (br)
+            if (!br)
 #pragma omp simd
                 for (int k = 0; k < c; k++) {
-                    pa[k] += ar[k];
-                    pab[k] += (double)ar[k] * (br[k] - center[k]);
+                    double t = ar[k] - o.shift[k];
+                    p1[k] += t;
+                    p2[k] += t * t;
+                }
+            else if (o.act == ACT_NONE)
+#pragma omp simd
+                for (int k = 0; k < c; k++) {
+                    p1[k] += ar[k];
+                    p2[k] += (double)ar[k] * (br[k] - o.center[k]);
                 }
             else
-#pragma omp simd
-                for (int k = 0; k < c; k++) pa[k] += ar[k];
+                for (int k = 0; k < c; k++) {
+                    float g = ar[k] * act_grad(o.act, br[k] * o.scale[k] + o.bias[k]);
+                    p1[k] += g;
+                    p2[k] += (double)g * (br[k] - o.center[k]);
+                }
         }
-#pragma omp critical
-        for (int k = 0; k < c; k++) {
-            sum_a[k] += pa[k];
-            sum_ab[k] += pab[k];
-        }
-        free(pa);
     }
+    for (int t = 0; t < nt; t++) // a fixed order: the same sums for the same thread count
+        for (int k = 0; k < c; k++) {
+            s1[k] += part[(size_t)2 * c * t + k];
+            s2[k] += part[(size_t)2 * c * t + c + k];
+        }
+    free(part);
 }
 
 static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
@@ -58,16 +85,16 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
     float *scale = cpu_scratch(d, 3, (size_t)2 * c), *shift = scale + c;
     if (op.train) {
-        double *s = xcalloc((size_t)2 * c, sizeof(double)), *unused = s + c;
-        channel_sums(x, NULL, NULL, m, c, s, unused);
-        for (int k = 0; k < c; k++) mean[k] = (float)(s[k] / m);
-        channel_sums(x, x, mean, m, c, unused, s); // s = sum x*(x - mean) = M * biased variance
+        // one pass: sums shifted by the first row (close to the mean: no cancellation to speak of)
+        double *s = xcalloc((size_t)2 * c, sizeof(double)), *ss = s + c;
+        channel_sums(x, NULL, (SumArgs){.shift = x}, m, c, s, ss);
         for (int k = 0; k < c; k++) {
-            double var = s[k] / m;
+            double dm = s[k] / m, var = ss[k] / m - dm * dm; // biased: normalizes
+            if (var < 0) var = 0;
+            mean[k] = (float)(x[k] + dm);
             rstd[k] = (float)(1.0 / sqrt(var + op.eps));
             if (run_mean) run_mean[k] = (1.0f - op.momentum) * run_mean[k] + op.momentum * mean[k];
-            if (run_var)
-                run_var[k] = (float)((1.0 - op.momentum) * run_var[k] + op.momentum * s[k] / (m - 1));
+            if (run_var) run_var[k] = (float)((1.0 - op.momentum) * run_var[k] + op.momentum * var * m / (m - 1));
         }
         free(s);
     } else {
@@ -80,36 +107,64 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
         scale[k] = gamma[k] * rstd[k];
         shift[k] = beta[k] - mean[k] * scale[k];
     }
+    ActKind act = op.act;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        if (act == ACT_NONE)
 #pragma omp simd
-        for (int k = 0; k < c; k++) y[i * c + k] = x[i * c + k] * scale[k] + shift[k];
+            for (int k = 0; k < c; k++) y[i * c + k] = x[i * c + k] * scale[k] + shift[k];
+        else if (act == ACT_RELU)
+#pragma omp simd
+            for (int k = 0; k < c; k++) y[i * c + k] = fmaxf(x[i * c + k] * scale[k] + shift[k], 0.0f);
+        else
+            for (int k = 0; k < c; k++) y[i * c + k] = act_f(act, x[i * c + k] * scale[k] + shift[k]);
+    }
 }
 
+// z = x*scale + shift as forward computed it: the fused activation's input
 static void backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
-                         const float *dy, const float *x, const float *gamma, const float *mean,
-                         const float *rstd)
+                         const float *dy, const float *x, const float *gamma, const float *beta,
+                         const float *mean, const float *rstd)
 {
     int c = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
-    double *sdy = xcalloc((size_t)2 * c, sizeof(double)), *sdyx = sdy + c; // sum dy, sum dy*(x-mean)
-    channel_sums(dy, x, mean, m, c, sdy, sdyx);
-    float *a = cpu_scratch(d, 3, (size_t)3 * c), *b = a + c, *e = a + 2 * c;
+    float *a = cpu_scratch(d, 3, (size_t)5 * c), *b = a + c, *e = a + 2 * c, *sc = a + 3 * c, *sh = a + 4 * c;
+    for (int k = 0; k < c; k++) {
+        sc[k] = gamma[k] * rstd[k];
+        sh[k] = op.act ? beta[k] - mean[k] * sc[k] : 0;
+    }
+    double *sdy = xcalloc((size_t)2 * c, sizeof(double)), *sdyx = sdy + c; // sum dz, sum dz*(x-mean)
+    channel_sums(dy, x, (SumArgs){.center = mean, .scale = sc, .bias = sh, .act = op.act}, m, c, sdy, sdyx);
     for (int k = 0; k < c; k++) {
         if (dgamma) dgamma[k] += (float)(sdyx[k] * rstd[k]);
         if (dbeta) dbeta[k] += (float)sdy[k];
-        // dx = gamma*rstd * (dy - sum(dy)/M - (x - mean) * rstd^2 * sum(dy*(x-mean))/M)
+        // dx = gamma*rstd * (dz - sum(dz)/M - (x - mean) * rstd^2 * sum(dz*(x-mean))/M)
         a[k] = gamma[k] * rstd[k];
         b[k] = (float)(sdy[k] / m);
         e[k] = (float)(sdyx[k] / m * rstd[k] * rstd[k]);
     }
     free(sdy);
     if (!dx) return;
+    ActKind act = op.act;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        const float *xr = x + i * c, *dr = dy + i * c;
+        float *o = dx + i * c;
+        if (act == ACT_NONE)
 #pragma omp simd
-        for (int k = 0; k < c; k++)
-            dx[i * c + k] += a[k] * (dy[i * c + k] - b[k] - (x[i * c + k] - mean[k]) * e[k]);
+            for (int k = 0; k < c; k++) o[k] += a[k] * (dr[k] - b[k] - (xr[k] - mean[k]) * e[k]);
+        else if (act == ACT_RELU)
+#pragma omp simd
+            for (int k = 0; k < c; k++) {
+                float g = xr[k] * sc[k] + sh[k] > 0.0f ? dr[k] : 0.0f;
+                o[k] += a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
+            }
+        else
+            for (int k = 0; k < c; k++) {
+                float g = dr[k] * act_df(act, xr[k] * sc[k] + sh[k]);
+                o[k] += a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
+            }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,19 +286,44 @@ static void backward_dnnl(Dev *d, BatchNorm op, float *dx, float *dgamma, float 
 
 // ---------------------------------------------------------------------------------------------
 
+// dy through the fused activation: dz = dy*act'(z), z = (x - mean)*rstd*gamma + beta, in scratch
+static const float *through_act(Dev *d, BatchNorm op, const float *dy, const float *x,
+                                const float *gamma, const float *beta, const float *mean, const float *rstd)
+{
+    if (op.act == ACT_NONE) return dy;
+    int c = op.x.c;
+    size_t n = shape_numel(op.x);
+    float *dz = cpu_scratch(d, 1, n);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)(i % c);
+        float sc = gamma[k] * rstd[k];
+        dz[i] = dy[i] * act_df(op.act, x[i] * sc + (beta[k] - mean[k] * sc));
+    }
+    return dz;
+}
+
 void cpu_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
                            float *run_mean, float *run_var, const float *x, const float *gamma,
                            const float *beta)
 {
-    if (d->variant == 1) forward_dnnl(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
-    else forward_own(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
+    if (d->variant != 1) {
+        forward_own(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
+        return;
+    }
+    forward_dnnl(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
+    if (op.act) cpu_act_forward(d, (Act){shape_numel(op.x), op.act}, y, y);
 }
 
 void cpu_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
-                            const float *dy, const float *x, const float *gamma,
+                            const float *dy, const float *x, const float *gamma, const float *beta,
                             const float *mean, const float *rstd)
 {
-    if (!op.train) backward_frozen(op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
-    else if (d->variant == 1) backward_dnnl(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
-    else backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
+    if (op.train && d->variant != 1) {
+        backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, beta, mean, rstd);
+        return;
+    }
+    const float *dz = through_act(d, op, dy, x, gamma, beta, mean, rstd);
+    if (!op.train) backward_frozen(op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd);
+    else backward_dnnl(d, op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd);
 }

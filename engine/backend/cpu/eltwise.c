@@ -78,22 +78,44 @@ void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x
     }
 }
 
-void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
+// relu and relu6 written as min/max so the loops vectorize; op_math.h's act_f is the definition
+// (the op test holds them to it)
+static inline float add_act(ActKind k, float z)
 {
-#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
-    for (size_t i = 0; i < op.n; i++) y[i] = a[i] + b[i];
+    return k == ACT_RELU ? fmaxf(z, 0.0f) : k == ACT_RELU6 ? fminf(fmaxf(z, 0.0f), 6.0f) : z;
 }
 
-void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
 {
+    ActKind k = op.act;
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+    for (size_t i = 0; i < op.n; i++) y[i] = add_act(k, a[i] + b[i]);
+}
+
+// the gradient passes where the output is strictly inside the activation's linear range
+static inline float add_mask(ActKind k, float y)
+{
+    return k == ACT_NONE ? 1.0f : (y > 0.0f && (k == ACT_RELU || y < 6.0f)) ? 1.0f : 0.0f;
+}
+
+void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
+{
+    ActKind k = op.act;
+    if (k == ACT_NONE && !(da && db)) {
+        if (da || db) cpu_accumulate(da ? da : db, dy, op.n);
+        return;
+    }
     if (da && db) {
 #pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
         for (size_t i = 0; i < op.n; i++) {
-            da[i] += dy[i];
-            db[i] += dy[i];
+            float g = k == ACT_NONE ? dy[i] : dy[i] * add_mask(k, y[i]);
+            da[i] += g;
+            db[i] += g;
         }
     } else if (da || db) {
-        cpu_accumulate(da ? da : db, dy, op.n);
+        float *o = da ? da : db;
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) o[i] += dy[i] * add_mask(k, y[i]);
     }
 }
 

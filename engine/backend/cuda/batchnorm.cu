@@ -13,7 +13,10 @@
  * Versions for training: 0 cuDNN (default: one fused pass each way); 1 our kernels (Dev.variant
  * = 1, and the fallback, logged once, when cuDNN refuses): batch sums by cuda_colsum (double,
  * deterministic), then a per-channel finish and an elementwise pass, as ref/batchnorm.c.
+ * A fused activation (op.act): forward applies it in place after either version; backward first
+ * forms dz = dy*act'(z), z recomputed from x, the statistics, gamma and beta, in scratch.
  */
+#include "../op_math.h"
 #include "cuda.h"
 
 #define FOR_N(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
@@ -75,6 +78,18 @@ __global__ void bn_dx_kernel(float *dx, const float *dy, const float *x, const f
         double g = dy[i];
         if (s) g -= s[k] / m + ((double)x[i] - mean[k]) * rstd[k] * s[c + k] / m;
         dx[i] += (float)((double)gamma[k] * rstd[k] * g);
+    }
+}
+
+// dz = dy * act'(z), z = (x - mean)*rstd*gamma + beta as forward computed it
+__global__ void bn_act_grad_kernel(float *dz, const float *dy, const float *x, const float *gamma,
+                                   const float *beta, const float *mean, const float *rstd, size_t n,
+                                   int c, ActKind act)
+{
+    FOR_N(i, n) {
+        int k = (int)(i % c);
+        float sc = gamma[k] * rstd[k];
+        dz[i] = dy[i] * act_df(act, x[i] * sc + (beta[k] - mean[k] * sc));
     }
 }
 
@@ -147,9 +162,26 @@ static bool bn_cudnn_ok(Dev *d, cudnnStatus_t s, unsigned bit, const char *what)
     return false;
 }
 
+static void bn_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
+                       float *run_var, const float *x, const float *gamma, const float *beta);
+
 extern "C" void cuda_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
                                        float *run_mean, float *run_var, const float *x,
                                        const float *gamma, const float *beta)
+{
+    int c = op.x.c;
+    // the activation needs the statistics kept: scratch when the caller keeps none
+    if (op.act && (!mean || !rstd)) {
+        float *sp = (float *)cuda_scratch(d, SCR_SMALL, 2 * (size_t)c * sizeof(float));
+        mean = sp;
+        rstd = sp + c;
+    }
+    bn_forward(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
+    if (op.act) cuda_act_forward(d, (Act){shape_numel(op.x), op.act}, y, y);
+}
+
+static void bn_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
+                       float *run_var, const float *x, const float *gamma, const float *beta)
 {
     int c = op.x.c;
     // saved statistics: both or neither for cuDNN, and our kernels need somewhere to put them
@@ -182,8 +214,17 @@ extern "C" void cuda_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *me
 
 extern "C" void cuda_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma,
                                         float *dbeta, const float *dy, const float *x,
-                                        const float *gamma, const float *mean, const float *rstd)
+                                        const float *gamma, const float *beta, const float *mean,
+                                        const float *rstd)
 {
+    if (op.act) {
+        size_t n = shape_numel(op.x);
+        float *dz = (float *)cuda_scratch(d, SCR_X16, n * sizeof(float));
+        bn_act_grad_kernel<<<grid(n), CUDA_THREADS>>>(dz, dy, x, gamma, beta, mean, rstd, n, op.x.c,
+                                                      op.act);
+        LAUNCH_CHECK();
+        dy = dz;
+    }
     if (!op.train || d->variant == 1) {
         bn_backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
         return;

@@ -131,21 +131,32 @@ extern "C" void cuda_act_backward(Dev *d, Act op, float *dx, const float *dy, co
 // ---------------------------------------------------------------------------------------------
 // add, channel gate
 
-__global__ void add_kernel(float *y, const float *a, const float *b, size_t n)
+__global__ void add_kernel(float *y, const float *a, const float *b, size_t n, ActKind act)
 {
-    FOR_N(i, n) y[i] = a[i] + b[i];
+    FOR_N(i, n) y[i] = act_f(act, a[i] + b[i]);
+}
+
+// g = dy * act'(a+b), read off y (relu, relu6: ops.h); da += g, db += g
+__global__ void add_backward_kernel(float *da, float *db, const float *dy, const float *y, size_t n,
+                                    ActKind act)
+{
+    FOR_N(i, n) {
+        float g = act == ACT_NONE ? dy[i] : dy[i] * act_df(act, y[i]);
+        if (da) da[i] += g;
+        if (db) db[i] += g;
+    }
 }
 
 extern "C" void cuda_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
 {
-    add_kernel<<<grid(op.n), CUDA_THREADS>>>(y, a, b, op.n);
+    add_kernel<<<grid(op.n), CUDA_THREADS>>>(y, a, b, op.n, op.act);
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+extern "C" void cuda_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
 {
-    if (da) cuda_accumulate(da, dy, op.n);
-    if (db) cuda_accumulate(db, dy, op.n);
+    add_backward_kernel<<<grid(op.n), CUDA_THREADS>>>(da, db, dy, y, op.n, op.act);
+    LAUNCH_CHECK();
 }
 
 __global__ void chanmul_kernel(float *y, const float *x, const float *s, size_t n, size_t hwc, int c)

@@ -18,13 +18,18 @@ void ref_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x
 
 void ref_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
 {
-    for (size_t i = 0; i < op.n; i++) y[i] = a[i] + b[i];
+    for (size_t i = 0; i < op.n; i++) y[i] = act_f(op.act, a[i] + b[i]);
 }
 
-void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy)
+// act'(a + b) read off y: relu and relu6 pass the gradient exactly where their output is inside
+// (0, 6) resp. above 0, which act_df evaluated at y tells
+void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
 {
-    for (size_t i = 0; da && i < op.n; i++) da[i] += dy[i];
-    for (size_t i = 0; db && i < op.n; i++) db[i] += dy[i];
+    for (size_t i = 0; i < op.n; i++) {
+        float g = op.act == ACT_NONE ? dy[i] : dy[i] * act_df(op.act, y[i]);
+        if (da) da[i] += g;
+        if (db) db[i] += g;
+    }
 }
 
 void ref_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)
