@@ -123,8 +123,8 @@ deps:
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line
-test: $(TESTS)
-	@rc=0; for t in $(TESTS); do echo "== $$t"; ./$$t || rc=1; done; \
+test: $(TESTS) bin/repro
+	@rc=0; for t in $(TESTS) tests/test_cli.sh; do echo "== $$t"; ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
 # regenerate the reference fixtures (committed; needs python3-torch, and timm, which this

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/test_cli.sh — bin/repro train on bad input: a missing or truncated IDX file, a bad recipe
+# key or value, an unwritable results folder. Each must print one line naming the cause, exit
+# non-zero, and leave no run file that looks valid; a finished run's file is never damaged.
+# Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
+set -u
+cd "$(dirname "$0")/.."
+REPRO=${REPRO:-./bin/repro}
+RECIPE=recipes/fmnist_resnet20.recipe
+FMNIST=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+
+ok()   { echo "ok    $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL  $1: $2"; failed=$((failed + 1)); }
+
+# expect_error NAME PATTERN OUTDIR ARGS...: non-zero exit, exactly one stderr line matching
+# PATTERN, and no run file (*.h5) in OUTDIR unless its status is failed
+expect_error() {
+    local name=$1 pattern=$2 out=$3
+    shift 3
+    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+    local rc=$? lines f
+    lines=$(grep -c . "$TMP/stderr")
+    if [ $rc -eq 0 ]; then fail "$name" "exit status 0"; return; fi
+    if [ "$lines" -ne 1 ]; then fail "$name" "$lines lines on stderr: $(head -c 400 "$TMP/stderr")"; return; fi
+    if ! grep -q -- "$pattern" "$TMP/stderr"; then fail "$name" "message lacks '$pattern': $(cat "$TMP/stderr")"; return; fi
+    for f in "$out"/*.h5; do
+        [ -e "$f" ] || continue
+        if ! h5dump -a status "$f" 2>/dev/null | grep -q '"failed"'; then
+            fail "$name" "left $f that does not say failed"
+            return
+        fi
+    done
+    ok "$name ($(cat "$TMP/stderr"))"
+}
+
+tiny=(--set data.train_limit=256 --set data.eval_limit=100 --set train.eval_batch=100
+      --set train.batch=64 --set train.epochs=1)
+
+# ---- data files
+mkdir -p "$TMP/missing" "$TMP/trunc"
+expect_error "missing IDX file" "$TMP/missing/train-images-idx3-ubyte.gz" "$TMP/out1" \
+    env FMNIST_DIR="$TMP/missing" "$REPRO" train --recipe $RECIPE --out "$TMP/out1" "${tiny[@]}"
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    cp "$FMNIST"/*.gz "$TMP/trunc/"
+    # a truncated image file: its gzip stream cut in the middle of the pixels
+    gzip -dc "$FMNIST/train-images-idx3-ubyte.gz" | head -c 1000000 | gzip -c >"$TMP/trunc/train-images-idx3-ubyte.gz"
+    expect_error "truncated IDX file" "train-images-idx3-ubyte.gz: truncated" "$TMP/out2" \
+        env FMNIST_DIR="$TMP/trunc" "$REPRO" train --recipe $RECIPE --out "$TMP/out2" "${tiny[@]}"
+    # a label file cut short
+    cp "$FMNIST"/train-images-idx3-ubyte.gz "$TMP/trunc/"
+    gzip -dc "$FMNIST/train-labels-idx1-ubyte.gz" | head -c 5000 | gzip -c >"$TMP/trunc/train-labels-idx1-ubyte.gz"
+    expect_error "truncated label file" "train-labels-idx1-ubyte.gz" "$TMP/out3" \
+        env FMNIST_DIR="$TMP/trunc" "$REPRO" train --recipe $RECIPE --out "$TMP/out3" "${tiny[@]}"
+else
+    echo "skip  truncated IDX files: dataset-fashion-mnist not installed"
+fi
+
+# ---- recipes
+printf '[train]\nepochs = 2\nepochz = 3\n' >"$TMP/bad_key.recipe"
+expect_error "unknown recipe key" "bad_key.recipe:3: unknown key 'train.epochz'" "$TMP/out4" \
+    "$REPRO" train --recipe "$TMP/bad_key.recipe" --out "$TMP/out4"
+printf '[trian]\nepochs = 2\n' >"$TMP/bad_section.recipe"
+expect_error "unknown recipe section" "bad_section.recipe:2: unknown section 'trian'" "$TMP/out5" \
+    "$REPRO" train --recipe "$TMP/bad_section.recipe" --out "$TMP/out5"
+printf '[optim]\nmomentum = fast\n' >"$TMP/bad_value.recipe"
+expect_error "recipe value that does not parse" "bad_value.recipe:2: optim.momentum = 'fast'" "$TMP/out6" \
+    "$REPRO" train --recipe "$TMP/bad_value.recipe" --out "$TMP/out6"
+expect_error "recipe value out of range" "data.erase_p = '1.5': out of range" "$TMP/out7" \
+    "$REPRO" train --recipe $RECIPE --set data.erase_p=1.5 --out "$TMP/out7"
+expect_error "unknown model" "model.name = 'resnet21': unknown model" "$TMP/out8" \
+    "$REPRO" train --recipe $RECIPE --set model.name=resnet21 --out "$TMP/out8"
+expect_error "missing recipe file" "$TMP/none.recipe: cannot open" "$TMP/out9" \
+    "$REPRO" train --recipe "$TMP/none.recipe" --out "$TMP/out9"
+
+# ---- results folder
+touch "$TMP/a_file"
+expect_error "unwritable results folder" "results folder $TMP/a_file/sub" "$TMP/a_file" \
+    "$REPRO" train --recipe $RECIPE --out "$TMP/a_file/sub" "${tiny[@]}"
+
+# ---- a finished run is never overwritten unasked, nor damaged by a failing rerun
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    if "$REPRO" train --recipe $RECIPE --out "$TMP/done" "${tiny[@]}" >"$TMP/stdout" 2>&1; then
+        f=$(ls "$TMP"/done/*.h5)
+        sum=$(md5sum <"$f")
+        expect_error "rerun of a done run" "exists (status done)" "$TMP/none" \
+            "$REPRO" train --recipe $RECIPE --out "$TMP/done" "${tiny[@]}"
+        [ "$(md5sum <"$f")" = "$sum" ] && ok "done run file untouched" || fail "done run file untouched" "it changed"
+    else
+        fail "tiny run" "$(tail -3 "$TMP/stdout")"
+    fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
