@@ -65,7 +65,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
-.PHONY: all deps test bench bench-ops fixtures demo clean
+.PHONY: all deps test bench bench-ops fixtures demo train clean
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -147,6 +147,12 @@ bench: bin/bench_train
 
 demo: bin/demo
 	./bin/demo
+
+# the main job until the first study lands: train a recipe (results/adhoc/<run id>.h5); a run
+# already done is reported, an interrupted one resumed
+RECIPE ?= recipes/fmnist_resnet20.recipe
+train: bin/repro
+	./bin/repro train --recipe $(RECIPE) --resume
 
 clean:
 	rm -rf build bin
