@@ -17,7 +17,7 @@
  * Both: running statistics take the unbiased variance (PyTorch's convention); eval-mode backward
  * (statistics held constant) is an own loop.
  */
-#include <math.h> // sqrt, sqrtf, fmaxf
+#include <math.h> // sqrt, sqrtf
 #include <omp.h>  // omp_get_max_threads, omp_get_thread_num
 
 #include "../op_math.h"
@@ -33,26 +33,24 @@ static const unsigned FLAGS = dnnl_use_scale | dnnl_use_shift;
 // gradient through a fused activation). Thread-private doubles, reduced in thread order.
 typedef struct { const float *shift, *center, *scale, *bias; ActKind act; } SumArgs;
 
-static inline float act_grad(ActKind k, float z)
-{
-    return k == ACT_RELU ? (z > 0.0f ? 1.0f : 0.0f) : act_df(k, z);
-}
-
 static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, int c, double *s1, double *s2)
 {
     for (int k = 0; k < c; k++) s1[k] = s2[k] = 0;
     int nt = omp_get_max_threads();
     double *part = xcalloc((size_t)2 * c * nt, sizeof(double));
+    const float *restrict shift = o.shift, *restrict center = o.center, *restrict sc = o.scale,
+                *restrict bias = o.bias;
 #pragma omp parallel
     {
-        double *p1 = part + (size_t)2 * c * omp_get_thread_num(), *p2 = p1 + c;
+        double *restrict p1 = part + (size_t)2 * c * omp_get_thread_num(), *restrict p2 = p1 + c;
+        float *restrict gb = o.act ? xmalloc((size_t)c * sizeof(float)) : NULL; // one row of dz
 #pragma omp for schedule(static)
         for (size_t i = 0; i < m; i++) {
-            const float *ar = a + i * c, *br = b ? b + i * c : NULL;
+            const float *restrict ar = a + i * c, *restrict br = b ? b + i * c : NULL;
             if (!br)
 #pragma omp simd
                 for (int k = 0; k < c; k++) {
-                    double t = ar[k] - o.shift[k];
+                    double t = ar[k] - shift[k];
                     p1[k] += t;
                     p2[k] += t * t;
                 }
@@ -60,15 +58,24 @@ static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, in
 #pragma omp simd
                 for (int k = 0; k < c; k++) {
                     p1[k] += ar[k];
-                    p2[k] += (double)ar[k] * (br[k] - o.center[k]);
+                    p2[k] += (double)ar[k] * (br[k] - center[k]);
                 }
-            else
+            else {
+                // the row's dz first (relu: a select, which vectorizes where a branch on the data
+                // would not), then the sums as without an activation
+                if (o.act == ACT_RELU)
+#pragma omp simd
+                    for (int k = 0; k < c; k++) gb[k] = br[k] * sc[k] + bias[k] > 0.0f ? ar[k] : 0.0f;
+                else
+                    for (int k = 0; k < c; k++) gb[k] = ar[k] * act_df(o.act, br[k] * sc[k] + bias[k]);
+#pragma omp simd
                 for (int k = 0; k < c; k++) {
-                    float g = ar[k] * act_grad(o.act, br[k] * o.scale[k] + o.bias[k]);
-                    p1[k] += g;
-                    p2[k] += (double)g * (br[k] - o.center[k]);
+                    p1[k] += gb[k];
+                    p2[k] += (double)gb[k] * (br[k] - center[k]);
                 }
+            }
         }
+        free(gb);
     }
     for (int t = 0; t < nt; t++) // a fixed order: the same sums for the same thread count
         for (int k = 0; k < c; k++) {
@@ -115,7 +122,10 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
             for (int k = 0; k < c; k++) y[i * c + k] = x[i * c + k] * scale[k] + shift[k];
         else if (act == ACT_RELU)
 #pragma omp simd
-            for (int k = 0; k < c; k++) y[i * c + k] = fmaxf(x[i * c + k] * scale[k] + shift[k], 0.0f);
+            for (int k = 0; k < c; k++) {
+                float z = x[i * c + k] * scale[k] + shift[k];
+                y[i * c + k] = z > 0.0f ? z : 0.0f; // fmaxf would be a libm call: no vectors
+            }
         else
             for (int k = 0; k < c; k++) y[i * c + k] = act_f(act, x[i * c + k] * scale[k] + shift[k]);
     }

@@ -78,11 +78,12 @@ void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x
     }
 }
 
-// relu and relu6 written as min/max so the loops vectorize; op_math.h's act_f is the definition
-// (the op test holds them to it)
+// relu and relu6 as comparisons, so the loops vectorize (fmaxf is a libm call without
+// -ffinite-math-only); op_math.h's act_f is the definition (the op test holds them to it)
 static inline float add_act(ActKind k, float z)
 {
-    return k == ACT_RELU ? fmaxf(z, 0.0f) : k == ACT_RELU6 ? fminf(fmaxf(z, 0.0f), 6.0f) : z;
+    float r = z > 0.0f ? z : 0.0f;
+    return k == ACT_RELU ? r : k == ACT_RELU6 ? (r < 6.0f ? r : 6.0f) : z;
 }
 
 void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
@@ -92,12 +93,8 @@ void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
     for (size_t i = 0; i < op.n; i++) y[i] = add_act(k, a[i] + b[i]);
 }
 
-// the gradient passes where the output is strictly inside the activation's linear range
-static inline float add_mask(ActKind k, float y)
-{
-    return k == ACT_NONE ? 1.0f : (y > 0.0f && (k == ACT_RELU || y < 6.0f)) ? 1.0f : 0.0f;
-}
-
+// g = dy where the output is strictly inside the activation's linear range, as selects (branch-
+// free: the mask is data, a branch on it mispredicts half the time); da += g, db += g
 void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
 {
     ActKind k = op.act;
@@ -105,17 +102,25 @@ void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, con
         if (da || db) cpu_accumulate(da ? da : db, dy, op.n);
         return;
     }
-    if (da && db) {
+    float hi = k == ACT_RELU6 ? 6.0f : INFINITY;
+    float *restrict o1 = da ? da : db, *restrict o2 = da && db ? db : NULL;
+    const float *restrict g = dy, *restrict out = y;
+    if (k == ACT_NONE) {
 #pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
         for (size_t i = 0; i < op.n; i++) {
-            float g = k == ACT_NONE ? dy[i] : dy[i] * add_mask(k, y[i]);
-            da[i] += g;
-            db[i] += g;
+            o1[i] += g[i];
+            o2[i] += g[i];
         }
-    } else if (da || db) {
-        float *o = da ? da : db;
+    } else if (o2) {
 #pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
-        for (size_t i = 0; i < op.n; i++) o[i] += dy[i] * add_mask(k, y[i]);
+        for (size_t i = 0; i < op.n; i++) {
+            float v = out[i] > 0.0f ? (out[i] < hi ? g[i] : 0.0f) : 0.0f;
+            o1[i] += v;
+            o2[i] += v;
+        }
+    } else {
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) o1[i] += out[i] > 0.0f ? (out[i] < hi ? g[i] : 0.0f) : 0.0f;
     }
 }
 
