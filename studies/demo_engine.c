@@ -37,7 +37,6 @@ typedef struct {
     Layer l[LAYERS];
     int fc_w, fc_b;
     ArenaSlot x, pooled, logits, loss, prob, labels, dloss, dlogits, dpooled;
-    size_t grad_begin, grad_end;           // the gradient slots, zeroed once per step
 } Net;
 
 static double now(void)
@@ -95,7 +94,6 @@ static void net_plan(Net *net, Arena *a, int n, bool train)
     net->prob = arena_reserve(a, (size_t)n * CLASSES);
     net->labels = arena_reserve(a, (size_t)n);
     net->dloss = arena_reserve(a, (size_t)n);
-    net->grad_begin = a->planned;
     for (int i = 0; i < LAYERS; i++) {
         size_t m = net->l[i].c.numel;
         net->l[i].dc = arena_reserve(a, m);
@@ -104,7 +102,6 @@ static void net_plan(Net *net, Arena *a, int n, bool train)
     }
     net->dpooled = arena_reserve(a, (size_t)n * s.c);
     net->dlogits = arena_reserve(a, (size_t)n * CLASSES);
-    net->grad_end = a->planned;
     arena_commit(a);
 }
 
@@ -134,25 +131,25 @@ static void net_forward(Dev *d, Net *net, Arena *a, Params *p)
                  (const int *)A(labels), NULL);
 }
 
+// a chain: every activation gradient has one writer, which writes it (SET_0) — no zero fill
 static void net_backward(Dev *d, Net *net, Arena *a, Params *p)
 {
-    dev_memset0(d, a->base + net->grad_begin, (net->grad_end - net->grad_begin) * sizeof(float));
     Shape4 last = conv2d_out(net->l[LAYERS - 1].conv);
     xent_backward(d, (Xent){net->n, CLASSES, 0}, A(dlogits), A(dloss), A(prob),
-                  (const int *)A(labels), NULL);
+                  (const int *)A(labels), NULL, SET_0);
     linear_backward(d, (Linear){net->n, last.c, CLASSES, true}, A(dpooled), G(net->fc_w),
-                    G(net->fc_b), A(dlogits), A(pooled), P(net->fc_w));
-    gap_backward(d, (GlobalAvgPool){last}, arena_at(a, net->l[LAYERS - 1].dr), A(dpooled));
+                    G(net->fc_b), A(dlogits), A(pooled), P(net->fc_w), SET_0);
+    gap_backward(d, (GlobalAvgPool){last}, arena_at(a, net->l[LAYERS - 1].dr), A(dpooled), SET_0);
     for (int i = LAYERS - 1; i >= 0; i--) {
         Layer *l = &net->l[i];
         act_backward(d, (Act){l->c.numel, ACT_RELU}, arena_at(a, l->db), arena_at(a, l->dr),
-                     arena_at(a, l->b));
+                     arena_at(a, l->b), SET_0);
         batchnorm_backward(d, l->bn, arena_at(a, l->dc), G(l->gamma), G(l->beta),
                            arena_at(a, l->db), arena_at(a, l->c), P(l->gamma), P(l->beta),
-                           arena_at(a, l->mean), arena_at(a, l->rstd));
+                           arena_at(a, l->mean), arena_at(a, l->rstd), SET_0);
         const float *in = i ? arena_at(a, net->l[i - 1].r) : A(x);
         conv2d_backward(d, l->conv, i ? arena_at(a, net->l[i - 1].dr) : NULL, G(l->w), NULL,
-                        arena_at(a, l->dc), in, P(l->w));
+                        arena_at(a, l->dc), in, P(l->w), SET_0);
     }
 }
 

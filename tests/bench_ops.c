@@ -90,14 +90,14 @@ static double time_op(const OpCase *c, Dev *d, bool once)
     }
     double ms[200], best = INFINITY;
     int reps = 0;
-    for (int w = 0; w < (once ? 0 : 2); w++) c->call(c, d, t);
+    for (int w = 0; w < (once ? 0 : 2); w++) c->call(c, d, t, 0);
     dev_sync(d);
     for (int round = 0; round < (once ? 1 : 3); round++) { // best of 3 rounds, as for PyTorch
         double start = now();
         reps = 0;
         do {
             double t0 = now();
-            c->call(c, d, t);
+            c->call(c, d, t, 0);
             dev_sync(d);
             ms[reps++] = (now() - t0) * 1e3;
         } while (!once && reps < LEN(ms) && (reps < 5 || now() - start < 0.25));

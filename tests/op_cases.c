@@ -17,18 +17,19 @@ static int add_t(Spec *s, Tensor t)
     return s->count++;
 }
 
-#define IN(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_IN, n_, -1, 0, lo_, hi_})
-#define ST(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_STATE, n_, -1, 0, lo_, hi_})
-#define OUT(nm, n_) add_t(s, (Tensor){nm, T_OUT, n_, -1, 0, 0, 0})
-#define DY(nm, n_, of_) add_t(s, (Tensor){nm, T_DY, n_, of_, 0, -1, 1})
-#define GRAD(nm, n_, of_) add_t(s, (Tensor){nm, T_GRAD, n_, of_, 0, 0, 0})
+#define IN(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_IN, n_, -1, 0, lo_, hi_, 0})
+#define ST(nm, n_, lo_, hi_) add_t(s, (Tensor){nm, T_STATE, n_, -1, 0, lo_, hi_, 0})
+#define OUT(nm, n_) add_t(s, (Tensor){nm, T_OUT, n_, -1, 0, 0, 0, 0})
+#define DY(nm, n_, of_) add_t(s, (Tensor){nm, T_DY, n_, of_, 0, -1, 1, 0})
+#define GRAD(nm, n_, of_) add_t(s, (Tensor){nm, T_GRAD, n_, of_, 0, 0, 0, 0})           // a parameter's
+#define AGRAD(nm, n_, of_, bit) add_t(s, (Tensor){nm, T_GRAD, n_, of_, 0, 0, 0, bit}) // an activation's
 
 // the common shape of a one-input op: x | y dy | dx, x uniform in [lo, hi)
 static void unary_spec(Spec *s, size_t xn, size_t yn, float lo, float hi)
 {
     int x = IN("x", xn, lo, hi), y = OUT("y", yn);
     DY("dy", yn, y);
-    GRAD("dx", xn, x);
+    AGRAD("dx", xn, x, SET_0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -40,7 +41,7 @@ static void weighted_spec(Spec *s, size_t xn, size_t wn, size_t bn, size_t yn)
     int x = IN("x", xn, -1, 1), w = IN("w", wn, -0.5f, 0.5f);
     int b = IN("b", bn, -0.5f, 0.5f), y = OUT("y", yn);
     DY("dy", yn, y);
-    GRAD("dx", xn, x);
+    AGRAD("dx", xn, x, SET_0);
     GRAD("dw", wn, w);
     GRAD("db", bn, b);
 }
@@ -52,10 +53,10 @@ void conv_spec(const OpCase *c, Spec *s)
                   o.bias ? (size_t)o.oc : 0, shape_numel(conv2d_out(o)));
 }
 
-void conv_call(const OpCase *c, Dev *d, float **t)
+void conv_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     conv2d_forward(d, c->conv, t[3], t[0], t[1], t[2]);
-    conv2d_backward(d, c->conv, t[5], t[6], t[7], t[4], t[0], t[1]);
+    conv2d_backward(d, c->conv, t[5], t[6], t[7], t[4], t[0], t[1], set);
 }
 
 // fused conv + bias + activation, forward only (inference): x w b | y
@@ -68,7 +69,7 @@ void conv_fused_spec(const OpCase *c, Spec *s)
     OUT("y", shape_numel(conv2d_out(o)));
 }
 
-void conv_fused_call(const OpCase *c, Dev *d, float **t)
+void conv_fused_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     conv2d_forward(d, c->conv, t[3], t[0], t[1], t[2]);
 }
@@ -85,25 +86,25 @@ void bn_spec(const OpCase *c, Spec *s)
     OUT("mean", ch);
     OUT("rstd", ch);
     DY("dy", n, y);
-    GRAD("dx", n, x);
+    AGRAD("dx", n, x, SET_0);
     GRAD("dgamma", ch, g);
     GRAD("dbeta", ch, b);
 }
 
-void bn_call(const OpCase *c, Dev *d, float **t)
+void bn_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     batchnorm_forward(d, c->bn, t[5], t[6], t[7], t[3], t[4], t[0], t[1], t[2]);
-    batchnorm_backward(d, c->bn, t[9], t[10], t[11], t[8], t[0], t[1], t[2], t[6], t[7]);
+    batchnorm_backward(d, c->bn, t[9], t[10], t[11], t[8], t[0], t[1], t[2], t[6], t[7], set);
 }
 
 // activation: x | y dy | dx       (x spans every kink: 0, +-3, 6)
 
 void act_spec(const OpCase *c, Spec *s) { unary_spec(s, c->act.n, c->act.n, -4, 7); }
 
-void act_call(const OpCase *c, Dev *d, float **t)
+void act_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     act_forward(d, c->act, t[1], t[0]);
-    act_backward(d, c->act, t[3], t[2], t[0]);
+    act_backward(d, c->act, t[3], t[2], t[0], set);
 }
 
 // add: a b | y dy | da db
@@ -114,14 +115,14 @@ void add_spec(const OpCase *c, Spec *s)
     float lo = c->add.act == ACT_RELU6 ? -2 : -1, hi = c->add.act == ACT_RELU6 ? 5 : 1;
     int a = IN("a", c->add.n, lo, hi), b = IN("b", c->add.n, lo, hi), y = OUT("y", c->add.n);
     DY("dy", c->add.n, y);
-    GRAD("da", c->add.n, a);
-    GRAD("db", c->add.n, b);
+    AGRAD("da", c->add.n, a, SET_0);
+    AGRAD("db", c->add.n, b, SET_1);
 }
 
-void add_call(const OpCase *c, Dev *d, float **t)
+void add_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     add_forward(d, c->add, t[2], t[0], t[1]);
-    add_backward(d, c->add, t[4], t[5], t[3], t[2]);
+    add_backward(d, c->add, t[4], t[5], t[3], t[2], set);
 }
 
 // channel multiply: x s | y dy | dx ds
@@ -131,14 +132,14 @@ void chanmul_spec(const OpCase *c, Spec *s)
     size_t n = shape_numel(c->cm.x), ns = (size_t)c->cm.x.n * c->cm.x.c;
     int x = IN("x", n, -1, 1), g = IN("s", ns, 0, 1), y = OUT("y", n);
     DY("dy", n, y);
-    GRAD("dx", n, x);
-    GRAD("ds", ns, g);
+    AGRAD("dx", n, x, SET_0);
+    AGRAD("ds", ns, g, SET_1);
 }
 
-void chanmul_call(const OpCase *c, Dev *d, float **t)
+void chanmul_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     chanmul_forward(d, c->cm, t[2], t[0], t[1]);
-    chanmul_backward(d, c->cm, t[4], t[5], t[3], t[0], t[1]);
+    chanmul_backward(d, c->cm, t[4], t[5], t[3], t[0], t[1], set);
 }
 
 // channel zero-padding: x | y dy | dx
@@ -148,10 +149,10 @@ void chanpad_spec(const OpCase *c, Spec *s)
     unary_spec(s, shape_numel(c->cp.x), shape_numel(chanpad_out(c->cp)), -1, 1);
 }
 
-void chanpad_call(const OpCase *c, Dev *d, float **t)
+void chanpad_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     chanpad_forward(d, c->cp, t[1], t[0]);
-    chanpad_backward(d, c->cp, t[3], t[2]);
+    chanpad_backward(d, c->cp, t[3], t[2], set);
 }
 
 // pooling: x | y dy | dx
@@ -163,16 +164,16 @@ void maxpool_spec(const OpCase *c, Spec *s)
 
 void avgpool_spec(const OpCase *c, Spec *s) { maxpool_spec(c, s); }
 
-void maxpool_call(const OpCase *c, Dev *d, float **t)
+void maxpool_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     maxpool_forward(d, c->pool, t[1], t[0]);
-    maxpool_backward(d, c->pool, t[3], t[2], t[0]);
+    maxpool_backward(d, c->pool, t[3], t[2], t[0], set);
 }
 
-void avgpool_call(const OpCase *c, Dev *d, float **t)
+void avgpool_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     avgpool_forward(d, c->pool, t[1], t[0]);
-    avgpool_backward(d, c->pool, t[3], t[2]);
+    avgpool_backward(d, c->pool, t[3], t[2], set);
 }
 
 void gap_spec(const OpCase *c, Spec *s)
@@ -180,10 +181,10 @@ void gap_spec(const OpCase *c, Spec *s)
     unary_spec(s, shape_numel(c->gap.x), (size_t)c->gap.x.n * c->gap.x.c, -1, 1);
 }
 
-void gap_call(const OpCase *c, Dev *d, float **t)
+void gap_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     gap_forward(d, c->gap, t[1], t[0]);
-    gap_backward(d, c->gap, t[3], t[2]);
+    gap_backward(d, c->gap, t[3], t[2], set);
 }
 
 // linear: x w b | y dy | dx dw db
@@ -195,10 +196,10 @@ void linear_spec(const OpCase *c, Spec *s)
                   (size_t)o.n * o.out);
 }
 
-void linear_call(const OpCase *c, Dev *d, float **t)
+void linear_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     linear_forward(d, c->lin, t[3], t[0], t[1], t[2]);
-    linear_backward(d, c->lin, t[5], t[6], t[7], t[4], t[0], t[1]);
+    linear_backward(d, c->lin, t[5], t[6], t[7], t[4], t[0], t[1], set);
 }
 
 // dropout, drop-path: x | y dy | dx
@@ -209,10 +210,10 @@ void dropout_spec(const OpCase *c, Spec *s)
     unary_spec(s, n, n, -1, 1);
 }
 
-void dropout_call(const OpCase *c, Dev *d, float **t)
+void dropout_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     dropout_forward(d, c->drop, t[1], t[0]);
-    dropout_backward(d, c->drop, t[3], t[2]);
+    dropout_backward(d, c->drop, t[3], t[2], set);
 }
 
 void droppath_spec(const OpCase *c, Spec *s)
@@ -221,10 +222,10 @@ void droppath_spec(const OpCase *c, Spec *s)
     unary_spec(s, n, n, -1, 1);
 }
 
-void droppath_call(const OpCase *c, Dev *d, float **t)
+void droppath_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     droppath_forward(d, c->dp, t[1], t[0]);
-    droppath_backward(d, c->dp, t[3], t[2]);
+    droppath_backward(d, c->dp, t[3], t[2], set);
 }
 
 // cross-entropy: logits labels|targets | loss prob dloss | dlogits
@@ -233,34 +234,34 @@ void xent_label_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->xent.n, nk = n * c->xent.k;
     int z = IN("logits", nk, -3, 3);
-    add_t(s, (Tensor){"labels", T_LABEL, n, -1, c->xent.k, 0, 0});
+    add_t(s, (Tensor){"labels", T_LABEL, n, -1, c->xent.k, 0, 0, 0});
     int l = OUT("loss", n);
     OUT("prob", nk);
     DY("dloss", n, l);
-    GRAD("dlogits", nk, z);
+    AGRAD("dlogits", nk, z, SET_0);
 }
 
-void xent_label_call(const OpCase *c, Dev *d, float **t)
+void xent_label_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     xent_forward(d, c->xent, t[2], t[3], t[0], (const int *)t[1], NULL);
-    xent_backward(d, c->xent, t[5], t[4], t[3], (const int *)t[1], NULL);
+    xent_backward(d, c->xent, t[5], t[4], t[3], (const int *)t[1], NULL, set);
 }
 
 void xent_soft_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->xent.n, nk = n * c->xent.k;
     int z = IN("logits", nk, -3, 3);
-    add_t(s, (Tensor){"targets", T_PROB, nk, -1, c->xent.k, 0, 0});
+    add_t(s, (Tensor){"targets", T_PROB, nk, -1, c->xent.k, 0, 0, 0});
     int l = OUT("loss", n);
     OUT("prob", nk);
     DY("dloss", n, l);
-    GRAD("dlogits", nk, z);
+    AGRAD("dlogits", nk, z, SET_0);
 }
 
-void xent_soft_call(const OpCase *c, Dev *d, float **t)
+void xent_soft_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     xent_forward(d, c->xent, t[2], t[3], t[0], NULL, t[1]);
-    xent_backward(d, c->xent, t[5], t[4], t[3], NULL, t[1]);
+    xent_backward(d, c->xent, t[5], t[4], t[3], NULL, t[1], set);
 }
 
 // softmax (forward only): x | y
@@ -272,7 +273,7 @@ void softmax_spec(const OpCase *c, Spec *s)
     OUT("y", nk);
 }
 
-void softmax_call(const OpCase *c, Dev *d, float **t) { softmax_forward(d, c->sm, t[1], t[0]); }
+void softmax_call(const OpCase *c, Dev *d, float **t, GradSet set) { softmax_forward(d, c->sm, t[1], t[0]); }
 
 // KL distillation: s q | loss p dloss | ds
 
@@ -280,17 +281,17 @@ void kldiv_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->kl.n, nk = n * c->kl.k;
     int z = IN("s", nk, -3, 3);
-    add_t(s, (Tensor){"q", T_PROB, nk, -1, c->kl.k, 0, 0});
+    add_t(s, (Tensor){"q", T_PROB, nk, -1, c->kl.k, 0, 0, 0});
     int l = OUT("loss", n);
     OUT("p", nk);
     DY("dloss", n, l);
-    GRAD("ds", nk, z);
+    AGRAD("ds", nk, z, SET_0);
 }
 
-void kldiv_call(const OpCase *c, Dev *d, float **t)
+void kldiv_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     kldiv_forward(d, c->kl, t[2], t[3], t[0], t[1]);
-    kldiv_backward(d, c->kl, t[5], t[4], t[3], t[1]);
+    kldiv_backward(d, c->kl, t[5], t[4], t[3], t[1], set);
 }
 
 // bilinear resize: x | y dy | dx
@@ -300,10 +301,10 @@ void resize_spec(const OpCase *c, Spec *s)
     unary_spec(s, shape_numel(c->rs.x), (size_t)c->rs.x.n * c->rs.oh * c->rs.ow * c->rs.x.c, -1, 1);
 }
 
-void resize_call(const OpCase *c, Dev *d, float **t)
+void resize_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     resize_forward(d, c->rs, t[1], t[0]);
-    resize_backward(d, c->rs, t[3], t[2]);
+    resize_backward(d, c->rs, t[3], t[2], set);
 }
 
 // ---------------------------------------------------------------------------------------------

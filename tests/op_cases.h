@@ -4,7 +4,8 @@
  * and finite differences) and the op benchmark (timing on ResNet shapes): a case lists its
  * tensors by role, and its call runs forward then backward on whatever device it is given.
  * Roles: IN inputs (random), DY upstream gradient of an OUT, OUT forward outputs (pre-filled with
- * NaN by the test), GRAD gradient outputs (pre-filled, must accumulate), STATE buffers that are
+ * NaN by the test), GRAD gradient outputs (pre-filled, must accumulate — unless the call's set
+ * bits name them: activation gradients carry the bit that does, GradSet in ops.h), STATE buffers that are
  * read and updated (BN running stats), LABEL integer class labels, PROB rows of probabilities.
  */
 #ifndef OP_CASES_H
@@ -21,6 +22,7 @@ typedef struct {
     int    of;        // GRAD: index of the IN it differentiates; DY: index of its OUT
     int    classes;   // LABEL: values in [0, classes); PROB: row length
     float  lo, hi;    // IN, STATE: uniform range
+    GradSet set_bit;  // GRAD of an activation: the set bit that makes the call write it (else 0)
 } Tensor;
 
 enum { MAX_TENSORS = 12 };
@@ -30,7 +32,8 @@ typedef struct OpCase OpCase;
 struct OpCase {
     const char *name;
     void (*spec)(const OpCase *c, Spec *s);          // which tensors, by role
-    void (*call)(const OpCase *c, Dev *d, float **t); // forward, then backward; t[i] per spec
+    void (*call)(const OpCase *c, Dev *d, float **t, GradSet set); // forward, then backward
+                                                                    // with set; t[i] per spec
     double tol;      // max |got - ref| / max |ref| allowed against ref (and the fixture)
     bool   fd;       // also check ref by central differences
     bool   fixture;  // tests/ref/ops.fix holds PyTorch's outputs for this case
@@ -55,41 +58,41 @@ struct OpCase {
 
 // the spec and call functions of each op, for case tables
 void conv_spec(const OpCase *c, Spec *s);
-void conv_call(const OpCase *c, Dev *d, float **t);
+void conv_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void conv_fused_spec(const OpCase *c, Spec *s);
-void conv_fused_call(const OpCase *c, Dev *d, float **t);
+void conv_fused_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void bn_spec(const OpCase *c, Spec *s);
-void bn_call(const OpCase *c, Dev *d, float **t);
+void bn_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void act_spec(const OpCase *c, Spec *s);
-void act_call(const OpCase *c, Dev *d, float **t);
+void act_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void add_spec(const OpCase *c, Spec *s);
-void add_call(const OpCase *c, Dev *d, float **t);
+void add_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chanmul_spec(const OpCase *c, Spec *s);
-void chanmul_call(const OpCase *c, Dev *d, float **t);
+void chanmul_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chanpad_spec(const OpCase *c, Spec *s);
-void chanpad_call(const OpCase *c, Dev *d, float **t);
+void chanpad_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void maxpool_spec(const OpCase *c, Spec *s);
-void maxpool_call(const OpCase *c, Dev *d, float **t);
+void maxpool_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void avgpool_spec(const OpCase *c, Spec *s);
-void avgpool_call(const OpCase *c, Dev *d, float **t);
+void avgpool_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void gap_spec(const OpCase *c, Spec *s);
-void gap_call(const OpCase *c, Dev *d, float **t);
+void gap_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void linear_spec(const OpCase *c, Spec *s);
-void linear_call(const OpCase *c, Dev *d, float **t);
+void linear_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void dropout_spec(const OpCase *c, Spec *s);
-void dropout_call(const OpCase *c, Dev *d, float **t);
+void dropout_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void droppath_spec(const OpCase *c, Spec *s);
-void droppath_call(const OpCase *c, Dev *d, float **t);
+void droppath_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void xent_label_spec(const OpCase *c, Spec *s);
-void xent_label_call(const OpCase *c, Dev *d, float **t);
+void xent_label_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void xent_soft_spec(const OpCase *c, Spec *s);
-void xent_soft_call(const OpCase *c, Dev *d, float **t);
+void xent_soft_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void softmax_spec(const OpCase *c, Spec *s);
-void softmax_call(const OpCase *c, Dev *d, float **t);
+void softmax_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void kldiv_spec(const OpCase *c, Spec *s);
-void kldiv_call(const OpCase *c, Dev *d, float **t);
+void kldiv_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void resize_spec(const OpCase *c, Spec *s);
-void resize_call(const OpCase *c, Dev *d, float **t);
+void resize_call(const OpCase *c, Dev *d, float **t, GradSet set);
 
 // case i of a random family: convolutions, pooling, batch norm, resize, linear, channel gates of
 // shapes drawn from (seed, i); name receives its description (op_cases.c)

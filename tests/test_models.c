@@ -147,8 +147,8 @@ static void check_shortcut_exact(const char *backend)
     dev_memset0(&d, ds, ns * 4);
     dev_memset0(&d, dx, nx * 4);
     dev_upload(&d, dy, hy, ny * 4);
-    chanpad_backward(&d, cp, ds, dy);
-    avgpool_backward(&d, sub, dx, ds);
+    chanpad_backward(&d, cp, ds, dy, 0);
+    avgpool_backward(&d, sub, dx, ds, 0);
     dev_download(&d, hdx, dx, nx * 4);
     bad = 0;
     for (int n = 0; n < 2; n++)

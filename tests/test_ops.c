@@ -96,7 +96,7 @@ static void hostset_free(HostSet *hs)
 // Runs c on d. `in` holds inputs and STATE initial values and the pre-fill of GRAD tensors;
 // `out` receives every tensor after the call. Returns NULL or a description of what went wrong.
 static const char *run_case(const OpCase *c, const Spec *s, Dev *d, const HostSet *in,
-                            HostSet *out, char *why, size_t why_n)
+                            HostSet *out, GradSet set, char *why, size_t why_n)
 {
     float *dbuf[MAX_TENSORS] = {0}, *t[MAX_TENSORS] = {0};
     float guard;
@@ -115,7 +115,7 @@ static const char *run_case(const OpCase *c, const Spec *s, Dev *d, const HostSe
         t[i] = dbuf[i] + GUARD;
         free(h);
     }
-    c->call(c, d, t);
+    c->call(c, d, t, set);
     dev_sync(d);
     const char *err = NULL;
     for (int i = 0; i < s->count; i++) {
@@ -147,10 +147,11 @@ static const char *run_case(const OpCase *c, const Spec *s, Dev *d, const HostSe
 
 static bool compared(Role r) { return r == T_OUT || r == T_GRAD || r == T_STATE; }
 
-// Compares every output of `got` (gradients minus their pre-fill) with the reference; writes a
-// summary like "y 2.1e-07 dx 3.0e-07" and returns the worst error.
+// Compares every output of `got` (gradients minus their pre-fill, except those the set bits had
+// the call write) with the reference; writes a summary like "y 2.1e-07 dx 3.0e-07" and returns
+// the worst error.
 static double compare(const Spec *s, const HostSet *got, const HostSet *pre, const HostSet *ref,
-                      char *msg, size_t msg_n)
+                      GradSet set, char *msg, size_t msg_n)
 {
     double worst = 0;
     size_t at = 0;
@@ -160,7 +161,7 @@ static double compare(const Spec *s, const HostSet *got, const HostSet *pre, con
         if (!t->n || !compared(t->role)) continue;
         const float *a = got->h[i];
         float *delta = NULL;
-        if (t->role == T_GRAD && pre) {
+        if (t->role == T_GRAD && pre && !(t->set_bit & set)) {
             delta = xmalloc(t->n * sizeof(float));
             for (size_t j = 0; j < t->n; j++) delta[j] = got->h[i][j] - pre->h[i][j];
             a = delta;
@@ -179,7 +180,7 @@ static double compare(const Spec *s, const HostSet *got, const HostSet *pre, con
 static double loss_of(const OpCase *c, const Spec *s, Dev *ref, const HostSet *in, HostSet *tmp)
 {
     char why[256];
-    run_case(c, s, ref, in, tmp, why, sizeof why);
+    run_case(c, s, ref, in, tmp, 0, why, sizeof why);
     double l = 0;
     for (int i = 0; i < s->count; i++)
         if (s->t[i].role == T_DY)
@@ -259,7 +260,7 @@ static void test_case(const OpCase *c, int ci, Backend *bk, int nb, const Fixtur
     }
     // 1. the reference, gradients from zero
     char why[256], msg[512];
-    const char *err = run_case(c, &s, &bk[0].dev, &in, &r, why, sizeof why);
+    const char *err = run_case(c, &s, &bk[0].dev, &in, &r, 0, why, sizeof why);
     if (err) { row("FAIL", c->name, "ref", "%s", err); goto out; }
     // 2. the reference against PyTorch
     if (use_fx) {
@@ -276,7 +277,7 @@ static void test_case(const OpCase *c, int ci, Backend *bk, int nb, const Fixtur
         }
         if (!complete) row("FAIL", c->name, "torch", "fixture outputs missing: run make fixtures");
         else {
-            double e = compare(&s, &r, NULL, &fxs, msg, sizeof msg);
+            double e = compare(&s, &r, NULL, &fxs, 0, msg, sizeof msg);
             row(e <= c->tol ? "ok" : "FAIL", c->name, "torch", "%s(PyTorch fixture)", msg);
         }
         hostset_free(&fxs);
@@ -296,11 +297,34 @@ static void test_case(const OpCase *c, int ci, Backend *bk, int nb, const Fixtur
     }
     for (int b = 0; b < nb; b++) {
         if (!bk[b].present) { row("skip", c->name, bk[b].name, "%s", bk[b].why_not); continue; }
-        err = run_case(c, &s, &bk[b].dev, &pre, &got, why, sizeof why);
+        err = run_case(c, &s, &bk[b].dev, &pre, &got, 0, why, sizeof why);
         if (err) { row("FAIL", c->name, bk[b].name, "%s", err); continue; }
-        double e = compare(&s, &got, &pre, &r, msg, sizeof msg);
+        double e = compare(&s, &got, &pre, &r, 0, msg, sizeof msg);
         double tol = c->tol * bk[b].tol_scale;
         row(e <= tol ? "ok" : "FAIL", c->name, bk[b].name, "%s(tol %.0e)", msg, tol);
+    }
+    // 3b. the same with every activation gradient written (set bits) instead of accumulated:
+    // their pre-fill is NaN, which must not leak through (the call may not read them)
+    GradSet all = 0;
+    for (int i = 0; i < s.count; i++) all |= s.t[i].n ? s.t[i].set_bit : 0;
+    if (all) {
+        HostSet pre_set = hostset_new(&s);
+        for (int i = 0; i < s.count; i++)
+            if (s.t[i].n) {
+                if (s.t[i].set_bit) for (size_t j = 0; j < s.t[i].n; j++) pre_set.h[i][j] = NAN;
+                else memcpy(pre_set.h[i], pre.h[i], s.t[i].n * sizeof(float));
+            }
+        for (int b = 0; b < nb; b++) {
+            if (!bk[b].present) continue;
+            char name[32];
+            snprintf(name, sizeof name, "%s set", bk[b].name);
+            err = run_case(c, &s, &bk[b].dev, &pre_set, &got, all, why, sizeof why);
+            if (err) { row("FAIL", c->name, name, "%s", err); continue; }
+            double e = compare(&s, &got, &pre_set, &r, all, msg, sizeof msg);
+            double tol = c->tol * bk[b].tol_scale;
+            row(e <= tol ? "ok" : "FAIL", c->name, name, "%s(tol %.0e)", msg, tol);
+        }
+        hostset_free(&pre_set);
     }
     // 4. the reference against central differences
     if (c->fd) check_fd(c, &s, &bk[0].dev, &in, &r);
@@ -325,7 +349,7 @@ static void bad_kernel(Dev *d)
 {
     Conv2d o = conv2d_sq((Shape4){1, 4, 4, 2}, 4, 7, 1, 0, 1, 1, false);
     float buf[4] = {0};
-    conv2d_backward(d, o, buf, buf, NULL, buf, buf, buf);
+    conv2d_backward(d, o, buf, buf, NULL, buf, buf, buf, 0);
 }
 
 static void fused_backward(Dev *d)
@@ -333,7 +357,7 @@ static void fused_backward(Dev *d)
     Conv2d o = conv2d_sq((Shape4){1, 6, 6, 4}, 4, 3, 1, 1, 1, 1, true);
     o.act = ACT_RELU;
     float buf[4] = {0};
-    conv2d_backward(d, o, buf, buf, buf, buf, buf, buf);
+    conv2d_backward(d, o, buf, buf, buf, buf, buf, buf, 0);
 }
 
 static void bad_pool(Dev *d)

@@ -39,6 +39,15 @@ static const char *pool_str(Pool2d o, char buf[160])
         (d)->ops->fn(d, __VA_ARGS__);                                                       \
     } while (0)
 
+// set bits on a backend without a write path for this op: zero the output, then accumulate
+#define SET_FALLBACK(fn, bit, ptr, count)                                                   \
+    do {                                                                                    \
+        if ((set & (bit)) && !((d)->ops->set_ok & OP_BIT(fn))) {                            \
+            if (ptr) dev_memset0(d, (ptr), (size_t)(count) * sizeof(float));               \
+            set &= ~(GradSet)(bit);                                                         \
+        }                                                                                   \
+    } while (0)
+
 static bool shape_ok(Shape4 s) { return s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0; }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,13 +185,14 @@ void conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w,
 }
 
 void conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
-                     const float *x, const float *w)
+                     const float *x, const float *w, GradSet set)
 {
     conv2d_check(d, "conv2d_backward", op);
     CHECK(op.act == ACT_NONE, "conv2d_backward on %s: a fused activation (%s) is forward-only "
           "(inference); train with conv2d and act ops: %s", NAME(d), act_name(op.act), CONV_STR(op));
     CHECK(dy && x && w, "conv2d_backward on %s: NULL input buffer: %s", NAME(d), CONV_STR(op));
-    DISPATCH(d, conv2d_backward, CONV_STR(op), op, dx, dw, op.bias ? db : NULL, dy, x, w);
+    SET_FALLBACK(conv2d_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, conv2d_backward, CONV_STR(op), op, dx, dw, op.bias ? db : NULL, dy, x, w, set);
 }
 
 static void bn_check(Dev *d, const char *fn, BatchNorm o)
@@ -207,13 +217,14 @@ void batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
 
 void batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
                         const float *dy, const float *x, const float *gamma, const float *beta,
-                        const float *mean, const float *rstd)
+                        const float *mean, const float *rstd, GradSet set)
 {
     bn_check(d, "batchnorm_backward", op);
     CHECK(op.act == ACT_NONE || beta, "batchnorm_backward on %s: x %s with %s needs beta to "
           "recompute the activation's input", NAME(d), SHAPE_STR(op.x), act_name(op.act));
+    SET_FALLBACK(batchnorm_backward, SET_0, dx, shape_numel(op.x));
     DISPATCH(d, batchnorm_backward, SHAPE_STR(op.x), op, dx, dgamma, dbeta, dy, x, gamma, beta,
-             mean, rstd);
+             mean, rstd, set);
 }
 
 static void act_check(Dev *d, const char *fn, Act o)
@@ -228,10 +239,11 @@ void act_forward(Dev *d, Act op, float *y, const float *x)
     DISPATCH(d, act_forward, act_name(op.act), op, y, x);
 }
 
-void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+void act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set)
 {
     act_check(d, "act_backward", op);
-    DISPATCH(d, act_backward, act_name(op.act), op, dx, dy, x);
+    SET_FALLBACK(act_backward, SET_0, dx, op.n);
+    DISPATCH(d, act_backward, act_name(op.act), op, dx, dy, x, set);
 }
 
 static void add_check(Dev *d, const char *fn, Add o)
@@ -247,12 +259,14 @@ void add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
     DISPATCH(d, add_forward, "add", op, y, a, b);
 }
 
-void add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
+void add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y, GradSet set)
 {
     add_check(d, "add_backward", op);
     CHECK(op.act == ACT_NONE || y, "add_backward on %s: n %zu with %s needs the output y", NAME(d),
           op.n, act_name(op.act));
-    DISPATCH(d, add_backward, "add", op, da, db, dy, y);
+    SET_FALLBACK(add_backward, SET_0, da, op.n);
+    SET_FALLBACK(add_backward, SET_1, db, op.n);
+    DISPATCH(d, add_backward, "add", op, da, db, dy, y, set);
 }
 
 void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s)
@@ -262,10 +276,12 @@ void chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *
 }
 
 void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy, const float *x,
-                      const float *s)
+                      const float *s, GradSet set)
 {
     CHECK(shape_ok(op.x), "chanmul_backward on %s: x %s", NAME(d), SHAPE_STR(op.x));
-    DISPATCH(d, chanmul_backward, SHAPE_STR(op.x), op, dx, ds, dy, x, s);
+    SET_FALLBACK(chanmul_backward, SET_0, dx, shape_numel(op.x));
+    SET_FALLBACK(chanmul_backward, SET_1, ds, (size_t)op.x.n * op.x.c);
+    DISPATCH(d, chanmul_backward, SHAPE_STR(op.x), op, dx, ds, dy, x, s, set);
 }
 
 #define CHANPAD_STR(o) chanpad_str((o), (char[160]){0})
@@ -291,11 +307,12 @@ void chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
     DISPATCH(d, chanpad_forward, CHANPAD_STR(op), op, y, x);
 }
 
-void chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+void chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSet set)
 {
     chanpad_check(d, "chanpad_backward", op);
     CHECK(dy, "chanpad_backward on %s: NULL dy: %s", NAME(d), CHANPAD_STR(op));
-    DISPATCH(d, chanpad_backward, CHANPAD_STR(op), op, dx, dy);
+    SET_FALLBACK(chanpad_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, chanpad_backward, CHANPAD_STR(op), op, dx, dy, set);
 }
 
 void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
@@ -304,10 +321,11 @@ void maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
     DISPATCH(d, maxpool_forward, POOL_STR(op), op, y, x);
 }
 
-void maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+void maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x, GradSet set)
 {
     pool2d_check(d, "maxpool_backward", op);
-    DISPATCH(d, maxpool_backward, POOL_STR(op), op, dx, dy, x);
+    SET_FALLBACK(maxpool_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, maxpool_backward, POOL_STR(op), op, dx, dy, x, set);
 }
 
 void avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
@@ -316,10 +334,11 @@ void avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
     DISPATCH(d, avgpool_forward, POOL_STR(op), op, y, x);
 }
 
-void avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+void avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, GradSet set)
 {
     pool2d_check(d, "avgpool_backward", op);
-    DISPATCH(d, avgpool_backward, POOL_STR(op), op, dx, dy);
+    SET_FALLBACK(avgpool_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, avgpool_backward, POOL_STR(op), op, dx, dy, set);
 }
 
 void gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
@@ -328,10 +347,11 @@ void gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
     DISPATCH(d, gap_forward, SHAPE_STR(op.x), op, y, x);
 }
 
-void gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+void gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy, GradSet set)
 {
     CHECK(shape_ok(op.x), "gap_backward on %s: x %s", NAME(d), SHAPE_STR(op.x));
-    DISPATCH(d, gap_backward, SHAPE_STR(op.x), op, dx, dy);
+    SET_FALLBACK(gap_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, gap_backward, SHAPE_STR(op.x), op, dx, dy, set);
 }
 
 #define LINEAR_CHECK(fn, o)                                                                  \
@@ -346,10 +366,11 @@ void linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w,
 }
 
 void linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
-                     const float *x, const float *w)
+                     const float *x, const float *w, GradSet set)
 {
     LINEAR_CHECK("linear_backward", op);
-    DISPATCH(d, linear_backward, "linear", op, dx, dw, op.bias ? db : NULL, dy, x, w);
+    SET_FALLBACK(linear_backward, SET_0, dx, (size_t)op.n * op.in);
+    DISPATCH(d, linear_backward, "linear", op, dx, dw, op.bias ? db : NULL, dy, x, w, set);
 }
 
 #define DROP_CHECK(fn, o)                                                                   \
@@ -363,10 +384,11 @@ void dropout_forward(Dev *d, Dropout op, float *y, const float *x)
     DISPATCH(d, dropout_forward, "dropout", op, y, x);
 }
 
-void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy)
+void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
 {
     DROP_CHECK("dropout_backward", op);
-    DISPATCH(d, dropout_backward, "dropout", op, dx, dy);
+    SET_FALLBACK(dropout_backward, SET_0, dx, (size_t)op.n * op.per_sample);
+    DISPATCH(d, dropout_backward, "dropout", op, dx, dy, set);
 }
 
 void droppath_forward(Dev *d, DropPath op, float *y, const float *x)
@@ -375,10 +397,11 @@ void droppath_forward(Dev *d, DropPath op, float *y, const float *x)
     DISPATCH(d, droppath_forward, "droppath", op, y, x);
 }
 
-void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
+void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
 {
     DROP_CHECK("droppath_backward", op);
-    DISPATCH(d, droppath_backward, "droppath", op, dx, dy);
+    SET_FALLBACK(droppath_backward, SET_0, dx, (size_t)op.n * op.per_sample);
+    DISPATCH(d, droppath_backward, "droppath", op, dx, dy, set);
 }
 
 #define ROWS_CHECK(fn, o)                                                                    \
@@ -398,13 +421,14 @@ void xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits
 }
 
 void xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
-                   const int *labels, const float *targets)
+                   const int *labels, const float *targets, GradSet set)
 {
     ROWS_CHECK("xent_backward", op);
     CHECK((labels == NULL) != (targets == NULL),
           "xent_backward on %s: logits (%d,%d): give exactly one of labels and targets", NAME(d),
           op.n, op.k);
-    DISPATCH(d, xent_backward, "xent", op, dlogits, dloss, prob, labels, targets);
+    SET_FALLBACK(xent_backward, SET_0, dlogits, (size_t)op.n * op.k);
+    DISPATCH(d, xent_backward, "xent", op, dlogits, dloss, prob, labels, targets, set);
 }
 
 void softmax_forward(Dev *d, Softmax op, float *y, const float *x)
@@ -424,10 +448,11 @@ void kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, cons
 }
 
 void kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-                    const float *q)
+                    const float *q, GradSet set)
 {
     ROWS_CHECK("kldiv_backward", op);
-    DISPATCH(d, kldiv_backward, "kldiv", op, ds, dloss, p, q);
+    SET_FALLBACK(kldiv_backward, SET_0, ds, (size_t)op.n * op.k);
+    DISPATCH(d, kldiv_backward, "kldiv", op, ds, dloss, p, q, set);
 }
 
 #define RESIZE_CHECK(fn, o)                                                                  \
@@ -440,8 +465,9 @@ void resize_forward(Dev *d, Resize op, float *y, const float *x)
     DISPATCH(d, resize_forward, SHAPE_STR(op.x), op, y, x);
 }
 
-void resize_backward(Dev *d, Resize op, float *dx, const float *dy)
+void resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set)
 {
     RESIZE_CHECK("resize_backward", op);
-    DISPATCH(d, resize_backward, SHAPE_STR(op.x), op, dx, dy);
+    SET_FALLBACK(resize_backward, SET_0, dx, shape_numel(op.x));
+    DISPATCH(d, resize_backward, SHAPE_STR(op.x), op, dx, dy, set);
 }

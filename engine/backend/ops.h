@@ -153,53 +153,64 @@ OpKey act_key(Act o);
 OpKey resize_key(Resize o);
 
 // ---------------------------------------------------------------------------------------------
+// gradient outputs: every backward call ADDS its gradients into the buffers it is given (+=),
+// except the activation gradients that its `set` bits name: bit k set means the call WRITES its
+// k-th activation gradient (dx; add: da = SET_0, db = SET_1; chanmul: dx = SET_0, ds = SET_1)
+// instead of adding into it, as the first writer of a gradient does (the graph knows which node
+// that is): no zero fill beforehand and no read of it. Parameter gradients (dw, db, dgamma,
+// dbeta) always accumulate. A backend that has no such path for an op leaves its bit out of its
+// table's set_ok; ops.c then zeroes the named outputs and calls it with set = 0.
+typedef unsigned GradSet;
+enum { SET_0 = 1u, SET_1 = 2u };
+
+// ---------------------------------------------------------------------------------------------
 // the signatures, once: the table's entries, the dispatching calls and every backend's functions
 // are all declared from these (a backend function is <backend>_<op>, e.g. cpu_conv2d_forward)
 
 typedef void OpFn_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w,
     const float *b);
 typedef void OpFn_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db,
-    const float *dy, const float *x, const float *w);
+    const float *dy, const float *x, const float *w, GradSet set);
 typedef void OpFn_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
     float *run_mean, float *run_var, const float *x, const float *gamma, const float *beta);
 typedef void OpFn_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
     const float *dy, const float *x, const float *gamma, const float *beta, const float *mean,
-    const float *rstd);
+    const float *rstd, GradSet set);
 typedef void OpFn_act_forward(Dev *d, Act op, float *y, const float *x);
-typedef void OpFn_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x);
+typedef void OpFn_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set);
 typedef void OpFn_add_forward(Dev *d, Add op, float *y, const float *a, const float *b);
 typedef void OpFn_add_backward(Dev *d, Add op, float *da, float *db, const float *dy,
-    const float *y);
+    const float *y, GradSet set);
 typedef void OpFn_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const float *s);
 typedef void OpFn_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
-    const float *x, const float *s);
+    const float *x, const float *s, GradSet set);
 typedef void OpFn_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x);
-typedef void OpFn_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy);
+typedef void OpFn_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x);
-typedef void OpFn_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x);
+typedef void OpFn_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x, GradSet set);
 typedef void OpFn_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x);
-typedef void OpFn_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy);
+typedef void OpFn_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x);
-typedef void OpFn_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy);
+typedef void OpFn_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_linear_forward(Dev *d, Linear op, float *y, const float *x, const float *w,
     const float *b);
 typedef void OpFn_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db,
-    const float *dy, const float *x, const float *w);
+    const float *dy, const float *x, const float *w, GradSet set);
 typedef void OpFn_dropout_forward(Dev *d, Dropout op, float *y, const float *x);
-typedef void OpFn_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy);
+typedef void OpFn_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_droppath_forward(Dev *d, DropPath op, float *y, const float *x);
-typedef void OpFn_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy);
+typedef void OpFn_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
     const int *labels, const float *targets);
 typedef void OpFn_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss,
-    const float *prob, const int *labels, const float *targets);
+    const float *prob, const int *labels, const float *targets, GradSet set);
 typedef void OpFn_softmax_forward(Dev *d, Softmax op, float *y, const float *x);
 typedef void OpFn_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s,
     const float *q);
 typedef void OpFn_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-    const float *q);
+    const float *q, GradSet set);
 typedef void OpFn_resize_forward(Dev *d, Resize op, float *y, const float *x);
-typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy);
+typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set);
 
 #define FOR_EACH_OP(M, p) \
     M(p, conv2d_forward) \
@@ -234,15 +245,20 @@ typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
     M(p, resize_forward) \
     M(p, resize_backward)
 
-// the table a backend fills in (NULL = not implemented there: ops.c stops with a message)
+// the table a backend fills in (NULL = not implemented there: ops.c stops with a message), and
+// set_ok: bit OP_BIT(op) for each backward op that honours its set bits (see GradSet)
 #define OP_TABLE_FIELD(p, name) OpFn_##name *name;
-struct OpTable { FOR_EACH_OP(OP_TABLE_FIELD, _) };
+struct OpTable { FOR_EACH_OP(OP_TABLE_FIELD, _) uint64_t set_ok; };
+#define OP_ID(p, name) OPID_##name,
+enum { FOR_EACH_OP(OP_ID, _) OPID_COUNT };
+#define OP_BIT(name) ((uint64_t)1 << OPID_##name)
 
 // declares <prefix>_<op> for every op (a backend's header), and fills a table with them
 #define OP_DECLARE(p, name) OpFn_##name p##_##name;
 #define OP_ENTRY(p, name) .name = p##_##name,
 #define OPS_DECLARE(prefix) FOR_EACH_OP(OP_DECLARE, prefix)
 #define OPS_TABLE(prefix) { FOR_EACH_OP(OP_ENTRY, prefix) }
+#define OPS_TABLE_SET(prefix, set_bits) { FOR_EACH_OP(OP_ENTRY, prefix) .set_ok = (set_bits) }
 
 // the calls engine code makes: validate, then dispatch to d->ops (ops.c)
 #define OP_PUBLIC(p, name) OpFn_##name name;

@@ -44,8 +44,8 @@ typedef struct {
                       // an allocated table (new batch or image size) finds the same names instead
     ArenaSlot *val, *grad; // per tensor, after graph_plan (grad: training plans only)
     ArenaSlot *mean, *rstd; // per node (batch norm's saved statistics)
-    int     *first_grad; // per tensor: the node whose backward accumulates into its gradient
-                         // first (its last reader); graph_backward zeroes the gradient there
+    int     *first_grad; // per tensor: the node whose backward reaches its gradient first (its
+                         // last reader); that call writes the gradient (set bits) instead of adding
     bool     trainable;  // planned with GRAPH_TRAIN
     double  *prof;       // NULL, or per node: seconds in forward [2i] and backward [2i+1] (graph_profile)
     long     prof_runs;  // forward passes timed
@@ -98,9 +98,9 @@ float *graph_grad(const Graph *g, const Arena *a, int t);
 // their draws come from rng_key(seed, node) at counter (sample0 + sample): a function of the run
 // seed, the step's key and the sample's global index, never of the batch split
 void   graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0);
-// zeroes the output's gradient; then the caller adds d(loss)/d(output) into graph_grad(out).
-// Every other activation gradient shares memory with tensors dead by then, and graph_backward
-// zeroes it just before its first accumulation
+// zeroes the output's gradient, for a caller that then adds d(loss)/d(output) into graph_grad(out)
+// (or writes it: xent_backward with SET_0 needs no zeroing). Every other activation gradient
+// shares memory with tensors dead by then, and graph_backward has its first writer write it
 void   graph_zero_grads(Graph *g, Dev *d, const Arena *a);
 // backward in reverse order, accumulating into the parameter table's ROLE_GRAD buffer; only the
 // output's gradient and the parameters' gradients are valid afterwards

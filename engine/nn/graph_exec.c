@@ -4,9 +4,9 @@
  * the step's timeline — forward node i at step i, its backward at step 2n-1-i — so the arena
  * packs slots that are never alive together into the same memory. Gradients accumulate (+=):
  * a tensor read by two nodes (a residual input, an SE gate's source) gets both contributions
- * with no special case; since a gradient slot is reused, graph_backward zeroes it just before
- * the backward of its last reader, the first to accumulate into it. The input tensor's gradient
- * is never computed (dx = NULL for the first layer).
+ * with no special case, except that the backward of its last reader, the first to reach it,
+ * writes it (the op's set bits, ops.h): a reused slot needs no zero fill. The input tensor's
+ * gradient is never computed (dx = NULL for the first layer).
  */
 #include <string.h> // memset
 #include <time.h>   // clock_gettime
@@ -163,41 +163,43 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
         GNode *n = &g->node[i];
         if (g->prof && i < g->n_node - 1) { double u = seconds(d, g); g->prof[2 * (i + 1) + 1] += u - tick; tick = u; }
         int x = n->in[0], y = n->out;
-        for (int k = 0; k < 2; k++) { // gradients this node accumulates into first
+        // gradients this node is the first to reach: it writes them (set bits, ops.h) instead of
+        // adding into a zero fill
+        GradSet set = 0;
+        for (int k = 0; k < 2; k++) {
             int t = n->in[k];
-            if (t >= 0 && t != input && g->first_grad[t] == i && (k == 0 || t != n->in[0]))
-                dev_memset0(d, DV(t), shape_numel(g->t[t].s) * sizeof(float));
+            if (t >= 0 && t != input && g->first_grad[t] == i && (k == 0 || t != n->in[0])) set |= k ? SET_1 : SET_0;
         }
         // the input tensor (node 0's output) takes no gradient
         float *dx = n->kind == G_INPUT || n->kind == G_FUSED || x == input ? NULL : DV(x);
         switch (n->kind) {
         case G_INPUT: case G_FUSED: break;
         case G_CONV:
-            conv2d_backward(d, n->conv, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]));
+            conv2d_backward(d, n->conv, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), set);
             break;
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;
             batchnorm_backward(d, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), W(n->par[1]),
-                               arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]));
+                               arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]), set);
             break;
         }
-        case G_ACT: act_backward(d, n->act, dx, DV(y), V(x)); break;
-        case G_ADD: add_backward(d, n->add, dx, DV(n->in[1]), DV(y), n->add.act ? V(y) : NULL); break;
+        case G_ACT: act_backward(d, n->act, dx, DV(y), V(x), set); break;
+        case G_ADD: add_backward(d, n->add, dx, DV(n->in[1]), DV(y), n->add.act ? V(y) : NULL, set); break;
         case G_CHANMUL:
-            chanmul_backward(d, (ChanMul){g->t[x].s}, dx, DV(n->in[1]), DV(y), V(x), V(n->in[1]));
+            chanmul_backward(d, (ChanMul){g->t[x].s}, dx, DV(n->in[1]), DV(y), V(x), V(n->in[1]), set);
             break;
-        case G_MAXPOOL: maxpool_backward(d, n->pool, dx, DV(y), V(x)); break;
-        case G_AVGPOOL: avgpool_backward(d, n->pool, dx, DV(y)); break;
-        case G_GAP: gap_backward(d, (GlobalAvgPool){g->t[x].s}, dx, DV(y)); break;
+        case G_MAXPOOL: maxpool_backward(d, n->pool, dx, DV(y), V(x), set); break;
+        case G_AVGPOOL: avgpool_backward(d, n->pool, dx, DV(y), set); break;
+        case G_GAP: gap_backward(d, (GlobalAvgPool){g->t[x].s}, dx, DV(y), set); break;
         case G_LINEAR:
-            linear_backward(d, n->lin, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]));
+            linear_backward(d, n->lin, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), set);
             break;
-        case G_CHANPAD: chanpad_backward(d, n->cp, dx, DV(y)); break;
-        case G_DROPOUT: dropout_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y)); break;
+        case G_CHANPAD: chanpad_backward(d, n->cp, dx, DV(y), set); break;
+        case G_DROPOUT: dropout_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y), set); break;
         case G_DROPPATH: {
             Dropout o = drop_desc(g, n, i, train, seed, sample0);
-            droppath_backward(d, (DropPath){o.n, o.per_sample, o.p, o.key, o.sample0}, dx, DV(y));
+            droppath_backward(d, (DropPath){o.n, o.per_sample, o.p, o.key, o.sample0}, dx, DV(y), set);
             break;
         }
         }

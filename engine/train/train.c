@@ -122,8 +122,7 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     if (train) {
         float *dl = arena_at(a, n->dloss);
         for (int i = 0; i < n->batch; i++) dl[i] = 1.0f / n->batch; // the mean loss
-        graph_zero_grads(&n->g, d, a);
-        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, NULL);
+        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, NULL, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
     }
     double s = 0;

@@ -134,7 +134,7 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
 // z = x*scale + shift as forward computed it: the fused activation's input
 static void backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
                          const float *dy, const float *x, const float *gamma, const float *beta,
-                         const float *mean, const float *rstd)
+                         const float *mean, const float *rstd, bool w)
 {
     int c = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
@@ -162,17 +162,17 @@ static void backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *
         float *o = dx + i * c;
         if (act == ACT_NONE)
 #pragma omp simd
-            for (int k = 0; k < c; k++) o[k] += a[k] * (dr[k] - b[k] - (xr[k] - mean[k]) * e[k]);
+            for (int k = 0; k < c; k++) o[k] = (w ? 0.0f : o[k]) + a[k] * (dr[k] - b[k] - (xr[k] - mean[k]) * e[k]);
         else if (act == ACT_RELU)
 #pragma omp simd
             for (int k = 0; k < c; k++) {
                 float g = xr[k] * sc[k] + sh[k] > 0.0f ? dr[k] : 0.0f;
-                o[k] += a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
+                o[k] = (w ? 0.0f : o[k]) + a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
             }
         else
             for (int k = 0; k < c; k++) {
                 float g = dr[k] * act_df(act, xr[k] * sc[k] + sh[k]);
-                o[k] += a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
+                o[k] = (w ? 0.0f : o[k]) + a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
             }
     }
 }
@@ -224,14 +224,16 @@ static void forward_dnnl(Dev *d, BatchNorm op, float *y, float *mean, float *rst
 
 // the statistics are constants (eval mode): dx += dy*gamma*rstd, dgamma += sum dy*xhat, dbeta += sum dy
 static void backward_frozen(BatchNorm op, float *dx, float *dgamma, float *dbeta, const float *dy,
-                            const float *x, const float *gamma, const float *mean, const float *rstd)
+                            const float *x, const float *gamma, const float *mean, const float *rstd,
+                            bool w)
 {
     int c = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
     if (dx) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < m; i++)
-            for (int k = 0; k < c; k++) dx[i * c + k] += dy[i * c + k] * gamma[k] * rstd[k];
+            for (int k = 0; k < c; k++)
+                dx[i * c + k] = (w ? 0.0f : dx[i * c + k]) + dy[i * c + k] * gamma[k] * rstd[k];
     }
     if (!dgamma && !dbeta) return;
     for (int k = 0; k < c; k++) {
@@ -248,7 +250,7 @@ static void backward_frozen(BatchNorm op, float *dx, float *dgamma, float *dbeta
 
 static void backward_dnnl(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
                           const float *dy, const float *x, const float *gamma, const float *mean,
-                          const float *rstd)
+                          const float *rstd, bool w)
 {
     bool fresh;
     CpuPrim *p = cpu_prim(d, CPU_K_BN_BWD, batchnorm_key(op), &fresh);
@@ -274,7 +276,7 @@ static void backward_dnnl(Dev *d, BatchNorm op, float *dx, float *dgamma, float 
     }
     cpu_bind(p, 0, x);
     cpu_bind(p, 1, dy);
-    cpu_bind(p, 2, tdx);
+    cpu_bind(p, 2, w && dx ? dx : tdx); // a written dx takes oneDNN's result directly
     cpu_bind(p, 3, gamma);
     cpu_bind(p, 4, mean);
     cpu_bind(p, 5, var);
@@ -287,7 +289,7 @@ static void backward_dnnl(Dev *d, BatchNorm op, float *dx, float *dgamma, float 
                            {DNNL_ARG_DIFF_SCALE, p->mem[6]}, {DNNL_ARG_DIFF_SHIFT, p->mem[7]},
                            {DNNL_ARG_SHIFT, p->mem[8]}};
     cpu_exec(d, p, 0, LEN(a), a);
-    if (dx) cpu_accumulate(dx, tdx, n);
+    if (dx && !w) cpu_accumulate(dx, tdx, n);
     for (int k = 0; k < c; k++) {
         if (dgamma) dgamma[k] += tg[k];
         if (dbeta) dbeta[k] += tb[k];
@@ -327,13 +329,14 @@ void cpu_batchnorm_forward(Dev *d, BatchNorm op, float *y, float *mean, float *r
 
 void cpu_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
                             const float *dy, const float *x, const float *gamma, const float *beta,
-                            const float *mean, const float *rstd)
+                            const float *mean, const float *rstd, GradSet set)
 {
+    bool w = set & SET_0; // dx written, not added into
     if (op.train && d->variant != 1) {
-        backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, beta, mean, rstd);
+        backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, beta, mean, rstd, w);
         return;
     }
     const float *dz = through_act(d, op, dy, x, gamma, beta, mean, rstd);
-    if (!op.train) backward_frozen(op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd);
-    else backward_dnnl(d, op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd);
+    if (!op.train) backward_frozen(op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd, w);
+    else backward_dnnl(d, op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd, w);
 }

@@ -218,8 +218,10 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
     }
 }
 
-// dy: in the kernels' layout already (cpu_conv2d_backward reorders it once for both passes)
-static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const float *w, bool wino)
+// dy: in the kernels' layout already (cpu_conv2d_backward reorders it once for both passes);
+// set: dx is written (oneDNN's result lands in it, or is reordered into it), not added into
+static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const float *w, bool wino,
+                          bool set)
 {
     bool fresh;
     CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_D, conv2d_key(op), &fresh);
@@ -237,11 +239,15 @@ static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const f
         weights_reorder(d, p, 0, op, dnnl_query_weights_md, true);
         cpu_mem(d, p, 2, &xm, false);
         cpu_mem(d, p, 3, &ym, false);
-        // the blocked result goes back to NHWC adding into dx; 16 channels: through S_DX below
-        if (wino && layouts_differ(op.x)) act_reorder_create(d, p, 2, 5, op.x, false, true);
+        // the blocked result goes back to NHWC adding into dx (2) or writing it (3); 16 channels:
+        // through S_DX below, or straight into dx
+        if (wino && layouts_differ(op.x)) {
+            act_reorder_create(d, p, 2, 5, op.x, false, true);
+            act_reorder_create(d, p, 3, 7, op.x, false, false);
+        }
     }
     size_t xn = shape_numel(op.x);
-    float *tmp = cpu_scratch(d, p->prim[2] ? S_DXB : S_DX, xn);
+    float *tmp = p->prim[2] ? cpu_scratch(d, S_DXB, xn) : set ? dx : cpu_scratch(d, S_DX, xn);
     cpu_bind(p, 0, w);
     cpu_bind(p, 2, tmp);
     cpu_bind(p, 3, dy);
@@ -253,8 +259,8 @@ static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const f
                            {DNNL_ARG_WEIGHTS, p->mem[1] ? p->mem[1] : p->mem[0]},
                            {DNNL_ARG_DIFF_DST, p->mem[3]}};
     cpu_exec(d, p, 0, 3, a);
-    if (p->prim[2]) act_reorder(d, p, 2, 5, tmp, dx); // dx += the result, in NHWC
-    else cpu_accumulate(dx, tmp, xn);
+    if (p->prim[2]) act_reorder(d, p, set ? 3 : 2, set ? 7 : 5, tmp, dx); // dx (+)= the result, NHWC
+    else if (!set) cpu_accumulate(dx, tmp, xn);
 }
 
 static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const float *dy, const float *x,
@@ -299,7 +305,7 @@ static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const floa
 }
 
 void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
-                         const float *x, const float *w)
+                         const float *x, const float *w, GradSet set)
 {
     // the forward entry knows whether Winograd was taken (or refused) for this description
     bool fresh;
@@ -316,6 +322,6 @@ void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, con
         act_reorder(d, r, 0, 0, dy, b);
         dyb = b;
     }
-    if (dx) backward_data(d, op, dx, dyb, w, wino);
+    if (dx) backward_data(d, op, dx, dyb, w, wino, set & SET_0);
     if (dw || db) backward_weights(d, op, dw, db, dyb, x, wino);
 }

@@ -64,7 +64,7 @@ void cpu_act_forward(Dev *d, Act op, float *y, const float *x)
         for (size_t i = 0; i < op.n; i++) dx[i] += dy[i] * act_df(K, x[i]);          \
         break
 
-void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set)
 {
     switch (op.act) {
         ACT_BACKWARD(ACT_RELU);
@@ -93,35 +93,28 @@ void cpu_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
     for (size_t i = 0; i < op.n; i++) y[i] = add_act(k, a[i] + b[i]);
 }
 
-// g = dy where the output is strictly inside the activation's linear range, as selects (branch-
-// free: the mask is data, a branch on it mispredicts half the time); da += g, db += g
-void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
+// the gradient rows of add: v = dy, or dy where the output is strictly inside the activation's
+// linear range (a select: the mask is data, and a branch on it mispredicts half the time); each
+// output written (w) or added into. The flags are loop-invariant: the compiler unswitches them.
+static inline void add_grad(size_t n, float *restrict o1, bool w1, float *restrict o2, bool w2,
+                            const float *restrict g, const float *restrict out, bool masked, float hi)
 {
-    ActKind k = op.act;
-    if (k == ACT_NONE && !(da && db)) {
-        if (da || db) cpu_accumulate(da ? da : db, dy, op.n);
-        return;
+#pragma omp parallel for simd schedule(static) if (n > PAR_N)
+    for (size_t i = 0; i < n; i++) {
+        float v = !masked ? g[i] : out[i] > 0.0f ? (out[i] < hi ? g[i] : 0.0f) : 0.0f;
+        o1[i] = (w1 ? 0.0f : o1[i]) + v;
+        if (o2) o2[i] = (w2 ? 0.0f : o2[i]) + v;
     }
-    float hi = k == ACT_RELU6 ? 6.0f : INFINITY;
-    float *restrict o1 = da ? da : db, *restrict o2 = da && db ? db : NULL;
-    const float *restrict g = dy, *restrict out = y;
-    if (k == ACT_NONE) {
-#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
-        for (size_t i = 0; i < op.n; i++) {
-            o1[i] += g[i];
-            o2[i] += g[i];
-        }
-    } else if (o2) {
-#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
-        for (size_t i = 0; i < op.n; i++) {
-            float v = out[i] > 0.0f ? (out[i] < hi ? g[i] : 0.0f) : 0.0f;
-            o1[i] += v;
-            o2[i] += v;
-        }
-    } else {
-#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
-        for (size_t i = 0; i < op.n; i++) o1[i] += out[i] > 0.0f ? (out[i] < hi ? g[i] : 0.0f) : 0.0f;
-    }
+}
+
+void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y, GradSet set)
+{
+    float *o1 = da, *o2 = db;
+    bool w1 = set & SET_0, w2 = set & SET_1;
+    if (!o1) { o1 = o2; w1 = w2; o2 = NULL; }
+    if (!o1) return;
+    if (op.act == ACT_NONE) add_grad(op.n, o1, w1, o2, w2, dy, NULL, false, 0);
+    else add_grad(op.n, o1, w1, o2, w2, dy, y, true, op.act == ACT_RELU6 ? 6.0f : INFINITY);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +135,7 @@ void cpu_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const flo
 }
 
 void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
-                          const float *x, const float *s)
+                          const float *x, const float *s, GradSet set)
 {
     int c = op.x.c;
     size_t hw = (size_t)op.x.h * op.x.w;
@@ -182,17 +175,18 @@ void cpu_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
     }
 }
 
-void cpu_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+void cpu_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSet set)
 {
     if (!dx) return;
     size_t pix = (size_t)op.x.n * op.x.h * op.x.w;
     int c = op.x.c, oc = c + op.before + op.after;
+    bool w = set & SET_0;
 #pragma omp parallel for schedule(static) if (pix * c > PAR_N)
     for (size_t p = 0; p < pix; p++) {
         float *dxp = dx + p * c;
         const float *dyp = dy + p * oc + op.before;
 #pragma omp simd
-        for (int k = 0; k < c; k++) dxp[k] += dyp[k];
+        for (int k = 0; k < c; k++) dxp[k] = (w ? 0.0f : dxp[k]) + dyp[k];
     }
 }
 
@@ -217,7 +211,10 @@ static void dropout_apply(Dropout op, float *out, const float *in, bool accumula
 }
 
 void cpu_dropout_forward(Dev *d, Dropout op, float *y, const float *x) { dropout_apply(op, y, x, false); }
-void cpu_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy) { dropout_apply(op, dx, dy, true); }
+void cpu_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
+{
+    dropout_apply(op, dx, dy, true);
+}
 
 // drop-path: one draw per sample, rng_uniform(key, 0, sample0 + i)
 static void droppath_apply(DropPath op, float *out, const float *in, bool accumulate)
@@ -237,4 +234,7 @@ static void droppath_apply(DropPath op, float *out, const float *in, bool accumu
 }
 
 void cpu_droppath_forward(Dev *d, DropPath op, float *y, const float *x) { droppath_apply(op, y, x, false); }
-void cpu_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy) { droppath_apply(op, dx, dy, true); }
+void cpu_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
+{
+    droppath_apply(op, dx, dy, true);
+}

@@ -18,7 +18,7 @@ void cpu_linear_forward(Dev *d, Linear op, float *y, const float *x, const float
 }
 
 void cpu_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
-                         const float *x, const float *w)
+                         const float *x, const float *w, GradSet set)
 {
     if (dx) // dx(N,IN) += dy(N,OUT) * w(OUT,IN)
         DNNL_CHECK(dnnl_sgemm('N', 'N', op.n, op.in, op.out, 1.0f, dy, op.out, w, op.in, 1.0f, dx, op.in));

@@ -17,7 +17,7 @@ void cpu_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *lo
 }
 
 void cpu_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
-                       const int *labels, const float *targets)
+                       const int *labels, const float *targets, GradSet set)
 {
 #pragma omp parallel for schedule(static) if (op.n > 256)
     for (int i = 0; i < op.n; i++)
@@ -40,7 +40,7 @@ void cpu_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, 
 }
 
 void cpu_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-                        const float *q)
+                        const float *q, GradSet set)
 {
 #pragma omp parallel for schedule(static) if (op.n > 256)
     for (int i = 0; i < op.n; i++)

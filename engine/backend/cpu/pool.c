@@ -82,7 +82,7 @@ void cpu_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
     cpu_bind(p, 1, p->own[1]); // y of the caller is not ours to keep
 }
 
-void cpu_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+void cpu_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x, GradSet set)
 {
     CpuPrim *p = pool_prim(d, op, true);
     pool_forward(d, p, NULL, x, true); // refill the workspace for this x
@@ -138,7 +138,7 @@ void cpu_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
     pool_forward(d, pool_prim(d, op, false), y, x, false);
 }
 
-void cpu_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+void cpu_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, GradSet set)
 {
     if (plain_avg(op)) { plain_avg_backward(op, dx, dy); return; }
     pool_backward(d, pool_prim(d, op, false), op, dx, dy, false);
@@ -165,7 +165,7 @@ void cpu_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
     }
 }
 
-void cpu_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+void cpu_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy, GradSet set)
 {
     int c = op.x.c;
     size_t hw = (size_t)op.x.h * op.x.w;

@@ -31,7 +31,7 @@ void cpu_resize_forward(Dev *d, Resize op, float *y, const float *x)
     cpu_exec(d, p, 0, 2, a);
 }
 
-void cpu_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
+void cpu_resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set)
 {
     CpuPrim *p = resize_prim(d, op);
     float *tmp = cpu_scratch(d, 0, shape_numel(op.x));

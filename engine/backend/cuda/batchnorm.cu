@@ -215,7 +215,7 @@ static void bn_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
 extern "C" void cuda_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma,
                                         float *dbeta, const float *dy, const float *x,
                                         const float *gamma, const float *beta, const float *mean,
-                                        const float *rstd)
+                                        const float *rstd, GradSet set)
 {
     if (op.act) {
         size_t n = shape_numel(op.x);

@@ -247,7 +247,7 @@ extern "C" void cuda_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x,
 }
 
 extern "C" void cuda_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db,
-                                     const float *dy, const float *x, const float *w)
+                                     const float *dy, const float *x, const float *w, GradSet set)
 {
     ConvEntry *e = conv_entry(d, op);
     size_t yn = shape_numel(conv2d_out(op));

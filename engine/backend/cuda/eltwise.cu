@@ -122,7 +122,7 @@ extern "C" void cuda_act_forward(Dev *d, Act op, float *y, const float *x)
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+extern "C" void cuda_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set)
 {
     act_backward_kernel<<<grid(op.n), CUDA_THREADS>>>(op.act, dx, dy, x, op.n);
     LAUNCH_CHECK();
@@ -153,7 +153,7 @@ extern "C" void cuda_add_forward(Dev *d, Add op, float *y, const float *a, const
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
+extern "C" void cuda_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y, GradSet set)
 {
     add_backward_kernel<<<grid(op.n), CUDA_THREADS>>>(da, db, dy, y, op.n, op.act);
     LAUNCH_CHECK();
@@ -188,7 +188,7 @@ extern "C" void cuda_chanmul_forward(Dev *d, ChanMul op, float *y, const float *
 }
 
 extern "C" void cuda_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
-                                      const float *x, const float *s)
+                                      const float *x, const float *s, GradSet set)
 {
     size_t n = shape_numel(op.x), hw = (size_t)op.x.h * op.x.w;
     if (dx) {
@@ -227,7 +227,7 @@ extern "C" void cuda_chanpad_forward(Dev *d, ChanPad op, float *y, const float *
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+extern "C" void cuda_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSet set)
 {
     if (!dx) return;
     int oc = op.x.c + op.before + op.after;
@@ -268,7 +268,7 @@ extern "C" void cuda_dropout_forward(Dev *d, Dropout op, float *y, const float *
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy)
+extern "C" void cuda_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
 {
     dropout_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, dx, dy, true);
     LAUNCH_CHECK();
@@ -280,7 +280,7 @@ extern "C" void cuda_droppath_forward(Dev *d, DropPath op, float *y, const float
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
+extern "C" void cuda_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
 {
     droppath_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, dx, dy, true);
     LAUNCH_CHECK();

@@ -37,7 +37,7 @@ extern "C" void cuda_linear_forward(Dev *d, Linear op, float *y, const float *x,
 }
 
 extern "C" void cuda_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db,
-                                     const float *dy, const float *x, const float *w)
+                                     const float *dy, const float *x, const float *w, GradSet set)
 {
     size_t wn = (size_t)op.out * op.in, xn = (size_t)op.n * op.in, yn = (size_t)op.n * op.out;
     if (dx)

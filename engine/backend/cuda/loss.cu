@@ -61,7 +61,7 @@ extern "C" void cuda_xent_forward(Dev *d, Xent op, float *loss, float *prob, con
 }
 
 extern "C" void cuda_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss,
-                                   const float *prob, const int *labels, const float *targets)
+                                   const float *prob, const int *labels, const float *targets, GradSet set)
 {
     xent_backward_kernel<<<ROWS((size_t)op.n * op.k)>>>(op, dlogits, dloss, prob, labels, targets);
     LAUNCH_CHECK();
@@ -81,7 +81,7 @@ extern "C" void cuda_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, cons
 }
 
 extern "C" void cuda_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-                                    const float *q)
+                                    const float *q, GradSet set)
 {
     kldiv_backward_kernel<<<ROWS((size_t)op.n * op.k)>>>(op, ds, dloss, p, q);
     LAUNCH_CHECK();

@@ -105,7 +105,7 @@ extern "C" void cuda_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x
     POOL_LAUNCH(maxpool_forward_kernel, ys, y, x);
 }
 
-extern "C" void cuda_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+extern "C" void cuda_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x, GradSet set)
 {
     POOL_LAUNCH(maxpool_backward_kernel, op.x, dx, dy, x);
 }
@@ -115,7 +115,7 @@ extern "C" void cuda_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x
     POOL_LAUNCH(avgpool_forward_kernel, ys, y, x);
 }
 
-extern "C" void cuda_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+extern "C" void cuda_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, GradSet set)
 {
     POOL_LAUNCH(avgpool_backward_kernel, op.x, dx, dy);
 }
@@ -147,7 +147,7 @@ extern "C" void cuda_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+extern "C" void cuda_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy, GradSet set)
 {
     size_t total = shape_numel(op.x);
     gap_backward_kernel<<<cuda_blocks(total), CUDA_THREADS>>>(dx, dy, total, op.x.c, (size_t)op.x.h * op.x.w);

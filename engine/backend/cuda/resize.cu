@@ -37,7 +37,7 @@ extern "C" void cuda_resize_forward(Dev *d, Resize op, float *y, const float *x)
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
+extern "C" void cuda_resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set)
 {
     size_t total = (size_t)op.x.n * op.oh * op.ow * op.x.c;
     resize_kernel<<<cuda_blocks(total), CUDA_THREADS>>>(op, NULL, NULL, dx, dy, total);

@@ -4,7 +4,7 @@
 #include "../backends.h"
 #include "cuda.h"
 
-extern "C" const OpTable cuda_ops = OPS_TABLE(cuda);
+extern "C" const OpTable cuda_ops = OPS_TABLE_SET(cuda, 0); // no write paths yet: ops.c zero-fills
 
 extern "C" __attribute__((visibility("default"))) const CudaBackend cuda_backend = {
     &cuda_ops,         cuda_dev_present,  cuda_dev_init,   cuda_dev_fini,    cuda_dev_alloc,

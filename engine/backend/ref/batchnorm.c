@@ -59,7 +59,7 @@ static double dz_at(BatchNorm op, const float *dy, const float *x, const float *
 
 void ref_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta,
                             const float *dy, const float *x, const float *gamma, const float *beta,
-                            const float *mean, const float *rstd)
+                            const float *mean, const float *rstd, GradSet set)
 {
     int c_n = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;

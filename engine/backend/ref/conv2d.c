@@ -41,7 +41,7 @@ void ref_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
 }
 
 void ref_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
-                         const float *x, const float *w)
+                         const float *x, const float *w, GradSet set)
 {
     Shape4 ys = conv2d_out(op);
     int cg = op.x.c / op.g, og = op.oc / op.g;

@@ -11,7 +11,7 @@ void ref_act_forward(Dev *d, Act op, float *y, const float *x)
     for (size_t i = 0; i < op.n; i++) y[i] = act_f(op.act, x[i]);
 }
 
-void ref_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x)
+void ref_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set)
 {
     for (size_t i = 0; i < op.n; i++) dx[i] += dy[i] * act_df(op.act, x[i]);
 }
@@ -23,7 +23,7 @@ void ref_add_forward(Dev *d, Add op, float *y, const float *a, const float *b)
 
 // act'(a + b) read off y: relu and relu6 pass the gradient exactly where their output is inside
 // (0, 6) resp. above 0, which act_df evaluated at y tells
-void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y)
+void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y, GradSet set)
 {
     for (size_t i = 0; i < op.n; i++) {
         float g = op.act == ACT_NONE ? dy[i] : dy[i] * act_df(op.act, y[i]);
@@ -44,7 +44,7 @@ void ref_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const flo
 }
 
 void ref_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
-                          const float *x, const float *s)
+                          const float *x, const float *s, GradSet set)
 {
     for (int n = 0; n < op.x.n; n++)
         for (int c = 0; c < op.x.c; c++) {
@@ -73,7 +73,7 @@ void ref_dropout_forward(Dev *d, Dropout op, float *y, const float *x)
         }
 }
 
-void ref_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy)
+void ref_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++)
@@ -97,7 +97,7 @@ void ref_droppath_forward(Dev *d, DropPath op, float *y, const float *x)
     }
 }
 
-void ref_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy)
+void ref_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++) {
@@ -125,7 +125,7 @@ void ref_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
                 }
 }
 
-void ref_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy)
+void ref_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSet set)
 {
     Shape4 ys = chanpad_out(op);
     for (int n = 0; dx && n < op.x.n; n++)

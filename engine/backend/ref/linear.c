@@ -15,7 +15,7 @@ void ref_linear_forward(Dev *d, Linear op, float *y, const float *x, const float
 }
 
 void ref_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const float *dy,
-                         const float *x, const float *w)
+                         const float *x, const float *w, GradSet set)
 {
     for (int n = 0; dx && n < op.n; n++)
         for (int i = 0; i < op.in; i++) {

@@ -22,7 +22,7 @@ void ref_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *lo
 }
 
 void ref_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss, const float *prob,
-                       const int *labels, const float *targets)
+                       const int *labels, const float *targets, GradSet set)
 {
     check_labels(op, labels);
     for (int i = 0; i < op.n; i++)
@@ -43,7 +43,7 @@ void ref_kldiv_forward(Dev *d, KlDiv op, float *loss, float *p, const float *s, 
 }
 
 void ref_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float *p,
-                        const float *q)
+                        const float *q, GradSet set)
 {
     for (int i = 0; i < op.n; i++)
         for (int j = 0; j < op.k; j++) {

@@ -19,7 +19,7 @@ void ref_maxpool_forward(Dev *d, Pool2d op, float *y, const float *x)
                     y[ref_at(ys, n, oh, ow, c)] = x[pool_argmax(op, x, n, oh, ow, c)];
 }
 
-void ref_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x)
+void ref_maxpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, const float *x, GradSet set)
 {
     Shape4 ys = pool2d_out(op);
     for (int n = 0; n < ys.n; n++)
@@ -45,7 +45,7 @@ void ref_avgpool_forward(Dev *d, Pool2d op, float *y, const float *x)
             }
 }
 
-void ref_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy)
+void ref_avgpool_backward(Dev *d, Pool2d op, float *dx, const float *dy, GradSet set)
 {
     Shape4 ys = pool2d_out(op);
     for (int n = 0; n < ys.n; n++)
@@ -71,7 +71,7 @@ void ref_gap_forward(Dev *d, GlobalAvgPool op, float *y, const float *x)
         }
 }
 
-void ref_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy)
+void ref_gap_backward(Dev *d, GlobalAvgPool op, float *dx, const float *dy, GradSet set)
 {
     float inv = 1.0f / ((float)op.x.h * op.x.w);
     for (int n = 0; n < op.x.n; n++)

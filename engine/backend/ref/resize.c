@@ -26,7 +26,7 @@ void ref_resize_forward(Dev *d, Resize op, float *y, const float *x)
         }
 }
 
-void ref_resize_backward(Dev *d, Resize op, float *dx, const float *dy)
+void ref_resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set)
 {
     Shape4 ys = {op.x.n, op.oh, op.ow, op.x.c};
     for (int n = 0; n < ys.n; n++)
