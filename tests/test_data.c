@@ -215,6 +215,31 @@ Test(sampler, permutation_per_epoch)
     cr_expect(memcmp(p, q, sizeof p) != 0, "epochs 0 and 1 have the same order");
 }
 
+// ranks' shares: PyTorch's DistributedSampler on this permutation (padding from the head,
+// strided by world), worked out here for n = 10, world = 3 and 4
+Test(sampler, shards_cover_the_epoch)
+{
+    int p[10], out[10];
+    sampler_permutation(p, 10, 3, 2);
+    for (int world = 1; world <= 4; world++) {
+        int seen[10] = {0}, total = 0;
+        for (int r = 0; r < world; r++) {
+            int k = sampler_shard(p, 10, r, world, out);
+            cr_expect_eq(k, (10 + world - 1) / world);
+            for (int i = 0; i < k; i++) {
+                cr_expect_eq(out[i], p[(r + i * world) % 10], "world %d rank %d entry %d", world, r, i);
+                seen[out[i]]++;
+            }
+            total += k;
+        }
+        for (int i = 0; i < 10; i++) cr_expect(seen[i] >= 1, "world %d: sample %d in no share", world, i);
+        int dup = 0;
+        for (int i = 0; i < 10; i++) dup += seen[i] - 1;
+        cr_expect_eq(dup, total - 10, "world %d: %d repeats for %d padding slots", world, dup, total - 10);
+        if (world == 3) cr_expect(seen[p[0]] == 2 && seen[p[1]] == 2, "the head pads the last shares");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // resize: augment_resize against the align_corners=False rule written out independently here (in
 // double, floor and clamp spelled out), a value worked by hand, and identity at equal sizes

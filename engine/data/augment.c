@@ -129,3 +129,12 @@ void sampler_permutation(int *perm, int n, uint64_t seed, int epoch)
         perm[j] = t;
     }
 }
+
+int sampler_shard(const int *perm, int n, int rank, int world, int *out)
+{
+    CHECK(n > 0 && world >= 1 && rank >= 0 && rank < world, "sampler_shard: rank %d of %d ranks, %d samples",
+          rank, world, n);
+    int per = (n + world - 1) / world;
+    for (int k = 0; k < per; k++) out[k] = perm[(rank + (size_t)k * world) % (size_t)n];
+    return per;
+}

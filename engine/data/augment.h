@@ -50,5 +50,11 @@ void normalize_sample_float(const AugArgs *a, float *dst, const float *src, int 
 
 // the order of epoch `epoch`: a permutation of 0..n-1 (Fisher-Yates on counter draws)
 void sampler_permutation(int *perm, int n, uint64_t seed, int epoch);
+// the hook for data-parallel training: rank's share of an epoch's order perm (n) among `world`
+// ranks, as PyTorch's DistributedSampler deals it: the order padded by its own head to a multiple
+// of world, then every world-th entry from position rank. Writes ceil(n / world) indices to out
+// and returns that count. Every rank draws the same permutation (same seed and epoch), so the
+// shares are disjoint apart from the padding and together cover the epoch.
+int  sampler_shard(const int *perm, int n, int rank, int world, int *out);
 
 #endif
