@@ -142,10 +142,18 @@ def cifar_a(name, n, in_chans, num_classes, res, batch):
             dims = tuple(v.permute(0, 2, 3, 1).shape) if v.dim() == 4 else tuple(v.shape)
             w = torch.tensor(generated(ours_name(k), dims)).double()
             v.copy_(w.permute(0, 3, 1, 2) if v.dim() == 4 else w)
-    tensors = []
-    x = rng.uniform(-1, 1, size=(batch, in_chans, res, res)).astype(np.float32)
-    x = torch.tensor(x).double()
-    tensors.append((f"{name}/x", ours(x)))
+    x = torch.tensor(rng.uniform(-1, 1, size=(batch, in_chans, res, res)).astype(np.float32)).double()
+
+    def grad_entry(k, g):  # small gradients in full, large ones as signatures
+        g = g.numpy()
+        return (f"grad/{ours_name(k)}", g) if g.size <= GSIG_FULL else (f"gsig/{ours_name(k)}", gsig(g))
+    return forward_backward(name, m, x, grad_entry)
+
+
+def forward_backward(name, m, x, grad_entry):
+    """the input, eval and train logits, the gradients of sum(r * logits) for a random r (each
+    through grad_entry(name, ours(grad)) -> (key, value)) and the running statistics after"""
+    tensors = [(f"{name}/x", ours(x))]
     m.eval()
     with torch.no_grad():
         tensors.append((f"{name}/logits_eval", m(x)))
@@ -156,11 +164,8 @@ def cifar_a(name, n, in_chans, num_classes, res, batch):
     tensors.append((f"{name}/logits_train", logits))
     tensors.append((f"{name}/r", r))
     for k, p in m.named_parameters():
-        g = ours(p.grad).numpy()
-        if g.size <= GSIG_FULL:
-            tensors.append((f"{name}/grad/{ours_name(k)}", g))
-        else:
-            tensors.append((f"{name}/gsig/{ours_name(k)}", gsig(g)))
+        key, v = grad_entry(k, ours(p.grad))
+        tensors.append((f"{name}/{key}", v))
     for k, v in m.state_dict().items():
         if k.endswith("running_mean") or k.endswith("running_var"):
             tensors.append((f"{name}/after/{k}", v))
@@ -190,21 +195,7 @@ def main():
         for k, v in sd.items():
             tensors.append((f"{name}/param/{k}", ours(v)))
         x = torch.tensor(rng.uniform(-1, 1, size=(batch, cfg["in_chans"], res, res)).astype(np.float32)).double()
-        tensors.append((f"{name}/x", ours(x)))
-        m.eval()
-        with torch.no_grad():
-            tensors.append((f"{name}/logits_eval", m(x)))
-        m.train()
-        logits = m(x)
-        r = torch.tensor(rng.uniform(-1, 1, size=tuple(logits.shape)).astype(np.float32)).double()
-        (logits * r).sum().backward()
-        tensors.append((f"{name}/logits_train", logits))
-        tensors.append((f"{name}/r", r))
-        for k, p in m.named_parameters():
-            tensors.append((f"{name}/grad/{k}", ours(p.grad)))
-        for k, v in m.state_dict().items():
-            if k.endswith("running_mean") or k.endswith("running_var"):
-                tensors.append((f"{name}/after/{k}", v))
+        tensors += forward_backward(name, m, x, lambda k, g: (f"grad/{k}", g))
     # after the timm models, so that their draws (and fixtures) stay as they were
     for n, want in CIFAR_A_PARAMS.items():
         got = sum(p.numel() for p in CifarResNet(n).parameters())
