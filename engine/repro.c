@@ -21,7 +21,7 @@
 #ifdef HAVE_HDF5
 #include "io/runfile.h"
 #endif
-#include "models/resnet.h"
+#include "models/models.h"
 
 static int usage_model(FILE *f, const char *prog)
 {
@@ -29,13 +29,13 @@ static int usage_model(FILE *f, const char *prog)
                "[--set key=value ...]\n"
                "  prints the layer table of a named model, then params and macs (conv + linear\n"
                "  multiply-accumulates per image at that resolution).\n"
-               "  keys for --set: width, drop_path, dropout, se_ratio, avg_down (0|1)\n"
-               "  models: %s\n", prog, resnet_names());
+               "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio\n"
+               "  models: %s\n", prog, model_names());
     return f == stdout ? 0 : 2;
 }
 
 // key=value overrides of a model's knobs; returns 0, or 2 with a message naming the key
-static int set_knob(ResNetArgs *a, const char *kv)
+static int set_knob(ModelKnobs *a, const char *kv)
 {
     const char *eq = strchr(kv, '=');
     if (!eq) {
@@ -51,13 +51,13 @@ static int set_knob(ResNetArgs *a, const char *kv)
         return 2;
     }
     if (!strcmp(key, "width") && v > 0) a->width = (float)v;
+    else if (!strcmp(key, "depth") && v > 0) a->depth = (float)v;
     else if (!strcmp(key, "drop_path") && v >= 0 && v < 1) a->drop_path = (float)v;
     else if (!strcmp(key, "dropout") && v >= 0 && v < 1) a->dropout = (float)v;
     else if (!strcmp(key, "se_ratio") && v >= 0 && v <= 1) a->se_ratio = (float)v;
-    else if (!strcmp(key, "avg_down") && (v == 0 || v == 1)) a->avg_down = v == 1;
     else {
-        log_error("--set %s: unknown key or value out of range (keys: width > 0, drop_path and "
-                  "dropout in [0,1), se_ratio in [0,1], avg_down 0|1)", kv);
+        log_error("--set %s: unknown key or value out of range (keys: width > 0, depth > 0, "
+                  "drop_path and dropout in [0,1), se_ratio in [0,1])", kv);
         return 2;
     }
     return 0;
@@ -80,12 +80,12 @@ static int cmd_model(int argc, char **argv, const char *prog)
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
         return usage_model(argc < 1 ? stderr : stdout, prog);
     const char *name = argv[0];
-    ResNetArgs a;
-    if (!resnet_args(name, &a)) {
-        log_error("unknown model '%s' (valid: %s)", name, resnet_names());
+    if (!model_known(name)) {
+        log_error("unknown model '%s' (valid: %s)", name, model_names());
         return 2;
     }
-    int res = resnet_default_res(name), batch = 1, rc = 0;
+    ModelKnobs a = model_knobs_default();
+    int res = model_default_res(name), batch = 1, rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
         bool has = i + 1 < argc;
         if (!strcmp(argv[i], "--res") && has) rc = positive_arg("--res", argv[++i], &res);
@@ -100,13 +100,14 @@ static int cmd_model(int argc, char **argv, const char *prog)
         }
     }
     if (rc) return rc;
+    if (model_check(name, &a)) return 2;
     Params p = {0};
     Graph g;
     graph_init(&g, &p);
-    resnet_build(&g, a, batch, res);
+    model_build(&g, name, &a, batch, res);
     graph_print(&g, stdout);
-    printf("model: %s at %dx%d, %d input channel(s), %d classes\n", name, res, res, a.in_chans,
-           a.num_classes);
+    Shape4 xs = graph_shape(&g, 0), ys = graph_shape(&g, g.node[g.n_node - 1].out);
+    printf("model: %s at %dx%d, %d input channel(s), %d classes\n", name, res, res, xs.c, ys.c);
     printf("params: %zu\n", params_count(&p, true));
     printf("macs: %llu\n", (unsigned long long)graph_macs(&g));
     graph_free(&g);

@@ -25,10 +25,11 @@ typedef struct {
 #define BIG 1e9
 static const RecipeKey keys[] = {
     {"model", "name", K_STR, F(model), 0, 0, "a registered model (bin/repro model --help)"},
-    {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier"},
+    {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier on the named model"},
+    {"model", "depth", K_FLOAT, F(net.depth), 1e-3, 64, "depth multiplier (EfficientNet-style families)"},
     {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth at the last block"},
     {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout before the classifier"},
-    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = none"},
+    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = the model's own"},
     {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
     {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},
@@ -116,7 +117,7 @@ static void defaults(TrainConfig *c)
     c->aug.erase_aspect = 0.3f;
     c->sgd = (Sgd){.momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true};
     c->sched = (Schedule){.kind = SCHED_COSINE, .lr_peak = 0.1f, .per_step = true, .gamma = 0.1f};
-    c->net.width = 1; // the model's own values come with its name (resolve)
+    c->net = model_knobs_default(); // multipliers 1: the model as named
     c->net.in_chans = 1;
     c->net.num_classes = 10;
 }
@@ -278,19 +279,14 @@ static int inih_handler(void *user, const char *section, const char *key, const 
     return on_entry(user, section, key, value, x->in ? x->in->line : 0);
 }
 
-// resolves the model: its registry arguments, then the recipe's overrides of them
-static int resolve(TrainConfig *c, const TrainConfig *set)
+// checks what the parse alone cannot: the model's name, and keys that must agree
+static int resolve(TrainConfig *c)
 {
-    if (!resnet_args(c->model, &c->net)) {
-        log_error("recipe: model.name = '%s': unknown model (valid: %s)", c->model, resnet_names());
+    if (!model_known(c->model)) {
+        log_error("recipe: model.name = '%s': unknown model (valid: %s)", c->model, model_names());
         return ERR_FORMAT;
     }
-    c->net.width = set->net.width;
-    c->net.drop_path = set->net.drop_path;
-    c->net.dropout = set->net.dropout;
-    c->net.in_chans = set->net.in_chans;
-    c->net.num_classes = set->net.num_classes;
-    if (set->net.se_ratio > 0) c->net.se_ratio = set->net.se_ratio;
+    if (model_check(c->model, &c->net)) return ERR_FORMAT;
     c->sched.epochs = c->epochs;
     // what no single key's range can say
     if (!dataset_known(c->dataset)) {
@@ -352,8 +348,7 @@ int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
         if (y.err) x.err = y.err;
     }
     if (x.err) return x.err;
-    TrainConfig set = *c;
-    return resolve(c, &set);
+    return resolve(c);
 }
 
 // the shortest %g form that reads back as the same float

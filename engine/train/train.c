@@ -56,10 +56,10 @@ static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, Graph
     graph_init(&n->g, p);
     n->batch = batch;
     n->mode = mode;
-    n->classes = c->net.num_classes;
-    resnet_build(&n->g, c->net, batch, c->res);
+    model_build(&n->g, c->model, &c->net, batch, c->res);
     graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
     n->out = n->g.node[n->g.n_node - 1].out;
+    n->classes = graph_shape(&n->g, n->out).c;
 }
 
 static void nets_plan(Nets *ns)

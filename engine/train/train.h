@@ -13,12 +13,12 @@
 #include <stdio.h> // FILE
 
 #include "../data/augment.h"
-#include "../models/resnet.h"
+#include "../models/models.h"
 #include "optim.h"
 
 typedef struct {
-    char       model[64];       // a registry name (resnet.h)
-    ResNetArgs net;             // the resolved model arguments (registry + overrides)
+    char       model[64];       // a registry name (models.h)
+    ModelKnobs net;             // the recipe's changes to the named model
     int        res;             // train and eval resolution (the data is resized when it differs)
     char       dataset[32];     // a dataset of data/dataset.h: "fmnist", "cifar10", "cifar100"
     char       data_dir[512];   // "" = the dataset's default location

@@ -1,0 +1,34 @@
+/* engine/models/models.h — every named model of every family, behind one registry.
+ *
+ * A model is a name (timm's, where timm has it) plus the knobs a study sweeps. Each family keeps
+ * its own builder and table of named configurations (resnet.h; the mobile and efficient families
+ * and GhostNet join here); this registry finds the family by name, so `repro model`, recipes and
+ * the trainer work for any of them.
+ */
+#ifndef MODELS_H
+#define MODELS_H
+
+#include "../nn/graph.h"
+
+// what a recipe's [model] section and `repro model --set` can change on a named model
+typedef struct {
+    float width;       // channel multiplier on the named model (1 = as named)
+    float depth;       // block-count multiplier on the named model (1 = as named; families that
+                       // scale depth, e.g. EfficientNet)
+    float dropout;     // before the classifier
+    float drop_path;   // stochastic depth at the last block, rising linearly from 0
+    float se_ratio;    // squeeze-excitation ratio; 0 = the named model's own
+    int   in_chans, num_classes; // 0: the named model's own (3 and 1000 ImageNet, 3 and 10 CIFAR)
+} ModelKnobs;
+
+ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, the rest 0
+bool        model_known(const char *name);
+const char *model_names(void);           // "resnet18, resnet34, ...", for messages
+int         model_default_res(const char *name);
+// 0 when the named model takes these knobs; else ERR_ARG with one line naming what it does not
+int         model_check(const char *name, const ModelKnobs *k);
+// builds the named model for input (batch, res, res, in_chans); returns the logits tensor. The
+// name and knobs must pass model_check (a programmer error otherwise)
+int         model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);
+
+#endif
