@@ -27,7 +27,7 @@ endif
 
 # ---- sources ----------------------------------------------------------------------------------
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
-            engine/io/recipe.c engine/io/safetensors.c
+            $(filter-out engine/io/runfile.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
 CORE_SRC += engine/io/runfile.c

@@ -1,9 +1,10 @@
 /* tests/test_io.c — safetensors: a file written by the safetensors library reads back here, our
- * files round-trip, and malformed files fail with ERR_FORMAT (never a crash or a partial load).
+ * files round-trip (float32, float64, int64 scalars), and malformed files fail with ERR_FORMAT
+ * (never a crash or a partial load).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>  // fopen
-#include <unistd.h> // unlink
+#include <unistd.h> // unlink, access
 
 #include "io/safetensors.h"
 
@@ -25,7 +26,7 @@ Test(safetensors, round_trip)
 {
     float a[6] = {1, 2, 3, 4, 5, 6}, b[1] = {-7};
     int64_t da[2] = {2, 3}, db[1] = {1};
-    StTensor t[2] = {{"x.weight", 2, da, a, false}, {"x.bias", 1, db, b, false}};
+    StTensor t[2] = {{"x.weight", 2, da, a, ST_F32}, {"x.bias", 1, db, b, ST_F32}};
     const char *meta[][2] = {{"step", "1234"}, {"quote\"d", "back\\slash"}};
     const char *path = "/tmp/repro_test.safetensors";
     cr_assert_eq(st_write(path, t, 2, meta, 2), 0);
@@ -74,4 +75,43 @@ Test(safetensors, malformed_files_fail)
     StFile f;
     cr_expect_eq(st_read(&f, "/nonexistent.safetensors"), ERR_IO);
     unlink(path);
+}
+
+// int64 tensors (PyTorch's num_batches_tracked: a scalar, shape []) and float64 next to float32
+Test(safetensors, i64_and_f64_round_trip)
+{
+    int64_t nbt = 123456789012345ll, v[3] = {-1, 0, INT64_MAX};
+    double d[2] = {0.1, -1e300};
+    float w[2] = {1.5f, -2.5f};
+    int64_t dv[1] = {3}, dd[1] = {2}, dw[2] = {1, 2};
+    StTensor t[4] = {{"bn1.num_batches_tracked", 0, NULL, &nbt, ST_I64}, {"v", 1, dv, v, ST_I64},
+                     {"d", 1, dd, d, ST_F64}, {"w", 2, dw, w, ST_F32}};
+    const char *path = "/tmp/repro_test_i64.safetensors";
+    cr_assert_eq(st_write(path, t, 4, NULL, 0), 0);
+    StFile f;
+    cr_assert_eq(st_read(&f, path), 0);
+    const StEntry *e = st_find(&f, "bn1.num_batches_tracked");
+    cr_assert(e && !strcmp(e->dtype, "I64") && e->ndim == 0 && st_numel(e) == 1 && e->end - e->begin == 8);
+    cr_expect_eq(*(const int64_t *)(f.data + e->begin), nbt);
+    e = st_find(&f, "v");
+    cr_assert(e && !strcmp(e->dtype, "I64") && e->ndim == 1 && e->dims[0] == 3);
+    cr_expect(memcmp(f.data + e->begin, v, sizeof v) == 0);
+    e = st_find(&f, "d");
+    cr_assert(e && !strcmp(e->dtype, "F64"));
+    cr_expect(memcmp(f.data + e->begin, d, sizeof d) == 0);
+    e = st_find(&f, "w");
+    cr_assert(e && !strcmp(e->dtype, "F32") && e->dims[0] == 1 && e->dims[1] == 2);
+    cr_expect(memcmp(f.data + e->begin, w, sizeof w) == 0);
+    st_free(&f);
+    unlink(path);
+}
+
+// a failed write (the folder does not exist) leaves nothing behind, not even PATH.tmp
+Test(safetensors, failed_write_leaves_nothing)
+{
+    float a[1] = {1};
+    int64_t da[1] = {1};
+    StTensor t[1] = {{"a", 1, da, a, ST_F32}};
+    cr_expect_eq(st_write("/nonexistent_dir/x.safetensors", t, 1, NULL, 0), ERR_IO);
+    cr_expect(access("/nonexistent_dir/x.safetensors.tmp", F_OK) != 0);
 }
