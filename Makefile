@@ -9,6 +9,8 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno
            -MMD -MP -Iengine
 LDLIBS  := -fopenmp -lm -lz -linih
 PYTHON  := /usr/bin/python3
+# timm's folder (make fixtures installs it there), for the fixtures and tests/test_timm_weights.sh
+PYSITE  ?= build/pysite
 SM      ?= 90
 CUDA    ?= 1
 
@@ -122,14 +124,16 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; fi
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
-# every test binary runs, the target fails if any failed; test_ops prints the closing summary line
+# every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
+# tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
+# prints a skip line without torch or timm)
 test: $(TESTS) bin/repro
-	@rc=0; for t in $(TESTS) tests/test_cli.sh; do echo "== $$t"; ./$$t || rc=1; done; \
+	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh; do echo "== $$t"; \
+	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
 # regenerate the reference fixtures (committed; needs python3-torch, and timm, which this
-# installs from PyPI without dependencies into build/pysite when it is missing)
-PYSITE := build/pysite
+# installs from PyPI without dependencies into $(PYSITE) when it is missing)
 fixtures:
 	$(PYTHON) tests/ref/gen_op_fixtures.py tests/ref/ops.fix
 	@PYTHONPATH=$(PYSITE) $(PYTHON) -c 'import timm' 2>/dev/null || \
