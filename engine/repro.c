@@ -219,7 +219,10 @@ static int cmd_export(int argc, char **argv, const char *prog)
             char *end;
             seed = strtoull(argv[++i], &end, 10);
             has_seed = true;
-            if (end == argv[i] || *end || argv[i][0] == '-') { log_error("--seed %s: expected an unsigned integer", argv[i]); return 2; }
+            if (end == argv[i] || *end || argv[i][0] == '-') {
+                log_error("--seed %s: expected an unsigned integer", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
         else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
         else if (!strcmp(argv[i], "--ema")) ema = true;

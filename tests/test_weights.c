@@ -203,7 +203,7 @@ static void rewrite(const char *src, const char *dst, EditKind kind, const char 
         memcpy(dims[i], e->dims, sizeof dims[i]);
         StDtype dt = !strcmp(e->dtype, "I64") ? ST_I64 : ST_F32;
         const void *data = f.data + e->begin;
-        if (match && kind == EDIT_RESHAPE) dims[i][0] /= 2; // half the rows: the data is then too long, but only the head is written
+        if (match && kind == EDIT_RESHAPE) dims[i][0] /= 2; // half the rows (the first half is written)
         if (match && kind == EDIT_F64) {
             wide = calloc(st_numel(e), sizeof *wide);
             data = wide;

@@ -42,8 +42,9 @@ static bool lit_shape(Lit *l, int64_t *dims, int *ndim)
         scan_ws(l);
         int64_t v = 0;
         const char *start = l->p;
-        while (l->p < l->end && *l->p >= '0' && *l->p <= '9' && v < ((int64_t)1 << 40)) v = v * 10 + (*l->p++ - '0');
-        if (l->p == start || v >= ((int64_t)1 << 40)) { l->err = "shape holds something other than sizes"; return false; }
+        const int64_t big = (int64_t)1 << 40; // no array here has a side this long
+        while (l->p < l->end && *l->p >= '0' && *l->p <= '9' && v < big) v = v * 10 + (*l->p++ - '0');
+        if (l->p == start || v >= big) { l->err = "shape holds something other than sizes"; return false; }
         dims[(*ndim)++] = v;
         if (!scan_eat(l, ',')) {
             if (!scan_eat(l, ')')) { l->err = "shape tuple not closed"; return false; }
@@ -72,7 +73,10 @@ static bool lit_header(Lit *l, char descr[16], bool *fortran, int64_t *dims, int
             break;
         }
     }
-    if (!has_descr || !has_order || !has_shape) { l->err = "the header lacks descr, fortran_order or shape"; return false; }
+    if (!has_descr || !has_order || !has_shape) {
+        l->err = "the header lacks descr, fortran_order or shape";
+        return false;
+    }
     return true;
 }
 
