@@ -131,7 +131,7 @@ expect_error "export: unwritable output" "cannot create $TMP/a_file/x.safetensor
 expect_error "export: weights of another head" \
     "tensor fc.weight is F32 (5, 64); resnet20 expects F32 (10, 64)" "$W" \
     "$REPRO" export resnet20 --weights "$W/c5.safetensors" --out "$W/a.safetensors"
-expect_error "logits: weights of another head" "(and 1 more problems)" "$W" \
+expect_error "logits: weights of another head" "(and 1 more problem)" "$W" \
     "$REPRO" logits --model resnet20 --weights "$W/c5.safetensors" --input "$W/x.npy" --out "$W/bad.npy"
 # bad_input NAME PATTERN DESCR SHAPE NBYTES: logits of such an input fails naming the problem
 bad_input() {

@@ -183,7 +183,7 @@ int weights_load(Params *p, const char *path, bool ema, const char *model, Weigh
         if (!claimed[j]) check_unclaimed(&f.e[j], p, layout, model, &pr);
     if (pr.n) {
         char more[64] = "";
-        if (pr.n > 1) snprintf(more, sizeof more, " (and %d more problems)", pr.n - 1);
+        if (pr.n > 1) snprintf(more, sizeof more, " (and %d more problem%s)", pr.n - 1, pr.n > 2 ? "s" : "");
         log_error("weights %s (layout %s): %s%s", path, layout_name, pr.first, more);
         goto out;
     }
