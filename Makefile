@@ -9,6 +9,8 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno
            -MMD -MP -Iengine
 LDLIBS  := -fopenmp -lm -lz -linih
 PYTHON  := /usr/bin/python3
+# timm's folder (make fixtures installs it there), for the fixtures and tests/test_timm_weights.sh
+PYSITE  ?= build/pysite
 SM      ?= 90
 CUDA    ?= 1
 
@@ -27,7 +29,7 @@ endif
 
 # ---- sources ----------------------------------------------------------------------------------
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
-            engine/io/recipe.c engine/io/safetensors.c
+            $(filter-out engine/io/runfile.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
 CORE_SRC += engine/io/runfile.c
@@ -62,7 +64,7 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_ops
+TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_weights bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
 .PHONY: all deps test bench bench-ops fixtures demo train clean
@@ -88,7 +90,7 @@ bin/libengine_cuda.so: $(CU_OBJ)
 # every program can load the cuda backend: it is built with them
 $(BINS): | $(CUDA_LIB)
 
-bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train: bin/%: build/tests/%.o build/libengine.a
+bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_weights: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 
@@ -122,14 +124,16 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; fi
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
-# every test binary runs, the target fails if any failed; test_ops prints the closing summary line
+# every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
+# tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
+# prints a skip line without torch or timm)
 test: $(TESTS) bin/repro
-	@rc=0; for t in $(TESTS) tests/test_cli.sh; do echo "== $$t"; ./$$t || rc=1; done; \
+	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh; do echo "== $$t"; \
+	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
 # regenerate the reference fixtures (committed; needs python3-torch, and timm, which this
-# installs from PyPI without dependencies into build/pysite when it is missing)
-PYSITE := build/pysite
+# installs from PyPI without dependencies into $(PYSITE) when it is missing)
 fixtures:
 	$(PYTHON) tests/ref/gen_op_fixtures.py tests/ref/ops.fix
 	@PYTHONPATH=$(PYSITE) $(PYTHON) -c 'import timm' 2>/dev/null || \

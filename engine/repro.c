@@ -3,12 +3,19 @@
  * Commands (each has --help):
  *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--set key=value ...]
  *       builds the named model, prints its layer table, then "params: N" and "macs: N"
- *       (conv + linear multiply-accumulates per image at that resolution).
- *   train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME] [--resume]
+ *       (conv + linear multiply-accumulates per image at that resolution). model --list: the names.
+ *   train --recipe FILE [--set section.key=value ...] [--weights FILE] [--out DIR] [--study NAME]
+ *         [--resume | --force]
  *       trains a recipe, printing the resolved recipe first and a line per epoch, and keeps
  *       DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors (default results/<study>/,
- *       study "adhoc") up to date after every epoch; --resume continues from the checkpoint.
- * More commands (export, logits, check) arrive with the issues that need them.
+ *       study "adhoc") up to date after every epoch; --resume continues from the checkpoint;
+ *       --weights starts from a timm state dict or checkpoint (model.weights).
+ *   export NAME [model options] [--seed S | --weights FILE [--ema]] --out FILE.safetensors
+ *       writes the model's state dict in timm's layout (io/weights.h), from our initializer or a file.
+ *   logits --model NAME --weights FILE [--ema] --input X.npy --out Y.npy [model options]
+ *          [--backend B] [--batch B]
+ *       eval-mode logits (N, classes) of an (N, H, W, C) float32 batch, as .npy (io/npy.h).
+ * More commands (check) arrive with the issues that need them.
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
@@ -17,20 +24,25 @@
 #include <sys/stat.h> // mkdir
 #include <unistd.h>   // unlink
 
+#include "io/npy.h"     // npy_read, npy_write: logits' input and output
 #include "io/recipe.h"
+#include "io/weights.h" // weights_export, weights_load
 #ifdef HAVE_HDF5
 #include "io/runfile.h"
 #endif
 #include "models/models.h"
 
+// each usage_*: the command's usage on f; returns the exit status, 0 for --help (stdout), else 2
 static int usage_model(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s model NAME [--res N] [--batch N] [--classes K] [--in-chans C] "
                "[--set key=value ...]\n"
+               "       %s model --list\n"
                "  prints the layer table of a named model, then params and macs (conv + linear\n"
-               "  multiply-accumulates per image at that resolution).\n"
+               "  multiply-accumulates per image at that resolution); --list prints the names, one\n"
+               "  a line.\n"
                "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio\n"
-               "  models: %s\n", prog, model_names());
+               "  models: %s\n", prog, prog, model_names());
     return f == stdout ? 0 : 2;
 }
 
@@ -63,6 +75,7 @@ static int set_knob(ModelKnobs *a, const char *kv)
     return 0;
 }
 
+// a positive integer argument of flag into *out; 0, or 2 with a message naming flag and value
 static int positive_arg(const char *flag, const char *v, int *out)
 {
     char *end;
@@ -75,32 +88,67 @@ static int positive_arg(const char *flag, const char *v, int *out)
     return 0;
 }
 
-static int cmd_model(int argc, char **argv, const char *prog)
+// the options of every command that builds a named model: --res N, --classes K, --in-chans C,
+// --set key=value. Returns 1 when argv[*i] is one (its value consumed, *i moved past it), 0 when
+// it is not, 2 when its value is bad (said why)
+static int model_option(int argc, char **argv, int *i, ModelKnobs *a, int *res)
 {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
-        return usage_model(argc < 1 ? stderr : stdout, prog);
-    const char *name = argv[0];
+    const char *o = argv[*i];
+    if (*i + 1 >= argc) return 0;
+    int rc;
+    if (!strcmp(o, "--res")) rc = positive_arg(o, argv[*i + 1], res);
+    else if (!strcmp(o, "--classes")) rc = positive_arg(o, argv[*i + 1], &a->num_classes);
+    else if (!strcmp(o, "--in-chans")) rc = positive_arg(o, argv[*i + 1], &a->in_chans);
+    else if (!strcmp(o, "--set")) rc = set_knob(a, argv[*i + 1]);
+    else return 0;
+    *i += 1;
+    return rc ? 2 : 1;
+}
+
+// 0 when name is a registered model that takes the knobs a, else 2 with the message
+static int check_model(const char *name, const ModelKnobs *a)
+{
     if (!model_known(name)) {
         log_error("unknown model '%s' (valid: %s)", name, model_names());
         return 2;
     }
+    return model_check(name, a) ? 2 : 0;
+}
+
+// the registry's names, one a line (scripts iterate over them: tests/timm_weights.py)
+static int list_models(void)
+{
+    const char *s = model_names();
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        printf("%.*s\n", (int)n, s);
+        s += n;
+        s += strspn(s, ", ");
+    }
+    return 0;
+}
+
+// repro model: the layer table, params and macs of a named model (usage_model)
+static int cmd_model(int argc, char **argv, const char *prog)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+        return usage_model(argc < 1 ? stderr : stdout, prog);
+    if (!strcmp(argv[0], "--list")) return list_models();
+    const char *name = argv[0];
     ModelKnobs a = model_knobs_default();
-    int res = model_default_res(name), batch = 1, rc = 0;
+    int res = model_default_res(name), batch = 1, rc = check_model(name, &a);
     for (int i = 1; i < argc && !rc; i++) {
-        bool has = i + 1 < argc;
-        if (!strcmp(argv[i], "--res") && has) rc = positive_arg("--res", argv[++i], &res);
-        else if (!strcmp(argv[i], "--batch") && has) rc = positive_arg("--batch", argv[++i], &batch);
-        else if (!strcmp(argv[i], "--classes") && has) rc = positive_arg("--classes", argv[++i], &a.num_classes);
-        else if (!strcmp(argv[i], "--in-chans") && has) rc = positive_arg("--in-chans", argv[++i], &a.in_chans);
-        else if (!strcmp(argv[i], "--set") && has) rc = set_knob(&a, argv[++i]);
+        int m = model_option(argc, argv, &i, &a, &res);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) rc = positive_arg("--batch", argv[++i], &batch);
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_model(stdout, prog);
         else {
             log_error("model: unknown or incomplete argument '%s'", argv[i]);
             return usage_model(stderr, prog);
         }
     }
-    if (rc) return rc;
-    if (model_check(name, &a)) return 2;
+    if (rc || check_model(name, &a)) return 2;
     Params p = {0};
     Graph g;
     graph_init(&g, &p);
@@ -115,17 +163,220 @@ static int cmd_model(int argc, char **argv, const char *prog)
     return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// weights out and in: export, logits
+
+static int usage_export(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s export NAME [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
+               "           [--seed S | --weights FILE.safetensors [--ema]] --out FILE.safetensors\n"
+               "  writes the named model's state dict in timm's layout (conv weights (OC,C/G,KH,KW),\n"
+               "  batch-norm running statistics, an int64 num_batches_tracked per batch norm), so that\n"
+               "  timm.create_model(NAME).load_state_dict(safetensors.torch.load_file(FILE), strict=True)\n"
+               "  loads it. The weights are our initializer's for seed S (default 1), or those of\n"
+               "  --weights: one of our checkpoints (--ema: its EMA weights) or a timm state dict.\n"
+               "  The other options change the model as in `%s model`.\n", prog, prog);
+    return f == stdout ? 0 : 2;
+}
+
+static int usage_logits(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s logits --model NAME --weights FILE.safetensors [--ema] --input X.npy --out Y.npy\n"
+               "           [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
+               "           [--backend cpu|ref|cuda] [--batch B]\n"
+               "  runs the model in eval mode (batch norm on running statistics, no dropout) on X, a\n"
+               "  float32 .npy array of shape (N, H, W, C) already normalized (NHWC, H = W = the\n"
+               "  resolution, default X's), B images at a time (default 32), and writes the logits as\n"
+               "  a float32 .npy array (N, classes). --weights: a timm state dict or one of our\n"
+               "  checkpoints (--ema: its EMA weights). Backend default cpu.\n", prog);
+    return f == stdout ? 0 : 2;
+}
+
+// declares the named model's parameters for (batch, res) on d and allocates them (weights only)
+static void build_alloc(Graph *g, Params *p, Dev *d, const char *name, const ModelKnobs *a, int batch, int res)
+{
+    graph_init(g, p);
+    model_build(g, name, a, batch, res);
+    CHECK(params_alloc(p, d, 0, false) == 0, "repro: cannot allocate %s's parameters", name);
+}
+
+// repro export: a model's weights, ours or a file's, written as timm's state dict (usage_export)
+static int cmd_export(int argc, char **argv, const char *prog)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+        return usage_export(argc < 1 ? stderr : stdout, prog);
+    const char *name = argv[0], *weights = NULL, *out = NULL;
+    ModelKnobs a = model_knobs_default();
+    int res = model_default_res(name), rc = check_model(name, &a);
+    unsigned long long seed = 1;
+    bool ema = false, has_seed = false;
+    for (int i = 1; i < argc && !rc; i++) {
+        int m = model_option(argc, argv, &i, &a, &res);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--seed") && has) {
+            char *end;
+            seed = strtoull(argv[++i], &end, 10);
+            has_seed = true;
+            if (end == argv[i] || *end || argv[i][0] == '-') {
+                log_error("--seed %s: expected an unsigned integer", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_export(stdout, prog);
+        else {
+            log_error("export: unknown or incomplete argument '%s'", argv[i]);
+            return usage_export(stderr, prog);
+        }
+    }
+    if (rc || check_model(name, &a)) return 2;
+    if (!out || (weights && has_seed) || (ema && !weights)) {
+        log_error("export: %s", !out ? "--out FILE is required" : ema ? "--ema needs --weights FILE"
+                                                                     : "--seed and --weights exclude each other");
+        return usage_export(stderr, prog);
+    }
+    Dev d;
+    if (dev_open(&d, "ref")) return 1;
+    Params p = {0};
+    Graph g;
+    build_alloc(&g, &p, &d, name, &a, 1, res);
+    WeightsInfo info = {0};
+    char source[600];
+    if (weights) {
+        rc = weights_load(&p, weights, ema, name, &info);
+        snprintf(source, sizeof source, "%s%s", weights, ema ? " (ema)" : "");
+    } else {
+        graph_init_params(&g, seed);
+        snprintf(source, sizeof source, "init seed %llu", seed);
+    }
+    if (!rc) rc = weights_export(out, &p, name, info.step, source);
+    if (!rc)
+        printf("export: %s: %s in timm's layout (%zu parameters) from %s\n", out, name,
+               params_count(&p, true), source);
+    graph_free(&g);
+    params_free(&p);
+    dev_close(&d);
+    return rc ? 1 : 0;
+}
+
+// the model for a batch size, planned for inference in a shared arena
+typedef struct { Graph g; int batch, out; } EvalNet;
+
+// repro logits: eval-mode logits of a .npy batch, B images at a time (usage_logits)
+static int cmd_logits(int argc, char **argv, const char *prog)
+{
+    const char *name = NULL, *weights = NULL, *input = NULL, *out = NULL, *backend = "cpu";
+    ModelKnobs a = model_knobs_default();
+    int res = 0, batch = 32, rc = 0;
+    bool ema = false;
+    for (int i = 0; i < argc && !rc; i++) {
+        int m = model_option(argc, argv, &i, &a, &res);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--model") && has) name = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--input") && has) input = argv[++i];
+        else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
+        else if (!strcmp(argv[i], "--batch") && has) rc = positive_arg("--batch", argv[++i], &batch);
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_logits(stdout, prog);
+        else {
+            log_error("logits: unknown or incomplete argument '%s'", argv[i]);
+            return usage_logits(stderr, prog);
+        }
+    }
+    if (rc) return 2;
+    if (!name || !weights || !input || !out) {
+        log_error("logits: --model, --weights, --input and --out are required");
+        return usage_logits(stderr, prog);
+    }
+    if (check_model(name, &a)) return 2;
+    NpyArray x;
+    if (npy_read(&x, input)) return 1;
+    int64_t n = x.ndim == 4 ? x.dims[0] : 0;
+    if (x.ndim != 4 || n < 1 || x.dims[1] != x.dims[2] || (res && x.dims[1] != res)) {
+        log_error("logits: input %s has shape %s; expected (N, H, W, C) images with N >= 1 and H = W%s "
+                  "(NHWC: numpy's x.transpose(0, 2, 3, 1) of an NCHW batch)", input, DIMS_STR(x.ndim, x.dims),
+                  res ? " = --res" : "");
+        npy_free(&x);
+        return 1;
+    }
+    res = (int)x.dims[1];
+    Dev d;
+    if (dev_open(&d, backend)) {
+        npy_free(&x);
+        return 1;
+    }
+    // one model for full batches, one for the last partial one, over one parameter table
+    Params p = {0};
+    EvalNet net[2] = {{.batch = (int)MIN(n, batch)}, {.batch = (int)(n % MIN(n, batch))}};
+    int n_net = net[1].batch ? 2 : 1;
+    build_alloc(&net[0].g, &p, &d, name, &a, net[0].batch, res);
+    if (n_net == 2) {
+        graph_init(&net[1].g, &p);
+        model_build(&net[1].g, name, &a, net[1].batch, res);
+    }
+    Arena ar;
+    arena_init(&ar, &d);
+    arena_begin(&ar);
+    for (int k = 0; k < n_net; k++) {
+        graph_fuse(&net[k].g); // BN-ReLU and add-ReLU as one op, as training's evaluation runs
+        net[k].out = net[k].g.node[net[k].g.n_node - 1].out;
+        graph_plan(&net[k].g, &ar, GRAPH_EVAL);
+    }
+    arena_commit(&ar);
+    Shape4 xs = graph_shape(&net[0].g, 0);
+    int classes = graph_shape(&net[0].g, net[0].out).c;
+    float *logits = NULL;
+    rc = 1;
+    if (x.dims[3] != xs.c) {
+        log_error("logits: input %s has %lld channels; %s takes %d (--in-chans)", input,
+                  (long long)x.dims[3], name, xs.c);
+        goto out;
+    }
+    if (weights_load(&p, weights, ema, name, NULL)) goto out;
+    logits = xmalloc((size_t)n * classes * sizeof *logits);
+    for (int64_t i = 0; i < n;) {
+        EvalNet *e = n - i >= net[0].batch ? &net[0] : &net[1];
+        size_t per = (size_t)xs.h * xs.w * xs.c;
+        dev_upload(&d, graph_val(&e->g, &ar, 0), x.data + i * per, (size_t)e->batch * per * sizeof(float));
+        graph_forward(&e->g, &d, &ar, false, 0, 0);
+        dev_download(&d, logits + i * classes, graph_val(&e->g, &ar, e->out),
+                     (size_t)e->batch * classes * sizeof(float));
+        i += e->batch;
+    }
+    if (npy_write(out, logits, 2, (const int64_t[]){n, classes})) goto out;
+    printf("logits: %s on %s, %lld images at %dx%d -> %s (%lld, %d)\n", name, d.name, (long long)n,
+           res, res, out, (long long)n, classes);
+    rc = 0;
+out:
+    free(logits);
+    for (int k = 0; k < n_net; k++) graph_free(&net[k].g);
+    arena_free(&ar);
+    params_free(&p);
+    dev_close(&d);
+    npy_free(&x);
+    return rc;
+}
+
 static int usage_train(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--out DIR] [--study NAME]"
-               " [--resume | --force]\n"
+    fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--weights FILE.safetensors]\n"
+               "           [--out DIR] [--study NAME] [--resume | --force]\n"
                "  trains the recipe (recipes/*.recipe), evaluates on the test split every epoch and\n"
                "  rewrites DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors after each\n"
                "  (default DIR results/<study>, study adhoc); the run id is a hash of the resolved\n"
                "  recipe. An existing run file is never overwritten unasked: --resume continues the\n"
                "  run from its checkpoint (a done run stays as it is), --force starts it over.\n"
                "  A run that fails leaves its file with status failed (or none, before its first\n"
-               "  epoch). Exit status: 0 done, 1 failed or diverged, 2 usage.\n", prog);
+               "  epoch). --weights FILE (= --set model.weights=FILE) starts from a timm state dict\n"
+               "  or one of our checkpoints instead of the seed's initialization; the model must\n"
+               "  match it tensor for tensor. Exit status: 0 done, 1 failed or diverged, 2 usage.\n", prog);
     return f == stdout ? 0 : 2;
 }
 
@@ -178,16 +429,20 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
+// repro train: one recipe's run, its run file and checkpoint (usage_train)
 static int cmd_train(int argc, char **argv, const char *prog)
 {
     const char *recipe = NULL, *out_dir = NULL, *study = "adhoc";
     bool resume = false, force = false;
-    char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
+    char **sets = xcalloc((size_t)argc + 1, sizeof *sets), weights_set[1100];
     int n_sets = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--recipe") && i + 1 < argc) recipe = argv[++i];
         else if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+            snprintf(weights_set, sizeof weights_set, "model.weights=%s", argv[++i]);
+            sets[n_sets++] = weights_set; // after the --set before it, like a later --set
+        }        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
         else if (!strcmp(argv[i], "--study") && i + 1 < argc) study = argv[++i];
         else if (!strcmp(argv[i], "--resume")) resume = true;
         else if (!strcmp(argv[i], "--force")) force = true;
@@ -271,12 +526,16 @@ int main(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: %s COMMAND [ARGS]   (COMMAND --help for its arguments)\n"
-                "commands:\n  model    print a named model's layers, params and macs\n"
-                "  train    train a recipe\n", prog);
+                "commands:\n  model    print a named model's layers, params and macs (--list: the names)\n"
+                "  train    train a recipe\n"
+                "  export   write a model's weights as a timm state dict (.safetensors)\n"
+                "  logits   run a model on a .npy batch of images, write its logits (.npy)\n", prog);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return cmd_model(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2, prog);
-    log_error("unknown command '%s' (valid: model, train)", argv[1]);
+    if (!strcmp(argv[1], "export")) return cmd_export(argc - 2, argv + 2, prog);
+    if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2, prog);
+    log_error("unknown command '%s' (valid: model, train, export, logits)", argv[1]);
     return 2;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/test_cli.sh — bin/repro train on bad input: a missing or truncated IDX file, a bad recipe
-# key or value, an unwritable results folder. Each must print one line naming the cause, exit
-# non-zero, and leave no run file that looks valid; a finished run's file is never damaged.
+# tests/test_cli.sh — bin/repro on bad input: train with a missing or truncated IDX file, a bad
+# recipe key or value, an unwritable results folder, weights that do not fit; export and logits
+# with files that do not fit the model. Each must print one line naming the cause, exit non-zero,
+# and leave no run file that looks valid (and no half-written output); a finished run's file is
+# never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -91,6 +93,61 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
     else
         fail "tiny run" "$(tail -3 "$TMP/stdout")"
     fi
+fi
+
+# ---- weights in and out: export, logits, train --weights
+# make_npy FILE DESCR SHAPE NBYTES: a .npy file (version 1.0) with that header and NBYTES zero bytes
+make_npy() {
+    local h="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+    while [ $(( (10 + ${#h} + 1) % 64 )) -ne 0 ]; do h="$h "; done
+    h="$h"$'\n'
+    { printf '\x93NUMPY\x01\x00'; printf "$(printf '\\x%02x\\x%02x' $(( ${#h} % 256 )) $(( ${#h} / 256 )))"
+      printf '%s' "$h"; head -c "$4" /dev/zero; } >"$1"
+}
+W=$TMP/weights
+mkdir -p "$W"
+for c in export logits; do
+    if "$REPRO" $c --help | grep -q "usage: .* $c"; then ok "$c --help"; else fail "$c --help" "no usage line"; fi
+done
+if "$REPRO" export resnet20 --classes 5 --seed 3 --out "$W/c5.safetensors" >"$TMP/stdout" 2>&1 &&
+   "$REPRO" export resnet20 --seed 3 --out "$W/c10.safetensors" >"$TMP/stdout" 2>&1; then
+    ok "export resnet20"
+else
+    fail "export resnet20" "$(cat "$TMP/stdout")"
+fi
+make_npy "$W/x.npy" '<f4' '(2, 32, 32, 3)' 24576
+if "$REPRO" logits --model resnet20 --weights "$W/c10.safetensors" --input "$W/x.npy" --out "$W/y.npy" \
+       --batch 3 >"$TMP/stdout" 2>&1 && [ "$(stat -c %s "$W/y.npy")" = 208 ]; then
+    ok "logits resnet20: (2, 10) float32 .npy"
+else
+    fail "logits resnet20" "$(cat "$TMP/stdout")"
+fi
+expect_error "export: unknown model" "unknown model 'resnet21'" "$W" \
+    "$REPRO" export resnet21 --out "$W/a.safetensors"
+expect_error "export: missing weights file" "$W/none.safetensors: cannot open" "$W" \
+    "$REPRO" export resnet20 --weights "$W/none.safetensors" --out "$W/a.safetensors"
+expect_error "export: unwritable output" "cannot create $TMP/a_file/x.safetensors.tmp" "$W" \
+    "$REPRO" export resnet20 --out "$TMP/a_file/x.safetensors"
+expect_error "export: weights of another head" \
+    "tensor fc.weight is F32 (5, 64); resnet20 expects F32 (10, 64)" "$W" \
+    "$REPRO" export resnet20 --weights "$W/c5.safetensors" --out "$W/a.safetensors"
+expect_error "logits: weights of another head" "(and 1 more problem)" "$W" \
+    "$REPRO" logits --model resnet20 --weights "$W/c5.safetensors" --input "$W/x.npy" --out "$W/bad.npy"
+# bad_input NAME PATTERN DESCR SHAPE NBYTES: logits of such an input fails naming the problem
+bad_input() {
+    make_npy "$W/in.npy" "$3" "$4" "$5"
+    expect_error "logits: $1" "$2" "$W" "$REPRO" logits --model resnet20 --weights "$W/c10.safetensors" \
+        --input "$W/in.npy" --out "$W/bad.npy"
+}
+bad_input "float64 input" "npy file $W/in.npy: dtype '<f8'" '<f8' '(2, 32, 32, 3)' 49152
+bad_input "truncated input" "needs 24576 data bytes, the file has 24000 (truncated)" '<f4' '(2, 32, 32, 3)' 24000
+bad_input "NCHW input" "has shape (2, 3, 32, 32); expected (N, H, W, C)" '<f4' '(2, 3, 32, 32)' 24576
+bad_input "channels" "has 1 channels; resnet20 takes 3 (--in-chans)" '<f4' '(2, 32, 32, 1)' 8192
+[ -e "$W/bad.npy" ] && fail "failed logits leave no output" "$W/bad.npy exists" || ok "failed logits leave no output"
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    expect_error "train: weights for another model" \
+        "tensor conv1.weight is F32 (16, 3, 3, 3); resnet20 expects F32 (16, 1, 3, 3)" "$TMP/out10" \
+        "$REPRO" train --recipe $RECIPE --weights "$W/c10.safetensors" --out "$TMP/out10" "${tiny[@]}"
 fi
 
 echo "$passed passed, $failed failed"

@@ -61,3 +61,12 @@ const char *shape_str(Shape4 s, char buf[64])
     snprintf(buf, 64, "(%d,%d,%d,%d)", s.n, s.h, s.w, s.c);
     return buf;
 }
+
+const char *dims_str(int ndim, const int64_t *dims, char buf[128])
+{
+    int k = snprintf(buf, 128, "(");
+    for (int i = 0; i < ndim && k < 100; i++)
+        k += snprintf(buf + k, (size_t)(128 - k), "%s%lld", i ? ", " : "", (long long)dims[i]);
+    snprintf(buf + k, (size_t)(128 - k), ndim == 1 ? ",)" : ")");
+    return buf;
+}

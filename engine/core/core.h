@@ -65,6 +65,10 @@ static inline size_t shape_numel(Shape4 s) { return (size_t)s.n * s.h * s.w * s.
 // "(n,h,w,c)" into buf; returns buf so it can sit inside a printf argument list
 const char *shape_str(Shape4 s, char buf[64]);
 #define SHAPE_STR(s) shape_str((s), (char[64]){0})
+// a tensor shape as Python writes it, "(64, 3, 7, 7)", "(5,)", "()" (files' shapes in messages,
+// the .npy header); returns buf
+const char *dims_str(int ndim, const int64_t *dims, char buf[128]);
+#define DIMS_STR(ndim, dims) dims_str((ndim), (dims), (char[128]){0})
 
 #ifdef __cplusplus
 }

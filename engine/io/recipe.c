@@ -33,6 +33,8 @@ static const RecipeKey keys[] = {
     {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
     {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},
+    {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
+     "checkpoint); empty = init from the seed"},
     {"data", "dataset", K_STR, F(dataset), 0, 0, "fmnist | cifar10 | cifar100"},
     {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)"},
     {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)"},

@@ -19,14 +19,14 @@ int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epoch
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
-        t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), false};
+        t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), ST_F32};
         if (mom && !pi->buffer) {
             snprintf(names[2 * i], sizeof names[0], "optimizer.momentum.%s", pi->name);
-            t[k++] = (StTensor){names[2 * i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), false};
+            t[k++] = (StTensor){names[2 * i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), ST_F32};
         }
         if (p->has_ema) { // timm's checkpoints keep the average as state_dict_ema
             snprintf(names[2 * i + 1], sizeof names[0], "ema.%s", pi->name);
-            t[k++] = (StTensor){names[2 * i + 1], pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), false};
+            t[k++] = (StTensor){names[2 * i + 1], pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
         }
     }
     double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
@@ -37,14 +37,14 @@ int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epoch
         memcpy(&log[e * LOG_COLS], row, sizeof row);
     }
     int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
-    t[k++] = (StTensor){"log.epochs", 2, log_dims, log, true};
+    t[k++] = (StTensor){"log.epochs", 2, log_dims, log, ST_F64};
     char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32];
     snprintf(s_epochs, sizeof s_epochs, "%d", epochs_done);
     snprintf(s_step, sizeof s_step, "%ld", step);
     snprintf(s_seed, sizeof s_seed, "%llu", (unsigned long long)seed);
     snprintf(s_best, sizeof s_best, "%.17g", r->best_top1);
     snprintf(s_best_epoch, sizeof s_best_epoch, "%d", r->best_epoch);
-    const char *meta[][2] = {{"format", "pt"}, {"run_id", run_id}, {"seed", s_seed},
+    const char *meta[][2] = {{"format", "pt"}, {"layout", "repro"}, {"run_id", run_id}, {"seed", s_seed},
                              {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
                              {"best_epoch", s_best_epoch}};
     int rc = st_write(path, t, k, meta, LEN(meta));

@@ -1,9 +1,11 @@
 /* engine/train/checkpoint.h — a run's state after an epoch, so a killed run resumes exactly.
  *
- * One safetensors file: every entry of the parameter table under its (timm) name — weights and
- * batch-norm statistics, so the file also loads in timm —, the optimizer's momentum under
- * "optimizer.momentum.<name>", the epoch log as a float64 table "log.epochs" (n x 9), and metadata
- * (epochs done, step, seed, run id, best top-1 and its epoch). Everything random in a run is a
+ * One safetensors file: every entry of the parameter table under its timm name, in the engine's
+ * layout (conv weights (OC,KH,KW,C/G); `repro export --weights CKPT` turns it into timm's, see
+ * io/weights.h) — weights and batch-norm statistics —, the optimizer's momentum under
+ * "optimizer.momentum.<name>", the EMA under "ema.<name>", the epoch log as a float64 table
+ * "log.epochs" (n x 11), and metadata (layout "repro", epochs done, step, seed, run id, best top-1
+ * and its epoch). Everything random in a run is a
  * function of (seed, epoch, step, sample), so weights + momentum + position are the whole state:
  * on the cpu backend a resumed run ends with bitwise the weights of an uninterrupted one.
  */

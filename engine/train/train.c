@@ -19,6 +19,7 @@
 #include <unistd.h> // isatty, access
 
 #include "../data/loader.h"
+#include "../io/weights.h" // weights_load: model.weights
 #include "checkpoint.h"
 
 enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3, MAX_NETS = 4 };
@@ -222,7 +223,11 @@ int trainer_open(Trainer **out, const TrainConfig *c)
     if (nev > c->eval_batch && nev % c->eval_batch) nets_add(ns, c, &t->p, nev % c->eval_batch, GRAPH_EVAL);
     nets_plan(ns);
     if (c->profile) graph_profile(&ns->net[0].g, true);
-    graph_init_params(&ns->net[0].g, c->seed);
+    if (!c->weights[0]) graph_init_params(&ns->net[0].g, c->seed);
+    else if ((rc = weights_load(&t->p, c->weights, false, c->model, NULL))) {
+        trainer_close(t);
+        return rc;
+    }
     if (c->ema.decay > 0) ema_init(&t->p);
     *out = t;
     return 0;

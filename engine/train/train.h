@@ -19,6 +19,8 @@
 typedef struct {
     char       model[64];       // a registry name (models.h)
     ModelKnobs net;             // the recipe's changes to the named model
+    char       weights[512];    // "" = init from the seed; else start from this safetensors file:
+                                // a timm state dict or one of our checkpoints (io/weights.h)
     int        res;             // train and eval resolution (the data is resized when it differs)
     char       dataset[32];     // a dataset of data/dataset.h: "fmnist", "cifar10", "cifar100"
     char       data_dir[512];   // "" = the dataset's default location
@@ -83,8 +85,8 @@ struct TrainStats {             // what trainer_train adds up
     void  *user;
 };
 
-// loads the data, opens the backend, builds and plans the models, initializes the weights (and
-// the EMA) from the seed; 0 or ERR_* with one line printed
+// loads the data, opens the backend, builds and plans the models, initializes the weights from
+// the seed or loads them from c->weights, and the EMA from them; 0 or ERR_* with one line printed
 int  trainer_open(Trainer **t, const TrainConfig *c);
 int  trainer_steps_per_epoch(const Trainer *t);
 // trains steps first_step .. first_step + n_steps - 1 of `epoch` (n_steps <= 0: to the epoch's
