@@ -67,7 +67,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_train bin/test_weights bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
-.PHONY: all deps test bench bench-ops fixtures demo train clean
+.PHONY: all deps test bench bench-ops fixtures demo train clean pysite
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -112,7 +112,7 @@ bin/%: build/tests/%.o build/libengine.a
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \
             libinih-dev zlib1g-dev libjpeg62-turbo-dev libcriterion-dev libopenmpi-dev openmpi-bin \
-            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy \
+            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy python3-pip \
             libtcmalloc-minimal4
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -127,17 +127,22 @@ deps:
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
 # tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
 # prints a skip line without torch or timm)
-test: $(TESTS) bin/repro
+test: $(TESTS) bin/repro pysite
 	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh; do echo "== $$t"; \
 	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
-# regenerate the reference fixtures (committed; needs python3-torch, and timm, which this
-# installs from PyPI without dependencies into $(PYSITE) when it is missing)
-fixtures:
-	$(PYTHON) tests/ref/gen_op_fixtures.py tests/ref/ops.fix
+# timm (the version the fixtures came from) from PyPI, without dependencies, into $(PYSITE) when
+# it is missing; without a network the timm comparisons say skipped instead of failing
+TIMM_VERSION := 1.0.31
+pysite:
 	@PYTHONPATH=$(PYSITE) $(PYTHON) -c 'import timm' 2>/dev/null || \
-	    $(PYTHON) -m pip install -q --no-deps --target $(PYSITE) timm
+	    $(PYTHON) -m pip install -q --no-deps --target $(PYSITE) timm==$(TIMM_VERSION) 2>/dev/null || \
+	    echo "pysite: could not install timm $(TIMM_VERSION) into $(PYSITE); timm comparisons will be skipped"
+
+# regenerate the reference fixtures (committed; needs python3-torch, and timm: see pysite)
+fixtures: pysite
+	$(PYTHON) tests/ref/gen_op_fixtures.py tests/ref/ops.fix
 	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_model_fixtures.py tests/ref/models.fix
 	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_train_fixtures.py tests/ref/train.fix
 

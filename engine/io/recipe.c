@@ -403,3 +403,10 @@ size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
     }
     return at < cap ? at : cap - 1;
 }
+
+void run_id_of(const char *text, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}

@@ -15,5 +15,7 @@
 int  recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets);
 // the resolved recipe as INI text into buf (NUL-terminated); returns the length
 size_t recipe_format(const TrainConfig *c, char *buf, size_t cap);
+// a run id from the resolved recipe text: 16 hex digits of its FNV-1a hash
+void   run_id_of(const char *recipe_text, char out[17]);
 
 #endif

@@ -9,13 +9,6 @@
 #include <string.h>   // strlen, strerror
 #include <unistd.h>   // fsync, unlink
 
-void run_id_of(const char *text, char out[17])
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
 static int attr_str(hid_t loc, const char *name, const char *v)
 {
     if (!v) v = "";

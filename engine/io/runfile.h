@@ -31,7 +31,5 @@ int runfile_read_status(const char *path, char *out, size_t cap);
 // rewrites only the status of an existing run file (copy to PATH.tmp, change, rename); 0 or ERR_IO
 int runfile_set_status(const char *path, const char *status);
 
-// a run id from the resolved recipe: 16 hex digits of its FNV-1a hash
-void run_id_of(const char *recipe_text, char out[17]);
 
 #endif
