@@ -495,3 +495,17 @@ Test(train, sgd_steps_lower_the_loss_cpu)
     cr_log_info("ghostnetv3_100 on cpu, 40 px: loss %.4f -> %.4f in %d SGD steps", first, last, STEPS);
     net_close(&n);
 }
+
+// ---------------------------------------------------------------------------------------------
+
+// one test at a time unless -j says otherwise: the cpu backend's OpenMP threads take every core,
+// and two tests' threads spinning against each other made the file 7x slower on 2 cores
+int main(int argc, char *argv[])
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    criterion_options.jobs = 1;
+    int rc = 0;
+    if (criterion_handle_args(argc, argv, true)) rc = !criterion_run_all_tests(tests);
+    criterion_finalize(tests);
+    return rc;
+}
