@@ -1,9 +1,10 @@
 /* engine/repro.c — the suite's command line: `repro COMMAND ...`.
  *
  * Commands (each has --help):
- *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--set key=value ...]
+ *   model NAME [--res N] [--batch N] [--classes K] [--in-chans C] [--reparam] [--set key=value ...]
  *       builds the named model, prints its layer table, then "params: N" and "macs: N"
- *       (conv + linear multiply-accumulates per image at that resolution). model --list: the names.
+ *       (conv + linear multiply-accumulates per image at that resolution); --reparam: its
+ *       inference form, re-parameterizable branches folded (GhostNetV3). model --list: the names.
  *   train --recipe FILE [--set section.key=value ...] [--weights FILE] [--out DIR] [--study NAME]
  *         [--resume | --force]
  *       trains a recipe, printing the resolved recipe first and a line per epoch, and keeps
@@ -36,11 +37,12 @@
 static int usage_model(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s model NAME [--res N] [--batch N] [--classes K] [--in-chans C] "
-               "[--set key=value ...]\n"
+               "[--reparam] [--set key=value ...]\n"
                "       %s model --list\n"
                "  prints the layer table of a named model, then params and macs (conv + linear\n"
                "  multiply-accumulates per image at that resolution); --list prints the names, one\n"
-               "  a line.\n"
+               "  a line. --reparam: the inference form, each set of parallel conv-BN branches\n"
+               "  folded into one conv with bias, as timm's reparameterize() (GhostNetV3)\n"
                "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio\n"
                "  models: %s\n", prog, prog, model_names());
     return f == stdout ? 0 : 2;
@@ -142,6 +144,7 @@ static int cmd_model(int argc, char **argv, const char *prog)
         if (m == 2) return 2;
         if (m == 1) continue;
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) rc = positive_arg("--batch", argv[++i], &batch);
+        else if (!strcmp(argv[i], "--reparam")) a.reparam = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_model(stdout, prog);
         else {
             log_error("model: unknown or incomplete argument '%s'", argv[i]);
@@ -155,7 +158,8 @@ static int cmd_model(int argc, char **argv, const char *prog)
     model_build(&g, name, &a, batch, res);
     graph_print(&g, stdout);
     Shape4 xs = graph_shape(&g, 0), ys = graph_shape(&g, g.node[g.n_node - 1].out);
-    printf("model: %s at %dx%d, %d input channel(s), %d classes\n", name, res, res, xs.c, ys.c);
+    printf("model: %s%s at %dx%d, %d input channel(s), %d classes\n", name,
+           a.reparam ? " (re-parameterized)" : "", res, res, xs.c, ys.c);
     printf("params: %zu\n", params_count(&p, true));
     printf("macs: %llu\n", (unsigned long long)graph_macs(&g));
     graph_free(&g);

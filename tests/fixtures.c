@@ -1,8 +1,10 @@
-/* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h). */
-#include <math.h>   // fabs, fmax
+/* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h), and drawing the
+ * weights that the larger model fixtures leave to both sides. */
+#include <math.h>   // fabs, fmax, sqrt
 #include <stdio.h>  // fopen, fread
-#include <string.h> // memcmp, strcmp
+#include <string.h> // memcmp, strcmp, strlen
 
+#include "core/rng.h"
 #include "fixtures.h"
 
 void fixtures_free(Fixtures *fx)
@@ -73,4 +75,42 @@ double max_rel_err(const float *got, const float *want, size_t n)
         m = fmax(m, fabs((double)want[i]));
     }
     return m > 0 ? e / m : e;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
+    return h;
+}
+
+void fixture_generate_param(const ParamInfo *pi, float *w)
+{
+    uint64_t stream = fnv1a(pi->name);
+    size_t fan_in = pi->numel / (size_t)pi->dims[0];
+    size_t len = strlen(pi->name);
+#define ENDS(suffix) (len >= strlen(suffix) && strcmp(pi->name + len - strlen(suffix), suffix) == 0)
+    for (size_t j = 0; j < pi->numel; j++) {
+        double u = rng_uniform(FIXTURE_WEIGHT_KEY, stream, j), v;
+        if (pi->ndim >= 2) v = (2 * u - 1) * sqrt(3.0 / (double)fan_in); // conv, linear
+        else if (ENDS(".running_mean")) v = (2 * u - 1) * 0.2;
+        else if (ENDS(".running_var") || ENDS(".weight")) v = 0.5 + u;   // and BN gamma
+        else v = (2 * u - 1) * 0.3;                                       // BN beta, biases
+        w[j] = (float)v;
+    }
+#undef ENDS
+}
+
+void fixture_gradient_signature(const float *g, size_t n, float sig[5])
+{
+    double acc[5] = {0};
+    for (size_t j = 0; j < n; j++) {
+        acc[0] += (double)g[j] * g[j];
+        for (int k = 0; k < 4; k++)
+            acc[1 + k] += (double)g[j] * (2.0 * rng_uniform(FIXTURE_SIG_KEY, k, j) - 1);
+    }
+    sig[0] = (float)sqrt(acc[0]);
+    for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
 }

@@ -109,20 +109,36 @@ void act_call(const OpCase *c, Dev *d, float **t, GradSet set)
 
 // add: a b | y dy | da db
 
+// the common shape of a two-input elementwise op: a b | y dy | da db, inputs in [lo, hi)
+static void binary_spec(Spec *s, size_t n, float lo, float hi)
+{
+    int a = IN("a", n, lo, hi), b = IN("b", n, lo, hi), y = OUT("y", n);
+    DY("dy", n, y);
+    AGRAD("da", n, a, SET_0);
+    AGRAD("db", n, b, SET_1);
+}
+
 void add_spec(const OpCase *c, Spec *s)
 {
     // relu6: sums across both kinks (0 and 6)
-    float lo = c->add.act == ACT_RELU6 ? -2 : -1, hi = c->add.act == ACT_RELU6 ? 5 : 1;
-    int a = IN("a", c->add.n, lo, hi), b = IN("b", c->add.n, lo, hi), y = OUT("y", c->add.n);
-    DY("dy", c->add.n, y);
-    AGRAD("da", c->add.n, a, SET_0);
-    AGRAD("db", c->add.n, b, SET_1);
+    bool r6 = c->add.act == ACT_RELU6;
+    binary_spec(s, c->add.n, r6 ? -2 : -1, r6 ? 5 : 1);
 }
 
 void add_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
     add_forward(d, c->add, t[2], t[0], t[1]);
     add_backward(d, c->add, t[4], t[5], t[3], t[2], set);
+}
+
+// elementwise product: a b | y dy | da db
+
+void mul_spec(const OpCase *c, Spec *s) { binary_spec(s, c->mul.n, -1, 1); }
+
+void mul_call(const OpCase *c, Dev *d, float **t, GradSet set)
+{
+    mul_forward(d, c->mul, t[2], t[0], t[1]);
+    mul_backward(d, c->mul, t[4], t[5], t[3], t[0], t[1], set);
 }
 
 // channel multiply: x s | y dy | dx ds
@@ -294,7 +310,7 @@ void kldiv_call(const OpCase *c, Dev *d, float **t, GradSet set)
     kldiv_backward(d, c->kl, t[5], t[4], t[3], t[1], set);
 }
 
-// bilinear resize: x | y dy | dx
+// resize (bilinear, nearest): x | y dy | dx
 
 void resize_spec(const OpCase *c, Spec *s)
 {
@@ -321,6 +337,9 @@ void resize_call(const OpCase *c, Dev *d, float **t, GradSet set)
 // is for the pre-filled gradients, (pre + dy) - pre, as for add
 #define CHANPAD(nm, x_, before, after) \
     {nm, chanpad_spec, chanpad_call, 1e-6, true, true, .cp = {x_, before, after}}
+
+#define RESIZE_NEAREST_CASE(nm, x_, oh_, ow_) \
+    {nm, resize_spec, resize_call, 1e-6, true, true, .rs = {x_, oh_, ow_, RESIZE_NEAREST}}
 
 const OpCase op_cases[] = {
     CONV("conv2d 3x3 s1 p1", ((Shape4){2, 9, 9, 8}), 16, 3, 3, 1, 1, 1, 1, false),
@@ -407,6 +426,14 @@ const OpCase op_cases[] = {
     // option A's subsampling x[:, ::2, ::2]: a 1x1 window divides by 1 (exact); odd and even sizes
     POOL("avgpool 1x1 s2 (subsample) odd", avgpool, ((Shape4){2, 7, 5, 4}), 1, 2, 0, false, true),
     POOL("avgpool 1x1 s2 (subsample) even", avgpool, ((Shape4){2, 8, 6, 3}), 1, 2, 0, false, true),
+    // GhostNetV3's DFC attention: its gate, pooled 2x2/2, is upsampled back by nearest (224 px:
+    // 3x3 -> 7x7; x2 on even sizes, 1x1 -> 2x2 at the last stage of a small input) and multiplies
+    RESIZE_NEAREST_CASE("resize nearest 3x3->7x7", ((Shape4){2, 3, 3, 4}), 7, 7),
+    RESIZE_NEAREST_CASE("resize nearest x2 2x3->4x6", ((Shape4){2, 2, 3, 5}), 4, 6),
+    RESIZE_NEAREST_CASE("resize nearest 1x1->2x2 n1", ((Shape4){1, 1, 1, 6}), 2, 2),
+    RESIZE_NEAREST_CASE("resize nearest 2x5->5x13", ((Shape4){2, 2, 5, 3}), 5, 13),
+    RESIZE_NEAREST_CASE("resize nearest down 9x11->4x6", ((Shape4){2, 9, 11, 3}), 4, 6),
+    {"mul", mul_spec, mul_call, 1e-6, true, true, .mul = {1001}},
 };
 const int op_cases_count = LEN(op_cases);
 
@@ -476,10 +503,13 @@ OpCase op_case_random(uint64_t seed, int i, char name[160])
             snprintf(name, 160, "random batchnorm %dx%dx%dx%d %s%s%s", x.n, x.h, x.w, x.c, train ? "train" : "eval",
                      c.bn.act ? " " : "", c.bn.act ? act_name(c.bn.act) : "");
         } else if (kind == 4) {
-            c.rs = (Resize){x, rnd(key, i, &ctr, 1, 16), rnd(key, i, &ctr, 1, 16)};
+            // nearest on every third index (chosen from the index: the seed's draws stay as they were)
+            ResizeMode mode = i % 3 == 1 ? RESIZE_NEAREST : RESIZE_BILINEAR;
+            c.rs = (Resize){x, rnd(key, i, &ctr, 1, 16), rnd(key, i, &ctr, 1, 16), mode};
             c.spec = resize_spec;
             c.call = resize_call;
-            snprintf(name, 160, "random resize %dx%dx%dx%d->%dx%d", x.n, x.h, x.w, x.c, c.rs.oh, c.rs.ow);
+            snprintf(name, 160, "random resize %s %dx%dx%dx%d->%dx%d", mode ? "nearest" : "bilinear",
+                     x.n, x.h, x.w, x.c, c.rs.oh, c.rs.ow);
         } else if (kind == 5) {
             c.lin = (Linear){x.n * x.h, x.w * x.c, rnd(key, i, &ctr, 1, 20), rnd(key, i, &ctr, 0, 1)};
             c.spec = linear_spec;

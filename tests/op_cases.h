@@ -53,6 +53,7 @@ struct OpCase {
         Softmax sm;
         KlDiv kl;
         Resize rs;
+        Mul mul;
     };
 };
 
@@ -67,6 +68,8 @@ void act_spec(const OpCase *c, Spec *s);
 void act_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void add_spec(const OpCase *c, Spec *s);
 void add_call(const OpCase *c, Dev *d, float **t, GradSet set);
+void mul_spec(const OpCase *c, Spec *s);
+void mul_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chanmul_spec(const OpCase *c, Spec *s);
 void chanmul_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chanpad_spec(const OpCase *c, Spec *s);

@@ -380,7 +380,7 @@ static void missing_op(Dev *d)
     Dev partial = {.name = "partial", .ops = &empty};
     float buf[4] = {0};
     (void)d;
-    resize_forward(&partial, (Resize){{1, 3, 5, 2}, 6, 10}, buf, buf);
+    resize_forward(&partial, (Resize){{1, 3, 5, 2}, 6, 10, RESIZE_BILINEAR}, buf, buf);
 }
 
 static void bad_bn(Dev *d)
@@ -396,6 +396,12 @@ static void bad_chanpad(Dev *d)
     chanpad_forward(d, (ChanPad){{2, 4, 4, 3}, -1, 2}, buf, buf);
 }
 
+static void bad_resize_mode(Dev *d)
+{
+    float buf[4] = {0};
+    resize_forward(d, (Resize){{1, 2, 2, 1}, 4, 4, (ResizeMode)7}, buf, buf);
+}
+
 typedef struct { const char *name; void (*call)(Dev *); const char *expect[3]; } BadCall;
 
 static const BadCall bad_calls[] = {
@@ -407,6 +413,7 @@ static const BadCall bad_calls[] = {
     {"op missing on backend", missing_op, {"resize_forward", "partial", "(1,3,5,2)"}},
     {"bn train one value", bad_bn, {"batchnorm_forward", "(1,1,1,4)", "more than one"}},
     {"chanpad negative padding", bad_chanpad, {"chanpad_forward", "before -1", "(2,4,4,3)"}},
+    {"resize unknown mode", bad_resize_mode, {"resize_forward", "mode 7", "(1,2,2,1)"}},
 };
 
 static void test_bad_call(const BadCall *bc, Backend *b)
@@ -432,7 +439,7 @@ static void test_bad_call(const BadCall *bc, Backend *b)
     waitpid(pid, &st, 0);
     bool stopped = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
     const char *missing = NULL;
-    const char *backend = strcmp(bc->expect[0], "resize_forward") == 0 ? "partial" : b->dev.name;
+    const char *backend = bc->call == missing_op ? "partial" : b->dev.name;
     for (int i = 0; i < 3 && !missing; i++)
         if (!strstr(buf, bc->expect[i])) missing = bc->expect[i];
     if (!strstr(buf, backend)) missing = backend;

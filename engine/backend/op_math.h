@@ -2,9 +2,9 @@
  *
  * HD (core.h): the same code runs in the ref and cpu backends and inside the CUDA kernels, so the
  * CPU op test (against PyTorch fixtures and finite differences) checks the formulas the GPU runs:
- * activations and their derivatives, the pooling window rule, the bilinear taps, and the rows of
- * the losses. Derivatives follow PyTorch's backward formulas, including their choices at the
- * kinks (relu'(0) = 0, hardswish'(3) = 1.5, hardsigmoid'(+-3) = 0).
+ * activations and their derivatives, the pooling window rule, the taps of resize (bilinear and
+ * nearest), and the rows of the losses. Derivatives follow PyTorch's backward formulas, including
+ * their choices at the kinks (relu'(0) = 0, hardswish'(3) = 1.5, hardsigmoid'(+-3) = 0).
  */
 #ifndef OP_MATH_H
 #define OP_MATH_H
@@ -98,6 +98,29 @@ HD ResizeTaps resize_taps(int o, int in, int out)
     t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
     t.l1 = src - (float)t.i0;
     t.l0 = 1.0f - t.l1;
+    return t;
+}
+
+// nearest resize (PyTorch's mode="nearest", legacy floor rule): output row o copies row
+// min(floor(o * (float)in/out), in - 1); PyTorch's shortcuts for out = in and out = 2 in agree
+
+HD int nearest_src(int o, int in, int out)
+{
+    if (out == in) return o;
+    if (out == 2 * in) return o >> 1;
+    float scale = (float)in / (float)out;
+    int i = (int)floorf((float)o * scale);
+    return i < in - 1 ? i : in - 1;
+}
+
+// the taps of either mode: nearest puts the whole weight on its source row (i1 = i0, l1 = 0)
+HD ResizeTaps resize_taps_mode(ResizeMode mode, int o, int in, int out)
+{
+    if (mode == RESIZE_BILINEAR) return resize_taps(o, in, out);
+    ResizeTaps t;
+    t.i0 = t.i1 = nearest_src(o, in, out);
+    t.l0 = 1.0f;
+    t.l1 = 0.0f;
     return t;
 }
 

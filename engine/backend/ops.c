@@ -133,7 +133,7 @@ OpKey act_key(Act o)
 
 OpKey resize_key(Resize o)
 {
-    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, o.oh, o.ow};
+    int32_t v[] = {o.x.n, o.x.h, o.x.w, o.x.c, o.oh, o.ow, (int32_t)o.mode};
     return make_key(v, LEN(v));
 }
 
@@ -456,8 +456,10 @@ void kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss, const float
 }
 
 #define RESIZE_CHECK(fn, o)                                                                  \
-    CHECK(shape_ok((o).x) && (o).oh > 0 && (o).ow > 0, fn " on %s: x %s to %dx%d: sizes must " \
-          "be positive", NAME(d), SHAPE_STR((o).x), (o).oh, (o).ow)
+    CHECK(shape_ok((o).x) && (o).oh > 0 && (o).ow > 0 &&                                     \
+              ((o).mode == RESIZE_BILINEAR || (o).mode == RESIZE_NEAREST),                   \
+          fn " on %s: x %s to %dx%d mode %d: sizes must be positive, the mode bilinear (0) or " \
+          "nearest (1)", NAME(d), SHAPE_STR((o).x), (o).oh, (o).ow, (int)(o).mode)
 
 void resize_forward(Dev *d, Resize op, float *y, const float *x)
 {
@@ -470,4 +472,21 @@ void resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set)
     RESIZE_CHECK("resize_backward", op);
     SET_FALLBACK(resize_backward, SET_0, dx, shape_numel(op.x));
     DISPATCH(d, resize_backward, SHAPE_STR(op.x), op, dx, dy, set);
+}
+
+void mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b)
+{
+    CHECK(op.n > 0 && y && a && b, "mul_forward on %s: n %zu, y %p a %p b %p: need n > 0 and "
+          "every buffer", NAME(d), op.n, (void *)y, (const void *)a, (const void *)b);
+    DISPATCH(d, mul_forward, "mul", op, y, a, b);
+}
+
+void mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy, const float *a,
+                  const float *b, GradSet set)
+{
+    CHECK(op.n > 0 && dy && a && b, "mul_backward on %s: n %zu, dy %p a %p b %p: need n > 0 "
+          "and dy, a, b", NAME(d), op.n, (const void *)dy, (const void *)a, (const void *)b);
+    SET_FALLBACK(mul_backward, SET_0, da, op.n);
+    SET_FALLBACK(mul_backward, SET_1, db, op.n);
+    DISPATCH(d, mul_backward, "mul", op, da, db, dy, a, b, set);
 }

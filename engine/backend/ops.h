@@ -137,9 +137,20 @@ typedef struct { int n, k; float t; } Softmax;
 // backward: ds += dloss[i] * t * (p - q)   (the t^2 scaling keeps gradients comparable, Hinton)
 typedef struct { int n, k; float t; } KlDiv;
 
-// bilinear resize (N,H,W,C) -> (N,OH,OW,C), PyTorch interpolate(mode="bilinear",
-// align_corners=False, antialias=False): src = (dst + 0.5) * H/OH - 0.5, clamped at 0
-typedef struct { Shape4 x; int oh, ow; } Resize;
+// resize (N,H,W,C) -> (N,OH,OW,C), PyTorch's F.interpolate(x, size=(OH, OW)) in two modes:
+//   RESIZE_BILINEAR  mode="bilinear", align_corners=False, antialias=False: src = (dst + 0.5) *
+//                    H/OH - 0.5, clamped at 0; the four neighbours, weighted
+//   RESIZE_NEAREST   mode="nearest": y[oh, ow] = x[src(oh), src(ow)], src(o) = min(floor(o *
+//                    (float)H/OH), H - 1) (o when OH = H, o/2 when OH = 2H; op_math.h's
+//                    nearest_src): GhostNetV3's DFC attention upsamples its gate this way
+// backward: dx += dy scattered back with the forward's taps (nearest: each source pixel sums the
+// dy of the outputs that copied it)
+typedef enum { RESIZE_BILINEAR = 0, RESIZE_NEAREST = 1 } ResizeMode;
+typedef struct { Shape4 x; int oh, ow; ResizeMode mode; } Resize;
+
+// elementwise product y = a * b over n values; backward: da += dy * b, db += dy * a (a gate of
+// the same shape as what it scales: GhostNetV3's DFC attention on a Ghost module's output)
+typedef struct { size_t n; } Mul;
 
 // ---------------------------------------------------------------------------------------------
 // cache keys: a description's values as padding-free integers. Backends that cache per-shape
@@ -155,7 +166,7 @@ OpKey resize_key(Resize o);
 // ---------------------------------------------------------------------------------------------
 // gradient outputs: every backward call ADDS its gradients into the buffers it is given (+=),
 // except the activation gradients that its `set` bits name: bit k set means the call WRITES its
-// k-th activation gradient (dx; add: da = SET_0, db = SET_1; chanmul: dx = SET_0, ds = SET_1)
+// k-th activation gradient (dx; add, mul: da = SET_0, db = SET_1; chanmul: dx = SET_0, ds = SET_1)
 // instead of adding into it, as the first writer of a gradient does (the graph knows which node
 // that is): no zero fill beforehand and no read of it. Parameter gradients (dw, db, dgamma,
 // dbeta) always accumulate. A backend that has no such path for an op leaves its bit out of its
@@ -211,6 +222,9 @@ typedef void OpFn_kldiv_backward(Dev *d, KlDiv op, float *ds, const float *dloss
     const float *q, GradSet set);
 typedef void OpFn_resize_forward(Dev *d, Resize op, float *y, const float *x);
 typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy, GradSet set);
+typedef void OpFn_mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b);
+typedef void OpFn_mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy,
+    const float *a, const float *b, GradSet set);
 
 #define FOR_EACH_OP(M, p) \
     M(p, conv2d_forward) \
@@ -243,7 +257,9 @@ typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy,
     M(p, kldiv_forward) \
     M(p, kldiv_backward) \
     M(p, resize_forward) \
-    M(p, resize_backward)
+    M(p, resize_backward) \
+    M(p, mul_forward) \
+    M(p, mul_backward)
 
 // the table a backend fills in (NULL = not implemented there: ops.c stops with a message), and
 // set_ok: bit OP_BIT(op) for each backward op that honours its set bits (see GradSet)

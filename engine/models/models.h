@@ -1,9 +1,9 @@
 /* engine/models/models.h — every named model of every family, behind one registry.
  *
  * A model is a name (timm's, where timm has it) plus the knobs a study sweeps. Each family keeps
- * its own builder and table of named configurations (resnet.h; the mobile and efficient families
- * and GhostNet join here); this registry finds the family by name, so `repro model`, recipes and
- * the trainer work for any of them.
+ * its own builder and table of named configurations (resnet.h, ghostnet.h; the mobile and
+ * efficient families join here); this registry finds the family by name, so `repro model`,
+ * recipes and the trainer work for any of them.
  */
 #ifndef MODELS_H
 #define MODELS_H
@@ -19,6 +19,8 @@ typedef struct {
     float drop_path;   // stochastic depth at the last block, rising linearly from 0
     float se_ratio;    // squeeze-excitation ratio; 0 = the named model's own
     int   in_chans, num_classes; // 0: the named model's own (3 and 1000 ImageNet, 3 and 10 CIFAR)
+    bool  reparam;     // the inference form: re-parameterizable branches folded into single
+                       // convs (GhostNetV3); families without such branches refuse it
 } ModelKnobs;
 
 ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, the rest 0
@@ -30,5 +32,13 @@ int         model_check(const char *name, const ModelKnobs *k);
 // builds the named model for input (batch, res, res, in_chans); returns the logits tensor. The
 // name and knobs must pass model_check (a programmer error otherwise)
 int         model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);
+// the inference form of a trained model: builds `name` with k->reparam set into g over the empty
+// table p for input (batch, res, res, in_chans), allocates p on trained's device and fills it
+// from `trained` (the training form's table, same name and knobs, allocated): every set of
+// parallel conv-BN branches folded into one conv with bias, as timm's reparameterize(); every
+// other entry copied by name. Returns the logits tensor. The name must pass model_check with
+// reparam set (a programmer error otherwise)
+int         model_reparameterize(Graph *g, Params *p, const char *name, const ModelKnobs *k,
+                                 const Params *trained, int batch, int res);
 
 #endif

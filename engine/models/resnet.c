@@ -19,33 +19,22 @@
 
 #include <string.h> // strcmp
 
-// timm's make_divisible(v, 8, round_limit=0): nearest multiple of 8, at least 8
-static int make_divisible(float v, int div)
-{
-    int r = (int)(v + div / 2.0f) / div * div;
-    return r < div ? div : r;
-}
-
 static int scaled(int c, float width)
 {
-    return width == 1.0f ? c : make_divisible(c * width, 8);
+    return width == 1.0f ? c : make_divisible(c * width, 8, 0); // timm: round_limit 0
 }
 
 static int conv_bn(Graph *g, const char *conv, const char *bn, int x, int oc, int k, int s, bool act)
 {
-    x = g_bn(g, bn, g_conv(g, conv, x, oc, k, s, 1, false));
-    return act ? g_act(g, x, ACT_RELU) : x;
+    return g_conv_bn(g, conv, bn, x, oc, k, s, 1, act ? ACT_RELU : ACT_NONE);
 }
 
 static int squeeze_excite(Graph *g, const char *prefix, int x, float ratio)
 {
     char a[64], b[64];
-    int c = graph_shape(g, x).c, rd = make_divisible(c * ratio, 8);
     snprintf(a, sizeof a, "%s.se.fc1", prefix);
     snprintf(b, sizeof b, "%s.se.fc2", prefix);
-    int s = g_act(g, g_conv(g, a, g_gap(g, x), rd, 1, 1, 1, true), ACT_RELU);
-    s = g_act(g, g_conv(g, b, s, c, 1, 1, 1, true), ACT_SIGMOID);
-    return g_chanmul(g, x, s);
+    return g_se(g, a, b, x, make_divisible(graph_shape(g, x).c * ratio, 8, 0), ACT_RELU, ACT_SIGMOID);
 }
 
 // one block "layer{s+1}.{b}"; returns its output

@@ -1,4 +1,5 @@
-/* engine/nn/graph.c — building a graph: shapes, parameters, counts and the printed table. */
+/* engine/nn/graph.c — building a graph: shapes, parameters, the blocks every family shares
+ * (conv-BN-act, squeeze-excitation, channel concatenation), counts and the printed table. */
 #include "graph.h"
 
 #include <math.h>   // sqrtf, logf, cosf
@@ -96,17 +97,24 @@ int g_input(Graph *g, Shape4 s)
     return t;
 }
 
-int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int groups, bool bias)
+int g_conv_hw(Graph *g, const char *name, int x, int oc, int kh, int kw, int stride, int groups,
+              bool bias)
 {
     Shape4 xs = graph_shape(g, x);
     CHECK(xs.c % groups == 0 && oc % groups == 0, "graph: %s: groups %d do not divide C=%d, OC=%d",
           name, groups, xs.c, oc);
     GNode *n = new_node(g, G_CONV, name, x, -1);
-    n->conv = conv2d_sq(xs, oc, k, stride, ((stride - 1) + (k - 1)) / 2, 1, groups, bias);
-    n->par[0] = param(g, name, "weight", 4, (const int[]){oc, k, k, xs.c / groups}, true);
+    n->conv = (Conv2d){xs, oc, kh, kw, stride, stride, ((stride - 1) + (kh - 1)) / 2,
+                       ((stride - 1) + (kw - 1)) / 2, 1, 1, groups, bias, ACT_NONE};
+    n->par[0] = param(g, name, "weight", 4, (const int[]){oc, kh, kw, xs.c / groups}, true);
     if (bias) n->par[1] = param(g, name, "bias", 1, &oc, false);
     n->out = new_tensor(g, conv2d_out(n->conv));
     return n->out;
+}
+
+int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int groups, bool bias)
+{
+    return g_conv_hw(g, name, x, oc, k, k, stride, groups, bias);
 }
 
 int g_bn(Graph *g, const char *name, int x)
@@ -216,10 +224,62 @@ static int drop(Graph *g, GKind kind, int x, float p)
 int g_dropout(Graph *g, int x, float p) { return drop(g, G_DROPOUT, x, p); }
 int g_droppath(Graph *g, int x, float p) { return drop(g, G_DROPPATH, x, p); }
 
+int g_resize(Graph *g, int x, int oh, int ow, ResizeMode mode)
+{
+    Shape4 xs = graph_shape(g, x);
+    GNode *n = new_node(g, G_RESIZE, mode == RESIZE_NEAREST ? "upsample" : "resize", x, -1);
+    n->rs = (Resize){xs, oh, ow, mode};
+    n->out = new_tensor(g, (Shape4){xs.n, oh, ow, xs.c});
+    return n->out;
+}
+
+int g_mul(Graph *g, int a, int b)
+{
+    Shape4 as = graph_shape(g, a), bs = graph_shape(g, b);
+    CHECK(memcmp(&as, &bs, sizeof as) == 0, "graph: mul of %s and %s", SHAPE_STR(as), SHAPE_STR(bs));
+    GNode *n = new_node(g, G_MUL, "mul", a, b);
+    n->out = new_tensor(g, as);
+    return n->out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// blocks
+
+int make_divisible(double v, int divisor, double round_limit)
+{
+    int r = (int)(v + divisor / 2.0) / divisor * divisor;
+    if (r < divisor) r = divisor;
+    return r < round_limit * v ? r + divisor : r;
+}
+
+int g_conv_bn(Graph *g, const char *conv, const char *bn, int x, int oc, int k, int stride,
+              int groups, ActKind act)
+{
+    x = g_bn(g, bn, g_conv(g, conv, x, oc, k, stride, groups, false));
+    return act != ACT_NONE ? g_act(g, x, act) : x;
+}
+
+int g_se(Graph *g, const char *reduce, const char *expand, int x, int rd, ActKind act,
+         ActKind gate)
+{
+    int c = graph_shape(g, x).c;
+    int s = g_act(g, g_conv(g, reduce, g_gap(g, x), rd, 1, 1, 1, true), act);
+    s = g_act(g, g_conv(g, expand, s, c, 1, 1, 1, true), gate);
+    return g_chanmul(g, x, s);
+}
+
+int g_concat(Graph *g, int a, int b)
+{
+    Shape4 as = graph_shape(g, a), bs = graph_shape(g, b);
+    CHECK(as.n == bs.n && as.h == bs.h && as.w == bs.w, "graph: concat of %s and %s: batch and "
+          "spatial sizes differ", SHAPE_STR(as), SHAPE_STR(bs));
+    return g_add(g, g_chanpad(g, a, 0, bs.c), g_chanpad(g, b, as.c, 0));
+}
+
 // ---------------------------------------------------------------------------------------------
 
-// conv and linear only: normalization, activations, pooling, adds, gates and channel padding
-// count 0
+// conv and linear only: normalization, activations, pooling, adds, gates, products, resizes and
+// channel padding count 0
 uint64_t graph_macs(const Graph *g)
 {
     uint64_t macs = 0;
@@ -272,14 +332,16 @@ const char *graph_kind_name(GKind k)
 {
     static const char *kinds[] = {"input", "conv", "bn", "act", "add", "gate", "maxpool",
                                   "avgpool", "gap", "linear", "dropout", "drop_path", "chanpad",
-                                  "(fused)"};
+                                  "resize", "mul", "(fused)"};
     return (int)k >= 0 && (int)k < LEN(kinds) ? kinds[k] : "?";
 }
 
 void graph_print(const Graph *g, FILE *f)
 {
-    fprintf(f, "%4s  %-28s %-10s %-22s %-18s %12s\n", "#", "module", "op", "description", "output (HxWxC)",
-            "params");
+    int wm = 28; // the module column: as wide as the longest name
+    for (int i = 0; i < g->n_node; i++) wm = MAX(wm, (int)strlen(g->node[i].name));
+    fprintf(f, "%4s  %-*s %-10s %-22s %-18s %12s\n", "#", wm, "module", "op", "description",
+            "output (HxWxC)", "params");
     for (int i = 0; i < g->n_node; i++) {
         const GNode *n = &g->node[i];
         Shape4 y = g->t[n->out].s;
@@ -303,11 +365,15 @@ void graph_print(const Graph *g, FILE *f)
         case G_CHANPAD:
             snprintf(desc, sizeof desc, "c %d+%d+%d zeros", n->cp.before, n->cp.x.c, n->cp.after);
             break;
+        case G_RESIZE:
+            snprintf(desc, sizeof desc, "%s from %dx%d", n->rs.mode == RESIZE_NEAREST ? "nearest" :
+                     "bilinear", n->rs.x.h, n->rs.x.w);
+            break;
         default: break;
         }
         char out[32];
         snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
-        fprintf(f, "%4d  %-28s %-10s %-22s %-18s %12zu\n", i, n->kind == G_ACT ? "" : n->name,
+        fprintf(f, "%4d  %-*s %-10s %-22s %-18s %12zu\n", i, wm, n->kind == G_ACT ? "" : n->name,
                 n->kind == G_ACT ? n->name : graph_kind_name(n->kind), desc, out, np);
     }
 }
@@ -345,7 +411,8 @@ void graph_init_params(Graph *g, uint64_t seed)
         if (n->kind == G_CONV) {
             float fan_out = (float)n->conv.oc * n->conv.kh * n->conv.kw;
             float fan_in = (float)(n->conv.x.c / n->conv.g) * n->conv.kh * n->conv.kw;
-            fill_normal(w, nw, sqrtf(2.0f / fan_out), key, (uint64_t)n->par[0]);
+            if (g->torch_init) fill_uniform(w, nw, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[0]);
+            else fill_normal(w, nw, sqrtf(2.0f / fan_out), key, (uint64_t)n->par[0]);
             if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
         } else if (n->kind == G_LINEAR) {
             float bound = 1.0f / sqrtf((float)n->lin.in);

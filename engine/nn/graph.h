@@ -16,7 +16,7 @@
 #include "../core/params.h"
 
 typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
-               G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD,
+               G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD, G_RESIZE, G_MUL,
                G_FUSED /* an activation folded into the node before it (graph_fuse) */ } GKind;
 
 typedef struct { Shape4 s; } GTensor;
@@ -32,6 +32,7 @@ typedef struct {
         Pool2d pool;
         Linear lin;
         ChanPad cp;
+        Resize rs;
         float p;      // dropout, drop-path probability
     };
     int in[2], out;   // tensor indices (in[1] = -1 when unused)
@@ -54,6 +55,8 @@ typedef struct {
     GNode   *node;
     int      n_node, cap_node;
     float    bn_eps, bn_momentum; // for every BN node the builder adds (PyTorch: 1e-5, 0.1)
+    bool     torch_init; // graph_init_params: PyTorch's default conv init instead of timm's
+                         // ResNet one (a builder that sets it: timm's model defines no init)
 } Graph;
 
 void graph_init(Graph *g, Params *p);
@@ -63,6 +66,10 @@ void graph_free(Graph *g);
 int g_input(Graph *g, Shape4 s);
 // conv with PyTorch/timm "same-ish" padding ((s-1) + d(k-1)) / 2; bias optional
 int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int groups, bool bias);
+// the same with a kh x kw kernel, padded ((s-1) + (kh-1)) / 2 rows and ((s-1) + (kw-1)) / 2
+// columns (GhostNet's 1x5 and 5x1 depthwise convs: padding (0, 2) and (2, 0))
+int g_conv_hw(Graph *g, const char *name, int x, int oc, int kh, int kw, int stride, int groups,
+              bool bias);
 int g_bn(Graph *g, const char *name, int x);
 int g_act(Graph *g, int x, ActKind act);
 int g_add(Graph *g, int a, int b);
@@ -76,6 +83,27 @@ int g_linear(Graph *g, const char *name, int x, int out); // x (N,1,1,C) -> (N,1
 int g_chanpad(Graph *g, int x, int before, int after);
 int g_dropout(Graph *g, int x, float p);
 int g_droppath(Graph *g, int x, float p);
+// resize (N,H,W,C) -> (N,OH,OW,C), bilinear or nearest (ops.h's Resize); no parameters
+int g_resize(Graph *g, int x, int oh, int ow, ResizeMode mode);
+// elementwise product of two tensors of one shape (a gate as large as what it scales)
+int g_mul(Graph *g, int a, int b);
+
+// ---- blocks made of the nodes above -----------------------------------------------------------
+// timm's make_divisible(v, divisor, round_limit=r), the channel rounding of its builders: v to the
+// nearest multiple of divisor, at least divisor, plus one divisor where that lost more than
+// (1 - r) of v; in double, as Python computes it (ResNet's SE: r = 0; GhostNet: r = 0.9)
+int make_divisible(double v, int divisor, double round_limit);
+// conv (no bias) "conv" -> batch norm "bn" -> act (ACT_NONE: none): the conv-BN-act unit
+int g_conv_bn(Graph *g, const char *conv, const char *bn, int x, int oc, int k, int stride,
+              int groups, ActKind act);
+// squeeze-excitation: x (N,H,W,C) * gate(expand(act(reduce(mean_HW(x))))), reduce and expand
+// 1x1 convs with bias named `reduce` (C -> rd) and `expand` (rd -> C) (timm's SEModule, fc1/fc2,
+// and SqueezeExcite, conv_reduce/conv_expand)
+int g_se(Graph *g, const char *reduce, const char *expand, int x, int rd, ActKind act,
+         ActKind gate);
+// channel concatenation: a (N,H,W,Ca), b (N,H,W,Cb) -> (N,H,W,Ca+Cb), a's channels first
+// (torch.cat(dim=1) on NCHW), as two zero-paddings and an add: exact (v + 0 = v), no new op
+int g_concat(Graph *g, int a, int b);
 
 // folds each activation into the batch norm or add feeding it when it is that tensor's only
 // reader (BN: any activation; add: relu, relu6), so each pair runs as one op each way and the
@@ -108,7 +136,9 @@ void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t see
 
 // initial values as timm's ResNet sets them: conv weights He-normal with fan-out (kaiming_normal_,
 // mode fan_out, relu), conv biases and linear layers PyTorch's default U(+-1/sqrt(fan_in)), batch
-// norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry)
+// norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry).
+// With g->torch_init, conv weights too take PyTorch's default (kaiming_uniform_ with a = sqrt(5):
+// U(+-1/sqrt(fan_in))), as a timm model without an init of its own (GhostNet) starts
 void     graph_init_params(Graph *g, uint64_t seed);
 
 // profiling: when on, forward and backward time every node (waiting for the device after each)

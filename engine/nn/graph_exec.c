@@ -28,8 +28,8 @@ static bool backward_reads(const GNode *n, int k)
 {
     switch (n->kind) {
     case G_CONV: case G_BN: case G_ACT: case G_MAXPOOL: case G_LINEAR: return k == 0;
-    case G_CHANMUL: return true;
-    default: return false; // add, avgpool, gap, chanpad, dropout, drop-path: dy only
+    case G_CHANMUL: case G_MUL: return true;
+    default: return false; // add, avgpool, gap, chanpad, resize, dropout, drop-path: dy only
     }
 }
 
@@ -143,6 +143,8 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         case G_GAP: gap_forward(d, (GlobalAvgPool){g->t[x].s}, V(y), V(x)); break;
         case G_LINEAR: linear_forward(d, n->lin, V(y), V(x), W(n->par[0]), W(n->par[1])); break;
         case G_CHANPAD: chanpad_forward(d, n->cp, V(y), V(x)); break;
+        case G_RESIZE: resize_forward(d, n->rs, V(y), V(x)); break;
+        case G_MUL: mul_forward(d, (Mul){shape_numel(g->t[x].s)}, V(y), V(x), V(n->in[1])); break;
         case G_DROPOUT: dropout_forward(d, drop_desc(g, n, i, train, seed, sample0), V(y), V(x)); break;
         case G_DROPPATH: {
             Dropout o = drop_desc(g, n, i, train, seed, sample0);
@@ -170,8 +172,12 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
             int t = n->in[k];
             if (t >= 0 && t != input && g->first_grad[t] == i && (k == 0 || t != n->in[0])) set |= k ? SET_1 : SET_0;
         }
-        // the input tensor (node 0's output) takes no gradient
+        // the input tensor (node 0's output) takes no gradient, as first or second operand
         float *dx = n->kind == G_INPUT || n->kind == G_FUSED || x == input ? NULL : DV(x);
+        float *dx1 = n->in[1] < 0 || n->in[1] == input ? NULL : DV(n->in[1]);
+        // nothing to compute: no parameters, and the input is all it reads (a block built alone
+        // whose first node pools the input, as GhostNet's DFC attention does)
+        if (!dx && !dx1 && n->par[0] < 0) continue;
         switch (n->kind) {
         case G_INPUT: case G_FUSED: break;
         case G_CONV:
@@ -185,9 +191,9 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
             break;
         }
         case G_ACT: act_backward(d, n->act, dx, DV(y), V(x), set); break;
-        case G_ADD: add_backward(d, n->add, dx, DV(n->in[1]), DV(y), n->add.act ? V(y) : NULL, set); break;
+        case G_ADD: add_backward(d, n->add, dx, dx1, DV(y), n->add.act ? V(y) : NULL, set); break;
         case G_CHANMUL:
-            chanmul_backward(d, (ChanMul){g->t[x].s}, dx, DV(n->in[1]), DV(y), V(x), V(n->in[1]), set);
+            chanmul_backward(d, (ChanMul){g->t[x].s}, dx, dx1, DV(y), V(x), V(n->in[1]), set);
             break;
         case G_MAXPOOL: maxpool_backward(d, n->pool, dx, DV(y), V(x), set); break;
         case G_AVGPOOL: avgpool_backward(d, n->pool, dx, DV(y), set); break;
@@ -196,6 +202,10 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
             linear_backward(d, n->lin, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), set);
             break;
         case G_CHANPAD: chanpad_backward(d, n->cp, dx, DV(y), set); break;
+        case G_RESIZE: resize_backward(d, n->rs, dx, DV(y), set); break;
+        case G_MUL:
+            mul_backward(d, (Mul){shape_numel(g->t[x].s)}, dx, dx1, DV(y), V(x), V(n->in[1]), set);
+            break;
         case G_DROPOUT: dropout_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y), set); break;
         case G_DROPPATH: {
             Dropout o = drop_desc(g, n, i, train, seed, sample0);
@@ -218,14 +228,16 @@ void graph_profile_print(const Graph *g, FILE *f)
 {
     if (!g->prof || !g->prof_runs) return;
     double k = 1e3 / g->prof_runs, by_kind[2][32] = {{0}}, total[2] = {0, 0};
-    fprintf(f, "profile: ms per pass over %ld passes (batch %d)\n%4s  %-28s %-8s %-14s %9s %9s\n",
-            g->prof_runs, g->t[0].s.n, "#", "module", "op", "output", "forward", "backward");
+    int wm = 28; // the module column: as wide as the longest name
+    for (int i = 0; i < g->n_node; i++) wm = MAX(wm, (int)strlen(g->node[i].name));
+    fprintf(f, "profile: ms per pass over %ld passes (batch %d)\n%4s  %-*s %-8s %-14s %9s %9s\n",
+            g->prof_runs, g->t[0].s.n, "#", wm, "module", "op", "output", "forward", "backward");
     for (int i = 0; i < g->n_node; i++) {
         const GNode *n = &g->node[i];
         Shape4 y = g->t[n->out].s;
         char out[32];
         snprintf(out, sizeof out, "%dx%dx%d", y.h, y.w, y.c);
-        fprintf(f, "%4d  %-28s %-8s %-14s %9.3f %9.3f\n", i, n->name, graph_kind_name(n->kind), out,
+        fprintf(f, "%4d  %-*s %-8s %-14s %9.3f %9.3f\n", i, wm, n->name, graph_kind_name(n->kind), out,
                 g->prof[2 * i] * k, g->prof[2 * i + 1] * k);
         for (int p = 0; p < 2; p++) {
             by_kind[p][n->kind & 31] += g->prof[2 * i + p] * k;

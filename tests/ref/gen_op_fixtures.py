@@ -197,10 +197,11 @@ def kldiv(n, k, t):
     return {"s": s, "q": q, "loss": loss, "p": logp.exp(), "dloss": dl, "ds": ds}
 
 
-def resize(n, h, w, c, oh, ow):
+def resize(n, h, w, c, oh, ow, mode="bilinear"):
     x = uniform((n, h, w, c), -1, 1)
     X = t64(x, True)
-    y = nhwc(F.interpolate(nchw(X), size=(oh, ow), mode="bilinear", align_corners=False))
+    corners = dict(align_corners=False) if mode == "bilinear" else {}
+    y = nhwc(F.interpolate(nchw(X), size=(oh, ow), mode=mode, **corners))
     dy = uniform(tuple(y.shape), -1, 1)
     (dx,) = backward(y, t64(dy), X)
     return {"x": x, "y": y, "dy": dy, "dx": dx}
@@ -230,6 +231,15 @@ def droppath(n, per, p, key, sample0):
     dy = uniform((n, per), -1, 1)
     (dx,) = backward(y, t64(dy), X)
     return {"x": x, "y": y, "dy": dy, "dx": dx}
+
+
+def mul(n):
+    a, b = uniform((n,), -1, 1), uniform((n,), -1, 1)
+    A, B = t64(a, True), t64(b, True)
+    y = A * B
+    dy = uniform((n,), -1, 1)
+    da, db = backward(y, t64(dy), A, B)
+    return {"a": a, "b": b, "y": y, "dy": dy, "da": da, "db": db}
 
 
 def add(n, act_name=None, lo=-1, hi=1):
@@ -309,6 +319,13 @@ CASES = {
     "chanpad 0+5 after only c1": lambda: chanpad(3, 2, 3, 1, 0, 5),
     "avgpool 1x1 s2 (subsample) odd": lambda: pool("avg", 2, 7, 5, 4, 1, 2, 0, False, True),
     "avgpool 1x1 s2 (subsample) even": lambda: pool("avg", 2, 8, 6, 3, 1, 2, 0, False, True),
+    # GhostNetV3's DFC attention (appended: the earlier cases' draws and fixtures stay as they were)
+    "resize nearest 3x3->7x7": lambda: resize(2, 3, 3, 4, 7, 7, "nearest"),
+    "resize nearest x2 2x3->4x6": lambda: resize(2, 2, 3, 5, 4, 6, "nearest"),
+    "resize nearest 1x1->2x2 n1": lambda: resize(1, 1, 1, 6, 2, 2, "nearest"),
+    "resize nearest 2x5->5x13": lambda: resize(2, 2, 5, 3, 5, 13, "nearest"),
+    "resize nearest down 9x11->4x6": lambda: resize(2, 9, 11, 3, 4, 6, "nearest"),
+    "mul": lambda: mul(1001),
 }
 
 

@@ -1,6 +1,6 @@
 /* engine/backend/cpu/eltwise.c — activations (oneDNN eltwise forward; fused accumulating
- * backward), add, the SE channel gate, dropout and drop-path, channel zero-padding (the option-A
- * ResNet shortcut), in OpenMP loops.
+ * backward), add, the elementwise product, the SE channel gate, dropout and drop-path, channel
+ * zero-padding (the option-A ResNet shortcut), in OpenMP loops.
  *
  * Activation backward is an own loop on purpose: oneDNN's eltwise backward overwrites, so it
  * would cost a scratch write plus an accumulate pass; dx += dy * f'(x) is one pass, with f' from
@@ -115,6 +115,27 @@ void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, con
     if (!o1) return;
     if (op.act == ACT_NONE) add_grad(op.n, o1, w1, o2, w2, dy, NULL, false, 0);
     else add_grad(op.n, o1, w1, o2, w2, dy, y, true, op.act == ACT_RELU6 ? 6.0f : INFINITY);
+}
+
+// ---------------------------------------------------------------------------------------------
+// elementwise product: y = a * b; backward writes (set bits) or adds each gradient in one pass
+
+void cpu_mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b)
+{
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+    for (size_t i = 0; i < op.n; i++) y[i] = a[i] * b[i];
+}
+
+void cpu_mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy, const float *a,
+                      const float *b, GradSet set)
+{
+    bool wa = set & SET_0, wb = set & SET_1;
+    if (da)
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) da[i] = (wa ? 0.0f : da[i]) + dy[i] * b[i];
+    if (db)
+#pragma omp parallel for simd schedule(static) if (op.n > PAR_N)
+        for (size_t i = 0; i < op.n; i++) db[i] = (wb ? 0.0f : db[i]) + dy[i] * a[i];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-/* engine/backend/cuda/eltwise.cu — elementwise kernels: activations, add, the SE channel gate,
- * channel zero-padding (the option-A ResNet shortcut), dropout and drop-path with the shared
- * Philox draws, and the small helpers (bf16 conversion, accumulate, bias add) the other files
- * use. One thread per element, grid-stride loops.
+/* engine/backend/cuda/eltwise.cu — elementwise kernels: activations, add, the elementwise
+ * product, the SE channel gate, channel zero-padding (the option-A ResNet shortcut), dropout and
+ * drop-path with the shared Philox draws, and the small helpers (bf16 conversion, accumulate,
+ * bias add) the other files use. One thread per element, grid-stride loops.
  * Activation versions: 0 (default) our kernel running op_math.h's act_f, the formula the CPU op
  * test checks, so GPU and CPU agree to the last bit where the math library does; 1 cuDNN's
  * cudnnActivationForward for the four functions it has (relu, relu6, sigmoid, silu), kept for
@@ -129,7 +129,7 @@ extern "C" void cuda_act_backward(Dev *d, Act op, float *dx, const float *dy, co
 }
 
 // ---------------------------------------------------------------------------------------------
-// add, channel gate
+// add, elementwise product, channel gate
 
 __global__ void add_kernel(float *y, const float *a, const float *b, size_t n, ActKind act)
 {
@@ -156,6 +156,35 @@ extern "C" void cuda_add_forward(Dev *d, Add op, float *y, const float *a, const
 extern "C" void cuda_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, const float *y, GradSet set)
 {
     add_backward_kernel<<<grid(op.n), CUDA_THREADS>>>(da, db, dy, y, op.n, op.act);
+    LAUNCH_CHECK();
+}
+
+// elementwise product: y = a * b; backward da += dy * b, db += dy * a (ops.c zero-fills for set
+// bits: the table has no write path)
+__global__ void mul_kernel(float *y, const float *a, const float *b, size_t n)
+{
+    FOR_N(i, n) y[i] = a[i] * b[i];
+}
+
+__global__ void mul_backward_kernel(float *da, float *db, const float *dy, const float *a,
+                                    const float *b, size_t n)
+{
+    FOR_N(i, n) {
+        if (da) da[i] += dy[i] * b[i];
+        if (db) db[i] += dy[i] * a[i];
+    }
+}
+
+extern "C" void cuda_mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b)
+{
+    mul_kernel<<<grid(op.n), CUDA_THREADS>>>(y, a, b, op.n);
+    LAUNCH_CHECK();
+}
+
+extern "C" void cuda_mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy,
+                                  const float *a, const float *b, GradSet set)
+{
+    mul_backward_kernel<<<grid(op.n), CUDA_THREADS>>>(da, db, dy, a, b, op.n);
     LAUNCH_CHECK();
 }
 

@@ -1,6 +1,7 @@
-/* engine/backend/cuda/resize.cu — bilinear resize with PyTorch's align_corners=False rule
- * (op_math.h's resize_taps, as in ref): one thread per output element; backward scatters with
- * atomicAdd.
+/* engine/backend/cuda/resize.cu — resize with PyTorch's rules, bilinear (align_corners=False)
+ * and nearest, through op_math.h's resize_taps_mode as in ref (nearest: the whole weight on one
+ * tap): one thread per output element; backward scatters with atomicAdd. Nearest's backward thus
+ * adds three zeros besides its one value: it runs on DFC attention's small gates only.
  */
 #include "../op_math.h"
 #include "cuda.h"
@@ -17,7 +18,8 @@ __global__ void resize_kernel(Resize op, float *y, const float *x, float *dx, co
     Shape4 xs = op.x;
     int c = (int)(i % xs.c), ow = (int)(i / xs.c % op.ow), oh = (int)(i / xs.c / op.ow % op.oh);
     int n = (int)(i / ((size_t)xs.c * op.ow * op.oh));
-    ResizeTaps th = resize_taps(oh, xs.h, op.oh), tw = resize_taps(ow, xs.w, op.ow);
+    ResizeTaps th = resize_taps_mode(op.mode, oh, xs.h, op.oh);
+    ResizeTaps tw = resize_taps_mode(op.mode, ow, xs.w, op.ow);
     if (y) {
         y[i] = th.l0 * (tw.l0 * x[at(xs, n, th.i0, tw.i0, c)] + tw.l1 * x[at(xs, n, th.i0, tw.i1, c)]) +
                th.l1 * (tw.l0 * x[at(xs, n, th.i1, tw.i0, c)] + tw.l1 * x[at(xs, n, th.i1, tw.i1, c)]);

@@ -1,6 +1,6 @@
 /* engine/backend/ref/eltwise.c — the oracle's elementwise ops: activations (op_math.h), add,
- * the SE channel gate, dropout and drop-path (masks from rng.h, recomputed in backward), and
- * channel zero-padding (the option-A ResNet shortcut).
+ * the elementwise product, the SE channel gate, dropout and drop-path (masks from rng.h,
+ * recomputed in backward), and channel zero-padding (the option-A ResNet shortcut).
  */
 #include "../op_math.h"
 #include "../../core/rng.h"
@@ -29,6 +29,20 @@ void ref_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, con
         float g = op.act == ACT_NONE ? dy[i] : dy[i] * act_df(op.act, y[i]);
         if (da) da[i] += g;
         if (db) db[i] += g;
+    }
+}
+
+void ref_mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b)
+{
+    for (size_t i = 0; i < op.n; i++) y[i] = a[i] * b[i];
+}
+
+void ref_mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy, const float *a,
+                      const float *b, GradSet set)
+{
+    for (size_t i = 0; i < op.n; i++) {
+        if (da) da[i] += dy[i] * b[i];
+        if (db) db[i] += dy[i] * a[i];
     }
 }
 
