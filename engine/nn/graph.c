@@ -343,14 +343,17 @@ void graph_init_params(Graph *g, uint64_t seed)
         float *b = n->par[1] >= 0 ? params_at(p, ROLE_W, n->par[1]) : NULL;
         size_t nw = n->par[0] >= 0 ? p->info[n->par[0]].numel : 0;
         if (n->kind == G_CONV) {
-            float fan_out = (float)n->conv.oc * n->conv.kh * n->conv.kw;
-            float fan_in = (float)(n->conv.x.c / n->conv.g) * n->conv.kh * n->conv.kw;
+            int k2 = n->conv.kh * n->conv.kw;
+            float fan_out = g->init_goog ? (float)(n->conv.oc * k2 / n->conv.g) : (float)n->conv.oc * k2;
+            float fan_in = (float)(n->conv.x.c / n->conv.g) * k2;
             fill_normal(w, nw, sqrtf(2.0f / fan_out), key, (uint64_t)n->par[0]);
-            if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
+            if (b && g->init_goog) fill_const(b, (size_t)n->conv.oc, 0.0f);
+            else if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
         } else if (n->kind == G_LINEAR) {
-            float bound = 1.0f / sqrtf((float)n->lin.in);
+            float bound = 1.0f / sqrtf((float)(g->init_goog ? n->lin.out : n->lin.in));
             fill_uniform(w, nw, bound, key, (uint64_t)n->par[0]);
-            fill_uniform(b, (size_t)n->lin.out, bound, key, (uint64_t)n->par[1]);
+            if (g->init_goog) fill_const(b, (size_t)n->lin.out, 0.0f);
+            else fill_uniform(b, (size_t)n->lin.out, bound, key, (uint64_t)n->par[1]);
         } else if (n->kind == G_BN) {
             size_t c = (size_t)n->bn.x.c;
             fill_const(w, c, n->zero_init ? 0.0f : 1.0f);

@@ -54,6 +54,7 @@ typedef struct {
     GNode   *node;
     int      n_node, cap_node;
     float    bn_eps, bn_momentum; // for every BN node the builder adds (PyTorch: 1e-5, 0.1)
+    bool     init_goog;   // graph_init_params as timm's EfficientNet/MobileNet (_init_weight_goog)
 } Graph;
 
 void graph_init(Graph *g, Params *p);
@@ -108,7 +109,10 @@ void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t see
 
 // initial values as timm's ResNet sets them: conv weights He-normal with fan-out (kaiming_normal_,
 // mode fan_out, relu), conv biases and linear layers PyTorch's default U(+-1/sqrt(fan_in)), batch
-// norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry)
+// norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry).
+// With init_goog, as timm's _init_weight_goog (EfficientNet, MobileNet): conv N(0, 2/fan_out) with
+// fan_out = OC*KH*KW/G (a depthwise conv's is KH*KW), conv biases 0, linear weights
+// U(+-1/sqrt(OUT)) and biases 0; batch norm as above
 void     graph_init_params(Graph *g, uint64_t seed);
 
 // profiling: when on, forward and backward time every node (waiting for the device after each)
