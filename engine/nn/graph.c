@@ -314,17 +314,29 @@ void graph_print(const Graph *g, FILE *f)
 
 // ---------------------------------------------------------------------------------------------
 
+// value j: Box-Muller on the counter draws 2j and 2j+1 of (key, stream). One Philox block holds
+// the draws of two values (rng_uniform would compute it once per draw); values are independent,
+// so threads share the blocks out without changing any of them (models of 100M weights)
 static void fill_normal(float *w, size_t n, float std, uint64_t key, uint64_t stream)
 {
-    for (size_t j = 0; j < n; j++) { // Box-Muller on two counter draws
-        float u1 = rng_uniform(key, stream, 2 * j), u2 = rng_uniform(key, stream, 2 * j + 1);
-        w[j] = std * sqrtf(-2.0f * logf(1.0f - u1)) * cosf(6.2831853f * u2);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t b = 0; b < (n + 1) / 2; b++) {
+        Philox4 r = rng_block(key, stream, b);
+        for (size_t k = 0; k < 2 && 2 * b + k < n; k++) {
+            float u1 = rng_u01(r.v[2 * k]), u2 = rng_u01(r.v[2 * k + 1]);
+            w[2 * b + k] = std * sqrtf(-2.0f * logf(1.0f - u1)) * cosf(6.2831853f * u2);
+        }
     }
 }
 
+// value j: draw j of (key, stream) scaled to [-bound, bound), four values per Philox block
 static void fill_uniform(float *w, size_t n, float bound, uint64_t key, uint64_t stream)
 {
-    for (size_t j = 0; j < n; j++) w[j] = bound * (2 * rng_uniform(key, stream, j) - 1);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t b = 0; b < (n + 3) / 4; b++) {
+        Philox4 r = rng_block(key, stream, b);
+        for (size_t k = 0; k < 4 && 4 * b + k < n; k++) w[4 * b + k] = bound * (2 * rng_u01(r.v[k]) - 1);
+    }
 }
 
 static void fill_const(float *w, size_t n, float v)
