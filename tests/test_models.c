@@ -258,52 +258,10 @@ Test(resnet, unknown_name)
 // small ResNets against their references (tests/ref/gen_model_fixtures.py): same weights, same
 // input, on ref and cpu: eval logits, train logits, every parameter gradient of
 // L = sum(r * logits), running statistics. Tiny timm ResNets store their weights in the fixture;
-// the option-A ResNet-20 (0.27M parameters) draws them here as the generator does (generated())
-// and finds its larger gradients as signatures (gsig/: norm and four random projections)
+// the option-A ResNet-20 (0.27M parameters) draws them here as the generator does (generated(),
+// fixture_param) and finds its larger gradients as signatures (gsig/: fixture_signature)
 
 #include "fixtures.h"
-
-// tests/ref/gen_model_fixtures.py's WEIGHT_KEY, SIG_KEY, generated() and fnv1a, mirrored
-enum { WEIGHT_KEY = 0x5EED0A01, SIG_KEY = 0x5EED0A02 };
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xCBF29CE484222325ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
-    return h;
-}
-
-// the generator's value j of parameter `pi`: one rounding to float of an exact (or once
-// rounded) double, the same operations as numpy's, so both sides hold the same floats
-static void generate_param(const ParamInfo *pi, float *w)
-{
-    uint64_t stream = fnv1a(pi->name);
-    size_t fan_in = pi->numel / (size_t)pi->dims[0];
-    size_t len = strlen(pi->name);
-#define ENDS(suffix) (len >= strlen(suffix) && strcmp(pi->name + len - strlen(suffix), suffix) == 0)
-    for (size_t j = 0; j < pi->numel; j++) {
-        double u = rng_uniform(WEIGHT_KEY, stream, j), v;
-        if (pi->ndim >= 2) v = (2 * u - 1) * sqrt(3.0 / (double)fan_in); // conv, linear
-        else if (ENDS(".running_mean")) v = (2 * u - 1) * 0.2;
-        else if (ENDS(".running_var") || ENDS(".weight")) v = 0.5 + u;   // and BN gamma
-        else v = (2 * u - 1) * 0.3;                                       // BN beta, fc bias
-        w[j] = (float)v;
-    }
-#undef ENDS
-}
-
-// a gradient's signature: |g| and <g, r_k> with r_k[j] = 2 rng_uniform(SIG_KEY, k, j) - 1
-static void gradient_signature(const float *g, size_t n, float sig[5])
-{
-    double acc[5] = {0};
-    for (size_t j = 0; j < n; j++) {
-        acc[0] += (double)g[j] * g[j];
-        for (int k = 0; k < 4; k++)
-            acc[1 + k] += (double)g[j] * (2.0 * rng_uniform(SIG_KEY, k, j) - 1);
-    }
-    sig[0] = (float)sqrt(acc[0]);
-    for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
-}
 
 // fuse: fold activations into the batch norms and adds before them (graph_fuse), as training does
 static void check_model(const char *model, const char *ref, ResNetArgs a, int batch, int res,
@@ -330,7 +288,7 @@ static void check_model(const char *model, const char *ref, ResNetArgs a, int ba
               p.count);
     for (int i = 0; i < p.count; i++) {
         if (generated) {
-            generate_param(&p.info[i], params_at(&p, ROLE_W, i));
+            fixture_param(&p.info[i], params_at(&p, ROLE_W, i));
             continue;
         }
         snprintf(key, sizeof key, "param/%s", p.info[i].name);
@@ -374,7 +332,7 @@ static void check_model(const char *model, const char *ref, ResNetArgs a, int ba
             snprintf(key, sizeof key, "gsig/%s", p.info[i].name);
             t = fixture_find(&fx, model, key);
             cr_assert(t && t->n == 5, "%s: fixture lacks grad/ or gsig/%s", model, p.info[i].name);
-            gradient_signature(got, p.info[i].numel, sig);
+            fixture_signature(got, p.info[i].numel, sig);
             got = sig;
             n_sig++;
         }
