@@ -261,6 +261,43 @@ Test(zoo, width_and_depth_knobs)
     params_free(&p);
 }
 
+// the builder's initialization is timm's _init_weight_goog: conv N(0, 2/fan_out) with fan_out =
+// OC*KH*KW/G (a depthwise 3x3's std is sqrt(2/9)), conv and linear biases 0, linear U(+-1/sqrt(OUT))
+Test(zoo, init_is_timms_goog_init)
+{
+    static const struct { const char *name; double std, bound; } want[] = {
+        {"conv_stem.weight", 0.08333, 0},                  // sqrt(2 / (32*3*3))
+        {"blocks.1.0.conv_dw.weight", 0.47140, 0},         // depthwise: sqrt(2 / 9)
+        {"blocks.1.0.conv_pw.weight", 0.14434, 0},         // sqrt(2 / 96)
+        {"classifier.weight", 0, 0.031623},                // U(+-1/sqrt(1000))
+        {"classifier.bias", 0, 0}, {"blocks.1.0.se.conv_reduce.bias", 0, 0},
+    };
+    ModelKnobs k = model_knobs_default();
+    Net n;
+    net_open(&n, "cpu");
+    model_build(&n.g, "efficientnet_b0", &k, 1, 32);
+    net_ready(&n, false, GRAPH_EVAL, 0, false);
+    graph_init_params(&n.g, 3);
+    for (int i = 0; i < LEN(want); i++) {
+        int j = params_find(&n.p, want[i].name);
+        cr_assert(j >= 0, "%s", want[i].name);
+        const float *w = params_at(&n.p, ROLE_W, j);
+        size_t m = n.p.info[j].numel;
+        double s2 = 0;
+        for (size_t e = 0; e < m; e++) s2 += (double)w[e] * w[e];
+        double std = sqrt(s2 / m), amax = max_abs(w, m);
+        if (want[i].std > 0)
+            cr_expect(fabs(std / want[i].std - 1) < 0.1, "%s: std %.4f, timm's init %.4f", want[i].name,
+                      std, want[i].std);
+        else if (want[i].bound > 0)
+            cr_expect(amax <= want[i].bound && amax > 0.99 * want[i].bound, "%s: max |w| %.5f, bound %.5f",
+                      want[i].name, amax, want[i].bound);
+        else
+            cr_expect(amax == 0, "%s: timm's init zeroes it, max |w| %g", want[i].name, amax);
+    }
+    net_close(&n);
+}
+
 // timm's drop-path rate of every residual block (rate * block index / block count), in order
 static void check_drop_path(const char *model)
 {
