@@ -3,7 +3,8 @@
  *  - counts: every registered model's parameters equal timm's (sum of numel over parameters,
  *    buffers excluded) and its MACs (conv + linear multiply-accumulates, graph_macs) are within
  *    1% of the issue's table (which is timm's: tests/ref/gen_zoo_fixtures.py's models, counted)
- *  - names and knobs: timm's state-dict names, the registry's errors, width/depth behaviour
+ *  - names, knobs and init: timm's state-dict names, the registry's errors, width/depth
+ *    behaviour, the initialization (timm's _init_weight_goog)
  *  - logits: every named model on Philox weights and input at a small resolution against timm's
  *    eval logits (tests/ref/zoo.fix), on cpu; small variants that turn the knobs (width, depth,
  *    SE ratio, Fused-MBConv boundary) in train mode too: logits, every gradient (as signatures)
@@ -17,7 +18,7 @@
 #include <criterion/criterion.h>
 #include <math.h>   // isfinite, fmax
 #include <omp.h>    // omp_set_num_threads
-#include <string.h> // strchr, strcmp, memcpy
+#include <string.h> // strcmp, strcspn, strstr, memcpy
 
 #include "fixtures.h"
 #include "models/efficientnet.h"
