@@ -43,7 +43,8 @@ static int usage_model(FILE *f, const char *prog)
                "  multiply-accumulates per image at that resolution); --list prints the names, one\n"
                "  a line. --reparam: the inference form, each set of parallel conv-BN branches\n"
                "  folded into one conv with bias, as timm's reparameterize() (GhostNetV3)\n"
-               "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio\n"
+               "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio,\n"
+               "  fused_stages (EfficientNet: the first N stages Fused-MBConv)\n"
                "  models: %s\n", prog, prog, model_names());
     return f == stdout ? 0 : 2;
 }
@@ -69,9 +70,10 @@ static int set_knob(ModelKnobs *a, const char *kv)
     else if (!strcmp(key, "drop_path") && v >= 0 && v < 1) a->drop_path = (float)v;
     else if (!strcmp(key, "dropout") && v >= 0 && v < 1) a->dropout = (float)v;
     else if (!strcmp(key, "se_ratio") && v >= 0 && v <= 1) a->se_ratio = (float)v;
+    else if (!strcmp(key, "fused_stages") && v == (int)v && v >= -1 && v <= 16) a->fused_stages = (int)v;
     else {
         log_error("--set %s: unknown key or value out of range (keys: width > 0, depth > 0, "
-                  "drop_path and dropout in [0,1), se_ratio in [0,1])", kv);
+                  "drop_path and dropout in [0,1), se_ratio in [0,1], fused_stages -1 .. 16)", kv);
         return 2;
     }
     return 0;

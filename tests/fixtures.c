@@ -1,8 +1,7 @@
-/* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h), and drawing the
- * weights that the larger model fixtures leave to both sides. */
-#include <math.h>   // fabs, fmax, sqrt
+/* tests/fixtures.c — reading the reference fixtures (tests/ref, see fixtures.h). */
+#include <math.h>   // fabs, fmax
 #include <stdio.h>  // fopen, fread
-#include <string.h> // memcmp, strcmp, strlen
+#include <string.h> // memcmp, strcmp
 
 #include "core/rng.h"
 #include "fixtures.h"
@@ -79,37 +78,63 @@ double max_rel_err(const float *got, const float *want, size_t n)
 
 // ---------------------------------------------------------------------------------------------
 
-static uint64_t fnv1a(const char *s)
+uint64_t fixture_fnv1a(const char *s)
 {
     uint64_t h = 0xCBF29CE484222325ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
     return h;
 }
 
-void fixture_generate_param(const ParamInfo *pi, float *w)
+// the four draws of Philox block j>>2 of stream (key, hi) at once: rng_uniform(key, hi, j..j+3)
+static void uniform4(uint64_t key, uint64_t hi, size_t j, double u[4])
 {
-    uint64_t stream = fnv1a(pi->name);
-    size_t fan_in = pi->numel / (size_t)pi->dims[0];
-    size_t len = strlen(pi->name);
-#define ENDS(suffix) (len >= strlen(suffix) && strcmp(pi->name + len - strlen(suffix), suffix) == 0)
-    for (size_t j = 0; j < pi->numel; j++) {
-        double u = rng_uniform(FIXTURE_WEIGHT_KEY, stream, j), v;
-        if (pi->ndim >= 2) v = (2 * u - 1) * sqrt(3.0 / (double)fan_in); // conv, linear
-        else if (ENDS(".running_mean")) v = (2 * u - 1) * 0.2;
-        else if (ENDS(".running_var") || ENDS(".weight")) v = 0.5 + u;   // and BN gamma
-        else v = (2 * u - 1) * 0.3;                                       // BN beta, biases
-        w[j] = (float)v;
-    }
-#undef ENDS
+    Philox4 b = rng_block(key, hi, j >> 2);
+    for (int k = 0; k < 4; k++) u[k] = rng_u01(b.v[k]);
 }
 
-void fixture_gradient_signature(const float *g, size_t n, float sig[5])
+void fixture_param(const ParamInfo *pi, float *w)
+{
+    uint64_t stream = fixture_fnv1a(pi->name);
+    size_t fan_in = pi->numel / (size_t)pi->dims[0], len = strlen(pi->name);
+#define ENDS(suffix) (len >= strlen(suffix) && strcmp(pi->name + len - strlen(suffix), suffix) == 0)
+    enum { CONV, MEAN, GAMMA, OTHER } kind = pi->ndim >= 2 ? CONV // conv, linear
+        : ENDS(".running_mean") ? MEAN
+        : ENDS(".running_var") || ENDS(".weight") ? GAMMA         // and BN gamma
+        : OTHER;                                                  // BN beta, biases
+#undef ENDS
+    double scale = sqrt(3.0 / (double)fan_in);
+    for (size_t j = 0; j < pi->numel; j += 4) {
+        double u[4];
+        uniform4(FIX_WEIGHT_KEY, stream, j, u);
+        for (size_t k = 0; k < 4 && j + k < pi->numel; k++) {
+            double v = kind == CONV ? (2 * u[k] - 1) * scale
+                     : kind == MEAN ? (2 * u[k] - 1) * 0.2
+                     : kind == GAMMA ? 0.5 + u[k]
+                     : (2 * u[k] - 1) * 0.3;
+            w[j + k] = (float)v;
+        }
+    }
+}
+
+void fixture_uniform(uint64_t key, uint64_t stream, size_t n, float *x)
+{
+    for (size_t j = 0; j < n; j += 4) {
+        double u[4];
+        uniform4(key, stream, j, u);
+        for (size_t k = 0; k < 4 && j + k < n; k++) x[j + k] = (float)(2 * u[k] - 1);
+    }
+}
+
+void fixture_signature(const float *g, size_t n, float sig[5])
 {
     double acc[5] = {0};
-    for (size_t j = 0; j < n; j++) {
-        acc[0] += (double)g[j] * g[j];
-        for (int k = 0; k < 4; k++)
-            acc[1 + k] += (double)g[j] * (2.0 * rng_uniform(FIXTURE_SIG_KEY, k, j) - 1);
+    for (size_t j = 0; j < n; j += 4) {
+        double r[4][4];
+        for (int k = 0; k < 4; k++) uniform4(FIX_SIG_KEY, (uint64_t)k, j, r[k]);
+        for (size_t i = 0; i < 4 && j + i < n; i++) {
+            acc[0] += (double)g[j + i] * g[j + i];
+            for (int k = 0; k < 4; k++) acc[1 + k] += (double)g[j + i] * (2.0 * r[k][i] - 1);
+        }
     }
     sig[0] = (float)sqrt(acc[0]);
     for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];

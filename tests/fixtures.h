@@ -20,17 +20,21 @@ const FixTensor *fixture_find(const Fixtures *fx, const char *prefix, const char
 // measure of every comparison with a reference in the tests
 double max_rel_err(const float *got, const float *want, size_t n);
 
-// ---- weights drawn on both sides: tests/ref/gen_model_fixtures.py's generated(), gsig() and
-// fnv1a, mirrored (models whose weights would make fixtures of megabytes store none)
-enum { FIXTURE_WEIGHT_KEY = 0x5EED0A01, FIXTURE_SIG_KEY = 0x5EED0A02 };
+// ---- values drawn on both sides (tests/ref/gen_model_fixtures.py: generated(), gsig()) --------
+// Larger models' weights and inputs are never stored: the generators and the tests draw the same
+// floats from Philox (rng.h, tests/ref/philox.py), keyed by name through fnv1a
 
-// the generator's values of parameter `pi` (our layout) into w (pi->numel), from the stream
-// fnv1a(name): conv and linear weights U(+-sqrt(3/fan_in)), running means U(+-0.2), running
-// variances and BN gammas 0.5 + U(0,1), other vectors U(+-0.3); one rounding to float of an
-// exact (or once rounded) double, the same operations as numpy's, so both sides hold the same
-// floats
-void fixture_generate_param(const ParamInfo *pi, float *w);
-// a gradient's signature sig (5): |g| and <g, r_k> with r_k[j] = 2 rng_uniform(SIG_KEY, k, j) - 1
-void fixture_gradient_signature(const float *g, size_t n, float sig[5]);
+enum { FIX_WEIGHT_KEY = 0x5EED0A01, FIX_SIG_KEY = 0x5EED0A02 };
+
+uint64_t fixture_fnv1a(const char *s);   // 64-bit FNV-1a of the bytes: a stream number per name
+// generated(): the value of every element of parameter `pi` (numel floats into w): conv and linear
+// U(+-sqrt(3/fan_in)), BN gamma and running var 0.5 + U(0,1), running mean U(+-0.2), other vectors
+// U(+-0.3); one rounding to float of an exact-or-once-rounded double, as numpy computes it
+void     fixture_param(const ParamInfo *pi, float *w);
+// x[j] = 2 rng_uniform(key, stream, j) - 1 for j < n: inputs and loss weights, uniform in [-1, 1)
+void     fixture_uniform(uint64_t key, uint64_t stream, size_t n, float *x);
+// gsig(): a gradient's signature, |g| and <g, r_k> for k < 4 with r_k[j] = 2 rng_uniform(SIG_KEY,
+// k, j) - 1, over the n values of g (our layout, flattened)
+void     fixture_signature(const float *g, size_t n, float sig[5]);
 
 #endif

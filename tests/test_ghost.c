@@ -189,7 +189,7 @@ static void net_draw(Net *n)
     for (int i = 0; i < n->p.count; i++) {
         const ParamInfo *pi = &n->p.info[i];
         float *w = params_at(&n->p, ROLE_W, i);
-        fixture_generate_param(pi, w);
+        fixture_param(pi, w);
         size_t len = strlen(pi->name);
         if (len > 12 && strcmp(pi->name + len - 12, ".running_var") == 0)
             for (size_t j = 0; j < pi->numel; j++) w[j] *= VAR_SCALE;
@@ -364,7 +364,7 @@ Test(timm_ghost, train_step_100_cpu)
     for (int i = 0; i < a.p.count; i++) {
         if (!sigs[i]) continue;
         float sig[5];
-        fixture_gradient_signature(params_at(&a.p, ROLE_GRAD, i), a.p.info[i].numel, sig);
+        fixture_signature(params_at(&a.p, ROLE_GRAD, i), a.p.info[i].numel, sig);
         double diff = 0, m = noise_floor;
         for (int k = 0; k < 5; k++) {
             diff = fmax(diff, fabs((double)sig[k] - sigs[i]->data[k]));

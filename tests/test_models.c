@@ -258,8 +258,8 @@ Test(resnet, unknown_name)
 // small ResNets against their references (tests/ref/gen_model_fixtures.py): same weights, same
 // input, on ref and cpu: eval logits, train logits, every parameter gradient of
 // L = sum(r * logits), running statistics. Tiny timm ResNets store their weights in the fixture;
-// the option-A ResNet-20 (0.27M parameters) draws them here as the generator does (generated())
-// and finds its larger gradients as signatures (gsig/: norm and four random projections)
+// the option-A ResNet-20 (0.27M parameters) draws them here as the generator does (generated(),
+// fixture_param) and finds its larger gradients as signatures (gsig/: fixture_signature)
 
 #include "fixtures.h"
 
@@ -288,7 +288,7 @@ static void check_model(const char *model, const char *ref, ResNetArgs a, int ba
               p.count);
     for (int i = 0; i < p.count; i++) {
         if (generated) {
-            fixture_generate_param(&p.info[i], params_at(&p, ROLE_W, i));
+            fixture_param(&p.info[i], params_at(&p, ROLE_W, i));
             continue;
         }
         snprintf(key, sizeof key, "param/%s", p.info[i].name);
@@ -332,7 +332,7 @@ static void check_model(const char *model, const char *ref, ResNetArgs a, int ba
             snprintf(key, sizeof key, "gsig/%s", p.info[i].name);
             t = fixture_find(&fx, model, key);
             cr_assert(t && t->n == 5, "%s: fixture lacks grad/ or gsig/%s", model, p.info[i].name);
-            fixture_gradient_signature(got, p.info[i].numel, sig);
+            fixture_signature(got, p.info[i].numel, sig);
             got = sig;
             n_sig++;
         }

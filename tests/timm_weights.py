@@ -100,14 +100,26 @@ def params_of(name):
 
 
 def randomize_bn(model, gen):
-    """BN affine and running statistics drawn away from timm's init (gamma 0 on residual branches)."""
+    """BN affine parameters drawn away from timm's init (gamma 0.8-1.2 where timm has 0 on
+    residual branches), and running statistics from a train-mode pass over 8 random images,
+    perturbed by +-10% so they are not plain batch statistics: calibrated and near 1, so deep
+    models stay well conditioned. (With gamma and variances drawn from 0.5-1.5, EfficientNetV2-S's
+    activations reach 1e5 and timm's own float32 and float64 logits differ by 0.6: nothing could
+    be compared there.)"""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=gen))
-                m.bias.copy_(0.6 * torch.rand(m.bias.shape, generator=gen) - 0.3)
-                m.running_mean.copy_(0.4 * torch.rand(m.running_mean.shape, generator=gen) - 0.2)
-                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
+        for m in bns:
+            m.weight.copy_(0.8 + 0.4 * torch.rand(m.weight.shape, generator=gen))
+            m.bias.copy_(0.2 * torch.rand(m.bias.shape, generator=gen) - 0.1)
+            m.momentum = 1.0  # running = this batch's statistics
+        model.train()
+        model(torch.randn(8, 3, RES, RES, generator=gen))  # 8 images: a 2x2 map still has 32 values
+        model.eval()
+        for m in bns:
+            m.momentum = 0.1
+            m.running_var.mul_(0.9 + 0.2 * torch.rand(m.running_var.shape, generator=gen))
+            m.running_mean.add_(0.1 * (torch.rand(m.running_mean.shape, generator=gen) - 0.5) *
+                                m.running_var.sqrt())
 
 
 def check(name, tmp):
@@ -119,13 +131,18 @@ def check(name, tmp):
     model = timm.create_model(name).eval()
 
     def logits_vs_timm(weights):
+        """our float32 logits against timm's in float64, the exact answer: (error, allowed), where
+        allowed is TOL, or 4x timm's own float32 error where the model is that ill-conditioned"""
         repro("logits", "--model", name, "--weights", weights, "--input", xp, "--out", ours_out)
+        xn = x.permute(0, 3, 1, 2).contiguous()
         with torch.no_grad():
-            ref = model(x.permute(0, 3, 1, 2).contiguous()).numpy()
+            ref32 = model(xn).numpy()
+            ref = model.double()(xn.double()).numpy()
+            model.float()
         got = np.load(ours_out)
         if got.shape != ref.shape:
             raise RuntimeError(f"logits of shape {got.shape}, timm's {ref.shape}")
-        return rel_err(got, ref)
+        return rel_err(got, ref), max(TOL, 4 * rel_err(ref32, ref))
 
     # out: our initializer -> timm, strictly
     exported = os.path.join(tmp, "ours.safetensors")
@@ -157,7 +174,7 @@ def check(name, tmp):
 def main():
     names = repro("model", "--list").split()
     print(f"timm {timm.__version__}, torch {torch.__version__}; timm's files written by the {WRITER}; "
-          f"{RES}x{RES}, tolerance {TOL:g} (max |ours - timm| / max |timm|)")
+          f"{RES}x{RES}, tolerance {TOL:g} (max |ours - timm| / max |timm|, timm in float64)")
     passed = failed = skipped = 0
     with tempfile.TemporaryDirectory(prefix="repro_timm_") as tmp:
         for name in names:
@@ -172,10 +189,11 @@ def main():
                 continue
             t0 = time.time()
             try:
-                e_out, e_in = check(name, tmp)
-                bad = max(e_out, e_in) > TOL
+                (e_out, tol_out), (e_in, tol_in) = check(name, tmp)
+                bad = e_out > tol_out or e_in > tol_in
+                loose = "" if max(tol_out, tol_in) == TOL else f"  (tolerance {max(tol_out, tol_in):.0e}: timm's float32 is that far off)"
                 print(f"{'FAIL' if bad else 'ok  '}  {name:12s} export->timm {e_out:.1e}  timm->repro "
-                      f"{e_in:.1e}  round trip exact  ({time.time() - t0:.1f} s)")
+                      f"{e_in:.1e}  round trip exact  ({time.time() - t0:.1f} s){loose}")
             except Exception as e:  # one model's failure is reported, the others still run
                 bad = True
                 print(f"FAIL  {name:12s} {e}")

@@ -30,6 +30,8 @@ static const RecipeKey keys[] = {
     {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth at the last block"},
     {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout before the classifier"},
     {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = the model's own"},
+    {"model", "fused_stages", K_INT, F(net.fused_stages), -1, 16, "EfficientNet: the first N stages "
+     "Fused-MBConv, -1 = the model's own"},
     {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
     {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},

@@ -1,9 +1,9 @@
 /* engine/models/models.h — every named model of every family, behind one registry.
  *
  * A model is a name (timm's, where timm has it) plus the knobs a study sweeps. Each family keeps
- * its own builder and table of named configurations (resnet.h, ghostnet.h; the mobile and
- * efficient families join here); this registry finds the family by name, so `repro model`,
- * recipes and the trainer work for any of them.
+ * its own builder and table of named configurations (resnet.h; efficientnet.h for MobileNet V1-V4,
+ * EfficientNet and EfficientNetV2; ghostnet.h for GhostNetV3); this registry finds the family by
+ * name, so `repro model`, recipes and the trainer work for any of them.
  */
 #ifndef MODELS_H
 #define MODELS_H
@@ -21,9 +21,12 @@ typedef struct {
     int   in_chans, num_classes; // 0: the named model's own (3 and 1000 ImageNet, 3 and 10 CIFAR)
     bool  reparam;     // the inference form: re-parameterizable branches folded into single
                        // convs (GhostNetV3); families without such branches refuse it
+    int   fused_stages; // EfficientNet family: the first N stages Fused-MBConv, the rest MBConv
+                        // (EfficientNetV2's boundary); -1 = the named model's own
 } ModelKnobs;
 
-ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, the rest 0
+ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, fused_stages -1,
+                                        // the rest 0
 bool        model_known(const char *name);
 const char *model_names(void);           // "resnet18, resnet34, ...", for messages
 int         model_default_res(const char *name);

@@ -380,17 +380,29 @@ void graph_print(const Graph *g, FILE *f)
 
 // ---------------------------------------------------------------------------------------------
 
+// value j: Box-Muller on the counter draws 2j and 2j+1 of (key, stream). One Philox block holds
+// the draws of two values (rng_uniform would compute it once per draw); values are independent,
+// so threads share the blocks out without changing any of them (models of 100M weights)
 static void fill_normal(float *w, size_t n, float std, uint64_t key, uint64_t stream)
 {
-    for (size_t j = 0; j < n; j++) { // Box-Muller on two counter draws
-        float u1 = rng_uniform(key, stream, 2 * j), u2 = rng_uniform(key, stream, 2 * j + 1);
-        w[j] = std * sqrtf(-2.0f * logf(1.0f - u1)) * cosf(6.2831853f * u2);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t b = 0; b < (n + 1) / 2; b++) {
+        Philox4 r = rng_block(key, stream, b);
+        for (size_t k = 0; k < 2 && 2 * b + k < n; k++) {
+            float u1 = rng_u01(r.v[2 * k]), u2 = rng_u01(r.v[2 * k + 1]);
+            w[2 * b + k] = std * sqrtf(-2.0f * logf(1.0f - u1)) * cosf(6.2831853f * u2);
+        }
     }
 }
 
+// value j: draw j of (key, stream) scaled to [-bound, bound), four values per Philox block
 static void fill_uniform(float *w, size_t n, float bound, uint64_t key, uint64_t stream)
 {
-    for (size_t j = 0; j < n; j++) w[j] = bound * (2 * rng_uniform(key, stream, j) - 1);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t b = 0; b < (n + 3) / 4; b++) {
+        Philox4 r = rng_block(key, stream, b);
+        for (size_t k = 0; k < 4 && 4 * b + k < n; k++) w[4 * b + k] = bound * (2 * rng_u01(r.v[k]) - 1);
+    }
 }
 
 static void fill_const(float *w, size_t n, float v)
@@ -409,15 +421,18 @@ void graph_init_params(Graph *g, uint64_t seed)
         float *b = n->par[1] >= 0 ? params_at(p, ROLE_W, n->par[1]) : NULL;
         size_t nw = n->par[0] >= 0 ? p->info[n->par[0]].numel : 0;
         if (n->kind == G_CONV) {
-            float fan_out = (float)n->conv.oc * n->conv.kh * n->conv.kw;
-            float fan_in = (float)(n->conv.x.c / n->conv.g) * n->conv.kh * n->conv.kw;
+            int k2 = n->conv.kh * n->conv.kw;
+            float fan_out = g->init_goog ? (float)(n->conv.oc * k2 / n->conv.g) : (float)n->conv.oc * k2;
+            float fan_in = (float)(n->conv.x.c / n->conv.g) * k2;
             if (g->torch_init) fill_uniform(w, nw, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[0]);
             else fill_normal(w, nw, sqrtf(2.0f / fan_out), key, (uint64_t)n->par[0]);
-            if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
+            if (b && g->init_goog) fill_const(b, (size_t)n->conv.oc, 0.0f);
+            else if (b) fill_uniform(b, (size_t)n->conv.oc, 1.0f / sqrtf(fan_in), key, (uint64_t)n->par[1]);
         } else if (n->kind == G_LINEAR) {
-            float bound = 1.0f / sqrtf((float)n->lin.in);
+            float bound = 1.0f / sqrtf((float)(g->init_goog ? n->lin.out : n->lin.in));
             fill_uniform(w, nw, bound, key, (uint64_t)n->par[0]);
-            fill_uniform(b, (size_t)n->lin.out, bound, key, (uint64_t)n->par[1]);
+            if (g->init_goog) fill_const(b, (size_t)n->lin.out, 0.0f);
+            else fill_uniform(b, (size_t)n->lin.out, bound, key, (uint64_t)n->par[1]);
         } else if (n->kind == G_BN) {
             size_t c = (size_t)n->bn.x.c;
             fill_const(w, c, n->zero_init ? 0.0f : 1.0f);

@@ -57,6 +57,7 @@ typedef struct {
     float    bn_eps, bn_momentum; // for every BN node the builder adds (PyTorch: 1e-5, 0.1)
     bool     torch_init; // graph_init_params: PyTorch's default conv init instead of timm's
                          // ResNet one (a builder that sets it: timm's model defines no init)
+    bool     init_goog;   // graph_init_params as timm's EfficientNet/MobileNet (_init_weight_goog)
 } Graph;
 
 void graph_init(Graph *g, Params *p);
@@ -139,6 +140,9 @@ void   graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t see
 // norm gamma 1 (0 where zero_init), beta 0, running mean 0, running var 1; draws from (seed, entry).
 // With g->torch_init, conv weights too take PyTorch's default (kaiming_uniform_ with a = sqrt(5):
 // U(+-1/sqrt(fan_in))), as a timm model without an init of its own (GhostNet) starts
+// With init_goog, as timm's _init_weight_goog (EfficientNet, MobileNet): conv N(0, 2/fan_out) with
+// fan_out = OC*KH*KW/G (a depthwise conv's is KH*KW), conv biases 0, linear weights
+// U(+-1/sqrt(OUT)) and biases 0; batch norm as above
 void     graph_init_params(Graph *g, uint64_t seed);
 
 // profiling: when on, forward and backward time every node (waiting for the device after each)
