@@ -125,6 +125,7 @@ def randomize_bn(model, gen):
 def check(name, tmp):
     """the three directions for one model; returns the line's measurements, raises on failure."""
     gen = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)  # timm's initializers draw from the global generator: same weights every run
     x = torch.randn(2, RES, RES, 3, generator=gen)  # NHWC, as the engine reads it
     xp, ours_out = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
     np.save(xp, x.numpy())
