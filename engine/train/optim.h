@@ -1,26 +1,81 @@
-/* engine/train/optim.h — optimizers and learning-rate schedules, as loops over the parameter
- * table (never over layers).
+/* engine/train/optim.h — optimizers, gradient clipping, L2 weight decay and the EMA of the
+ * weights, as loops over the parameter table (never over layers); learning-rate schedules are in
+ * schedule.h.
  *
- * SGD follows torch.optim.SGD exactly: d = g + wd*w (weight decay only on entries with decay
- * set: BN and biases are excluded, as the recipes do), buf = momentum*buf + d (buf starts at 0,
- * which equals PyTorch's first-step copy), step = nesterov ? d + momentum*buf : buf, w -= lr*step.
- * The momentum buffer is the table's optimizer slot 0. Schedules return the learning rate at a
- * fractional epoch, so per-step and per-epoch stepping are the same function sampled differently.
+ * Each optimizer matches its reference step for step (tests/test_train.c, fixtures from
+ * tests/ref/gen_train_fixtures.py); d is the gradient, wd the entry's weight decay (optim.weight_decay
+ * on entries with decay set — BN and biases are excluded, as the recipes do — or on all with
+ * decay_all), t the update's number (1 at the first):
+ *   OPTIM_SGD         torch.optim.SGD: d += wd*w, buf = momentum*buf + d (buf starts at 0, which
+ *                     equals PyTorch's first-step copy), step = nesterov ? d + momentum*buf : buf,
+ *                     w -= lr*step. decoupled: timm's SGDW, w *= 1 - lr*wd instead of d += wd*w.
+ *   OPTIM_ADAMW       torch.optim.AdamW: w *= 1 - lr*wd, m = b1*m + (1-b1)*d, v = b2*v + (1-b2)*d^2,
+ *                     w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps). Always decoupled (torch's
+ *                     Adam with coupled decay is adamw with weight_decay 0 and l2 set).
+ *   OPTIM_RMSPROP_TF  timm's RMSpropTF (TensorFlow's RMSProp): d += wd*w (decoupled: w *= 1 - lr*wd),
+ *                     s += (1-b2)*(d^2 - s) with s starting at ONE, a = sqrt(s + eps) (eps inside the
+ *                     root), momentum > 0: buf = momentum*buf + lr*d/a, w -= buf (the rate is folded
+ *                     into the buffer, so a changing rate acts on new steps only); else w -= lr*d/a.
+ *   OPTIM_LAMB        timm's Lamb (NVIDIA's FusedLAMB): every gradient divided by max(1, |g|/1.0)
+ *                     first (|g| the global norm: the built-in max_grad_norm 1.0), Adam moments with
+ *                     bias correction, u = m/(1-b1^t) / (sqrt(v)/sqrt(1-b2^t) + eps), then u += wd*w
+ *                     (decoupled: w -= lr*wd*w first, timm's lambw), and where wd != 0 or
+ *                     always_adapt, u *= |w|/|u| (1 where either norm is 0), w -= lr*u.
+ * Slots (the table's optimizer slots, saved in checkpoints under optimizer.<slot name>.<entry>):
+ * sgd: momentum (when momentum != 0); adamw, lamb: exp_avg, exp_avg_sq; rmsprop_tf: square_avg,
+ * momentum (when momentum > 0). Adam-type bias corrections need t: the trainer's step count, which
+ * checkpoints keep, so a resumed run continues exactly.
+ * L2 in the loss (ResNet-RS, EfficientNetV2: loss += l2 * sum(w^2)/2 over decayed entries, TF's
+ * l2_weight_decay) adds l2*w to the gradients before clipping, whatever the optimizer — the coupled
+ * form, beside (or instead of) the optimizer's own weight_decay.
  */
 #ifndef OPTIM_H
 #define OPTIM_H
 
 #include "../core/params.h"
+#include "schedule.h"
 
+typedef enum { OPTIM_SGD, OPTIM_ADAMW, OPTIM_RMSPROP_TF, OPTIM_LAMB } OptimKind;
+
+typedef struct {
+    OptimKind kind;
+    float lr;            // set from the schedule at every step
+    float momentum;      // sgd, rmsprop_tf
+    bool  nesterov;      // sgd
+    float beta1, beta2;  // adamw, lamb: the moments' decays; rmsprop_tf: beta2 is the square
+                         // average's decay (TF's decay, timm's alpha)
+    float eps;           // adamw, lamb: added to the root; rmsprop_tf: inside it
+    float weight_decay;  // the optimizer's own, on entries with decay set (all with decay_all)
+    bool  decoupled;     // sgd, rmsprop_tf, lamb: w *= 1 - lr*wd (timm's sgdw, rmsproptfw, lambw)
+                         // instead of the coupled form; adamw is decoupled whatever this says
+    bool  decay_all;     // weight decay (and l2) on every entry, BN and biases too (torch.optim.SGD
+                         // over model.parameters(), as the Random Erasing code does)
+    bool  always_adapt;  // lamb: the trust ratio on entries without weight decay too
+    float l2;            // L2 in the loss (optim_l2), 0 = none
+} Optim;
+
+// the kind's defaults where a recipe leaves beta2 or eps at 0: adamw 0.999, 1e-8 (torch); lamb
+// 0.999, 1e-6 (timm); rmsprop_tf 0.9, 1e-10 (timm's factory, TF)
+void        optim_defaults(Optim *o);
+int         optim_slots(const Optim *o);                 // slots the kind needs (params_alloc)
+const char *optim_slot_name(OptimKind kind, int slot);   // checkpoint names, as above
+const char *optim_name(OptimKind kind);                  // "sgd", "adamw", "rmsprop_tf", "lamb"
+// the slots' starting values (rmsprop_tf: square_avg 1; the rest stays 0 from params_alloc)
+void        optim_init(Params *p, const Optim *o);
+// one update over every trainable entry at o->lr; t = the update's number, 1 at the first. Host
+// memory only (ref, cpu backends)
+void        optim_step(Params *p, const Optim *o, long t);
+// d += l2 * w on the entries weight decay applies to (o->l2, o->decay_all)
+void        optim_l2(Params *p, const Optim *o);
+
+// plain SGD (tests and studies that step a model by hand): optim_step with kind sgd
 typedef struct {
     float lr, momentum, weight_decay;
     bool  nesterov;
-    bool  decay_all; // weight decay on every entry, BN and biases too (torch.optim.SGD over
-                     // model.parameters(), as the Random Erasing code does)
+    bool  decay_all;
 } Sgd;
-
-// one SGD step over every trainable entry; params on host memory (ref, cpu backends)
 void sgd_step(Params *p, Sgd o);
+
 // global L2 norm of the gradients (trainable entries), and scaling them to max_norm when above
 double grad_norm(const Params *p);
 void   grad_clip(Params *p, double max_norm);
@@ -42,24 +97,5 @@ double ema_decay(Ema e, long t);
 void   ema_init(Params *p);                 // ema = w (params_alloc with ema = true)
 void   ema_update(Params *p, double decay);
 void   ema_swap(Params *p);                 // exchange the weights and their average (evaluate it)
-
-typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_STEP } SchedKind;
-
-typedef struct {
-    SchedKind kind;
-    float     lr_peak, lr_final;     // cosine ends at lr_final
-    float     warmup_lr;             // linear warm-up starts here ...
-    double    warmup_epochs;         // ... and reaches lr_peak after this many epochs
-    double    epochs;                // the schedule's length
-    double    milestones[8];         // step: lr *= gamma at each of these epochs
-    int       n_milestones;
-    float     gamma;
-    bool      per_step;              // sample at fractional epochs (true) or at epoch starts
-} Schedule;
-
-// learning rate at `epoch` (fractional: epoch + step / steps_per_epoch). Warm-up comes first;
-// cosine then runs from lr_peak to lr_final over the epochs after the warm-up (timm's
-// warmup_prefix=True form); step multiplies lr_peak by gamma at every milestone passed.
-float sched_lr(const Schedule *s, double epoch);
 
 #endif
