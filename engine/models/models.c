@@ -31,6 +31,12 @@ ModelKnobs model_knobs_default(void)
     return k;
 }
 
+float model_bn_momentum(const ModelKnobs *k, float own)
+{
+    if (k->bn_momentum == 0 && !k->bn_momentum_tf) return own;
+    return k->bn_momentum_tf ? 1.0f - k->bn_momentum : k->bn_momentum;
+}
+
 bool model_known(const char *name) { return family_of(name) != FAM_NONE; }
 
 const char *model_names(void)
@@ -75,6 +81,16 @@ int model_check(const char *name, const ModelKnobs *k)
                   name, k->drop_path);
         return ERR_ARG;
     }
+    if (!(k->bn_momentum >= 0 && k->bn_momentum <= 1)) {
+        log_error("model %s: bn_momentum %g: expected 0 .. 1 (0: the model's own, unless bn_momentum_tf)",
+                  name, k->bn_momentum);
+        return ERR_ARG;
+    }
+    if (!(k->bn_eps >= 0 && k->bn_eps < 1)) {
+        log_error("model %s: bn_eps %g: expected 0 (the model's own) or a small positive number", name,
+                  k->bn_eps);
+        return ERR_ARG;
+    }
     if (f != FAM_EFFNET) return 0;
     EffNetArgs e;
     effnet_args(name, &e, NULL);
@@ -110,6 +126,9 @@ int model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int 
     CHECK(f != FAM_NONE && (f == FAM_EFFNET || (k->depth == 1 && k->fused_stages == -1)) &&
               (f == FAM_GHOST || !k->reparam) && (f != FAM_GHOST || k->drop_path == 0),
           "model_build: %s with these knobs: call model_check first", name);
+    // every family builds its BN nodes with the graph's settings (PyTorch's, from graph_init)
+    if (k->bn_eps > 0) g->bn_eps = k->bn_eps;
+    g->bn_momentum = model_bn_momentum(k, g->bn_momentum);
     if (f == FAM_EFFNET) {
         EffNetArgs e;
         effnet_args(name, &e, NULL);

@@ -23,10 +23,19 @@ typedef struct {
                        // convs (GhostNetV3); families without such branches refuse it
     int   fused_stages; // EfficientNet family: the first N stages Fused-MBConv, the rest MBConv
                         // (EfficientNetV2's boundary); -1 = the named model's own
+    float bn_eps;       // every batch norm's epsilon (EfficientNetV2 1e-3); 0 = the model's own
+    float bn_momentum;  // every batch norm's running-statistics momentum, in the convention
+                        // bn_momentum_tf names; 0 without bn_momentum_tf = the model's own
+                        // (PyTorch's 0.1 for all so far; PyTorch's 0, frozen statistics, is TF's 1)
+    bool  bn_momentum_tf; // bn_momentum in TF's convention: running = m*running + (1-m)*batch, so
+                          // PyTorch's momentum is 1 - m (TF 0.9 = PyTorch 0.1; ResNet-RS's 0 = the
+                          // last batch's statistics, PyTorch 1); else PyTorch's (running moves by m)
 } ModelKnobs;
 
 ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, fused_stages -1,
                                         // the rest 0
+// the PyTorch-convention momentum the knobs give every BN, or `own` when they leave it
+float       model_bn_momentum(const ModelKnobs *k, float own);
 bool        model_known(const char *name);
 const char *model_names(void);           // "resnet18, resnet34, ...", for messages
 int         model_default_res(const char *name);
