@@ -16,6 +16,8 @@
  *   logits --model NAME --weights FILE [--ema] --input X.npy --out Y.npy [model options]
  *          [--backend B] [--batch B]
  *       eval-mode logits (N, classes) of an (N, H, W, C) float32 batch, as .npy (io/npy.h).
+ *   recipe --keys
+ *       every recipe key with its default, what is valid and what it means (io/recipe.c's table).
  * More commands (check) arrive with the issues that need them.
  */
 #include <stdio.h>  // printf
@@ -44,7 +46,8 @@ static int usage_model(FILE *f, const char *prog)
                "  a line. --reparam: the inference form, each set of parallel conv-BN branches\n"
                "  folded into one conv with bias, as timm's reparameterize() (GhostNetV3)\n"
                "  keys for --set: width, depth (multipliers), drop_path, dropout, se_ratio,\n"
-               "  fused_stages (EfficientNet: the first N stages Fused-MBConv)\n"
+               "  fused_stages (EfficientNet: the first N stages Fused-MBConv), bn_eps (batch norm\n"
+               "  epsilon, eval included; 0 = the model's own)\n"
                "  models: %s\n", prog, prog, model_names());
     return f == stdout ? 0 : 2;
 }
@@ -71,9 +74,11 @@ static int set_knob(ModelKnobs *a, const char *kv)
     else if (!strcmp(key, "dropout") && v >= 0 && v < 1) a->dropout = (float)v;
     else if (!strcmp(key, "se_ratio") && v >= 0 && v <= 1) a->se_ratio = (float)v;
     else if (!strcmp(key, "fused_stages") && v == (int)v && v >= -1 && v <= 16) a->fused_stages = (int)v;
+    else if (!strcmp(key, "bn_eps") && v >= 0 && v <= 0.1) a->bn_eps = (float)v;
     else {
         log_error("--set %s: unknown key or value out of range (keys: width > 0, depth > 0, "
-                  "drop_path and dropout in [0,1), se_ratio in [0,1], fused_stages -1 .. 16)", kv);
+                  "drop_path and dropout in [0,1), se_ratio in [0,1], fused_stages -1 .. 16, "
+                  "bn_eps in [0,0.1])", kv);
         return 2;
     }
     return 0;
@@ -526,6 +531,20 @@ static int cmd_train(int argc, char **argv, const char *prog)
     return rc;
 }
 
+// repro recipe --keys: the recipe key table
+static int cmd_recipe(int argc, char **argv, const char *prog)
+{
+    bool help = argc == 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
+    if (argc != 1 || strcmp(argv[0], "--keys")) {
+        fprintf(help ? stdout : stderr, "usage: %s recipe --keys\n"
+                "  prints every recipe key (section.key, as recipes and --set write it) with its\n"
+                "  default, what is valid (a range, or the names it takes) and what it means\n", prog);
+        return help ? 0 : 2;
+    }
+    recipe_print_keys(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
@@ -535,13 +554,15 @@ int main(int argc, char **argv)
                 "commands:\n  model    print a named model's layers, params and macs (--list: the names)\n"
                 "  train    train a recipe\n"
                 "  export   write a model's weights as a timm state dict (.safetensors)\n"
-                "  logits   run a model on a .npy batch of images, write its logits (.npy)\n", prog);
+                "  logits   run a model on a .npy batch of images, write its logits (.npy)\n"
+                "  recipe   --keys: every recipe key, its default, range and meaning\n", prog);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return cmd_model(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "export")) return cmd_export(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2, prog);
-    log_error("unknown command '%s' (valid: model, train, export, logits)", argv[1]);
+    if (!strcmp(argv[1], "recipe")) return cmd_recipe(argc - 2, argv + 2, prog);
+    log_error("unknown command '%s' (valid: model, train, export, logits, recipe)", argv[1]);
     return 2;
 }

@@ -10,7 +10,10 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
-typedef enum { K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SCHED, K_ERASE, K_EMAW, K_FLOATS } KeyType;
+// K_SCHED .. K_OPTIM: a C enum, written by name (enum_types below)
+typedef enum {
+    K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_FLOATS, K_SCHED, K_ERASE, K_EMAW, K_OPTIM
+} KeyType;
 
 typedef struct {
     const char *section, *key;
@@ -37,6 +40,12 @@ static const RecipeKey keys[] = {
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},
     {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
      "checkpoint); empty = init from the seed"},
+    {"model", "bn_eps", K_FLOAT, F(net.bn_eps), 0, 0.1, "batch norm epsilon (EfficientNetV2: 1e-3); 0 = the "
+     "model's own (PyTorch's 1e-5)"},
+    {"model", "bn_momentum", K_FLOAT, F(net.bn_momentum), 0, 1, "batch norm running-statistics momentum, "
+     "PyTorch's convention (0.1) unless bn_momentum_tf; 0 = the model's own (PyTorch 0.1)"},
+    {"model", "bn_momentum_tf", K_BOOL, F(net.bn_momentum_tf), 0, 0, "bn_momentum is TF's: running = m*running "
+     "+ (1-m)*batch, = PyTorch 1-m (EfficientNetV2 0.9; ResNet-RS 0 = the last batch's statistics)"},
     {"data", "dataset", K_STR, F(dataset), 0, 0, "fmnist | cifar10 | cifar100"},
     {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)"},
     {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)"},
@@ -61,25 +70,67 @@ static const RecipeKey keys[] = {
     {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off"},
     {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)"},
     {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many steps, 0 = all"},
-    {"optim", "momentum", K_FLOAT, F(sgd.momentum), 0, 0.9999, "SGD momentum"},
-    {"optim", "nesterov", K_BOOL, F(sgd.nesterov), 0, 0, "Nesterov momentum"},
-    {"optim", "weight_decay", K_FLOAT, F(sgd.weight_decay), 0, 1, "coupled weight decay (not on BN, biases)"},
-    {"optim", "decay_all", K_BOOL, F(sgd.decay_all), 0, 0, "weight decay on BN and biases too"},
-    {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "constant | cosine | step"},
+    {"optim", "kind", K_OPTIM, F(optim.kind), 0, 0, "the optimizer: torch SGD, torch AdamW, timm "
+     "RMSpropTF (TensorFlow's RMSProp), timm Lamb (engine/train/optim.h)"},
+    {"optim", "momentum", K_FLOAT, F(optim.momentum), 0, 0.9999, "sgd, rmsprop_tf: momentum"},
+    {"optim", "nesterov", K_BOOL, F(optim.nesterov), 0, 0, "sgd: Nesterov momentum"},
+    {"optim", "beta1", K_FLOAT, F(optim.beta1), 0, 0.9999999, "adamw, lamb: first-moment decay "
+     "(MobileNetV4 ra4: 0.6)"},
+    {"optim", "beta2", K_FLOAT, F(optim.beta2), 0, 0.9999999, "adamw, lamb: second-moment decay; rmsprop_tf: "
+     "the square average's decay (TF's decay); 0 = the kind's own (0.999; rmsprop_tf 0.9)"},
+    {"optim", "eps", K_FLOAT, F(optim.eps), 0, 1, "adamw, lamb: added to the root; rmsprop_tf: inside it "
+     "(EfficientNetV2 1e-3); 0 = the kind's own (adamw 1e-8, lamb 1e-6, rmsprop_tf 1e-10)"},
+    {"optim", "weight_decay", K_FLOAT, F(optim.weight_decay), 0, 1, "the optimizer's weight decay (not on "
+     "BN, biases): coupled (sgd, rmsprop_tf), decoupled (adamw), added to the update (lamb)"},
+    {"optim", "decoupled", K_BOOL, F(optim.decoupled), 0, 0, "sgd, rmsprop_tf, lamb: weight_decay as "
+     "w *= 1 - lr*wd (timm's sgdw, rmsproptfw, lambw); adamw always is"},
+    {"optim", "decay_all", K_BOOL, F(optim.decay_all), 0, 0, "weight decay (both kinds) on BN and biases too"},
+    {"optim", "l2_weight_decay", K_FLOAT, F(optim.l2), 0, 1, "L2 in the loss: gradient += l2*w before "
+     "clipping, any optimizer (TF recipes: ResNet-RS 4e-5, EfficientNetV2 1e-5)"},
+    {"optim", "always_adapt", K_BOOL, F(optim.always_adapt), 0, 0, "lamb: the trust ratio on entries "
+     "without weight decay too"},
+    {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "the decay after warm-up (engine/train/schedule.h)"},
     {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate"},
-    {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), 0, 100, "cosine: final learning rate"},
+    {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), 0, 100, "the minimum: where cosine ends (timm's "
+     "min_lr), the floor of step and exp_staircase, the cool-down's rate"},
+    {"schedule", "lr_batch", K_INT, F(sched.lr_batch), 0, 1 << 20, "the rates are per this many images, "
+     "scaled by train.batch / lr_batch (ResNet-RS, EfficientNetV2: 256); 0 = as written"},
     {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length"},
     {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start"},
+    {"schedule", "cooldown_epochs", K_DOUBLE, F(sched.cooldown_epochs), 0, 100000, "the last epochs at "
+     "lr_final (timm's cooldown_epochs)"},
     {"schedule", "milestones", K_FLOATS, F(sched.milestones), 0, 100000, "step: epochs where lr *= gamma"},
-    {"schedule", "gamma", K_FLOAT, F(sched.gamma), 0, 10, "step: factor"},
+    {"schedule", "gamma", K_FLOAT, F(sched.gamma), 0, 10, "step, exp_staircase: the factor at each decay "
+     "(EfficientNetV2 0.97)"},
+    {"schedule", "decay_epochs", K_DOUBLE, F(sched.decay_epochs), 0, 100000, "exp_staircase: epochs "
+     "between decays, counted from epoch 0 (EfficientNetV2 2.4)"},
     {"schedule", "per_step", K_BOOL, F(sched.per_step), 0, 0, "update every step (else per epoch)"},
 };
 #undef BIG
 #undef F
 
-static const char *sched_names[] = {"constant", "cosine", "step"};
-static const char *erase_names[] = {"const", "uniform", "gaussian"};
-static const char *emaw_names[] = {"none", "timm", "tf"};
+// the enum-valued key types: their values' names, in the enum's order
+static const char *const sched_names[] = {"constant", "cosine", "step", "exp_staircase"};
+static const char *const erase_names[] = {"const", "uniform", "gaussian"};
+static const char *const emaw_names[] = {"none", "timm", "tf"};
+static const char *const optim_names[] = {"sgd", "adamw", "rmsprop_tf", "lamb"};
+static const struct { KeyType type; const char *const *names; int n; } enum_types[] = {
+    {K_SCHED, sched_names, LEN(sched_names)},
+    {K_ERASE, erase_names, LEN(erase_names)},
+    {K_EMAW, emaw_names, LEN(emaw_names)},
+    {K_OPTIM, optim_names, LEN(optim_names)},
+};
+
+// the names of an enum-valued key's values (n of them); NULL for other types
+static const char *const *enum_names(KeyType type, int *n)
+{
+    for (int i = 0; i < LEN(enum_types); i++)
+        if (enum_types[i].type == type) {
+            *n = enum_types[i].n;
+            return enum_types[i].names;
+        }
+    return NULL;
+}
 
 // how many values the field holds (strings: bytes), after checking its size against the type
 static size_t key_capacity(const RecipeKey *k)
@@ -92,10 +143,8 @@ static size_t key_capacity(const RecipeKey *k)
     case K_DOUBLE: elem = sizeof(double); break;
     case K_BOOL: elem = sizeof(bool); break;
     case K_STR: return k->bytes;
-    case K_SCHED: elem = sizeof(SchedKind); break;
-    case K_ERASE: elem = sizeof(EraseMode); break;
-    case K_EMAW: elem = sizeof(EmaWarmup); break;
     case K_FLOATS: return k->bytes / (strcmp(k->key, "milestones") ? sizeof(float) : sizeof(double));
+    default: elem = sizeof(int); break; // enums, stored as int
     }
     CHECK(k->bytes == elem, "recipe key %s.%s: field of %zu bytes for a %zu-byte type", k->section,
           k->key, k->bytes, elem);
@@ -119,7 +168,8 @@ static void defaults(TrainConfig *c)
     c->aug.erase_area[0] = 0.02f;
     c->aug.erase_area[1] = 0.4f;
     c->aug.erase_aspect = 0.3f;
-    c->sgd = (Sgd){.momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true};
+    c->optim = (Optim){.kind = OPTIM_SGD, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true,
+                       .beta1 = 0.9f}; // beta2, eps: 0 = the kind's own (resolve)
     c->sched = (Schedule){.kind = SCHED_COSINE, .lr_peak = 0.1f, .per_step = true, .gamma = 0.1f};
     c->net = model_knobs_default(); // multipliers 1: the model as named
     c->net.in_chans = 1;
@@ -149,11 +199,21 @@ static int enum_value(const char *v, const char *const *names, int n)
     return -1;
 }
 
+// "a | b | c" into buf; returns buf
+static const char *join(const char *const *names, int n, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < cap; i++)
+        at += snprintf(buf + at, cap - at, "%s%s", i ? " | " : "", names[i]);
+    return buf;
+}
+
 // NULL when x is in k's range, else "out of range" with the range written to buf
 static const char *in_range(const RecipeKey *k, double x, char *buf, size_t cap)
 {
     if (k->lo == k->hi || (x >= k->lo && x <= k->hi)) return NULL;
-    snprintf(buf, cap, "out of range: valid %g .. %g", k->lo, k->hi);
+    snprintf(buf, cap, "out of range: valid %.10g .. %.10g", k->lo, k->hi);
     return buf;
 }
 
@@ -196,22 +256,16 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
         if (strlen(v) >= k->bytes) return "too long";
         snprintf(p, k->bytes, "%s", v);
         return NULL;
-    case K_SCHED: {
-        int e = enum_value(v, sched_names, LEN(sched_names));
-        if (e < 0) return "expected constant, cosine or step";
-        *(SchedKind *)p = (SchedKind)e;
-        return NULL;
-    }
-    case K_ERASE: {
-        int e = enum_value(v, erase_names, LEN(erase_names));
-        if (e < 0) return "expected const, uniform or gaussian";
-        *(EraseMode *)p = (EraseMode)e;
-        return NULL;
-    }
-    case K_EMAW: {
-        int e = enum_value(v, emaw_names, LEN(emaw_names));
-        if (e < 0) return "expected none, timm or tf";
-        *(EmaWarmup *)p = (EmaWarmup)e;
+    default: { // an enum, by name
+        int n = 0;
+        const char *const *names = enum_names(k->type, &n);
+        int e = enum_value(v, names, n);
+        if (e < 0) {
+            char all[80];
+            snprintf(buf, cap, "expected one of %s", join(names, n, all, sizeof all));
+            return buf;
+        }
+        *(int *)p = e;
         return NULL;
     }
     case K_FLOATS: {
@@ -312,6 +366,20 @@ static int resolve(TrainConfig *c)
                       c->sched.milestones[i]);
             return ERR_FORMAT;
         }
+    optim_defaults(&c->optim);
+    if (c->optim.always_adapt && c->optim.kind != OPTIM_LAMB) {
+        log_error("recipe: optim.always_adapt applies to optim.kind = lamb, not %s", optim_names[c->optim.kind]);
+        return ERR_FORMAT;
+    }
+    if (c->sched.kind == SCHED_EXP_STAIRCASE && c->sched.decay_epochs <= 0) {
+        log_error("recipe: schedule.kind = exp_staircase needs schedule.decay_epochs > 0 (EfficientNetV2: 2.4)");
+        return ERR_FORMAT;
+    }
+    if (c->sched.warmup_epochs + c->sched.cooldown_epochs > c->epochs) {
+        log_error("recipe: schedule.warmup_epochs %g + cooldown_epochs %g exceed train.epochs %d",
+                  c->sched.warmup_epochs, c->sched.cooldown_epochs, c->epochs);
+        return ERR_FORMAT;
+    }
     if (c->ema.warmup != EMA_WARMUP_NONE && c->ema.decay == 0) {
         log_error("recipe: train.ema_warmup = %s needs train.ema_decay > 0", emaw_names[c->ema.warmup]);
         return ERR_FORMAT;
@@ -365,9 +433,37 @@ static const char *fmt_float(double v, char out[32])
     return out;
 }
 
-size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
+// key k's value in c as recipe text (what parsing it gives back) into buf; returns the length
+static size_t format_value(const RecipeKey *k, const TrainConfig *c, char *buf, size_t cap)
 {
     char f32[32];
+    const char *p = (const char *)c + k->offset;
+    int n = 0;
+    const char *const *names = enum_names(k->type, &n);
+    switch (k->type) {
+    case K_INT: return (size_t)snprintf(buf, cap, "%d", *(const int *)p);
+    case K_U64: return (size_t)snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p);
+    case K_FLOAT: return (size_t)snprintf(buf, cap, "%s", fmt_float(*(const float *)p, f32));
+    case K_DOUBLE: return (size_t)snprintf(buf, cap, "%.17g", *(const double *)p);
+    case K_BOOL: return (size_t)snprintf(buf, cap, "%s", *(const bool *)p ? "true" : "false");
+    case K_STR: return (size_t)snprintf(buf, cap, "%s", p);
+    case K_FLOATS: {
+        bool dbl = !strcmp(k->key, "milestones");
+        size_t m = dbl ? (size_t)c->sched.n_milestones : key_capacity(k), at = 0;
+        if (!strcmp(k->key, "mean") || !strcmp(k->key, "std") || !strcmp(k->key, "erase_value"))
+            m = (size_t)(c->net.in_chans < 4 ? c->net.in_chans : 4);
+        buf[0] = 0;
+        for (size_t j = 0; j < m && at < cap; j++)
+            at += snprintf(buf + at, cap - at, "%s%s", j ? ", " : "",
+                           fmt_float(dbl ? ((const double *)p)[j] : (double)((const float *)p)[j], f32));
+        return at;
+    }
+    default: return (size_t)snprintf(buf, cap, "%s", names[*(const int *)p]);
+    }
+}
+
+size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
+{
     size_t at = 0;
     const char *section = "";
     for (int i = 0; i < LEN(keys) && at < cap; i++) {
@@ -376,34 +472,32 @@ size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
             at += snprintf(buf + at, cap - at, "%s[%s]\n", at ? "\n" : "", k->section);
             section = k->section;
         }
-        if (at >= cap) break;
-        const char *p = (const char *)c + k->offset;
-        at += snprintf(buf + at, cap - at, "%s = ", k->key);
-        if (at >= cap) break;
-        switch (k->type) {
-        case K_INT: at += snprintf(buf + at, cap - at, "%d", *(const int *)p); break;
-        case K_U64: at += snprintf(buf + at, cap - at, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-        case K_FLOAT: at += snprintf(buf + at, cap - at, "%s", fmt_float(*(const float *)p, f32)); break;
-        case K_DOUBLE: at += snprintf(buf + at, cap - at, "%.17g", *(const double *)p); break;
-        case K_BOOL: at += snprintf(buf + at, cap - at, "%s", *(const bool *)p ? "true" : "false"); break;
-        case K_STR: at += snprintf(buf + at, cap - at, "%s", p); break;
-        case K_SCHED: at += snprintf(buf + at, cap - at, "%s", sched_names[*(const SchedKind *)p]); break;
-        case K_ERASE: at += snprintf(buf + at, cap - at, "%s", erase_names[*(const EraseMode *)p]); break;
-        case K_EMAW: at += snprintf(buf + at, cap - at, "%s", emaw_names[*(const EmaWarmup *)p]); break;
-        case K_FLOATS: {
-            bool dbl = !strcmp(k->key, "milestones");
-            size_t n = dbl ? (size_t)c->sched.n_milestones : key_capacity(k);
-            if (!strcmp(k->key, "mean") || !strcmp(k->key, "std") || !strcmp(k->key, "erase_value"))
-                n = (size_t)(c->net.in_chans < 4 ? c->net.in_chans : 4);
-            for (size_t j = 0; j < n && at < cap; j++)
-                at += snprintf(buf + at, cap - at, "%s%s", j ? ", " : "",
-                               fmt_float(dbl ? ((const double *)p)[j] : (double)((const float *)p)[j], f32));
-            break;
-        }
-        }
+        if (at < cap) at += snprintf(buf + at, cap - at, "%s = ", k->key);
+        if (at < cap) at += format_value(k, c, buf + at, cap - at);
         if (at < cap) at += snprintf(buf + at, cap - at, "\n");
     }
     return at < cap ? at : cap - 1;
+}
+
+void recipe_print_keys(FILE *f)
+{
+    TrainConfig c;
+    defaults(&c);
+    fprintf(f, "%-26s %-12s %-40s %s\n", "key", "default", "valid", "meaning");
+    for (int i = 0; i < LEN(keys); i++) {
+        const RecipeKey *k = &keys[i];
+        char name[64], value[128], valid[128];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+        format_value(k, &c, value, sizeof value);
+        int n = 0;
+        const char *const *names = enum_names(k->type, &n);
+        if (names) join(names, n, valid, sizeof valid);
+        else if (k->type == K_BOOL) snprintf(valid, sizeof valid, "true | false");
+        else if (k->type == K_STR) snprintf(valid, sizeof valid, "text");
+        else if (k->lo == k->hi) snprintf(valid, sizeof valid, "any");
+        else snprintf(valid, sizeof valid, "%.10g .. %.10g%s", k->lo, k->hi, k->type == K_FLOATS ? ", ..." : "");
+        fprintf(f, "%-26s %-12s %-40s %s\n", name, value[0] ? value : "\"\"", valid, k->help);
+    }
 }
 
 void run_id_of(const char *text, char out[17])

@@ -8,25 +8,26 @@
 
 enum { LOG_COLS = 11 };
 
-int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
-              uint64_t seed, const char *run_id)
+int ckpt_save(const char *path, const Params *p, OptimKind kind, const TrainResult *r, int epochs_done,
+              long step, uint64_t seed, const char *run_id)
 {
-    bool mom = p->n_slots > 0;
-    int n = p->count * 3 + 1, k = 0;
+    int per = p->n_slots + 2, n = p->count * per + 1, k = 0; // weights, slots, EMA; the log
     StTensor *t = xcalloc((size_t)n, sizeof *t);
     int64_t *dims = xcalloc((size_t)p->count * 4, sizeof *dims);
-    char (*names)[96] = xcalloc((size_t)p->count * 2, sizeof *names);
+    char (*names)[96] = xcalloc((size_t)p->count * per, sizeof *names);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
         t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), ST_F32};
-        if (mom && !pi->buffer) {
-            snprintf(names[2 * i], sizeof names[0], "optimizer.momentum.%s", pi->name);
-            t[k++] = (StTensor){names[2 * i], pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0, i), ST_F32};
+        for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
+            char *nm = names[per * i + s];
+            snprintf(nm, sizeof names[0], "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
+            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0 + s, i), ST_F32};
         }
         if (p->has_ema) { // timm's checkpoints keep the average as state_dict_ema
-            snprintf(names[2 * i + 1], sizeof names[0], "ema.%s", pi->name);
-            t[k++] = (StTensor){names[2 * i + 1], pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
+            char *nm = names[per * i + per - 1];
+            snprintf(nm, sizeof names[0], "ema.%s", pi->name);
+            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
         }
     }
     double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
@@ -45,6 +46,7 @@ int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epoch
     snprintf(s_best, sizeof s_best, "%.17g", r->best_top1);
     snprintf(s_best_epoch, sizeof s_best_epoch, "%d", r->best_epoch);
     const char *meta[][2] = {{"format", "pt"}, {"layout", "repro"}, {"run_id", run_id}, {"seed", s_seed},
+                             {"optimizer", optim_name(kind)},
                              {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
                              {"best_epoch", s_best_epoch}};
     int rc = st_write(path, t, k, meta, LEN(meta));
@@ -67,7 +69,7 @@ static int restore(const StFile *f, const char *path, const char *name, float *d
     return 0;
 }
 
-int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+int ckpt_load(const char *path, Params *p, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id)
 {
     StFile f;
@@ -86,13 +88,19 @@ int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, lon
         log_error("checkpoint %s: belongs to run %s seed %s, not run %s seed %s", path, id, sd, run_id, want_seed);
         goto out;
     }
+    const char *opt = st_meta(&f, "optimizer"); // absent before optimizers had kinds: sgd
+    if (strcmp(opt ? opt : "sgd", optim_name(kind))) {
+        log_error("checkpoint %s: holds the state of optimizer %s, this run uses %s", path, opt,
+                  optim_name(kind));
+        goto out;
+    }
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         if (restore(&f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) goto out;
-        if (p->n_slots > 0 && !pi->buffer) {
+        for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
             char nm[96];
-            snprintf(nm, sizeof nm, "optimizer.momentum.%s", pi->name);
-            if (restore(&f, path, nm, params_at(p, ROLE_SLOT0, i), pi->numel)) goto out;
+            snprintf(nm, sizeof nm, "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
+            if (restore(&f, path, nm, params_at(p, ROLE_SLOT0 + s, i), pi->numel)) goto out;
         }
         if (p->has_ema) {
             char nm[96];

@@ -2,23 +2,26 @@
  *
  * One safetensors file: every entry of the parameter table under its timm name, in the engine's
  * layout (conv weights (OC,KH,KW,C/G); `repro export --weights CKPT` turns it into timm's, see
- * io/weights.h) — weights and batch-norm statistics —, the optimizer's momentum under
- * "optimizer.momentum.<name>", the EMA under "ema.<name>", the epoch log as a float64 table
- * "log.epochs" (n x 11), and metadata (layout "repro", epochs done, step, seed, run id, best top-1
- * and its epoch). Everything random in a run is a
- * function of (seed, epoch, step, sample), so weights + momentum + position are the whole state:
- * on the cpu backend a resumed run ends with bitwise the weights of an uninterrupted one.
+ * io/weights.h) — weights and batch-norm statistics —, every optimizer slot under
+ * "optimizer.<slot>.<name>" (optim.h names them: momentum; exp_avg, exp_avg_sq; square_avg), the
+ * EMA under "ema.<name>", the epoch log as a float64 table "log.epochs" (n x 11), and metadata
+ * (layout "repro", optimizer, epochs done, step — also the optimizer's update count —, seed, run
+ * id, best top-1 and its epoch). Everything random in a run is a function of (seed, epoch, step,
+ * sample), so weights + optimizer slots + position are the whole state: on the cpu backend a
+ * resumed run ends with bitwise the weights of an uninterrupted one.
  */
 #ifndef CHECKPOINT_H
 #define CHECKPOINT_H
 
 #include "train.h"
 
-int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
-              uint64_t seed, const char *run_id);
-// restores p (allocated, same model) and r->epochs (room for every epoch), sets *epochs_done,
-// *step; fails with a message when the file does not belong to this run (seed, run id, names)
-int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+// p's optimizer slots are those of `kind` (optim_slots)
+int ckpt_save(const char *path, const Params *p, OptimKind kind, const TrainResult *r, int epochs_done,
+              long step, uint64_t seed, const char *run_id);
+// restores p (allocated, same model, same optimizer) and r->epochs (room for every epoch), sets
+// *epochs_done, *step; fails with a message when the file does not belong to this run (seed, run
+// id, optimizer, names)
+int ckpt_load(const char *path, Params *p, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id);
 
 #endif

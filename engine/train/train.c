@@ -6,9 +6,10 @@
  * they never run at the same time: the arena holds the largest of them, not their sum.
  * Data: two loaders (train: shuffled and augmented; eval: in order, normalized) prepare batches
  * on their own threads while the model computes.
- * A step: upload the batch, forward, loss (mean over the batch), backward, clip, SGD at the
- * schedule's rate for this step, EMA. Every random draw is a function of (seed, epoch, sample
- * index), so a run resumed from its last checkpoint computes what the uninterrupted run would.
+ * A step: upload the batch, forward, loss (mean over the batch), backward, L2 weight decay (TF's
+ * loss term, when asked), clip, the optimizer at the schedule's rate for this step, EMA. Every
+ * random draw is a function of (seed, epoch, sample index), so a run resumed from its last
+ * checkpoint computes what the uninterrupted run would.
  */
 #include "train.h"
 
@@ -193,8 +194,9 @@ struct Trainer {
     Dev d;
     Params p;
     Nets ns;
+    Schedule sched; // the recipe's, its rates scaled to the batch
     int steps_per_epoch;
-    long step; // optimizer steps taken (the EMA's update count, the progress line)
+    long step; // optimizer steps taken (Adam's bias correction, the EMA's update count, progress)
 };
 
 int trainer_open(Trainer **out, const TrainConfig *c)
@@ -213,10 +215,12 @@ int trainer_open(Trainer **out, const TrainConfig *c)
     arena_init(&ns->a, &t->d);
     t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
     nets_add(ns, c, &t->p, c->batch, GRAPH_TRAIN); // declares the parameters
-    if ((rc = params_alloc(&t->p, &t->d, c->sgd.momentum != 0 ? 1 : 0, c->ema.decay > 0))) {
+    if ((rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) {
         trainer_close(t);
         return rc;
     }
+    optim_init(&t->p, &c->optim);
+    t->sched = sched_for_batch(&c->sched, c->batch);
     int ntr = t->train.n, nev = t->test.n;
     if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN);
     nets_add(ns, c, &t->p, MIN(c->eval_batch, nev), GRAPH_EVAL);
@@ -242,8 +246,8 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
     const Batch *b;
     int rc;
     while (!(rc = loader_next(&t->ltr, &b)) && b) {
-        Sgd o = c->sgd;
-        o.lr = st->lr = sched_lr(&c->sched, b->epoch + (double)b->step / t->steps_per_epoch);
+        Optim o = c->optim;
+        o.lr = st->lr = sched_lr(&t->sched, b->epoch + (double)b->step / t->steps_per_epoch);
         // dropout and drop-path draws: counter = the sample's position in the run
         uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
         params_zero(&t->p, ROLE_GRAD);
@@ -254,9 +258,9 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
             st->last_loss = bl;
             return 0;
         }
+        if (o.l2 > 0) optim_l2(&t->p, &o);
         if (c->clip_grad > 0) grad_clip(&t->p, c->clip_grad);
-        sgd_step(&t->p, o);
-        t->step++;
+        optim_step(&t->p, &o, ++t->step);
         if (c->ema.decay > 0) ema_update(&t->p, ema_decay(c->ema, t->step));
         st->loss_sum += bl;
         st->last_loss = bl / b->n;
@@ -325,7 +329,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->macs = graph_macs(&t->ns.net[0].g);
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        if ((rc = ckpt_load(c->checkpoint, &t->p, r, &start_epoch, &t->step, c->seed, c->run_id))) goto out;
+        rc = ckpt_load(c->checkpoint, &t->p, c->optim.kind, r, &start_epoch, &t->step, c->seed, c->run_id);
+        if (rc) goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
     int spe = t->steps_per_epoch;
@@ -335,6 +340,10 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
            "steps of %d, backend %s, seed %llu, activations %.0f MB\n",
            c->model, r->params, r->macs / 1e6, c->dataset, t->train.n, t->test.n, c->res, c->res, c->epochs,
            spe, c->batch, t->d.name, (unsigned long long)c->seed, t->ns.a.planned * 4.0 / 1e6);
+    char per[64] = ""; // the effective peak rate, and what it was given as
+    if (c->sched.lr_batch)
+        snprintf(per, sizeof per, " (%g per %d images)", c->sched.lr_peak, c->sched.lr_batch);
+    printf("train: optimizer %s, peak lr %g%s\n", optim_name(c->optim.kind), t->sched.lr_peak, per);
     int hook_rc = 0;
     for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
         TrainStats st = {.progress = progress_line, .user = &pg};
@@ -367,7 +376,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
                log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
         r->wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
-            hook_rc = ckpt_save(c->checkpoint, &t->p, r, epoch + 1, t->step, c->seed, c->run_id);
+            hook_rc = ckpt_save(c->checkpoint, &t->p, c->optim.kind, r, epoch + 1, t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
     r->wall_s = now() - pg.t_run;

@@ -2,7 +2,8 @@
  *
  * A run builds the model once per batch size it needs over one parameter table (training batch,
  * the last partial batch, eval batch with batch norm on running statistics), draws each epoch's
- * order and augmentations from the run seed, steps SGD under the schedule per step, keeps an EMA
+ * order and augmentations from the run seed, steps the optimizer (optim.h) under the schedule
+ * (schedule.h, its rates scaled to the batch when given per lr_batch images), keeps an EMA
  * of the weights when asked, and evaluates on the test split after every epoch (top-1, top-5,
  * loss; top-1 of the EMA weights too). On a terminal it keeps one progress line updated;
  * otherwise it prints plain lines. A NaN or infinite loss ends the run with status "diverged".
@@ -29,7 +30,7 @@ typedef struct {
     bool       drop_last;       // drop each epoch's last partial batch (else it is a smaller step)
     uint64_t   seed;
     char       backend[16];     // "cpu", "ref"
-    Sgd        sgd;             // lr is taken from the schedule at every step
+    Optim      optim;           // lr is taken from the schedule at every step
     Schedule   sched;
     float      label_smoothing;
     float      clip_grad;       // 0 = off
