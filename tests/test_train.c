@@ -1,6 +1,6 @@
-/* tests/test_train.c — the optimizer and schedules against torch.optim.SGD and timm's
- * cosine scheduler and torch's MultiStepLR (tests/ref/gen_train_fixtures.py), and gradient
- * clipping.
+/* tests/test_train.c — the EMA against timm's ModelEmaV3 and TF's warm-up, gradient clipping,
+ * run files, and exact resume after SIGKILL with SGD, AdamW and RMSpropTF (their slots and step
+ * count in the checkpoint). Optimizers and schedules against their references: test_optim.c.
  */
 #include <criterion/criterion.h>
 #include <math.h>  // fabs, fmod
@@ -9,10 +9,6 @@
 #include "fixtures.h"
 #include "train/optim.h"
 
-static const int SHAPES[3][4] = {{6, 3, 3, 2}, {6}, {10, 7}};
-static const int NDIM[3] = {4, 1, 2};
-static const bool DECAY[3] = {true, false, true};
-
 static const FixTensor *get(const Fixtures *fx, const char *prefix, const char *fmt, int a, int b)
 {
     char name[64];
@@ -20,74 +16,6 @@ static const FixTensor *get(const Fixtures *fx, const char *prefix, const char *
     const FixTensor *t = fixture_find(fx, prefix, name);
     cr_assert(t, "fixture %s/%s missing", prefix, name);
     return t;
-}
-
-static void check_sgd(const char *prefix, bool nesterov)
-{
-    Fixtures fx = {0};
-    cr_assert_eq(fixtures_load(&fx, "tests/ref/train.fix"), 0);
-    Dev d;
-    cr_assert_eq(dev_open(&d, "cpu"), 0);
-    Params p = {0};
-    char nm[16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(nm, sizeof nm, "p%d", i);
-        params_add(&p, nm, NDIM[i], SHAPES[i], DECAY[i]);
-    }
-    params_alloc(&p, &d, 1, false);
-    for (int i = 0; i < 3; i++) {
-        const FixTensor *t = get(&fx, prefix, "init_%d", i, 0);
-        memcpy(params_at(&p, ROLE_W, i), t->data, t->n * sizeof(float));
-    }
-    for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < 3; i++) {
-            const FixTensor *g = get(&fx, prefix, "grad%d_%d", k, i);
-            memcpy(params_at(&p, ROLE_GRAD, i), g->data, g->n * sizeof(float));
-        }
-        float lr = get(&fx, prefix, "lr%d", k, 0)->data[0];
-        sgd_step(&p, (Sgd){.lr = lr, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = nesterov});
-        for (int i = 0; i < 3; i++) {
-            const FixTensor *w = get(&fx, prefix, "w%d_%d", k, i);
-            const float *got = params_at(&p, ROLE_W, i);
-            double e = 0;
-            for (size_t j = 0; j < w->n; j++) e = fmax(e, fabs((double)got[j] - w->data[j]));
-            cr_expect(e < 2e-6, "%s step %d tensor %d: max error %.2e vs torch.optim.SGD", prefix, k, i, e);
-        }
-    }
-    params_free(&p);
-    dev_close(&d);
-    fixtures_free(&fx);
-}
-
-Test(sgd, nesterov_matches_torch) { check_sgd("sgd_nesterov", true); }
-Test(sgd, classic_matches_torch) { check_sgd("sgd_classic", false); }
-
-Test(schedule, cosine_warmup_matches_timm)
-{
-    Fixtures fx = {0};
-    cr_assert_eq(fixtures_load(&fx, "tests/ref/train.fix"), 0);
-    const FixTensor *ep = fixture_find(&fx, "cosine", "epochs"), *lr = fixture_find(&fx, "cosine", "lr");
-    cr_assert(ep && lr && ep->n == lr->n);
-    Schedule s = {.kind = SCHED_COSINE, .lr_peak = 0.4f, .lr_final = 1e-3f, .warmup_lr = 1e-2f,
-                  .warmup_epochs = 1, .epochs = 6, .per_step = true};
-    for (size_t i = 0; i < ep->n; i++)
-        cr_expect(fabs(sched_lr(&s, ep->data[i]) - lr->data[i]) < 1e-6, "epoch %.2f: %g vs timm %g",
-                  ep->data[i], sched_lr(&s, ep->data[i]), lr->data[i]);
-    fixtures_free(&fx);
-}
-
-Test(schedule, step_matches_torch_multisteplr)
-{
-    Fixtures fx = {0};
-    cr_assert_eq(fixtures_load(&fx, "tests/ref/train.fix"), 0);
-    const FixTensor *ep = fixture_find(&fx, "step", "epochs"), *lr = fixture_find(&fx, "step", "lr");
-    cr_assert(ep && lr && ep->n == lr->n);
-    Schedule s = {.kind = SCHED_STEP, .lr_peak = 0.1f, .milestones = {150, 225}, .n_milestones = 2,
-                  .gamma = 0.1f, .epochs = 300};
-    for (size_t i = 0; i < ep->n; i++)
-        cr_expect(fabs(sched_lr(&s, ep->data[i]) - lr->data[i]) < 1e-7, "epoch %g: %g vs torch %g",
-                  ep->data[i], sched_lr(&s, ep->data[i]), lr->data[i]);
-    fixtures_free(&fx);
 }
 
 // EMA over parameters and BN running statistics, as timm's ModelEmaV3 with warm-up averages them
@@ -241,16 +169,19 @@ Test(runfile, unwritable_folder_is_an_error)
 #include "io/recipe.h"
 #include "io/safetensors.h"
 
-static TrainConfig tiny_run(const char *ckpt)
+// the optimizer's settings (recipe --set overrides) of a run
+typedef struct { const char *name; int n; char *sets[10]; } Opt;
+
+static TrainConfig tiny_run(const char *ckpt, const Opt *o)
 {
     TrainConfig c;
-    cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", 0, NULL), 0);
+    cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", o->n, (char **)o->sets), 0);
     // 400 images in batches of 32: each epoch ends with a partial batch of 16 (its own model);
     // EMA on, so the average and its warm-up count must resume too
     c.train_limit = 400, c.eval_limit = 100, c.eval_batch = 100, c.batch = 32, c.epochs = 4;
     c.sched.epochs = 4;
     c.aug.erase_p = 0.5f; // exercise every random draw
-    c.ema = (Ema){0.9f, EMA_WARMUP_TIMM};
+    if (!c.ema.decay) c.ema = (Ema){0.9f, EMA_WARMUP_TIMM};
     snprintf(c.checkpoint, sizeof c.checkpoint, "%s", ckpt);
     snprintf(c.run_id, sizeof c.run_id, "tiny");
     return c;
@@ -274,17 +205,18 @@ static bool same_weights(const char *a, const char *b)
     return same;
 }
 
-Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+// a run killed with SIGKILL at a random moment, then resumed, against an uninterrupted one
+static void sigkill_then_resume(const Opt *o)
 {
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) != 0)
         cr_skip_test("dataset-fashion-mnist not installed");
     // private paths: another test run at the same time must not share them
-    char ref[64], cut[64];
-    snprintf(ref, sizeof ref, "/tmp/repro_resume_ref_%d.safetensors", (int)getpid());
-    snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%d.safetensors", (int)getpid());
+    char ref[96], cut[96];
+    snprintf(ref, sizeof ref, "/tmp/repro_resume_ref_%s_%d.safetensors", o->name, (int)getpid());
+    snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%s_%d.safetensors", o->name, (int)getpid());
     unlink(ref);
     unlink(cut);
-    TrainConfig c = tiny_run(ref);
+    TrainConfig c = tiny_run(ref, o);
     TrainResult r;
     cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
     double full_s = r.wall_s;
@@ -294,11 +226,11 @@ Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
     struct timespec now_ts;
     clock_gettime(CLOCK_REALTIME, &now_ts);
     double frac = 0.25 + 0.5 * (now_ts.tv_nsec % 1000) / 1000.0;
-    cr_log_info("killing after %.0f%% of an uninterrupted run's %.2f s", 100 * frac, full_s);
+    cr_log_info("%s: killing after %.0f%% of an uninterrupted run's %.2f s", o->name, 100 * frac, full_s);
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        TrainConfig k = tiny_run(cut);
+        TrainConfig k = tiny_run(cut, o);
         TrainResult kr;
         freopen("/dev/null", "w", stdout);
         _exit(train_run(&k, &kr, NULL, NULL) ? 1 : 0);
@@ -308,12 +240,48 @@ Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
-    TrainConfig k = tiny_run(cut);
+    TrainConfig k = tiny_run(cut, o);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
     cr_expect_eq(r.n_epochs, 4, "the resumed run has %d epochs logged", r.n_epochs);
     train_result_free(&r);
-    cr_expect(same_weights(ref, cut), "resumed weights, momentum or EMA differ from the uninterrupted run's");
+    cr_expect(same_weights(ref, cut), "%s: resumed weights, optimizer slots or EMA differ from the "
+              "uninterrupted run's", o->name);
+    // every slot of the optimizer is in the checkpoint, under its name
+    StFile f;
+    cr_assert_eq(st_read(&f, ref), 0);
+    cr_expect_str_eq(st_meta(&f, "optimizer"), optim_name(c.optim.kind));
+    for (int s = 0; s < optim_slots(&c.optim); s++) {
+        char nm[96];
+        snprintf(nm, sizeof nm, "optimizer.%s.conv1.weight", optim_slot_name(c.optim.kind, s));
+        cr_expect(st_find(&f, nm), "%s: %s missing from the checkpoint", o->name, nm);
+    }
+    st_free(&f);
     unlink(ref);
     unlink(cut);
+}
+
+// SGD with Nesterov momentum (the recipe's), cosine, timm's EMA warm-up
+Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+{
+    sigkill_then_resume(&(Opt){"sgd", 0, {NULL}});
+}
+
+// AdamW (two slots and the bias correction's step count), its rate per 256 images, a cool-down
+Test(resume, adamw_sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+{
+    sigkill_then_resume(&(Opt){"adamw", 6, {"optim.kind=adamw", "optim.beta1=0.6", "optim.weight_decay=0.05",
+                                           "schedule.lr_peak=0.016", "schedule.lr_batch=256",
+                                           "schedule.cooldown_epochs=1"}});
+}
+
+// RMSpropTF (square average from ones), L2 in the loss, exponential staircase, TF's BN momentum
+// and EMA warm-up: the EfficientNetV2 setup
+Test(resume, rmsprop_tf_sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+{
+    sigkill_then_resume(&(Opt){"rmsprop_tf", 10, {"optim.kind=rmsprop_tf", "optim.eps=1e-3",
+                                                 "optim.weight_decay=0", "optim.l2_weight_decay=5e-4",
+                                                 "schedule.kind=exp_staircase", "schedule.decay_epochs=1",
+                                                 "schedule.gamma=0.5", "schedule.lr_peak=0.01",
+                                                 "model.bn_momentum=0.9", "model.bn_momentum_tf=true"}});
 }
