@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/test_cli.sh — bin/repro on bad input: train with a missing or truncated IDX file, a bad
 # recipe key or value, an unwritable results folder, weights that do not fit; export and logits
-# with files that do not fit the model. Each must print one line naming the cause, exit non-zero,
-# and leave no run file that looks valid (and no half-written output); a finished run's file is
-# never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
+# with files that do not fit the model; recipe --keys lists the key table. Each must print one
+# line naming the cause, exit non-zero, and leave no run file that looks valid (and no
+# half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -76,6 +76,21 @@ expect_error "unknown model" "model.name = 'resnet21': unknown model" "$TMP/out8
     "$REPRO" train --recipe $RECIPE --set model.name=resnet21 --out "$TMP/out8"
 expect_error "missing recipe file" "$TMP/none.recipe: cannot open" "$TMP/out9" \
     "$REPRO" train --recipe "$TMP/none.recipe" --out "$TMP/out9"
+expect_error "unknown optimizer" "optim.kind = 'adam': expected one of sgd | adamw | rmsprop_tf | lamb" \
+    "$TMP/out10" "$REPRO" train --recipe $RECIPE --set optim.kind=adam --out "$TMP/out10"
+expect_error "staircase without its period" "exp_staircase needs schedule.decay_epochs" "$TMP/out11" \
+    "$REPRO" train --recipe $RECIPE --set schedule.kind=exp_staircase --out "$TMP/out11"
+expect_error "warm-up and cool-down longer than the run" "cooldown_epochs 10 exceed train.epochs 10" \
+    "$TMP/out12" "$REPRO" train --recipe $RECIPE --set schedule.cooldown_epochs=10 --out "$TMP/out12"
+expect_error "BN momentum out of range" "model.bn_momentum = '1.5': out of range" "$TMP/out13" \
+    "$REPRO" train --recipe $RECIPE --set model.bn_momentum=1.5 --out "$TMP/out13"
+# repro recipe --keys: every key of the table, with default and range
+if "$REPRO" recipe --keys >"$TMP/keys" 2>&1 && grep -q '^optim.kind  *sgd  *sgd | adamw | rmsprop_tf | lamb' "$TMP/keys" &&
+   grep -q '^schedule.lr_batch  *0  *0 .. 1048576' "$TMP/keys" && [ "$(grep -c '^[a-z]*\.' "$TMP/keys")" -ge 60 ]; then
+    ok "recipe --keys ($(grep -c '^[a-z]*\.' "$TMP/keys") keys)"
+else
+    fail "recipe --keys" "$(head -c 400 "$TMP/keys")"
+fi
 
 # ---- results folder
 touch "$TMP/a_file"

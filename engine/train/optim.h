@@ -90,6 +90,8 @@ void   grad_clip(Params *p, double max_norm);
 //   EMA_WARMUP_TIMM  d = clamp(1 - (1 + (t-1))^(-2/3), 0, decay), 0 at t = 1 (ModelEmaV3
 //                    use_warmup, warmup_gamma 1, warmup_power 2/3, as timm's train.py calls it)
 //   EMA_WARMUP_TF    d = min(decay, (1 + t) / (10 + t))  (num_updates = global_step)
+// ResNet-RS pairs TF's BN momentum 0 (running statistics = the last batch's: model.bn_momentum_tf)
+// with this EMA, which then is the only average of the statistics the evaluation uses.
 typedef enum { EMA_WARMUP_NONE, EMA_WARMUP_TIMM, EMA_WARMUP_TF } EmaWarmup;
 typedef struct { float decay; EmaWarmup warmup; } Ema; // decay 0: no EMA
 
