@@ -8,14 +8,11 @@
 
 enum { LOG_COLS = 11 };
 
-int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
-              uint64_t seed, const char *run_id)
+// appends the tensors of table p at t[k..]: each entry, its momentum, its EMA; dims (4 per entry)
+// and names (2 per entry) are storage for them. Returns the new count
+static int add_table(StTensor *t, int k, const Params *p, int64_t *dims, char (*names)[96])
 {
     bool mom = p->n_slots > 0;
-    int n = p->count * 3 + 1, k = 0;
-    StTensor *t = xcalloc((size_t)n, sizeof *t);
-    int64_t *dims = xcalloc((size_t)p->count * 4, sizeof *dims);
-    char (*names)[96] = xcalloc((size_t)p->count * 2, sizeof *names);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
@@ -29,6 +26,18 @@ int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epoch
             t[k++] = (StTensor){names[2 * i + 1], pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
         }
     }
+    return k;
+}
+
+int ckpt_save(const char *path, const Params *p, const Params *aux, const TrainResult *r, int epochs_done,
+              long step, uint64_t seed, const char *run_id)
+{
+    int count = p->count + (aux ? aux->count : 0), n = count * 3 + 1;
+    StTensor *t = xcalloc((size_t)n, sizeof *t);
+    int64_t *dims = xcalloc((size_t)count * 4, sizeof *dims);
+    char (*names)[96] = xcalloc((size_t)count * 2, sizeof *names);
+    int k = add_table(t, 0, p, dims, names);
+    if (aux) k = add_table(t, k, aux, dims + 4 * p->count, names + 2 * p->count);
     double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
     for (int e = 0; e < r->n_epochs; e++) {
         const EpochLog *l = &r->epochs[e];
@@ -67,7 +76,27 @@ static int restore(const StFile *f, const char *path, const char *name, float *d
     return 0;
 }
 
-int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+// every entry of table p (weights, momentum, EMA, as allocated) from f; 0 or ERR_FORMAT
+static int restore_table(const StFile *f, const char *path, Params *p)
+{
+    for (int i = 0; i < p->count; i++) {
+        const ParamInfo *pi = &p->info[i];
+        if (restore(f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) return ERR_FORMAT;
+        if (p->n_slots > 0 && !pi->buffer) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "optimizer.momentum.%s", pi->name);
+            if (restore(f, path, nm, params_at(p, ROLE_SLOT0, i), pi->numel)) return ERR_FORMAT;
+        }
+        if (p->has_ema) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "ema.%s", pi->name);
+            if (restore(f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) return ERR_FORMAT;
+        }
+    }
+    return 0;
+}
+
+int ckpt_load(const char *path, Params *p, Params *aux, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id)
 {
     StFile f;
@@ -86,20 +115,7 @@ int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, lon
         log_error("checkpoint %s: belongs to run %s seed %s, not run %s seed %s", path, id, sd, run_id, want_seed);
         goto out;
     }
-    for (int i = 0; i < p->count; i++) {
-        const ParamInfo *pi = &p->info[i];
-        if (restore(&f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) goto out;
-        if (p->n_slots > 0 && !pi->buffer) {
-            char nm[96];
-            snprintf(nm, sizeof nm, "optimizer.momentum.%s", pi->name);
-            if (restore(&f, path, nm, params_at(p, ROLE_SLOT0, i), pi->numel)) goto out;
-        }
-        if (p->has_ema) {
-            char nm[96];
-            snprintf(nm, sizeof nm, "ema.%s", pi->name);
-            if (restore(&f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) goto out;
-        }
-    }
+    if (restore_table(&f, path, p) || (aux && restore_table(&f, path, aux))) goto out;
     const StEntry *log = st_find(&f, "log.epochs");
     *epochs_done = atoi(ep);
     *step = atol(st);

@@ -8,17 +8,20 @@
  * and its epoch). Everything random in a run is a
  * function of (seed, epoch, step, sample), so weights + momentum + position are the whole state:
  * on the cpu backend a resumed run ends with bitwise the weights of an uninterrupted one.
+ * A run with a second trained table (MEAL V2's discriminator, train/distill.h) passes it as aux:
+ * its entries (named apart from the model's, "distill.disc.*") and their momentum are saved and
+ * restored the same way; aux NULL: none.
  */
 #ifndef CHECKPOINT_H
 #define CHECKPOINT_H
 
 #include "train.h"
 
-int ckpt_save(const char *path, const Params *p, const TrainResult *r, int epochs_done, long step,
-              uint64_t seed, const char *run_id);
+int ckpt_save(const char *path, const Params *p, const Params *aux, const TrainResult *r, int epochs_done,
+              long step, uint64_t seed, const char *run_id);
 // restores p (allocated, same model) and r->epochs (room for every epoch), sets *epochs_done,
 // *step; fails with a message when the file does not belong to this run (seed, run id, names)
-int ckpt_load(const char *path, Params *p, TrainResult *r, int *epochs_done, long *step,
+int ckpt_load(const char *path, Params *p, Params *aux, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id);
 
 #endif

@@ -325,7 +325,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->macs = graph_macs(&t->ns.net[0].g);
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        if ((rc = ckpt_load(c->checkpoint, &t->p, r, &start_epoch, &t->step, c->seed, c->run_id))) goto out;
+        if ((rc = ckpt_load(c->checkpoint, &t->p, NULL, r, &start_epoch, &t->step, c->seed, c->run_id))) goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
     int spe = t->steps_per_epoch;
@@ -367,7 +367,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
                log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
         r->wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
-            hook_rc = ckpt_save(c->checkpoint, &t->p, r, epoch + 1, t->step, c->seed, c->run_id);
+            hook_rc = ckpt_save(c->checkpoint, &t->p, NULL, r, epoch + 1, t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
     r->wall_s = now() - pg.t_run;
