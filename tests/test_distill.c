@@ -4,15 +4,23 @@
  * ensemble target and mean logits of several teachers; the KD loss and its gradient in Hinton's
  * (1 - alpha) CE + alpha tau^2 KL form, GhostNetV3's CE + KD and MEAL V2's soft-label loss;
  * MEAL V2's discriminator loss with its gradients for the student's logits and its own weights;
- * MEAL V2's whole objective.
+ * MEAL V2's whole objective. Then short Fashion-MNIST runs on the cpu backend: a teacher trained
+ * a few steps and saved, students taught by it with KD and in MEAL V2's mode (finite, decreasing
+ * loss; the discriminator learns), stored soft labels written, read back and equal to the teacher
+ * run online, and a MEAL V2 checkpoint used as a teacher. (Exact resume with the discriminator:
+ * tests/test_train.c.)
  */
 #include <criterion/criterion.h>
-#include <math.h>  // fabs, NAN
-#include <stdio.h> // snprintf
+#include <math.h>   // isfinite, NAN
+#include <stdio.h>  // snprintf
+#include <unistd.h> // access, unlink, getpid
 
 #include "fixtures.h"
+#include "io/npy.h"
+#include "io/recipe.h"
 #include "train/discriminator.h"
 #include "train/distill.h"
+#include "train/train.h"
 
 static const char *const BACKENDS[] = {"ref", "cpu"};
 
@@ -181,4 +189,161 @@ Test(distill_loss, meal_v2_objective_matches_torch)
         dev_close(&d);
     }
     fixtures_free(&fx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// recipes: what distill_check refuses
+
+static int load_with(const char *a, const char *b)
+{
+    char *sets[2] = {(char *)a, (char *)b};
+    TrainConfig c;
+    return recipe_load(&c, "recipes/fmnist_resnet20.recipe", b ? 2 : 1, sets);
+}
+
+Test(distill_recipe, keys_are_checked)
+{
+    cr_expect_eq(load_with("distill.teachers=resnet20:t.safetensors", NULL), 0);
+    cr_expect_eq(load_with("distill.teachers=resnet20:a.st, resnet32:b.st", "distill.ce_weight=0.5"), 0);
+    cr_expect_eq(load_with("distill.teachers=resnet21:t.safetensors", NULL), ERR_FORMAT, "unknown teacher");
+    cr_expect_eq(load_with("distill.teachers=resnet20", NULL), ERR_FORMAT, "no file");
+    cr_expect_eq(load_with("distill.teachers=:t.safetensors", NULL), ERR_FORMAT, "no name");
+    cr_expect_eq(load_with("distill.discriminator=true", NULL), ERR_FORMAT, "discriminator without teachers");
+    cr_expect_eq(load_with("distill.teachers=resnet20:t.st", "distill.discriminator=true"), ERR_FORMAT,
+                 "10 classes / 8 / 8 = 0: a discriminator width of 0");
+    cr_expect_eq(load_with("distill.teachers=resnet20:t.st", "distill.kd_weight=0"), ERR_FORMAT, "no soft term");
+    cr_expect_eq(load_with("distill.tau=0", NULL), ERR_FORMAT, "temperature 0");
+}
+
+// ---------------------------------------------------------------------------------------------
+// short runs on Fashion-MNIST, cpu backend
+
+#define NEED_FMNIST()                                                                         \
+    do {                                                                                      \
+        if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) != 0) \
+            cr_skip_test("dataset-fashion-mnist not installed");                              \
+    } while (0)
+
+static TrainConfig tiny(void)
+{
+    TrainConfig c;
+    cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", 0, NULL), 0);
+    c.train_limit = 600, c.eval_limit = 100, c.eval_batch = 100, c.batch = 50, c.epochs = 1;
+    c.sched = (Schedule){.kind = SCHED_CONSTANT, .lr_peak = 0.05f, .epochs = 1};
+    return c;
+}
+
+static char *tmp(char *buf, size_t cap, const char *what)
+{
+    snprintf(buf, cap, "/tmp/repro_distill_%s_%d", what, (int)getpid());
+    unlink(buf);
+    return buf;
+}
+
+// a teacher: resnet20 trained `steps` steps, its checkpoint at path
+static void train_teacher(const char *path, int steps)
+{
+    TrainConfig c = tiny();
+    c.max_steps = steps;
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s", path);
+    snprintf(c.run_id, sizeof c.run_id, "teacher");
+    TrainResult r;
+    cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
+    train_result_free(&r);
+}
+
+typedef struct { double loss[64]; int n; } Losses;
+
+static void record(const TrainStats *st, int epoch, int step, void *user)
+{
+    Losses *l = user;
+    if (l->n < LEN(l->loss)) l->loss[l->n++] = st->last_loss;
+}
+
+// trains the first n_steps steps of c's first epoch (0: all) through the step-level API; the
+// per-step losses
+static Losses run_steps(const TrainConfig *c, int n_steps)
+{
+    Trainer *t;
+    cr_assert_eq(trainer_open(&t, c), 0);
+    Losses l = {.n = 0};
+    TrainStats st = {.progress = record, .user = &l};
+    cr_assert_eq(trainer_train(t, 0, 0, n_steps, &st), 0);
+    cr_assert(!st.diverged, "loss diverged: %g", st.last_loss);
+    trainer_close(t);
+    return l;
+}
+
+static void expect_learning(const char *what, const Losses *l)
+{
+    cr_assert(l->n >= 8, "%s: %d steps", what, l->n);
+    double first = 0, last = 0;
+    for (int i = 0; i < l->n; i++) cr_expect(isfinite(l->loss[i]), "%s: step %d loss %g", what, i + 1, l->loss[i]);
+    for (int i = 0; i < 4; i++) first += l->loss[i] / 4, last += l->loss[l->n - 1 - i] / 4;
+    cr_log_info("%s: mean loss of the first 4 steps %.4f, of the last 4 %.4f", what, first, last);
+    cr_expect(last < first, "%s: the loss did not decrease (%.4f -> %.4f)", what, first, last);
+}
+
+Test(distill_run, kd_and_meal_v2_learn_from_a_trained_teacher, .timeout = 300)
+{
+    NEED_FMNIST();
+    char teacher[96], meal[96];
+    train_teacher(tmp(teacher, sizeof teacher, "teacher"), 12);
+    TrainConfig c = tiny();
+    snprintf(c.distill.teachers, sizeof c.distill.teachers, "resnet20:%s", teacher);
+    c.distill.tau = 4, c.distill.kd_weight = 0.7f, c.distill.ce_weight = 0.3f; // Hinton, alpha 0.7
+    Losses kd = run_steps(&c, 0);
+    expect_learning("KD (tau 4, alpha 0.7)", &kd);
+    c.distill.tau = 1, c.distill.kd_weight = 1, c.distill.ce_weight = 0; // MEAL V2
+    c.distill.discriminator = true, c.distill.disc_reduction = 3;
+    Losses mv = run_steps(&c, 0);
+    expect_learning("MEAL V2 (+ discriminator)", &mv);
+    // a MEAL V2 run's checkpoint (with distill.disc.* beside the weights) teaches in turn
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s", tmp(meal, sizeof meal, "meal"));
+    snprintf(c.run_id, sizeof c.run_id, "meal");
+    c.max_steps = 3;
+    TrainResult r;
+    cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
+    train_result_free(&r);
+    TrainConfig s = tiny();
+    s.max_steps = 2;
+    snprintf(s.distill.teachers, sizeof s.distill.teachers, "resnet20:%s, resnet20:%s", teacher, meal);
+    cr_assert_eq(train_run(&s, &r, NULL, NULL), 0, "a MEAL V2 checkpoint as a teacher");
+    train_result_free(&r);
+    unlink(teacher);
+    unlink(meal);
+}
+
+// without augmentation the batch is the plain image, so the stored logits (computed once over the
+// training set in order) are the teacher's online logits of the step's samples, wherever the
+// epoch's order put them: the losses agree step by step
+Test(distill_run, stored_soft_labels_equal_the_teacher_online, .timeout = 300)
+{
+    NEED_FMNIST();
+    char teacher[96], soft[96];
+    train_teacher(tmp(teacher, sizeof teacher, "teacher2"), 6);
+    TrainConfig c = tiny();
+    c.aug.pad = 0, c.aug.flip = false;
+    snprintf(c.distill.teachers, sizeof c.distill.teachers, "resnet20:%s", teacher);
+    c.distill.ce_weight = 0.5f;
+    Losses online = run_steps(&c, 8);
+    snprintf(c.distill.soft_labels, sizeof c.distill.soft_labels, "%s.npy", tmp(soft, sizeof soft, "soft"));
+    unlink(c.distill.soft_labels);
+    Losses written = run_steps(&c, 8); // computes and writes the file
+    NpyArray a;
+    cr_assert_eq(npy_read(&a, c.distill.soft_labels), 0);
+    cr_expect(a.ndim == 3 && a.dims[0] == 1 && a.dims[1] == c.train_limit && a.dims[2] == 10,
+              "stored logits of shape %s", DIMS_STR(a.ndim, a.dims));
+    npy_free(&a);
+    c.distill.teachers[0] = 0; // the file alone
+    Losses read = run_steps(&c, 8);
+    cr_assert(online.n == 8 && written.n == 8 && read.n == 8);
+    for (int i = 0; i < online.n; i++) {
+        cr_expect(fabs(written.loss[i] - online.loss[i]) <= 1e-4 * fabs(online.loss[i]),
+                  "step %d: loss %.7f with stored logits, %.7f online", i + 1, written.loss[i], online.loss[i]);
+        cr_expect(read.loss[i] == written.loss[i], "step %d: the file read back gives %.9g, not %.9g", i + 1,
+                  read.loss[i], written.loss[i]);
+    }
+    unlink(c.distill.soft_labels);
+    unlink(teacher);
 }

@@ -1,6 +1,6 @@
 /* tests/test_train.c — the optimizer and schedules against torch.optim.SGD and timm's
  * cosine scheduler and torch's MultiStepLR (tests/ref/gen_train_fixtures.py), and gradient
- * clipping.
+ * clipping; run files; exact resume after SIGKILL, plain and with MEAL V2's discriminator.
  */
 #include <criterion/criterion.h>
 #include <math.h>  // fabs, fmod
@@ -232,7 +232,8 @@ Test(runfile, unwritable_folder_is_an_error)
 
 // ---------------------------------------------------------------------------------------------
 // exact resume: a tiny run killed with SIGKILL at a random moment, resumed, ends with bitwise the
-// weights of an uninterrupted run
+// weights of an uninterrupted run; the same taught by a teacher in MEAL V2's way, so the
+// discriminator's weights and momentum must resume too
 
 #include <signal.h>   // kill, SIGKILL
 #include <sys/wait.h> // waitpid
@@ -241,7 +242,8 @@ Test(runfile, unwritable_folder_is_an_error)
 #include "io/recipe.h"
 #include "io/safetensors.h"
 
-static TrainConfig tiny_run(const char *ckpt)
+// teacher: NULL, or a teacher's weights for MEAL V2's distillation with the discriminator
+static TrainConfig tiny_run(const char *ckpt, const char *teacher)
 {
     TrainConfig c;
     cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", 0, NULL), 0);
@@ -253,6 +255,11 @@ static TrainConfig tiny_run(const char *ckpt)
     c.ema = (Ema){0.9f, EMA_WARMUP_TIMM};
     snprintf(c.checkpoint, sizeof c.checkpoint, "%s", ckpt);
     snprintf(c.run_id, sizeof c.run_id, "tiny");
+    if (teacher) {
+        snprintf(c.distill.teachers, sizeof c.distill.teachers, "resnet20:%s", teacher);
+        c.distill.discriminator = true, c.distill.disc_reduction = 3; // 10 -> 3 -> 1 -> 2
+        c.distill.ce_weight = 0.5f;
+    }
     return c;
 }
 
@@ -274,17 +281,21 @@ static bool same_weights(const char *a, const char *b)
     return same;
 }
 
-Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+static bool have_fmnist(void)
 {
-    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) != 0)
-        cr_skip_test("dataset-fashion-mnist not installed");
+    return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
+}
+
+// runs tiny_run(.., teacher) uninterrupted, and again killed and resumed; compares the checkpoints
+static void sigkill_resume(const char *teacher)
+{
     // private paths: another test run at the same time must not share them
     char ref[64], cut[64];
     snprintf(ref, sizeof ref, "/tmp/repro_resume_ref_%d.safetensors", (int)getpid());
     snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%d.safetensors", (int)getpid());
     unlink(ref);
     unlink(cut);
-    TrainConfig c = tiny_run(ref);
+    TrainConfig c = tiny_run(ref, teacher);
     TrainResult r;
     cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
     double full_s = r.wall_s;
@@ -298,7 +309,7 @@ Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        TrainConfig k = tiny_run(cut);
+        TrainConfig k = tiny_run(cut, teacher);
         TrainResult kr;
         freopen("/dev/null", "w", stdout);
         _exit(train_run(&k, &kr, NULL, NULL) ? 1 : 0);
@@ -308,7 +319,7 @@ Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
-    TrainConfig k = tiny_run(cut);
+    TrainConfig k = tiny_run(cut, teacher);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
     cr_expect_eq(r.n_epochs, 4, "the resumed run has %d epochs logged", r.n_epochs);
@@ -316,4 +327,24 @@ Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
     cr_expect(same_weights(ref, cut), "resumed weights, momentum or EMA differ from the uninterrupted run's");
     unlink(ref);
     unlink(cut);
+}
+
+Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    sigkill_resume(NULL);
+}
+
+Test(resume, meal_v2_with_discriminator_resumes_bitwise, .timeout = 300)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    char teacher[64];
+    snprintf(teacher, sizeof teacher, "/tmp/repro_resume_teacher_%d.safetensors", (int)getpid());
+    TrainConfig t = tiny_run(teacher, NULL); // a teacher: the plain run, a few steps
+    t.max_steps = 6, t.ema.decay = 0, t.ema.warmup = EMA_WARMUP_NONE;
+    TrainResult r;
+    cr_assert_eq(train_run(&t, &r, NULL, NULL), 0);
+    train_result_free(&r);
+    sigkill_resume(teacher);
+    unlink(teacher);
 }
