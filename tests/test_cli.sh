@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tests/test_cli.sh — bin/repro on bad input: train with a missing or truncated IDX file, a bad
-# recipe key or value, an unwritable results folder, weights that do not fit; export and logits
-# with files that do not fit the model; recipe --keys lists the key table. Each must print one
-# line naming the cause, exit non-zero, and leave no run file that looks valid (and no
-# half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks
-# what export and logits compute, against timm.)
+# recipe key or value, an unwritable results folder, weights that do not fit, distillation's
+# teachers and soft labels that do not fit; export and logits with files that do not fit the
+# model; recipe --keys lists the key table. Each must print one line naming the cause, exit
+# non-zero, and leave no run file that looks valid (and no half-written output); a finished run's
+# file is never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -164,6 +164,28 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
     expect_error "train: weights for another model" \
         "tensor conv1.weight is F32 (16, 3, 3, 3); resnet20 expects F32 (16, 1, 3, 3)" "$TMP/out10" \
         "$REPRO" train --recipe $RECIPE --weights "$W/c10.safetensors" --out "$TMP/out10" "${tiny[@]}"
+fi
+
+# ---- distillation: teachers and stored soft labels that do not fit
+expect_error "distill: unknown teacher" "distill.teachers: teacher 'resnet21' is not a registered model" \
+    "$TMP/out11" "$REPRO" train --recipe $RECIPE --set distill.teachers=resnet21:t.safetensors --out "$TMP/out11"
+expect_error "distill: discriminator too narrow" "distill.disc_reduction = 8: with model.classes = 10" \
+    "$TMP/out12" "$REPRO" train --recipe $RECIPE --set distill.teachers=resnet20:t.safetensors \
+    --set distill.discriminator=true --out "$TMP/out12"
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    expect_error "distill: missing teacher file" "distill.teachers: teacher resnet20: $W/none.safetensors: cannot" "$TMP/out13" \
+        "$REPRO" train --recipe $RECIPE --set distill.teachers=resnet20:$W/none.safetensors --out "$TMP/out13" \
+        "${tiny[@]}"
+    expect_error "distill: teacher of another input" "resnet20 expects F32 (16, 1, 3, 3)" "$TMP/out14" \
+        "$REPRO" train --recipe $RECIPE --set distill.teachers=resnet20:$W/c10.safetensors --out "$TMP/out14" \
+        "${tiny[@]}"
+    expect_error "distill: no soft labels, no teachers" "distill.soft_labels = $W/none.npy: no such file" \
+        "$TMP/out15" "$REPRO" train --recipe $RECIPE --set distill.soft_labels=$W/none.npy --out "$TMP/out15" \
+        "${tiny[@]}"
+    make_npy "$W/soft.npy" '<f4' '(256, 7)' 7168
+    expect_error "distill: soft labels of 7 classes" "shape (256, 7); expected the teachers' logits" \
+        "$TMP/out16" "$REPRO" train --recipe $RECIPE --set distill.soft_labels=$W/soft.npy --out "$TMP/out16" \
+        "${tiny[@]}"
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,6 +1,7 @@
 /* tests/test_train.c — the EMA against timm's ModelEmaV3 and TF's warm-up, gradient clipping,
  * run files, and exact resume after SIGKILL with SGD, AdamW and RMSpropTF (their slots and step
- * count in the checkpoint). Optimizers and schedules against their references: test_optim.c.
+ * count in the checkpoint) and with MEAL V2's discriminator. Optimizers and schedules against
+ * their references: test_optim.c.
  */
 #include <criterion/criterion.h>
 #include <math.h>  // fabs, fmod
@@ -160,7 +161,8 @@ Test(runfile, unwritable_folder_is_an_error)
 
 // ---------------------------------------------------------------------------------------------
 // exact resume: a tiny run killed with SIGKILL at a random moment, resumed, ends with bitwise the
-// weights of an uninterrupted run
+// weights of an uninterrupted run; the same taught by a teacher in MEAL V2's way, so the
+// discriminator's weights and momentum must resume too
 
 #include <signal.h>   // kill, SIGKILL
 #include <sys/wait.h> // waitpid
@@ -172,7 +174,10 @@ Test(runfile, unwritable_folder_is_an_error)
 // the optimizer's settings (recipe --set overrides) of a run
 typedef struct { const char *name; int n; char *sets[10]; } Opt;
 
-static TrainConfig tiny_run(const char *ckpt, const Opt *o)
+static const Opt plain_sgd = {"sgd", 0, {NULL}};
+
+// teacher: NULL, or a teacher's weights for MEAL V2's distillation with the discriminator
+static TrainConfig tiny_run(const char *ckpt, const Opt *o, const char *teacher)
 {
     TrainConfig c;
     cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", o->n, (char **)o->sets), 0);
@@ -184,6 +189,11 @@ static TrainConfig tiny_run(const char *ckpt, const Opt *o)
     if (!c.ema.decay) c.ema = (Ema){0.9f, EMA_WARMUP_TIMM};
     snprintf(c.checkpoint, sizeof c.checkpoint, "%s", ckpt);
     snprintf(c.run_id, sizeof c.run_id, "tiny");
+    if (teacher) {
+        snprintf(c.distill.teachers, sizeof c.distill.teachers, "resnet20:%s", teacher);
+        c.distill.discriminator = true, c.distill.disc_reduction = 3; // 10 -> 3 -> 1 -> 2
+        c.distill.ce_weight = 0.5f;
+    }
     return c;
 }
 
@@ -205,18 +215,22 @@ static bool same_weights(const char *a, const char *b)
     return same;
 }
 
-// a run killed with SIGKILL at a random moment, then resumed, against an uninterrupted one
-static void sigkill_then_resume(const Opt *o)
+static bool have_fmnist(void)
 {
-    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) != 0)
-        cr_skip_test("dataset-fashion-mnist not installed");
+    return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
+}
+
+// runs tiny_run(.., o, teacher) uninterrupted, and again killed with SIGKILL at a random moment
+// and resumed; compares the checkpoints
+static void sigkill_then_resume(const Opt *o, const char *teacher)
+{
     // private paths: another test run at the same time must not share them
     char ref[96], cut[96];
     snprintf(ref, sizeof ref, "/tmp/repro_resume_ref_%s_%d.safetensors", o->name, (int)getpid());
     snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%s_%d.safetensors", o->name, (int)getpid());
     unlink(ref);
     unlink(cut);
-    TrainConfig c = tiny_run(ref, o);
+    TrainConfig c = tiny_run(ref, o, teacher);
     TrainResult r;
     cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
     double full_s = r.wall_s;
@@ -230,7 +244,7 @@ static void sigkill_then_resume(const Opt *o)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        TrainConfig k = tiny_run(cut, o);
+        TrainConfig k = tiny_run(cut, o, teacher);
         TrainResult kr;
         freopen("/dev/null", "w", stdout);
         _exit(train_run(&k, &kr, NULL, NULL) ? 1 : 0);
@@ -240,7 +254,7 @@ static void sigkill_then_resume(const Opt *o)
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
-    TrainConfig k = tiny_run(cut, o);
+    TrainConfig k = tiny_run(cut, o, teacher);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
     cr_expect_eq(r.n_epochs, 4, "the resumed run has %d epochs logged", r.n_epochs);
@@ -264,24 +278,43 @@ static void sigkill_then_resume(const Opt *o)
 // SGD with Nesterov momentum (the recipe's), cosine, timm's EMA warm-up
 Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
 {
-    sigkill_then_resume(&(Opt){"sgd", 0, {NULL}});
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    sigkill_then_resume(&plain_sgd, NULL);
 }
 
 // AdamW (two slots and the bias correction's step count), its rate per 256 images, a cool-down
 Test(resume, adamw_sigkill_then_resume_is_bitwise_exact, .timeout = 300)
 {
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
     sigkill_then_resume(&(Opt){"adamw", 6, {"optim.kind=adamw", "optim.beta1=0.6", "optim.weight_decay=0.05",
                                            "schedule.lr_peak=0.016", "schedule.lr_batch=256",
-                                           "schedule.cooldown_epochs=1"}});
+                                           "schedule.cooldown_epochs=1"}},
+                        NULL);
 }
 
 // RMSpropTF (square average from ones), L2 in the loss, exponential staircase, TF's BN momentum
 // and EMA warm-up: the EfficientNetV2 setup
 Test(resume, rmsprop_tf_sigkill_then_resume_is_bitwise_exact, .timeout = 300)
 {
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
     sigkill_then_resume(&(Opt){"rmsprop_tf", 10, {"optim.kind=rmsprop_tf", "optim.eps=1e-3",
                                                  "optim.weight_decay=0", "optim.l2_weight_decay=5e-4",
                                                  "schedule.kind=exp_staircase", "schedule.decay_epochs=1",
                                                  "schedule.gamma=0.5", "schedule.lr_peak=0.01",
-                                                 "model.bn_momentum=0.9", "model.bn_momentum_tf=true"}});
+                                                 "model.bn_momentum=0.9", "model.bn_momentum_tf=true"}},
+                        NULL);
+}
+
+Test(resume, meal_v2_with_discriminator_resumes_bitwise, .timeout = 300)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    char teacher[64];
+    snprintf(teacher, sizeof teacher, "/tmp/repro_resume_teacher_%d.safetensors", (int)getpid());
+    TrainConfig t = tiny_run(teacher, &plain_sgd, NULL); // a teacher: the plain run, a few steps
+    t.max_steps = 6, t.ema.decay = 0, t.ema.warmup = EMA_WARMUP_NONE;
+    TrainResult r;
+    cr_assert_eq(train_run(&t, &r, NULL, NULL), 0);
+    train_result_free(&r);
+    sigkill_then_resume(&(Opt){"meal_v2", 0, {NULL}}, teacher);
+    unlink(teacher);
 }

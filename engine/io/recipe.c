@@ -105,6 +105,20 @@ static const RecipeKey keys[] = {
     {"schedule", "decay_epochs", K_DOUBLE, F(sched.decay_epochs), 0, 100000, "exp_staircase: epochs "
      "between decays, counted from epoch 0 (EfficientNetV2 2.4)"},
     {"schedule", "per_step", K_BOOL, F(sched.per_step), 0, 0, "update every step (else per epoch)"},
+    {"distill", "teachers", K_STR, F(distill.teachers), 0, 0, "frozen teachers, name:file.safetensors, "
+     "comma separated (train/distill.h); empty = no distillation"},
+    {"distill", "soft_labels", K_STR, F(distill.soft_labels), 0, 0, "the teachers' logits per training "
+     "sample (.npy (T, N, K)): read when present, else computed once from the teachers and written"},
+    {"distill", "tau", K_FLOAT, F(distill.tau), 0.01, 100, "temperature of the soft term (MEAL V2, "
+     "GhostNetV3: 1)"},
+    {"distill", "kd_weight", K_FLOAT, F(distill.kd_weight), 0, 100, "weight of tau^2 KL(teachers || student) "
+     "(Hinton's alpha)"},
+    {"distill", "ce_weight", K_FLOAT, F(distill.ce_weight), 0, 100, "weight of the hard-label cross-entropy "
+     "(Hinton: 1 - alpha; GhostNetV3: 1; MEAL V2: 0)"},
+    {"distill", "discriminator", K_BOOL, F(distill.discriminator), 0, 0, "MEAL V2's discriminator on the "
+     "logits, its BCE loss added"},
+    {"distill", "disc_reduction", K_INT, F(distill.disc_reduction), 1, 1000, "discriminator widths classes/R, "
+     "classes/R^2 (MEAL V2: 8)"},
 };
 #undef BIG
 #undef F
@@ -174,6 +188,9 @@ static void defaults(TrainConfig *c)
     c->net = model_knobs_default(); // multipliers 1: the model as named
     c->net.in_chans = 1;
     c->net.num_classes = 10;
+    c->distill.tau = 1;           // MEAL V2 and GhostNetV3 distill at temperature 1
+    c->distill.kd_weight = 1;
+    c->distill.disc_reduction = 8; // MEAL V2's train.py: Discriminator(outputs_size=1000, K=8)
 }
 
 static const RecipeKey *find_key(const char *section, const char *key)
@@ -316,7 +333,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         bool known = false;
         for (int i = 0; i < LEN(keys) && !known; i++) known = !strcmp(keys[i].section, section);
         if (known) list_keys(section, valid, sizeof valid);
-        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule");
+        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule, distill");
         log_error("%s:%d: unknown %s '%s%s%s' (valid %s%s)", x->path, line, known ? "key" : "section",
                   known ? section : section, known ? "." : "", known ? key : "", known ? "keys: " : "", valid);
         x->err = ERR_FORMAT;
@@ -384,6 +401,7 @@ static int resolve(TrainConfig *c)
         log_error("recipe: train.ema_warmup = %s needs train.ema_decay > 0", emaw_names[c->ema.warmup]);
         return ERR_FORMAT;
     }
+    if (distill_check(&c->distill, c->net.num_classes)) return ERR_FORMAT;
     return 0;
 }
 

@@ -111,12 +111,13 @@ static int file_layout(const StFile *f, const char *path, WeightsLayout *layout)
 }
 
 // whether an entry no parameter claimed is allowed: a BN's counter (an integer scalar, its value
-// ignored), or, in one of our checkpoints, run state or the weights beside the EMA asked for;
+// ignored), or, in one of our checkpoints, run state (optimizer, EMA, log, and a distillation
+// run's discriminator, "distill.*": train/distill.h) or the weights beside the EMA asked for;
 // records a problem otherwise
 static void check_unclaimed(const StEntry *e, const Params *p, WeightsLayout layout, const char *model,
                             Problems *pr)
 {
-    static const char *const run_state[] = {"optimizer.", "ema.", "log."};
+    static const char *const run_state[] = {"optimizer.", "ema.", "log.", "distill."};
     char module[96], bn_var[128];
     if (layout == WEIGHTS_REPRO) {
         for (int r = 0; r < LEN(run_state); r++)

@@ -12,7 +12,7 @@
  *           format pt, layout timm, model, source.
  *   load:   either layout. A file whose metadata says layout "repro", or that carries a run_id
  *           (our checkpoints, train/checkpoint.h) is in the engine's layout and may hold run state
- *           beside the weights (optimizer.*, ema.*, log.*), skipped unless the EMA weights are
+ *           beside the weights (optimizer.*, ema.*, log.*, distill.*), skipped unless the EMA weights are
  *           asked for; any other file is a timm state dict (safetensors.torch.save_file of
  *           model.state_dict()) and must match the model exactly: a missing, extra or mis-shaped
  *           tensor is an error naming it and the shape expected. num_batches_tracked may be

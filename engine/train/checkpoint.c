@@ -8,13 +8,11 @@
 
 enum { LOG_COLS = 11 };
 
-int ckpt_save(const char *path, const Params *p, OptimKind kind, const TrainResult *r, int epochs_done,
-              long step, uint64_t seed, const char *run_id)
+// appends the tensors of table p at t[k..]: each entry, its optimizer slots, its EMA; dims (4 per
+// entry) and names (n_slots + 1 per entry) are storage for them. Returns the new count
+static int add_table(StTensor *t, int k, const Params *p, OptimKind kind, int64_t *dims, char (*names)[96])
 {
-    int per = p->n_slots + 2, n = p->count * per + 1, k = 0; // weights, slots, EMA; the log
-    StTensor *t = xcalloc((size_t)n, sizeof *t);
-    int64_t *dims = xcalloc((size_t)p->count * 4, sizeof *dims);
-    char (*names)[96] = xcalloc((size_t)p->count * per, sizeof *names);
+    int per = p->n_slots + 1;
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
@@ -25,11 +23,24 @@ int ckpt_save(const char *path, const Params *p, OptimKind kind, const TrainResu
             t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0 + s, i), ST_F32};
         }
         if (p->has_ema) { // timm's checkpoints keep the average as state_dict_ema
-            char *nm = names[per * i + per - 1];
+            char *nm = names[per * i + p->n_slots];
             snprintf(nm, sizeof names[0], "ema.%s", pi->name);
             t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
         }
     }
+    return k;
+}
+
+int ckpt_save(const char *path, const Params *p, const Params *aux, OptimKind kind, const TrainResult *r,
+              int epochs_done, long step, uint64_t seed, const char *run_id)
+{
+    int count = p->count + (aux ? aux->count : 0), per = p->n_slots + 1;
+    if (aux) per = MAX(per, aux->n_slots + 1);
+    StTensor *t = xcalloc((size_t)count * (per + 1) + 1, sizeof *t); // weights, slots, EMA; the log
+    int64_t *dims = xcalloc((size_t)count * 4, sizeof *dims);
+    char (*names)[96] = xcalloc((size_t)count * per, sizeof *names);
+    int k = add_table(t, 0, p, kind, dims, names);
+    if (aux) k = add_table(t, k, aux, kind, dims + 4 * p->count, names + (size_t)(p->n_slots + 1) * p->count);
     double *log = xcalloc((size_t)(r->n_epochs ? r->n_epochs : 1) * LOG_COLS, sizeof *log);
     for (int e = 0; e < r->n_epochs; e++) {
         const EpochLog *l = &r->epochs[e];
@@ -69,7 +80,27 @@ static int restore(const StFile *f, const char *path, const char *name, float *d
     return 0;
 }
 
-int ckpt_load(const char *path, Params *p, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
+// every entry of table p (weights, optimizer slots, EMA, as allocated) from f; 0 or ERR_FORMAT
+static int restore_table(const StFile *f, const char *path, Params *p, OptimKind kind)
+{
+    for (int i = 0; i < p->count; i++) {
+        const ParamInfo *pi = &p->info[i];
+        if (restore(f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) return ERR_FORMAT;
+        for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
+            if (restore(f, path, nm, params_at(p, ROLE_SLOT0 + s, i), pi->numel)) return ERR_FORMAT;
+        }
+        if (p->has_ema) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "ema.%s", pi->name);
+            if (restore(f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) return ERR_FORMAT;
+        }
+    }
+    return 0;
+}
+
+int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id)
 {
     StFile f;
@@ -94,20 +125,7 @@ int ckpt_load(const char *path, Params *p, OptimKind kind, TrainResult *r, int *
                   optim_name(kind));
         goto out;
     }
-    for (int i = 0; i < p->count; i++) {
-        const ParamInfo *pi = &p->info[i];
-        if (restore(&f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) goto out;
-        for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
-            char nm[96];
-            snprintf(nm, sizeof nm, "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
-            if (restore(&f, path, nm, params_at(p, ROLE_SLOT0 + s, i), pi->numel)) goto out;
-        }
-        if (p->has_ema) {
-            char nm[96];
-            snprintf(nm, sizeof nm, "ema.%s", pi->name);
-            if (restore(&f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) goto out;
-        }
-    }
+    if (restore_table(&f, path, p, kind) || (aux && restore_table(&f, path, aux, kind))) goto out;
     const StEntry *log = st_find(&f, "log.epochs");
     *epochs_done = atoi(ep);
     *step = atol(st);

@@ -9,19 +9,22 @@
  * id, best top-1 and its epoch). Everything random in a run is a function of (seed, epoch, step,
  * sample), so weights + optimizer slots + position are the whole state: on the cpu backend a
  * resumed run ends with bitwise the weights of an uninterrupted one.
+ * A run with a second trained table (MEAL V2's discriminator, train/distill.h) passes it as aux:
+ * its entries (named apart from the model's, "distill.disc.*"), their optimizer slots (the same
+ * optimizer) and EMA are saved and restored the same way; aux NULL: none.
  */
 #ifndef CHECKPOINT_H
 #define CHECKPOINT_H
 
 #include "train.h"
 
-// p's optimizer slots are those of `kind` (optim_slots)
-int ckpt_save(const char *path, const Params *p, OptimKind kind, const TrainResult *r, int epochs_done,
-              long step, uint64_t seed, const char *run_id);
-// restores p (allocated, same model, same optimizer) and r->epochs (room for every epoch), sets
-// *epochs_done, *step; fails with a message when the file does not belong to this run (seed, run
-// id, optimizer, names)
-int ckpt_load(const char *path, Params *p, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
+// p's (and aux's) optimizer slots are those of `kind` (optim_slots)
+int ckpt_save(const char *path, const Params *p, const Params *aux, OptimKind kind, const TrainResult *r,
+              int epochs_done, long step, uint64_t seed, const char *run_id);
+// restores p and aux (allocated, same model, same optimizer) and r->epochs (room for every epoch),
+// sets *epochs_done, *step; fails with a message when the file does not belong to this run (seed,
+// run id, optimizer, names)
+int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id);
 
 #endif

@@ -6,8 +6,9 @@
  * they never run at the same time: the arena holds the largest of them, not their sum.
  * Data: two loaders (train: shuffled and augmented; eval: in order, normalized) prepare batches
  * on their own threads while the model computes.
- * A step: upload the batch, forward, loss (mean over the batch), backward, L2 weight decay (TF's
- * loss term, when asked), clip, the optimizer at the schedule's rate for this step, EMA. Every
+ * A step: upload the batch, forward, loss (mean over the batch: cross-entropy, or distillation
+ * from teachers, distill.h), backward, L2 weight decay (TF's loss term, when asked), clip, the
+ * optimizer at the schedule's rate for this step, EMA. Every
  * random draw is a function of (seed, epoch, sample index), so a run resumed from its last
  * checkpoint computes what the uninterrupted run would.
  */
@@ -108,9 +109,10 @@ static void count_hits(const float *z, const int *y, int n, int k, int *top1, in
     }
 }
 
-// forward (and, training, backward) of batch b through n; returns the summed loss and counts hits
+// forward (and, training, backward) of batch b through n; returns the summed loss and counts hits.
+// dist: training's loss comes from the distiller (NULL: cross-entropy with the labels)
 static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool train, float smoothing,
-                        uint64_t seed, uint64_t sample0, int *hits1, int *hits5)
+                        uint64_t seed, uint64_t sample0, int *hits1, int *hits5, Distill *dist)
 {
     CHECK(b->n == n->batch, "train: a batch of %d for a model of %d", b->n, n->batch);
     int *labels = (int *)arena_at(a, n->labels);
@@ -118,6 +120,12 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     memcpy(labels, b->labels, (size_t)b->n * sizeof(int));
     graph_forward(&n->g, d, a, train, seed, sample0);
     const float *z = graph_val(&n->g, a, n->out);
+    if (train && dist) {
+        double s = distill_step(dist, b, z, labels, smoothing, graph_grad(&n->g, a, n->out));
+        graph_backward(&n->g, d, a, true, seed, sample0);
+        count_hits(z, labels, n->batch, n->classes, hits1, hits5);
+        return s;
+    }
     Xent xo = {n->batch, n->classes, smoothing};
     float *loss = arena_at(a, n->loss);
     xent_forward(d, xo, loss, arena_at(a, n->prob), z, labels, NULL);
@@ -142,7 +150,8 @@ static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, EpochLog
     const Batch *b;
     int rc;
     while (!(rc = loader_next(ld, &b)) && b) {
-        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL), d, &ns->a, b, false, 0, c->seed, 0, &hits1, &hits5);
+        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL), d, &ns->a, b, false, 0, c->seed, 0, &hits1, &hits5,
+                          NULL);
         seen += b->n;
     }
     if (rc) return rc;
@@ -195,6 +204,7 @@ struct Trainer {
     Params p;
     Nets ns;
     Schedule sched; // the recipe's, its rates scaled to the batch
+    Distill *dist;  // NULL without teachers
     int steps_per_epoch;
     long step; // optimizer steps taken (Adam's bias correction, the EMA's update count, progress)
 };
@@ -233,6 +243,13 @@ int trainer_open(Trainer **out, const TrainConfig *c)
         return rc;
     }
     if (c->ema.decay > 0) ema_init(&t->p);
+    DistillEnv de = {&t->d, ns->net[0].classes, c->net.in_chans, c->res, c->batch, &t->train, &c->aug,
+                     c->seed, t->p.n_slots};
+    if (distill_on(&c->distill) && (rc = distill_open(&t->dist, &c->distill, &de))) {
+        trainer_close(t);
+        return rc;
+    }
+    if (distill_aux_params(t->dist)) optim_init(distill_aux_params(t->dist), &c->optim); // its slots' start
     *out = t;
     return 0;
 }
@@ -252,7 +269,7 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
         uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
         params_zero(&t->p, ROLE_GRAD);
         double bl = run_batch(nets_get(&t->ns, b->n, GRAPH_TRAIN), &t->d, &t->ns.a, b, true,
-                              c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5);
+                              c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5, t->dist);
         if (!isfinite(bl)) {
             st->diverged = true;
             st->last_loss = bl;
@@ -261,6 +278,7 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
         if (o.l2 > 0) optim_l2(&t->p, &o);
         if (c->clip_grad > 0) grad_clip(&t->p, c->clip_grad);
         optim_step(&t->p, &o, ++t->step);
+        distill_optim_step(t->dist, &o, t->step);
         if (c->ema.decay > 0) ema_update(&t->p, ema_decay(c->ema, t->step));
         st->loss_sum += bl;
         st->last_loss = bl / b->n;
@@ -291,6 +309,7 @@ void trainer_close(Trainer *t)
     if (!t) return;
     loader_close(&t->ltr);
     loader_close(&t->lev);
+    distill_close(t->dist);
     nets_free(&t->ns);
     params_free(&t->p);
     dev_close(&t->d);
@@ -329,8 +348,9 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->macs = graph_macs(&t->ns.net[0].g);
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        rc = ckpt_load(c->checkpoint, &t->p, c->optim.kind, r, &start_epoch, &t->step, c->seed, c->run_id);
-        if (rc) goto out;
+        if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
+                            &t->step, c->seed, c->run_id)))
+            goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
     int spe = t->steps_per_epoch;
@@ -376,7 +396,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
                log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
         r->wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
-            hook_rc = ckpt_save(c->checkpoint, &t->p, c->optim.kind, r, epoch + 1, t->step, c->seed, c->run_id);
+            hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
+                                t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
     r->wall_s = now() - pg.t_run;

@@ -15,6 +15,7 @@
 
 #include "../data/augment.h"
 #include "../models/models.h"
+#include "distill.h"
 #include "optim.h"
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     Ema        ema;             // EMA of the weights and BN statistics (decay 0 = off)
     int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
     int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
+    DistillArgs distill;        // teachers, soft labels, KD weights, discriminator (distill.h)
     // not part of the recipe (they do not change what is computed):
     char       checkpoint[1024]; // saved after every epoch when set
     bool       resume;           // continue from `checkpoint` when it exists
