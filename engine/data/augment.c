@@ -126,7 +126,7 @@ static void erase(const AugArgs *a, float *x, int h, int w, int c, Draws *d, uin
         return;
     }
     Draws de = draws_open(seed, PURPOSE_ERASE, epoch, index, DRAWS_ERASE);
-    Draws fill = {rng_key(de.key, de.base), de.epoch, 0, 0, 1 << 30};
+    Draws fill = {rng_key(de.key, de.base), de.epoch, 0, 0, 1 << 30, NULL};
     augment_erase_timm(a, x, h, w, c, &de, &fill);
 }
 
@@ -233,7 +233,7 @@ static void pixel_stages(const AugArgs *a, Img img, uint8_t *tmp, AugScratch *s,
         Draws d = draws_open(seed, PURPOSE_SIMCLR, epoch, index, DRAWS_SIMCLR);
         float u_gray = draws_next(&d), u_blur = draws_next(&d);
         double sigma = draws_uniform(&d, 0.1, 2.0);
-        if (u_gray < a->grayscale_p) augment_gray(img);
+        if (u_gray < a->grayscale_p) augment_gray(img, tmp);
         if (u_blur < a->blur_p) augment_blur(img, sigma, scratch_d(s, (size_t)img.h * img.w * img.c));
     }
 }

@@ -124,8 +124,8 @@ void augment_jitter(Img img, const Jitter *j, uint8_t *tmp);
 // torchvision's gaussian_blur(img, 23, sigma) on uint8 (reflect padding, rounded half to even);
 // tmp: h w c doubles
 void augment_blur(Img img, double sigma, double *tmp);
-// rgb_to_grayscale with as many output channels as input (c = 1: unchanged)
-void augment_gray(Img img);
+// rgb_to_grayscale with as many output channels as input (c = 1: unchanged); tmp: h w bytes
+void augment_gray(Img img, uint8_t *tmp);
 // Zhong et al.'s RandomErasing on x (h, w, c), normalized, from d (one box: area, aspect uniform in
 // [r, 1/r], row, column; 100 tries within d's budget); its fill values from a stream of its own
 void augment_erase_zhong(const AugArgs *a, float *x, int h, int w, int c, Draws *d);

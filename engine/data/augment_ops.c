@@ -66,12 +66,11 @@ void augment_jitter(Img img, const Jitter *j, uint8_t *tmp)
     }
 }
 
-void augment_gray(Img img)
+void augment_gray(Img img, uint8_t *tmp)
 {
     if (img.c == 1) return;
-    size_t n = (size_t)img.h * img.w;
-    pil_gray(img.px + 2 * n, img); // into the last third, then spread (never overtakes what it reads)
-    for (size_t i = 0; i < n; i++) img.px[3 * i] = img.px[3 * i + 1] = img.px[3 * i + 2] = img.px[2 * n + i];
+    pil_gray(tmp, img);
+    for (size_t i = 0; i < (size_t)img.h * img.w; i++) img.px[3 * i] = img.px[3 * i + 1] = img.px[3 * i + 2] = tmp[i];
 }
 
 // reflect padding's source index of i in [0, n) (repeated for images smaller than the kernel)
@@ -141,7 +140,7 @@ void augment_erase_zhong(const AugArgs *a, float *x, int h, int w, int c, Draws 
         int box[4] = {0, 0, eh, ew};
         box[0] = draws_below(d, h - eh + 1); // row, then column (an initializer list is unordered)
         box[1] = draws_below(d, w - ew + 1);
-        Draws fill = {rng_key(d->key, d->base), d->epoch, 0, 0, 1 << 30}; // fill values: their own stream
+        Draws fill = {rng_key(d->key, d->base), d->epoch, 0, 0, 1 << 30, NULL}; // fill values: their own stream
         erase_box(a, x, w, c, box, &fill);
         return;
     }

@@ -6,6 +6,8 @@
  * function of (seed, epoch, sample index, purpose, k) and stages never shift each other's draws.
  * Stages give each decision a fixed slot where they can (RandAugment's layer j always starts at
  * draw 8 j), so the draws of one decision do not depend on the branches taken before it.
+ * `given` replaces the stream by a list of uniforms: the tests feed a stage the values they fed
+ * the reference implementation's random module, and compare what both decide.
  */
 #ifndef DRAWS_H
 #define DRAWS_H
@@ -14,23 +16,32 @@
 
 #include "../core/rng.h"
 
-typedef struct { uint64_t key, epoch, base; int k, cap; } Draws;
+typedef struct {
+    uint64_t key, epoch, base;
+    int k, cap;
+    const float *given; // NULL, or the cap uniforms to return instead of the stream's (tests)
+} Draws;
 
 // the stream of (seed, purpose) for sample `index` of `epoch`, cap draws long
 static inline Draws draws_open(uint64_t seed, uint64_t purpose, int epoch, uint64_t index, int cap)
 {
-    return (Draws){rng_key(seed, purpose), (uint64_t)epoch, index * (uint64_t)cap, 0, cap};
+    return (Draws){rng_key(seed, purpose), (uint64_t)epoch, index * (uint64_t)cap, 0, cap, NULL};
 }
 
 // the next uniform in [0, 1) (24 random bits)
 static inline float draws_next(Draws *d)
 {
     CHECK(d->k < d->cap, "augment: more than %d draws for one sample", d->cap);
+    if (d->given) return d->given[d->k++];
     return rng_uniform(d->key, d->epoch, d->base + (uint64_t)d->k++);
 }
 
-// an integer uniform in [0, n)
-static inline int draws_below(Draws *d, int n) { return MIN((int)(draws_next(d) * n), n - 1); }
+// an integer uniform in [0, n), from one uniform
+static inline int draws_below(Draws *d, int n)
+{
+    int k = (int)(draws_next(d) * n); // once: MIN would evaluate a draw twice
+    return MIN(k, n - 1);
+}
 
 // Python's random.uniform(lo, hi) = lo + (hi - lo) u, for the next u
 static inline double draws_uniform(Draws *d, double lo, double hi) { return lo + (hi - lo) * draws_next(d); }

@@ -122,7 +122,8 @@ void randaug_draw(const RandAug *ra, RaLayer *layers, Draws *d, PilFilter filter
     for (int j = 0; j < ra->n; j++) {
         RaLayer *l = &layers[j];
         int b = j * RA_DRAWS_PER_LAYER; // slots: op, apply, magnitude (2), sign, filter, cutout (2)
-        l->op = ra->ops[MIN((int)(slot(d, b) * ra->n_ops), ra->n_ops - 1)];
+        int op = (int)(slot(d, b) * ra->n_ops);
+        l->op = ra->ops[MIN(op, ra->n_ops - 1)];
         l->apply = slot(d, b + 1) < ra->p;
         double m = ra->m;
         if (isinf(ra->mstd)) m = ra->m * slot(d, b + 2); // random.uniform(0, m)
