@@ -64,8 +64,8 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS := bin/test_core bin/test_data bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim \
-         bin/test_weights bin/test_distill bin/test_ops
+TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
+         bin/test_optim bin/test_weights bin/test_distill bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
 
 .PHONY: all deps test bench bench-ops fixtures demo train clean pysite
@@ -91,13 +91,14 @@ bin/libengine_cuda.so: $(CU_OBJ)
 # every program can load the cuda backend: it is built with them
 $(BINS): | $(CUDA_LIB)
 
-bin/test_core bin/test_data bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim \
-    bin/test_weights bin/test_distill: bin/%: build/tests/%.o build/libengine.a
+bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
+    bin/test_optim bin/test_weights bin/test_distill: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
-bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill: build/tests/fixtures.o
+bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill \
+    bin/test_augment: build/tests/fixtures.o
 
 bin/repro: build/engine/repro.o build/libengine.a
 	@mkdir -p bin
@@ -150,6 +151,7 @@ fixtures: pysite
 	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_zoo_fixtures.py tests/ref/zoo.fix
 	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_train_fixtures.py tests/ref/train.fix
 	$(PYTHON) tests/ref/gen_distill_fixtures.py tests/ref/distill.fix
+	PYTHONPATH=$(PYSITE) $(PYTHON) tests/ref/gen_augment_fixtures.py tests/ref/augment.fix
 
 bench-ops: bin/bench_ops
 	./bin/bench_ops

@@ -302,7 +302,7 @@ Test(resize, identity_when_sizes_match)
     // and the float pipeline on it is bitwise the uint8 pipeline
     AugArgs a = {.pad = 2, .flip = true, .mean = {0.4f, 0.5f, 0.6f}, .std = {0.2f, 0.3f, 0.25f},
                  .erase_p = 0.7f, .erase_area = {0.02f, 0.4f}, .erase_aspect = 0.3f,
-                 .erase_mode = ERASE_GAUSSIAN};
+                 .erase_mode = ERASE_PIXEL};
     for (int i = 0; i < 20; i++) {
         augment_sample(&a, x, img, H, W, C, 11, 2, (uint64_t)i);
         augment_sample_float(&a, z, r, H, W, C, 11, 2, (uint64_t)i);

@@ -1,89 +1,155 @@
-/* engine/data/augment.c — resize, crop, flip, normalization, random erasing and the sampler.
+/* engine/data/augment.c — the per-sample pipelines of augment.h: checks, the float path (resize,
+ * crop, flip, normalize), the uint8 pixel path, eval, and the per-stage draws.
  *
- * The uint8 and float entry points share one body (crop_flip_normalize) that reads a pixel from
- * whichever source is given, so a resized image goes through exactly the code of a native one.
+ * Draw streams (purpose tags of draws.h): the float path's crop, flip and Zhong erasing share
+ * PURPOSE_AUG as they always have (so its pixels stay what they were); every newer stage has its
+ * own stream and budget, so turning one stage on never moves another's draws.
  */
 #include "augment.h"
 
-#include <math.h> // sqrt, round, log, cos
+#include <math.h>   // lrintf, nearbyint
+#include <stdio.h>  // snprintf
+#include <string.h> // memcpy
 
 #include "../backend/op_math.h" // resize_taps: the bilinear rule every backend's resize op uses
-#include "../core/rng.h"
 
-enum { PURPOSE_AUG = 0xA06, PURPOSE_ORDER = 0x0D3, DRAWS_PER_SAMPLE = 64 };
+enum {
+    PURPOSE_AUG = 0xA06, PURPOSE_RRC = 0xA07, PURPOSE_RANDAUG = 0xA08, PURPOSE_JITTER = 0xA09,
+    PURPOSE_SIMCLR = 0xA0A, PURPOSE_ERASE = 0xA0B,
+    DRAWS_AUG = 64, DRAWS_RRC = 48, DRAWS_JITTER = 16, DRAWS_SIMCLR = 4, DRAWS_ERASE = 1024,
+};
 
-typedef struct { uint64_t key, epoch, base; int k; } Draws;
+// ---------------------------------------------------------------------------------------------
+// checks
 
-static float next(Draws *d)
+bool augment_pixel_path(const AugArgs *a)
 {
-    CHECK(d->k < DRAWS_PER_SAMPLE, "augment: more than %d draws for one sample", DRAWS_PER_SAMPLE);
-    return rng_uniform(d->key, d->epoch, d->base + (uint64_t)d->k++);
+    bool jitter = a->color_jitter[0] > 0 || a->color_jitter[1] > 0 || a->color_jitter[2] > 0 || a->color_jitter[3] > 0;
+    return a->rrc || a->randaug[0] || jitter || a->grayscale_p > 0 || a->blur_p > 0;
 }
 
-// an integer uniform in [0, n)
-static int below(Draws *d, int n) { return MIN((int)(next(d) * n), n - 1); }
+#define BAD(...) do { log_error(__VA_ARGS__); return ERR_FORMAT; } while (0)
 
-// Zhong et al.'s RandomErasing: up to 100 attempts at a rectangle of area fraction in range and
-// aspect ratio in [r, 1/r] that fits; fill it; dst is normalized (h, w, c)
-static void erase(const AugArgs *a, float *dst, int h, int w, int c, Draws *d)
+// a two-value range: lo <= hi, both positive
+static bool range_ok(const float r[2]) { return r[0] > 0 && r[0] <= r[1]; }
+
+int augment_resolve(AugArgs *a)
 {
-    if (next(d) >= a->erase_p) return;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        // draws beyond the per-sample budget would alias the next sample: 2 per attempt, bounded
-        if (d->k + 4 > DRAWS_PER_SAMPLE) return;
-        double area = (a->erase_area[0] + (a->erase_area[1] - a->erase_area[0]) * next(d)) * h * w;
-        double r = a->erase_aspect + (1.0 / a->erase_aspect - a->erase_aspect) * next(d);
-        int eh = (int)round(sqrt(area * r)), ew = (int)round(sqrt(area / r));
-        if (eh >= h || ew >= w || eh < 1 || ew < 1) continue;
-        int y0 = below(d, h - eh + 1), x0 = below(d, w - ew + 1);
-        uint64_t key = rng_key(d->key, d->base), n = 0; // fill values: their own stream
-        for (int y = y0; y < y0 + eh; y++)
-            for (int x = x0; x < x0 + ew; x++)
-                for (int k = 0; k < c; k++, n++) {
-                    float v = a->erase_value[k];
-                    if (a->erase_mode == ERASE_UNIFORM) v = rng_uniform(key, d->epoch, n);
-                    else if (a->erase_mode == ERASE_GAUSSIAN) { // Box-Muller
-                        float u1 = rng_uniform(key, d->epoch, 2 * n), u2 = rng_uniform(key, d->epoch, 2 * n + 1);
-                        v = (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2));
-                    }
-                    dst[((size_t)y * w + x) * c + k] = v;
-                }
-        return;
-    }
+    char why[1024];
+    if (randaug_parse(&a->ra, a->randaug, why, sizeof why)) BAD("recipe: data.randaug = '%s': %s", a->randaug, why);
+    if (a->rrc && a->pad)
+        BAD("recipe: data.rrc = true with data.pad = %d: two crops (RandomResizedCrop or padded RandomCrop); set "
+            "one", a->pad);
+    if (a->rrc && !range_ok(a->rrc_scale))
+        BAD("recipe: data.rrc_scale = %g, %g: expected 0 < min <= max", a->rrc_scale[0], a->rrc_scale[1]);
+    if (a->rrc && !range_ok(a->rrc_ratio))
+        BAD("recipe: data.rrc_ratio = %g, %g: expected 0 < min <= max", a->rrc_ratio[0], a->rrc_ratio[1]);
+    if (a->color_jitter[3] > 0.5f)
+        BAD("recipe: data.color_jitter hue = %g: torchvision takes hue in 0 .. 0.5", a->color_jitter[3]);
+    if (a->erase_area[0] > a->erase_area[1])
+        BAD("recipe: data.erase_area = %g, %g: the minimum is above the maximum", a->erase_area[0], a->erase_area[1]);
+    if (a->erase_count < 1) a->erase_count = 1;
+    if (a->erase_style == ERASE_ZHONG && a->erase_count > 1)
+        BAD("recipe: data.erase_count = %d needs data.erase_style = timm (zhong erases one box)", a->erase_count);
+    if (a->crop_pct != 0 && (a->crop_pct < 0.05f || a->crop_pct > 1))
+        BAD("recipe: data.crop_pct = %g: expected 0 (plain resize) or 0.05 .. 1", a->crop_pct);
+    if (a->repeated_aug != 0 && a->repeated_aug < 1)
+        BAD("recipe: data.repeated_aug = %g: expected 0 (off) or a repeat count >= 1", a->repeated_aug);
+    const float *mm = a->mix.cutmix_minmax;
+    if ((mm[0] || mm[1]) && !(mm[0] > 0 && mm[0] < mm[1] && mm[1] <= 1))
+        BAD("recipe: data.cutmix_minmax = %g, %g: expected 0, 0 (off) or 0 < min < max <= 1", mm[0], mm[1]);
+    return 0;
 }
 
-// RandomCrop + flip + ToTensor + Normalize + RandomErasing of sample `index`: pixels come from
-// s8 (uint8) or, when s8 is NULL, from sf (float on 0..255); both (h, w, c); dst (h, w, c)
-static void crop_flip_normalize(const AugArgs *a, float *dst, const uint8_t *s8, const float *sf,
-                                int h, int w, int c, uint64_t seed, int epoch, uint64_t index)
+// ---------------------------------------------------------------------------------------------
+// scratch
+
+struct AugScratch {
+    uint8_t *u8[3];
+    float   *f;
+    double  *d;
+    size_t   cap_u8[3], cap_f, cap_d; // bytes
+};
+
+AugScratch *augment_scratch_new(void) { return xcalloc(1, sizeof(AugScratch)); }
+
+void augment_scratch_free(AugScratch *s)
 {
-    Draws d = {rng_key(seed, PURPOSE_AUG), (uint64_t)epoch, index * DRAWS_PER_SAMPLE, 0};
-    int oy = a->pad ? below(&d, 2 * a->pad + 1) - a->pad : 0; // crop offset in the unpadded image
-    int ox = a->pad ? below(&d, 2 * a->pad + 1) - a->pad : 0;
-    bool flip = a->flip && next(&d) < 0.5f;
+    if (!s) return;
+    for (int i = 0; i < 3; i++) free(s->u8[i]);
+    free(s->f);
+    free(s->d);
+    free(s);
+}
+
+// *p grown to at least `bytes`
+static void *grow(void *p, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap) return p;
+    free(p);
+    *cap = bytes;
+    return xmalloc(bytes);
+}
+
+static uint8_t *scratch_u8(AugScratch *s, int i, size_t n) { return s->u8[i] = grow(s->u8[i], &s->cap_u8[i], n); }
+static float *scratch_f(AugScratch *s, size_t n) { return s->f = grow(s->f, &s->cap_f, n * sizeof(float)); }
+static double *scratch_d(AugScratch *s, size_t n) { return s->d = grow(s->d, &s->cap_d, n * sizeof(double)); }
+
+// ---------------------------------------------------------------------------------------------
+// the float path
+
+// RandomCrop (zero padding) + flip from d: dst (h, w, c) gets the pixels on the 0..255 scale, from
+// s8 (uint8) or, when s8 is NULL, from sf (float)
+static void crop_flip(const AugArgs *a, float *dst, const uint8_t *s8, const float *sf, int h, int w, int c,
+                      Draws *d)
+{
+    int oy = a->pad ? draws_below(d, 2 * a->pad + 1) - a->pad : 0; // crop offset in the unpadded image
+    int ox = a->pad ? draws_below(d, 2 * a->pad + 1) - a->pad : 0;
+    bool flip = a->flip && draws_next(d) < 0.5f;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             int sy = y + oy, sx = flip ? w - 1 - x + ox : x + ox;
             bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
             size_t j = ((size_t)sy * w + sx) * c;
-            for (int k = 0; k < c; k++) {
-                float v = inside ? (s8 ? (float)s8[j + k] : sf[j + k]) / 255.0f : 0.0f;
-                dst[((size_t)y * w + x) * c + k] = (v - a->mean[k]) / a->std[k];
-            }
+            for (int k = 0; k < c; k++)
+                dst[((size_t)y * w + x) * c + k] = inside ? (s8 ? (float)s8[j + k] : sf[j + k]) : 0.0f;
         }
-    if (a->erase_p > 0) erase(a, dst, h, w, c, &d);
+}
+
+// random erasing of the normalized x (h, w, c) in the configured style
+static void erase(const AugArgs *a, float *x, int h, int w, int c, Draws *d, uint64_t seed, int epoch,
+                  uint64_t index)
+{
+    if (a->erase_p <= 0) return;
+    if (a->erase_style == ERASE_ZHONG) {
+        augment_erase_zhong(a, x, h, w, c, d);
+        return;
+    }
+    Draws de = draws_open(seed, PURPOSE_ERASE, epoch, index, DRAWS_ERASE);
+    Draws fill = {rng_key(de.key, de.base), de.epoch, 0, 0, 1 << 30, NULL};
+    augment_erase_timm(a, x, h, w, c, &de, &fill);
+}
+
+// crop, flip, normalize, erase: s8 or (s8 NULL) sf (h, w, c) -> dst (h, w, c)
+static void float_path(const AugArgs *a, float *dst, const uint8_t *s8, const float *sf, int h, int w, int c,
+                       uint64_t seed, int epoch, uint64_t index)
+{
+    Draws d = draws_open(seed, PURPOSE_AUG, epoch, index, DRAWS_AUG);
+    crop_flip(a, dst, s8, sf, h, w, c, &d);
+    normalize_sample_float(a, dst, dst, h, w, c);
+    erase(a, dst, h, w, c, &d, seed, epoch, index);
 }
 
 void augment_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c,
                     uint64_t seed, int epoch, uint64_t index)
 {
-    crop_flip_normalize(a, dst, src, NULL, h, w, c, seed, epoch, index);
+    float_path(a, dst, src, NULL, h, w, c, seed, epoch, index);
 }
 
 void augment_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c,
                           uint64_t seed, int epoch, uint64_t index)
 {
-    crop_flip_normalize(a, dst, NULL, src, h, w, c, seed, epoch, index);
+    float_path(a, dst, NULL, src, h, w, c, seed, epoch, index);
 }
 
 void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c)
@@ -118,23 +184,116 @@ void augment_resize(float *dst, int oh, int ow, const uint8_t *src, int h, int w
     }
 }
 
-void sampler_permutation(int *perm, int n, uint64_t seed, int epoch)
+// ---------------------------------------------------------------------------------------------
+// the pixel path
+
+static PilFilter filter_of(Interp i) { return i == INTERP_BICUBIC ? PIL_BICUBIC : PIL_BILINEAR; }
+
+static void flip_u8(Img img)
 {
-    uint64_t key = rng_key(seed, PURPOSE_ORDER);
-    for (int i = 0; i < n; i++) perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = MIN((int)(rng_uniform(key, (uint64_t)epoch, (uint64_t)i) * (i + 1)), i);
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
+    for (int y = 0; y < img.h; y++)
+        for (int x = 0; x < img.w / 2; x++)
+            for (int k = 0; k < img.c; k++) {
+                uint8_t *p = img.px + ((size_t)y * img.w + x) * img.c + k;
+                uint8_t *q = img.px + ((size_t)y * img.w + img.w - 1 - x) * img.c + k;
+                uint8_t t = *p;
+                *p = *q;
+                *q = t;
+            }
+}
+
+// RandAugment, ColorJitter, grayscale, blur of img in place, each from its own stream
+static void pixel_stages(const AugArgs *a, Img img, uint8_t *tmp, AugScratch *s, uint64_t seed, int epoch,
+                         uint64_t index)
+{
+    if (a->ra.on) {
+        RaLayer layers[RA_MAX_LAYERS];
+        Draws d = draws_open(seed, PURPOSE_RANDAUG, epoch, index, RA_DRAWS_PER_LAYER * RA_MAX_LAYERS);
+        randaug_draw(&a->ra, layers, &d, filter_of(a->interpolation), a->interpolation == INTERP_RANDOM);
+        uint8_t fill[4]; // timm's img_mean: min(255, round(255 mean))
+        for (int k = 0; k < img.c; k++) fill[k] = (uint8_t)MIN(255.0, MAX(0.0, nearbyint(255.0 * a->mean[k])));
+        for (int j = 0; j < a->ra.n; j++) randaug_apply(&a->ra, &layers[j], img, fill, tmp);
+    }
+    const float *cj = a->color_jitter;
+    if (cj[0] > 0 || cj[1] > 0 || cj[2] > 0 || cj[3] > 0) {
+        Draws d = draws_open(seed, PURPOSE_JITTER, epoch, index, DRAWS_JITTER);
+        if (draws_next(&d) < a->color_jitter_p) { // RandomApply, then ColorJitter.get_params
+            Jitter j = {{0, 1, 2, 3}, {0}, {cj[0] > 0, cj[1] > 0, cj[2] > 0, cj[3] > 0}};
+            for (int i = 3; i > 0; i--) { // randperm(4)
+                int k = draws_below(&d, i + 1), t = j.order[i];
+                j.order[i] = j.order[k];
+                j.order[k] = t;
+            }
+            for (int k = 0; k < 3; k++) j.factor[k] = (float)draws_uniform(&d, MAX(0.0f, 1 - cj[k]), 1 + cj[k]);
+            j.factor[3] = (float)draws_uniform(&d, -cj[3], cj[3]);
+            augment_jitter(img, &j, tmp);
+        }
+    }
+    if (a->grayscale_p > 0 || a->blur_p > 0) {
+        Draws d = draws_open(seed, PURPOSE_SIMCLR, epoch, index, DRAWS_SIMCLR);
+        float u_gray = draws_next(&d), u_blur = draws_next(&d);
+        double sigma = draws_uniform(&d, 0.1, 2.0);
+        if (u_gray < a->grayscale_p) augment_gray(img, tmp);
+        if (u_blur < a->blur_p) augment_blur(img, sigma, scratch_d(s, (size_t)img.h * img.w * img.c));
     }
 }
 
-int sampler_shard(const int *perm, int n, int rank, int world, int *out)
+void augment_train(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c,
+                   uint64_t seed, int epoch, uint64_t index, AugScratch *s)
 {
-    CHECK(n > 0 && world >= 1 && rank >= 0 && rank < world, "sampler_shard: rank %d of %d ranks, %d samples",
-          rank, world, n);
-    int per = (n + world - 1) / world;
-    for (int k = 0; k < per; k++) out[k] = perm[(rank + (size_t)k * world) % (size_t)n];
-    return per;
+    bool resize = oh != h || ow != w;
+    float *resized = resize && !a->rrc ? scratch_f(s, (size_t)oh * ow * c) : NULL;
+    if (resized) augment_resize(resized, oh, ow, src, h, w, c);
+    if (!augment_pixel_path(a)) {
+        float_path(a, dst, resized ? NULL : src, resized, oh, ow, c, seed, epoch, index);
+        return;
+    }
+    CHECK(c == 1 || c == 3, "augment: the uint8 pixel stages take 1 or 3 channels, not %d", c);
+    size_t n = (size_t)oh * ow * c;
+    Img img = {scratch_u8(s, 0, n), oh, ow, c};
+    uint8_t *tmp = scratch_u8(s, 1, MAX(n, (size_t)h * ow * c));
+    Draws d = draws_open(seed, PURPOSE_AUG, epoch, index, DRAWS_AUG);
+    if (a->rrc) {
+        Draws dr = draws_open(seed, PURPOSE_RRC, epoch, index, DRAWS_RRC);
+        int box[4];
+        augment_rrc_box(box, h, w, a->rrc_scale, a->rrc_ratio, &dr);
+        PilFilter f = a->interpolation != INTERP_RANDOM ? filter_of(a->interpolation)
+                      : draws_next(&dr) < 0.5f        ? PIL_BILINEAR
+                                                       : PIL_BICUBIC;
+        pil_resize(img, (Img){(uint8_t *)src, h, w, c}, (const int[4]){box[1], box[0], box[3], box[2]}, f, tmp);
+        if (a->flip && draws_next(&d) < 0.5f) flip_u8(img);
+    } else { // the float path's crop and flip, held as uint8 (integers unless resized: then rounded)
+        crop_flip(a, dst, resized ? NULL : src, resized, oh, ow, c, &d);
+        for (size_t i = 0; i < n; i++) img.px[i] = (uint8_t)lrintf(MIN(MAX(dst[i], 0.0f), 255.0f));
+    }
+    pixel_stages(a, img, tmp, s, seed, epoch, index);
+    normalize_sample(a, dst, img.px, oh, ow, c);
+    erase(a, dst, oh, ow, c, &d, seed, epoch, index);
+}
+
+void augment_eval(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c,
+                  AugScratch *s)
+{
+    if (a->crop_pct == 0 && oh == h && ow == w) {
+        normalize_sample(a, dst, src, h, w, c);
+        return;
+    }
+    if (a->crop_pct == 0) {
+        float *r = scratch_f(s, (size_t)oh * ow * c);
+        augment_resize(r, oh, ow, src, h, w, c);
+        normalize_sample_float(a, dst, r, oh, ow, c);
+        return;
+    }
+    int g[4]; // resized h, w; crop corner y, x
+    augment_eval_geometry(g, h, w, oh, ow, a->crop_pct);
+    Img r = {(uint8_t *)src, h, w, c};
+    if (g[0] != h || g[1] != w) {
+        r = (Img){scratch_u8(s, 0, (size_t)g[0] * g[1] * c), g[0], g[1], c};
+        pil_resize(r, (Img){(uint8_t *)src, h, w, c}, (const int[4]){0, 0, w, h}, filter_of(a->interpolation),
+                   scratch_u8(s, 1, (size_t)h * g[1] * c));
+    }
+    uint8_t *crop = scratch_u8(s, 2, (size_t)oh * ow * c);
+    for (int y = 0; y < oh; y++)
+        memcpy(crop + (size_t)y * ow * c, r.px + ((size_t)(y + g[2]) * r.w + g[3]) * c, (size_t)ow * c);
+    normalize_sample(a, dst, crop, oh, ow, c);
 }

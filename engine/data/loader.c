@@ -7,8 +7,10 @@
  *            (claim_b < released + depth). Taking chunk 0 sets the slot up: its epoch, step, n
  *            and the sample indices, from the epoch's permutation (computed here, under the lock,
  *            once per epoch: n Philox draws, about a millisecond for CIFAR, tens for ImageNet).
- *   fill     outside the lock: get, (resize,) augment or normalize each sample of the chunk.
+ *   fill     outside the lock: get, then augment_train or augment_eval each sample of the chunk.
  *   finish   under the lock: when the last chunk of a batch is in, the slot is ready; signal.
+ *            With Mixup/CutMix the worker that filled the last chunk first mixes the batch
+ *            outside the lock (counted as busy, so a cancel waits for it too).
  *   consume  loader_next frees the slot it handed out last (released++), waits for the next one.
  *   cancel   loader_start and loader_close bump `gen` and wait until no chunk is being filled;
  *            a chunk that was running when gen changed is dropped, not counted.
@@ -21,8 +23,9 @@
 #include <string.h>  // memset, strerror
 
 struct LoaderSlot {
-    Batch b;          // x (batch, out_h, out_w, c), labels (batch)
+    Batch b;          // x (batch, out_h, out_w, c), labels (batch), targets (batch, classes) or NULL
     int  *index;      // (batch) dataset index of each sample
+    uint64_t *draw;   // (batch) its draw index: index + copy * n
     int   id;         // the range batch it holds, -1 when none
     int   chunks_left;
     int   err;        // the first reader error of its samples
@@ -33,8 +36,10 @@ typedef struct LoaderSlot LoaderSlot;
 typedef struct {
     pthread_t    thread;
     LoaderState *st;
-    uint8_t     *buf;    // (h, w, c) decoding readers write here
-    float       *resized; // (out_h, out_w, c) on 0..255, when resizing
+    uint8_t     *buf;     // (h, w, c) decoding readers write here
+    AugScratch  *scratch; // augment.h's buffers
+    MixDecision *dec;     // (batch) mixing decisions
+    float       *mix;     // (2, out_h, out_w, c) a pair's copies while mixing
 } LoaderWorker;
 
 struct LoaderState {
@@ -43,8 +48,10 @@ struct LoaderState {
     LoaderSlot   *slots;   // (depth)
     LoaderWorker *workers; // (n_workers)
     int           started; // threads running
-    int          *perm;    // (n) train order of epoch perm_epoch; NULL for eval
+    int          *perm;    // (n) permutation of epoch perm_epoch; NULL for eval
+    int          *order, *copy; // (epoch_len) the epoch's dataset indices and repeat copies (train)
     int           perm_epoch;
+    bool          mixing;  // Mixup/CutMix on (train)
     // the range, and where production and consumption stand in it (all under mu)
     int  epoch0, first_step, n_steps, steps_per_epoch;
     int  claim_b, claim_chunk;
@@ -63,7 +70,7 @@ struct LoaderState {
 static int batch_size_of(const LoaderState *s, int b)
 {
     int step = (s->first_step + b) % s->steps_per_epoch;
-    return MIN(s->cfg.batch, s->cfg.ds->n - step * s->cfg.batch);
+    return MIN(s->cfg.batch, s->cfg.epoch_len - step * s->cfg.batch);
 }
 
 static bool claimable(const LoaderState *s)
@@ -80,11 +87,14 @@ static void slot_setup(LoaderState *s, LoaderSlot *slot, int b)
     int n = batch_size_of(s, b);
     if (c->train && s->perm_epoch != epoch) {
         sampler_permutation(s->perm, c->ds->n, c->seed, epoch);
+        if (c->aug.repeated_aug >= 1) sampler_repeat(s->perm, c->ds->n, c->aug.repeated_aug, 0, 1, s->order, s->copy);
+        else memcpy(s->order, s->perm, (size_t)c->ds->n * sizeof(int));
         s->perm_epoch = epoch;
     }
     for (int j = 0; j < n; j++) {
         int pos = step * c->batch + j;
-        slot->index[j] = c->train ? s->perm[pos] : pos;
+        slot->index[j] = c->train ? s->order[pos] : pos;
+        slot->draw[j] = (uint64_t)slot->index[j] + (c->train ? (uint64_t)s->copy[pos] * (uint64_t)c->ds->n : 0);
     }
     slot->b.n = n;
     slot->b.epoch = epoch;
@@ -95,13 +105,12 @@ static void slot_setup(LoaderState *s, LoaderSlot *slot, int b)
     slot->ready = false;
 }
 
-// samples j0 .. j1-1 of the slot: pixels of the dataset, resized when the sizes differ, then
-// augmented (train) or normalized (eval) into x; 0 or the reader's error
+// samples j0 .. j1-1 of the slot: pixels of the dataset through augment_train (train) or
+// augment_eval into x; 0 or the reader's error
 static int fill(const LoaderState *s, LoaderWorker *w, LoaderSlot *slot, int j0, int j1)
 {
     const Loader *c = &s->cfg;
     const Dataset *ds = c->ds;
-    bool resize = c->out_h != ds->h || c->out_w != ds->w;
     size_t in_size = (size_t)ds->h * ds->w * ds->c, out = (size_t)c->out_h * c->out_w * c->c;
     for (int j = j0; j < j1; j++) {
         int i = slot->index[j], label = -1;
@@ -110,16 +119,11 @@ static int fill(const LoaderState *s, LoaderWorker *w, LoaderSlot *slot, int j0,
         CHECK(label >= 0 && label < ds->classes, "loader: %s sample %d has label %d, outside 0..%d",
               ds->name, i, label, ds->classes - 1);
         float *x = slot->b.x + (size_t)j * out;
-        if (resize) augment_resize(w->resized, c->out_h, c->out_w, px, ds->h, ds->w, ds->c);
-        int epoch = slot->b.epoch;
-        if (c->train && resize)
-            augment_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
-        else if (c->train)
-            augment_sample(&c->aug, x, px, c->out_h, c->out_w, c->c, c->seed, epoch, (uint64_t)i);
-        else if (resize)
-            normalize_sample_float(&c->aug, x, w->resized, c->out_h, c->out_w, c->c);
+        if (c->train)
+            augment_train(&c->aug, x, c->out_h, c->out_w, px, ds->h, ds->w, ds->c, c->seed, slot->b.epoch,
+                          slot->draw[j], w->scratch);
         else
-            normalize_sample(&c->aug, x, px, c->out_h, c->out_w, c->c);
+            augment_eval(&c->aug, x, c->out_h, c->out_w, px, ds->h, ds->w, ds->c, w->scratch);
         slot->b.labels[j] = label;
     }
     return 0;
@@ -147,11 +151,20 @@ static void *worker_main(void *arg)
         int err = fill(s, w, slot, ch * s->chunk, MIN((ch + 1) * s->chunk, slot->b.n));
 
         pthread_mutex_lock(&s->mu);
-        s->busy--;
         if (gen == s->gen) {
             if (err && !slot->err) slot->err = err;
-            if (--slot->chunks_left == 0) slot->ready = true;
+            if (--slot->chunks_left == 0 && s->mixing && !slot->err) { // the whole batch is in: mix it
+                pthread_mutex_unlock(&s->mu);
+                const Batch *bb = &slot->b;
+                mixup_batch(&s->cfg.aug.mix, bb->x, bb->targets, bb->labels, slot->draw, bb->n, s->cfg.out_h,
+                            s->cfg.out_w, s->cfg.c, s->cfg.seed, bb->epoch, bb->step, w->dec, w->mix);
+                pthread_mutex_lock(&s->mu);
+                if (gen == s->gen) slot->ready = true;
+            } else if (slot->chunks_left == 0) {
+                slot->ready = true;
+            }
         }
+        s->busy--;
         pthread_cond_broadcast(&s->ready); // a batch is ready, or a cancel waits for busy == 0
     }
     pthread_mutex_unlock(&s->mu);
@@ -177,19 +190,39 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
                   LEN(a->mean));
         return ERR_ARG;
     }
-    *l = (Loader){ds, *a, seed, batch, out_h ? out_h : ds->h, out_w ? out_w : ds->w, ds->c, train,
+    AugArgs aug = *a;
+    if (augment_resolve(&aug)) return ERR_FORMAT;
+    if (augment_pixel_path(&aug) && train && ds->c != 1 && ds->c != 3) {
+        log_error("loader: %s has %d channels; the uint8 augmentations (rrc, randaug, color_jitter, grayscale_p, "
+                  "blur_p) take 1 or 3", ds->name, ds->c);
+        return ERR_ARG;
+    }
+    bool mixing = train && mixup_on(&aug.mix);
+    if (mixing && (aug.mix.classes < ds->classes || batch % 2)) {
+        log_error("loader: Mixup/CutMix needs an even batch (got %d) and targets of at least %s's %d classes "
+                  "(got %d)", batch, ds->name, ds->classes, aug.mix.classes);
+        return ERR_ARG;
+    }
+    int epoch_len = train && aug.repeated_aug >= 1 ? sampler_repeat_len(ds->n, aug.repeated_aug, 1) : ds->n;
+    *l = (Loader){ds, aug, seed, batch, out_h ? out_h : ds->h, out_w ? out_w : ds->w, ds->c, epoch_len, train,
                   n_workers, depth, NULL};
     LoaderState *s = xcalloc(1, sizeof *s);
     s->cfg = *l;
     s->chunk = (batch + n_workers - 1) / n_workers;
     s->perm = train ? xmalloc((size_t)ds->n * sizeof(int)) : NULL;
+    s->order = train ? xmalloc((size_t)MAX(ds->n, epoch_len) * sizeof(int)) : NULL;
+    s->copy = train ? xcalloc((size_t)MAX(ds->n, epoch_len), sizeof(int)) : NULL;
     s->perm_epoch = -1;
+    s->mixing = mixing;
     s->slots = xcalloc((size_t)depth, sizeof *s->slots);
     size_t out = (size_t)l->out_h * l->out_w * l->c;
     for (int k = 0; k < depth; k++) {
         s->slots[k].b.x = xmalloc((size_t)batch * out * sizeof(float));
         s->slots[k].b.labels = xmalloc((size_t)batch * sizeof(int));
+        s->slots[k].b.targets = mixing ? xmalloc((size_t)batch * aug.mix.classes * sizeof(float)) : NULL;
+        s->slots[k].b.classes = mixing ? aug.mix.classes : 0;
         s->slots[k].index = xmalloc((size_t)batch * sizeof(int));
+        s->slots[k].draw = xmalloc((size_t)batch * sizeof(uint64_t));
         s->slots[k].id = -1;
     }
     s->workers = xcalloc((size_t)n_workers, sizeof *s->workers);
@@ -201,12 +234,16 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
         LoaderWorker *w = &s->workers[k];
         w->st = s;
         w->buf = xmalloc((size_t)ds->h * ds->w * ds->c);
-        w->resized = xmalloc(out * sizeof(float));
+        w->scratch = augment_scratch_new();
+        w->dec = mixing ? xmalloc((size_t)batch * sizeof(MixDecision)) : NULL;
+        w->mix = mixing ? xmalloc(2 * out * sizeof(float)) : NULL;
         int e = pthread_create(&w->thread, NULL, worker_main, w);
         if (e) {
             log_error("loader: starting worker %d of %d failed (%s)", k + 1, n_workers, strerror(e));
             free(w->buf);
-            free(w->resized);
+            augment_scratch_free(w->scratch);
+            free(w->dec);
+            free(w->mix);
             loader_close(l);
             return ERR_NOMEM;
         }
@@ -217,7 +254,7 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
 
 int loader_steps_per_epoch(const Loader *l, bool drop_last)
 {
-    return drop_last ? l->ds->n / l->batch : (l->ds->n + l->batch - 1) / l->batch;
+    return drop_last ? l->epoch_len / l->batch : (l->epoch_len + l->batch - 1) / l->batch;
 }
 
 // under mu: drop the current range; returns once no worker is filling a chunk of it
@@ -238,8 +275,8 @@ void loader_start(Loader *l, int epoch, int first_step, int n_steps, bool drop_l
 {
     LoaderState *s = l->st;
     int spe = loader_steps_per_epoch(l, drop_last);
-    CHECK(spe > 0, "loader_start: %s has %d samples, no whole batch of %d (drop_last)", l->ds->name,
-          l->ds->n, l->batch);
+    CHECK(spe > 0, "loader_start: %s has %d samples an epoch, no whole batch of %d (drop_last)", l->ds->name,
+          l->epoch_len, l->batch);
     CHECK(epoch >= 0 && first_step >= 0 && first_step < spe, "loader_start: epoch %d step %d of %d",
           epoch, first_step, spe);
     pthread_mutex_lock(&s->mu);
@@ -287,12 +324,16 @@ void loader_close(Loader *l)
     for (int k = 0; k < s->started; k++) {
         pthread_join(s->workers[k].thread, NULL);
         free(s->workers[k].buf);
-        free(s->workers[k].resized);
+        augment_scratch_free(s->workers[k].scratch);
+        free(s->workers[k].dec);
+        free(s->workers[k].mix);
     }
     for (int k = 0; k < s->cfg.depth; k++) {
         free(s->slots[k].b.x);
         free(s->slots[k].b.labels);
+        free(s->slots[k].b.targets);
         free(s->slots[k].index);
+        free(s->slots[k].draw);
     }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
@@ -300,6 +341,8 @@ void loader_close(Loader *l)
     free(s->slots);
     free(s->workers);
     free(s->perm);
+    free(s->order);
+    free(s->copy);
     free(s);
     memset(l, 0, sizeof *l);
 }

@@ -1,9 +1,10 @@
 /* engine/data/loader.h — batches of a Dataset, prepared ahead by worker threads.
  *
  * Train batches: the samples of step s of epoch e are positions s*batch .. of
- * sampler_permutation(n, seed, e), each one (resized to out_h x out_w when that differs from the
- * dataset's size, then) augmented with augment_sample(seed, e, sample index). Eval batches: the
- * identity order, normalization only (and the same resize). Every batch is therefore a pure
+ * sampler_permutation(n, seed, e) (with data.repeated_aug: of sampler_repeat's order, whose copies
+ * of a sample draw as index + copy * n), each one through augment_train(seed, e, sample index) at
+ * out_h x out_w; with Mixup/CutMix on, the whole batch is then mixed (mixup_batch) and carries
+ * soft targets. Eval batches: the identity order, augment_eval. Every batch is therefore a pure
  * function of (seed, epoch, step, sample index): bitwise the same for any number of workers and
  * any depth, and equal to what a plain loop over augment.h's functions produces (the test checks
  * both).
@@ -24,6 +25,8 @@
 typedef struct {
     float *x;           // (n, out_h, out_w, c) NHWC: augmented (train) or normalized (eval)
     int   *labels;      // (n)
+    float *targets;     // (n, classes) soft targets of a mixed batch (Mixup/CutMix on); else NULL
+    int    classes;     // targets' width (aug.mix.classes)
     int    n;           // samples: the batch size, less in the last batch of an epoch (drop_last false)
     int    epoch, step; // step within the epoch
 } Batch;
@@ -36,6 +39,7 @@ typedef struct {
     AugArgs  aug;        // a copy
     uint64_t seed;
     int      batch, out_h, out_w, c;
+    int      epoch_len; // samples per epoch: n, or RepeatAugSampler's length
     bool     train;
     int      n_workers, depth;
     LoaderState *st;
@@ -43,11 +47,13 @@ typedef struct {
 
 // opens a loader over ds (fixed-size images; h = w = 0 readers are not supported yet) that makes
 // batches of `batch` samples at out_h x out_w (0, 0: the dataset's size) with n_workers >= 1
-// threads and depth >= 1 batch buffers. train: shuffled order and augmentation a; eval: identity
-// order, a's mean/std only. Starts the threads idle. 0, or ERR_ARG / ERR_NOMEM with one line.
+// threads and depth >= 1 batch buffers. train: shuffled order, augmentation a and, when a's
+// mixing is on, mixed batches with targets of a->mix.classes (>= ds->classes) columns; eval:
+// identity order, a's eval transform. Starts the threads idle. 0, or ERR_ARG / ERR_FORMAT /
+// ERR_NOMEM with one line.
 int  loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
                  int out_h, int out_w, int n_workers, int depth);
-// batches per epoch: floor(n / batch) with drop_last, else ceil(n / batch)
+// batches per epoch: floor(epoch_len / batch) with drop_last, else ceil(epoch_len / batch)
 int  loader_steps_per_epoch(const Loader *l, bool drop_last);
 // begins producing the batches (epoch, first_step), then the following steps, n_steps of them,
 // continuing into epoch+1, epoch+2 ... as needed; n_steps <= 0: to the end of `epoch`. Drops

@@ -10,9 +10,10 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
-// K_SCHED .. K_OPTIM: a C enum, written by name (enum_types below)
+// K_SCHED .. K_MIX_MODE: C enums, written by name (enum_types below)
 typedef enum {
-    K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_FLOATS, K_SCHED, K_ERASE, K_EMAW, K_OPTIM
+    K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_FLOATS,
+    K_SCHED, K_ERASE, K_EMAW, K_OPTIM, K_INTERP, K_ERASE_STYLE, K_MIX_MODE
 } KeyType;
 
 typedef struct {
@@ -52,14 +53,43 @@ static const RecipeKey keys[] = {
     {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)"},
     {"data", "drop_last", K_BOOL, F(drop_last), 0, 0, "drop each epoch's last partial batch"},
     {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding (0 = no crop)"},
+    {"data", "rrc", K_BOOL, F(aug.rrc), 0, 0, "RandomResizedCrop to model.res (timm's training crop)"},
+    {"data", "rrc_scale", K_FLOATS, F(aug.rrc_scale), 1e-4, 1, "RandomResizedCrop area fraction: min, max"},
+    {"data", "rrc_ratio", K_FLOATS, F(aug.rrc_ratio), 1e-2, 100, "RandomResizedCrop aspect w/h: min, max"},
+    {"data", "interpolation", K_INTERP, F(aug.interpolation), 0, 0, "bilinear | bicubic | random (per sample; "
+     "RRC, RandAugment; the eval resize takes bilinear for random)"},
     {"data", "flip", K_BOOL, F(aug.flip), 0, 0, "random horizontal flip"},
+    {"data", "randaug", K_STR, F(aug.randaug), 0, 0, "RandAugment: empty = off, timm's rand-m9-mstd0.5-inc1, "
+     "TensorFlow's tf-n2-m15"},
+    {"data", "color_jitter", K_FLOATS, F(aug.color_jitter), 0, 10, "ColorJitter brightness, contrast, "
+     "saturation[, hue <= 0.5]; one value x: x, x, x (timm)"},
+    {"data", "color_jitter_p", K_FLOAT, F(aug.color_jitter_p), 0, 1, "probability of the color jitter"},
+    {"data", "grayscale_p", K_FLOAT, F(aug.grayscale_p), 0, 1, "RandomGrayscale probability"},
+    {"data", "blur_p", K_FLOAT, F(aug.blur_p), 0, 1, "GaussianBlur(23, sigma 0.1 .. 2) probability"},
     {"data", "mean", K_FLOATS, F(aug.mean), -10, 10, "normalization mean per channel, on [0,1] pixels"},
     {"data", "std", K_FLOATS, F(aug.std), 1e-6, 10, "normalization std per channel"},
     {"data", "erase_p", K_FLOAT, F(aug.erase_p), 0, 1, "random erasing probability"},
+    {"data", "erase_style", K_ERASE_STYLE, F(aug.erase_style), 0, 0, "zhong (one box, aspect uniform) | timm "
+     "(log-uniform aspect, up to erase_count boxes)"},
+    {"data", "erase_count", K_INT, F(aug.erase_count), 1, 16, "timm style: boxes per image, uniform in 1 .. this"},
     {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area fraction: min, max"},
     {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), 1e-3, 1, "aspect ratio range [r, 1/r]"},
-    {"data", "erase_mode", K_ERASE, F(aug.erase_mode), 0, 0, "const | uniform | gaussian"},
+    {"data", "erase_mode", K_ERASE, F(aug.erase_mode), 0, 0, "const | uniform | pixel (N(0,1) per value) | "
+     "rand (N(0,1) per channel)"},
     {"data", "erase_value", K_FLOATS, F(aug.erase_value), -100, 100, "const mode: value per channel"},
+    {"data", "crop_pct", K_FLOAT, F(aug.crop_pct), 0, 1, "eval: resize the shorter side to res / crop_pct, "
+     "centre crop (0 = plain resize to res)"},
+    {"data", "mixup_alpha", K_FLOAT, F(aug.mix.mixup_alpha), 0, 100, "Mixup lambda ~ Beta(alpha, alpha), 0 = off"},
+    {"data", "cutmix_alpha", K_FLOAT, F(aug.mix.cutmix_alpha), 0, 100, "CutMix lambda ~ Beta(alpha, alpha), 0 = off"},
+    {"data", "cutmix_minmax", K_FLOATS, F(aug.mix.cutmix_minmax), 0, 1, "CutMix box sides as fractions min, max "
+     "instead of alpha's (0, 0 = off)"},
+    {"data", "mixup_prob", K_FLOAT, F(aug.mix.prob), 0, 1, "probability of mixing a batch, pair or sample"},
+    {"data", "mixup_switch_prob", K_FLOAT, F(aug.mix.switch_prob), 0, 1, "CutMix's share when both are on"},
+    {"data", "mixup_mode", K_MIX_MODE, F(aug.mix.mode), 0, 0, "batch | pair | elem (one lambda per ...)"},
+    {"data", "mixup_off_epoch", K_INT, F(aug.mix.off_epoch), 0, BIG, "no mixing from this epoch on (0 = never)"},
+    {"data", "cutmix_correct_lam", K_BOOL, F(aug.mix.correct_lam), 0, 0, "lambda from the clipped box's area"},
+    {"data", "repeated_aug", K_FLOAT, F(aug.repeated_aug), 0, 64, "RepeatAugSampler repeats (timm's "
+     "--aug-repeats), 0 = off"},
     {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs"},
     {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch"},
     {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch"},
@@ -125,14 +155,20 @@ static const RecipeKey keys[] = {
 
 // the enum-valued key types: their values' names, in the enum's order
 static const char *const sched_names[] = {"constant", "cosine", "step", "exp_staircase"};
-static const char *const erase_names[] = {"const", "uniform", "gaussian"};
+static const char *const erase_names[] = {"const", "uniform", "pixel", "rand"};
 static const char *const emaw_names[] = {"none", "timm", "tf"};
 static const char *const optim_names[] = {"sgd", "adamw", "rmsprop_tf", "lamb"};
+static const char *const interp_names[] = {"bilinear", "bicubic", "random"};
+static const char *const erase_style_names[] = {"zhong", "timm"};
+static const char *const mix_mode_names[] = {"batch", "pair", "elem"};
 static const struct { KeyType type; const char *const *names; int n; } enum_types[] = {
     {K_SCHED, sched_names, LEN(sched_names)},
     {K_ERASE, erase_names, LEN(erase_names)},
     {K_EMAW, emaw_names, LEN(emaw_names)},
     {K_OPTIM, optim_names, LEN(optim_names)},
+    {K_INTERP, interp_names, LEN(interp_names)},
+    {K_ERASE_STYLE, erase_style_names, LEN(erase_style_names)},
+    {K_MIX_MODE, mix_mode_names, LEN(mix_mode_names)},
 };
 
 // the names of an enum-valued key's values (n of them); NULL for other types
@@ -143,6 +179,7 @@ static const char *const *enum_names(KeyType type, int *n)
             *n = enum_types[i].n;
             return enum_types[i].names;
         }
+    *n = 0;
     return NULL;
 }
 
@@ -184,6 +221,14 @@ static void defaults(TrainConfig *c)
     c->aug.erase_aspect = 0.3f;
     c->optim = (Optim){.kind = OPTIM_SGD, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true,
                        .beta1 = 0.9f}; // beta2, eps: 0 = the kind's own (resolve)
+    c->aug.erase_count = 1;
+    c->aug.rrc_scale[0] = 0.08f; // timm's and torchvision's RandomResizedCrop defaults
+    c->aug.rrc_scale[1] = 1;
+    c->aug.rrc_ratio[0] = 3.0f / 4;
+    c->aug.rrc_ratio[1] = 4.0f / 3;
+    c->aug.interpolation = INTERP_RANDOM; // timm's --train-interpolation default
+    c->aug.color_jitter_p = 1;
+    c->aug.mix = (MixArgs){.prob = 1, .switch_prob = 0.5f, .correct_lam = true}; // timm's Mixup defaults
     c->sched = (Schedule){.kind = SCHED_COSINE, .lr_peak = 0.1f, .per_step = true, .gamma = 0.1f};
     c->net = model_knobs_default(); // multipliers 1: the model as named
     c->net.in_chans = 1;
@@ -286,9 +331,10 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
         return NULL;
     }
     case K_FLOATS: {
-        bool dbl = !strcmp(k->key, "milestones");
+        bool dbl = !strcmp(k->key, "milestones"), jitter = !strcmp(k->key, "color_jitter");
         size_t n = 0;
         const char *s = v;
+        if (jitter) memset(p, 0, k->bytes); // unset strengths are off
         while (*s) {
             double x = strtod(s, &end);
             if (end == s || !isfinite(x)) return "expected numbers separated by commas";
@@ -301,10 +347,12 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
             while (*s == ' ' || *s == ',') s++;
         }
         if (dbl) c->sched.n_milestones = (int)n;
+        if (jitter && n == 1) ((float *)p)[1] = ((float *)p)[2] = ((float *)p)[0]; // timm's scalar form
+        if (jitter && n == 2) return "expected 1, 3 or 4 values";
+        if (!dbl && key_capacity(k) == 2 && n != 2) return "expected two values: min, max";
         return NULL;
     }
     }
-    return "bad key type";
 }
 
 typedef struct { FILE *f; int line; } Stream;
@@ -372,9 +420,11 @@ static int resolve(TrainConfig *c)
         log_error("recipe: train.backend = '%s': unknown backend (valid: cpu, ref, cuda)", c->backend);
         return ERR_FORMAT;
     }
-    if (c->aug.erase_area[0] > c->aug.erase_area[1]) {
-        log_error("recipe: data.erase_area = %g, %g: the minimum is above the maximum",
-                  c->aug.erase_area[0], c->aug.erase_area[1]);
+    if (augment_resolve(&c->aug)) return ERR_FORMAT;
+    if (mixup_on(&c->aug.mix) && (c->batch % 2 || !c->drop_last)) {
+        log_error("recipe: data.mixup_alpha / cutmix_alpha / cutmix_minmax mix pairs (i, n-1-i): they need an even "
+                  "train.batch (%d) and data.drop_last = true (%s), as timm's loader", c->batch,
+                  c->drop_last ? "true" : "false");
         return ERR_FORMAT;
     }
     for (int i = 1; i < c->sched.n_milestones; i++)

@@ -41,6 +41,7 @@ typedef struct {
     int batch, out, classes;
     GraphMode mode;
     ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
+    ArenaSlot targets;                   // (batch, classes): a mixed batch's soft targets
 } Net;
 
 typedef struct {
@@ -75,6 +76,7 @@ static void nets_plan(Nets *ns)
         n->prob = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
         n->labels = arena_reserve(&ns->a, (size_t)n->batch);
         n->dloss = arena_reserve(&ns->a, (size_t)n->batch);
+        n->targets = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
     }
     arena_commit(&ns->a);
 }
@@ -128,11 +130,18 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     }
     Xent xo = {n->batch, n->classes, smoothing};
     float *loss = arena_at(a, n->loss);
-    xent_forward(d, xo, loss, arena_at(a, n->prob), z, labels, NULL);
+    // Mixup/CutMix: the loader's soft targets (label smoothing already folded in, as timm's
+    // SoftTargetCrossEntropy on mixup_target), instead of the smoothed labels
+    float *targets = b->targets ? arena_at(a, n->targets) : NULL;
+    if (targets) {
+        CHECK(b->classes == n->classes, "train: targets of %d classes for a model of %d", b->classes, n->classes);
+        memcpy(targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
+    }
+    xent_forward(d, xo, loss, arena_at(a, n->prob), z, labels, targets);
     if (train) {
         float *dl = arena_at(a, n->dloss);
         for (int i = 0; i < n->batch; i++) dl[i] = 1.0f / n->batch; // the mean loss
-        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, NULL, SET_0);
+        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, targets, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
     }
     double s = 0;
@@ -216,7 +225,10 @@ int trainer_open(Trainer **out, const TrainConfig *c)
     t->c = *c;
     int rc = open_data(c, &t->train, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
-    if (!rc) rc = loader_open(&t->ltr, &t->train, &c->aug, c->seed, c->batch, true, c->res, c->res,
+    AugArgs aug = c->aug; // mixed batches' targets: the model's width, the label smoothing folded in
+    aug.mix.classes = c->net.num_classes;
+    aug.mix.smoothing = c->label_smoothing;
+    if (!rc) rc = loader_open(&t->ltr, &t->train, &aug, c->seed, c->batch, true, c->res, c->res,
                               LOADER_WORKERS, LOADER_DEPTH);
     if (!rc) rc = loader_open(&t->lev, &t->test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
                               LOADER_WORKERS, LOADER_DEPTH);
@@ -231,7 +243,7 @@ int trainer_open(Trainer **out, const TrainConfig *c)
     }
     optim_init(&t->p, &c->optim);
     t->sched = sched_for_batch(&c->sched, c->batch);
-    int ntr = t->train.n, nev = t->test.n;
+    int ntr = t->ltr.epoch_len, nev = t->test.n;
     if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN);
     nets_add(ns, c, &t->p, MIN(c->eval_batch, nev), GRAPH_EVAL);
     if (nev > c->eval_batch && nev % c->eval_batch) nets_add(ns, c, &t->p, nev % c->eval_batch, GRAPH_EVAL);
