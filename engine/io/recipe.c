@@ -7,7 +7,8 @@
 #include <math.h>   // isfinite
 #include <stddef.h> // offsetof
 #include <ini.h>    // ini_parse
-#include <stdio.h>  // snprintf
+#include <stdio.h>  // snprintf, open_memstream
+#include <stdlib.h> // free
 #include <string.h> // strcmp
 
 // K_SCHED .. K_MIX_MODE: C enums, written by name (enum_types below)
@@ -402,8 +403,10 @@ static int inih_handler(void *user, const char *section, const char *key, const 
     return on_entry(user, section, key, value, x->in ? x->in->line : 0);
 }
 
-// checks what the parse alone cannot: the model's name, and keys that must agree
-static int resolve(TrainConfig *c)
+// checks what the parse alone cannot: the model's name, and keys that must agree. Names of what
+// this build must provide to train (the dataset's reader, the teachers' models) are errors when
+// `missing` is NULL, else "needs:" lines on it (recipe_check)
+static int resolve(TrainConfig *c, FILE *missing)
 {
     if (!model_known(c->model)) {
         log_error("recipe: model.name = '%s': unknown model (valid: %s)", c->model, model_names());
@@ -412,7 +415,10 @@ static int resolve(TrainConfig *c)
     if (model_check(c->model, &c->net)) return ERR_FORMAT;
     c->sched.epochs = c->epochs;
     // what no single key's range can say
-    if (!dataset_known(c->dataset)) {
+    if (!dataset_known(c->dataset) && missing)
+        fprintf(missing, "needs: data.dataset = %s: no reader for it here (valid now: %s)\n", c->dataset,
+                dataset_names());
+    else if (!dataset_known(c->dataset)) {
         log_error("recipe: data.dataset = '%s': unknown dataset (valid: %s)", c->dataset, dataset_names());
         return ERR_FORMAT;
     }
@@ -451,11 +457,11 @@ static int resolve(TrainConfig *c)
         log_error("recipe: train.ema_warmup = %s needs train.ema_decay > 0", emaw_names[c->ema.warmup]);
         return ERR_FORMAT;
     }
-    if (distill_check(&c->distill, c->net.num_classes)) return ERR_FORMAT;
+    if (distill_check(&c->distill, c->net.num_classes, missing)) return ERR_FORMAT;
     return 0;
 }
 
-int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
+static int load(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *missing)
 {
     for (int i = 0; i < LEN(keys); i++) key_capacity(&keys[i]); // the table agrees with the struct
     defaults(c);
@@ -488,7 +494,27 @@ int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
         if (y.err) x.err = y.err;
     }
     if (x.err) return x.err;
-    return resolve(c);
+    return resolve(c, missing);
+}
+
+int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
+{
+    return load(c, path, n_sets, sets, NULL);
+}
+
+int recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *needs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    CHECK(m, "recipe_check: open_memstream failed");
+    int rc = load(c, path, n_sets, sets, m);
+    fclose(m);
+    int n = 0;
+    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
+    if (!rc) fputs(text, needs);
+    free(text);
+    return rc ? rc : n;
 }
 
 // the shortest %g form that reads back as the same float

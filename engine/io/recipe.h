@@ -14,6 +14,12 @@
 
 // defaults, then the file, then the overrides ("section.key=value"); 0 or ERR_FORMAT / ERR_IO
 int  recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets);
+// recipe_load for `repro recipe --check`: every key, value and agreement is checked alike, but
+// what only this build may lack (data.dataset's reader, a teacher in distill.teachers that is not
+// a registered model) is no error: one "needs: ..." line each goes to `needs`. So a paper-tier
+// recipe (data.dataset = imagenet before its reader exists) is checked everywhere but there.
+// Returns how many needs lines it wrote (0: trainable here), or ERR_FORMAT / ERR_IO
+int  recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *needs);
 // the resolved recipe as INI text into buf (NUL-terminated); returns the length
 size_t recipe_format(const TrainConfig *c, char *buf, size_t cap);
 // every key, one a line: section.key, its default, what is valid (range, names) and what it means

@@ -77,7 +77,7 @@ static int parse_teachers(const char *spec, TeacherSpec *out, int max)
 
 bool distill_on(const DistillArgs *a) { return a->teachers[0] || a->soft_labels[0]; }
 
-int distill_check(const DistillArgs *a, int classes)
+int distill_check(const DistillArgs *a, int classes, FILE *missing)
 {
     if (!distill_on(a)) {
         if (!a->discriminator) return 0;
@@ -94,7 +94,9 @@ int distill_check(const DistillArgs *a, int classes)
     int n = parse_teachers(a->teachers, ts, DISTILL_MAX_TEACHERS);
     if (n < 0) return n;
     for (int i = 0; i < n; i++)
-        if (!model_known(ts[i].name)) {
+        if (!model_known(ts[i].name) && missing)
+            fprintf(missing, "needs: distill.teachers: teacher '%s' is not a registered model here\n", ts[i].name);
+        else if (!model_known(ts[i].name)) {
             log_error("recipe: distill.teachers: teacher '%s' is not a registered model (valid: %s)", ts[i].name,
                       model_names());
             return ERR_FORMAT;
@@ -354,7 +356,7 @@ static void print_summary(const Distill *ds)
 int distill_open(Distill **out, const DistillArgs *a, const DistillEnv *env)
 {
     *out = NULL;
-    int rc = distill_check(a, env->classes);
+    int rc = distill_check(a, env->classes, NULL);
     if (rc) return rc;
     Distill *ds = xcalloc(1, sizeof *ds);
     ds->a = *a, ds->env = *env, ds->k = env->classes;

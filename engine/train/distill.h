@@ -35,6 +35,8 @@
 #ifndef DISTILL_H
 #define DISTILL_H
 
+#include <stdio.h> // FILE
+
 #include "../data/augment.h"
 #include "../data/dataset.h"
 #include "../data/loader.h"
@@ -57,8 +59,10 @@ enum { DISTILL_MAX_TEACHERS = 8 };
 bool distill_on(const DistillArgs *a);
 // what the recipe alone can check: every teacher spec "name:file" names a registered model, the
 // weights agree with distillation being on or off, the discriminator's widths are >= 1 for
-// `classes`. 0, or ERR_FORMAT with one line naming the key and value
-int  distill_check(const DistillArgs *a, int classes);
+// `classes`. 0, or ERR_FORMAT with one line naming the key and value. With `missing` not NULL a
+// teacher that is not a registered model is no error but a line on it (`repro recipe --check`:
+// a paper recipe may name teachers this build does not have yet, e.g. MEAL V2's senet154)
+int  distill_check(const DistillArgs *a, int classes, FILE *missing);
 
 typedef struct Distill Distill; // teachers, stored logits, the discriminator, step buffers
 
