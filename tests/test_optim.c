@@ -241,6 +241,16 @@ Test(optim, rates_scale_with_the_batch)
     cr_expect(sched_for_batch(&s, 4096).lr_peak == 0.256f);
     s.lr_batch = 0;
     cr_expect(sched_for_batch(&s, 4096).lr_peak == 0.016f, "lr_batch 0: rates as written");
+    // timm train.py for adamw/lamb: lr = lr_base * (batch / lr_base_size) ** 0.5 (MobileNetV4's
+    // 0.002 at 4096 -> 0.0005 at 256, 0.004 at 16384); warm-up start and floor alike
+    Schedule q = {.kind = SCHED_COSINE, .lr_peak = 0.002f, .lr_final = 1e-4f, .warmup_lr = 1e-5f,
+                  .lr_batch = 4096, .lr_sqrt = true};
+    Schedule q256 = sched_for_batch(&q, 256), q16k = sched_for_batch(&q, 16384);
+    cr_expect(q256.lr_peak == 0.0005f && q256.lr_final == 2.5e-5f && q256.warmup_lr == 2.5e-6f &&
+              q16k.lr_peak == 0.004f && q256.lr_batch == 0, "%g %g %g %g", q256.lr_peak, q256.lr_final,
+              q256.warmup_lr, q16k.lr_peak);
+    q.lr_batch = 0;
+    cr_expect(sched_for_batch(&q, 256).lr_peak == 0.002f, "lr_sqrt without lr_batch: rates as written");
     TrainConfig c;
     char *sets[] = {"schedule.lr_batch=256", "optim.kind=adamw", "optim.beta1=0.6", "model.bn_momentum=0",
                     "model.bn_momentum_tf=true", "model.bn_eps=1e-3", "schedule.kind=exp_staircase",

@@ -126,6 +126,8 @@ static const RecipeKey keys[] = {
      "min_lr), the floor of step and exp_staircase, the cool-down's rate"},
     {"schedule", "lr_batch", K_INT, F(sched.lr_batch), 0, 1 << 20, "the rates are per this many images, "
      "scaled by train.batch / lr_batch (ResNet-RS, EfficientNetV2: 256); 0 = as written"},
+    {"schedule", "lr_sqrt", K_BOOL, F(sched.lr_sqrt), 0, 0, "scale by sqrt(train.batch / lr_batch) "
+     "instead (timm's rule for AdamW and LAMB: MobileNetV4 ra4, 0.002 per 4096 images)"},
     {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length"},
     {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start"},
     {"schedule", "cooldown_epochs", K_DOUBLE, F(sched.cooldown_epochs), 0, 100000, "the last epochs at "
@@ -442,6 +444,10 @@ static int resolve(TrainConfig *c, FILE *missing)
     optim_defaults(&c->optim);
     if (c->optim.always_adapt && c->optim.kind != OPTIM_LAMB) {
         log_error("recipe: optim.always_adapt applies to optim.kind = lamb, not %s", optim_names[c->optim.kind]);
+        return ERR_FORMAT;
+    }
+    if (c->sched.lr_sqrt && !c->sched.lr_batch) {
+        log_error("recipe: schedule.lr_sqrt = true needs schedule.lr_batch > 0 (the batch the rates are for)");
         return ERR_FORMAT;
     }
     if (c->sched.kind == SCHED_EXP_STAIRCASE && c->sched.decay_epochs <= 0) {

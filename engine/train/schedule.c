@@ -1,7 +1,7 @@
 /* engine/train/schedule.c — learning-rate schedules (schedule.h). */
 #include "schedule.h"
 
-#include <math.h> // cos, floor, pow, M_PI
+#include <math.h> // cos, floor, pow, sqrt, M_PI
 
 // the decay phase: lr at `epoch`, past the warm-up and before the cool-down
 static double decayed(const Schedule *s, double epoch)
@@ -43,6 +43,7 @@ Schedule sched_for_batch(const Schedule *s, int batch)
     Schedule r = *s;
     if (s->lr_batch > 0) {
         double k = (double)batch / s->lr_batch;
+        if (s->lr_sqrt) k = sqrt(k); // timm train.py: batch_ratio ** 0.5
         r.lr_peak = (float)(s->lr_peak * k);
         r.lr_final = (float)(s->lr_final * k);
         r.warmup_lr = (float)(s->warmup_lr * k);

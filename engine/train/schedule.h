@@ -18,8 +18,10 @@
  *              step and exp_staircase never go below lr_final (EfficientNetV2's minimal_lr).
  * Learning rates may be given for a batch of lr_batch images (ResNet-RS: 0.1 per 256; EfficientNetV2:
  * 0.016 per 256; timm's lr_base at lr_base_size): sched_for_batch scales every rate of the schedule
- * by batch / lr_batch (linear scaling, as all three do; timm's sqrt rule for Adam-type optimizers
- * is not offered).
+ * by batch / lr_batch (linear scaling, as all three do), or with lr_sqrt by sqrt(batch / lr_batch):
+ * timm's train.py rule when --lr is not given and --lr-base-scale is empty, for every optimizer
+ * whose name holds "ada" or "lamb" (`batch_ratio ** 0.5`), which the MobileNetV4 / ra4 recipes
+ * (AdamW, lr_base 0.002 at lr_base_size 4096) rely on.
  */
 #ifndef SCHEDULE_H
 #define SCHEDULE_H
@@ -40,12 +42,14 @@ typedef struct {
     float     gamma;                 // step, exp_staircase: the factor at each decay
     double    decay_epochs;          // exp_staircase: epochs between decays (2.4 in EfficientNetV2)
     int       lr_batch;              // 0: rates as given; else they are for a batch of this size
+    bool      lr_sqrt;               // ... scaled by sqrt(batch / lr_batch) instead (timm, Adam/LAMB)
     bool      per_step;              // sample at fractional epochs (true) or at epoch starts
 } Schedule;
 
 // learning rate at `epoch` (fractional: epoch + step / steps_per_epoch)
 float    sched_lr(const Schedule *s, double epoch);
-// the schedule with every rate scaled by batch / s->lr_batch (unchanged when lr_batch is 0)
+// the schedule with every rate scaled by batch / s->lr_batch, or its square root with lr_sqrt
+// (unchanged when lr_batch is 0)
 Schedule sched_for_batch(const Schedule *s, int batch);
 
 #endif

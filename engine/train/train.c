@@ -374,7 +374,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
            spe, c->batch, t->d.name, (unsigned long long)c->seed, t->ns.a.planned * 4.0 / 1e6);
     char per[64] = ""; // the effective peak rate, and what it was given as
     if (c->sched.lr_batch)
-        snprintf(per, sizeof per, " (%g per %d images)", c->sched.lr_peak, c->sched.lr_batch);
+        snprintf(per, sizeof per, " (%g per %d images%s)", c->sched.lr_peak, c->sched.lr_batch,
+                 c->sched.lr_sqrt ? ", sqrt-scaled" : "");
     printf("train: optimizer %s, peak lr %g%s\n", optim_name(c->optim.kind), t->sched.lr_peak, per);
     int hook_rc = 0;
     for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
