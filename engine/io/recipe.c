@@ -32,14 +32,14 @@ static const RecipeKey keys[] = {
     {"model", "name", K_STR, F(model), 0, 0, "a registered model (bin/repro model --help)"},
     {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier on the named model"},
     {"model", "depth", K_FLOAT, F(net.depth), 1e-3, 64, "depth multiplier (EfficientNet-style families)"},
-    {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth at the last block"},
-    {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout before the classifier"},
+    {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth: drop probability at the last block"},
+    {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout probability before the classifier"},
     {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = the model's own"},
     {"model", "fused_stages", K_INT, F(net.fused_stages), -1, 16, "EfficientNet: the first N stages "
      "Fused-MBConv, -1 = the model's own"},
     {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
     {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
-    {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution (the data is resized to it)"},
+    {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution, pixels (the data is resized to it)"},
     {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
      "checkpoint); empty = init from the seed"},
     {"model", "bn_eps", K_FLOAT, F(net.bn_eps), 0, 0.1, "batch norm epsilon (EfficientNetV2: 1e-3); 0 = the "
@@ -53,7 +53,7 @@ static const RecipeKey keys[] = {
     {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)"},
     {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)"},
     {"data", "drop_last", K_BOOL, F(drop_last), 0, 0, "drop each epoch's last partial batch"},
-    {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding (0 = no crop)"},
+    {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding, pixels (0 = no crop)"},
     {"data", "rrc", K_BOOL, F(aug.rrc), 0, 0, "RandomResizedCrop to model.res (timm's training crop)"},
     {"data", "rrc_scale", K_FLOATS, F(aug.rrc_scale), 1e-4, 1, "RandomResizedCrop area fraction: min, max"},
     {"data", "rrc_ratio", K_FLOATS, F(aug.rrc_ratio), 1e-2, 100, "RandomResizedCrop aspect w/h: min, max"},
@@ -66,14 +66,14 @@ static const RecipeKey keys[] = {
      "saturation[, hue <= 0.5]; one value x: x, x, x (timm)"},
     {"data", "color_jitter_p", K_FLOAT, F(aug.color_jitter_p), 0, 1, "probability of the color jitter"},
     {"data", "grayscale_p", K_FLOAT, F(aug.grayscale_p), 0, 1, "RandomGrayscale probability"},
-    {"data", "blur_p", K_FLOAT, F(aug.blur_p), 0, 1, "GaussianBlur(23, sigma 0.1 .. 2) probability"},
+    {"data", "blur_p", K_FLOAT, F(aug.blur_p), 0, 1, "GaussianBlur(kernel 23 px, sigma 0.1 .. 2 px) probability"},
     {"data", "mean", K_FLOATS, F(aug.mean), -10, 10, "normalization mean per channel, on [0,1] pixels"},
     {"data", "std", K_FLOATS, F(aug.std), 1e-6, 10, "normalization std per channel"},
     {"data", "erase_p", K_FLOAT, F(aug.erase_p), 0, 1, "random erasing probability"},
     {"data", "erase_style", K_ERASE_STYLE, F(aug.erase_style), 0, 0, "zhong (one box, aspect uniform) | timm "
      "(log-uniform aspect, up to erase_count boxes)"},
     {"data", "erase_count", K_INT, F(aug.erase_count), 1, 16, "timm style: boxes per image, uniform in 1 .. this"},
-    {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area fraction: min, max"},
+    {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area, fraction of the image: min, max"},
     {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), 1e-3, 1, "aspect ratio range [r, 1/r]"},
     {"data", "erase_mode", K_ERASE, F(aug.erase_mode), 0, 0, "const | uniform | pixel (N(0,1) per value) | "
      "rand (N(0,1) per channel)"},
@@ -91,16 +91,16 @@ static const RecipeKey keys[] = {
     {"data", "cutmix_correct_lam", K_BOOL, F(aug.mix.correct_lam), 0, 0, "lambda from the clipped box's area"},
     {"data", "repeated_aug", K_FLOAT, F(aug.repeated_aug), 0, 64, "RepeatAugSampler repeats (timm's "
      "--aug-repeats), 0 = off"},
-    {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs"},
-    {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch"},
-    {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch"},
+    {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs (passes over the training split)"},
+    {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch, images per optimizer step"},
+    {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch, images"},
     {"train", "seed", K_U64, F(seed), 0, 0, "run seed: order, augmentation, init, dropout"},
     {"train", "backend", K_STR, F(backend), 0, 0, "cpu | ref | cuda"},
     {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing"},
-    {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient-norm clipping, 0 = off"},
+    {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient clipping: the largest global L2 norm, 0 = off"},
     {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off"},
     {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)"},
-    {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many steps, 0 = all"},
+    {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many optimizer steps (smoke runs), 0 = all"},
     {"optim", "kind", K_OPTIM, F(optim.kind), 0, 0, "the optimizer: torch SGD, torch AdamW, timm "
      "RMSpropTF (TensorFlow's RMSProp), timm Lamb (engine/train/optim.h)"},
     {"optim", "momentum", K_FLOAT, F(optim.momentum), 0, 0.9999, "sgd, rmsprop_tf: momentum"},
@@ -121,15 +121,15 @@ static const RecipeKey keys[] = {
     {"optim", "always_adapt", K_BOOL, F(optim.always_adapt), 0, 0, "lamb: the trust ratio on entries "
      "without weight decay too"},
     {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "the decay after warm-up (engine/train/schedule.h)"},
-    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate"},
+    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate (per lr_batch images when that is set)"},
     {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), 0, 100, "the minimum: where cosine ends (timm's "
      "min_lr), the floor of step and exp_staircase, the cool-down's rate"},
     {"schedule", "lr_batch", K_INT, F(sched.lr_batch), 0, 1 << 20, "the rates are per this many images, "
      "scaled by train.batch / lr_batch (ResNet-RS, EfficientNetV2: 256); 0 = as written"},
     {"schedule", "lr_sqrt", K_BOOL, F(sched.lr_sqrt), 0, 0, "scale by sqrt(train.batch / lr_batch) "
      "instead (timm's rule for AdamW and LAMB: MobileNetV4 ra4, 0.002 per 4096 images)"},
-    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length"},
-    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start"},
+    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length, epochs (fractions allowed)"},
+    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start, learning rate"},
     {"schedule", "cooldown_epochs", K_DOUBLE, F(sched.cooldown_epochs), 0, 100000, "the last epochs at "
      "lr_final (timm's cooldown_epochs)"},
     {"schedule", "milestones", K_FLOATS, F(sched.milestones), 0, 100000, "step: epochs where lr *= gamma"},
