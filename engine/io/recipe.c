@@ -359,7 +359,13 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
 }
 
 typedef struct { FILE *f; int line; } Stream;
-typedef struct { TrainConfig *c; const char *path; int err; Stream *in; } Ctx;
+typedef struct {
+    TrainConfig *c;
+    const char  *path;
+    int          err;
+    Stream      *in;
+    char         bad_section[64]; // the unknown section reported last: its other keys say nothing
+} Ctx;
 
 // inih's line reader, counting lines so messages can name them
 static char *read_line(char *str, int num, void *stream)
@@ -383,6 +389,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
     if (!k) {
         bool known = false;
         for (int i = 0; i < LEN(keys) && !known; i++) known = !strcmp(keys[i].section, section);
+        if (!known && !strcmp(x->bad_section, section)) return 1; // said once per section
+        if (!known) snprintf(x->bad_section, sizeof x->bad_section, "%s", section);
         if (known) list_keys(section, valid, sizeof valid);
         else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule, distill");
         log_error("%s:%d: unknown %s '%s%s%s' (valid %s%s)", x->path, line, known ? "key" : "section",
@@ -472,7 +480,7 @@ static int load(TrainConfig *c, const char *path, int n_sets, char *const *sets,
     for (int i = 0; i < LEN(keys); i++) key_capacity(&keys[i]); // the table agrees with the struct
     defaults(c);
     Stream in = {NULL, 0};
-    Ctx x = {c, path, 0, &in};
+    Ctx x = {c, path, 0, &in, ""};
     if (path) {
         in.f = fopen(path, "r");
         if (!in.f) {
@@ -495,7 +503,7 @@ static int load(TrainConfig *c, const char *path, int n_sets, char *const *sets,
         }
         snprintf(section, sizeof section, "%.*s", (int)(dot - sets[i]), sets[i]);
         snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-        Ctx y = {c, "--set", 0, NULL};
+        Ctx y = {c, "--set", 0, NULL, ""};
         on_entry(&y, section, key, eq + 1, i + 1);
         if (y.err) x.err = y.err;
     }
