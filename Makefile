@@ -128,10 +128,11 @@ deps:
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
+# tests/test_recipes.sh loads every recipe and trains every cpu-tier recipe for a tiny epoch;
 # tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
 # prints a skip line without torch or timm)
 test: $(TESTS) bin/repro pysite
-	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh; do echo "== $$t"; \
+	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh; do echo "== $$t"; \
 	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
