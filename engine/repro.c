@@ -23,16 +23,10 @@
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
 
-#include <errno.h>    // errno
-#include <sys/stat.h> // mkdir
-#include <unistd.h>   // unlink
-
 #include "io/npy.h"     // npy_read, npy_write: logits' input and output
 #include "io/recipe.h"
+#include "io/run.h"     // run_train: repro train
 #include "io/weights.h" // weights_export, weights_load
-#ifdef HAVE_HDF5
-#include "io/runfile.h"
-#endif
 #include "models/models.h"
 
 // each usage_*: the command's usage on f; returns the exit status, 0 for --help (stdout), else 2
@@ -392,54 +386,6 @@ static int usage_train(FILE *f, const char *prog)
 }
 
 // the commit this binary runs from, "+dirty" when the work tree differs; "unknown" outside git
-static void git_revision(char out[64])
-{
-    snprintf(out, 64, "unknown");
-    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
-    if (!p) return;
-    char rev[48] = "";
-    bool got = fgets(rev, sizeof rev, p) != NULL;
-    pclose(p);
-    if (!got) return;
-    rev[strcspn(rev, "\n")] = 0;
-    int dirty = system("git diff --quiet HEAD -- 2>/dev/null");
-    snprintf(out, 64, "%s%s", rev, dirty ? "+dirty" : "");
-}
-
-#ifdef HAVE_HDF5
-typedef struct { const char *path; RunMeta meta; int epochs_written; } RunOut;
-
-static int write_run(const TrainResult *r, void *user)
-{
-    RunOut *o = user;
-    o->epochs_written = r->n_epochs;
-    o->meta.status = r->status;
-    o->meta.params = r->params;
-    o->meta.macs = r->macs;
-    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
-}
-#endif
-
-// mkdir -p for a results folder; 0 or ERR_IO with the path in the message
-static int make_dirs(const char *dir)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; ; p++) {
-        char c = *p;
-        if (c == '/' || c == 0) {
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                log_error("results folder %s: cannot create %s (%s)", dir, buf, strerror(errno));
-                return ERR_IO;
-            }
-            *p = c;
-        }
-        if (!c) break;
-    }
-    return 0;
-}
-
 // repro train: one recipe's run, its run file and checkpoint (usage_train)
 static int cmd_train(int argc, char **argv, const char *prog)
 {
@@ -473,62 +419,13 @@ static int cmd_train(int argc, char **argv, const char *prog)
     int rc = recipe_load(&c, recipe, n_sets, sets);
     free(sets);
     if (rc) return 1;
-    char text[8192];
-    recipe_format(&c, text, sizeof text);
-    printf("# resolved recipe (%s)\n%s\n", recipe, text);
-    char run_id[17], rev[64], dir[900], path[1100];
-    run_id_of(text, run_id);
-    git_revision(rev);
+    char dir[900];
     snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "results/");
     if (!out_dir) snprintf(dir, sizeof dir, "results/%s", study);
-    if (make_dirs(dir)) return 1;
-    snprintf(path, sizeof path, "%s/%s.h5", dir, run_id);
-    snprintf(c.run_id, sizeof c.run_id, "%s", run_id);
-    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/%s.safetensors", dir, run_id);
-    c.resume = resume;
-#ifdef HAVE_HDF5
-    char status[32];
-    bool existed = runfile_read_status(path, status, sizeof status) != ERR_IO;
-    if (existed && !status[0] && !force) return 1; // unreadable: said why; --force replaces it
-    if (existed && !force && !resume) {
-        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", path, status);
-        return 1;
-    }
-    if (existed && resume && !strcmp(status, "done")) {
-        printf("train: %s is done already; nothing to resume (--force starts it over)\n", path);
-        return 0;
-    }
-    if (force) unlink(c.checkpoint);
-    RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
-                         .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,
-                         .model = c.model, .train_res = c.res, .eval_res = c.res}, 0};
-    // a first file (status running, no epochs) proves the folder is writable before any work; a
-    // resumed run keeps its file until its first new epoch rewrites it
-    TrainResult empty = {.status = "running"};
-    if (!(existed && resume) && write_run(&empty, &out)) return 1;
-    printf("run file: %s (run id %s, revision %s)\n", path, run_id, rev);
-    TrainHook hook = write_run;
-    void *hook_user = &out;
-#else
-    printf("run file: none (built without HDF5: run make deps)\n");
-    TrainHook hook = NULL;
-    void *hook_user = NULL;
-#endif
-    TrainResult r;
-    if (train_run(&c, &r, hook, hook_user)) {
-#ifdef HAVE_HDF5
-        // no file that looks valid stays behind: none before the first epoch, "failed" after
-        if (out.epochs_written || (existed && resume)) runfile_set_status(path, "failed");
-        else unlink(path);
-#endif
-        return 1;
-    }
-    double top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
-    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
-           r.n_epochs, r.wall_s, top1, r.best_top1, r.best_epoch);
-    rc = strcmp(r.status, "done") ? 1 : 0;
-    train_result_free(&r);
-    return rc;
+    RunSpec spec = {.dir = dir, .study = study, .tier = "adhoc", .label = "",
+                    .mode = force ? RUN_FORCE : resume ? RUN_RESUME : RUN_NEW};
+    RunOutcome o;
+    return run_train(&c, recipe, &spec, &o);
 }
 
 // repro recipe --keys: the recipe key table
