@@ -29,12 +29,16 @@ endif
 
 # ---- sources ----------------------------------------------------------------------------------
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
-            $(filter-out engine/io/runfile.c,$(wildcard engine/io/*.c))
+            $(filter-out engine/io/runfile.c engine/io/export.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
-CORE_SRC += engine/io/runfile.c
-LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5
+CORE_SRC += engine/io/runfile.c engine/io/export.c
+LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5 -lcsv
 endif
+# studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a)
+STUDY_DEFS := $(filter-out studies/study.c studies/registry.c studies/demo_engine.c,$(wildcard studies/*.c))
+STUDIES    := $(if $(HDF5),$(patsubst studies/%.c,%,$(STUDY_DEFS)))
+STUDY_BINS := $(addprefix bin/,$(STUDIES))
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL
@@ -66,7 +70,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro $(STUDY_BINS)
 
 .PHONY: all deps test bench bench-ops fixtures demo train clean pysite
 .SECONDARY: # keep objects: make never deletes them after a build
@@ -103,6 +107,19 @@ bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test
 bin/repro: build/engine/repro.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $< $(LINK_ENGINE) $(LDLIBS)
+
+build/libstudies.a: build/studies/study.o build/studies/registry.o $(patsubst %.c,build/%.o,$(STUDY_DEFS))
+	@rm -f $@
+	ar rcs $@ $^
+
+# a study's program: its file again, with main (study.h, STUDY_PROGRAM)
+build/studies/main/%.o: studies/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTUDY_MAIN -c $< -o $@
+
+$(STUDY_BINS): bin/%: build/studies/main/%.o build/libstudies.a build/libengine.a
+	@mkdir -p bin
+	$(CC) -o $@ $< build/libstudies.a $(LINK_ENGINE) $(LDLIBS)
 
 bin/demo: build/studies/demo_engine.o build/libengine.a
 	@mkdir -p bin
