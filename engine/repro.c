@@ -23,11 +23,17 @@
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
 
+#include <sys/stat.h> // stat: export RUN.h5 | DIR
+
 #include "io/npy.h"     // npy_read, npy_write: logits' input and output
 #include "io/recipe.h"
 #include "io/run.h"     // run_train: repro train
 #include "io/weights.h" // weights_export, weights_load
 #include "models/models.h"
+#ifdef HAVE_HDF5
+#include "io/export.h"       // repro export RUN.h5 | DIR
+#include "../studies/study.h" // repro check
+#endif
 
 // each usage_*: the command's usage on f; returns the exit status, 0 for --help (stdout), else 2
 static int usage_model(FILE *f, const char *prog)
@@ -175,14 +181,64 @@ static int usage_export(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s export NAME [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
                "           [--seed S | --weights FILE.safetensors [--ema]] --out FILE.safetensors\n"
+               "       %s export RUN.h5 | DIR\n"
+               "  RUN.h5: its epochs as RUN.csv; DIR: every DIR/*.h5 so, and DIR/summary.csv (one row a\n"
+               "  run: identity, model, final, best and EMA top-1, speed, wall time; libcsv quoting).\n"
+               "  NAME:\n"
                "  writes the named model's state dict in timm's layout (conv weights (OC,C/G,KH,KW),\n"
                "  batch-norm running statistics, an int64 num_batches_tracked per batch norm), so that\n"
                "  timm.create_model(NAME).load_state_dict(safetensors.torch.load_file(FILE), strict=True)\n"
                "  loads it. The weights are our initializer's for seed S (default 1), or those of\n"
                "  --weights: one of our checkpoints (--ema: its EMA weights) or a timm state dict.\n"
-               "  The other options change the model as in `%s model`.\n", prog, prog);
+               "  The other options change the model as in `%s model`.\n", prog, prog, prog);
     return f == stdout ? 0 : 2;
 }
+
+#ifdef HAVE_HDF5
+// repro export RUN.h5 | DIR: run files as CSV (io/export.h)
+static int export_runs(const char *what)
+{
+    struct stat st;
+    if (stat(what, &st) == 0 && S_ISDIR(st.st_mode)) {
+        int n = export_dir(what);
+        if (n < 0) return 1;
+        printf("export: %d runs of %s -> %s/summary.csv and one <run>.csv each\n", n, what, what);
+        return 0;
+    }
+    char csv[1100];
+    snprintf(csv, sizeof csv, "%.*s.csv", (int)strlen(what) - 3, what);
+    if (export_run_csv(what, csv)) return 1;
+    printf("export: %s -> %s\n", what, csv);
+    return 0;
+}
+
+static int usage_check(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s check [--published FILE] [--results DIR]\n"
+               "  published vs reproduced: for each row of FILE (default results/published.csv) with\n"
+               "  stored runs of its tier in DIR/<study>/ (default DIR results): published, reproduced\n"
+               "  (mean +- std over seeds), difference, tolerance, verdict; then every study's claims on\n"
+               "  its stored runs: supported / NOT SUPPORTED / not run, with the numbers. Exit status 1\n"
+               "  when a reproduction is outside its tolerance (claims are reported, not enforced).\n", prog);
+    return f == stdout ? 0 : 2;
+}
+
+// repro check (studies/check.c)
+static int cmd_check(int argc, char **argv, const char *prog)
+{
+    const char *published = "results/published.csv", *results = "results";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--published") && i + 1 < argc) published = argv[++i];
+        else if (!strcmp(argv[i], "--results") && i + 1 < argc) results = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_check(stdout, prog);
+        else {
+            log_error("check: unknown or incomplete argument '%s'", argv[i]);
+            return usage_check(stderr, prog);
+        }
+    }
+    return study_check_all(published, results, stdout);
+}
+#endif
 
 static int usage_logits(FILE *f, const char *prog)
 {
@@ -210,6 +266,17 @@ static int cmd_export(int argc, char **argv, const char *prog)
 {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
         return usage_export(argc < 1 ? stderr : stdout, prog);
+#ifdef HAVE_HDF5
+    size_t len = strlen(argv[0]);
+    struct stat st;
+    if ((len > 3 && !strcmp(argv[0] + len - 3, ".h5")) || (stat(argv[0], &st) == 0 && S_ISDIR(st.st_mode))) {
+        if (argc > 1) {
+            log_error("export %s: takes no options (got '%s')", argv[0], argv[1]);
+            return 2;
+        }
+        return export_runs(argv[0]);
+    }
+#endif
     const char *name = argv[0], *weights = NULL, *out = NULL;
     ModelKnobs a = model_knobs_default();
     int res = model_default_res(name), rc = check_model(name, &a);
@@ -452,7 +519,8 @@ int main(int argc, char **argv)
                 "  train    train a recipe\n"
                 "  export   write a model's weights as a timm state dict (.safetensors)\n"
                 "  logits   run a model on a .npy batch of images, write its logits (.npy)\n"
-                "  recipe   --keys: every recipe key, its default, range and meaning\n", prog);
+                "  recipe   --keys: every recipe key, its default, range and meaning\n"
+                "  check    published vs reproduced accuracies, and the studies' claims\n", prog);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return cmd_model(argc - 2, argv + 2, prog);
@@ -460,6 +528,9 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "export")) return cmd_export(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "recipe")) return cmd_recipe(argc - 2, argv + 2, prog);
-    log_error("unknown command '%s' (valid: model, train, export, logits, recipe)", argv[1]);
+#ifdef HAVE_HDF5
+    if (!strcmp(argv[1], "check")) return cmd_check(argc - 2, argv + 2, prog);
+#endif
+    log_error("unknown command '%s' (valid: model, train, export, logits, recipe, check)", argv[1]);
     return 2;
 }

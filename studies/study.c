@@ -44,6 +44,7 @@ static double now(void)
 typedef struct {
     char        label[128]; // the point's label
     char        name[200];  // file stem: <tier>_<label>_s<seed>
+    char        run_id[17]; // of the resolved recipe (io/run.h)
     int         seed;
     const char *sets[3 * STUDY_MAX_SETS + 2];
     int         n_sets;
@@ -93,6 +94,9 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
                   r->name);
         return 1;
     }
+    static char text[16384];
+    recipe_format(&r->c, text, sizeof text);
+    run_id_of(text, r->run_id);
     Params table = {0};
     Graph g;
     graph_init(&g, &table);
@@ -183,7 +187,7 @@ static int child_run(const Opts *o, Run *r, int threads)
         dup2(fileno(stdout), 2);
     }
     RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
-                    .label = r->label, .mode = RUN_CONTINUE};
+                    .label = r->label, .mode = RUN_CONTINUE, .quiet = true}; // the run file holds the recipe
     RunOutcome out;
     fflush(stdout);
     int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
@@ -216,9 +220,13 @@ static int run_all(Opts *o)
         for (int s = 0; s < jobs && next < last; s++) {
             if (pid[s]) continue;
             Run *r = &o->runs[next];
-            char st[32];
+            char st[32], id[64] = "", path[1200];
             status_of(o, r, st, sizeof st);
-            if (!strcmp(st, "done")) {
+            snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
+            if (strcmp(st, "-")) runfile_read_attr(path, "run_id", id, sizeof id);
+            if (!strcmp(st, "done") && strcmp(id, r->run_id)) { // run_train says why, and fails
+                snprintf(st, sizeof st, "another configuration's file");
+            } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
                        next - first + 1, total, r->name);
                 est_left -= r->est_s;
@@ -228,7 +236,7 @@ static int run_all(Opts *o)
                 continue;
             }
             printf("[%s %s] run %d/%d %s: %s (%s, res %d, %d epochs)\n", o->d->name, tier_names[o->tier],
-                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : "resuming", r->c.model, r->c.res,
+                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") ? "resuming" : st, r->c.model, r->c.res,
                    r->c.epochs);
             fflush(stdout);
             pid_t p = fork();
@@ -358,6 +366,21 @@ static void results_free(StudyResults *r)
 {
     for (int i = 0; i < r->n; i++) runfile_record_free(&r->rec[i]);
     free(r->rec);
+}
+
+StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t)
+{
+    StudyResults *r = xcalloc(1, sizeof *r);
+    results_load(r, d, dir, t);
+    return r;
+}
+
+int study_results_count(const StudyResults *r) { return r->n; }
+
+void study_results_close(StudyResults *r)
+{
+    results_free(r);
+    free(r);
 }
 
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric)

@@ -48,11 +48,16 @@ typedef enum { TIER_SMOKE, TIER_CPU, TIER_PAPER, N_TIERS } TierId;
 
 // what the stored runs say: per label, the mean and spread over seeds (NAN when not run)
 typedef struct StudyResults StudyResults;
+typedef struct StudyDef StudyDef;
 typedef struct {
     int    n;          // runs found done
     double mean, std;  // of the metric over seeds (std 0 with one seed)
 } StudyStat;
 
+// the `done` runs of study d, tier t stored in dir (none when the folder is missing)
+StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t);
+int           study_results_count(const StudyResults *r);
+void          study_results_close(StudyResults *r);
 // a run's final metric: "top1" (final epoch), "best_top1", "ema_top1", "wall_s", "img_per_s"
 // (mean over epochs), "macs", "params"
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
@@ -64,19 +69,22 @@ typedef struct {
     int (*eval)(const StudyResults *r, char *numbers, size_t cap);
 } StudyClaim;
 
-typedef struct {
+struct StudyDef {
     const char       *name;       // results/<name>/, plots/<name>/
     const char       *question;
     const char       *paper;
     StudyTier         tiers[N_TIERS];
     const StudyClaim *claims;
     int               n_claims;
-} StudyDef;
+};
 
 // the command line above; returns the exit status
 int  study_main(const StudyDef *d, int argc, char **argv);
 // the claims report of d's stored results in dir for tier; returns the number of claims run
 int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
+// published vs reproduced (results/published.csv, studies/check.c), then every study's claims on
+// the tiers it has results for; 0, 1 when a reproduction is outside its tolerance, 2 on bad input
+int  study_check_all(const char *published, const char *results, FILE *out);
 // every registered study (studies/registry.c), NULL-terminated; and one by name
 extern const StudyDef *const study_registry[];
 const StudyDef *study_find(const char *name);

@@ -81,8 +81,8 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     bool existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
     if (existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it
     if (existed && !force && runfile_read_attr(o->path, "run_id", id, sizeof id) == 0 && strcmp(id, o->run_id)) {
-        log_error("run %s: %s holds run %s, another configuration than this one (%s): move it away, or "
-                  "start over with --force",
+        log_error("run %s: %s holds run %s, another configuration than this one (%s): move or delete it "
+                  "(and its .safetensors) to run this one",
                   name, o->path, id, o->run_id);
         return 1;
     }
