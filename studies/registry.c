@@ -3,9 +3,10 @@
 
 #include "study.h"
 
-extern const StudyDef study_re_fmnist;
+extern const StudyDef study_re_fmnist, study_rs_additive, study_rs_weight_decay, study_rs_scaling;
 
-const StudyDef *const study_registry[] = {&study_re_fmnist, NULL};
+const StudyDef *const study_registry[] = {&study_rs_additive, &study_rs_weight_decay, &study_rs_scaling,
+                                          &study_re_fmnist, NULL};
 
 const StudyDef *study_find(const char *name)
 {

@@ -390,10 +390,13 @@ StudyStat study_stat(const StudyResults *r, const char *label, const char *metri
     for (int i = 0; i < r->n; i++) {
         const RunRecord *x = &r->rec[i];
         if (strcmp(x->label, label)) continue;
-        double v = !strcmp(metric, "img_per_s") ? run_col_mean(x, "img_per_s")
-                   : !strcmp(metric, "macs")    ? (double)x->macs
-                   : !strcmp(metric, "params")  ? (double)x->params
-                                                : run_final(x, metric);
+        double ema = run_final(x, "ema_top1");
+        double v = !strcmp(metric, "img_per_s")  ? run_col_mean(x, "img_per_s")
+                   : !strcmp(metric, "macs")     ? (double)x->macs
+                   : !strcmp(metric, "params")   ? (double)x->params
+                   : !strcmp(metric, "raw_top1") ? run_final(x, "top1")
+                   : !strcmp(metric, "top1")     ? (isnan(ema) ? run_final(x, "top1") : ema)
+                                                 : run_final(x, metric);
         if (isnan(v)) continue;
         s.n++;
         sum += v;

@@ -27,7 +27,7 @@
 
 #include "core/core.h" // LEN, MIN, MAX, log_error
 
-enum { STUDY_MAX_SETS = 16 };
+enum { STUDY_MAX_SETS = 20 };
 
 // one grid point: its label (letters, digits, '_', '-', '.') and the recipe overrides it applies
 typedef struct {
@@ -58,8 +58,9 @@ typedef struct {
 StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t);
 int           study_results_count(const StudyResults *r);
 void          study_results_close(StudyResults *r);
-// a run's final metric: "top1" (final epoch), "best_top1", "ema_top1", "wall_s", "img_per_s"
-// (mean over epochs), "macs", "params"
+// a run's final metric: "top1" (the final epoch's; the EMA weights' when the run has EMA, as the
+// papers evaluate them), "raw_top1" (the trained weights' whatever EMA), "best_top1", "ema_top1",
+// "wall_s", "img_per_s" (mean over epochs), "macs", "params"
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
 
 // a paper's claim, evaluated on the stored results of one tier: writes the numbers it used into
