@@ -8,11 +8,13 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_additive/additive'
 if (!exists("published")) published = 'results/published.csv'
 set datafile separator comma
-step(l) = real(l[5:6])
+# the step number of "stepNN" (digit by digit: real("08") reads as a bad octal number)
+digit(c) = strstrt("0123456789", c) - 1
+stp(l) = 10 * digit(l[5:5]) + digit(l[6:6])
 # summary.csv: 3 tier, 4 label, 7 status, 14 top1, 18 ema_top1
-mine(c) = (strcol(3) eq tier && strcol(7) eq "done" && strcol(4)[1:4] eq "step") ? step(strcol(4)) : NaN
+mine(c) = (strcol(3) eq tier && strcol(7) eq "done" && substr(strcol(4), 1, 4) eq "step") ? stp(strcol(4)) : NaN
 reported(dummy) = valid(18) ? $18 : $14
-theirs(dummy) = (strcol(1) eq "rs_additive") ? step(strcol(2)) : NaN
+theirs(dummy) = (strcol(1) eq "rs_additive") ? stp(strcol(2)) : NaN
 set title sprintf("ResNet-RS additive study (Table 1): top-1 after each step (tier %s; published: ResNet-200, ImageNet)", tier)
 set xtics rotate by -30 ("baseline" 0, "+cosine LR" 1, "+longer training" 2, "+EMA" 3, "+label smoothing" 4, \
     "+stochastic depth" 5, "+RandAugment" 6, "+dropout" 7, "+less weight decay" 8, "+SE" 9, "+ResNet-D" 10)
@@ -26,8 +28,7 @@ set grid
 set bmargin 7
 set terminal pngcairo size 1100,600 font ",11"
 set output out.'.png'
-plot dir.'/summary.csv' using (mine(0)):(reported(0)) smooth unique with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "this suite", \
-     published using (theirs(0)):5 axes x1y2 with linespoints dt 2 pt 6 lc rgb "#7f7f7f" title "published (right axis)"
+plot dir."/summary.csv" using (mine(0)):(reported(0)) smooth unique with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "this suite", published using (theirs(0)):5 axes x1y2 with linespoints dt 2 pt 6 lc rgb "#7f7f7f" title "published (right axis)"
 set terminal svg size 1100,600 font ",11"
 set output out.'.svg'
 replot

@@ -1,6 +1,6 @@
 # plots/rs_weight_decay/grid.gp — ResNet-RS Table 2 as a chart: top-1 for weight decay 1e-4 and
-# 4e-5 under each regularization set, per model; this suite's tier (bars) beside the published
-# ImageNet values (points, right axis).
+# 4e-5 under each regularization set, per model; this suite's tier (filled) beside the published
+# ImageNet values (hollow, right axis).
 # Data: DIR/summary.csv (bin/repro export DIR), results/published.csv.
 # usage: gnuplot -e "dir='results/rs_weight_decay'; tier='cpu'; out='plots/rs_weight_decay/grid'" grid.gp
 if (!exists("dir")) dir = 'results/rs_weight_decay'
@@ -22,17 +22,15 @@ set ylabel "top-1, this suite (%)"
 set y2label "top-1, published ImageNet (%)"
 set y2tics
 set ytics nomirror
-set boxwidth 0.28
-set style fill solid 0.6
 set key outside right top box
 set grid ytics
 set bmargin 5
 set terminal pngcairo size 1100,600 font ",11"
 set output out.'.png'
-plot dir.'/summary.csv' using (mine(0)):(reported(0)) with boxes lc rgb "#1f77b4" title "wd 1e-4 (this suite)", \
-     ''                 using (mine(1)):(reported(0)) with boxes lc rgb "#ff7f0e" title "wd 4e-5 (this suite)", \
-     published using (theirs(0)):5 axes x1y2 with points pt 7 ps 1.5 lc rgb "#08306b" title "wd 1e-4 (published, right axis)", \
-     published using (theirs(1)):5 axes x1y2 with points pt 5 ps 1.5 lc rgb "#a63603" title "wd 4e-5 (published, right axis)"
+plot dir.'/summary.csv' using (mine(0)):(reported(0)) with points pt 7 ps 2 lc rgb "#1f77b4" title "wd 1e-4 (this suite)", \
+     ''                 using (mine(1)):(reported(0)) with points pt 5 ps 2 lc rgb "#ff7f0e" title "wd 4e-5 (this suite)", \
+     published using (theirs(0)):5 axes x1y2 with points pt 6 ps 2 lc rgb "#1f77b4" title "wd 1e-4 (published, right axis)", \
+     published using (theirs(1)):5 axes x1y2 with points pt 4 ps 2 lc rgb "#ff7f0e" title "wd 4e-5 (published, right axis)"
 set terminal svg size 1100,600 font ",11"
 set output out.'.svg'
 replot
