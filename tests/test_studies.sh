@@ -38,11 +38,11 @@ if bin/repro check --results "$tmp/results" >"$tmp/check.log" 2>&1 && grep -q "p
 else bad "repro check on the smoke results" "$tmp/check.log"; fi
 
 # ---- SIGKILL mid-run, then the same command again
-big=(--set train.epochs=3 --set data.train_limit=1536)
+big=(--set train.epochs=3 --set data.train_limit=640)
 k=$tmp/killed u=$tmp/whole
 setsid bin/re_fmnist --tier smoke --out "$k" "${big[@]}" >"$tmp/kill1.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do # until run 2 has its first checkpoint (epoch 1 of 3 done)
+for _ in $(seq 1 3000); do # until run 2 has its first checkpoint (epoch 1 of 3 done)
     [ -e "$k/smoke_d20_re_s1.safetensors" ] && break
     sleep 0.1
 done
