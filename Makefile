@@ -124,9 +124,10 @@ $(STUDY_BINS): bin/%: build/studies/main/%.o build/libstudies.a build/libengine.
 	$(CC) -o $@ $< build/libstudies.a $(LINK_ENGINE) $(LDLIBS)
 
 # ---- studies: the users' three jobs ------------------------------------------------------------
-# make study NAME=x [TIER=cpu]: run the grid (resuming), export CSV, draw, report claims;
+# make study [NAME=re_fmnist] [TIER=cpu]: run the grid (resuming), export CSV, draw, report claims;
 # make plots: every figure from results/ alone (tier cpu: the committed results); make check:
 # published vs reproduced and every claim
+NAME ?= re_fmnist
 TIER ?= cpu
 study: bin/repro $(STUDY_BINS)
 	@[ -n "$(NAME)" ] || { echo "usage: make study NAME=<study> [TIER=smoke|cpu|paper]; studies: $(STUDIES)"; exit 2; }
