@@ -2,7 +2,7 @@
 # tests/test_studies.sh — every study at tier smoke through train -> HDF5 -> CSV -> gnuplot -> check
 # (scripts/study.sh, into a temporary folder); a study killed with SIGKILL mid-run and started
 # again finishes its grid without redoing done runs and with the interrupted run resumed exactly
-# (its epochs equal an uninterrupted run's); --slurm writes a script bash -n accepts, and one array
+# (its epochs equal an uninterrupted run's); --jobs 2 runs two at once; --slurm writes a script bash -n accepts, and one array
 # index run locally with SLURM_ARRAY_TASK_ID runs exactly that run; bad arguments fail clearly.
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
@@ -57,6 +57,14 @@ if [ "$st" = '"running"' ] && grep -q "run 1/2 smoke_d20_base_s1: done already, 
    [ "$same" = yes ] && [ "$(grep -c '"done"' "$k/summary.csv")" -eq 2 ]; then
     ok "killed during run 2 (status $st): run 1 skipped, run 2 resumed from its checkpoint, epochs equal an uninterrupted study's"
 else bad "kill and restart (status at the kill: $st, same epochs: ${same:-no})" "$tmp/kill2.log"; fi
+
+# ---- --jobs 2: both runs at once, each logging to its own file
+if bin/re_fmnist --tier smoke --out "$tmp/jobs" --jobs 2 >"$tmp/jobs.log" 2>&1 &&
+   [ "$(grep -c '"done"' "$tmp/jobs/summary.csv")" -eq 2 ] && grep -q "train: done" "$tmp/jobs/smoke_d20_base_s1.log" &&
+   grep -q "train: done" "$tmp/jobs/smoke_d20_re_s1.log" &&
+   cmp -s <(cut -d, -f1-8 "$tmp/jobs/smoke_d20_re_s1.csv") <(cut -d, -f1-8 "$tmp/results/re_fmnist/smoke_d20_re_s1.csv"); then
+    ok "--jobs 2: both runs done in parallel processes, each with its log; epochs equal the one-at-a-time study's"
+else bad "--jobs 2" "$tmp/jobs.log"; fi
 
 # ---- Slurm
 if bin/re_fmnist --tier smoke --out "$tmp/slurm" --slurm "$tmp/job.sh" >"$tmp/slurm.log" 2>&1 && bash -n "$tmp/job.sh" &&

@@ -128,8 +128,7 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     o->best_top1 = r.best_top1;
     o->wall_s = r.wall_s;
     o->epochs = r.n_epochs;
-    if (!s->quiet)
-        printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
+    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
                r.n_epochs, r.wall_s, o->top1, r.best_top1, r.best_epoch);
     int rc = strcmp(r.status, "done") ? 1 : 0;
     train_result_free(&r);

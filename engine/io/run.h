@@ -28,7 +28,7 @@ typedef struct {
     const char *tier;
     const char *label;  // the grid point's name ("" outside studies)
     RunMode     mode;
-    bool        quiet;  // no resolved-recipe print (the study prints its own progress)
+    bool        quiet;  // no resolved-recipe and run-file lines (the study prints its own progress)
 } RunSpec;
 
 typedef struct {
