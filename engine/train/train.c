@@ -225,13 +225,13 @@ struct Trainer {
 };
 
 // the eval models over table p for the test split's batch sizes (folded: the inference form's);
-// allocates p (weights only) when the first of them has declared it
+// allocates p (weights only: nothing trains it) when the first of them has declared it
 static int add_eval_nets(Trainer *t, Params *p, bool folded)
 {
     const TrainConfig *c = &t->c;
     int nev = t->test.n, rc;
     nets_add(&t->ns, c, p, MIN(c->eval_batch, nev), GRAPH_EVAL, folded);
-    if (!p->dev && (rc = params_alloc(p, &t->d, 0, false))) return rc;
+    if (!p->dev && (rc = params_alloc_weights(p, &t->d))) return rc;
     if (nev > c->eval_batch && nev % c->eval_batch)
         nets_add(&t->ns, c, p, nev % c->eval_batch, GRAPH_EVAL, folded);
     return 0;
