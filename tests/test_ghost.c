@@ -515,9 +515,6 @@ Test(train, sgd_steps_lower_the_loss_cpu)
 #include "io/recipe.h"
 #include "io/weights.h"
 #ifdef HAVE_HDF5
-#include <hdf5.h>
-#include <hdf5_hl.h>
-
 #include "io/runfile.h"
 #endif
 
@@ -551,31 +548,11 @@ static int write_run(const TrainResult *r, void *user)
     return runfile_write(user, &m, r->epochs, r->n_epochs, r);
 }
 
-// a column of the epochs table, row `row`, read by name as h5py does: a one-member compound
-// (H5TBread_fields_name matches "eval_top1" to "eval_top1_reparam" too: it compares prefixes)
-static double table_column(hid_t f, const char *field, int row)
+// column `name` of the run file's epoch `row`, read back by name (NAN when absent)
+static double table_column(const RunRecord *r, const char *name, int row)
 {
-    double v[16];
-    hid_t d = H5Dopen2(f, "epochs", H5P_DEFAULT), s = H5Dget_space(d), t = H5Tcreate(H5T_COMPOUND, sizeof(double));
-    cr_assert(d >= 0 && H5Sget_simple_extent_npoints(s) <= 16);
-    H5Tinsert(t, field, 0, H5T_NATIVE_DOUBLE);
-    herr_t rc = H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-    H5Tclose(t);
-    H5Sclose(s);
-    H5Dclose(d);
-    cr_assert(rc >= 0, "run file: no column %s", field);
-    return v[row];
-}
-
-static double final_attr(hid_t f, const char *name)
-{
-    double v = NAN;
-    hid_t g = H5Gopen2(f, "final", H5P_DEFAULT), a = H5Aopen(g, name, H5P_DEFAULT);
-    cr_assert(a >= 0, "run file: no /final attribute %s", name);
-    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
-    H5Aclose(a);
-    H5Gclose(g);
-    return v;
+    int j = run_col(r, name);
+    return j >= 0 && row < r->n_rows ? r->rows[(size_t)row * r->n_cols + j] : NAN;
 }
 #endif
 
@@ -609,14 +586,14 @@ Test(reparam, trained_then_folded_gives_the_same_logits_cpu, .timeout = 600)
     cr_log_info("ghostnetv3_100 x0.5, 6 steps: top-1 %.2f%% (folded %.2f%%), EMA %.2f%% (folded %.2f%%)",
                 e->eval_top1, e->eval_top1_reparam, e->ema_top1, e->ema_top1_reparam);
 #ifdef HAVE_HDF5
-    hid_t f = H5Fopen(run, H5F_ACC_RDONLY, H5P_DEFAULT);
-    cr_assert(f >= 0, "no run file %s", run);
-    cr_expect_eq(table_column(f, "eval_top1", 0), e->eval_top1);
-    cr_expect_eq(table_column(f, "eval_top1_reparam", 0), e->eval_top1_reparam);
-    cr_expect_eq(table_column(f, "ema_top1_reparam", 0), e->ema_top1_reparam);
-    cr_expect_eq(final_attr(f, "top1_reparam"), e->eval_top1_reparam);
-    cr_expect_eq(final_attr(f, "ema_top1_reparam"), e->ema_top1_reparam);
-    H5Fclose(f);
+    RunRecord rf;
+    cr_assert_eq(runfile_read(run, &rf), 0, "no run file %s", run);
+    cr_expect_eq(table_column(&rf, "eval_top1", 0), e->eval_top1);
+    cr_expect_eq(table_column(&rf, "eval_top1_reparam", 0), e->eval_top1_reparam);
+    cr_expect_eq(table_column(&rf, "ema_top1_reparam", 0), e->ema_top1_reparam);
+    cr_expect_eq(run_final(&rf, "top1_reparam"), e->eval_top1_reparam);
+    cr_expect_eq(run_final(&rf, "ema_top1_reparam"), e->ema_top1_reparam);
+    runfile_record_free(&rf);
     unlink(run);
 #endif
     train_result_free(&r);
