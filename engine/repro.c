@@ -163,7 +163,7 @@ static int cmd_model(int argc, char **argv, const char *prog)
             return usage_model(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     Params p = {0};
     Graph g;
     graph_init(&g, &p);
@@ -322,7 +322,7 @@ static int cmd_export(int argc, char **argv, const char *prog)
             return usage_export(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     if (!out || (weights && has_seed) || (ema && !weights)) {
         log_error("export: %s", !out ? "--out FILE is required" : ema ? "--ema needs --weights FILE"
                                                                      : "--seed and --weights exclude each other");
@@ -408,7 +408,7 @@ static int cmd_logits(int argc, char **argv, const char *prog)
     }
     res = (int)x.dims[1];
     Dev d;
-    if (dev_open(&d, backend)) {
+    if (model_check_res(name, res) || dev_open(&d, backend)) {
         npy_free(&x);
         return 1;
     }

@@ -173,6 +173,8 @@ expect_error "eval: unknown model" "eval: unknown model 'ghostnetv3_1'" "$W" \
     "$REPRO" eval --model ghostnetv3_1 --weights "$W/c10.safetensors"
 expect_error "eval: GhostNet below 33 px" "res 28 is too small" "$W" \
     "$REPRO" eval --model ghostnetv3_100 --weights "$W/c10.safetensors"
+expect_error "model: GhostNet below 33 px" "res 32 is too small: its last stage would be 1x1" "$W" \
+    "$REPRO" model ghostnetv3_100 --res 32
 if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
     few=(--set data.eval_limit=100 --set train.eval_batch=64)
     expect_error "eval: missing weights file" "$W/none.safetensors: cannot open" "$W" \
