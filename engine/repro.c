@@ -11,8 +11,13 @@
  *       DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors (default results/<study>/,
  *       study "adhoc") up to date after every epoch; --resume continues from the checkpoint;
  *       --weights starts from a timm state dict or checkpoint (model.weights).
- *   export NAME [model options] [--seed S | --weights FILE [--ema]] --out FILE.safetensors
- *       writes the model's state dict in timm's layout (io/weights.h), from our initializer or a file.
+ *   export NAME [model options] [--seed S | --weights FILE [--ema]] [--reparam] --out FILE.safetensors
+ *       writes the model's state dict in timm's layout (io/weights.h), from our initializer or a file;
+ *       --reparam: folded first, under timm's names after reparameterize() (GhostNetV3).
+ *   eval --model NAME --weights FILE [--ema] [--reparam] [--recipe FILE] [--set section.key=value ...]
+ *        [--backend B]
+ *       top-1, top-5, loss and images/s of the weights on the recipe's test split (its data
+ *       settings: resolution, normalization, eval crop); --reparam: the folded form.
  *   logits --model NAME --weights FILE [--ema] --input X.npy --out Y.npy [model options]
  *          [--backend B] [--batch B]
  *       eval-mode logits (N, classes) of an (N, H, W, C) float32 batch, as .npy (io/npy.h).
@@ -26,7 +31,7 @@
 #include <sys/stat.h> // stat: export RUN.h5 | DIR
 
 #include "io/npy.h"     // npy_read, npy_write: logits' input and output
-#include "io/recipe.h"
+#include "io/recipe.h"  // recipe_load: eval's data settings
 #include "io/run.h"     // run_train: repro train
 #include "io/weights.h" // weights_export, weights_load
 #include "models/models.h"
@@ -158,7 +163,7 @@ static int cmd_model(int argc, char **argv, const char *prog)
             return usage_model(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     Params p = {0};
     Graph g;
     graph_init(&g, &p);
@@ -180,7 +185,7 @@ static int cmd_model(int argc, char **argv, const char *prog)
 static int usage_export(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s export NAME [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
-               "           [--seed S | --weights FILE.safetensors [--ema]] --out FILE.safetensors\n"
+               "           [--seed S | --weights FILE.safetensors [--ema]] [--reparam] --out FILE.safetensors\n"
                "       %s export RUN.h5 | DIR\n"
                "  RUN.h5: its epochs as RUN.csv; DIR: every DIR/*.h5 so, and DIR/summary.csv (one row a\n"
                "  run: identity, model, final, best and EMA top-1, speed, wall time; libcsv quoting).\n"
@@ -190,6 +195,9 @@ static int usage_export(FILE *f, const char *prog)
                "  timm.create_model(NAME).load_state_dict(safetensors.torch.load_file(FILE), strict=True)\n"
                "  loads it. The weights are our initializer's for seed S (default 1), or those of\n"
                "  --weights: one of our checkpoints (--ema: its EMA weights) or a timm state dict.\n"
+               "  --reparam: the weights folded into the inference form first (GhostNetV3: each set of\n"
+               "  parallel conv-BN branches one conv with bias), under the names timm's model has after\n"
+               "  reparameterize(); a no-op, said so, for a model without such branches.\n"
                "  The other options change the model as in `%s model`.\n", prog, prog, prog);
     return f == stdout ? 0 : 2;
 }
@@ -261,6 +269,15 @@ static void build_alloc(Graph *g, Params *p, Dev *d, const char *name, const Mod
     CHECK(params_alloc(p, d, 0, false) == 0, "repro: cannot allocate %s's parameters", name);
 }
 
+// --reparam of export and eval: true when the named model has branches to fold; else says that
+// the flag changes nothing (a ResNet is its own inference form) and returns false
+static bool reparam_or_noop(const char *name, const char *cmd)
+{
+    if (model_has_reparam(name)) return true;
+    printf("%s: %s has no re-parameterizable branches: --reparam changes nothing\n", cmd, name);
+    return false;
+}
+
 // repro export: a model's weights, ours or a file's, written as timm's state dict (usage_export)
 static int cmd_export(int argc, char **argv, const char *prog)
 {
@@ -281,7 +298,7 @@ static int cmd_export(int argc, char **argv, const char *prog)
     ModelKnobs a = model_knobs_default();
     int res = model_default_res(name), rc = check_model(name, &a);
     unsigned long long seed = 1;
-    bool ema = false, has_seed = false;
+    bool ema = false, has_seed = false, fold = false;
     for (int i = 1; i < argc && !rc; i++) {
         int m = model_option(argc, argv, &i, &a, &res);
         if (m == 2) return 2;
@@ -298,13 +315,14 @@ static int cmd_export(int argc, char **argv, const char *prog)
         } else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
         else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
         else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_export(stdout, prog);
         else {
             log_error("export: unknown or incomplete argument '%s'", argv[i]);
             return usage_export(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     if (!out || (weights && has_seed) || (ema && !weights)) {
         log_error("export: %s", !out ? "--out FILE is required" : ema ? "--ema needs --weights FILE"
                                                                      : "--seed and --weights exclude each other");
@@ -324,10 +342,20 @@ static int cmd_export(int argc, char **argv, const char *prog)
         graph_init_params(&g, seed);
         snprintf(source, sizeof source, "init seed %llu", seed);
     }
-    if (!rc) rc = weights_export(out, &p, name, info.step, source);
+    fold = fold && reparam_or_noop(name, "export");
+    Params pf = {0}; // the folded form's table (--reparam)
+    Graph gf;
+    if (fold) {
+        graph_init(&gf, &pf);
+        if (!rc) model_reparameterize(&gf, &pf, name, &a, &p, 1, res);
+    }
+    const Params *done = fold ? &pf : &p;
+    if (!rc) rc = weights_export(out, done, name, info.step, source);
     if (!rc)
-        printf("export: %s: %s in timm's layout (%zu parameters) from %s\n", out, name,
-               params_count(&p, true), source);
+        printf("export: %s: %s%s in timm's layout (%zu parameters) from %s\n", out, name,
+               fold ? " folded" : "", params_count(done, true), source);
+    if (fold) graph_free(&gf);
+    params_free(&pf);
     graph_free(&g);
     params_free(&p);
     dev_close(&d);
@@ -380,7 +408,7 @@ static int cmd_logits(int argc, char **argv, const char *prog)
     }
     res = (int)x.dims[1];
     Dev d;
-    if (dev_open(&d, backend)) {
+    if (model_check_res(name, res) || dev_open(&d, backend)) {
         npy_free(&x);
         return 1;
     }
@@ -434,6 +462,86 @@ out:
     dev_close(&d);
     npy_free(&x);
     return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// eval: weights on a recipe's test split
+
+static int usage_eval(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s eval --model NAME --weights FILE.safetensors [--ema] [--reparam]\n"
+               "           [--recipe FILE] [--set section.key=value ...] [--backend cpu|ref|cuda]\n"
+               "  evaluates the weights (a timm state dict, or one of our checkpoints; --ema: its EMA\n"
+               "  weights) on the test split of the recipe's dataset, prepared as the recipe's runs\n"
+               "  evaluate (model.res, data.mean/std, data.crop_pct, data.eval_limit, train.eval_batch),\n"
+               "  and prints top-1, top-5, the mean loss and images/s. Without --recipe: the built-in\n"
+               "  defaults, Fashion-MNIST's settings (%s recipe --keys). --model NAME is\n"
+               "  --set model.name=NAME; the model's other knobs (model.width, model.classes, ...) come\n"
+               "  from the recipe and --set, and must be those the weights were trained with.\n"
+               "  --reparam: the weights folded into the inference form first (GhostNetV3), which\n"
+               "  scores as the branches do up to float rounding; a no-op, said so, for a model\n"
+               "  without such branches. Backend default: the recipe's train.backend (cpu).\n"
+               "  Exit status: 0 evaluated, 1 failed, 2 usage.\n", prog, prog);
+    return f == stdout ? 0 : 2;
+}
+
+// repro eval: the weights of a file on a recipe's test split (usage_eval)
+static int cmd_eval(int argc, char **argv, const char *prog)
+{
+    const char *recipe = NULL, *name = NULL, *weights = NULL, *backend = NULL;
+    bool ema = false, fold = false;
+    char **sets = xcalloc((size_t)argc + 3, sizeof *sets), set_name[128], set_backend[64];
+    int n_sets = 0, rc;
+    for (int i = 0; i < argc; i++) {
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--recipe") && has) recipe = argv[++i];
+        else if (!strcmp(argv[i], "--set") && has) sets[n_sets++] = argv[++i];
+        else if (!strcmp(argv[i], "--model") && has) name = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
+        else {
+            bool help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+            if (!help) log_error("eval: unknown or incomplete argument '%s'", argv[i]);
+            free(sets);
+            return usage_eval(help ? stdout : stderr, prog);
+        }
+    }
+    if (!name || !weights) {
+        free(sets);
+        log_error("eval: --model NAME and --weights FILE are required");
+        return usage_eval(stderr, prog);
+    }
+    if (!model_known(name)) {
+        free(sets);
+        log_error("eval: unknown model '%s' (valid: %s)", name, model_names());
+        return 2;
+    }
+    // --model and --backend are recipe overrides, after the --set before them
+    snprintf(set_name, sizeof set_name, "model.name=%s", name);
+    sets[n_sets++] = set_name;
+    if (backend) {
+        snprintf(set_backend, sizeof set_backend, "train.backend=%s", backend);
+        sets[n_sets++] = set_backend;
+    }
+    TrainConfig c;
+    rc = recipe_load(&c, recipe, n_sets, sets);
+    free(sets);
+    if (rc) return 1;
+    snprintf(c.weights, sizeof c.weights, "%s", weights);
+    fold = fold && reparam_or_noop(name, "eval");
+    Trainer *t;
+    if (trainer_open_eval(&t, &c, ema, fold)) return 1;
+    EvalStats st;
+    rc = trainer_evaluate(t, false, fold, &st);
+    trainer_close(t);
+    if (rc) return 1;
+    printf("eval: %s%s, %s%s on the %s test split (%d images at %dx%d), backend %s\n", name,
+           fold ? " folded" : "", weights, ema ? " (EMA)" : "", c.dataset, st.images, c.res, c.res, c.backend);
+    printf("eval: top-1 %.2f%%  top-5 %.2f%%  loss %.6f  %.0f images/s\n", st.top1, st.top5, st.loss,
+           st.images / st.seconds);
+    return 0;
 }
 
 static int usage_train(FILE *f, const char *prog)
@@ -519,6 +627,7 @@ int main(int argc, char **argv)
                 "  train    train a recipe\n"
                 "  export   write a model's weights as a timm state dict (.safetensors)\n"
                 "  logits   run a model on a .npy batch of images, write its logits (.npy)\n"
+                "  eval     top-1, top-5 and loss of weights on a recipe's test split\n"
                 "  recipe   --keys: every recipe key, its default, range and meaning\n"
                 "  check    published vs reproduced accuracies, and the studies' claims\n", prog);
         return argc < 2 ? 2 : 0;
@@ -527,10 +636,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "export")) return cmd_export(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2, prog);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "recipe")) return cmd_recipe(argc - 2, argv + 2, prog);
 #ifdef HAVE_HDF5
     if (!strcmp(argv[1], "check")) return cmd_check(argc - 2, argv + 2, prog);
 #endif
-    log_error("unknown command '%s' (valid: model, train, export, logits, recipe, check)", argv[1]);
+    log_error("unknown command '%s' (valid: model, train, export, logits, eval, recipe, check)", argv[1]);
     return 2;
 }

@@ -43,7 +43,8 @@ typedef struct {
     int32_t epoch;
     float   lr;
     int32_t image_size;
-    double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s, seconds;
+    double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, eval_top1_reparam,
+            ema_top1_reparam, img_per_s, seconds;
 } EpochRow;
 
 static int write_epochs(hid_t f, const EpochLog *e, int n)
@@ -51,17 +52,21 @@ static int write_epochs(hid_t f, const EpochLog *e, int n)
     EpochRow *rows = xcalloc((size_t)(n ? n : 1), sizeof *rows);
     for (int i = 0; i < n; i++)
         rows[i] = (EpochRow){e[i].epoch, e[i].lr, e[i].res, e[i].train_loss, e[i].train_top1, e[i].eval_loss,
-                             e[i].eval_top1, e[i].eval_top5, e[i].ema_top1, e[i].img_per_s, e[i].seconds};
+                             e[i].eval_top1, e[i].eval_top5, e[i].ema_top1, e[i].eval_top1_reparam,
+                             e[i].ema_top1_reparam, e[i].img_per_s, e[i].seconds};
     const char *names[] = {"epoch", "lr", "image_size", "train_loss", "train_top1", "eval_loss",
-                           "eval_top1", "eval_top5", "ema_top1", "img_per_s", "seconds"};
+                           "eval_top1", "eval_top5", "ema_top1", "eval_top1_reparam", "ema_top1_reparam",
+                           "img_per_s", "seconds"};
     size_t offsets[] = {HOFFSET(EpochRow, epoch), HOFFSET(EpochRow, lr), HOFFSET(EpochRow, image_size),
                         HOFFSET(EpochRow, train_loss), HOFFSET(EpochRow, train_top1),
                         HOFFSET(EpochRow, eval_loss), HOFFSET(EpochRow, eval_top1),
                         HOFFSET(EpochRow, eval_top5), HOFFSET(EpochRow, ema_top1),
+                        HOFFSET(EpochRow, eval_top1_reparam), HOFFSET(EpochRow, ema_top1_reparam),
                         HOFFSET(EpochRow, img_per_s), HOFFSET(EpochRow, seconds)};
     hid_t types[] = {H5T_NATIVE_INT32, H5T_NATIVE_FLOAT, H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE,
                      H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
-                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE};
+                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
+                     H5T_NATIVE_DOUBLE};
     herr_t rc = H5TBmake_table("epochs", f, "epochs", LEN(names), (hsize_t)n, sizeof(EpochRow), names,
                                offsets, types, 16, NULL, 0, rows);
     free(rows);
@@ -99,6 +104,8 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
             bad |= ATTR_D(g, "top1", last ? last->eval_top1 : NAN) | ATTR_D(g, "top5", last ? last->eval_top5 : NAN);
             bad |= ATTR_D(g, "best_top1", r->best_top1) | ATTR_I(g, "best_epoch", r->best_epoch);
             bad |= ATTR_D(g, "wall_s", r->wall_s) | ATTR_D(g, "ema_top1", last ? last->ema_top1 : NAN);
+            bad |= ATTR_D(g, "top1_reparam", last ? last->eval_top1_reparam : NAN);
+            bad |= ATTR_D(g, "ema_top1_reparam", last ? last->ema_top1_reparam : NAN);
             H5Gclose(g);
         }
     }

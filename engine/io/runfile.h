@@ -4,8 +4,11 @@
  * git_revision, backend, device, seed, status (running|done|diverged|failed), recipe (the
  * resolved recipe text, verbatim). Group /model:
  * name, params, macs, train_res, eval_res. Table /epochs (compound, one row per epoch: epoch, lr,
- * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s,
- * seconds). Group /final: top1, top5, best_top1, best_epoch, wall_s (percent, seconds).
+ * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1,
+ * eval_top1_reparam, ema_top1_reparam, img_per_s, seconds; the _reparam columns are the folded
+ * form's top-1 of a model with re-parameterizable branches, NaN for others, as ema_top1 without
+ * EMA). Group /final: top1, top5, best_top1, best_epoch, wall_s, ema_top1, top1_reparam,
+ * ema_top1_reparam (the last epoch's; percent, seconds).
  * The whole file is rewritten at every epoch end to PATH.tmp, flushed, and renamed over PATH, so a
  * reader or a crash never sees a half-written file; h5py, h5dump and HDFView read it unaided.
  */
