@@ -3,7 +3,9 @@
  * Models: one graph per batch size the run needs (the training batch, the epoch's last partial
  * batch unless it is dropped, the eval batch and the test split's remainder), all built over the
  * one parameter table and planned into ONE arena on disjoint stretches of its timeline, since
- * they never run at the same time: the arena holds the largest of them, not their sum.
+ * they never run at the same time: the arena holds the largest of them, not their sum. A model
+ * with re-parameterizable branches adds the folded form's eval models, over a second, smaller
+ * table (weights only) that each eval refills from the first (model_fold), in the same arena.
  * Data: two loaders (train: shuffled and augmented; eval: in order, normalized) prepare batches
  * on their own threads while the model computes.
  * A step: upload the batch, forward, loss (mean over the batch: cross-entropy, or distillation
@@ -24,7 +26,7 @@
 #include "../io/weights.h" // weights_load: model.weights
 #include "checkpoint.h"
 
-enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3, MAX_NETS = 4 };
+enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3, MAX_NETS = 6 };
 
 static double now(void)
 {
@@ -34,12 +36,13 @@ static double now(void)
 }
 
 // ---------------------------------------------------------------------------------------------
-// models: one per (batch size, mode), sharing the parameter table and the arena
+// models: one per (batch size, mode, form), sharing the arena; the folded form has its own table
 
 typedef struct {
     Graph g;
     int batch, out, classes;
     GraphMode mode;
+    bool folded;                         // the inference form (re-parameterizable branches folded)
     ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
     ArenaSlot targets;                   // (batch, classes): a mixed batch's soft targets
 } Net;
@@ -50,17 +53,20 @@ typedef struct {
     Arena a;
 } Nets;
 
-static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, GraphMode mode)
+static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, GraphMode mode, bool folded)
 {
     for (int i = 0; i < ns->n; i++)
-        if (ns->net[i].batch == batch && ns->net[i].mode == mode) return;
+        if (ns->net[i].batch == batch && ns->net[i].mode == mode && ns->net[i].folded == folded) return;
     CHECK(ns->n < MAX_NETS, "train: more than %d models", MAX_NETS);
     Net *n = &ns->net[ns->n++];
     memset(n, 0, sizeof *n);
     graph_init(&n->g, p);
     n->batch = batch;
     n->mode = mode;
-    model_build(&n->g, c->model, &c->net, batch, c->res);
+    n->folded = folded;
+    ModelKnobs k = c->net;
+    k.reparam = folded;
+    model_build(&n->g, c->model, &k, batch, c->res);
     graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
     n->out = n->g.node[n->g.n_node - 1].out;
     n->classes = graph_shape(&n->g, n->out).c;
@@ -81,11 +87,12 @@ static void nets_plan(Nets *ns)
     arena_commit(&ns->a);
 }
 
-static Net *nets_get(Nets *ns, int batch, GraphMode mode)
+static Net *nets_get(Nets *ns, int batch, GraphMode mode, bool folded)
 {
     for (int i = 0; i < ns->n; i++)
-        if (ns->net[i].batch == batch && ns->net[i].mode == mode) return &ns->net[i];
-    CHECK(false, "train: no model planned for batch %d", batch);
+        if (ns->net[i].batch == batch && ns->net[i].mode == mode && ns->net[i].folded == folded)
+            return &ns->net[i];
+    CHECK(false, "train: no model planned for batch %d%s", batch, folded ? " (folded)" : "");
     return NULL;
 }
 
@@ -150,51 +157,46 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     return s;
 }
 
-// the whole test split; fills the eval (or, ema, the EMA) columns of log
-static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, EpochLog *log, bool ema)
+// the whole test split through the eval models of one form
+static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, bool folded, EvalStats *s)
 {
     int hits1 = 0, hits5 = 0, seen = 0;
-    double loss = 0;
+    double loss = 0, t0 = now();
     loader_start(ld, 0, 0, 0, false);
     const Batch *b;
     int rc;
     while (!(rc = loader_next(ld, &b)) && b) {
-        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL), d, &ns->a, b, false, 0, c->seed, 0, &hits1, &hits5,
-                          NULL);
+        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL, folded), d, &ns->a, b, false, 0, c->seed, 0, &hits1,
+                          &hits5, NULL);
         seen += b->n;
     }
     if (rc) return rc;
-    if (ema) {
-        log->ema_top1 = 100.0 * hits1 / seen;
-    } else {
-        log->eval_loss = loss / seen;
-        log->eval_top1 = 100.0 * hits1 / seen;
-        log->eval_top5 = 100.0 * hits5 / seen;
-    }
+    *s = (EvalStats){loss / seen, 100.0 * hits1 / seen, 100.0 * hits5 / seen, seen, now() - t0};
     return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 
+// the test split, and the training split unless train is NULL (evaluation alone)
 static int open_data(const TrainConfig *c, Dataset *train, Dataset *test)
 {
     const char *dir = c->data_dir[0] ? c->data_dir : NULL;
-    int rc = dataset_load(train, c->dataset, dir, true);
+    int rc = train ? dataset_load(train, c->dataset, dir, true) : 0;
     if (!rc) rc = dataset_load(test, c->dataset, dir, false);
     if (rc) return rc;
-    dataset_limit(train, c->train_limit);
+    if (train) dataset_limit(train, c->train_limit);
     dataset_limit(test, c->eval_limit);
-    if (train->c != c->net.in_chans) {
+    if (test->c != c->net.in_chans) {
         log_error("train: model.in_chans = %d, but %s images have %d channel(s)", c->net.in_chans,
-                  c->dataset, train->c);
+                  c->dataset, test->c);
         return ERR_ARG;
     }
-    if (train->classes > c->net.num_classes) {
+    if (test->classes > c->net.num_classes) {
         log_error("train: model.classes = %d, but %s has %d classes", c->net.num_classes, c->dataset,
-                  train->classes);
+                  test->classes);
         return ERR_ARG;
     }
-    if (train->n < c->batch && c->drop_last) {
+    if (train && train->n < c->batch && c->drop_last) {
         log_error("train: %d training samples for batches of %d with data.drop_last: no step per epoch",
                   train->n, c->batch);
         return ERR_ARG;
@@ -211,6 +213,10 @@ struct Trainer {
     Loader ltr, lev;
     Dev d;
     Params p;
+    Params pf;      // the folded form's table (weights only), refilled from p by every folded eval;
+                    // empty for a model without re-parameterizable branches
+    bool folded;    // pf and its eval models exist
+    bool training;  // the training side exists (not trainer_open_eval)
     Nets ns;
     Schedule sched; // the recipe's, its rates scaled to the batch
     Distill *dist;  // NULL without teachers
@@ -218,52 +224,83 @@ struct Trainer {
     long step; // optimizer steps taken (Adam's bias correction, the EMA's update count, progress)
 };
 
-int trainer_open(Trainer **out, const TrainConfig *c)
+// the eval models over table p for the test split's batch sizes (folded: the inference form's);
+// allocates p (weights only: nothing trains it) when the first of them has declared it
+static int add_eval_nets(Trainer *t, Params *p, bool folded)
+{
+    const TrainConfig *c = &t->c;
+    int nev = t->test.n, rc;
+    nets_add(&t->ns, c, p, MIN(c->eval_batch, nev), GRAPH_EVAL, folded);
+    if (!p->dev && (rc = params_alloc_weights(p, &t->d))) return rc;
+    if (nev > c->eval_batch && nev % c->eval_batch)
+        nets_add(&t->ns, c, p, nev % c->eval_batch, GRAPH_EVAL, folded);
+    return 0;
+}
+
+// trainer_open (train) and trainer_open_eval: folded adds the folded form's eval models; ema
+// loads c->weights' EMA (evaluation alone)
+static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool folded, bool ema)
 {
     Trainer *t = xcalloc(1, sizeof *t);
     *out = NULL;
     t->c = *c;
-    int rc = open_data(c, &t->train, &t->test);
+    t->training = train;
+    int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
     AugArgs aug = c->aug; // mixed batches' targets: the model's width, the label smoothing folded in
     aug.mix.classes = c->net.num_classes;
     aug.mix.smoothing = c->label_smoothing;
-    if (!rc) rc = loader_open(&t->ltr, &t->train, &aug, c->seed, c->batch, true, c->res, c->res,
-                              LOADER_WORKERS, LOADER_DEPTH);
+    if (!rc && train)
+        rc = loader_open(&t->ltr, &t->train, &aug, c->seed, c->batch, true, c->res, c->res, LOADER_WORKERS,
+                         LOADER_DEPTH);
     if (!rc) rc = loader_open(&t->lev, &t->test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
                               LOADER_WORKERS, LOADER_DEPTH);
-    if (rc) { trainer_close(t); return rc; }
+    if (rc) goto fail;
     Nets *ns = &t->ns;
     arena_init(&ns->a, &t->d);
-    t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
-    nets_add(ns, c, &t->p, c->batch, GRAPH_TRAIN); // declares the parameters
-    if ((rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) {
-        trainer_close(t);
-        return rc;
+    if (train) {
+        t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
+        nets_add(ns, c, &t->p, c->batch, GRAPH_TRAIN, false); // declares the parameters
+        if ((rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) goto fail;
+        optim_init(&t->p, &c->optim);
+        t->sched = sched_for_batch(&c->sched, c->batch);
+        int ntr = t->ltr.epoch_len;
+        if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN, false);
     }
-    optim_init(&t->p, &c->optim);
-    t->sched = sched_for_batch(&c->sched, c->batch);
-    int ntr = t->ltr.epoch_len, nev = t->test.n;
-    if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN);
-    nets_add(ns, c, &t->p, MIN(c->eval_batch, nev), GRAPH_EVAL);
-    if (nev > c->eval_batch && nev % c->eval_batch) nets_add(ns, c, &t->p, nev % c->eval_batch, GRAPH_EVAL);
+    if ((rc = add_eval_nets(t, &t->p, false))) goto fail;
+    if (folded && (rc = add_eval_nets(t, &t->pf, true))) goto fail;
+    t->folded = folded;
     nets_plan(ns);
-    if (c->profile) graph_profile(&ns->net[0].g, true);
+    if (c->profile && train) graph_profile(&ns->net[0].g, true);
     if (!c->weights[0]) graph_init_params(&ns->net[0].g, c->seed);
-    else if ((rc = weights_load(&t->p, c->weights, false, c->model, NULL))) {
-        trainer_close(t);
-        return rc;
+    else if ((rc = weights_load(&t->p, c->weights, ema, c->model, NULL))) goto fail;
+    if (!train) {
+        *out = t;
+        return 0;
     }
     if (c->ema.decay > 0) ema_init(&t->p);
     DistillEnv de = {&t->d, ns->net[0].classes, c->net.in_chans, c->res, c->batch, &t->train, &c->aug,
                      c->seed, t->p.n_slots};
-    if (distill_on(&c->distill) && (rc = distill_open(&t->dist, &c->distill, &de))) {
-        trainer_close(t);
-        return rc;
-    }
+    if (distill_on(&c->distill) && (rc = distill_open(&t->dist, &c->distill, &de))) goto fail;
     if (distill_aux_params(t->dist)) optim_init(distill_aux_params(t->dist), &c->optim); // its slots' start
     *out = t;
     return 0;
+fail:
+    trainer_close(t);
+    return rc;
+}
+
+int trainer_open(Trainer **out, const TrainConfig *c)
+{
+    // a model that trains with branches is also judged folded, as it will be deployed
+    return open_trainer(out, c, true, model_has_reparam(c->model) && !c->net.reparam, false);
+}
+
+int trainer_open_eval(Trainer **out, const TrainConfig *c, bool ema, bool folded)
+{
+    CHECK(!folded || (model_has_reparam(c->model) && !c->net.reparam), "trainer_open_eval: %s has no "
+          "branches to fold", c->model);
+    return open_trainer(out, c, false, folded, ema);
 }
 
 int trainer_steps_per_epoch(const Trainer *t) { return t->steps_per_epoch; }
@@ -271,6 +308,7 @@ int trainer_steps_per_epoch(const Trainer *t) { return t->steps_per_epoch; }
 int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
 {
     const TrainConfig *c = &t->c;
+    CHECK(t->training, "trainer_train: a trainer for evaluation alone (trainer_open_eval)");
     loader_start(&t->ltr, epoch, first_step, n_steps, c->drop_last);
     const Batch *b;
     int rc;
@@ -280,7 +318,7 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
         // dropout and drop-path draws: counter = the sample's position in the run
         uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
         params_zero(&t->p, ROLE_GRAD);
-        double bl = run_batch(nets_get(&t->ns, b->n, GRAPH_TRAIN), &t->d, &t->ns.a, b, true,
+        double bl = run_batch(nets_get(&t->ns, b->n, GRAPH_TRAIN, false), &t->d, &t->ns.a, b, true,
                               c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5, t->dist);
         if (!isfinite(bl)) {
             st->diverged = true;
@@ -301,12 +339,35 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
     return rc;
 }
 
-int trainer_eval(Trainer *t, bool ema, EpochLog *log)
+bool trainer_has_folded(const Trainer *t) { return t->folded; }
+
+int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
 {
+    CHECK(!folded || t->folded, "trainer_evaluate: no folded form of %s in this trainer", t->c.model);
     if (ema) ema_swap(&t->p);
-    int rc = evaluate(&t->ns, &t->d, &t->lev, &t->c, log, ema);
+    if (folded) // the current weights into the folded table (any of the folded models' graphs)
+        model_fold(&nets_get(&t->ns, MIN(t->c.eval_batch, t->test.n), GRAPH_EVAL, true)->g, &t->pf, &t->p);
+    int rc = evaluate(&t->ns, &t->d, &t->lev, &t->c, folded, s);
     if (ema) ema_swap(&t->p);
     return rc;
+}
+
+int trainer_eval(Trainer *t, bool ema, EpochLog *log)
+{
+    EvalStats s, f = {.top1 = NAN};
+    int rc = trainer_evaluate(t, ema, false, &s);
+    if (!rc && t->folded) rc = trainer_evaluate(t, ema, true, &f);
+    if (rc) return rc;
+    if (ema) {
+        log->ema_top1 = s.top1;
+        log->ema_top1_reparam = f.top1;
+    } else {
+        log->eval_loss = s.loss;
+        log->eval_top1 = s.top1;
+        log->eval_top5 = s.top5;
+        log->eval_top1_reparam = f.top1;
+    }
+    return 0;
 }
 
 void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.net[0].g, on); }
@@ -324,6 +385,7 @@ void trainer_close(Trainer *t)
     distill_close(t->dist);
     nets_free(&t->ns);
     params_free(&t->p);
+    params_free(&t->pf);
     dev_close(&t->d);
     dataset_free(&t->train);
     dataset_free(&t->test);
@@ -345,6 +407,18 @@ static void progress_line(const TrainStats *st, int epoch, int step, void *user)
                epoch + 1, p->epochs, step + 1, p->steps, st->loss_sum / st->seen, st->lr, st->seen / el, eta,
                p->tty ? "   " : "\n");
     fflush(stdout);
+}
+
+// the folded form computes what the branches do up to float rounding, which can flip only a
+// prediction whose two best classes tie within it: a few in ten thousand at most. More is a
+// folding bug; the run goes on (both numbers are in the run file) and says so
+static void fold_check(const char *what, double top1, double folded, int images)
+{
+    double differ = fabs(top1 - folded) * images / 100;
+    if (differ > 1 + images / 1000.0)
+        printf("train: WARNING: the %s score top-1 %.2f%% with their branches and %.2f%% folded: %.0f of %d "
+               "test images differ, more than rounding explains (a folding bug?)\n", what, top1, folded,
+               differ, images);
 }
 
 int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
@@ -398,15 +472,23 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         log->train_loss = st.loss_sum / st.seen;
         log->train_top1 = 100.0 * st.hits1 / st.seen;
         log->img_per_s = st.seen / (now() - pg.t0);
-        log->ema_top1 = NAN;
+        log->ema_top1 = log->ema_top1_reparam = log->eval_top1_reparam = NAN;
         if ((rc = trainer_eval(t, false, log)) || (ema && (rc = trainer_eval(t, true, log)))) goto out;
         log->seconds = now() - pg.t0;
         if (log->eval_top1 > r->best_top1) { r->best_top1 = log->eval_top1; r->best_epoch = epoch + 1; }
-        char ema_txt[32] = "";
-        if (ema) snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%)", log->ema_top1);
-        printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s top-5 %.2f%%  "
+        bool folded = trainer_has_folded(t);
+        char fold_txt[32] = "", ema_txt[48] = "";
+        if (folded) snprintf(fold_txt, sizeof fold_txt, " (folded %.2f%%)", log->eval_top1_reparam);
+        if (ema && folded)
+            snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%, folded %.2f%%)", log->ema_top1, log->ema_top1_reparam);
+        else if (ema) snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%)", log->ema_top1);
+        printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s%s top-5 %.2f%%  "
                "%.0f img/s  %.1fs\n", pg.tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
-               log->eval_loss, log->eval_top1, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
+               log->eval_loss, log->eval_top1, fold_txt, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
+        if (folded) {
+            fold_check("weights", log->eval_top1, log->eval_top1_reparam, t->test.n);
+            if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
+        }
         r->wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
             hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
