@@ -501,7 +501,7 @@ static int cmd_train(int argc, char **argv, const char *prog)
     if (force) unlink(c.checkpoint);
     RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
                          .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,
-                         .model = c.model, .train_res = c.res, .eval_res = c.res}, 0};
+                         .model = c.model, .train_res = prog_train_res(&c.prog, c.res), .eval_res = c.res}, 0};
     // a first file (status running, no epochs) proves the folder is writable before any work; a
     // resumed run keeps its file until its first new epoch rewrites it
     TrainResult empty = {.status = "running"};

@@ -455,7 +455,7 @@ static int resolve(TrainConfig *c)
     if (prog_check(&c->prog, c->res, c->model, &c->net, c->aug.ra.on, live_teachers)) return ERR_FORMAT;
     if (prog_on(&c->prog)) { // the last stage mixes the most
         ProgSettings base = {c->res, c->aug.ra.m, c->aug.mix.mixup_alpha, c->aug.mix.cutmix_alpha, c->net.dropout};
-        ProgStage last = prog_stage(&c->prog, &base, c->prog.stages, c->prog.stages - 1); // of S steps
+        ProgStage last = prog_stage(&c->prog, &base, 1, c->prog.stages - 1);
         MixArgs m = c->aug.mix;
         m.mixup_alpha = last.s.mixup_alpha, m.cutmix_alpha = last.s.cutmix_alpha;
         if (mixing_check(c, &m, "progressive.mixup_min / mixup_max")) return ERR_FORMAT;

@@ -26,12 +26,24 @@ int prog_train_res(const ProgArgs *a, int model_res)
     return prog_on(a) && a->res_max ? a->res_max : model_res;
 }
 
-ProgStage prog_stage(const ProgArgs *a, const ProgSettings *base, long total, long step)
+int prog_stage_index(const ProgArgs *a, long total, long step)
+{
+    int i = 0;
+    while (i < a->stages - 1 && step >= prog_stage_end(i, a->stages, total)) i++;
+    return i;
+}
+
+ProgStage prog_stage_at(const ProgArgs *a, const ProgSettings *base, long total, long step)
+{
+    return prog_stage(a, base, total, prog_on(a) ? prog_stage_index(a, total, step) : 0);
+}
+
+ProgStage prog_stage(const ProgArgs *a, const ProgSettings *base, long total, int i)
 {
     ProgStage st = {0, 0, 0, total, *base};
     if (!prog_on(a)) return st;
-    int S = a->stages, i = 0;
-    while (i < S - 1 && step >= prog_stage_end(i, S, total)) i++;
+    int S = a->stages;
+    CHECK(i >= 0 && i < S, "prog_stage: stage %d of %d", i, S);
     st.index = i, st.count = S;
     st.first = i ? prog_stage_end(i - 1, S, total) : 0;
     st.end = prog_stage_end(i, S, total);

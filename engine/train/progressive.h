@@ -85,9 +85,13 @@ int  prog_check(const ProgArgs *a, int model_res, const char *model, const Model
                 bool live_teachers);
 // the end of stage i (0-based) of S in a run of `total` steps: int((i + 1) / S * total)
 long prog_stage_end(int i, int stages, long total);
-// the stage of global step `step` in a run of `total` steps; base: the recipe's own settings
-// (model.res, data.randaug's magnitude, data's alphas, model.dropout). Off: count 0, base, all steps
-ProgStage prog_stage(const ProgArgs *a, const ProgSettings *base, long total, long step);
+// stage i (0-based) of a run of `total` steps: its steps and settings; base: the recipe's own
+// settings (model.res, data.randaug's magnitude, data's alphas, model.dropout). Off: count 0, base,
+// all steps
+ProgStage prog_stage(const ProgArgs *a, const ProgSettings *base, long total, int i);
+// the stage global step `step` trains in (past the run's end: the last), and that stage
+int  prog_stage_index(const ProgArgs *a, long total, long step);
+ProgStage prog_stage_at(const ProgArgs *a, const ProgSettings *base, long total, long step);
 // the largest training size of the run (its last stage's): res_max, or model.res
 int  prog_train_res(const ProgArgs *a, int model_res);
 extern const char *const prog_rule_names[2]; // the rule's recipe names, in ProgRule's order

@@ -275,7 +275,7 @@ static int stage_enter(Trainer *t, long pos)
 {
     const TrainConfig *c = &t->c;
     if (!prog_on(&c->prog)) return 0;
-    ProgStage s = prog_stage(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, pos);
+    ProgStage s = prog_stage_at(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, pos);
     if (s.index != t->stage.index) {
         AugArgs a = stage_aug(c, &s);
         int rc = loader_set_aug(&t->ltr, &a, s.s.res, s.s.res);
@@ -322,7 +322,7 @@ int trainer_open(Trainer **out, const TrainConfig *c)
     arena_init(&ns->a, &t->d);
     t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
     if (prog_on(&c->prog)) {
-        t->stage = prog_stage(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, 0);
+        t->stage = prog_stage_at(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, 0);
         aug = stage_aug(c, &t->stage);
         if ((rc = loader_set_aug(&t->ltr, &aug, t->stage.s.res, t->stage.s.res))) {
             trainer_close(t);
