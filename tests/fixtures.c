@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #include "fixtures.h"
+#include "io/safetensors.h" // st_read: fixture_same_checkpoint
 
 void fixtures_free(Fixtures *fx)
 {
@@ -138,4 +139,22 @@ void fixture_signature(const float *g, size_t n, float sig[5])
     }
     sig[0] = (float)sqrt(acc[0]);
     for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
+}
+
+bool fixture_same_checkpoint(const char *a, const char *b)
+{
+    StFile fa, fb;
+    if (st_read(&fa, a)) return false;
+    if (st_read(&fb, b)) { st_free(&fa); return false; }
+    bool same = fa.n == fb.n;
+    for (int i = 0; same && i < fa.n; i++) {
+        if (!strcmp(fa.e[i].name, "log.epochs")) continue; // timings differ, of course
+        const StEntry *e = st_find(&fb, fa.e[i].name);
+        same = e && e->end - e->begin == fa.e[i].end - fa.e[i].begin &&
+               memcmp(fa.data + fa.e[i].begin, fb.data + e->begin, e->end - e->begin) == 0;
+        if (!same) fprintf(stderr, "checkpoints %s and %s: tensor %s differs\n", a, b, fa.e[i].name);
+    }
+    st_free(&fa);
+    st_free(&fb);
+    return same;
 }

@@ -37,4 +37,10 @@ void     fixture_uniform(uint64_t key, uint64_t stream, size_t n, float *x);
 // k, j) - 1, over the n values of g (our layout, flattened)
 void     fixture_signature(const float *g, size_t n, float sig[5]);
 
+// ---- checkpoints --------------------------------------------------------------------------------
+// do two checkpoints (safetensors) hold bitwise the same tensors under the same names, the epoch
+// log "log.epochs" aside (its timings differ)? Names each differing tensor on stderr; an unreadable
+// file is a difference too
+bool fixture_same_checkpoint(const char *a, const char *b);
+
 #endif

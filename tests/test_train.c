@@ -197,24 +197,6 @@ static TrainConfig tiny_run(const char *ckpt, const Opt *o, const char *teacher)
     return c;
 }
 
-static bool same_weights(const char *a, const char *b)
-{
-    StFile fa, fb;
-    cr_assert_eq(st_read(&fa, a), 0);
-    cr_assert_eq(st_read(&fb, b), 0);
-    bool same = fa.n == fb.n;
-    for (int i = 0; same && i < fa.n; i++) {
-        if (!strcmp(fa.e[i].name, "log.epochs")) continue; // timings differ, of course
-        const StEntry *e = st_find(&fb, fa.e[i].name);
-        same = e && e->end - e->begin == fa.e[i].end - fa.e[i].begin &&
-               memcmp(fa.data + fa.e[i].begin, fb.data + e->begin, e->end - e->begin) == 0;
-        if (!same) cr_log_error("tensor %s differs", fa.e[i].name);
-    }
-    st_free(&fa);
-    st_free(&fb);
-    return same;
-}
-
 static bool have_fmnist(void)
 {
     return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
@@ -259,7 +241,7 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
     cr_expect_eq(r.n_epochs, 4, "the resumed run has %d epochs logged", r.n_epochs);
     train_result_free(&r);
-    cr_expect(same_weights(ref, cut), "%s: resumed weights, optimizer slots or EMA differ from the "
+    cr_expect(fixture_same_checkpoint(ref, cut), "%s: resumed weights, optimizer slots or EMA differ from the "
               "uninterrupted run's", o->name);
     // every slot of the optimizer is in the checkpoint, under its name
     StFile f;

@@ -85,7 +85,7 @@ def main(path):
     ds = f32(0.2)  # model.dropout of V2-S
     cases = {
         # the released code, effnetv2_configs.py's V2 models; ImageNet: 350 epochs of 1 256 144
-        # images at batch 4096 = 107 331 steps (main.py: epochs * num_train_images // batch_size)
+        # images at batch 4096 = 107 336 steps (main.py: epochs * num_train_images // batch_size)
         "code_s": code_case(4, 350 * 1256144 // 4096, 128, 300, 384, 10, 0, ds),
         "code_m": code_case(4, 350 * 1256144 // 4096, 128, 384, 480, 15, f32(0.2), f32(0.3)),
         "code_l": code_case(4, 350 * 1256144 // 4096, 128, 384, 480, 20, f32(0.5), f32(0.4)),
