@@ -3,8 +3,9 @@
 # recipe key or value, an unwritable results folder, weights that do not fit, distillation's
 # teachers and soft labels that do not fit, progressive stages that contradict; export and logits
 # with files that do not fit the model; recipe --keys lists the key table. Each must print one
-# line naming the cause, exit non-zero, and leave no run file that looks valid (and no half-written output); a finished run's
-# file is never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
+# line naming the cause, exit non-zero, and leave no run file that looks valid (and no
+# half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks
+# what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
