@@ -29,12 +29,16 @@ endif
 
 # ---- sources ----------------------------------------------------------------------------------
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
-            $(filter-out engine/io/runfile.c,$(wildcard engine/io/*.c))
+            $(filter-out engine/io/runfile.c engine/io/export.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
-CORE_SRC += engine/io/runfile.c
-LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5
+CORE_SRC += engine/io/runfile.c engine/io/export.c
+LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5 -lcsv
 endif
+# studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a)
+STUDY_DEFS := $(filter-out studies/study.c studies/registry.c studies/check.c studies/demo_engine.c,$(wildcard studies/*.c))
+STUDIES    := $(if $(HDF5),$(patsubst studies/%.c,%,$(STUDY_DEFS)))
+STUDY_BINS := $(addprefix bin/,$(STUDIES))
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
 ifneq ($(DNNL),)
 CFLAGS   += -DHAVE_DNNL
@@ -66,9 +70,9 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro $(STUDY_BINS)
 
-.PHONY: all deps test bench bench-ops fixtures demo train clean pysite
+.PHONY: all deps test bench bench-ops fixtures demo train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -100,9 +104,38 @@ bin/test_ops bin/bench_ops: build/tests/op_cases.o
 bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill \
     bin/test_augment bin/test_progressive: build/tests/fixtures.o
 
-bin/repro: build/engine/repro.o build/libengine.a
+# repro check reads the study registry (studies/, with HDF5)
+REPRO_STUDIES := $(if $(HDF5),build/libstudies.a)
+bin/repro: build/engine/repro.o build/libengine.a $(REPRO_STUDIES)
 	@mkdir -p bin
-	$(CC) -o $@ $< $(LINK_ENGINE) $(LDLIBS)
+	$(CC) -o $@ $< $(REPRO_STUDIES) $(LINK_ENGINE) $(LDLIBS)
+
+build/libstudies.a: build/studies/study.o build/studies/registry.o build/studies/check.o $(patsubst %.c,build/%.o,$(STUDY_DEFS))
+	@rm -f $@
+	ar rcs $@ $^
+
+# a study's program: its file again, with main (study.h, STUDY_PROGRAM)
+build/studies/main/%.o: studies/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTUDY_MAIN -c $< -o $@
+
+$(STUDY_BINS): bin/%: build/studies/main/%.o build/libstudies.a build/libengine.a
+	@mkdir -p bin
+	$(CC) -o $@ $< build/libstudies.a $(LINK_ENGINE) $(LDLIBS)
+
+# ---- studies: the users' three jobs ------------------------------------------------------------
+# make study [NAME=re_fmnist] [TIER=cpu]: run the grid (resuming), export CSV, draw, report claims;
+# make plots: every figure from results/ alone (tier cpu: the committed results); make check:
+# published vs reproduced and every claim
+NAME ?= re_fmnist
+TIER ?= cpu
+study: bin/repro $(STUDY_BINS)
+	@[ -n "$(NAME)" ] || { echo "usage: make study NAME=<study> [TIER=smoke|cpu|paper]; studies: $(STUDIES)"; exit 2; }
+	scripts/study.sh $(NAME) $(TIER)
+plots: bin/repro
+	@for s in $(STUDIES); do scripts/plots.sh $$s cpu || exit 1; done
+check: bin/repro
+	./bin/repro check
 
 bin/demo: build/studies/demo_engine.o build/libengine.a
 	@mkdir -p bin
@@ -130,8 +163,8 @@ deps:
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
 # tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
 # prints a skip line without torch or timm)
-test: $(TESTS) bin/repro pysite
-	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh; do echo "== $$t"; \
+test: $(TESTS) bin/repro $(STUDY_BINS) pysite
+	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_timm_weights.sh $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
 	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 

@@ -11,8 +11,13 @@
  *       DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors (default results/<study>/,
  *       study "adhoc") up to date after every epoch; --resume continues from the checkpoint;
  *       --weights starts from a timm state dict or checkpoint (model.weights).
- *   export NAME [model options] [--seed S | --weights FILE [--ema]] --out FILE.safetensors
- *       writes the model's state dict in timm's layout (io/weights.h), from our initializer or a file.
+ *   export NAME [model options] [--seed S | --weights FILE [--ema]] [--reparam] --out FILE.safetensors
+ *       writes the model's state dict in timm's layout (io/weights.h), from our initializer or a file;
+ *       --reparam: folded first, under timm's names after reparameterize() (GhostNetV3).
+ *   eval --model NAME --weights FILE [--ema] [--reparam] [--recipe FILE] [--set section.key=value ...]
+ *        [--backend B]
+ *       top-1, top-5, loss and images/s of the weights on the recipe's test split (its data
+ *       settings: resolution, normalization, eval crop); --reparam: the folded form.
  *   logits --model NAME --weights FILE [--ema] --input X.npy --out Y.npy [model options]
  *          [--backend B] [--batch B]
  *       eval-mode logits (N, classes) of an (N, H, W, C) float32 batch, as .npy (io/npy.h).
@@ -23,17 +28,17 @@
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strchr
 
-#include <errno.h>    // errno
-#include <sys/stat.h> // mkdir
-#include <unistd.h>   // unlink
+#include <sys/stat.h> // stat: export RUN.h5 | DIR
 
 #include "io/npy.h"     // npy_read, npy_write: logits' input and output
-#include "io/recipe.h"
+#include "io/recipe.h"  // recipe_load: eval's data settings
+#include "io/run.h"     // run_train: repro train
 #include "io/weights.h" // weights_export, weights_load
-#ifdef HAVE_HDF5
-#include "io/runfile.h"
-#endif
 #include "models/models.h"
+#ifdef HAVE_HDF5
+#include "io/export.h"       // repro export RUN.h5 | DIR
+#include "../studies/study.h" // repro check
+#endif
 
 // each usage_*: the command's usage on f; returns the exit status, 0 for --help (stdout), else 2
 static int usage_model(FILE *f, const char *prog)
@@ -158,7 +163,7 @@ static int cmd_model(int argc, char **argv, const char *prog)
             return usage_model(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     Params p = {0};
     Graph g;
     graph_init(&g, &p);
@@ -180,15 +185,68 @@ static int cmd_model(int argc, char **argv, const char *prog)
 static int usage_export(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s export NAME [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
-               "           [--seed S | --weights FILE.safetensors [--ema]] --out FILE.safetensors\n"
+               "           [--seed S | --weights FILE.safetensors [--ema]] [--reparam] --out FILE.safetensors\n"
+               "       %s export RUN.h5 | DIR\n"
+               "  RUN.h5: its epochs as RUN.csv; DIR: every DIR/*.h5 so, and DIR/summary.csv (one row a\n"
+               "  run: identity, model, final, best and EMA top-1, speed, wall time; libcsv quoting).\n"
+               "  NAME:\n"
                "  writes the named model's state dict in timm's layout (conv weights (OC,C/G,KH,KW),\n"
                "  batch-norm running statistics, an int64 num_batches_tracked per batch norm), so that\n"
                "  timm.create_model(NAME).load_state_dict(safetensors.torch.load_file(FILE), strict=True)\n"
                "  loads it. The weights are our initializer's for seed S (default 1), or those of\n"
                "  --weights: one of our checkpoints (--ema: its EMA weights) or a timm state dict.\n"
-               "  The other options change the model as in `%s model`.\n", prog, prog);
+               "  --reparam: the weights folded into the inference form first (GhostNetV3: each set of\n"
+               "  parallel conv-BN branches one conv with bias), under the names timm's model has after\n"
+               "  reparameterize(); a no-op, said so, for a model without such branches.\n"
+               "  The other options change the model as in `%s model`.\n", prog, prog, prog);
     return f == stdout ? 0 : 2;
 }
+
+#ifdef HAVE_HDF5
+// repro export RUN.h5 | DIR: run files as CSV (io/export.h)
+static int export_runs(const char *what)
+{
+    struct stat st;
+    if (stat(what, &st) == 0 && S_ISDIR(st.st_mode)) {
+        int n = export_dir(what);
+        if (n < 0) return 1;
+        printf("export: %d runs of %s -> %s/summary.csv and one <run>.csv each\n", n, what, what);
+        return 0;
+    }
+    char csv[1100];
+    snprintf(csv, sizeof csv, "%.*s.csv", (int)strlen(what) - 3, what);
+    if (export_run_csv(what, csv)) return 1;
+    printf("export: %s -> %s\n", what, csv);
+    return 0;
+}
+
+static int usage_check(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s check [--published FILE] [--results DIR]\n"
+               "  published vs reproduced: for each row of FILE (default results/published.csv) with\n"
+               "  stored runs of its tier in DIR/<study>/ (default DIR results): published, reproduced\n"
+               "  (mean +- std over seeds), difference, tolerance, verdict; then every study's claims on\n"
+               "  its stored runs: supported / NOT SUPPORTED / not run, with the numbers. Exit status 1\n"
+               "  when a reproduction is outside its tolerance (claims are reported, not enforced).\n", prog);
+    return f == stdout ? 0 : 2;
+}
+
+// repro check (studies/check.c)
+static int cmd_check(int argc, char **argv, const char *prog)
+{
+    const char *published = "results/published.csv", *results = "results";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--published") && i + 1 < argc) published = argv[++i];
+        else if (!strcmp(argv[i], "--results") && i + 1 < argc) results = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_check(stdout, prog);
+        else {
+            log_error("check: unknown or incomplete argument '%s'", argv[i]);
+            return usage_check(stderr, prog);
+        }
+    }
+    return study_check_all(published, results, stdout);
+}
+#endif
 
 static int usage_logits(FILE *f, const char *prog)
 {
@@ -211,16 +269,36 @@ static void build_alloc(Graph *g, Params *p, Dev *d, const char *name, const Mod
     CHECK(params_alloc(p, d, 0, false) == 0, "repro: cannot allocate %s's parameters", name);
 }
 
+// --reparam of export and eval: true when the named model has branches to fold; else says that
+// the flag changes nothing (a ResNet is its own inference form) and returns false
+static bool reparam_or_noop(const char *name, const char *cmd)
+{
+    if (model_has_reparam(name)) return true;
+    printf("%s: %s has no re-parameterizable branches: --reparam changes nothing\n", cmd, name);
+    return false;
+}
+
 // repro export: a model's weights, ours or a file's, written as timm's state dict (usage_export)
 static int cmd_export(int argc, char **argv, const char *prog)
 {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
         return usage_export(argc < 1 ? stderr : stdout, prog);
+#ifdef HAVE_HDF5
+    size_t len = strlen(argv[0]);
+    struct stat st;
+    if ((len > 3 && !strcmp(argv[0] + len - 3, ".h5")) || (stat(argv[0], &st) == 0 && S_ISDIR(st.st_mode))) {
+        if (argc > 1) {
+            log_error("export %s: takes no options (got '%s')", argv[0], argv[1]);
+            return 2;
+        }
+        return export_runs(argv[0]);
+    }
+#endif
     const char *name = argv[0], *weights = NULL, *out = NULL;
     ModelKnobs a = model_knobs_default();
     int res = model_default_res(name), rc = check_model(name, &a);
     unsigned long long seed = 1;
-    bool ema = false, has_seed = false;
+    bool ema = false, has_seed = false, fold = false;
     for (int i = 1; i < argc && !rc; i++) {
         int m = model_option(argc, argv, &i, &a, &res);
         if (m == 2) return 2;
@@ -237,13 +315,14 @@ static int cmd_export(int argc, char **argv, const char *prog)
         } else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
         else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
         else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_export(stdout, prog);
         else {
             log_error("export: unknown or incomplete argument '%s'", argv[i]);
             return usage_export(stderr, prog);
         }
     }
-    if (rc || check_model(name, &a)) return 2;
+    if (rc || check_model(name, &a) || model_check_res(name, res)) return 2;
     if (!out || (weights && has_seed) || (ema && !weights)) {
         log_error("export: %s", !out ? "--out FILE is required" : ema ? "--ema needs --weights FILE"
                                                                      : "--seed and --weights exclude each other");
@@ -263,10 +342,20 @@ static int cmd_export(int argc, char **argv, const char *prog)
         graph_init_params(&g, seed);
         snprintf(source, sizeof source, "init seed %llu", seed);
     }
-    if (!rc) rc = weights_export(out, &p, name, info.step, source);
+    fold = fold && reparam_or_noop(name, "export");
+    Params pf = {0}; // the folded form's table (--reparam)
+    Graph gf;
+    if (fold) {
+        graph_init(&gf, &pf);
+        if (!rc) model_reparameterize(&gf, &pf, name, &a, &p, 1, res);
+    }
+    const Params *done = fold ? &pf : &p;
+    if (!rc) rc = weights_export(out, done, name, info.step, source);
     if (!rc)
-        printf("export: %s: %s in timm's layout (%zu parameters) from %s\n", out, name,
-               params_count(&p, true), source);
+        printf("export: %s: %s%s in timm's layout (%zu parameters) from %s\n", out, name,
+               fold ? " folded" : "", params_count(done, true), source);
+    if (fold) graph_free(&gf);
+    params_free(&pf);
     graph_free(&g);
     params_free(&p);
     dev_close(&d);
@@ -319,7 +408,7 @@ static int cmd_logits(int argc, char **argv, const char *prog)
     }
     res = (int)x.dims[1];
     Dev d;
-    if (dev_open(&d, backend)) {
+    if (model_check_res(name, res) || dev_open(&d, backend)) {
         npy_free(&x);
         return 1;
     }
@@ -375,6 +464,86 @@ out:
     return rc;
 }
 
+// ---------------------------------------------------------------------------------------------
+// eval: weights on a recipe's test split
+
+static int usage_eval(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s eval --model NAME --weights FILE.safetensors [--ema] [--reparam]\n"
+               "           [--recipe FILE] [--set section.key=value ...] [--backend cpu|ref|cuda]\n"
+               "  evaluates the weights (a timm state dict, or one of our checkpoints; --ema: its EMA\n"
+               "  weights) on the test split of the recipe's dataset, prepared as the recipe's runs\n"
+               "  evaluate (model.res, data.mean/std, data.crop_pct, data.eval_limit, train.eval_batch),\n"
+               "  and prints top-1, top-5, the mean loss and images/s. Without --recipe: the built-in\n"
+               "  defaults, Fashion-MNIST's settings (%s recipe --keys). --model NAME is\n"
+               "  --set model.name=NAME; the model's other knobs (model.width, model.classes, ...) come\n"
+               "  from the recipe and --set, and must be those the weights were trained with.\n"
+               "  --reparam: the weights folded into the inference form first (GhostNetV3), which\n"
+               "  scores as the branches do up to float rounding; a no-op, said so, for a model\n"
+               "  without such branches. Backend default: the recipe's train.backend (cpu).\n"
+               "  Exit status: 0 evaluated, 1 failed, 2 usage.\n", prog, prog);
+    return f == stdout ? 0 : 2;
+}
+
+// repro eval: the weights of a file on a recipe's test split (usage_eval)
+static int cmd_eval(int argc, char **argv, const char *prog)
+{
+    const char *recipe = NULL, *name = NULL, *weights = NULL, *backend = NULL;
+    bool ema = false, fold = false;
+    char **sets = xcalloc((size_t)argc + 3, sizeof *sets), set_name[128], set_backend[64];
+    int n_sets = 0, rc;
+    for (int i = 0; i < argc; i++) {
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--recipe") && has) recipe = argv[++i];
+        else if (!strcmp(argv[i], "--set") && has) sets[n_sets++] = argv[++i];
+        else if (!strcmp(argv[i], "--model") && has) name = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
+        else {
+            bool help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+            if (!help) log_error("eval: unknown or incomplete argument '%s'", argv[i]);
+            free(sets);
+            return usage_eval(help ? stdout : stderr, prog);
+        }
+    }
+    if (!name || !weights) {
+        free(sets);
+        log_error("eval: --model NAME and --weights FILE are required");
+        return usage_eval(stderr, prog);
+    }
+    if (!model_known(name)) {
+        free(sets);
+        log_error("eval: unknown model '%s' (valid: %s)", name, model_names());
+        return 2;
+    }
+    // --model and --backend are recipe overrides, after the --set before them
+    snprintf(set_name, sizeof set_name, "model.name=%s", name);
+    sets[n_sets++] = set_name;
+    if (backend) {
+        snprintf(set_backend, sizeof set_backend, "train.backend=%s", backend);
+        sets[n_sets++] = set_backend;
+    }
+    TrainConfig c;
+    rc = recipe_load(&c, recipe, n_sets, sets);
+    free(sets);
+    if (rc) return 1;
+    snprintf(c.weights, sizeof c.weights, "%s", weights);
+    fold = fold && reparam_or_noop(name, "eval");
+    Trainer *t;
+    if (trainer_open_eval(&t, &c, ema, fold)) return 1;
+    EvalStats st;
+    rc = trainer_evaluate(t, false, fold, &st);
+    trainer_close(t);
+    if (rc) return 1;
+    printf("eval: %s%s, %s%s on the %s test split (%d images at %dx%d), backend %s\n", name,
+           fold ? " folded" : "", weights, ema ? " (EMA)" : "", c.dataset, st.images, c.res, c.res, c.backend);
+    printf("eval: top-1 %.2f%%  top-5 %.2f%%  loss %.6f  %.0f images/s\n", st.top1, st.top5, st.loss,
+           st.images / st.seconds);
+    return 0;
+}
+
 static int usage_train(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--weights FILE.safetensors]\n"
@@ -392,54 +561,6 @@ static int usage_train(FILE *f, const char *prog)
 }
 
 // the commit this binary runs from, "+dirty" when the work tree differs; "unknown" outside git
-static void git_revision(char out[64])
-{
-    snprintf(out, 64, "unknown");
-    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
-    if (!p) return;
-    char rev[48] = "";
-    bool got = fgets(rev, sizeof rev, p) != NULL;
-    pclose(p);
-    if (!got) return;
-    rev[strcspn(rev, "\n")] = 0;
-    int dirty = system("git diff --quiet HEAD -- 2>/dev/null");
-    snprintf(out, 64, "%s%s", rev, dirty ? "+dirty" : "");
-}
-
-#ifdef HAVE_HDF5
-typedef struct { const char *path; RunMeta meta; int epochs_written; } RunOut;
-
-static int write_run(const TrainResult *r, void *user)
-{
-    RunOut *o = user;
-    o->epochs_written = r->n_epochs;
-    o->meta.status = r->status;
-    o->meta.params = r->params;
-    o->meta.macs = r->macs;
-    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
-}
-#endif
-
-// mkdir -p for a results folder; 0 or ERR_IO with the path in the message
-static int make_dirs(const char *dir)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; ; p++) {
-        char c = *p;
-        if (c == '/' || c == 0) {
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                log_error("results folder %s: cannot create %s (%s)", dir, buf, strerror(errno));
-                return ERR_IO;
-            }
-            *p = c;
-        }
-        if (!c) break;
-    }
-    return 0;
-}
-
 // repro train: one recipe's run, its run file and checkpoint (usage_train)
 static int cmd_train(int argc, char **argv, const char *prog)
 {
@@ -473,62 +594,13 @@ static int cmd_train(int argc, char **argv, const char *prog)
     int rc = recipe_load(&c, recipe, n_sets, sets);
     free(sets);
     if (rc) return 1;
-    char text[8192];
-    recipe_format(&c, text, sizeof text);
-    printf("# resolved recipe (%s)\n%s\n", recipe, text);
-    char run_id[17], rev[64], dir[900], path[1100];
-    run_id_of(text, run_id);
-    git_revision(rev);
+    char dir[900];
     snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "results/");
     if (!out_dir) snprintf(dir, sizeof dir, "results/%s", study);
-    if (make_dirs(dir)) return 1;
-    snprintf(path, sizeof path, "%s/%s.h5", dir, run_id);
-    snprintf(c.run_id, sizeof c.run_id, "%s", run_id);
-    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/%s.safetensors", dir, run_id);
-    c.resume = resume;
-#ifdef HAVE_HDF5
-    char status[32];
-    bool existed = runfile_read_status(path, status, sizeof status) != ERR_IO;
-    if (existed && !status[0] && !force) return 1; // unreadable: said why; --force replaces it
-    if (existed && !force && !resume) {
-        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", path, status);
-        return 1;
-    }
-    if (existed && resume && !strcmp(status, "done")) {
-        printf("train: %s is done already; nothing to resume (--force starts it over)\n", path);
-        return 0;
-    }
-    if (force) unlink(c.checkpoint);
-    RunOut out = {path, {.study = study, .run_id = run_id, .tier = "adhoc", .git_revision = rev,
-                         .backend = c.backend, .device = c.backend, .recipe = text, .seed = c.seed,
-                         .model = c.model, .train_res = prog_train_res(&c.prog, c.res), .eval_res = c.res}, 0};
-    // a first file (status running, no epochs) proves the folder is writable before any work; a
-    // resumed run keeps its file until its first new epoch rewrites it
-    TrainResult empty = {.status = "running"};
-    if (!(existed && resume) && write_run(&empty, &out)) return 1;
-    printf("run file: %s (run id %s, revision %s)\n", path, run_id, rev);
-    TrainHook hook = write_run;
-    void *hook_user = &out;
-#else
-    printf("run file: none (built without HDF5: run make deps)\n");
-    TrainHook hook = NULL;
-    void *hook_user = NULL;
-#endif
-    TrainResult r;
-    if (train_run(&c, &r, hook, hook_user)) {
-#ifdef HAVE_HDF5
-        // no file that looks valid stays behind: none before the first epoch, "failed" after
-        if (out.epochs_written || (existed && resume)) runfile_set_status(path, "failed");
-        else unlink(path);
-#endif
-        return 1;
-    }
-    double top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
-    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
-           r.n_epochs, r.wall_s, top1, r.best_top1, r.best_epoch);
-    rc = strcmp(r.status, "done") ? 1 : 0;
-    train_result_free(&r);
-    return rc;
+    RunSpec spec = {.dir = dir, .study = study, .tier = "adhoc", .label = "",
+                    .mode = force ? RUN_FORCE : resume ? RUN_RESUME : RUN_NEW};
+    RunOutcome o;
+    return run_train(&c, recipe, &spec, &o);
 }
 
 // repro recipe --keys: the recipe key table
@@ -555,14 +627,20 @@ int main(int argc, char **argv)
                 "  train    train a recipe\n"
                 "  export   write a model's weights as a timm state dict (.safetensors)\n"
                 "  logits   run a model on a .npy batch of images, write its logits (.npy)\n"
-                "  recipe   --keys: every recipe key, its default, range and meaning\n", prog);
+                "  eval     top-1, top-5 and loss of weights on a recipe's test split\n"
+                "  recipe   --keys: every recipe key, its default, range and meaning\n"
+                "  check    published vs reproduced accuracies, and the studies' claims\n", prog);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return cmd_model(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "export")) return cmd_export(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2, prog);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 2, argv + 2, prog);
     if (!strcmp(argv[1], "recipe")) return cmd_recipe(argc - 2, argv + 2, prog);
-    log_error("unknown command '%s' (valid: model, train, export, logits, recipe)", argv[1]);
+#ifdef HAVE_HDF5
+    if (!strcmp(argv[1], "check")) return cmd_check(argc - 2, argv + 2, prog);
+#endif
+    log_error("unknown command '%s' (valid: model, train, export, logits, eval, recipe, check)", argv[1]);
     return 2;
 }

@@ -2,8 +2,10 @@
 # tests/test_cli.sh — bin/repro on bad input: train with a missing or truncated IDX file, a bad
 # recipe key or value, an unwritable results folder, weights that do not fit, distillation's
 # teachers and soft labels that do not fit, progressive stages that contradict; export and logits
-# with files that do not fit the model; recipe --keys lists the key table. Each must print one
-# line naming the cause, exit non-zero, and leave no run file that looks valid (and no
+# with files that do not fit the model; eval with a missing file, another model's weights, an
+# unknown model, too small an input; eval --reparam on a trained GhostNetV3 checkpoint scores as
+# the plain eval, and is a no-op on a ResNet; recipe --keys lists the key table. Each must print
+# one line naming the cause, exit non-zero, and leave no run file that looks valid (and no
 # half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks
 # what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
@@ -123,7 +125,7 @@ make_npy() {
 }
 W=$TMP/weights
 mkdir -p "$W"
-for c in export logits; do
+for c in export logits eval; do
     if "$REPRO" $c --help | grep -q "usage: .* $c"; then ok "$c --help"; else fail "$c --help" "no usage line"; fi
 done
 if "$REPRO" export resnet20 --classes 5 --seed 3 --out "$W/c5.safetensors" >"$TMP/stdout" 2>&1 &&
@@ -165,6 +167,63 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
     expect_error "train: weights for another model" \
         "tensor conv1.weight is F32 (16, 3, 3, 3); resnet20 expects F32 (16, 1, 3, 3)" "$TMP/out10" \
         "$REPRO" train --recipe $RECIPE --weights "$W/c10.safetensors" --out "$TMP/out10" "${tiny[@]}"
+fi
+
+# ---- eval: weights on the recipe's test split, and re-parameterized (GhostNetV3)
+expect_error "eval: unknown model" "eval: unknown model 'ghostnetv3_1'" "$W" \
+    "$REPRO" eval --model ghostnetv3_1 --weights "$W/c10.safetensors"
+expect_error "eval: GhostNet below 33 px" "res 28 is too small" "$W" \
+    "$REPRO" eval --model ghostnetv3_100 --weights "$W/c10.safetensors"
+expect_error "model: GhostNet below 33 px" "res 32 is too small: its last stage would be 1x1" "$W" \
+    "$REPRO" model ghostnetv3_100 --res 32
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+    few=(--set data.eval_limit=100 --set train.eval_batch=64)
+    expect_error "eval: missing weights file" "$W/none.safetensors: cannot open" "$W" \
+        "$REPRO" eval --model resnet20 --weights "$W/none.safetensors" "${few[@]}"
+    expect_error "eval: weights of another model" "resnet20 expects F32 (16, 1, 3, 3)" "$W" \
+        "$REPRO" eval --model resnet20 --weights "$W/c10.safetensors" "${few[@]}"
+    "$REPRO" export resnet20 --in-chans 1 --seed 3 --out "$W/gray.safetensors" >/dev/null 2>&1
+    if "$REPRO" eval --model resnet20 --weights "$W/gray.safetensors" --reparam "${few[@]}" >"$TMP/stdout" 2>&1 &&
+       grep -q "has no re-parameterizable branches: --reparam changes nothing" "$TMP/stdout" &&
+       grep -q "^eval: top-1 .* top-5 .* loss .* images/s" "$TMP/stdout"; then
+        ok "eval --reparam on a ResNet: a no-op, said so"
+    else
+        fail "eval --reparam on a ResNet" "$(cat "$TMP/stdout")"
+    fi
+    # a GhostNetV3 trained a few steps in its branches' form: the run file has both forms' top-1,
+    # and the checkpoint evaluates folded as it does with its branches
+    ghost=(--set model.name=ghostnetv3_100 --set model.width=0.5 --set model.res=36 --set train.batch=32
+           --set data.train_limit=64 --set data.eval_limit=100 --set train.eval_batch=64 --set train.epochs=1)
+    if "$REPRO" train --recipe $RECIPE --out "$TMP/ghost" "${ghost[@]}" >"$TMP/stdout" 2>&1; then
+        run=$(ls "$TMP"/ghost/*.h5)
+        ck=${run%.h5}.safetensors
+        if h5dump -a /final/top1_reparam "$run" >/dev/null 2>&1 && grep -q "(folded [0-9.]*%)" "$TMP/stdout"; then
+            ok "train GhostNetV3: the epoch line and the run file have the folded top-1"
+        else
+            fail "train GhostNetV3: folded top-1" "$(grep '^epoch 1/1 ' "$TMP/stdout")"
+        fi
+        knobs=(--set model.width=0.5 --set model.res=36 "${few[@]}")
+        "$REPRO" eval --model ghostnetv3_100 --weights "$ck" "${knobs[@]}" >"$TMP/plain" 2>&1
+        "$REPRO" eval --model ghostnetv3_100 --weights "$ck" --reparam "${knobs[@]}" >"$TMP/folded" 2>&1
+        a=$(grep '^eval: top-1' "$TMP/plain"); b=$(grep '^eval: top-1' "$TMP/folded")
+        # the same top-1 and top-5, the mean loss within 1e-4 (float rounding of the fold)
+        if [ -n "$a" ] && [ -n "$b" ] && grep -q "ghostnetv3_100 folded" "$TMP/folded" &&
+           [ "$(echo "$a" | awk '{print $3, $5}')" = "$(echo "$b" | awk '{print $3, $5}')" ] &&
+           awk -v x="$(echo "$a" | awk '{print $7}')" -v y="$(echo "$b" | awk '{print $7}')" \
+               'BEGIN { d = x - y; exit !(d < 1e-4 * x && -d < 1e-4 * x) }'; then
+            ok "eval --reparam = eval on a GhostNetV3 checkpoint ($a; folded: $b)"
+        else
+            fail "eval --reparam = eval" "plain: $(cat "$TMP/plain"); folded: $(cat "$TMP/folded")"
+        fi
+        if "$REPRO" export ghostnetv3_100 --set width=0.5 --in-chans 1 --classes 10 --weights "$ck" --reparam \
+               --out "$W/folded.safetensors" >"$TMP/stdout" 2>&1 && grep -q "ghostnetv3_100 folded" "$TMP/stdout"; then
+            ok "export --reparam of a checkpoint"
+        else
+            fail "export --reparam of a checkpoint" "$(cat "$TMP/stdout")"
+        fi
+    else
+        fail "train GhostNetV3" "$(tail -3 "$TMP/stdout")"
+    fi
 fi
 
 # ---- distillation: teachers and stored soft labels that do not fit

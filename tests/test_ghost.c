@@ -140,6 +140,12 @@ Test(ghostnet, registry_refuses_what_timm_lacks)
     k.reparam = true;
     cr_expect_eq(model_check("ghostnetv3_100", &k), 0);
     cr_expect_eq(model_check("resnet50", &k), ERR_ARG, "a ResNet has nothing to fold");
+    cr_expect(model_has_reparam("ghostnetv3_160") && !model_has_reparam("resnet50") &&
+              !model_has_reparam("efficientnetv2_s"));
+    // the last stage is ceil(res / 32): 2x2 from 33 on (too_small_an_input_stops: the abort below)
+    cr_expect_eq(model_check_res("ghostnetv3_100", 33), 0);
+    cr_expect_eq(model_check_res("ghostnetv3_100", 32), ERR_ARG);
+    cr_expect_eq(model_check_res("resnet20", 28), 0);
 }
 
 Test(ghostnet, width_knob_multiplies_the_named_width)
@@ -212,15 +218,20 @@ static void net_open(Net *n, const char *backend, const char *name, ModelKnobs k
     net_plan(n, mode);
 }
 
-// the folded form of `trained` (eval plan, on trained's device): model_reparameterize
-static void net_fold(Net *f, Net *trained, const char *name, int batch, int res)
+// the folded form of `trained` (built with knobs k; eval plan, on trained's device):
+// model_reparameterize
+static void net_fold_knobs(Net *f, Net *trained, const char *name, ModelKnobs k, int batch, int res)
 {
     memset(f, 0, sizeof *f);
     f->d = trained->d;
     graph_init(&f->g, &f->p);
-    ModelKnobs k = model_knobs_default();
     model_reparameterize(&f->g, &f->p, name, &k, &trained->p, batch, res);
     net_plan(f, GRAPH_EVAL);
+}
+
+static void net_fold(Net *f, Net *trained, const char *name, int batch, int res)
+{
+    net_fold_knobs(f, trained, name, model_knobs_default(), batch, res);
 }
 
 static void net_close(Net *n)
@@ -494,6 +505,120 @@ Test(train, sgd_steps_lower_the_loss_cpu)
     cr_expect(last < 0.7 * first, "loss %g after %d steps, %g at the first", last, STEPS, first);
     cr_log_info("ghostnetv3_100 on cpu, 40 px: loss %.4f -> %.4f in %d SGD steps", first, last, STEPS);
     net_close(&n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// re-parameterized training: the multi-branch form trained by the trainer (train_run), then folded
+
+#include <unistd.h> // getpid, unlink, access
+
+#include "io/recipe.h"
+#include "io/weights.h"
+#ifdef HAVE_HDF5
+#include "io/runfile.h"
+#endif
+
+enum { TR_RES = 36, TR_B = 4 }; // the smallest resolution GhostNet takes (33) rounded up
+
+static bool have_fmnist(void)
+{
+    return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
+}
+
+// a tiny GhostNetV3 run on Fashion-MNIST: width 0.5, 36 px, one channel, 10 classes; 6 SGD steps of
+// 16 with no warm-up (the weights move from the first step), BN momentum 0.5 (the running
+// statistics move far from a fresh model's), an EMA; a checkpoint at `ckpt`
+static TrainConfig tiny_ghost_run(const char *ckpt)
+{
+    TrainConfig c;
+    char *sets[] = {"model.name=ghostnetv3_100", "model.width=0.5", "model.res=36", "model.bn_momentum=0.5",
+                    "data.train_limit=96", "data.eval_limit=200", "train.batch=16", "train.eval_batch=64",
+                    "train.epochs=1", "schedule.warmup_epochs=0", "train.ema_decay=0.5"};
+    cr_assert_eq(recipe_load(&c, "recipes/fmnist_resnet20.recipe", LEN(sets), sets), 0);
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s", ckpt);
+    snprintf(c.run_id, sizeof c.run_id, "ghost");
+    return c;
+}
+
+#ifdef HAVE_HDF5
+// the hook writes the run file as `repro train` does
+static int write_run(const TrainResult *r, void *user)
+{
+    RunMeta m = {.study = "t", .run_id = "ghost", .status = r->status, .model = "ghostnetv3_100"};
+    return runfile_write(user, &m, r->epochs, r->n_epochs, r);
+}
+
+// column `name` of the run file's epoch `row`, read back by name (NAN when absent)
+static double table_column(const RunRecord *r, const char *name, int row)
+{
+    int j = run_col(r, name);
+    return j >= 0 && row < r->n_rows ? r->rows[(size_t)row * r->n_cols + j] : NAN;
+}
+#endif
+
+// the folded form scores as the branches do: a float-rounding tie may flip one prediction
+static void expect_same_top1(const char *what, double top1, double folded, int images)
+{
+    cr_expect(isfinite(folded) && fabs(top1 - folded) * images / 100 <= 1.001,
+              "%s: top-1 %.2f%% with the branches, %.2f%% folded", what, top1, folded);
+}
+
+// the acceptance of issue 5's re-parameterized training: trained a few steps in the multi-branch
+// form, the checkpoint's weights folded give the branches' eval logits within 1e-5 (max |a - b| /
+// max |a|), and the run recorded both forms' accuracies, which agree
+Test(reparam, trained_then_folded_gives_the_same_logits_cpu, .timeout = 600)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    char ckpt[96], run[96];
+    snprintf(ckpt, sizeof ckpt, "/tmp/repro_ghost_reparam_%d.safetensors", (int)getpid());
+    snprintf(run, sizeof run, "/tmp/repro_ghost_reparam_%d.h5", (int)getpid());
+    TrainConfig c = tiny_ghost_run(ckpt);
+    TrainResult r;
+#ifdef HAVE_HDF5
+    cr_assert_eq(train_run(&c, &r, write_run, run), 0);
+#else
+    cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
+#endif
+    cr_assert_eq(r.n_epochs, 1);
+    const EpochLog *e = &r.epochs[0];
+    expect_same_top1("weights", e->eval_top1, e->eval_top1_reparam, 200);
+    expect_same_top1("EMA weights", e->ema_top1, e->ema_top1_reparam, 200);
+    cr_log_info("ghostnetv3_100 x0.5, 6 steps: top-1 %.2f%% (folded %.2f%%), EMA %.2f%% (folded %.2f%%)",
+                e->eval_top1, e->eval_top1_reparam, e->ema_top1, e->ema_top1_reparam);
+#ifdef HAVE_HDF5
+    RunRecord rf;
+    cr_assert_eq(runfile_read(run, &rf), 0, "no run file %s", run);
+    cr_expect_eq(table_column(&rf, "eval_top1", 0), e->eval_top1);
+    cr_expect_eq(table_column(&rf, "eval_top1_reparam", 0), e->eval_top1_reparam);
+    cr_expect_eq(table_column(&rf, "ema_top1_reparam", 0), e->ema_top1_reparam);
+    cr_expect_eq(run_final(&rf, "top1_reparam"), e->eval_top1_reparam);
+    cr_expect_eq(run_final(&rf, "ema_top1_reparam"), e->ema_top1_reparam);
+    runfile_record_free(&rf);
+    unlink(run);
+#endif
+    train_result_free(&r);
+    // the checkpoint's weights, in both forms, on the test's input
+    ModelKnobs k = c.net;
+    Net a, fo;
+    net_open(&a, "cpu", c.model, k, TR_B, TR_RES, GRAPH_EVAL, true, false, 0);
+    cr_assert_eq(weights_load(&a.p, ckpt, false, c.model, NULL), 0);
+    net_fold_knobs(&fo, &a, c.model, k, TR_B, TR_RES);
+    size_t nl = (size_t)TR_B * 10;
+    float za[TR_B * 10];
+    memcpy(za, net_eval(&a), sizeof za);
+    double err = max_rel_err(net_eval(&fo), za, nl);
+    cr_expect(err < 1e-5, "trained, then folded: logits differ by %.2e (max |a - b| / max |a|)", err);
+    cr_log_info("trained 6 steps, folded: logits differ by %.2e", err);
+    // and the training moved what the fold folds: BN statistics away from a fresh model's
+    int iv = params_find(&a.p, "blocks.1.0.ghost1.primary_rpr_conv.0.bn1.running_var");
+    cr_assert(iv >= 0);
+    const float *var = params_at(&a.p, ROLE_W, iv);
+    double dev = 0;
+    for (size_t j = 0; j < a.p.info[iv].numel; j++) dev = fmax(dev, fabs(var[j] - 1));
+    cr_expect(dev > 0.1, "running variances within %.3f of 1: the run did not train the branches", dev);
+    net_close(&fo);
+    net_close(&a);
+    unlink(ckpt);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,9 +119,11 @@ Test(runfile, write_replace_and_read_back)
     snprintf(path, sizeof path, "/tmp/repro_test_run_%d.h5", (int)getpid());
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     EpochLog e[2] = {{.epoch = 1, .lr = 0.1f, .res = 28, .train_loss = 1.5, .train_top1 = 40, .eval_loss = 1.2,
-                      .eval_top1 = 55.5, .eval_top5 = 90, .ema_top1 = 56, .img_per_s = 800, .seconds = 10},
+                      .eval_top1 = 55.5, .eval_top5 = 90, .ema_top1 = 56, .eval_top1_reparam = 55.5,
+                      .ema_top1_reparam = 56, .img_per_s = 800, .seconds = 10},
                      {.epoch = 2, .lr = 0.05f, .res = 28, .train_loss = 0.9, .train_top1 = 70, .eval_loss = 0.8,
-                      .eval_top1 = 71.25, .eval_top5 = 97, .ema_top1 = 72.5, .img_per_s = 810, .seconds = 9}};
+                      .eval_top1 = 71.25, .eval_top5 = 97, .ema_top1 = 72.5, .eval_top1_reparam = 71.0,
+                      .ema_top1_reparam = 72.25, .img_per_s = 810, .seconds = 9}};
     TrainResult r = {.status = "running", .epochs = e, .n_epochs = 1, .best_top1 = 55.5, .best_epoch = 1};
     RunMeta m = {.study = "t", .run_id = "abc", .tier = "smoke", .git_revision = "0", .backend = "cpu",
                  .device = "cpu", .status = "running", .recipe = "[model]\nname = resnet20\n", .seed = 3,
@@ -141,11 +143,13 @@ Test(runfile, write_replace_and_read_back)
     hsize_t nfields, nrecords;
     cr_assert(H5TBget_table_info(f, "epochs", &nfields, &nrecords) >= 0);
     cr_expect_eq(nrecords, 2);
-    cr_expect_eq(nfields, 11);
+    cr_expect_eq(nfields, 13); // DESIGN §6's columns and the folded form's two (runfile.h)
     hid_t g = H5Gopen2(f, "final", H5P_DEFAULT);
     cr_expect(fabs(read_attr_d(g, "top1") - 71.25) < 1e-9);
     cr_expect(fabs(read_attr_d(g, "best_epoch") - 2) < 1e-9);
     cr_expect(fabs(read_attr_d(g, "ema_top1") - 72.5) < 1e-9);
+    cr_expect(fabs(read_attr_d(g, "top1_reparam") - 71.0) < 1e-9);
+    cr_expect(fabs(read_attr_d(g, "ema_top1_reparam") - 72.25) < 1e-9);
     H5Gclose(g);
     H5Fclose(f);
     unlink(path);
@@ -160,6 +164,88 @@ Test(runfile, unwritable_folder_is_an_error)
 #endif
 
 // ---------------------------------------------------------------------------------------------
+// the checkpoint's epoch log: every column back, the folded form's too; a log of the 11 columns
+// written before those existed loads with them NAN
+
+#include <unistd.h> // getpid, unlink
+
+#include "io/safetensors.h"
+#include "train/checkpoint.h"
+
+// a one-entry table ("a", 3 values) on the cpu backend
+static void tiny_table(Params *p, Dev *d)
+{
+    cr_assert_eq(dev_open(d, "cpu"), 0);
+    *p = (Params){0};
+    params_add(p, "a", 1, (const int[]){3}, true);
+    cr_assert_eq(params_alloc(p, d, 0, false), 0);
+}
+
+// the checkpoint at path again, its log cut to its first `cols` columns
+static void cut_log(const char *path, int cols)
+{
+    StFile f;
+    cr_assert_eq(st_read(&f, path), 0);
+    StTensor t[8];
+    int64_t dims[8][2];
+    double *cut = NULL;
+    cr_assert(f.n <= 8);
+    for (int i = 0; i < f.n; i++) {
+        const StEntry *e = &f.e[i];
+        dims[i][0] = e->dims[0], dims[i][1] = e->ndim > 1 ? e->dims[1] : 0;
+        t[i] = (StTensor){e->name, e->ndim, dims[i], f.data + e->begin, strcmp(e->dtype, "F64") ? ST_F32 : ST_F64};
+        if (strcmp(e->name, "log.epochs")) continue;
+        const double *v = (const double *)(f.data + e->begin);
+        cut = xcalloc((size_t)(e->dims[0] * cols), sizeof *cut);
+        for (int r = 0; r < e->dims[0]; r++)
+            for (int c = 0; c < cols; c++) cut[r * cols + c] = v[r * e->dims[1] + c];
+        dims[i][1] = cols;
+        t[i].data = cut;
+    }
+    const char *meta[16][2];
+    for (int m = 0; m < f.n_meta && m < 16; m++) meta[m][0] = f.meta[m][0], meta[m][1] = f.meta[m][1];
+    cr_assert_eq(st_write(path, t, f.n, (const char *const (*)[2])meta, f.n_meta), 0);
+    free(cut);
+    st_free(&f);
+}
+
+Test(checkpoint, epoch_log_round_trip_and_the_older_log)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/repro_test_log_%d.safetensors", (int)getpid());
+    Dev d;
+    Params p;
+    tiny_table(&p, &d);
+    EpochLog e[2] = {{.epoch = 1, .lr = 0.5f, .res = 36, .train_loss = 2, .train_top1 = 20, .eval_loss = 1.9,
+                      .eval_top1 = 30, .eval_top5 = 80, .ema_top1 = 31, .eval_top1_reparam = 30.5,
+                      .ema_top1_reparam = 31.5, .img_per_s = 100, .seconds = 3},
+                     {.epoch = 2, .lr = 0.25f, .res = 36, .eval_top1 = 40, .ema_top1 = NAN,
+                      .eval_top1_reparam = NAN, .ema_top1_reparam = NAN}};
+    TrainResult r = {.status = "running", .epochs = e, .n_epochs = 2, .best_top1 = 40, .best_epoch = 2};
+    cr_assert_eq(ckpt_save(path, &p, NULL, OPTIM_SGD, &r, 2, 10, 1, "log"), 0);
+    EpochLog back[2];
+    TrainResult rb = {.epochs = back};
+    int done;
+    long step;
+    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), 0);
+    cr_expect(done == 2 && step == 10 && rb.n_epochs == 2);
+    cr_expect(back[0].eval_top1_reparam == 30.5 && back[0].ema_top1_reparam == 31.5 && back[0].seconds == 3,
+              "epoch 1 back: folded %g, EMA folded %g, seconds %g", back[0].eval_top1_reparam,
+              back[0].ema_top1_reparam, back[0].seconds);
+    cr_expect(isnan(back[1].eval_top1_reparam) && back[1].eval_top1 == 40);
+    cut_log(path, 11);
+    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), 0);
+    cr_expect(back[0].ema_top1 == 31 && back[0].seconds == 3 && isnan(back[0].eval_top1_reparam) &&
+              isnan(back[0].ema_top1_reparam), "an 11-column log: seconds %g, folded %g",
+              back[0].seconds, back[0].eval_top1_reparam);
+    cut_log(path, 10); // neither layout
+    cr_expect_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), ERR_FORMAT);
+    unlink(path);
+    params_free(&p);
+    dev_close(&d);
+}
+
+// ---------------------------------------------------------------------------------------------
 // exact resume: a tiny run killed with SIGKILL at a random moment, resumed, ends with bitwise the
 // weights of an uninterrupted run; the same taught by a teacher in MEAL V2's way, so the
 // discriminator's weights and momentum must resume too
@@ -169,7 +255,6 @@ Test(runfile, unwritable_folder_is_an_error)
 #include <time.h>     // nanosleep
 
 #include "io/recipe.h"
-#include "io/safetensors.h"
 
 // the optimizer's settings (recipe --set overrides) of a run
 typedef struct { const char *name; int n; char *sets[10]; } Opt;

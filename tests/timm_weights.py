@@ -9,13 +9,17 @@ at a small resolution, and below a parameter limit (the largest models add minut
   in:    timm's own state_dict (its batch norms randomized, so every residual branch counts: timm
          zero-initializes their last BN) saved as safetensors -> `repro logits` agrees with timm;
   again: `repro export NAME --weights that file` gives back every tensor bit for bit, with an int64
-         num_batches_tracked () per batch norm.
+         num_batches_tracked () per batch norm;
+  folded: (models with re-parameterizable branches, GhostNetV3) `repro export NAME --weights that
+         file --reparam` -> timm's reparameterize_model() of the model, strictly, and its logits are
+         those of timm's training form.
 The timm side is written with safetensors.torch when it is installed, else with the small writer
 below (the format is 8 bytes of header length, a JSON header, the raw bytes); the engine's reader
 is checked against the safetensors library itself by tests/test_io.c (tests/ref/tiny.safetensors).
 Prints one line per model ("ok", "FAIL", "skip") and a summary; exits 1 when one failed, 0 with a
 "skip" line when torch or timm is missing. Run by tests/test_timm_weights.sh (make test).
-Environment: REPRO (default ./bin/repro), REPRO_TIMM_RES (64), REPRO_TIMM_MAX_PARAMS (40e6).
+Arguments: model names to check (default: all). Environment: REPRO (default ./bin/repro),
+REPRO_TIMM_RES (64), REPRO_TIMM_MAX_PARAMS (40e6).
 """
 import json
 import os
@@ -169,11 +173,21 @@ def check(name, tmp):
                 raise RuntimeError(f"round trip: {k} is {got[k].dtype} {tuple(got[k].shape)}, not int64 ()")
         elif got[k].shape != v.shape or not torch.equal(got[k], v):
             raise RuntimeError(f"round trip: {k} differs ({tuple(got[k].shape)} vs {tuple(v.shape)})")
-    return e_out, e_in
+    # folded: our fold of timm's weights in timm's folded model computes what the branches did
+    folded = os.path.join(tmp, "folded.safetensors")
+    if " folded " not in repro("export", name, "--res", str(RES), "--weights", theirs, "--reparam",
+                               "--out", folded):
+        return e_out, e_in, None  # no branches: --reparam is a no-op (said so)
+    deploy = timm.models.reparameterize_model(model)  # a copy: model stays in the training form
+    deploy.load_state_dict(load_file(folded), strict=True)
+    xn = x.permute(0, 3, 1, 2).contiguous().double()
+    with torch.no_grad():
+        e_fold = rel_err(deploy.double()(xn).numpy(), model.double()(xn).numpy())
+    return e_out, e_in, e_fold
 
 
 def main():
-    names = repro("model", "--list").split()
+    names = sys.argv[1:] or repro("model", "--list").split()
     print(f"timm {timm.__version__}, torch {torch.__version__}; timm's files written by the {WRITER}; "
           f"{RES}x{RES}, tolerance {TOL:g} (max |ours - timm| / max |timm|, timm in float64)")
     passed = failed = skipped = 0
@@ -190,11 +204,12 @@ def main():
                 continue
             t0 = time.time()
             try:
-                (e_out, tol_out), (e_in, tol_in) = check(name, tmp)
-                bad = e_out > tol_out or e_in > tol_in
+                (e_out, tol_out), (e_in, tol_in), e_fold = check(name, tmp)
+                bad = e_out > tol_out or e_in > tol_in or (e_fold is not None and e_fold > TOL)
                 loose = "" if max(tol_out, tol_in) == TOL else f"  (tolerance {max(tol_out, tol_in):.0e}: timm's float32 is that far off)"
+                fold = "" if e_fold is None else f"  export --reparam->timm folded {e_fold:.1e}"
                 print(f"{'FAIL' if bad else 'ok  '}  {name:12s} export->timm {e_out:.1e}  timm->repro "
-                      f"{e_in:.1e}  round trip exact  ({time.time() - t0:.1f} s){loose}")
+                      f"{e_in:.1e}  round trip exact{fold}  ({time.time() - t0:.1f} s){loose}")
             except Exception as e:  # one model's failure is reported, the others still run
                 bad = True
                 print(f"FAIL  {name:12s} {e}")

@@ -56,6 +56,13 @@ void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+void *xrealloc(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes ? bytes : 1);
+    CHECK(q, "out of host memory growing a buffer to %zu bytes", bytes);
+    return q;
+}
+
 const char *shape_str(Shape4 s, char buf[64])
 {
     snprintf(buf, 64, "(%d,%d,%d,%d)", s.n, s.h, s.w, s.c);

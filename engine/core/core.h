@@ -55,6 +55,7 @@ const char *err_name(int err);
 // checked allocation for host memory owned by the engine (tier 1: out of host memory is fatal)
 void *xmalloc(size_t bytes);
 void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t bytes);
 
 // ---------------------------------------------------------------------------------------------
 // shapes: activations are NHWC, a Shape4 lists them in that order

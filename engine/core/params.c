@@ -53,7 +53,8 @@ int params_find(const Params *p, const char *name)
     return -1;
 }
 
-int params_alloc(Params *p, Dev *d, int n_slots, bool ema)
+// roles ROLE_W .. ROLE_SLOT0 + n_slots - 1, less EMA without ema and gradients without grads
+static int alloc_roles(Params *p, Dev *d, int n_slots, bool ema, bool grads)
 {
     CHECK(!p->dev, "params_alloc: called twice");
     CHECK(n_slots >= 0 && n_slots <= 4, "params_alloc: %d optimizer slots (at most 4)", n_slots);
@@ -62,12 +63,16 @@ int params_alloc(Params *p, Dev *d, int n_slots, bool ema)
     p->has_ema = ema;
     size_t bytes = (p->total ? p->total : PARAMS_ALIGN) * sizeof(float);
     for (int r = 0; r < ROLE_SLOT0 + n_slots; r++) {
-        if (r == ROLE_EMA && !ema) continue;
+        if ((r == ROLE_EMA && !ema) || (r == ROLE_GRAD && !grads)) continue;
         p->buf[r] = dev_alloc(d, bytes);
         dev_memset0(d, p->buf[r], bytes);
     }
     return 0;
 }
+
+int params_alloc(Params *p, Dev *d, int n_slots, bool ema) { return alloc_roles(p, d, n_slots, ema, true); }
+
+int params_alloc_weights(Params *p, Dev *d) { return alloc_roles(p, d, 0, false, false); }
 
 float *params_at(const Params *p, ParamRole role, int i)
 {

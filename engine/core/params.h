@@ -43,6 +43,8 @@ int    params_find(const Params *p, const char *name);  // index, or -1
 // allocates every role once (weights, grads, n_slots slots, EMA when ema); weights and grads
 // zeroed. After this, params_add is an error. Returns 0 or ERR_NOMEM.
 int    params_alloc(Params *p, Dev *d, int n_slots, bool ema);
+// the weights alone, no gradients: a table only evaluated (a folded model, `repro eval`)
+int    params_alloc_weights(Params *p, Dev *d);
 float *params_at(const Params *p, ParamRole role, int i);   // pointer into a role's buffer
 void   params_zero(Params *p, ParamRole role);              // e.g. grads once per step
 size_t params_count(const Params *p, bool trainable_only);  // elements, without padding

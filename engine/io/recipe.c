@@ -438,7 +438,7 @@ static int resolve(TrainConfig *c)
         log_error("recipe: model.name = '%s': unknown model (valid: %s)", c->model, model_names());
         return ERR_FORMAT;
     }
-    if (model_check(c->model, &c->net)) return ERR_FORMAT;
+    if (model_check(c->model, &c->net) || model_check_res(c->model, c->res)) return ERR_FORMAT;
     c->sched.epochs = c->epochs;
     // what no single key's range can say
     if (!dataset_known(c->dataset)) {

@@ -2,7 +2,7 @@
 #include "runfile.h"
 
 #include <errno.h>    // errno
-#include <math.h>     // NAN
+#include <math.h>     // NAN, isnan
 #include <hdf5.h>     // H5F*, H5A*, H5G*
 #include <hdf5_hl.h>  // H5TBmake_table
 #include <stdio.h>    // rename, snprintf
@@ -43,7 +43,8 @@ typedef struct {
     int32_t epoch;
     float   lr;
     int32_t image_size;
-    double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s, seconds;
+    double  train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, eval_top1_reparam,
+            ema_top1_reparam, img_per_s, seconds;
 } EpochRow;
 
 static int write_epochs(hid_t f, const EpochLog *e, int n)
@@ -51,17 +52,21 @@ static int write_epochs(hid_t f, const EpochLog *e, int n)
     EpochRow *rows = xcalloc((size_t)(n ? n : 1), sizeof *rows);
     for (int i = 0; i < n; i++)
         rows[i] = (EpochRow){e[i].epoch, e[i].lr, e[i].res, e[i].train_loss, e[i].train_top1, e[i].eval_loss,
-                             e[i].eval_top1, e[i].eval_top5, e[i].ema_top1, e[i].img_per_s, e[i].seconds};
+                             e[i].eval_top1, e[i].eval_top5, e[i].ema_top1, e[i].eval_top1_reparam,
+                             e[i].ema_top1_reparam, e[i].img_per_s, e[i].seconds};
     const char *names[] = {"epoch", "lr", "image_size", "train_loss", "train_top1", "eval_loss",
-                           "eval_top1", "eval_top5", "ema_top1", "img_per_s", "seconds"};
+                           "eval_top1", "eval_top5", "ema_top1", "eval_top1_reparam", "ema_top1_reparam",
+                           "img_per_s", "seconds"};
     size_t offsets[] = {HOFFSET(EpochRow, epoch), HOFFSET(EpochRow, lr), HOFFSET(EpochRow, image_size),
                         HOFFSET(EpochRow, train_loss), HOFFSET(EpochRow, train_top1),
                         HOFFSET(EpochRow, eval_loss), HOFFSET(EpochRow, eval_top1),
                         HOFFSET(EpochRow, eval_top5), HOFFSET(EpochRow, ema_top1),
+                        HOFFSET(EpochRow, eval_top1_reparam), HOFFSET(EpochRow, ema_top1_reparam),
                         HOFFSET(EpochRow, img_per_s), HOFFSET(EpochRow, seconds)};
     hid_t types[] = {H5T_NATIVE_INT32, H5T_NATIVE_FLOAT, H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE,
                      H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
-                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE};
+                     H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE,
+                     H5T_NATIVE_DOUBLE};
     herr_t rc = H5TBmake_table("epochs", f, "epochs", LEN(names), (hsize_t)n, sizeof(EpochRow), names,
                                offsets, types, 16, NULL, 0, rows);
     free(rows);
@@ -81,6 +86,7 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
     }
     int bad = 0;
     bad |= attr_str(f, "study", m->study) | attr_str(f, "run_id", m->run_id) | attr_str(f, "tier", m->tier);
+    bad |= attr_str(f, "label", m->label);
     bad |= attr_str(f, "git_revision", m->git_revision) | attr_str(f, "backend", m->backend);
     bad |= attr_str(f, "device", m->device) | attr_str(f, "status", m->status) | attr_str(f, "recipe", m->recipe);
     bad |= ATTR_I(f, "seed", m->seed);
@@ -98,6 +104,8 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
             bad |= ATTR_D(g, "top1", last ? last->eval_top1 : NAN) | ATTR_D(g, "top5", last ? last->eval_top5 : NAN);
             bad |= ATTR_D(g, "best_top1", r->best_top1) | ATTR_I(g, "best_epoch", r->best_epoch);
             bad |= ATTR_D(g, "wall_s", r->wall_s) | ATTR_D(g, "ema_top1", last ? last->ema_top1 : NAN);
+            bad |= ATTR_D(g, "top1_reparam", last ? last->eval_top1_reparam : NAN);
+            bad |= ATTR_D(g, "ema_top1_reparam", last ? last->ema_top1_reparam : NAN);
             H5Gclose(g);
         }
     }
@@ -118,27 +126,196 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
     return 0;
 }
 
+// string attribute `name` of object loc into out; 0, 1 when absent, -1 when not a fixed string
+static int read_str(hid_t loc, const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (H5Aexists(loc, name) <= 0) return 1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+    int rc = -1;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+        size_t n = H5Tget_size(t);
+        char *buf = xcalloc(n + 1, 1);
+        if (H5Aread(a, t, buf) >= 0) {
+            snprintf(out, cap, "%s", buf);
+            rc = 0;
+        }
+        free(buf);
+    }
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+// numeric attribute `name` of loc as double; NAN when absent or not numeric
+static double read_num(hid_t loc, const char *name)
+{
+    double v = NAN;
+    if (H5Aexists(loc, name) <= 0) return v;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return v;
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = NAN;
+    H5Aclose(a);
+    return v;
+}
+
+static hid_t open_quiet(const char *path)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+
 int runfile_read_status(const char *path, char *out, size_t cap)
 {
     out[0] = 0;
     if (access(path, F_OK) != 0) return ERR_IO;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), a = -1, t = -1;
-    int rc = ERR_FORMAT;
-    if (f < 0 || (a = H5Aopen(f, "status", H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0) goto out;
-    size_t n = H5Tget_size(t);
-    char *buf = xcalloc(n + 1, 1);
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Aread(a, t, buf) >= 0) {
-        snprintf(out, cap, "%s", buf);
-        rc = 0;
-    }
-    free(buf);
-out:
+    hid_t f = open_quiet(path);
+    int rc = f >= 0 && read_str(f, "status", out, cap) == 0 ? 0 : ERR_FORMAT;
     if (rc) log_error("run file %s: not a readable run file (no status attribute)", path);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
     if (f >= 0) H5Fclose(f);
     return rc;
+}
+
+int runfile_read_attr(const char *path, const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (access(path, F_OK) != 0) return ERR_IO;
+    hid_t f = open_quiet(path);
+    if (f < 0) {
+        log_error("run file %s: not an HDF5 file", path);
+        return ERR_FORMAT;
+    }
+    read_str(f, name, out, cap);
+    H5Fclose(f);
+    return 0;
+}
+
+// collects the numeric attributes of /final (H5Aiterate callback)
+static herr_t add_final(hid_t loc, const char *name, const H5A_info_t *info, void *user)
+{
+    (void)info;
+    RunRecord *r = user;
+    double v = read_num(loc, name);
+    if (isnan(v) && H5Aexists(loc, name) > 0) { // NAN stored (no EMA) is a value too; strings are not
+        hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a);
+        bool str = H5Tget_class(t) == H5T_STRING;
+        H5Tclose(t);
+        H5Aclose(a);
+        if (str) return 0;
+    }
+    r->final_names = xrealloc(r->final_names, (size_t)(r->n_final + 1) * sizeof *r->final_names);
+    r->final_vals = xrealloc(r->final_vals, (size_t)(r->n_final + 1) * sizeof *r->final_vals);
+    snprintf(r->final_names[r->n_final], sizeof r->final_names[0], "%s", name);
+    r->final_vals[r->n_final++] = v;
+    return 0;
+}
+
+// every member of the /epochs table, converted to double by HDF5 (members read by name)
+static int read_epochs(hid_t f, RunRecord *r)
+{
+    hid_t d = H5Dopen2(f, "epochs", H5P_DEFAULT), ft = d >= 0 ? H5Dget_type(d) : -1, sp = -1;
+    int rc = -1;
+    if (ft < 0 || H5Tget_class(ft) != H5T_COMPOUND || (sp = H5Dget_space(d)) < 0) goto out;
+    hsize_t n = 0;
+    if (H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) < 0) goto out;
+    r->n_rows = (int)n;
+    r->n_cols = H5Tget_nmembers(ft);
+    r->cols = xcalloc((size_t)(r->n_cols ? r->n_cols : 1), sizeof *r->cols);
+    r->rows = xcalloc((size_t)(n ? n : 1) * (size_t)(r->n_cols ? r->n_cols : 1), sizeof *r->rows);
+    double *col = xcalloc(n ? n : 1, sizeof *col);
+    rc = 0;
+    for (int j = 0; j < r->n_cols && !rc; j++) {
+        char *name = H5Tget_member_name(ft, (unsigned)j);
+        snprintf(r->cols[j], sizeof r->cols[0], "%s", name);
+        hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(double));
+        H5Tinsert(mt, name, 0, H5T_NATIVE_DOUBLE);
+        if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) < 0) rc = -1;
+        for (hsize_t i = 0; i < n; i++) r->rows[i * (size_t)r->n_cols + (size_t)j] = col[i];
+        H5Tclose(mt);
+        H5free_memory(name);
+    }
+    free(col);
+out:
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+int runfile_read(const char *path, RunRecord *r)
+{
+    memset(r, 0, sizeof *r);
+    if (access(path, R_OK) != 0) {
+        log_error("run file %s: cannot open (%s)", path, strerror(errno));
+        return ERR_IO;
+    }
+    hid_t f = open_quiet(path), g = -1;
+    const char *what = "not an HDF5 file";
+    if (f < 0) goto bad;
+    what = "no status attribute: not a run file";
+    if (read_str(f, "status", r->status, sizeof r->status)) goto bad;
+    read_str(f, "study", r->study, sizeof r->study);
+    read_str(f, "run_id", r->run_id, sizeof r->run_id);
+    read_str(f, "tier", r->tier, sizeof r->tier);
+    read_str(f, "label", r->label, sizeof r->label);
+    read_str(f, "git_revision", r->git_revision, sizeof r->git_revision);
+    read_str(f, "backend", r->backend, sizeof r->backend);
+    r->seed = (uint64_t)read_num(f, "seed");
+    if (H5Aexists(f, "recipe") > 0) {
+        hid_t a = H5Aopen(f, "recipe", H5P_DEFAULT), t = H5Aget_type(a);
+        size_t n = H5Tget_size(t);
+        r->recipe = xcalloc(n + 1, 1);
+        if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) || H5Aread(a, t, r->recipe) < 0) r->recipe[0] = 0;
+        H5Tclose(t);
+        H5Aclose(a);
+    } else r->recipe = xcalloc(1, 1);
+    what = "no /model group";
+    if ((g = H5Gopen2(f, "model", H5P_DEFAULT)) < 0) goto bad;
+    read_str(g, "name", r->model, sizeof r->model);
+    r->params = (uint64_t)read_num(g, "params");
+    r->macs = (uint64_t)read_num(g, "macs");
+    r->train_res = (int)read_num(g, "train_res");
+    r->eval_res = (int)read_num(g, "eval_res");
+    H5Gclose(g);
+    g = -1;
+    what = "no readable /epochs table";
+    if (read_epochs(f, r)) goto bad;
+    if ((g = H5Gopen2(f, "final", H5P_DEFAULT)) >= 0) { // absent while a run has no epoch yet
+        H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, add_final, r);
+        H5Gclose(g);
+    }
+    H5Fclose(f);
+    return 0;
+bad:
+    log_error("run file %s: %s", path, what);
+    if (g >= 0) H5Gclose(g);
+    if (f >= 0) H5Fclose(f);
+    runfile_record_free(r);
+    return ERR_FORMAT;
+}
+
+void runfile_record_free(RunRecord *r)
+{
+    free(r->recipe);
+    free(r->final_names);
+    free(r->final_vals);
+    free(r->cols);
+    free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
+double run_final(const RunRecord *r, const char *name)
+{
+    for (int i = 0; i < r->n_final; i++)
+        if (!strcmp(r->final_names[i], name)) return r->final_vals[i];
+    return NAN;
+}
+
+int run_col(const RunRecord *r, const char *name)
+{
+    for (int j = 0; j < r->n_cols; j++)
+        if (!strcmp(r->cols[j], name)) return j;
+    return -1;
 }
 
 int runfile_set_status(const char *path, const char *status)

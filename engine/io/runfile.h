@@ -1,10 +1,14 @@
 /* engine/io/runfile.h — a run's HDF5 file: results/<study>/<run>.h5 (DESIGN §6).
  *
- * Root attributes: study, run_id, tier, git_revision, backend, device, seed, status
- * (running|done|diverged|failed), recipe (the resolved recipe text, verbatim). Group /model:
+ * Root attributes: study, run_id, tier, label (the study's grid point; "" outside studies),
+ * git_revision, backend, device, seed, status (running|done|diverged|failed), recipe (the
+ * resolved recipe text, verbatim). Group /model:
  * name, params, macs, train_res, eval_res. Table /epochs (compound, one row per epoch: epoch, lr,
- * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1, img_per_s,
- * seconds). Group /final: top1, top5, best_top1, best_epoch, wall_s (percent, seconds).
+ * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1,
+ * eval_top1_reparam, ema_top1_reparam, img_per_s, seconds; the _reparam columns are the folded
+ * form's top-1 of a model with re-parameterizable branches, NaN for others, as ema_top1 without
+ * EMA). Group /final: top1, top5, best_top1, best_epoch, wall_s, ema_top1, top1_reparam,
+ * ema_top1_reparam (the last epoch's; percent, seconds).
  * The whole file is rewritten at every epoch end to PATH.tmp, flushed, and renamed over PATH, so a
  * reader or a crash never sees a half-written file; h5py, h5dump and HDFView read it unaided.
  */
@@ -14,7 +18,7 @@
 #include "../train/train.h"
 
 typedef struct {
-    const char *study, *run_id, *tier, *git_revision, *backend, *device, *status, *recipe;
+    const char *study, *run_id, *tier, *label, *git_revision, *backend, *device, *status, *recipe;
     uint64_t    seed;
     const char *model;
     uint64_t    params, macs;
@@ -30,6 +34,33 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
 int runfile_read_status(const char *path, char *out, size_t cap);
 // rewrites only the status of an existing run file (copy to PATH.tmp, change, rename); 0 or ERR_IO
 int runfile_set_status(const char *path, const char *status);
+// a string attribute of the file's root into out ("" when absent); 0, ERR_IO when the file is
+// missing (quietly), ERR_FORMAT when it is not an HDF5 file (one line printed)
+int runfile_read_attr(const char *path, const char *name, char *out, size_t cap);
+
+// a run file read back whole (export, summaries, the check). Columns and /final attributes are
+// read by name, whatever the file holds, so files of older or newer writers read alike
+typedef struct {
+    char     study[64], run_id[17], tier[16], label[128], status[32], git_revision[64], backend[16];
+    char     model[64];
+    char    *recipe;         // owned
+    uint64_t seed, params, macs;
+    int      train_res, eval_res;
+    int      n_final;        // /final's numeric attributes
+    char   (*final_names)[32];
+    double  *final_vals;
+    int      n_rows, n_cols; // /epochs, every column as double
+    char   (*cols)[32];
+    double  *rows;           // n_rows x n_cols
+} RunRecord;
+
+// 0, or ERR_IO / ERR_FORMAT with one line naming the path and what is missing
+int    runfile_read(const char *path, RunRecord *r);
+void   runfile_record_free(RunRecord *r);
+// /final's attribute `name`, NAN when the file lacks it
+double run_final(const RunRecord *r, const char *name);
+// the index of /epochs column `name`, -1 when absent
+int    run_col(const RunRecord *r, const char *name);
 
 
 #endif

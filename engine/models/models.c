@@ -54,6 +54,20 @@ int model_default_res(const char *name)
     return family_of(name) == FAM_GHOST ? 224 : resnet_default_res(name);
 }
 
+bool model_has_reparam(const char *name) { return family_of(name) == FAM_GHOST; }
+
+int model_check_res(const char *name, int res)
+{
+    // stem and four stride-2 blocks, each ceil(h / 2): the last stage is ceil(res / 32), and its
+    // DFC attention's 2x2 pool needs 2 rows
+    if (family_of(name) == FAM_GHOST && res < 33) {
+        log_error("model %s: res %d is too small: its last stage would be %dx%d, and its DFC attention "
+                  "pools 2x2 (valid: res >= 33)", name, res, (res + 31) / 32, (res + 31) / 32);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
 int model_check(const char *name, const ModelKnobs *k)
 {
     Family f = family_of(name);
@@ -176,6 +190,13 @@ int model_reparameterize(Graph *g, Params *p, const char *name, const ModelKnobs
     int out = model_build(g, name, &fk, batch, res);
     CHECK(params_alloc(p, trained->dev, 0, false) == 0, "model_reparameterize: %s: no memory for "
           "the folded table", name);
-    ghost_fold(p, trained, g->bn_eps);
+    model_fold(g, p, trained);
     return out;
+}
+
+void model_fold(const Graph *g, Params *p, const Params *trained)
+{
+    // every BN of the model was built with the graph's epsilon (model_build), the folded
+    // graph's as the trained one's: the knobs are the same
+    ghost_fold(p, trained, g->bn_eps);
 }

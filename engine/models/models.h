@@ -41,6 +41,9 @@ const char *model_names(void);           // "resnet18, resnet34, ...", for messa
 int         model_default_res(const char *name);
 // 0 when the named model takes these knobs; else ERR_ARG with one line naming what it does not
 int         model_check(const char *name, const ModelKnobs *k);
+// 0 when the named model (a registered one) can take inputs of res x res, else ERR_ARG with one
+// line naming the smallest it takes (GhostNet: its last stage's DFC attention pools 2x2, res >= 33)
+int         model_check_res(const char *name, int res);
 // builds the named model for input (batch, res, res, in_chans); returns the logits tensor. The
 // name and knobs must pass model_check (a programmer error otherwise)
 int         model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);
@@ -52,5 +55,11 @@ int         model_build(Graph *g, const char *name, const ModelKnobs *k, int bat
 // reparam set (a programmer error otherwise)
 int         model_reparameterize(Graph *g, Params *p, const char *name, const ModelKnobs *k,
                                  const Params *trained, int batch, int res);
+// true when the named model has re-parameterizable branches (reparam is a knob it takes)
+bool        model_has_reparam(const char *name);
+// refolds: fills p, the allocated table of g (a model built with reparam set), from `trained` (the
+// training form's table, same name and knobs): what model_reparameterize does after building,
+// for a caller that keeps the folded model and folds new weights into it (every epoch's eval)
+void        model_fold(const Graph *g, Params *p, const Params *trained);
 
 #endif

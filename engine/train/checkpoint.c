@@ -1,12 +1,15 @@
 /* engine/train/checkpoint.c — saving and restoring a run's state (checkpoint.h). */
 #include "checkpoint.h"
 
+#include <math.h>   // NAN
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
 #include "../io/safetensors.h"
 
-enum { LOG_COLS = 11 };
+// the epoch log's columns: EpochLog's fields in order, the folded form's two last (a checkpoint
+// written before they existed has the first 11: those read as NAN)
+enum { LOG_COLS = 13, LOG_COLS_V1 = 11 };
 
 // appends the tensors of table p at t[k..]: each entry, its optimizer slots, its EMA; dims (4 per
 // entry) and names (n_slots + 1 per entry) are storage for them. Returns the new count
@@ -45,7 +48,8 @@ int ckpt_save(const char *path, const Params *p, const Params *aux, OptimKind ki
     for (int e = 0; e < r->n_epochs; e++) {
         const EpochLog *l = &r->epochs[e];
         double row[LOG_COLS] = {l->epoch, l->lr, l->res, l->train_loss, l->train_top1, l->eval_loss,
-                                l->eval_top1, l->eval_top5, l->ema_top1, l->img_per_s, l->seconds};
+                                l->eval_top1, l->eval_top5, l->ema_top1, l->img_per_s, l->seconds,
+                                l->eval_top1_reparam, l->ema_top1_reparam};
         memcpy(&log[e * LOG_COLS], row, sizeof row);
     }
     int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
@@ -129,16 +133,21 @@ int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainRes
     const StEntry *log = st_find(&f, "log.epochs");
     *epochs_done = atoi(ep);
     *step = atol(st);
-    if (!log || strcmp(log->dtype, "F64") || log->ndim != 2 || log->dims[1] != LOG_COLS ||
+    int cols = log && log->ndim == 2 ? (int)log->dims[1] : 0;
+    if (!log || strcmp(log->dtype, "F64") || (cols != LOG_COLS && cols != LOG_COLS_V1) ||
         log->dims[0] != *epochs_done) {
         log_error("checkpoint %s: log.epochs missing or not (%d x %d) float64", path, *epochs_done, LOG_COLS);
         goto out;
     }
     const double *v = (const double *)(f.data + log->begin);
     for (int e = 0; e < *epochs_done; e++) {
-        const double *row = &v[e * LOG_COLS];
-        r->epochs[e] = (EpochLog){(int)row[0], (float)row[1], (int)row[2], row[3], row[4], row[5], row[6],
-                                  row[7], row[8], row[9], row[10]};
+        const double *row = &v[e * cols];
+        r->epochs[e] = (EpochLog){.epoch = (int)row[0], .lr = (float)row[1], .res = (int)row[2],
+                                  .train_loss = row[3], .train_top1 = row[4], .eval_loss = row[5],
+                                  .eval_top1 = row[6], .eval_top5 = row[7], .ema_top1 = row[8],
+                                  .img_per_s = row[9], .seconds = row[10],
+                                  .eval_top1_reparam = cols > 11 ? row[11] : NAN,
+                                  .ema_top1_reparam = cols > 12 ? row[12] : NAN};
     }
     r->n_epochs = *epochs_done;
     r->best_top1 = strtod(best, NULL);

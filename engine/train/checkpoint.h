@@ -4,7 +4,8 @@
  * layout (conv weights (OC,KH,KW,C/G); `repro export --weights CKPT` turns it into timm's, see
  * io/weights.h) — weights and batch-norm statistics —, every optimizer slot under
  * "optimizer.<slot>.<name>" (optim.h names them: momentum; exp_avg, exp_avg_sq; square_avg), the
- * EMA under "ema.<name>", the epoch log as a float64 table "log.epochs" (n x 11), and metadata
+ * EMA under "ema.<name>", the epoch log as a float64 table "log.epochs" (n x 13: EpochLog's columns; older
+ * checkpoints' n x 11, without the folded form's, still load), and metadata
  * (layout "repro", optimizer, epochs done, step — also the optimizer's update count —, seed, run
  * id, best top-1 and its epoch). Everything random in a run is a function of (seed, epoch, step,
  * sample), so weights + optimizer slots + position are the whole state: on the cpu backend a

@@ -5,11 +5,14 @@
  * order and augmentations from the run seed, steps the optimizer (optim.h) under the schedule
  * (schedule.h, its rates scaled to the batch when given per lr_batch images), keeps an EMA
  * of the weights when asked, and evaluates on the test split after every epoch (top-1, top-5,
- * loss; top-1 of the EMA weights too). With progressive learning (progressive.h) the training
- * models, the loader's size and augmentation and the dropout follow the stage of the global step,
- * changed at the first step of each stage (and where a resumed run starts). On a terminal it
- * keeps one progress line updated; otherwise it prints plain lines. A NaN or infinite loss ends
- * the run with status "diverged".
+ * loss; top-1 of the EMA weights too). A model with re-parameterizable branches (GhostNetV3)
+ * trains in its multi-branch form and is evaluated in both forms: each eval folds the current
+ * weights (and the EMA's) into the inference form (models.h's model_fold) and records its top-1
+ * beside the branches'; the two agree up to float rounding, so a gap is a folding bug and is
+ * reported. With progressive learning (progressive.h) the training models, the loader's size and
+ * augmentation and the dropout follow the stage of the global step, changed at the first step of
+ * each stage (and where a resumed run starts). On a terminal it keeps one progress line updated;
+ * otherwise it prints plain lines. A NaN or infinite loss ends the run with status "diverged".
  */
 #ifndef TRAIN_H
 #define TRAIN_H
@@ -59,6 +62,8 @@ typedef struct {
     double train_loss, train_top1;            // mean over the epoch's steps, percent
     double eval_loss, eval_top1, eval_top5;   // on the test split, percent
     double ema_top1;                          // the EMA weights' test top-1; NAN without EMA
+    double eval_top1_reparam, ema_top1_reparam; // the same, folded (model_fold); NAN for a model
+                                              // without re-parameterizable branches (or EMA)
     double img_per_s, seconds;                // training throughput; the epoch with its evals
 } EpochLog;
 
@@ -94,15 +99,33 @@ struct TrainStats {             // what trainer_train adds up
     void  *user;
 };
 
-// loads the data, opens the backend, builds and plans the models, initializes the weights from
-// the seed or loads them from c->weights, and the EMA from them; 0 or ERR_* with one line printed
+// loads the data, opens the backend, builds and plans the models (the folded form's eval models
+// too, over a table of their own, when the model has re-parameterizable branches), initializes
+// the weights from the seed or loads them from c->weights, and the EMA from them; 0 or ERR_*
+// with one line printed
 int  trainer_open(Trainer **t, const TrainConfig *c);
+// a trainer for evaluation alone (`repro eval`): the test split, its loader and eval models, the
+// weights of c->weights (ema: a checkpoint's EMA weights, into the weights); folded: the folded
+// form's models too (the model must have re-parameterizable branches: model_has_reparam). No
+// training data, optimizer slots or teachers; trainer_train must not be called
+int  trainer_open_eval(Trainer **t, const TrainConfig *c, bool ema, bool folded);
 int  trainer_steps_per_epoch(const Trainer *t);
 // trains steps first_step .. first_step + n_steps - 1 of `epoch` (n_steps <= 0: to the epoch's
 // end; past it, into the next epochs), adding into *st; stops early when the loss diverges
 int  trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st);
-// the whole test split with the weights (ema: their average); fills log's eval (or ema) columns
+// the whole test split with the weights (ema: their average); fills log's eval (or ema) columns,
+// the folded form's top-1 too when the trainer has it (else those columns are NAN)
 int  trainer_eval(Trainer *t, bool ema, EpochLog *log);
+
+typedef struct {
+    double loss, top1, top5; // mean per-sample loss; percent
+    int    images;
+    double seconds;          // the pass over the test split, data loading included
+} EvalStats;
+// the whole test split in one form: the weights (ema: their average) as trained, or folded into
+// the inference form first (folded: the trainer must have it, trainer_has_folded)
+int  trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s);
+bool trainer_has_folded(const Trainer *t);
 // (re)starts or stops timing every node of the training model; prints the table
 void trainer_profile(Trainer *t, bool on);
 void trainer_profile_print(const Trainer *t, FILE *f);

@@ -1,0 +1,115 @@
+/* engine/io/export.c — run files as CSV (export.h). */
+#include "export.h"
+
+#include <csv.h>     // csv_fwrite: quoted fields
+#include <dirent.h>  // opendir
+#include <errno.h>   // errno
+#include <math.h>    // isnan, NAN
+#include <stdlib.h>  // qsort
+#include <string.h>  // strcmp
+
+#include "atomic.h"
+
+double run_col_mean(const RunRecord *r, const char *name)
+{
+    int j = run_col(r, name);
+    if (j < 0 || !r->n_rows) return NAN;
+    double s = 0;
+    for (int i = 0; i < r->n_rows; i++) s += r->rows[(size_t)i * r->n_cols + j];
+    return s / r->n_rows;
+}
+
+static bool put_str(FILE *f, const char *s, bool last)
+{
+    return csv_fwrite(f, s, strlen(s)) == 0 && fputc(last ? '\n' : ',', f) != EOF;
+}
+
+// a number as its shortest exact text ("" for NAN)
+static bool put_num(FILE *f, double v, bool last)
+{
+    if (!isnan(v) && fprintf(f, "%.8g", v) < 0) return false;
+    return fputc(last ? '\n' : ',', f) != EOF;
+}
+
+int export_run_csv(const char *h5, const char *csv)
+{
+    RunRecord r;
+    int rc = runfile_read(h5, &r);
+    if (rc) return rc;
+    AtomicFile a;
+    if ((rc = atomic_open(&a, csv, "csv file"))) {
+        runfile_record_free(&r);
+        return rc;
+    }
+    bool ok = true;
+    for (int j = 0; j < r.n_cols; j++) ok = ok && put_str(a.f, r.cols[j], j == r.n_cols - 1);
+    for (int i = 0; i < r.n_rows; i++)
+        for (int j = 0; j < r.n_cols; j++) ok = ok && put_num(a.f, r.rows[(size_t)i * r.n_cols + j], j == r.n_cols - 1);
+    runfile_record_free(&r);
+    return atomic_close(&a, ok);
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// one summary row (SUMMARY_COLS) of run file `file` (its name within the folder)
+static bool summary_row(FILE *f, const char *file, const RunRecord *r)
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
+    const char *s[] = {file, r->study, r->tier, r->label, seed, r->run_id, r->status, r->git_revision, r->model};
+    bool ok = true;
+    for (int i = 0; i < LEN(s); i++) ok = ok && put_str(f, s[i], false);
+    double v[] = {(double)r->params, (double)r->macs, r->train_res, r->n_rows, run_final(r, "top1"),
+                  run_final(r, "top5"), run_final(r, "best_top1"), run_final(r, "best_epoch"),
+                  run_final(r, "ema_top1"), run_final(r, "top1_reparam"), run_col_mean(r, "img_per_s"),
+                  run_final(r, "wall_s")};
+    for (int i = 0; i < LEN(v); i++) ok = ok && put_num(f, v[i], i == LEN(v) - 1);
+    return ok;
+}
+
+int export_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        log_error("export: cannot open folder %s (%s)", dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 3 && !strcmp(e->d_name + len - 3, ".h5")) {
+            names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
+            names[n] = xcalloc(len + 1, 1);
+            memcpy(names[n++], e->d_name, len);
+        }
+    }
+    closedir(d);
+    if (!n) {
+        log_error("export: %s holds no run files (*.h5)", dir);
+        free(names);
+        return -1;
+    }
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    char path[1200], csv[1200];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    AtomicFile a;
+    int written = -1;
+    if (atomic_open(&a, path, "csv file") == 0) {
+        bool ok = fputs(SUMMARY_COLS "\n", a.f) >= 0;
+        written = 0;
+        for (int i = 0; i < n; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            RunRecord r;
+            if (runfile_read(path, &r)) continue; // named; the rest still exports
+            ok = ok && summary_row(a.f, names[i], &r);
+            runfile_record_free(&r);
+            snprintf(csv, sizeof csv, "%s/%.*s.csv", dir, (int)strlen(names[i]) - 3, names[i]);
+            if (export_run_csv(path, csv) == 0) written++;
+        }
+        if (atomic_close(&a, ok)) written = -1;
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return written;
+}

@@ -1,0 +1,137 @@
+/* engine/io/run.c — one run on disk (run.h). */
+#include "run.h"
+
+#include <errno.h>    // errno
+#include <stdio.h>    // snprintf, popen
+#include <string.h>   // strcmp, strerror
+#include <sys/stat.h> // mkdir
+#include <unistd.h>   // unlink, access
+
+#include "recipe.h"
+#ifdef HAVE_HDF5
+#include "runfile.h"
+#endif
+
+void run_git_revision(char out[64])
+{
+    snprintf(out, 64, "unknown");
+    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
+    if (!p) return;
+    char rev[48] = "";
+    bool got = fgets(rev, sizeof rev, p) != NULL;
+    pclose(p);
+    if (!got) return;
+    rev[strcspn(rev, "\n")] = 0;
+    int dirty = system("git diff --quiet HEAD -- 2>/dev/null");
+    snprintf(out, 64, "%s%s", rev, dirty ? "+dirty" : "");
+}
+
+int run_make_dirs(const char *dir)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1;; p++) {
+        char c = *p;
+        if (c == '/' || c == 0) {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                log_error("results folder %s: cannot create %s (%s)", dir, buf, strerror(errno));
+                return ERR_IO;
+            }
+            *p = c;
+        }
+        if (!c) break;
+    }
+    return 0;
+}
+
+#ifdef HAVE_HDF5
+typedef struct { const char *path; RunMeta meta; int epochs_written; } RunOut;
+
+// the trainer's epoch hook: the whole run file again
+static int write_run(const TrainResult *r, void *user)
+{
+    RunOut *o = user;
+    o->epochs_written = r->n_epochs;
+    o->meta.status = r->status;
+    o->meta.params = r->params;
+    o->meta.macs = r->macs;
+    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
+}
+#endif
+
+int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *o)
+{
+    memset(o, 0, sizeof *o);
+    static char text[16384];
+    recipe_format(c, text, sizeof text);
+    if (!s->quiet) printf("# resolved recipe (%s)\n%s\n", source, text);
+    char rev[64];
+    run_id_of(text, o->run_id);
+    run_git_revision(rev);
+    if (run_make_dirs(s->dir)) return 1;
+    const char *name = s->name ? s->name : o->run_id;
+    snprintf(o->path, sizeof o->path, "%s/%s.h5", s->dir, name);
+    snprintf(c->run_id, sizeof c->run_id, "%s", o->run_id);
+    snprintf(c->checkpoint, sizeof c->checkpoint, "%s/%s.safetensors", s->dir, name);
+    bool resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE, force = s->mode == RUN_FORCE;
+    c->resume = resume;
+#ifdef HAVE_HDF5
+    char status[32], id[64];
+    bool existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
+    if (existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it
+    if (existed && !force && runfile_read_attr(o->path, "run_id", id, sizeof id) == 0 && strcmp(id, o->run_id)) {
+        log_error("run %s: %s holds run %s, another configuration than this one (%s): move or delete it "
+                  "(and its .safetensors) to run this one",
+                  name, o->path, id, o->run_id);
+        return 1;
+    }
+    if (existed && s->mode == RUN_NEW) {
+        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", o->path, status);
+        return 1;
+    }
+    if (existed && resume && !strcmp(status, "done")) {
+        snprintf(o->status, sizeof o->status, "skipped");
+        if (!s->quiet) printf("train: %s is done already; nothing to resume (--force starts it over)\n", o->path);
+        return 0;
+    }
+    if (force) unlink(c->checkpoint);
+    RunOut out = {o->path,
+                  {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
+                   .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
+                   .seed = c->seed, .model = c->model, .train_res = prog_train_res(&c->prog, c->res),
+                   .eval_res = c->res},
+                  0};
+    // a first file (status running, no epochs) proves the folder is writable before any work; a
+    // resumed run keeps its file until its first new epoch rewrites it
+    TrainResult empty = {.status = "running"};
+    if (!(existed && resume) && write_run(&empty, &out)) return 1;
+    if (!s->quiet) printf("run file: %s (run id %s, revision %s)\n", o->path, o->run_id, rev);
+    TrainHook hook = write_run;
+    void *hook_user = &out;
+#else
+    if (!s->quiet) printf("run file: none (built without HDF5: run make deps)\n");
+    TrainHook hook = NULL;
+    void *hook_user = NULL;
+#endif
+    TrainResult r;
+    if (train_run(c, &r, hook, hook_user)) {
+#ifdef HAVE_HDF5
+        // no file that looks valid stays behind: none before the first epoch, "failed" after
+        if (out.epochs_written || (existed && resume)) runfile_set_status(o->path, "failed");
+        else unlink(o->path);
+#endif
+        snprintf(o->status, sizeof o->status, "failed");
+        return 1;
+    }
+    snprintf(o->status, sizeof o->status, "%s", r.status);
+    o->top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
+    o->best_top1 = r.best_top1;
+    o->wall_s = r.wall_s;
+    o->epochs = r.n_epochs;
+    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
+               r.n_epochs, r.wall_s, o->top1, r.best_top1, r.best_epoch);
+    int rc = strcmp(r.status, "done") ? 1 : 0;
+    train_result_free(&r);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* engine/io/run.h — one run on disk: a resolved recipe trained into its run file and checkpoint.
+ *
+ * `repro train` and the study runner (studies/study.h) both go through run_train, so a run means
+ * the same thing wherever it starts: the resolved recipe text is printed and stored in the run
+ * file, the run id is its hash (recipe.h), the run file DIR/<name>.h5 is replaced atomically after
+ * every epoch and the checkpoint DIR/<name>.safetensors beside it (train/checkpoint.h).
+ * What happens to an existing run file is the caller's choice (RunMode):
+ *   RUN_NEW       an existing file is an error (repro train without --resume / --force);
+ *   RUN_RESUME    continue it from its checkpoint; a `done` file is left as it is;
+ *   RUN_FORCE     start over (the checkpoint is removed);
+ *   RUN_CONTINUE  the study rule: `done` -> skipped, anything else -> resumed (or started);
+ *                 in every mode but RUN_FORCE a file that holds another run id (the same name for
+ *                 a different configuration) is an error, never overwritten.
+ * A run that fails leaves no file that looks valid: none before its first epoch, status `failed`
+ * after (a `done` file is never touched).
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include "../train/train.h"
+
+typedef enum { RUN_NEW, RUN_RESUME, RUN_FORCE, RUN_CONTINUE } RunMode;
+
+typedef struct {
+    const char *dir;    // folder of the run file and checkpoint (created when missing)
+    const char *name;   // file stem; NULL = the run id
+    const char *study;  // root attributes of the run file
+    const char *tier;
+    const char *label;  // the grid point's name ("" outside studies)
+    RunMode     mode;
+    bool        quiet;  // no resolved-recipe and run-file lines (the study prints its own progress)
+} RunSpec;
+
+typedef struct {
+    char   path[1100];     // the run file
+    char   run_id[17];
+    char   status[32];     // done, diverged, failed, or skipped (done before this call)
+    double top1, best_top1, wall_s;
+    int    epochs;
+} RunOutcome;
+
+// trains c (recipe_load's result; its run id and checkpoint are set here) under spec; `source`
+// names the recipe for the printout. 0 when the run is done (now or before), 1 otherwise (the
+// cause printed)
+int  run_train(TrainConfig *c, const char *source, const RunSpec *spec, RunOutcome *out);
+// mkdir -p; 0 or ERR_IO with one line naming the folder
+int  run_make_dirs(const char *dir);
+// the checkout's revision ("abc123def456", "+dirty" when files differ from it; "unknown")
+void run_git_revision(char out[64]);
+
+#endif

@@ -1,0 +1,35 @@
+# plots/rs_scaling/acc_vs_macs.gp — ResNet-RS Figures 2-3: top-1 against MACs, one curve per
+# scaling axis (width, depth, resolution, all through the common base), one panel per epoch regime.
+# Data: DIR/summary.csv (bin/repro export DIR); labels <axis>_<value>_e<epochs>.
+# usage: gnuplot -e "dir='results/rs_scaling'; tier='cpu'; out='plots/rs_scaling/acc_vs_macs'" acc_vs_macs.gp
+if (!exists("dir")) dir = 'results/rs_scaling'
+if (!exists("tier")) tier = 'cpu'
+if (!exists("out")) out = 'plots/rs_scaling/acc_vs_macs'
+set datafile separator comma
+f = dir.'/summary.csv'
+epochs(l) = int(l[strstrt(l, "_e") + 2:*])
+axis_of(l) = l[1:strstrt(l, "_") - 1]
+# summary.csv: 3 tier, 4 label, 7 status, 11 macs, 14 top1, 18 ema_top1
+on(a, e) = strcol(3) eq tier && strcol(7) eq "done" && epochs(strcol(4)) == e && (axis_of(strcol(4)) eq a || axis_of(strcol(4)) eq "base")
+reported(dummy) = valid(18) ? $18 : $14
+regimes = system("tail -n +2 '".f."' | cut -d, -f3,4 | grep '^\"".tier."\"' | sed 's/.*_e\\([0-9]*\\)\"$/\\1/' | sort -n | uniq | tr '\\n' ' '")
+n = words(regimes)
+if (n == 0) { regimes = "0"; n = 1 }
+set logscale x
+set xlabel "MACs per image (forward)"
+set ylabel "top-1 (%)"
+set grid
+set key bottom right
+do for [term in "pngcairo svg"] {
+    if (term eq "svg") { set terminal svg size 1400,480 font ",11"; set output out.'.svg' } \
+    else { set terminal pngcairo size 1400,480 font ",11"; set output out.'.png' }
+    set multiplot layout 1, n title sprintf("ResNet-RS scaling (Figs. 2-3): top-1 vs MACs by scaling axis, tier %s", tier)
+    do for [k=1:n] {
+        e = int(word(regimes, k))
+        set title sprintf("%d epoch%s", e, e == 1 ? "" : "s")
+        plot f using (on("width", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 7 title "width", \
+             f using (on("depth", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 5 title "depth", \
+             f using (on("res", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 9 title "resolution"
+    }
+    unset multiplot
+}

@@ -1,0 +1,183 @@
+/* studies/check.c — published vs reproduced, and every study's claims (`repro check`, make check).
+ *
+ * results/published.csv (scripts/make_published.py writes it from the shared published tables,
+ * source column kept) has one row per published number: study, label (the grid point that
+ * reproduces it), tier (the tier whose setting is the published one), metric (top1 | error |
+ * best_error, percent), published, tolerance (percentage points), paper, table, note, source.
+ * For each row with stored `done` runs of that tier: published, reproduced (mean ± std over
+ * seeds), difference, tolerance, verdict. Where only a smaller tier has runs of that label, they
+ * are shown for reference, without a verdict: a 4-epoch run does not reproduce a 300-epoch number.
+ * Then each registered study's claims on every tier it has results for.
+ * Exit status 1 when a reproduction row is outside its tolerance (claims never fail the check).
+ */
+#include <csv.h>    // csv_parse: the published table
+#include <errno.h>  // errno
+#include <stdlib.h> // strtod
+#include <math.h>   // fabs
+#include <string.h> // strcmp
+
+#include "study.h"
+
+enum { PUB_COLS = 10 };
+static const char *const pub_cols[PUB_COLS] = {"study", "label",  "tier",  "metric", "published",
+                                               "tolerance", "paper", "table", "note",   "source"};
+
+typedef struct {
+    char   *f[PUB_COLS];
+    double  published, tolerance;
+} PubRow;
+
+typedef struct {
+    PubRow *rows;
+    int     n, col, line;
+    char   *cur[PUB_COLS];
+    bool    header_ok, bad;
+    const char *path;
+} PubParse;
+
+static void on_field(void *s, size_t len, void *user)
+{
+    PubParse *p = user;
+    if (p->col < PUB_COLS) {
+        p->cur[p->col] = xcalloc(len + 1, 1);
+        memcpy(p->cur[p->col], s, len);
+    }
+    p->col++;
+}
+
+static void on_row(int c, void *user)
+{
+    (void)c;
+    PubParse *p = user;
+    p->line++;
+    if (p->line == 1) { // the header names the columns, in this order
+        p->header_ok = p->col == PUB_COLS;
+        for (int j = 0; j < PUB_COLS && p->header_ok; j++) p->header_ok = p->cur[j] && !strcmp(p->cur[j], pub_cols[j]);
+    } else if (p->col != PUB_COLS) {
+        log_error("%s:%d: %d fields, expected %d (%s, ...)", p->path, p->line, p->col, PUB_COLS, pub_cols[0]);
+        p->bad = true;
+    } else {
+        PubRow r = {0};
+        char *e1, *e2;
+        r.published = strtod(p->cur[4], &e1);
+        r.tolerance = strtod(p->cur[5], &e2);
+        if (*e1 || *e2 || e1 == p->cur[4] || e2 == p->cur[5] || r.tolerance < 0) {
+            log_error("%s:%d: published '%s' and tolerance '%s' must be numbers (tolerance >= 0)", p->path, p->line,
+                      p->cur[4], p->cur[5]);
+            p->bad = true;
+        } else {
+            memcpy(r.f, p->cur, sizeof r.f);
+            memset(p->cur, 0, sizeof p->cur);
+            p->rows = xrealloc(p->rows, (size_t)(p->n + 1) * sizeof *p->rows);
+            p->rows[p->n++] = r;
+        }
+    }
+    for (int j = 0; j < PUB_COLS; j++) free(p->cur[j]), p->cur[j] = NULL;
+    p->col = 0;
+}
+
+static int read_published(const char *path, PubParse *p)
+{
+    memset(p, 0, sizeof *p);
+    p->path = path;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        log_error("check: cannot open %s (%s)", path, strerror(errno));
+        return 1;
+    }
+    struct csv_parser cp;
+    csv_init(&cp, CSV_STRICT | CSV_APPEND_NULL);
+    char buf[4096];
+    size_t n;
+    bool ok = true;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = csv_parse(&cp, buf, n, on_field, on_row, p) == n;
+    ok = ok && csv_fini(&cp, on_field, on_row, p) == 0;
+    if (!ok) log_error("%s: not valid CSV near line %d (%s)", path, p->line + 1, csv_strerror(csv_error(&cp)));
+    csv_free(&cp);
+    fclose(f);
+    if (ok && !p->header_ok) {
+        log_error("%s: the header must be: study,label,tier,metric,published,tolerance,paper,table,note,source", path);
+        ok = false;
+    }
+    return ok && !p->bad ? 0 : 1;
+}
+
+static TierId tier_of(const char *s)
+{
+    for (int t = 0; t < N_TIERS; t++)
+        if (!strcmp(s, tier_name((TierId)t))) return (TierId)t;
+    return N_TIERS;
+}
+
+// the stored runs' value of a published metric: top1 as is, error = 100 - top1, best_error =
+// 100 - best_top1 (the Random Erasing code reports its best epoch)
+static StudyStat reproduced(const StudyDef *d, const char *dir, TierId t, const char *label, const char *metric)
+{
+    StudyResults *r = study_results_open(d, dir, t);
+    bool best = !strcmp(metric, "best_error");
+    StudyStat s = study_stat(r, label, best ? "best_top1" : "top1");
+    if (strcmp(metric, "top1") && s.n) s.mean = 100 - s.mean;
+    study_results_close(r);
+    return s;
+}
+
+int study_check_all(const char *published, const char *results, FILE *out)
+{
+    PubParse p;
+    if (read_published(published, &p)) return 2;
+    int outside = 0, compared = 0;
+    fprintf(out, "published vs reproduced (%s; runs from %s/<study>/, mean ± std over seeds)\n", published,
+            results);
+    fprintf(out, "  %-16s %-14s %-6s %-10s %9s %16s %7s %6s  %s\n", "study", "run", "tier", "metric", "published",
+            "reproduced", "diff", "tol", "verdict");
+    for (int i = 0; i < p.n; i++) {
+        PubRow *r = &p.rows[i];
+        const StudyDef *d = study_find(r->f[0]);
+        TierId t = tier_of(r->f[2]);
+        if (!d || t == N_TIERS) {
+            log_error("%s: row %d names study '%s' tier '%s': no such study or tier", published, i + 2, r->f[0], r->f[2]);
+            outside++;
+            continue;
+        }
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/%s", results, d->name);
+        StudyStat s = reproduced(d, dir, t, r->f[1], r->f[3]);
+        if (s.n) {
+            double diff = s.mean - r->published;
+            bool ok = fabs(diff) <= r->tolerance;
+            compared++;
+            outside += !ok;
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %9.2f ± %-4.2f %+7.2f %6.2f  %s\n", r->f[0], r->f[1], r->f[2],
+                    r->f[3], r->published, s.mean, s.std, diff, r->tolerance, ok ? "within" : "OUTSIDE");
+            continue;
+        }
+        // a smaller tier's runs of the same point, for reference
+        bool shown = false;
+        for (int lt = t - 1; lt >= TIER_CPU && !shown; lt--) {
+            StudyStat x = reproduced(d, dir, (TierId)lt, r->f[1], r->f[3]);
+            if (!x.n) continue;
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %9.2f ± %-4.2f %7s %6s  reference only (%s tier, not the "
+                         "published setting)\n",
+                    r->f[0], r->f[1], r->f[2], r->f[3], r->published, x.mean, x.std, "", "", tier_name((TierId)lt));
+            shown = true;
+        }
+        if (!shown)
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %16s %7s %6.2f  not run\n", r->f[0], r->f[1], r->f[2],
+                    r->f[3], r->published, "-", "", r->tolerance);
+    }
+    fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance\n\n", p.n, compared, outside);
+    for (int i = 0; i < p.n; i++)
+        for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
+    free(p.rows);
+    for (int k = 0; study_registry[k]; k++) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/%s", results, study_registry[k]->name);
+        for (int t = 0; t < N_TIERS; t++) {
+            StudyResults *r = study_results_open(study_registry[k], dir, (TierId)t);
+            int n = study_results_count(r);
+            study_results_close(r);
+            if (n || t == TIER_CPU) study_check(study_registry[k], dir, (TierId)t, out);
+        }
+    }
+    return outside ? 1 : 0;
+}

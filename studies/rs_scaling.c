@@ -1,0 +1,75 @@
+/* studies/rs_scaling.c
+ * Question: at equal compute, is it better to scale a ResNet's width, depth or resolution, and
+ *           does the answer change with the training length? (Bello et al. 2021, "Revisiting
+ *           ResNets", Figures 2-3: depth scaling wins in long regimes, width in short ones)
+ * Grid:     from one base, each axis scaled alone: width, depth, resolution; each point in a
+ *           short, a medium and a long epoch regime; the ResNet-RS training (cosine, EMA, label
+ *           smoothing, RandAugment, dropout, weight decay 4e-5) on recipe rs_baseline(_fmnist).
+ *           Recorded: top-1, MACs, parameters and the measured training speed.
+ * Tiers:    paper: ResNet-RS-101 at 224 as base; width 0.25..2, RS depths 50..420, resolution
+ *           128..448; 10 / 100 / 350 epochs (the paper's regimes). cpu: ResNet-50 x0.5 at 28 on
+ *           10,000 Fashion-MNIST images; width 0.25..1, depth 50/101/152, resolution 20..44; 1 / 3 /
+ *           9 epochs: the paper's 10:100:350 cannot fit, so the regimes keep its order of
+ *           magnitude between short and long (x9), ~1 h in all. smoke: 256 images, 1 epoch.
+ * Output:   results/rs_scaling/<run>.h5 -> plots/rs_scaling/{acc_vs_macs,acc_vs_time}.gp
+ */
+#include "study.h"
+
+#define RS_TRAINING                                                                                           \
+    "schedule.kind=cosine", "train.ema_decay=0.9999", "train.ema_warmup=tf", "model.bn_momentum=0",          \
+        "train.label_smoothing=0.1", "data.randaug=tf-n2-m10", "model.dropout=0.25", "optim.l2_weight_decay=4e-5"
+
+// a point: axis_value_eE with the axis's override and the regime's epochs
+#define P(axis, v, set, e) {axis "_" v "_e" #e, {set, "train.epochs=" #e}},
+#define REGIME(e)                                                                                              \
+    P("base", "1", "model.width=0.5", e) P("width", "0.25", "model.width=0.25", e)                              \
+    P("width", "0.7", "model.width=0.7", e) P("width", "1.0", "model.width=1.0", e)                             \
+    P("depth", "101", "model.name=resnet101", e) P("depth", "152", "model.name=resnet152", e)                   \
+    P("res", "20", "model.res=20", e) P("res", "36", "model.res=36", e) P("res", "44", "model.res=44", e)
+static const StudyPoint cpu[] = {REGIME(1) REGIME(3) REGIME(9)};
+static const StudyPoint smoke[] = {P("base", "1", "model.width=0.5", 1) P("depth", "101", "model.name=resnet101", 1)
+                                       P("res", "20", "model.res=20", 1)};
+#define PAPER(e)                                                                                               \
+    P("base", "1", "model.width=1", e) P("width", "0.25", "model.width=0.25", e)                                \
+    P("width", "0.5", "model.width=0.5", e) P("width", "1.5", "model.width=1.5", e)                             \
+    P("width", "2.0", "model.width=2.0", e) P("depth", "50", "model.name=resnetrs50", e)                        \
+    P("depth", "152", "model.name=resnetrs152", e) P("depth", "200", "model.name=resnetrs200", e)               \
+    P("depth", "270", "model.name=resnetrs270", e) P("depth", "350", "model.name=resnetrs350", e)               \
+    P("depth", "420", "model.name=resnetrs420", e) P("res", "128", "model.res=128", e)                          \
+    P("res", "160", "model.res=160", e) P("res", "320", "model.res=320", e) P("res", "448", "model.res=448", e)
+static const StudyPoint paper[] = {PAPER(10) PAPER(100) PAPER(350)};
+
+// depth and width scaled to about the same MACs (cpu: ResNet-101 x0.5 ~ ResNet-50 x0.7, both ~2x
+// the base); 1 when the first beats the second
+static int at(const StudyResults *r, const char *a, const char *b, char *n, size_t c)
+{
+    return study_claim_not_lower(r, a, b, 0, n, c);
+}
+static int c_long(const StudyResults *r, char *n, size_t c) { return at(r, "depth_101_e9", "width_0.7_e9", n, c); }
+static int c_short(const StudyResults *r, char *n, size_t c) { return at(r, "width_0.7_e1", "depth_101_e1", n, c); }
+static int c_longer(const StudyResults *r, char *n, size_t c) { return at(r, "depth_152_e9", "depth_152_e3", n, c); }
+
+static const StudyClaim claims[] = {
+    {"in the long regime depth scaling beats width scaling at equal MACs (Fig. 3)", c_long},
+    {"in the short regime width scaling beats depth scaling at equal MACs (Fig. 3)", c_short},
+    {"the deepest model gains from the longer regime (Fig. 2: larger models need longer training)", c_longer},
+};
+
+const StudyDef study_rs_scaling = {
+    .name = "rs_scaling",
+    .question = "at equal compute, scale width, depth or resolution, and does training length change it?",
+    .paper = "Bello et al. 2021, Revisiting ResNets, Figures 2-3 (scaling strategies by epoch regime)",
+    .tiers = {
+        [TIER_SMOKE] = {"recipes/rs_baseline_fmnist.recipe",
+                        {RS_TRAINING, "data.train_limit=256", "data.eval_limit=200", "train.batch=64"}, smoke,
+                        LEN(smoke), 1, "256 images, 1 epoch: proves the path"},
+        [TIER_CPU] = {"recipes/rs_baseline_fmnist.recipe", {RS_TRAINING}, cpu, LEN(cpu), 1,
+                      "ResNet-50 x0.5 at 28 on 10,000 images; 27 runs, regimes of 1 / 3 / 9 epochs"},
+        [TIER_PAPER] = {"recipes/rs_baseline.recipe", {RS_TRAINING, "model.name=resnetrs101", "model.res=224"},
+                        paper, LEN(paper), 1, "as published: 10 / 100 / 350 epochs on ImageNet"},
+    },
+    .claims = claims,
+    .n_claims = LEN(claims),
+};
+
+STUDY_PROGRAM(study_rs_scaling)

@@ -1,0 +1,525 @@
+/* studies/study.c — the study runner (study.h). */
+#include "study.h"
+
+#include <dirent.h>   // opendir: stored results
+#include <errno.h>    // errno
+#include <fnmatch.h>  // fnmatch: --only
+#include <math.h>     // sqrt, NAN
+#include <omp.h>      // omp_set_num_threads: a child's share of the cores
+#include <signal.h>   // kill
+#include <stdlib.h>   // strtol, realpath
+#include <string.h>   // strcmp
+#include <sys/wait.h> // waitpid
+#include <time.h>     // clock_gettime
+#include <unistd.h>   // fork, sysconf
+
+#include "data/dataset.h"
+#include "io/export.h"
+#include "io/recipe.h"
+#include "io/run.h"
+#include "io/runfile.h"
+#include "models/models.h"
+#include "nn/graph.h"
+
+// training MACs per second of this machine's cpu backend: ResNet-20 on Fashion-MNIST (28x28, 31.0 M
+// MACs a forward pass) trains at ~1,000 img/s (make bench, 2 cores), and a training step costs
+// about 3 forward passes: 1000 * 3 * 31.0e6. A napkin number for --list, not a promise:
+// depthwise-heavy models run far below it.
+#define CPU_TRAIN_MACS_PER_S 9.3e10
+// a GPU of the H100 class at a (pessimistic) 30% of its bf16 dense peak, for the paper tier
+#define GPU_TRAIN_MACS_PER_S (0.3 * 990e12 / 2)
+
+static const char *const tier_names[N_TIERS] = {"smoke", "cpu", "paper"};
+const char *tier_name(TierId t) { return tier_names[t]; }
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// ---- the run list -----------------------------------------------------------------------------
+
+typedef struct {
+    char        label[128]; // the point's label
+    char        name[200];  // file stem: <tier>_<label>_s<seed>
+    char        run_id[17]; // of the resolved recipe (io/run.h)
+    int         seed;
+    const char *sets[3 * STUDY_MAX_SETS + 2];
+    int         n_sets;
+    char        seed_set[48];
+    TrainConfig c;
+    uint64_t    macs;       // per image, forward
+    double      images;     // trained images over the run
+    double      est_s;      // estimated seconds on this machine (cpu tiers) or one GPU (paper)
+} Run;
+
+typedef struct {
+    const StudyDef *d;
+    TierId          tier;
+    const char     *only;
+    int             seeds, jobs, index;
+    const char     *out, *slurm;
+    const char     *extra[STUDY_MAX_SETS];
+    int             n_extra;
+    bool            list, check;
+    char            dir[900];
+    Run            *runs;
+    int             n_runs;
+} Opts;
+
+// training-set sizes, for budgets before any data is read
+static double dataset_size(const TrainConfig *c)
+{
+    double n = !strcmp(c->dataset, "fmnist") ? 60000 : !strncmp(c->dataset, "cifar", 5) ? 50000 : 1281167;
+    if (c->train_limit > 0 && c->train_limit < n) n = c->train_limit;
+    return n;
+}
+
+static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
+{
+    const StudyTier *t = &o->d->tiers[o->tier];
+    memset(r, 0, sizeof *r);
+    snprintf(r->label, sizeof r->label, "%s", p->label);
+    snprintf(r->name, sizeof r->name, "%s_%s_s%d", tier_names[o->tier], p->label, seed);
+    r->seed = seed;
+    for (int i = 0; i < STUDY_MAX_SETS && t->sets[i]; i++) r->sets[r->n_sets++] = t->sets[i];
+    for (int i = 0; i < STUDY_MAX_SETS && p->sets[i]; i++) r->sets[r->n_sets++] = p->sets[i];
+    for (int i = 0; i < o->n_extra; i++) r->sets[r->n_sets++] = o->extra[i];
+    snprintf(r->seed_set, sizeof r->seed_set, "train.seed=%d", seed);
+    r->sets[r->n_sets++] = r->seed_set;
+    if (recipe_load(&r->c, t->recipe, r->n_sets, (char *const *)r->sets)) {
+        log_error("study %s, tier %s, run %s: the recipe above does not load", o->d->name, tier_names[o->tier],
+                  r->name);
+        return 1;
+    }
+    static char text[16384];
+    recipe_format(&r->c, text, sizeof text);
+    run_id_of(text, r->run_id);
+    Params table = {0};
+    Graph g;
+    graph_init(&g, &table);
+    model_build(&g, r->c.model, &r->c.net, 1, r->c.res);
+    r->macs = graph_macs(&g);
+    graph_free(&g);
+    params_free(&table);
+    double per_epoch = dataset_size(&r->c);
+    double steps = ceil(per_epoch / r->c.batch) * r->c.epochs;
+    if (r->c.max_steps > 0 && r->c.max_steps < steps) steps = r->c.max_steps;
+    r->images = MIN(steps * r->c.batch, per_epoch * r->c.epochs);
+    // data this build reads trains here (re_fmnist's paper tier is Fashion-MNIST); ImageNet on a GPU
+    double rate = dataset_known(r->c.dataset) ? CPU_TRAIN_MACS_PER_S : GPU_TRAIN_MACS_PER_S;
+    r->est_s = 3 * r->images * (double)r->macs / rate + 2; // + start-up and evaluation, roughly
+    return 0;
+}
+
+static int build_runs(Opts *o)
+{
+    const StudyTier *t = &o->d->tiers[o->tier];
+    int seeds = o->seeds ? o->seeds : MAX(t->seeds, 1);
+    o->runs = xcalloc((size_t)t->n_points * seeds, sizeof *o->runs);
+    for (int i = 0; i < t->n_points; i++) {
+        if (o->only && fnmatch(o->only, t->points[i].label, 0)) continue;
+        for (int s = 1; s <= seeds; s++)
+            if (resolve(o, &t->points[i], s, &o->runs[o->n_runs++])) return 1;
+    }
+    if (!o->n_runs) {
+        log_error("study %s, tier %s: no run matches --only '%s' (labels: see --list)", o->d->name,
+                  tier_names[o->tier], o->only ? o->only : "");
+        return 1;
+    }
+    return 0;
+}
+
+static void fmt_time(double s, char *buf, size_t cap)
+{
+    if (s < 90) snprintf(buf, cap, "%.0f s", s);
+    else if (s < 5400) snprintf(buf, cap, "%.0f min", s / 60);
+    else snprintf(buf, cap, "%.1f h", s / 3600);
+}
+
+static void status_of(const Opts *o, const Run *r, char *st, size_t cap)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
+    if (runfile_read_status(path, st, cap) == ERR_IO) snprintf(st, cap, "-");
+}
+
+static int list_runs(const Opts *o)
+{
+    const StudyTier *t = &o->d->tiers[o->tier];
+    printf("study %s, tier %s: %s\n  paper: %s\n  recipe: %s\n", o->d->name, tier_names[o->tier], o->d->question,
+           o->d->paper, t->recipe);
+    if (t->why) printf("  sizes: %s\n", t->why);
+    printf("  %-34s %-22s %5s %4s %9s %12s %10s  %s\n", "run", "model", "res", "ep", "MACs/img", "train MACs",
+           "estimate", "status");
+    double total = 0, total_macs = 0;
+    for (int i = 0; i < o->n_runs; i++) {
+        const Run *r = &o->runs[i];
+        char est[32], st[32];
+        fmt_time(r->est_s, est, sizeof est);
+        status_of(o, r, st, sizeof st);
+        double tm = 3 * r->images * (double)r->macs;
+        printf("  %-34s %-22s %5d %4d %8.1fM %12.3g %10s  %s\n", r->name, r->c.model, r->c.res, r->c.epochs,
+               (double)r->macs / 1e6, tm, est, st);
+        total += r->est_s;
+        total_macs += tm;
+    }
+    char est[32];
+    fmt_time(total, est, sizeof est);
+    printf("  %d runs, %.3g training MACs (images x epochs x 3 x MACs/img): about %s on %s\n", o->n_runs, total_macs,
+           est, dataset_known(o->runs[0].c.dataset) ? "this machine's cpu backend (2 cores)"
+                                                     : "one H100-class GPU at 30% of its bf16 peak");
+    return 0;
+}
+
+// ---- running ----------------------------------------------------------------------------------
+
+// the child's work: one run, its output to the terminal (jobs 1) or to <out>/<name>.log
+static int child_run(const Opts *o, Run *r, int threads)
+{
+    omp_set_num_threads(threads);
+    if (o->jobs > 1) {
+        char log[1200];
+        snprintf(log, sizeof log, "%s/%s.log", o->dir, r->name);
+        if (!freopen(log, "a", stdout)) return 1;
+        dup2(fileno(stdout), 2);
+    }
+    RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
+                    .label = r->label, .mode = RUN_CONTINUE, .quiet = true}; // the run file holds the recipe
+    RunOutcome out;
+    fflush(stdout);
+    int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
+    fflush(stdout);
+    return rc;
+}
+
+static int run_all(Opts *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = MAX(1, o->jobs), threads = (int)MAX(1, cores / jobs);
+    int first = 0, last = o->n_runs;
+    if (o->index >= 0) {
+        if (o->index >= o->n_runs) {
+            log_error("study %s: --index %d, but tier %s has %d runs (0 .. %d)", o->d->name, o->index,
+                      tier_names[o->tier], o->n_runs, o->n_runs - 1);
+            return 1;
+        }
+        first = o->index, last = o->index + 1;
+    }
+    if (run_make_dirs(o->dir)) return 1;
+    double est_left = 0, t0 = now(), est_done = 0;
+    for (int i = first; i < last; i++) est_left += o->runs[i].est_s;
+    pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
+    int *slot_run = xcalloc((size_t)jobs, sizeof *slot_run), failed = 0, finished = 0, running = 0;
+    int next = first, total = last - first;
+    double *started = xcalloc((size_t)jobs, sizeof *started);
+    while (next < last || running) {
+        // start runs while there are free slots (done runs are skipped here, without a process)
+        for (int s = 0; s < jobs && next < last; s++) {
+            if (pid[s]) continue;
+            Run *r = &o->runs[next];
+            char st[32], id[64] = "", path[1200];
+            status_of(o, r, st, sizeof st);
+            snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
+            if (strcmp(st, "-")) runfile_read_attr(path, "run_id", id, sizeof id);
+            if (!strcmp(st, "done") && strcmp(id, r->run_id)) { // run_train says why, and fails
+                snprintf(st, sizeof st, "another configuration's file");
+            } else if (!strcmp(st, "done")) {
+                printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
+                       next - first + 1, total, r->name);
+                est_left -= r->est_s;
+                finished++;
+                next++;
+                s--; // the slot is still free
+                continue;
+            }
+            printf("[%s %s] run %d/%d %s: %s (%s, res %d, %d epochs)\n", o->d->name, tier_names[o->tier],
+                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") ? "resuming" : st, r->c.model, r->c.res,
+                   r->c.epochs);
+            fflush(stdout);
+            pid_t p = fork();
+            if (p < 0) {
+                log_error("study %s: cannot fork (%s)", o->d->name, strerror(errno));
+                return 1;
+            }
+            if (p == 0) _exit(child_run(o, r, threads) ? 1 : 0);
+            pid[s] = p, slot_run[s] = next++, started[s] = now();
+            running++;
+        }
+        if (!running) break;
+        int status;
+        pid_t p = wait(&status);
+        if (p < 0) break;
+        for (int s = 0; s < jobs; s++) {
+            if (pid[s] != p) continue;
+            Run *r = &o->runs[slot_run[s]];
+            pid[s] = 0;
+            running--;
+            finished++;
+            est_left -= r->est_s;
+            est_done += r->est_s;
+            char st[32], eta[32];
+            status_of(o, r, st, sizeof st);
+            bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            if (!ok && strcmp(st, "diverged")) failed++;
+            // the estimate, corrected by how the finished runs compared with theirs
+            double spent = now() - t0, scale = est_done > 0 ? spent / est_done : 1;
+            fmt_time(MAX(0, est_left) * scale / jobs, eta, sizeof eta);
+            printf("[%s %s] run %d/%d %s: %s in %.0f s%s%s; %d left, ETA %s\n", o->d->name, tier_names[o->tier],
+                   slot_run[s] - first + 1, total, r->name, ok ? st : "FAILED", now() - started[s],
+                   WIFSIGNALED(status) ? " (killed by a signal)" : "", ok ? "" : " (see its output)",
+                   total - finished, eta);
+            fflush(stdout);
+        }
+    }
+    free(pid);
+    free(slot_run);
+    free(started);
+    if (o->index < 0 && export_dir(o->dir) < 0) failed++;
+    else if (o->index < 0) printf("[%s %s] summary: %s/summary.csv\n", o->d->name, tier_names[o->tier], o->dir);
+    return failed ? 1 : 0;
+}
+
+// ---- Slurm ------------------------------------------------------------------------------------
+
+static void put_quoted(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'') fputs("'\\''", f);
+        else fputc(*s, f);
+    fputc('\'', f);
+}
+
+static int write_slurm(const Opts *o, const char *argv0)
+{
+    char exe[4096], cwd[4096];
+    if (!realpath(argv0, exe) || !getcwd(cwd, sizeof cwd)) {
+        log_error("study %s: cannot resolve the program's path %s (%s)", o->d->name, argv0, strerror(errno));
+        return 1;
+    }
+    FILE *f = fopen(o->slurm, "w");
+    if (!f) {
+        log_error("study %s: cannot write %s (%s)", o->d->name, o->slurm, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "#!/bin/bash\n# %s, tier %s: %d runs, one Slurm array task each (written by %s --slurm).\n"
+               "# A task skips its run when its file says done and resumes it from its checkpoint otherwise.\n"
+               "# Afterwards: bin/repro export %s (summary.csv), make plots, make check.\n",
+            o->d->name, tier_names[o->tier], o->n_runs, o->d->name, o->dir);
+    fprintf(f, "#SBATCH --job-name=%s-%s\n#SBATCH --array=0-%d\n#SBATCH --cpus-per-task=%s\n", o->d->name,
+            tier_names[o->tier], o->n_runs - 1, o->tier == TIER_PAPER ? "16" : "2");
+    if (o->tier == TIER_PAPER) fprintf(f, "#SBATCH --gpus=1\n");
+    fprintf(f, "#SBATCH --output=%s/slurm-%%A_%%a.log\nset -euo pipefail\ncd ", o->dir);
+    put_quoted(f, cwd);
+    fprintf(f, "\nmkdir -p ");
+    put_quoted(f, o->dir);
+    fprintf(f, "\nexec ");
+    put_quoted(f, exe);
+    fprintf(f, " --tier %s --out ", tier_names[o->tier]);
+    put_quoted(f, o->dir);
+    if (o->only) fprintf(f, " --only "), put_quoted(f, o->only);
+    if (o->seeds) fprintf(f, " --seeds %d", o->seeds);
+    for (int i = 0; i < o->n_extra; i++) fprintf(f, " --set "), put_quoted(f, o->extra[i]);
+    fprintf(f, " --index \"$SLURM_ARRAY_TASK_ID\"\n");
+    bool ok = !ferror(f);
+    if (fclose(f) || !ok) {
+        log_error("study %s: writing %s failed", o->d->name, o->slurm);
+        return 1;
+    }
+    printf("%s: %d array tasks (sbatch %s)\n", o->slurm, o->n_runs, o->slurm);
+    return 0;
+}
+
+// ---- stored results and claims ----------------------------------------------------------------
+
+struct StudyResults {
+    RunRecord *rec;
+    int        n;
+};
+
+static void results_load(StudyResults *r, const StudyDef *d, const char *dir, TierId tier)
+{
+    memset(r, 0, sizeof *r);
+    DIR *dd = opendir(dir);
+    if (!dd) return;
+    for (struct dirent *e; (e = readdir(dd));) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".h5")) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        RunRecord rec;
+        if (runfile_read(path, &rec)) continue;
+        if (strcmp(rec.study, d->name) || strcmp(rec.tier, tier_names[tier]) || strcmp(rec.status, "done")) {
+            runfile_record_free(&rec);
+            continue;
+        }
+        r->rec = xrealloc(r->rec, (size_t)(r->n + 1) * sizeof *r->rec);
+        r->rec[r->n++] = rec;
+    }
+    closedir(dd);
+}
+
+static void results_free(StudyResults *r)
+{
+    for (int i = 0; i < r->n; i++) runfile_record_free(&r->rec[i]);
+    free(r->rec);
+}
+
+StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t)
+{
+    StudyResults *r = xcalloc(1, sizeof *r);
+    results_load(r, d, dir, t);
+    return r;
+}
+
+int study_results_count(const StudyResults *r) { return r->n; }
+
+void study_results_close(StudyResults *r)
+{
+    results_free(r);
+    free(r);
+}
+
+StudyStat study_stat(const StudyResults *r, const char *label, const char *metric)
+{
+    StudyStat s = {0, NAN, NAN};
+    double sum = 0, sq = 0;
+    for (int i = 0; i < r->n; i++) {
+        const RunRecord *x = &r->rec[i];
+        if (strcmp(x->label, label)) continue;
+        double ema = run_final(x, "ema_top1");
+        double v = !strcmp(metric, "img_per_s")  ? run_col_mean(x, "img_per_s")
+                   : !strcmp(metric, "macs")     ? (double)x->macs
+                   : !strcmp(metric, "params")   ? (double)x->params
+                   : !strcmp(metric, "raw_top1") ? run_final(x, "top1")
+                   : !strcmp(metric, "top1")     ? (isnan(ema) ? run_final(x, "top1") : ema)
+                                                 : run_final(x, metric);
+        if (isnan(v)) continue;
+        s.n++;
+        sum += v;
+        sq += v * v;
+    }
+    if (s.n) {
+        s.mean = sum / s.n;
+        s.std = s.n > 1 ? sqrt(MAX(0, (sq - sum * sum / s.n) / (s.n - 1))) : 0;
+    }
+    return s;
+}
+
+int study_claim_not_lower(const StudyResults *r, const char *a, const char *b, double slack, char *numbers,
+                          size_t cap)
+{
+    StudyStat x = study_stat(r, a, "top1"), y = study_stat(r, b, "top1");
+    if (!x.n || !y.n) {
+        snprintf(numbers, cap, "%s: %d runs, %s: %d runs", a, x.n, b, y.n);
+        return -1;
+    }
+    snprintf(numbers, cap, "%s %.2f%% vs %s %.2f%% (n = %d, %d)", a, x.mean, b, y.mean, x.n, y.n);
+    return x.mean >= y.mean - slack;
+}
+
+int study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out)
+{
+    StudyResults r;
+    results_load(&r, d, dir, tier);
+    fprintf(out, "claims of %s (%s), tier %s, %d stored runs done:\n", d->name, d->paper, tier_names[tier], r.n);
+    static const char *const verdict[] = {"not run", "NOT SUPPORTED", "supported"};
+    for (int i = 0; i < d->n_claims; i++) {
+        char numbers[512] = "";
+        int v = d->claims[i].eval(&r, numbers, sizeof numbers);
+        fprintf(out, "  %-13s %s\n                %s\n", verdict[v + 1], d->claims[i].text, numbers);
+    }
+    results_free(&r);
+    return d->n_claims;
+}
+
+// ---- the command line -------------------------------------------------------------------------
+
+static int usage(FILE *f, const StudyDef *d, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [--tier smoke|cpu|paper] [--list] [--only PATTERN] [--jobs N] [--seeds K]\n"
+            "          [--out DIR] [--set section.key=value ...] [--index I | --slurm FILE] [--check]\n"
+            "%s — %s\n  (%s)\n"
+            "  Runs the tier's grid (default cpu) into DIR (default results/%s): one run file per run,\n"
+            "  <tier>_<label>_s<seed>.h5; done runs are skipped, interrupted ones resumed from their\n"
+            "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --jobs N: N runs at\n"
+            "  a time. --index I: the I-th run only. --slurm FILE: a job-array script instead.\n"
+            "  --check: the paper's claims on the stored runs of the tier.\n",
+            prog, d->name, d->question, d->paper, d->name);
+    return f == stdout ? 0 : 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *flag, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) {
+        log_error("%s '%s': expected an integer in %d .. %d", flag, s, lo, hi);
+        return 1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int study_main(const StudyDef *d, int argc, char **argv)
+{
+    Opts o = {.d = d, .tier = TIER_CPU, .jobs = 1, .index = -1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, d, argv[0]);
+        else if (!strcmp(a, "--list")) o.list = true;
+        else if (!strcmp(a, "--check")) o.check = true;
+        else if (!v) {
+            log_error("%s: unknown or incomplete argument '%s'", d->name, a);
+            return usage(stderr, d, argv[0]);
+        } else if (!strcmp(a, "--tier")) {
+            int t = 0;
+            while (t < N_TIERS && strcmp(v, tier_names[t])) t++;
+            if (t == N_TIERS) {
+                log_error("--tier '%s': expected smoke, cpu or paper", v);
+                return 2;
+            }
+            o.tier = (TierId)t, i++;
+        } else if (!strcmp(a, "--only")) o.only = v, i++;
+        else if (!strcmp(a, "--out")) o.out = v, i++;
+        else if (!strcmp(a, "--slurm")) o.slurm = v, i++;
+        else if (!strcmp(a, "--jobs")) { if (parse_int(v, 1, 64, a, &o.jobs)) return 2; i++; }
+        else if (!strcmp(a, "--seeds")) { if (parse_int(v, 1, 100, a, &o.seeds)) return 2; i++; }
+        else if (!strcmp(a, "--index")) { if (parse_int(v, 0, 1 << 20, a, &o.index)) return 2; i++; }
+        else if (!strcmp(a, "--set")) {
+            if (o.n_extra == STUDY_MAX_SETS) {
+                log_error("%s: more than %d --set", d->name, STUDY_MAX_SETS);
+                return 2;
+            }
+            o.extra[o.n_extra++] = v, i++;
+        } else {
+            log_error("%s: unknown argument '%s'", d->name, a);
+            return usage(stderr, d, argv[0]);
+        }
+    }
+    if (o.slurm && o.index >= 0) {
+        log_error("%s: --slurm writes a script for every run; --index runs one: give one of them", d->name);
+        return 2;
+    }
+    snprintf(o.dir, sizeof o.dir, "%s", o.out ? o.out : "results/");
+    if (!o.out) snprintf(o.dir, sizeof o.dir, "results/%s", d->name);
+    if (o.check) return study_check(d, o.dir, o.tier, stdout) >= 0 ? 0 : 1;
+    if (build_runs(&o)) return 1;
+    int rc;
+    if (o.list) rc = list_runs(&o);
+    else if (o.slurm) rc = write_slurm(&o, argv[0]);
+    else if (o.tier == TIER_PAPER && !dataset_known(o.runs[0].c.dataset)) {
+        list_runs(&o);
+        log_error("%s: tier paper trains on '%s', which this build cannot read yet (datasets: %s); the "
+                  "ImageNet folder reader arrives with a later issue. Nothing was started.",
+                  d->name, o.runs[0].c.dataset, dataset_names());
+        rc = 2;
+    } else rc = run_all(&o);
+    free(o.runs);
+    return rc;
+}

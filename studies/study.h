@@ -1,0 +1,107 @@
+/* studies/study.h — the study runner: a study declares its question, its grid as data and, per
+ * tier, the recipe and the grid points; study_main gives every study the same command line.
+ *
+ * A study's runs: for the chosen tier, every point (label + recipe overrides) x seeds 1..K. A run's
+ * file is <out>/<tier>_<label>_s<seed>.h5 (checkpoint beside it), its run id the hash of the
+ * resolved recipe (io/run.h): a run whose file says `done` is skipped, any other is resumed from
+ * its checkpoint, and a file holding another configuration is never overwritten.
+ *   --tier smoke|cpu|paper   (default cpu)  smoke: seconds, proves the path; cpu: Fashion-MNIST on
+ *                            this machine; paper: the published setting
+ *   --list                   the runs, each with images x epochs x MACs and a time estimate
+ *   --only PATTERN           runs whose label matches the shell pattern (fnmatch)
+ *   --jobs N                 N runs at a time, each in its own process with cores/N threads
+ *   --seeds K                seeds 1..K (default: the tier's)
+ *   --out DIR                results folder (default results/<study>)
+ *   --set section.key=value  one more override for every run (changes their run ids)
+ *   --index I                only the I-th run of the list (a Slurm array task)
+ *   --slurm FILE             write a Slurm job-array script (one task per run) instead of running
+ *   --check                  only the claims report on stored results (study_check)
+ * After running, <out>/summary.csv and one <run>.csv per run are written from the run files
+ * (io/export.h). Every run runs in a child process: a crash loses one run, never the study.
+ */
+#ifndef STUDY_H
+#define STUDY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/core.h" // LEN, MIN, MAX, log_error
+
+enum { STUDY_MAX_SETS = 20 };
+
+// one grid point: its label (letters, digits, '_', '-', '.') and the recipe overrides it applies
+typedef struct {
+    const char *label;
+    const char *sets[STUDY_MAX_SETS]; // "section.key=value", NULL-terminated
+} StudyPoint;
+
+typedef struct {
+    const char       *recipe;                // recipes/X.recipe
+    const char       *sets[STUDY_MAX_SETS];  // the tier's overrides for every point, NULL-terminated
+    const StudyPoint *points;
+    int               n_points;
+    int               seeds;                 // default seed count
+    const char       *why;                   // how the tier's sizes were chosen (printed by --list)
+} StudyTier;
+
+typedef enum { TIER_SMOKE, TIER_CPU, TIER_PAPER, N_TIERS } TierId;
+
+// what the stored runs say: per label, the mean and spread over seeds (NAN when not run)
+typedef struct StudyResults StudyResults;
+typedef struct StudyDef StudyDef;
+typedef struct {
+    int    n;          // runs found done
+    double mean, std;  // of the metric over seeds (std 0 with one seed)
+} StudyStat;
+
+// the `done` runs of study d, tier t stored in dir (none when the folder is missing)
+StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t);
+int           study_results_count(const StudyResults *r);
+void          study_results_close(StudyResults *r);
+// a run's final metric: "top1" (the final epoch's; the EMA weights' when the run has EMA, as the
+// papers evaluate them), "raw_top1" (the trained weights' whatever EMA), "best_top1", "ema_top1",
+// "wall_s", "img_per_s" (mean over epochs), "macs", "params"
+StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
+
+// a paper's claim, evaluated on the stored results of one tier: writes the numbers it used into
+// `numbers` and returns 1 supported, 0 not supported, -1 not run (runs missing)
+typedef struct {
+    const char *text;
+    int (*eval)(const StudyResults *r, char *numbers, size_t cap);
+} StudyClaim;
+
+struct StudyDef {
+    const char       *name;       // results/<name>/, plots/<name>/
+    const char       *question;
+    const char       *paper;
+    StudyTier         tiers[N_TIERS];
+    const StudyClaim *claims;
+    int               n_claims;
+};
+
+// the command line above; returns the exit status
+int  study_main(const StudyDef *d, int argc, char **argv);
+// the claims report of d's stored results in dir for tier; returns the number of claims run
+int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
+// published vs reproduced (results/published.csv, studies/check.c), then every study's claims on
+// the tiers it has results for; 0, 1 when a reproduction is outside its tolerance, 2 on bad input
+int  study_check_all(const char *published, const char *results, FILE *out);
+// every registered study (studies/registry.c), NULL-terminated; and one by name
+extern const StudyDef *const study_registry[];
+const StudyDef *study_find(const char *name);
+const char     *tier_name(TierId t);
+
+// claim helpers: 1 when a >= b - slack (mean top-1 of two labels), -1 when either is missing
+int study_claim_not_lower(const StudyResults *r, const char *a, const char *b, double slack, char *numbers,
+                          size_t cap);
+
+// each study file ends with STUDY_PROGRAM(its StudyDef): compiled with -DSTUDY_MAIN it is the
+// study's program (bin/<study>); without, the definition joins the registry (repro check)
+#ifdef STUDY_MAIN
+#define STUDY_PROGRAM(def) \
+    int main(int argc, char **argv) { return study_main(&def, argc, argv); }
+#else
+#define STUDY_PROGRAM(def)
+#endif
+
+#endif

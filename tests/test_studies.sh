@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tests/test_studies.sh — every study at tier smoke through train -> HDF5 -> CSV -> gnuplot -> check
+# (scripts/study.sh, into a temporary folder); a study killed with SIGKILL mid-run and started
+# again finishes its grid without redoing done runs and with the interrupted run resumed exactly
+# (its epochs equal an uninterrupted run's); --jobs 2 runs two at once; --slurm writes a script bash -n accepts, and one array
+# index run locally with SLURM_ARRAY_TASK_ID runs exactly that run; bad arguments fail clearly.
+# Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
+set -u
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d /tmp/repro_studies_XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "ok    $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/      /' "$2" | tail -20; fail=$((fail + 1)); }
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${FMNIST_DIR:-}" ]; then
+    echo "skip  studies: dataset-fashion-mnist not installed (make deps)"; exit 0
+fi
+studies=$(ls studies/*.c | sed 's|studies/||; s|\.c$||' | grep -v -x -e study -e registry -e check -e demo_engine)
+
+# ---- every study, smoke tier, end to end
+for s in $studies; do
+    log=$tmp/$s.log
+    if ! scripts/study.sh "$s" smoke "$tmp/results/$s" "$tmp/plots/$s" >"$log" 2>&1; then bad "$s: smoke pipeline" "$log"; continue; fi
+    n=$(bin/"$s" --tier smoke --list | grep -c "^  smoke_")
+    done_runs=$(grep -c '"done"' "$tmp/results/$s/summary.csv")
+    csvs=$(ls "$tmp/results/$s"/smoke_*.csv 2>/dev/null | wc -l)
+    figs=$(ls plots/"$s"/*.gp | wc -l)
+    drawn=$(find "$tmp/plots/$s" -name '*.png' -size +1k | wc -l)
+    svgs=$(find "$tmp/plots/$s" -name '*.svg' -size +1k | wc -l)
+    if [ "$done_runs" -eq "$n" ] && [ "$csvs" -eq "$n" ] && [ "$drawn" -eq "$figs" ] && [ "$svgs" -eq "$figs" ] && [ "$figs" -gt 0 ] &&
+       grep -q "^claims of $s" "$log"; then
+        ok "$s: $n smoke runs done, $csvs run CSVs + summary, $drawn figures (png + svg), claims reported"
+    else bad "$s: runs done $done_runs/$n, CSVs $csvs, figures $drawn png $svgs svg of $figs" "$log"; fi
+done
+if bin/repro check --results "$tmp/results" >"$tmp/check.log" 2>&1 && grep -q "published numbers" "$tmp/check.log" &&
+   [ "$(grep -c '^claims of' "$tmp/check.log")" -ge "$(echo $studies | wc -w)" ]; then
+    ok "repro check: the published table and every study's claims on the smoke results"
+else bad "repro check on the smoke results" "$tmp/check.log"; fi
+
+# ---- SIGKILL mid-run, then the same command again
+big=(--set train.epochs=3 --set data.train_limit=640)
+k=$tmp/killed u=$tmp/whole
+setsid bin/re_fmnist --tier smoke --out "$k" "${big[@]}" >"$tmp/kill1.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 3000); do # until run 2 has its first checkpoint (epoch 1 of 3 done)
+    [ -e "$k/smoke_d20_re_s1.safetensors" ] && break
+    sleep 0.1
+done
+kill -9 -- -"$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+st=$(h5dump -a /status "$k/smoke_d20_re_s1.h5" 2>/dev/null | grep -o '"[a-z]*"' | tail -1)
+bin/re_fmnist --tier smoke --out "$k" "${big[@]}" >"$tmp/kill2.log" 2>&1
+bin/re_fmnist --tier smoke --out "$u" "${big[@]}" >"$tmp/whole.log" 2>&1
+# epoch, lr, image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5: equal to the bit
+same=$(cut -d, -f1-8 "$k/smoke_d20_re_s1.csv" | cmp -s - <(cut -d, -f1-8 "$u/smoke_d20_re_s1.csv") && echo yes)
+if [ "$st" = '"running"' ] && grep -q "run 1/2 smoke_d20_base_s1: done already, skipped" "$tmp/kill2.log" &&
+   grep -q "run 2/2 smoke_d20_re_s1: resuming" "$tmp/kill2.log" && grep -q "resumed from" "$tmp/kill2.log" &&
+   [ "$same" = yes ] && [ "$(grep -c '"done"' "$k/summary.csv")" -eq 2 ]; then
+    ok "killed during run 2 (status $st): run 1 skipped, run 2 resumed from its checkpoint, epochs equal an uninterrupted study's"
+else bad "kill and restart (status at the kill: $st, same epochs: ${same:-no})" "$tmp/kill2.log"; fi
+
+# ---- --jobs 2: both runs at once, each logging to its own file
+if bin/re_fmnist --tier smoke --out "$tmp/jobs" --jobs 2 >"$tmp/jobs.log" 2>&1 &&
+   [ "$(grep -c '"done"' "$tmp/jobs/summary.csv")" -eq 2 ] && grep -q "train: done" "$tmp/jobs/smoke_d20_base_s1.log" &&
+   grep -q "train: done" "$tmp/jobs/smoke_d20_re_s1.log" &&
+   cmp -s <(cut -d, -f1-8 "$tmp/jobs/smoke_d20_re_s1.csv") <(cut -d, -f1-8 "$tmp/results/re_fmnist/smoke_d20_re_s1.csv"); then
+    ok "--jobs 2: both runs done in parallel processes, each with its log; epochs equal the one-at-a-time study's"
+else bad "--jobs 2" "$tmp/jobs.log"; fi
+
+# ---- Slurm
+if bin/re_fmnist --tier smoke --out "$tmp/slurm" --slurm "$tmp/job.sh" >"$tmp/slurm.log" 2>&1 && bash -n "$tmp/job.sh" &&
+   grep -q -- "--array=0-1" "$tmp/job.sh" && SLURM_ARRAY_TASK_ID=1 bash "$tmp/job.sh" >>"$tmp/slurm.log" 2>&1 &&
+   [ -e "$tmp/slurm/smoke_d20_re_s1.h5" ] && [ ! -e "$tmp/slurm/smoke_d20_base_s1.h5" ] &&
+   [ "$(h5dump -a /status "$tmp/slurm/smoke_d20_re_s1.h5" | grep -o '"done"')" = '"done"' ]; then
+    ok "--slurm: bash -n accepts the script; task 1 alone ran run smoke_d20_re_s1 to done"
+else bad "--slurm script" "$tmp/slurm.log"; fi
+
+# ---- bad arguments: one line, non-zero exit
+expect_error() { # name, expected text, command...
+    local name=$1 want=$2; shift 2
+    if "$@" >"$tmp/e.out" 2>"$tmp/e.err"; then bad "$name: exit 0"; return; fi
+    if grep -q -- "$want" "$tmp/e.err"; then ok "$name ($(grep error "$tmp/e.err" | head -1))"; else bad "$name" "$tmp/e.err"; fi
+}
+expect_error "unknown tier" "expected smoke, cpu or paper" bin/re_fmnist --tier huge --list
+expect_error "--only matches nothing" "no run matches --only" bin/re_fmnist --tier smoke --only 'd999*' --list
+expect_error "--index past the end" "has 2 runs" bin/re_fmnist --tier smoke --out "$tmp/x" --index 7
+expect_error "--jobs 0" "expected an integer in 1 .. 64" bin/re_fmnist --jobs 0 --list
+expect_error "bad --set" "model.nme" bin/re_fmnist --tier smoke --set model.nme=x --list
+mkdir -p "$tmp/other" && cp "$tmp/results/re_fmnist/smoke_d20_re_s1.h5" "$tmp/other/smoke_d20_re_s1.h5"
+expect_error "a file of another configuration under the run's name" "another configuration" \
+    bin/re_fmnist --tier smoke --out "$tmp/other" --only d20_re --set train.epochs=3
+printf 'study,label\nre_fmnist,d20\n' >"$tmp/pub.csv"
+expect_error "published.csv with the wrong header" "the header must be" bin/repro check --published "$tmp/pub.csv" --results "$tmp/results"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
