@@ -296,53 +296,18 @@ static TrainConfig tiny_prog(const char *ckpt, bool code_rule)
     return c;
 }
 
-static double wall_now(void)
+// the run to kill, held in a child forked before any OpenMP region (fixture_fork_held)
+static pid_t child_fork(const char *cut, bool code_rule, TrainHook hook, int *go)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static long ckpt_meta(const char *path, const char *key)
-{
-    StFile f;
-    cr_assert_eq(st_read(&f, path), 0);
-    const char *v = st_meta(&f, key);
-    long x = v ? atol(v) : -1;
-    st_free(&f);
-    return x;
-}
-
-// the run to be killed, in a child process forked before this one runs any OpenMP region: GNU
-// libgomp's thread pool does not survive fork(), so a child forked after a parallel region hangs
-// in its first one (and would never write a checkpoint). The child waits on a pipe for child_go.
-typedef struct { pid_t pid; int go; } Child;
-
-static Child child_fork(const char *cut, bool code_rule, TrainHook hook)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
+    pid_t pid = fixture_fork_held(go);
     cr_assert(pid >= 0);
     if (pid == 0) {
-        close(fds[1]);
-        char go;
-        ssize_t got;
-        while ((got = read(fds[0], &go, 1)) < 0 && errno == EINTR) continue;
-        if (got != 1) _exit(2); // the test ended without starting it
         TrainConfig k = tiny_prog(cut, code_rule);
         TrainResult kr;
         freopen("/dev/null", "w", stdout);
         _exit(train_run(&k, &kr, hook, NULL) ? 1 : 0);
     }
-    close(fds[0]);
-    return (Child){pid, fds[1]};
-}
-
-static void child_go(Child *c)
-{
-    cr_assert_eq(write(c->go, "g", 1), 1);
-    close(c->go);
+    return pid;
 }
 
 // the acceptance test: the paper-rule run uninterrupted (its run file logging one size per
@@ -356,7 +321,8 @@ Test(resume, killed_in_stage_2_resumes_bitwise, .timeout = 300)
     snprintf(cut, sizeof cut, "/tmp/repro_prog_cut_%d.safetensors", (int)getpid());
     unlink(ref);
     unlink(cut);
-    Child ch = child_fork(cut, false, NULL);
+    int go;
+    pid_t pid = child_fork(cut, false, NULL, &go);
     TrainConfig c = tiny_prog(ref, false);
     TrainResult r;
     TrainHook hook = NULL;
@@ -390,23 +356,12 @@ Test(resume, killed_in_stage_2_resumes_bitwise, .timeout = 300)
     // killed 50 ms after its first checkpoint (epoch 1 = stage 1) appears: in stage 2, whose first
     // steps it is taking (an epoch takes 0.3 s at the fastest this machine ran it; a delay from
     // measured times would not do: other work on the machine changes them a hundredfold)
-    child_go(&ch);
-    pid_t pid = ch.pid;
-    struct timespec poll = {0, 2000000}, delay = {0, 50000000};
-    int st = 0;
-    pid_t ended = 0;
-    double t0 = wall_now();
-    while (access(cut, F_OK) != 0 && (ended = waitpid(pid, &st, WNOHANG)) == 0 && wall_now() - t0 < 240)
-        nanosleep(&poll, NULL);
-    if (!ended) {
-        cr_expect(access(cut, F_OK) == 0, "no checkpoint from the run to kill after 240 s");
-        nanosleep(&delay, NULL);
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
+    fixture_release(go);
+    int st = fixture_kill_after(pid, cut, 0.05, 0, 240);
+    cr_assert(access(cut, F_OK) == 0, "no checkpoint from the run to kill after 240 s");
     cr_assert(WIFSIGNALED(st), "the run ended before it was killed (status %d)", WEXITSTATUS(st));
-    cr_assert_eq(ckpt_meta(cut, "epochs_done"), 1, "killed after epoch 2 ended: not in stage 2");
-    cr_assert_eq(ckpt_meta(cut, "step"), 12);
+    cr_assert_eq(fixture_ckpt_meta(cut, "epochs_done"), 1, "killed after epoch 2 ended: not in stage 2");
+    cr_assert_eq(fixture_ckpt_meta(cut, "step"), 12);
     TrainConfig k = tiny_prog(cut, false);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
@@ -435,17 +390,17 @@ Test(resume, resumed_mid_stage_is_bitwise, .timeout = 300)
     snprintf(cut, sizeof cut, "/tmp/repro_prog_mcut_%d.safetensors", (int)getpid());
     unlink(ref);
     unlink(cut);
-    Child ch = child_fork(cut, true, kill_after_epoch_2);
+    int go;
+    pid_t pid = child_fork(cut, true, kill_after_epoch_2, &go);
     TrainConfig c = tiny_prog(ref, true);
     TrainResult r;
     cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
     train_result_free(&r);
-    child_go(&ch);
-    pid_t pid = ch.pid;
+    fixture_release(go);
     int st;
     waitpid(pid, &st, 0);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    cr_assert_eq(ckpt_meta(cut, "step"), 24);
+    cr_assert_eq(fixture_ckpt_meta(cut, "step"), 24);
     TrainConfig k = tiny_prog(cut, true);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
