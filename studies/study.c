@@ -176,7 +176,10 @@ static int list_runs(const Opts *o)
 
 // ---- running ----------------------------------------------------------------------------------
 
-// the child's work: one run, its output to the terminal (jobs 1) or to <out>/<name>.log
+// the child's work: one run, its output to the terminal (jobs 1) or to <out>/<name>.log. The parent
+// never runs an OpenMP region (resolving recipes and counting MACs build graphs without
+// computing): GNU libgomp's thread pool does not survive fork(), and a child forked after one
+// would hang in its first parallel region.
 static int child_run(const Opts *o, Run *r, int threads)
 {
     omp_set_num_threads(threads);

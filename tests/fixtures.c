@@ -3,8 +3,16 @@
 #include <stdio.h>  // fopen, fread
 #include <string.h> // memcmp, strcmp
 
+#include <errno.h>    // errno, EINTR
+#include <signal.h>   // kill, SIGKILL
+#include <stdlib.h>   // atol
+#include <sys/wait.h> // waitpid
+#include <time.h>     // clock_gettime, nanosleep
+#include <unistd.h>   // fork, pipe, access
+
 #include "core/rng.h"
 #include "fixtures.h"
+#include "io/safetensors.h" // st_read: fixture_same_checkpoint
 
 void fixtures_free(Fixtures *fx)
 {
@@ -138,4 +146,82 @@ void fixture_signature(const float *g, size_t n, float sig[5])
     }
     sig[0] = (float)sqrt(acc[0]);
     for (int k = 0; k < 4; k++) sig[1 + k] = (float)acc[1 + k];
+}
+
+bool fixture_same_checkpoint(const char *a, const char *b)
+{
+    StFile fa, fb;
+    if (st_read(&fa, a)) return false;
+    if (st_read(&fb, b)) { st_free(&fa); return false; }
+    bool same = fa.n == fb.n;
+    for (int i = 0; same && i < fa.n; i++) {
+        if (!strcmp(fa.e[i].name, "log.epochs")) continue; // timings differ, of course
+        const StEntry *e = st_find(&fb, fa.e[i].name);
+        same = e && e->end - e->begin == fa.e[i].end - fa.e[i].begin &&
+               memcmp(fa.data + fa.e[i].begin, fb.data + e->begin, e->end - e->begin) == 0;
+        if (!same) fprintf(stderr, "checkpoints %s and %s: tensor %s differs\n", a, b, fa.e[i].name);
+    }
+    st_free(&fa);
+    st_free(&fb);
+    return same;
+}
+
+long fixture_ckpt_meta(const char *path, const char *key)
+{
+    StFile f;
+    if (st_read(&f, path)) return -1;
+    const char *v = st_meta(&f, key);
+    long x = v ? atol(v) : -1;
+    st_free(&f);
+    return x;
+}
+
+double fixture_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+pid_t fixture_fork_held(int *go)
+{
+    int fds[2];
+    if (pipe(fds)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        char c;
+        ssize_t got;
+        while ((got = read(fds[0], &c, 1)) < 0 && errno == EINTR) continue;
+        close(fds[0]);
+        if (got != 1) _exit(2); // the test ended without releasing it
+        return 0;
+    }
+    close(fds[0]);
+    *go = fds[1];
+    return pid;
+}
+
+void fixture_release(int go)
+{
+    ssize_t n = write(go, "g", 1);
+    (void)n;
+    close(go);
+}
+
+int fixture_kill_after(pid_t pid, const char *path, double delay_s, double frac, double timeout_s)
+{
+    struct timespec poll = {0, 2000000};
+    int st = 0;
+    double t0 = fixture_now();
+    while (access(path, F_OK) != 0 && fixture_now() - t0 < timeout_s) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return st; // ended on its own
+        nanosleep(&poll, NULL);
+    }
+    delay_s += frac * (fixture_now() - t0);
+    struct timespec d = {(time_t)delay_s, (long)((delay_s - (double)(time_t)delay_s) * 1e9)};
+    nanosleep(&d, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return st;
 }

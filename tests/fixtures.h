@@ -6,6 +6,8 @@
 #ifndef FIXTURES_H
 #define FIXTURES_H
 
+#include <sys/types.h> // pid_t
+
 #include "core/params.h"
 
 typedef struct { char name[160]; size_t n; float *data; } FixTensor;
@@ -36,5 +38,27 @@ void     fixture_uniform(uint64_t key, uint64_t stream, size_t n, float *x);
 // gsig(): a gradient's signature, |g| and <g, r_k> for k < 4 with r_k[j] = 2 rng_uniform(SIG_KEY,
 // k, j) - 1, over the n values of g (our layout, flattened)
 void     fixture_signature(const float *g, size_t n, float sig[5]);
+
+// ---- checkpoints --------------------------------------------------------------------------------
+// do two checkpoints (safetensors) hold bitwise the same tensors under the same names, the epoch
+// log "log.epochs" aside (its timings differ)? Names each differing tensor on stderr; an unreadable
+// file is a difference too
+bool fixture_same_checkpoint(const char *a, const char *b);
+// a checkpoint's metadata value `key` as a number (-1 when absent; the test fails when unreadable)
+long fixture_ckpt_meta(const char *path, const char *key);
+
+// a run to kill, in a child process forked BEFORE the test runs any OpenMP region: GNU libgomp's
+// thread pool does not survive fork(), so a child forked after a parallel region hangs in its
+// first one (it would never write a checkpoint, and a "resumed" run would start from scratch).
+// fixture_fork_held returns 0 in the child once the parent calls fixture_release(go) (the child
+// exits quietly if the parent closes go without releasing it), and the child's pid in the parent.
+pid_t fixture_fork_held(int *go);
+void  fixture_release(int go);
+// waits until `path` exists (the child's first checkpoint) or the child ends or timeout_s pass,
+// then delay_s + frac * (the time that wait took: about an epoch of the child at its own speed,
+// whatever else loads the machine) more, kills the child with SIGKILL and reaps it; returns its
+// wait status
+int   fixture_kill_after(pid_t pid, const char *path, double delay_s, double frac, double timeout_s);
+double fixture_now(void); // monotonic seconds
 
 #endif

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # tests/test_cli.sh — bin/repro on bad input: train with a missing or truncated IDX file, a bad
 # recipe key or value, an unwritable results folder, weights that do not fit, distillation's
-# teachers and soft labels that do not fit; export and logits with files that do not fit the
-# model; eval with a missing file, another model's weights, an unknown model, too small an input;
-# eval --reparam on a trained GhostNetV3 checkpoint scores as the plain eval, and is a no-op on a
-# ResNet; recipe --keys lists the key table. Each must print one line naming the cause, exit
-# non-zero, and leave no run file that looks valid (and no half-written output); a finished run's
-# file is never damaged. (tests/timm_weights.py checks what export and logits compute, against timm.)
+# teachers and soft labels that do not fit, progressive stages that contradict; export and logits
+# with files that do not fit the model; eval with a missing file, another model's weights, an
+# unknown model, too small an input; eval --reparam on a trained GhostNetV3 checkpoint scores as
+# the plain eval, and is a no-op on a ResNet; recipe --keys lists the key table. Each must print
+# one line naming the cause, exit non-zero, and leave no run file that looks valid (and no
+# half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks
+# what export and logits compute, against timm.)
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -246,6 +247,14 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
         "$TMP/out16" "$REPRO" train --recipe $RECIPE --set distill.soft_labels=$W/soft.npy --out "$TMP/out16" \
         "${tiny[@]}"
 fi
+
+# progressive learning's contradictions (every one: tests/test_progressive.c)
+expect_error "progressive: sizes that shrink" "progressive.res_min = 32 is above progressive.res_max = 16" \
+    "$TMP/out17" "$REPRO" train --recipe $RECIPE --set progressive.stages=4 --set progressive.res_min=32 \
+    --set progressive.res_max=16 --out "$TMP/out17"
+expect_error "progressive: mixing with a partial batch" "progressive.mixup_min / mixup_max mix pairs" \
+    "$TMP/out18" "$REPRO" train --recipe $RECIPE --set progressive.stages=4 --set progressive.mixup_max=0.2 \
+    --out "$TMP/out18"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

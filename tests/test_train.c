@@ -282,24 +282,6 @@ static TrainConfig tiny_run(const char *ckpt, const Opt *o, const char *teacher)
     return c;
 }
 
-static bool same_weights(const char *a, const char *b)
-{
-    StFile fa, fb;
-    cr_assert_eq(st_read(&fa, a), 0);
-    cr_assert_eq(st_read(&fb, b), 0);
-    bool same = fa.n == fb.n;
-    for (int i = 0; same && i < fa.n; i++) {
-        if (!strcmp(fa.e[i].name, "log.epochs")) continue; // timings differ, of course
-        const StEntry *e = st_find(&fb, fa.e[i].name);
-        same = e && e->end - e->begin == fa.e[i].end - fa.e[i].begin &&
-               memcmp(fa.data + fa.e[i].begin, fb.data + e->begin, e->end - e->begin) == 0;
-        if (!same) cr_log_error("tensor %s differs", fa.e[i].name);
-    }
-    st_free(&fa);
-    st_free(&fb);
-    return same;
-}
-
 static bool have_fmnist(void)
 {
     return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
@@ -315,18 +297,8 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
     snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%s_%d.safetensors", o->name, (int)getpid());
     unlink(ref);
     unlink(cut);
-    TrainConfig c = tiny_run(ref, o, teacher);
-    TrainResult r;
-    cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
-    double full_s = r.wall_s;
-    train_result_free(&r);
-    // kill at a random moment in the middle of the run (the seed comes from the clock: every
-    // run of the test picks another moment; the moment is printed for a failure to be replayed)
-    struct timespec now_ts;
-    clock_gettime(CLOCK_REALTIME, &now_ts);
-    double frac = 0.25 + 0.5 * (now_ts.tv_nsec % 1000) / 1000.0;
-    cr_log_info("%s: killing after %.0f%% of an uninterrupted run's %.2f s", o->name, 100 * frac, full_s);
-    pid_t pid = fork();
+    int go;
+    pid_t pid = fixture_fork_held(&go); // before this process runs any OpenMP region
     cr_assert(pid >= 0);
     if (pid == 0) {
         TrainConfig k = tiny_run(cut, o, teacher);
@@ -334,17 +306,29 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
         freopen("/dev/null", "w", stdout);
         _exit(train_run(&k, &kr, NULL, NULL) ? 1 : 0);
     }
-    struct timespec delay = {(time_t)(frac * full_s), (long)(fmod(frac * full_s, 1.0) * 1e9)};
-    nanosleep(&delay, NULL);
-    kill(pid, SIGKILL);
-    int st;
-    waitpid(pid, &st, 0);
+    TrainConfig c = tiny_run(ref, o, teacher);
+    TrainResult r;
+    cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
+    train_result_free(&r);
+    // killed at a random moment after its first checkpoint appears: frac of the time the child
+    // took to write it (about one of its epochs at the speed it runs now) later, frac in [0, 1)
+    // from the clock (every run of the test picks another; printed for a failure to be replayed)
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    double frac = (now_ts.tv_nsec % 1000) / 1000.0;
+    cr_log_info("%s: killing %.2f of its first epoch's time after its first checkpoint", o->name, frac);
+    fixture_release(go);
+    int st = fixture_kill_after(pid, cut, 0, frac, 240);
+    long done = fixture_ckpt_meta(cut, "epochs_done");
+    cr_assert(WIFSIGNALED(st), "%s: the run to kill ended on its own (status %d) after %ld epochs", o->name,
+              WEXITSTATUS(st), done);
+    cr_assert(done >= 1 && done < 4, "%s: killed with %ld epochs done: nothing to resume", o->name, done);
     TrainConfig k = tiny_run(cut, o, teacher);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);
     cr_expect_eq(r.n_epochs, 4, "the resumed run has %d epochs logged", r.n_epochs);
     train_result_free(&r);
-    cr_expect(same_weights(ref, cut), "%s: resumed weights, optimizer slots or EMA differ from the "
+    cr_expect(fixture_same_checkpoint(ref, cut), "%s: resumed weights, optimizer slots or EMA differ from the "
               "uninterrupted run's", o->name);
     // every slot of the optimizer is in the checkpoint, under its name
     StFile f;
@@ -395,11 +379,20 @@ Test(resume, meal_v2_with_discriminator_resumes_bitwise, .timeout = 300)
     if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
     char teacher[64];
     snprintf(teacher, sizeof teacher, "/tmp/repro_resume_teacher_%d.safetensors", (int)getpid());
-    TrainConfig t = tiny_run(teacher, &plain_sgd, NULL); // a teacher: the plain run, a few steps
-    t.max_steps = 6, t.ema.decay = 0, t.ema.warmup = EMA_WARMUP_NONE;
-    TrainResult r;
-    cr_assert_eq(train_run(&t, &r, NULL, NULL), 0);
-    train_result_free(&r);
+    // a teacher: the plain run, a few steps, trained in a process of its own: this one must not run
+    // OpenMP before it forks the run to kill (fixture_fork_held)
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        TrainConfig t = tiny_run(teacher, &plain_sgd, NULL);
+        t.max_steps = 6, t.ema.decay = 0, t.ema.warmup = EMA_WARMUP_NONE;
+        TrainResult r;
+        freopen("/dev/null", "w", stdout);
+        _exit(train_run(&t, &r, NULL, NULL) ? 1 : 0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "training the teacher failed");
     sigkill_then_resume(&(Opt){"meal_v2", 0, {NULL}}, teacher);
     unlink(teacher);
 }

@@ -37,6 +37,7 @@ int augment_resolve(AugArgs *a)
 {
     char why[1024];
     if (randaug_parse(&a->ra, a->randaug, why, sizeof why)) BAD("recipe: data.randaug = '%s': %s", a->randaug, why);
+    if (a->randaug_m_set) a->ra.m = a->randaug_m;
     if (a->rrc && a->pad)
         BAD("recipe: data.rrc = true with data.pad = %d: two crops (RandomResizedCrop or padded RandomCrop); set "
             "one", a->pad);

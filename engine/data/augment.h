@@ -67,12 +67,16 @@ typedef struct {
     float  crop_pct;            // eval centre crop fraction, 0 = plain resize
     MixArgs mix;
     float  repeated_aug;        // RepeatAugSampler repeats, 0 = off (sampler.h)
+    // not recipe keys: progressive learning (train/progressive.h) sets the stage's magnitude
+    bool   randaug_m_set;       // augment_resolve replaces the magnitude of `randaug` by randaug_m
+    double randaug_m;
     // filled by augment_resolve
     RandAug ra;
 } AugArgs;
 
-// checks a's values together and parses randaug into a->ra; 0, or ERR_FORMAT with one line that
-// names the key (data.<key>), the value and what is valid
+// checks a's values together and parses randaug into a->ra (its magnitude randaug_m when
+// randaug_m_set); 0, or ERR_FORMAT with one line that names the key (data.<key>), the value and
+// what is valid
 int  augment_resolve(AugArgs *a);
 // does a use the uint8 pixel path (rrc, RandAugment, jitter, grayscale or blur)?
 bool augment_pixel_path(const AugArgs *a);

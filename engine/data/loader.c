@@ -174,6 +174,48 @@ static void *worker_main(void *arg)
 // ---------------------------------------------------------------------------------------------
 // the consumer side
 
+// resolves a copy of a into *aug and checks that ds and batch can take it; 0, or ERR_FORMAT /
+// ERR_ARG with one line
+static int resolve_aug(AugArgs *aug, const AugArgs *a, const Dataset *ds, int batch, bool train)
+{
+    *aug = *a;
+    if (augment_resolve(aug)) return ERR_FORMAT;
+    if (augment_pixel_path(aug) && train && ds->c != 1 && ds->c != 3) {
+        log_error("loader: %s has %d channels; the uint8 augmentations (rrc, randaug, color_jitter, grayscale_p, "
+                  "blur_p) take 1 or 3", ds->name, ds->c);
+        return ERR_ARG;
+    }
+    if (train && mixup_on(&aug->mix) && (aug->mix.classes < ds->classes || batch % 2)) {
+        log_error("loader: Mixup/CutMix needs an even batch (got %d) and targets of at least %s's %d classes "
+                  "(got %d)", batch, ds->name, ds->classes, aug->mix.classes);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+// (re)allocates the batch buffers of the slots and the workers' mixing buffers for s->cfg's
+// output size and mixing (the workers are idle or not started)
+static void buffers_alloc(LoaderState *s)
+{
+    const Loader *l = &s->cfg;
+    size_t out = (size_t)l->out_h * l->out_w * l->c;
+    for (int k = 0; k < l->depth; k++) {
+        LoaderSlot *sl = &s->slots[k];
+        free(sl->b.x);
+        free(sl->b.targets);
+        sl->b.x = xmalloc((size_t)l->batch * out * sizeof(float));
+        sl->b.targets = s->mixing ? xmalloc((size_t)l->batch * l->aug.mix.classes * sizeof(float)) : NULL;
+        sl->b.classes = s->mixing ? l->aug.mix.classes : 0;
+    }
+    for (int k = 0; k < l->n_workers; k++) {
+        LoaderWorker *w = &s->workers[k];
+        free(w->dec);
+        free(w->mix);
+        w->dec = s->mixing ? xmalloc((size_t)l->batch * sizeof(MixDecision)) : NULL;
+        w->mix = s->mixing ? xmalloc(2 * out * sizeof(float)) : NULL;
+    }
+}
+
 int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
                 int out_h, int out_w, int n_workers, int depth)
 {
@@ -190,19 +232,9 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
                   LEN(a->mean));
         return ERR_ARG;
     }
-    AugArgs aug = *a;
-    if (augment_resolve(&aug)) return ERR_FORMAT;
-    if (augment_pixel_path(&aug) && train && ds->c != 1 && ds->c != 3) {
-        log_error("loader: %s has %d channels; the uint8 augmentations (rrc, randaug, color_jitter, grayscale_p, "
-                  "blur_p) take 1 or 3", ds->name, ds->c);
-        return ERR_ARG;
-    }
-    bool mixing = train && mixup_on(&aug.mix);
-    if (mixing && (aug.mix.classes < ds->classes || batch % 2)) {
-        log_error("loader: Mixup/CutMix needs an even batch (got %d) and targets of at least %s's %d classes "
-                  "(got %d)", batch, ds->name, ds->classes, aug.mix.classes);
-        return ERR_ARG;
-    }
+    AugArgs aug;
+    int rc = resolve_aug(&aug, a, ds, batch, train);
+    if (rc) return rc;
     int epoch_len = train && aug.repeated_aug >= 1 ? sampler_repeat_len(ds->n, aug.repeated_aug, 1) : ds->n;
     *l = (Loader){ds, aug, seed, batch, out_h ? out_h : ds->h, out_w ? out_w : ds->w, ds->c, epoch_len, train,
                   n_workers, depth, NULL};
@@ -213,19 +245,16 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
     s->order = train ? xmalloc((size_t)MAX(ds->n, epoch_len) * sizeof(int)) : NULL;
     s->copy = train ? xcalloc((size_t)MAX(ds->n, epoch_len), sizeof(int)) : NULL;
     s->perm_epoch = -1;
-    s->mixing = mixing;
+    s->mixing = train && mixup_on(&aug.mix);
     s->slots = xcalloc((size_t)depth, sizeof *s->slots);
-    size_t out = (size_t)l->out_h * l->out_w * l->c;
     for (int k = 0; k < depth; k++) {
-        s->slots[k].b.x = xmalloc((size_t)batch * out * sizeof(float));
         s->slots[k].b.labels = xmalloc((size_t)batch * sizeof(int));
-        s->slots[k].b.targets = mixing ? xmalloc((size_t)batch * aug.mix.classes * sizeof(float)) : NULL;
-        s->slots[k].b.classes = mixing ? aug.mix.classes : 0;
         s->slots[k].index = xmalloc((size_t)batch * sizeof(int));
         s->slots[k].draw = xmalloc((size_t)batch * sizeof(uint64_t));
         s->slots[k].id = -1;
     }
     s->workers = xcalloc((size_t)n_workers, sizeof *s->workers);
+    buffers_alloc(s);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->ready, NULL);
@@ -235,15 +264,15 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
         w->st = s;
         w->buf = xmalloc((size_t)ds->h * ds->w * ds->c);
         w->scratch = augment_scratch_new();
-        w->dec = mixing ? xmalloc((size_t)batch * sizeof(MixDecision)) : NULL;
-        w->mix = mixing ? xmalloc(2 * out * sizeof(float)) : NULL;
         int e = pthread_create(&w->thread, NULL, worker_main, w);
         if (e) {
             log_error("loader: starting worker %d of %d failed (%s)", k + 1, n_workers, strerror(e));
-            free(w->buf);
-            augment_scratch_free(w->scratch);
-            free(w->dec);
-            free(w->mix);
+            for (int j = k; j < n_workers; j++) { // loader_close frees the started workers' buffers
+                free(s->workers[j].buf);
+                augment_scratch_free(s->workers[j].scratch);
+                free(s->workers[j].dec);
+                free(s->workers[j].mix);
+            }
             loader_close(l);
             return ERR_NOMEM;
         }
@@ -287,6 +316,32 @@ void loader_start(Loader *l, int epoch, int first_step, int n_steps, bool drop_l
     s->n_steps = n_steps > 0 ? n_steps : spe - first_step;
     pthread_cond_broadcast(&s->work);
     pthread_mutex_unlock(&s->mu);
+}
+
+int loader_set_aug(Loader *l, const AugArgs *a, int out_h, int out_w)
+{
+    LoaderState *s = l->st;
+    CHECK(out_h >= 0 && out_w >= 0, "loader_set_aug: out %dx%d", out_h, out_w);
+    AugArgs aug;
+    int rc = resolve_aug(&aug, a, l->ds, l->batch, l->train);
+    if (rc) return rc;
+    if (aug.repeated_aug != l->aug.repeated_aug) { // the epoch's order and length are the loader's
+        log_error("loader: data.repeated_aug cannot change while the loader is open (%g -> %g)",
+                  l->aug.repeated_aug, aug.repeated_aug);
+        return ERR_ARG;
+    }
+    pthread_mutex_lock(&s->mu);
+    cancel(s); // the workers are idle now: nothing is claimable until the next loader_start
+    l->aug = aug;
+    l->out_h = out_h ? out_h : l->ds->h;
+    l->out_w = out_w ? out_w : l->ds->w;
+    s->cfg.aug = l->aug;
+    s->cfg.out_h = l->out_h;
+    s->cfg.out_w = l->out_w;
+    s->mixing = l->train && mixup_on(&aug.mix);
+    buffers_alloc(s);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 int loader_next(Loader *l, const Batch **batch)

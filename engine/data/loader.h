@@ -7,7 +7,8 @@
  * soft targets. Eval batches: the identity order, augment_eval. Every batch is therefore a pure
  * function of (seed, epoch, step, sample index): bitwise the same for any number of workers and
  * any depth, and equal to what a plain loop over augment.h's functions produces (the test checks
- * both).
+ * both). loader_set_aug changes the size and the augmentation between ranges (progressive
+ * learning's stages); batches stay pure functions of their position and the settings in force.
  * Threads: n_workers pthreads share one mutex and two condition variables (work available, batch
  * ready), so nobody spins. A batch is split into chunks of ceil(batch / n_workers) samples that
  * workers claim in order, so one batch is filled in parallel even at depth 1. The workers never
@@ -60,6 +61,12 @@ int  loader_steps_per_epoch(const Loader *l, bool drop_last);
 // whatever an earlier range had not handed out yet (no leaks, no stale batches). The caller
 // checks that an epoch has at least one batch (ds->n >= batch with drop_last).
 void loader_start(Loader *l, int epoch, int first_step, int n_steps, bool drop_last);
+// replaces the augmentation by a (resolved and checked as loader_open does; repeated_aug must stay)
+// and the output size by out_h x out_w (0, 0: the dataset's) for the ranges that follow: progressive
+// learning's stages (train/progressive.h). Drops the current range like loader_start; the batch
+// buffers are reallocated, so a Batch handed out before is invalid. 0, or ERR_ARG / ERR_FORMAT
+// with one line (the loader is unchanged then).
+int  loader_set_aug(Loader *l, const AugArgs *a, int out_h, int out_w);
 // blocks until the next batch of the range is ready and points *batch at it (valid until the next
 // loader_next, loader_start or loader_close); *batch = NULL at the end of the range. 0, or the
 // reader's ERR_* (its line already printed) when a sample of that batch failed to load.

@@ -11,10 +11,10 @@
 #include <stdlib.h> // free
 #include <string.h> // strcmp
 
-// K_SCHED .. K_MIX_MODE: C enums, written by name (enum_types below)
+// K_SCHED .. K_PROG_RULE: C enums, written by name (enum_types below)
 typedef enum {
     K_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_FLOATS,
-    K_SCHED, K_ERASE, K_EMAW, K_OPTIM, K_INTERP, K_ERASE_STYLE, K_MIX_MODE
+    K_SCHED, K_ERASE, K_EMAW, K_OPTIM, K_INTERP, K_ERASE_STYLE, K_MIX_MODE, K_PROG_RULE
 } KeyType;
 
 typedef struct {
@@ -152,6 +152,24 @@ static const RecipeKey keys[] = {
      "logits, its BCE loss added"},
     {"distill", "disc_reduction", K_INT, F(distill.disc_reduction), 1, 1000, "discriminator widths classes/R, "
      "classes/R^2 (MEAL V2: 8)"},
+    {"progressive", "stages", K_INT, F(prog.stages), 0, 64, "progressive learning's stages (train/progressive.h), "
+     "0 = off (EfficientNetV2: 4)"},
+    {"progressive", "rule", K_PROG_RULE, F(prog.rule), 0, 0, "paper: each range linear min -> max over the stages "
+     "(Table 6); code: automl main.py's sizes int(res_min + (res_max - res_min)(i+1)/S), dropout not scheduled"},
+    {"progressive", "res_min", K_INT, F(prog.res_min), 0, 4096, "paper: the first stage's training size; code: "
+     "ibase (automl 128), below the first stage's; 0 = model.res"},
+    {"progressive", "res_max", K_INT, F(prog.res_max), 0, 4096, "last training size (EfficientNetV2-S: 300; "
+     "model.res is the eval size); 0 = model.res"},
+    {"progressive", "randaug_min", K_FLOAT, F(prog.randaug_min), 0, 100, "RandAugment magnitude of data.randaug in "
+     "the first stage (EfficientNetV2: 5); min = max = 0: not scheduled"},
+    {"progressive", "randaug_max", K_FLOAT, F(prog.randaug_max), 0, 100, "... in the last (V2-S code 10, paper 15)"},
+    {"progressive", "mixup_min", K_FLOAT, F(prog.mixup_min), 0, 100, "Mixup (and CutMix, when data.cutmix_alpha > "
+     "0) alpha in the first stage; 0 there = no mixing; min = max = 0: not scheduled"},
+    {"progressive", "mixup_max", K_FLOAT, F(prog.mixup_max), 0, 100, "... in the last (V2-M code 0.2, L 0.5)"},
+    {"progressive", "dropout_min", K_FLOAT, F(prog.dropout_min), 0, 0.99, "rule paper: dropout in the first stage "
+     "(Table 6: 0.1); min = max = 0: model.dropout"},
+    {"progressive", "dropout_max", K_FLOAT, F(prog.dropout_max), 0, 0.99, "... in the last (Table 6: S 0.3, M 0.4, "
+     "L 0.5)"},
 };
 #undef BIG
 #undef F
@@ -172,6 +190,7 @@ static const struct { KeyType type; const char *const *names; int n; } enum_type
     {K_INTERP, interp_names, LEN(interp_names)},
     {K_ERASE_STYLE, erase_style_names, LEN(erase_style_names)},
     {K_MIX_MODE, mix_mode_names, LEN(mix_mode_names)},
+    {K_PROG_RULE, prog_rule_names, LEN(prog_rule_names)},
 };
 
 // the names of an enum-valued key's values (n of them); NULL for other types
@@ -392,7 +411,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (!known && !strcmp(x->bad_section, section)) return 1; // said once per section
         if (!known) snprintf(x->bad_section, sizeof x->bad_section, "%s", section);
         if (known) list_keys(section, valid, sizeof valid);
-        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule, distill");
+        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule, distill, progressive");
         log_error("%s:%d: unknown %s '%s%s%s' (valid %s%s)", x->path, line, known ? "key" : "section",
                   known ? section : section, known ? "." : "", known ? key : "", known ? "keys: " : "", valid);
         x->err = ERR_FORMAT;
@@ -411,6 +430,16 @@ static int inih_handler(void *user, const char *section, const char *key, const 
 {
     Ctx *x = user;
     return on_entry(user, section, key, value, x->in ? x->in->line : 0);
+}
+
+// mixing pairs (i, n-1-i) with m (what: the keys that turn it on, for the message): an even batch
+// and whole batches only; 0 or ERR_FORMAT with one line
+static int mixing_check(const TrainConfig *c, const MixArgs *m, const char *what)
+{
+    if (!mixup_on(m) || (c->batch % 2 == 0 && c->drop_last)) return 0;
+    log_error("recipe: %s mix pairs (i, n-1-i): they need an even train.batch (%d) and data.drop_last = true (%s), "
+              "as timm's loader", what, c->batch, c->drop_last ? "true" : "false");
+    return ERR_FORMAT;
 }
 
 // checks what the parse alone cannot: the model's name, and keys that must agree. Names of what
@@ -437,11 +466,15 @@ static int resolve(TrainConfig *c, FILE *missing)
         return ERR_FORMAT;
     }
     if (augment_resolve(&c->aug)) return ERR_FORMAT;
-    if (mixup_on(&c->aug.mix) && (c->batch % 2 || !c->drop_last)) {
-        log_error("recipe: data.mixup_alpha / cutmix_alpha / cutmix_minmax mix pairs (i, n-1-i): they need an even "
-                  "train.batch (%d) and data.drop_last = true (%s), as timm's loader", c->batch,
-                  c->drop_last ? "true" : "false");
-        return ERR_FORMAT;
+    if (mixing_check(c, &c->aug.mix, "data.mixup_alpha / cutmix_alpha / cutmix_minmax")) return ERR_FORMAT;
+    bool live_teachers = c->distill.teachers[0] && !c->distill.soft_labels[0];
+    if (prog_check(&c->prog, c->res, c->model, &c->net, c->aug.ra.on, live_teachers)) return ERR_FORMAT;
+    if (prog_on(&c->prog)) { // the last stage mixes the most
+        ProgSettings base = {c->res, c->aug.ra.m, c->aug.mix.mixup_alpha, c->aug.mix.cutmix_alpha, c->net.dropout};
+        ProgStage last = prog_stage(&c->prog, &base, 1, c->prog.stages - 1);
+        MixArgs m = c->aug.mix;
+        m.mixup_alpha = last.s.mixup_alpha, m.cutmix_alpha = last.s.cutmix_alpha;
+        if (mixing_check(c, &m, "progressive.mixup_min / mixup_max")) return ERR_FORMAT;
     }
     for (int i = 1; i < c->sched.n_milestones; i++)
         if (c->sched.milestones[i] <= c->sched.milestones[i - 1]) {

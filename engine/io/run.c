@@ -99,7 +99,8 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     RunOut out = {o->path,
                   {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
                    .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
-                   .seed = c->seed, .model = c->model, .train_res = c->res, .eval_res = c->res},
+                   .seed = c->seed, .model = c->model, .train_res = prog_train_res(&c->prog, c->res),
+                   .eval_res = c->res},
                   0};
     // a first file (status running, no epochs) proves the folder is writable before any work; a
     // resumed run keeps its file until its first new epoch rewrites it

@@ -13,6 +13,11 @@
  * optimizer at the schedule's rate for this step, EMA. Every
  * random draw is a function of (seed, epoch, sample index), so a run resumed from its last
  * checkpoint computes what the uninterrupted run would.
+ * Progressive learning (progressive.h): trainer_train cuts its range of steps at stage boundaries;
+ * at the first step of a stage (or the first step a resumed run takes) the training models are
+ * rebuilt at the stage's size and dropout over the same parameter table and the arena re-planned
+ * (parameters, optimizer slots and EMA are not touched), and the training loader gets the stage's
+ * size, RandAugment magnitude and mixing alphas. The eval models stay at model.res.
  */
 #include "train.h"
 
@@ -40,7 +45,7 @@ static double now(void)
 
 typedef struct {
     Graph g;
-    int batch, out, classes;
+    int batch, res, out, classes;
     GraphMode mode;
     bool folded;                         // the inference form (re-parameterizable branches folded)
     ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
@@ -53,23 +58,33 @@ typedef struct {
     Arena a;
 } Nets;
 
-static void nets_add(Nets *ns, const TrainConfig *c, Params *p, int batch, GraphMode mode, bool folded)
+// (re)builds n's graph over p for (batch, res, res) with knobs k
+static void net_build(Net *n, Params *p, const char *model, const ModelKnobs *k, int res)
+{
+    graph_free(&n->g);
+    graph_init(&n->g, p);
+    n->res = res;
+    model_build(&n->g, model, k, n->batch, res);
+    graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
+    n->out = n->g.node[n->g.n_node - 1].out;
+    n->classes = graph_shape(&n->g, n->out).c;
+}
+
+// a model for (batch, res, mode) with knobs k, in the folded form or the branches'
+static void nets_add(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params *p, int batch, int res,
+                     GraphMode mode, bool folded)
 {
     for (int i = 0; i < ns->n; i++)
         if (ns->net[i].batch == batch && ns->net[i].mode == mode && ns->net[i].folded == folded) return;
     CHECK(ns->n < MAX_NETS, "train: more than %d models", MAX_NETS);
     Net *n = &ns->net[ns->n++];
     memset(n, 0, sizeof *n);
-    graph_init(&n->g, p);
     n->batch = batch;
     n->mode = mode;
     n->folded = folded;
-    ModelKnobs k = c->net;
-    k.reparam = folded;
-    model_build(&n->g, c->model, &k, batch, c->res);
-    graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
-    n->out = n->g.node[n->g.n_node - 1].out;
-    n->classes = graph_shape(&n->g, n->out).c;
+    ModelKnobs kf = *k;
+    kf.reparam = folded;
+    net_build(n, p, c->model, &kf, res);
 }
 
 static void nets_plan(Nets *ns)
@@ -85,6 +100,16 @@ static void nets_plan(Nets *ns)
         n->targets = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
     }
     arena_commit(&ns->a);
+}
+
+// the training models again at res with knobs k (a progressive stage), the arena planned anew
+static void nets_rebuild_train(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params *p, int res)
+{
+    ModelKnobs kt = *k;
+    kt.reparam = false; // training runs the branches
+    for (int i = 0; i < ns->n; i++)
+        if (ns->net[i].mode == GRAPH_TRAIN) net_build(&ns->net[i], p, c->model, &kt, res);
+    nets_plan(ns);
 }
 
 static Net *nets_get(Nets *ns, int batch, GraphMode mode, bool folded)
@@ -144,11 +169,12 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
         CHECK(b->classes == n->classes, "train: targets of %d classes for a model of %d", b->classes, n->classes);
         memcpy(targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
     }
-    xent_forward(d, xo, loss, arena_at(a, n->prob), z, labels, targets);
+    const int *hard = targets ? NULL : labels; // the loss takes one of them (ops.h)
+    xent_forward(d, xo, loss, arena_at(a, n->prob), z, hard, targets);
     if (train) {
         float *dl = arena_at(a, n->dloss);
         for (int i = 0; i < n->batch; i++) dl[i] = 1.0f / n->batch; // the mean loss
-        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), labels, targets, SET_0);
+        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), hard, targets, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
     }
     double s = 0;
@@ -222,7 +248,64 @@ struct Trainer {
     Distill *dist;  // NULL without teachers
     int steps_per_epoch;
     long step; // optimizer steps taken (Adam's bias correction, the EMA's update count, progress)
+    // progressive learning: the recipe's own settings, the stage the training models and loader
+    // are set up for (count 0 when off: then always the recipe's), the stage last announced
+    ProgSettings base;
+    ProgStage stage;
+    int shown;
 };
+
+// the training loader's augmentation in stage s: the recipe's, with the stage's RandAugment
+// magnitude and mixing alphas; mixed batches' targets are as wide as the model, smoothing folded in
+static AugArgs stage_aug(const TrainConfig *c, const ProgStage *s)
+{
+    AugArgs a = c->aug;
+    a.mix.classes = c->net.num_classes;
+    a.mix.smoothing = c->label_smoothing;
+    if (s->count) {
+        a.randaug_m_set = a.randaug[0] != 0;
+        a.randaug_m = s->s.randaug;
+        a.mix.mixup_alpha = s->s.mixup_alpha;
+        a.mix.cutmix_alpha = s->s.cutmix_alpha;
+    }
+    return a;
+}
+
+static ModelKnobs stage_knobs(const TrainConfig *c, const ProgStage *s)
+{
+    ModelKnobs k = c->net;
+    k.dropout = s->s.dropout;
+    return k;
+}
+
+// sets the training models and loader up for the stage of global step pos, when it is not the one
+// they are in, and announces a stage the first time it trains; 0 or the loader's ERR_*
+static int stage_enter(Trainer *t, long pos)
+{
+    const TrainConfig *c = &t->c;
+    if (!prog_on(&c->prog)) return 0;
+    ProgStage s = prog_stage_at(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, pos);
+    if (s.index != t->stage.index) {
+        AugArgs a = stage_aug(c, &s);
+        int rc = loader_set_aug(&t->ltr, &a, s.s.res, s.s.res);
+        if (rc) return rc;
+        ModelKnobs k = stage_knobs(c, &s);
+        nets_rebuild_train(&t->ns, c, &k, &t->p, s.s.res);
+        if (c->profile) graph_profile(&t->ns.net[0].g, true);
+        t->stage = s;
+    }
+    if (t->shown != s.index) {
+        char ra[48] = "", mix[64] = "";
+        if (c->aug.randaug[0]) snprintf(ra, sizeof ra, ", RandAugment magnitude %.4g", s.s.randaug);
+        if (s.s.mixup_alpha > 0 || s.s.cutmix_alpha > 0 || c->prog.mixup_max > 0)
+            snprintf(mix, sizeof mix, ", mixup alpha %.4g, cutmix alpha %.4g", s.s.mixup_alpha, s.s.cutmix_alpha);
+        printf("%strain: stage %d/%d (steps %ld..%ld, %s rule): res %d%s%s, dropout %.4g\n",
+               isatty(1) ? "\r\033[K" : "", s.index + 1, s.count, s.first, s.end - 1, prog_rule_names[c->prog.rule],
+               s.s.res, ra, mix, s.s.dropout);
+        t->shown = s.index;
+    }
+    return 0;
+}
 
 // the eval models over table p for the test split's batch sizes (folded: the inference form's);
 // allocates p (weights only: nothing trains it) when the first of them has declared it
@@ -230,10 +313,10 @@ static int add_eval_nets(Trainer *t, Params *p, bool folded)
 {
     const TrainConfig *c = &t->c;
     int nev = t->test.n, rc;
-    nets_add(&t->ns, c, p, MIN(c->eval_batch, nev), GRAPH_EVAL, folded);
+    nets_add(&t->ns, c, &c->net, p, MIN(c->eval_batch, nev), c->res, GRAPH_EVAL, folded); // model.res
     if (!p->dev && (rc = params_alloc_weights(p, &t->d))) return rc;
     if (nev > c->eval_batch && nev % c->eval_batch)
-        nets_add(&t->ns, c, p, nev % c->eval_batch, GRAPH_EVAL, folded);
+        nets_add(&t->ns, c, &c->net, p, nev % c->eval_batch, c->res, GRAPH_EVAL, folded);
     return 0;
 }
 
@@ -247,9 +330,14 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     t->training = train;
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
-    AugArgs aug = c->aug; // mixed batches' targets: the model's width, the label smoothing folded in
-    aug.mix.classes = c->net.num_classes;
-    aug.mix.smoothing = c->label_smoothing;
+    // the recipe's own settings (RandAugment's magnitude as its string says): the loader opens
+    // with them, then takes the first stage's once the run's length is known
+    AugArgs ra = c->aug;
+    if (!rc && augment_resolve(&ra)) rc = ERR_FORMAT;
+    t->base = (ProgSettings){c->res, ra.ra.m, c->aug.mix.mixup_alpha, c->aug.mix.cutmix_alpha, c->net.dropout};
+    t->stage = (ProgStage){.s = t->base};
+    t->shown = -1;
+    AugArgs aug = stage_aug(c, &t->stage);
     if (!rc && train)
         rc = loader_open(&t->ltr, &t->train, &aug, c->seed, c->batch, true, c->res, c->res, LOADER_WORKERS,
                          LOADER_DEPTH);
@@ -260,12 +348,19 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     arena_init(&ns->a, &t->d);
     if (train) {
         t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
-        nets_add(ns, c, &t->p, c->batch, GRAPH_TRAIN, false); // declares the parameters
+        if (prog_on(&c->prog)) { // the first stage's loader and models
+            t->stage = prog_stage_at(&c->prog, &t->base, (long)c->epochs * t->steps_per_epoch, 0);
+            aug = stage_aug(c, &t->stage);
+            if ((rc = loader_set_aug(&t->ltr, &aug, t->stage.s.res, t->stage.s.res))) goto fail;
+        }
+        ModelKnobs k = stage_knobs(c, &t->stage);
+        int res = t->stage.s.res;
+        nets_add(ns, c, &k, &t->p, c->batch, res, GRAPH_TRAIN, false); // declares the parameters
         if ((rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) goto fail;
         optim_init(&t->p, &c->optim);
         t->sched = sched_for_batch(&c->sched, c->batch);
         int ntr = t->ltr.epoch_len;
-        if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &t->p, ntr % c->batch, GRAPH_TRAIN, false);
+        if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &k, &t->p, ntr % c->batch, res, GRAPH_TRAIN, false);
     }
     if ((rc = add_eval_nets(t, &t->p, false))) goto fail;
     if (folded && (rc = add_eval_nets(t, &t->pf, true))) goto fail;
@@ -305,7 +400,8 @@ int trainer_open_eval(Trainer **out, const TrainConfig *c, bool ema, bool folded
 
 int trainer_steps_per_epoch(const Trainer *t) { return t->steps_per_epoch; }
 
-int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
+// steps first_step .. + n_steps - 1 of `epoch` (n_steps > 0) in the models and loader as they are
+static int train_range(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
 {
     const TrainConfig *c = &t->c;
     CHECK(t->training, "trainer_train: a trainer for evaluation alone (trainer_open_eval)");
@@ -337,6 +433,23 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
         if (st->progress) st->progress(st, b->epoch, b->step, st->user);
     }
     return rc;
+}
+
+int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
+{
+    // the range, as global steps, cut where a progressive stage ends: each piece runs in its stage
+    long spe = t->steps_per_epoch, pos = epoch * spe + first_step;
+    long end = pos + (n_steps > 0 ? n_steps : spe - first_step);
+    while (pos < end) {
+        int rc = stage_enter(t, pos);
+        if (rc) return rc;
+        const ProgStage *s = &t->stage;
+        long piece_end = s->count && s->index < s->count - 1 ? MIN(end, s->end) : end;
+        if ((rc = train_range(t, (int)(pos / spe), (int)(pos % spe), (int)(piece_end - pos), st))) return rc;
+        if (st->diverged) return 0;
+        pos = piece_end;
+    }
+    return 0;
 }
 
 bool trainer_has_folded(const Trainer *t) { return t->folded; }
@@ -431,7 +544,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->epochs = xcalloc((size_t)c->epochs, sizeof *r->epochs);
     r->status = "running";
     r->params = params_count(&t->p, true);
-    r->macs = graph_macs(&t->ns.net[0].g);
+    r->macs = graph_macs(&nets_get(&t->ns, MIN(c->eval_batch, t->test.n), GRAPH_EVAL, false)->g); // model.res
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
@@ -468,7 +581,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         EpochLog *log = &r->epochs[r->n_epochs++];
         log->epoch = epoch + 1;
         log->lr = st.lr;
-        log->res = c->res;
+        log->res = t->stage.s.res;
         log->train_loss = st.loss_sum / st.seen;
         log->train_top1 = 100.0 * st.hits1 / st.seen;
         log->img_per_s = st.seen / (now() - pg.t0);

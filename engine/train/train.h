@@ -9,8 +9,10 @@
  * trains in its multi-branch form and is evaluated in both forms: each eval folds the current
  * weights (and the EMA's) into the inference form (models.h's model_fold) and records its top-1
  * beside the branches'; the two agree up to float rounding, so a gap is a folding bug and is
- * reported. On a terminal it keeps one progress line updated; otherwise it prints plain lines.
- * A NaN or infinite loss ends the run with status "diverged".
+ * reported. With progressive learning (progressive.h) the training models, the loader's size and
+ * augmentation and the dropout follow the stage of the global step, changed at the first step of
+ * each stage (and where a resumed run starts). On a terminal it keeps one progress line updated;
+ * otherwise it prints plain lines. A NaN or infinite loss ends the run with status "diverged".
  */
 #ifndef TRAIN_H
 #define TRAIN_H
@@ -21,13 +23,15 @@
 #include "../models/models.h"
 #include "distill.h"
 #include "optim.h"
+#include "progressive.h"
 
 typedef struct {
     char       model[64];       // a registry name (models.h)
     ModelKnobs net;             // the recipe's changes to the named model
     char       weights[512];    // "" = init from the seed; else start from this safetensors file:
                                 // a timm state dict or one of our checkpoints (io/weights.h)
-    int        res;             // train and eval resolution (the data is resized when it differs)
+    int        res;             // train and eval resolution (the data is resized when it differs);
+                                // progressive learning trains at its stages' sizes instead
     char       dataset[32];     // a dataset of data/dataset.h: "fmnist", "cifar10", "cifar100"
     char       data_dir[512];   // "" = the dataset's default location
     AugArgs    aug;
@@ -43,6 +47,7 @@ typedef struct {
     int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
     int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
     DistillArgs distill;        // teachers, soft labels, KD weights, discriminator (distill.h)
+    ProgArgs   prog;            // progressive learning's stages (progressive.h); stages 0 = off
     // not part of the recipe (they do not change what is computed):
     char       checkpoint[1024]; // saved after every epoch when set
     bool       resume;           // continue from `checkpoint` when it exists
@@ -53,7 +58,7 @@ typedef struct {
 typedef struct {
     int    epoch;       // 1-based
     float  lr;          // at the epoch's last step
-    int    res;         // training image size
+    int    res;         // training image size (at the epoch's last step)
     double train_loss, train_top1;            // mean over the epoch's steps, percent
     double eval_loss, eval_top1, eval_top5;   // on the test split, percent
     double ema_top1;                          // the EMA weights' test top-1; NAN without EMA
