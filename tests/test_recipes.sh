@@ -2,9 +2,7 @@
 # tests/test_recipes.sh — every published recipe (recipes/*.recipe) against the recipe reader, and
 # every cpu-tier recipe (recipes/*_cpu.recipe) against the trainer, at the smoke tier:
 #   1. each file loads with `repro recipe --check`: exit 0 (trainable here) or 3 (valid, but it
-#      names what this build lacks: the paper tier's ImageNet reader or teachers). A file with a
-#      [progressive] section is skipped with "needs progressive" while the reader has no such
-#      section (`repro recipe --keys` lists no progressive.* key).
+#      names what this build lacks: the paper tier's ImageNet reader or teachers).
 #   2. each "#| section.key=value ..." row of a file (the per-size table a study applies as --set
 #      overrides) loads on top of its file, as in 1.
 #   3. each *_cpu.recipe is trainable here (check exit 0) and trains one tiny epoch (SMOKE_STEPS
@@ -16,25 +14,17 @@
 #      its own model from a tiny run of itself without distillation.
 #   4. a copy of a cpu recipe with an unknown key, an out-of-range value, an unknown section or a
 #      bad enum value fails `recipe --check` with exactly one line naming file, line and key.
-# Prints one line per case ("ok"/"skip"/"FAIL") and a summary; exits non-zero when a case failed.
+# Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
 REPRO=${REPRO:-./bin/repro}
 SMOKE_STEPS=${SMOKE_STEPS:-2}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0 skipped=0
+passed=0 failed=0
 
 ok()   { echo "ok    $1"; passed=$((passed + 1)); }
-skip() { echo "skip  $1"; skipped=$((skipped + 1)); }
 fail() { echo "FAIL  $1: $2"; failed=$((failed + 1)); }
-
-"$REPRO" recipe --keys >"$TMP/keys" 2>&1 || { echo "FAIL  repro recipe --keys: $(head -c 300 "$TMP/keys")"; exit 1; }
-has_progressive=false
-grep -q '^progressive\.' "$TMP/keys" && has_progressive=true
-
-# needs_missing FILE: true when FILE uses a section this build's reader does not have yet
-needs_missing() { ! $has_progressive && grep -q '^\[progressive\]' "$1"; }
 
 # sets_of ROW: "a=1 b=2" -> --set a=1 --set b=2 (into the array SETS)
 sets_of() { SETS=(); local kv; for kv in $1; do SETS+=(--set "$kv"); done; }
@@ -42,7 +32,6 @@ sets_of() { SETS=(); local kv; for kv in $1; do SETS+=(--set "$kv"); done; }
 # ---- 1, 2: every recipe and every per-size row loads
 for f in recipes/*.recipe; do
     name=$(basename "$f")
-    if needs_missing "$f"; then skip "$name: needs progressive (no [progressive] keys in this build yet)"; continue; fi
     "$REPRO" recipe --check "$f" >"$TMP/out" 2>"$TMP/err"
     rc=$?
     if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then fail "$name loads" "exit $rc: $(head -c 400 "$TMP/err")"; continue; fi
@@ -74,7 +63,6 @@ tiny_checkpoint() {
 
 for f in recipes/*_cpu.recipe; do
     name=$(basename "$f" .recipe)
-    if needs_missing "$f"; then skip "$name trains: needs progressive"; continue; fi
     "$REPRO" recipe --check "$f" >"$TMP/resolved" 2>"$TMP/err"
     rc=$?
     if [ $rc -ne 0 ]; then fail "$name is trainable here" "recipe --check exit $rc: $(cat "$TMP/err") $(grep '^needs' "$TMP/resolved")"; continue; fi
@@ -148,5 +136,5 @@ else
     fail "bad recipes" "no recipes/*_cpu.recipe to copy"
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
