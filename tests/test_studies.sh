@@ -61,9 +61,10 @@ else bad "kill and restart (status at the kill: $st, same epochs: ${same:-no})" 
 # ---- --jobs 2: both runs at once, each logging to its own file
 if bin/re_fmnist --tier smoke --out "$tmp/jobs" --jobs 2 >"$tmp/jobs.log" 2>&1 &&
    [ "$(grep -c '"done"' "$tmp/jobs/summary.csv")" -eq 2 ] && grep -q "train: done" "$tmp/jobs/smoke_d20_base_s1.log" &&
-   grep -q "train: done" "$tmp/jobs/smoke_d20_re_s1.log" &&
-   cmp -s <(cut -d, -f1-8 "$tmp/jobs/smoke_d20_re_s1.csv") <(cut -d, -f1-8 "$tmp/results/re_fmnist/smoke_d20_re_s1.csv"); then
-    ok "--jobs 2: both runs done in parallel processes, each with its log; epochs equal the one-at-a-time study's"
+   grep -q "train: done" "$tmp/jobs/smoke_d20_re_s1.log"; then
+    # (not compared with the one-at-a-time runs: a child of --jobs 2 computes on 1 thread, and the
+    # cpu backend's sums are not bitwise the same on 1 and 2 threads)
+    ok "--jobs 2: both runs done in parallel processes, each with its log"
 else bad "--jobs 2" "$tmp/jobs.log"; fi
 
 # ---- Slurm
