@@ -109,22 +109,48 @@ static TierId tier_of(const char *s)
     return N_TIERS;
 }
 
+enum { MAX_STUDIES = 32 };
+
+// the stored runs of each (study, tier), read once for the whole check
+typedef struct {
+    const char   *results;
+    StudyResults *r[MAX_STUDIES][N_TIERS];
+} Stored;
+
+static StudyResults *stored(Stored *s, int k, TierId t)
+{
+    if (!s->r[k][t]) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/%s", s->results, study_registry[k]->name);
+        s->r[k][t] = study_results_open(study_registry[k], dir, t);
+    }
+    return s->r[k][t];
+}
+
 // the stored runs' value of a published metric: top1 as is, error = 100 - top1, best_error =
 // 100 - best_top1 (the Random Erasing code reports its best epoch)
-static StudyStat reproduced(const StudyDef *d, const char *dir, TierId t, const char *label, const char *metric)
+static StudyStat reproduced(const StudyResults *r, const char *label, const char *metric)
 {
-    StudyResults *r = study_results_open(d, dir, t);
-    bool best = !strcmp(metric, "best_error");
-    StudyStat s = study_stat(r, label, best ? "best_top1" : "top1");
+    StudyStat s = study_stat(r, label, !strcmp(metric, "best_error") ? "best_top1" : "top1");
     if (strcmp(metric, "top1") && s.n) s.mean = 100 - s.mean;
-    study_results_close(r);
     return s;
+}
+
+static int registry_index(const char *name)
+{
+    for (int k = 0; study_registry[k]; k++)
+        if (!strcmp(study_registry[k]->name, name)) return k;
+    return -1;
 }
 
 int study_check_all(const char *published, const char *results, FILE *out)
 {
     PubParse p;
     if (read_published(published, &p)) return 2;
+    Stored st = {.results = results};
+    int n_studies = 0;
+    while (study_registry[n_studies]) n_studies++;
+    CHECK(n_studies <= MAX_STUDIES, "check: %d studies, room for %d", n_studies, MAX_STUDIES);
     int outside = 0, compared = 0;
     fprintf(out, "published vs reproduced (%s; runs from %s/<study>/, mean ± std over seeds)\n", published,
             results);
@@ -132,16 +158,14 @@ int study_check_all(const char *published, const char *results, FILE *out)
             "reproduced", "diff", "tol", "verdict");
     for (int i = 0; i < p.n; i++) {
         PubRow *r = &p.rows[i];
-        const StudyDef *d = study_find(r->f[0]);
+        int k = registry_index(r->f[0]);
         TierId t = tier_of(r->f[2]);
-        if (!d || t == N_TIERS) {
+        if (k < 0 || t == N_TIERS) {
             log_error("%s: row %d names study '%s' tier '%s': no such study or tier", published, i + 2, r->f[0], r->f[2]);
             outside++;
             continue;
         }
-        char dir[1100];
-        snprintf(dir, sizeof dir, "%s/%s", results, d->name);
-        StudyStat s = reproduced(d, dir, t, r->f[1], r->f[3]);
+        StudyStat s = reproduced(stored(&st, k, t), r->f[1], r->f[3]);
         if (s.n) {
             double diff = s.mean - r->published;
             bool ok = fabs(diff) <= r->tolerance;
@@ -154,7 +178,7 @@ int study_check_all(const char *published, const char *results, FILE *out)
         // a smaller tier's runs of the same point, for reference
         bool shown = false;
         for (int lt = t - 1; lt >= TIER_CPU && !shown; lt--) {
-            StudyStat x = reproduced(d, dir, (TierId)lt, r->f[1], r->f[3]);
+            StudyStat x = reproduced(stored(&st, k, (TierId)lt), r->f[1], r->f[3]);
             if (!x.n) continue;
             fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %9.2f ± %-4.2f %7s %6s  reference only (%s tier, not the "
                          "published setting)\n",
@@ -172,12 +196,12 @@ int study_check_all(const char *published, const char *results, FILE *out)
     for (int k = 0; study_registry[k]; k++) {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s/%s", results, study_registry[k]->name);
-        for (int t = 0; t < N_TIERS; t++) {
-            StudyResults *r = study_results_open(study_registry[k], dir, (TierId)t);
-            int n = study_results_count(r);
-            study_results_close(r);
-            if (n || t == TIER_CPU) study_check(study_registry[k], dir, (TierId)t, out);
-        }
+        for (int t = 0; t < N_TIERS; t++)
+            if (study_results_count(stored(&st, k, (TierId)t)) || t == TIER_CPU)
+                study_claims(study_registry[k], stored(&st, k, (TierId)t), (TierId)t, out);
     }
+    for (int k = 0; k < MAX_STUDIES; k++)
+        for (int t = 0; t < N_TIERS; t++)
+            if (st.r[k][t]) study_results_close(st.r[k][t]);
     return outside ? 1 : 0;
 }

@@ -42,7 +42,7 @@ static int erasing_helps_everywhere(const StudyResults *r, char *numbers, size_t
 }
 
 static const StudyClaim claims[] = {
-    {"random erasing lowers the test error at every depth (Table 1)", erasing_helps_everywhere},
+    {"random erasing lowers the test error at every depth (Table 1)", erasing_helps_everywhere, NULL, NULL},
 };
 
 const StudyDef study_re_fmnist = {

@@ -63,11 +63,13 @@ void          study_results_close(StudyResults *r);
 // "wall_s", "img_per_s" (mean over epochs), "macs", "params"
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
 
-// a paper's claim, evaluated on the stored results of one tier: writes the numbers it used into
-// `numbers` and returns 1 supported, 0 not supported, -1 not run (runs missing)
+// a paper's claim, evaluated on the stored results of one tier. Most claims say one grid point's
+// top-1 is not below another's: give `higher` and `lower` and no eval. Others give eval, which
+// writes the numbers it used into `numbers` and returns 1 supported, 0 not supported, -1 not run
 typedef struct {
     const char *text;
     int (*eval)(const StudyResults *r, char *numbers, size_t cap);
+    const char *higher, *lower;
 } StudyClaim;
 
 struct StudyDef {
@@ -81,6 +83,8 @@ struct StudyDef {
 
 // the command line above; returns the exit status
 int  study_main(const StudyDef *d, int argc, char **argv);
+// the claims report of results r (tier `tier` of study d)
+void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out);
 // the claims report of d's stored results in dir for tier; returns the number of claims run
 int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
 // published vs reproduced (results/published.csv, studies/check.c), then every study's claims on
