@@ -69,7 +69,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_ops
+         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_cuda bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro $(STUDY_BINS)
 
 .PHONY: all deps test bench bench-ops fixtures demo train clean pysite plots check study
@@ -96,7 +96,7 @@ bin/libengine_cuda.so: $(CU_OBJ)
 $(BINS): | $(CUDA_LIB)
 
 bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive: bin/%: build/tests/%.o build/libengine.a
+    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_cuda: bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 

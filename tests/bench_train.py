@@ -16,8 +16,11 @@ set; the timed steps cycle through them. Training: --warmup untimed steps, then 
 steps of forward + cross-entropy + backward + optimizer step (model.train()). Eval: model.eval()
 under torch.no_grad(), EVAL_WARMUP untimed batches (the first call at a new batch size
 allocates), then --eval-steps timed batches of forward + argmax. Throughput = images / seconds.
+With --device cuda the model and the prepared batches live on the GPU and every timed region
+ends with torch.cuda.synchronize() (the baseline for bin/bench_train --backend cuda).
 Usage: /usr/bin/python3 tests/bench_train.py [--channels-last] [--steps 60] [--warmup 10]
        [--eval-steps 20] [--batch 128] [--eval-batch 256] [--pool 8] [--seed 1]
+       [--device cpu|cuda]
 """
 import argparse
 import math
@@ -51,12 +54,22 @@ def main():
     ap.add_argument("--eval-batch", type=positive, default=256, help="eval batch")
     ap.add_argument("--pool", type=positive, default=8, help="distinct prepared batches of each kind")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     a = ap.parse_args()
 
-    torch.set_num_threads(2)  # Debian's build defaults to 1 thread here; the machine has 2 cores
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("bench_train.py: --device cuda, but torch sees no CUDA device")
+        sync = torch.cuda.synchronize
+        where = f"device {torch.cuda.get_device_name()}"
+    else:
+        torch.set_num_threads(2)  # Debian's build defaults to 1 thread here; the machine has 2 cores
+        sync = lambda: None  # noqa: E731
+        where = f"threads {torch.get_num_threads()}"
     torch.manual_seed(a.seed)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
-    print(f"torch {torch.__version__} threads {torch.get_num_threads()} "
+    print(f"torch {torch.__version__} {where} "
           f"layout {'channels_last' if a.channels_last else 'NCHW'}", flush=True)
 
     # ---- data, prepared before anything is timed ----
@@ -70,12 +83,13 @@ def main():
     train = []
     for i in range(a.pool):
         idx = perm[i * a.batch:(i + 1) * a.batch]
-        train.append((normalize(augment(xtr[idx], g)).contiguous(memory_format=fmt), ytr[idx]))
-    evals = [normalize(xte[i * a.eval_batch:(i + 1) * a.eval_batch]).contiguous(memory_format=fmt)
+        train.append((normalize(augment(xtr[idx], g)).to(dev).contiguous(memory_format=fmt),
+                      ytr[idx].to(dev)))
+    evals = [normalize(xte[i * a.eval_batch:(i + 1) * a.eval_batch]).to(dev).contiguous(memory_format=fmt)
              for i in range(min(a.pool, len(xte) // a.eval_batch))]
 
     # ---- training ----
-    model = ResNet20().to(memory_format=fmt)
+    model = ResNet20().to(dev).to(memory_format=fmt)
     opt = sgd(model)
     model.train()
 
@@ -89,9 +103,11 @@ def main():
 
     for i in range(a.warmup):
         step(i)
+    sync()
     t0 = time.perf_counter()
     for i in range(a.steps):
         loss = step(a.warmup + i)
+    sync()
     train_s = time.perf_counter() - t0
     loss = loss.item()
     print(f"train: {a.steps} steps of {a.batch} in {train_s:.2f} s, last loss {loss:.4f}", flush=True)
@@ -103,9 +119,11 @@ def main():
     with torch.no_grad():
         for i in range(EVAL_WARMUP):
             model(evals[i % len(evals)]).argmax(1)
+        sync()
         t0 = time.perf_counter()
         for i in range(a.eval_steps):
             model(evals[i % len(evals)]).argmax(1)
+        sync()
         eval_s = time.perf_counter() - t0
     print(f"eval: {a.eval_steps} batches of {a.eval_batch} in {eval_s:.2f} s", flush=True)
 

@@ -396,3 +396,39 @@ Test(resume, meal_v2_with_discriminator_resumes_bitwise, .timeout = 300)
     sigkill_then_resume(&(Opt){"meal_v2", 0, {NULL}}, teacher);
     unlink(teacher);
 }
+
+// the trainer on host copies of its parameters and with every batch through dev_upload/download,
+// as it runs on cuda (REPRO_DEV_STAGED=1: Dev.host false on the cpu backend) ends bitwise where it
+// ends on host memory: every host write of weights, grads, slots and EMA reaches the device, and
+// every host read sees the device's values. SGD with clipping (grad_norm, grad_clip), RMSpropTF
+// with L2 in the loss (optim_init's ones, optim_l2), both with the EMA and a checkpoint
+static void staged_equals_host(const Opt *o)
+{
+    char a[96], b[96];
+    snprintf(a, sizeof a, "/tmp/repro_staged_host_%s_%d.safetensors", o->name, (int)getpid());
+    snprintf(b, sizeof b, "/tmp/repro_staged_copy_%s_%d.safetensors", o->name, (int)getpid());
+    TrainResult r;
+    for (int staged = 0; staged < 2; staged++) {
+        TrainConfig c = tiny_run(staged ? b : a, o, NULL);
+        c.epochs = c.sched.epochs = 2;
+        c.clip_grad = 1.0;
+        unlink(c.checkpoint);
+        if (staged) setenv("REPRO_DEV_STAGED", "1", 1);
+        int rc = train_run(&c, &r, NULL, NULL);
+        unsetenv("REPRO_DEV_STAGED");
+        cr_assert_eq(rc, 0);
+        train_result_free(&r);
+    }
+    cr_expect(fixture_same_checkpoint(a, b), "%s: trained on host copies, the weights, slots or EMA differ "
+              "from the run on host memory", o->name);
+    unlink(a);
+    unlink(b);
+}
+
+Test(staged, host_copies_train_bitwise_as_host_memory, .timeout = 300)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    staged_equals_host(&plain_sgd);
+    staged_equals_host(&(Opt){"rmsprop_tf", 4, {"optim.kind=rmsprop_tf", "optim.eps=1e-3", "optim.weight_decay=0",
+                                               "optim.l2_weight_decay=5e-4"}});
+}

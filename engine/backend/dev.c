@@ -50,6 +50,13 @@ bool dev_available(const char *name)
     return false;
 }
 
+// ref and cpu keep host memory; REPRO_DEV_STAGED=1 has them say otherwise (ops.h, Dev.host)
+static bool host_memory(void)
+{
+    const char *e = getenv("REPRO_DEV_STAGED");
+    return !(e && strcmp(e, "1") == 0);
+}
+
 int dev_open(Dev *d, const char *name)
 {
     memset(d, 0, sizeof *d);
@@ -57,12 +64,14 @@ int dev_open(Dev *d, const char *name)
     if (strcmp(name, "ref") == 0) {
         d->name = "ref";
         d->ops = &ref_ops;
+        d->host = host_memory();
         return 0;
     }
     if (strcmp(name, "cpu") == 0) {
 #ifdef HAVE_DNNL
         d->name = "cpu";
         d->ops = &cpu_ops;
+        d->host = host_memory();
         return cpu_dev_init(d);
 #else
         log_error("backend cpu: not built (oneDNN was not found at build time; run make deps)");

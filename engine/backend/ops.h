@@ -37,6 +37,12 @@ typedef struct Dev {
     int            variant; // 0: each backend's default kernel versions; 1: the alternatives kept
                             // in the shipped files for comparison (the op test runs both)
     void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
+    bool           host;   // its buffers are host memory (ref, cpu): host code may touch them.
+                           // Host code that must work on any backend (the trainer, the optimizer,
+                           // checkpoints) goes through dev_upload/dev_download or the parameter
+                           // table's host copies (params.h) instead. REPRO_DEV_STAGED=1 in the
+                           // environment makes ref and cpu say false too, so that the tests run
+                           // those copies on this machine as they run on cuda.
 } Dev;
 
 // ---------------------------------------------------------------------------------------------

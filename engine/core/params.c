@@ -83,6 +83,38 @@ float *params_at(const Params *p, ParamRole role, int i)
     return p->buf[role] + p->info[i].offset;
 }
 
+// the role's host side: the buffer itself on host memory, else its host copy (NULL before a pull)
+static float *host_side(const Params *p, ParamRole role)
+{
+    CHECK((int)role < ROLE_SLOT0 + 4 && p->buf[role], "params: role %d not allocated (slots %d, ema %d)",
+          (int)role, p->n_slots, (int)p->has_ema);
+    return p->dev->host ? p->buf[role] : p->host[role];
+}
+
+float *params_pull(Params *p, ParamRole role)
+{
+    float *h = host_side(p, role);
+    if (p->dev->host) return h;
+    if (!h) h = p->host[role] = xmalloc((p->total ? p->total : PARAMS_ALIGN) * sizeof(float));
+    dev_download(p->dev, h, p->buf[role], p->total * sizeof(float));
+    return h;
+}
+
+float *params_host(const Params *p, ParamRole role, int i)
+{
+    CHECK(i >= 0 && i < p->count, "params_host: index %d outside 0..%d", i, p->count - 1);
+    float *h = host_side(p, role);
+    CHECK(h, "params_host '%s': role %d has no host copy yet (params_pull first)", p->info[i].name, (int)role);
+    return h + p->info[i].offset;
+}
+
+void params_push(Params *p, ParamRole role)
+{
+    if (p->dev->host) return;
+    CHECK(p->host[role], "params_push: role %d was never pulled", (int)role);
+    dev_upload(p->dev, p->buf[role], p->host[role], p->total * sizeof(float));
+}
+
 void params_zero(Params *p, ParamRole role)
 {
     CHECK(p->buf[role], "params_zero: role %d not allocated", (int)role);
@@ -99,8 +131,10 @@ size_t params_count(const Params *p, bool trainable_only)
 
 void params_free(Params *p)
 {
-    for (int r = 0; r < ROLE_SLOT0 + 4; r++)
+    for (int r = 0; r < ROLE_SLOT0 + 4; r++) {
         if (p->buf[r]) dev_free(p->dev, p->buf[r]);
+        free(p->host[r]);
+    }
     free(p->info);
     memset(p, 0, sizeof *p);
 }

@@ -414,11 +414,12 @@ void graph_init_params(Graph *g, uint64_t seed)
 {
     Params *p = g->params;
     CHECK(p->buf[ROLE_W], "graph_init_params: allocate the parameter table first");
+    params_pull(p, ROLE_W); // written on the host, then pushed (params.h)
     uint64_t key = rng_key(seed, 0x1417);
     for (int i = 0; i < g->n_node; i++) {
         const GNode *n = &g->node[i];
-        float *w = n->par[0] >= 0 ? params_at(p, ROLE_W, n->par[0]) : NULL;
-        float *b = n->par[1] >= 0 ? params_at(p, ROLE_W, n->par[1]) : NULL;
+        float *w = n->par[0] >= 0 ? params_host(p, ROLE_W, n->par[0]) : NULL;
+        float *b = n->par[1] >= 0 ? params_host(p, ROLE_W, n->par[1]) : NULL;
         size_t nw = n->par[0] >= 0 ? p->info[n->par[0]].numel : 0;
         if (n->kind == G_CONV) {
             int k2 = n->conv.kh * n->conv.kw;
@@ -437,8 +438,9 @@ void graph_init_params(Graph *g, uint64_t seed)
             size_t c = (size_t)n->bn.x.c;
             fill_const(w, c, n->zero_init ? 0.0f : 1.0f);
             fill_const(b, c, 0.0f);
-            fill_const(params_at(p, ROLE_W, n->par[2]), c, 0.0f);
-            fill_const(params_at(p, ROLE_W, n->par[3]), c, 1.0f);
+            fill_const(params_host(p, ROLE_W, n->par[2]), c, 0.0f);
+            fill_const(params_host(p, ROLE_W, n->par[3]), c, 1.0f);
         }
     }
+    params_push(p, ROLE_W);
 }

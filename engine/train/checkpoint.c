@@ -11,30 +11,46 @@
 // written before they existed has the first 11: those read as NAN)
 enum { LOG_COLS = 13, LOG_COLS_V1 = 11 };
 
+// the roles a checkpoint holds: weights, optimizer slots, EMA (params.h: host copies off host memory)
+static void pull_roles(Params *p)
+{
+    params_pull(p, ROLE_W);
+    for (int s = 0; s < p->n_slots; s++) params_pull(p, (ParamRole)(ROLE_SLOT0 + s));
+    if (p->has_ema) params_pull(p, ROLE_EMA);
+}
+
+static void push_roles(Params *p)
+{
+    params_push(p, ROLE_W);
+    for (int s = 0; s < p->n_slots; s++) params_push(p, (ParamRole)(ROLE_SLOT0 + s));
+    if (p->has_ema) params_push(p, ROLE_EMA);
+}
+
 // appends the tensors of table p at t[k..]: each entry, its optimizer slots, its EMA; dims (4 per
 // entry) and names (n_slots + 1 per entry) are storage for them. Returns the new count
-static int add_table(StTensor *t, int k, const Params *p, OptimKind kind, int64_t *dims, char (*names)[96])
+static int add_table(StTensor *t, int k, Params *p, OptimKind kind, int64_t *dims, char (*names)[96])
 {
     int per = p->n_slots + 1;
+    pull_roles(p);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         for (int d = 0; d < pi->ndim; d++) dims[4 * i + d] = pi->dims[d];
-        t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_at(p, ROLE_W, i), ST_F32};
+        t[k++] = (StTensor){pi->name, pi->ndim, &dims[4 * i], params_host(p, ROLE_W, i), ST_F32};
         for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
             char *nm = names[per * i + s];
             snprintf(nm, sizeof names[0], "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
-            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_SLOT0 + s, i), ST_F32};
+            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_host(p, ROLE_SLOT0 + s, i), ST_F32};
         }
         if (p->has_ema) { // timm's checkpoints keep the average as state_dict_ema
             char *nm = names[per * i + p->n_slots];
             snprintf(nm, sizeof names[0], "ema.%s", pi->name);
-            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_at(p, ROLE_EMA, i), ST_F32};
+            t[k++] = (StTensor){nm, pi->ndim, &dims[4 * i], params_host(p, ROLE_EMA, i), ST_F32};
         }
     }
     return k;
 }
 
-int ckpt_save(const char *path, const Params *p, const Params *aux, OptimKind kind, const TrainResult *r,
+int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const TrainResult *r,
               int epochs_done, long step, uint64_t seed, const char *run_id)
 {
     int count = p->count + (aux ? aux->count : 0), per = p->n_slots + 1;
@@ -87,20 +103,22 @@ static int restore(const StFile *f, const char *path, const char *name, float *d
 // every entry of table p (weights, optimizer slots, EMA, as allocated) from f; 0 or ERR_FORMAT
 static int restore_table(const StFile *f, const char *path, Params *p, OptimKind kind)
 {
+    pull_roles(p); // a failed restore leaves the device's values as they were
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
-        if (restore(f, path, pi->name, params_at(p, ROLE_W, i), pi->numel)) return ERR_FORMAT;
+        if (restore(f, path, pi->name, params_host(p, ROLE_W, i), pi->numel)) return ERR_FORMAT;
         for (int s = 0; s < p->n_slots && !pi->buffer; s++) {
             char nm[96];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", optim_slot_name(kind, s), pi->name);
-            if (restore(f, path, nm, params_at(p, ROLE_SLOT0 + s, i), pi->numel)) return ERR_FORMAT;
+            if (restore(f, path, nm, params_host(p, ROLE_SLOT0 + s, i), pi->numel)) return ERR_FORMAT;
         }
         if (p->has_ema) {
             char nm[96];
             snprintf(nm, sizeof nm, "ema.%s", pi->name);
-            if (restore(f, path, nm, params_at(p, ROLE_EMA, i), pi->numel)) return ERR_FORMAT;
+            if (restore(f, path, nm, params_host(p, ROLE_EMA, i), pi->numel)) return ERR_FORMAT;
         }
     }
+    push_roles(p);
     return 0;
 }
 

@@ -20,7 +20,7 @@
 #include "train.h"
 
 // p's (and aux's) optimizer slots are those of `kind` (optim_slots)
-int ckpt_save(const char *path, const Params *p, const Params *aux, OptimKind kind, const TrainResult *r,
+int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const TrainResult *r,
               int epochs_done, long step, uint64_t seed, const char *run_id);
 // restores p and aux (allocated, same model, same optimizer) and r->epochs (room for every epoch),
 // sets *epochs_done, *step; fails with a message when the file does not belong to this run (seed,

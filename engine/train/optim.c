@@ -58,20 +58,24 @@ void optim_init(Params *p, const Optim *o)
     CHECK(p->n_slots >= optim_slots(o), "optim_init: %s needs %d optimizer slots, the table has %d",
           optim_name(o->kind), optim_slots(o), p->n_slots);
     if (o->kind != OPTIM_RMSPROP_TF) return;
-    float *s = p->buf[ROLE_SLOT0]; // TF starts the square average at 1 (PyTorch: 0)
+    float *s = params_pull(p, ROLE_SLOT0); // TF starts the square average at 1 (PyTorch: 0)
     for (size_t j = 0; j < p->total; j++) s[j] = 1.0f;
+    params_push(p, ROLE_SLOT0);
 }
 
 void optim_l2(Params *p, const Optim *o)
 {
+    params_pull(p, ROLE_GRAD);
+    params_pull(p, ROLE_W);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         if (pi->buffer || !(pi->decay || o->decay_all)) continue;
-        float *g = params_at(p, ROLE_GRAD, i);
-        const float *w = params_at(p, ROLE_W, i);
+        float *g = params_host(p, ROLE_GRAD, i);
+        const float *w = params_host(p, ROLE_W, i);
 #pragma omp parallel for simd schedule(static) if (pi->numel > PAR_MIN)
         for (size_t j = 0; j < pi->numel; j++) g[j] += o->l2 * w[j];
     }
+    params_push(p, ROLE_GRAD);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,6 +170,11 @@ void optim_step(Params *p, const Optim *o, long t)
     Entry e = {.o = o, .bc1 = 1 - pow(o->beta1, (double)t), .bc2 = 1 - pow(o->beta2, (double)t), .clip = 1};
     bool decoupled = o->decoupled || o->kind == OPTIM_ADAMW;
     float *u = NULL;
+    // on a device that is not host memory the update runs on host copies, pulled here and pushed
+    // back below (params.h): correct everywhere, and on cuda a copy of every role each step
+    int n_roles = ROLE_SLOT0 + optim_slots(o);
+    for (int r = 0; r < n_roles; r++)
+        if (r != ROLE_EMA) params_pull(p, (ParamRole)r);
     if (o->kind == OPTIM_LAMB) {
         e.clip = fmax(grad_norm(p) / LAMB_MAX_GRAD_NORM, 1.0);
         size_t most = 0;
@@ -175,9 +184,9 @@ void optim_step(Params *p, const Optim *o, long t)
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         if (pi->buffer) continue;
-        float *w = params_at(p, ROLE_W, i), *g = params_at(p, ROLE_GRAD, i);
-        float *s0 = p->n_slots > 0 ? params_at(p, ROLE_SLOT0, i) : NULL;
-        float *s1 = p->n_slots > 1 ? params_at(p, ROLE_SLOT0 + 1, i) : NULL;
+        float *w = params_host(p, ROLE_W, i), *g = params_host(p, ROLE_GRAD, i);
+        float *s0 = optim_slots(o) > 0 ? params_host(p, ROLE_SLOT0, i) : NULL;
+        float *s1 = optim_slots(o) > 1 ? params_host(p, ROLE_SLOT0 + 1, i) : NULL;
         float wd = pi->decay || o->decay_all ? o->weight_decay : 0.0f;
         e.decays = wd != 0;
         e.wd = decoupled ? 0.0f : wd;
@@ -190,6 +199,8 @@ void optim_step(Params *p, const Optim *o, long t)
         }
     }
     free(u);
+    for (int r = 0; r < n_roles; r++)
+        if (r != ROLE_EMA && r != ROLE_GRAD) params_push(p, (ParamRole)r);
 }
 
 void sgd_step(Params *p, Sgd s)
@@ -202,12 +213,13 @@ void sgd_step(Params *p, Sgd s)
 // ---------------------------------------------------------------------------------------------
 // gradient norm and clipping
 
-double grad_norm(const Params *p)
+double grad_norm(Params *p)
 {
     double s = 0;
+    params_pull(p, ROLE_GRAD);
     for (int i = 0; i < p->count; i++) {
         if (p->info[i].buffer) continue;
-        const float *g = params_at(p, ROLE_GRAD, i);
+        const float *g = params_host(p, ROLE_GRAD, i);
         for (size_t j = 0; j < p->info[i].numel; j++) s += (double)g[j] * g[j];
     }
     return sqrt(s);
@@ -220,9 +232,10 @@ void grad_clip(Params *p, double max_norm)
     float k = (float)(max_norm / (n + 1e-6)); // torch.nn.utils.clip_grad_norm_'s 1e-6
     for (int i = 0; i < p->count; i++) {
         if (p->info[i].buffer) continue;
-        float *g = params_at(p, ROLE_GRAD, i);
+        float *g = params_host(p, ROLE_GRAD, i); // pulled by grad_norm
         for (size_t j = 0; j < p->info[i].numel; j++) g[j] *= k;
     }
+    params_push(p, ROLE_GRAD);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,17 +261,18 @@ double ema_decay(Ema e, long t)
 void ema_init(Params *p)
 {
     CHECK(p->has_ema, "ema_init: the table has no EMA buffer (params_alloc with ema = true)");
-    memcpy(p->buf[ROLE_EMA], p->buf[ROLE_W], p->total * sizeof(float));
+    dev_upload(p->dev, p->buf[ROLE_EMA], params_pull(p, ROLE_W), p->total * sizeof(float));
 }
 
 void ema_update(Params *p, double decay)
 {
     CHECK(p->has_ema, "ema_update: the table has no EMA buffer (params_alloc with ema = true)");
-    float *e = p->buf[ROLE_EMA], k = (float)(1.0 - decay);
-    const float *w = p->buf[ROLE_W];
+    float *e = params_pull(p, ROLE_EMA), k = (float)(1.0 - decay);
+    const float *w = params_pull(p, ROLE_W);
     // one pass over the whole buffer (padding included: it stays 0 in both)
 #pragma omp parallel for simd schedule(static) if (p->total > PAR_MIN)
     for (size_t j = 0; j < p->total; j++) e[j] += k * (w[j] - e[j]);
+    params_push(p, ROLE_EMA);
 }
 
 void ema_swap(Params *p)
@@ -267,4 +281,7 @@ void ema_swap(Params *p)
     float *t = p->buf[ROLE_W];
     p->buf[ROLE_W] = p->buf[ROLE_EMA];
     p->buf[ROLE_EMA] = t;
+    t = p->host[ROLE_W]; // the host copies travel with their buffers
+    p->host[ROLE_W] = p->host[ROLE_EMA];
+    p->host[ROLE_EMA] = t;
 }

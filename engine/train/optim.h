@@ -77,7 +77,7 @@ typedef struct {
 void sgd_step(Params *p, Sgd o);
 
 // global L2 norm of the gradients (trainable entries), and scaling them to max_norm when above
-double grad_norm(const Params *p);
+double grad_norm(Params *p);
 void   grad_clip(Params *p, double max_norm);
 
 // ---- EMA of the weights ------------------------------------------------------------------------

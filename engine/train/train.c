@@ -149,9 +149,12 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
                         uint64_t seed, uint64_t sample0, int *hits1, int *hits5, Distill *dist)
 {
     CHECK(b->n == n->batch, "train: a batch of %d for a model of %d", b->n, n->batch);
+    CHECK(!dist || d->host, "train: distillation runs on host memory (ref, cpu) only so far, not on %s", d->name);
+    // the arena is the device's: the batch goes up, and what the host reads (logits, per-sample
+    // losses) comes down into zh (n x classes) and lh (n)
     int *labels = (int *)arena_at(a, n->labels);
     dev_upload(d, graph_val(&n->g, a, 0), b->x, shape_numel(graph_shape(&n->g, 0)) * sizeof(float));
-    memcpy(labels, b->labels, (size_t)b->n * sizeof(int));
+    dev_upload(d, labels, b->labels, (size_t)b->n * sizeof(int));
     graph_forward(&n->g, d, a, train, seed, sample0);
     const float *z = graph_val(&n->g, a, n->out);
     if (train && dist) {
@@ -167,19 +170,24 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     float *targets = b->targets ? arena_at(a, n->targets) : NULL;
     if (targets) {
         CHECK(b->classes == n->classes, "train: targets of %d classes for a model of %d", b->classes, n->classes);
-        memcpy(targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
+        dev_upload(d, targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
     }
+    float *zh = xmalloc(((size_t)n->batch * (n->classes + 1)) * sizeof(float)), *lh = zh + (size_t)n->batch * n->classes;
     const int *hard = targets ? NULL : labels; // the loss takes one of them (ops.h)
     xent_forward(d, xo, loss, arena_at(a, n->prob), z, hard, targets);
     if (train) {
         float *dl = arena_at(a, n->dloss);
-        for (int i = 0; i < n->batch; i++) dl[i] = 1.0f / n->batch; // the mean loss
+        for (int i = 0; i < n->batch; i++) lh[i] = 1.0f / n->batch; // the mean loss
+        dev_upload(d, dl, lh, (size_t)n->batch * sizeof(float));
         xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), hard, targets, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
     }
+    dev_download(d, lh, loss, (size_t)n->batch * sizeof(float));
+    dev_download(d, zh, z, (size_t)n->batch * n->classes * sizeof(float));
     double s = 0;
-    for (int i = 0; i < n->batch; i++) s += loss[i];
-    count_hits(z, labels, n->batch, n->classes, hits1, hits5);
+    for (int i = 0; i < n->batch; i++) s += lh[i];
+    count_hits(zh, b->labels, n->batch, n->classes, hits1, hits5);
+    free(zh);
     return s;
 }
 
@@ -453,6 +461,8 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
 }
 
 bool trainer_has_folded(const Trainer *t) { return t->folded; }
+
+Params *trainer_params(Trainer *t) { return &t->p; }
 
 int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
 {

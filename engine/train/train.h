@@ -126,6 +126,8 @@ typedef struct {
 // the inference form first (folded: the trainer must have it, trainer_has_folded)
 int  trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s);
 bool trainer_has_folded(const Trainer *t);
+// the trained model's parameter table (on the trainer's device: read it through params_pull)
+Params *trainer_params(Trainer *t);
 // (re)starts or stops timing every node of the training model; prints the table
 void trainer_profile(Trainer *t, bool on);
 void trainer_profile_print(const Trainer *t, FILE *f);
