@@ -5,9 +5,9 @@
 #   scripts/device_check.sh pack DIR   here: copy DIR/bin (test_ops, test_cuda, bench_train and
 #                                      the cuda backend, from a build made with `make HDF5= DNNL=
 #                                      OPT='-O3 -march=x86-64-v3' bin/test_ops bin/test_cuda
-#                                      bin/bench_train` so that they need only libz,
-#                                      libinih and libgomp, which go to DIR/lib), the data
-#                                      (DIR/fmnist) and nothing else
+#                                      bin/bench_train`, without oneDNN and HDF5), the libraries
+#                                      they need beyond glibc (DIR/lib: inih, zlib, libgomp,
+#                                      Criterion's), the data (DIR/fmnist) and nothing else
 #   scripts/device_check.sh run DIR [OUTDIR]
 #                                      there: every op case on every backend present (the cuda and
 #                                      cuda-bf16 rows against ref), training on cuda against ref
@@ -33,7 +33,12 @@ pack)
     fi
     rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib" "$dir/fmnist"
     for f in bin/test_ops bin/test_cuda bin/bench_train bin/libengine_cuda.so; do strip -g -o "$dir/$f" "$src/$f"; done
-    for l in libinih.so.1 libz.so.1 libgomp.so.1; do cp -L "/lib/x86_64-linux-gnu/$l" "$dir/lib/"; done
+    # every library the programs need (Criterion's own too), except glibc's and the C++ runtime,
+    # which the other machine has newer
+    for f in "$dir"/bin/test_ops "$dir"/bin/test_cuda "$dir"/bin/bench_train; do ldd "$f"; done |
+        awk '$3 ~ /^\// {print $3}' | sort -u |
+        grep -v -E '/(libc|libm|libdl|libpthread|librt|libresolv|libstdc\+\+|libgcc_s)\.so' |
+        while read -r l; do cp -L "$l" "$dir/lib/"; done
     cp /usr/share/datasets/fashion-mnist/*.gz "$dir/fmnist/"
     du -sh "$dir"
     ;;

@@ -74,9 +74,10 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     snprintf(o->path, sizeof o->path, "%s/%s.h5", s->dir, name);
     snprintf(c->run_id, sizeof c->run_id, "%s", o->run_id);
     snprintf(c->checkpoint, sizeof c->checkpoint, "%s/%s.safetensors", s->dir, name);
-    bool resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE, force = s->mode == RUN_FORCE;
+    bool resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE;
     c->resume = resume;
 #ifdef HAVE_HDF5
+    bool force = s->mode == RUN_FORCE;
     char status[32], id[64];
     bool existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
     if (existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it

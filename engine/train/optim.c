@@ -164,8 +164,6 @@ void optim_step(Params *p, const Optim *o, long t)
 {
     CHECK(p->n_slots >= optim_slots(o), "optim_step: %s needs %d optimizer slots, the table has %d "
           "(params_alloc with optim_slots)", optim_name(o->kind), optim_slots(o), p->n_slots);
-    CHECK(!p->dev || strcmp(p->dev->name, "cuda") != 0, "optim_step: the table lives on cuda; the "
-          "optimizer loop runs on host memory (ref, cpu) only so far");
     CHECK(t >= 1, "optim_step: update number %ld (1 at the first)", t);
     Entry e = {.o = o, .bc1 = 1 - pow(o->beta1, (double)t), .bc2 = 1 - pow(o->beta2, (double)t), .clip = 1};
     bool decoupled = o->decoupled || o->kind == OPTIM_ADAMW;

@@ -1,5 +1,5 @@
-/* engine/backend/cuda/batchnorm.cu — batch norm over (N,H,W) per channel: cuDNN in training,
- * our kernels for frozen statistics and as the fallback.
+/* engine/backend/cuda/batchnorm.cu — batch norm over (N,H,W) per channel: our kernels, with
+ * cuDNN's training kernels kept as the alternative version (Dev.variant = 1).
  *
  * cuDNN (spatial mode, legacy API) shares our conventions: exponentialAverageFactor = momentum,
  * the running variance takes the unbiased batch variance, and it saves (mean, 1/sqrt(var + eps))
@@ -10,9 +10,12 @@
  * Eval (train = false) is always ours: forward writes mean = running mean and rstd =
  * 1/sqrt(running var + eps) and normalizes with them; backward holds them constant:
  *   dx += dy * gamma * rstd,  dgamma += sum dy * (x - mean) * rstd,  dbeta += sum dy.
- * Versions for training: 0 cuDNN (default: one fused pass each way); 1 our kernels (Dev.variant
- * = 1, and the fallback, logged once, when cuDNN refuses): batch sums by cuda_colsum (double,
- * deterministic), then a per-channel finish and an elementwise pass, as ref/batchnorm.c.
+ * Versions for training: 0 our kernels (default): batch sums by cuda_colsum (double,
+ * deterministic: the split depends on the shape alone), then a per-channel finish and an
+ * elementwise pass, as ref/batchnorm.c; 1 cuDNN (one fused pass each way; falls back to ours,
+ * logged once, when it refuses). Measured on an H200 (bench_ops, ResNet-20's shapes, batch 128,
+ * forward + backward): 28x28x16 0.10 ms ours against 1.69 ms cuDNN's, 14x14x32 0.055 against
+ * 0.46, 7x7x64 0.045 against 0.115; ResNet-20 training 18.7-19.8k img/s against 6.2k.
  * A fused activation (op.act): forward applies it in place after either version; backward first
  * forms dz = dy*act'(z), z recomputed from x, the statistics, gamma and beta, in scratch.
  */
@@ -190,7 +193,7 @@ static void bn_forward(Dev *d, BatchNorm op, float *y, float *mean, float *rstd,
         mean = sp;
         rstd = sp + c;
     }
-    if (!op.train || d->variant == 1) {
+    if (!op.train || d->variant != 1) {
         bn_forward_own(d, op, y, mean, rstd, run_mean, run_var, x, gamma, beta);
         return;
     }
@@ -225,7 +228,7 @@ extern "C" void cuda_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *
         LAUNCH_CHECK();
         dy = dz;
     }
-    if (!op.train || d->variant == 1) {
+    if (!op.train || d->variant != 1) {
         bn_backward_own(d, op, dx, dgamma, dbeta, dy, x, gamma, mean, rstd);
         return;
     }
