@@ -163,10 +163,12 @@ deps:
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
 # tests/test_recipes.sh loads every recipe and trains every cpu-tier recipe for a tiny epoch;
 # tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
-# prints a skip line without torch or timm)
+# prints a skip line without torch or timm). CRITERION_JOBS=1: one test at a time, since each trains
+# on both cores with OpenMP; two at once (and a child each, in the resume tests) slowed test_train
+# from 26 s to over 5 minutes here
 test: $(TESTS) bin/repro $(STUDY_BINS) pysite
 	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
-	    PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
+	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
 # timm (the version the fixtures came from) from PyPI, without dependencies, into $(PYSITE) when

@@ -250,9 +250,10 @@ Test(checkpoint, epoch_log_round_trip_and_the_older_log)
 // weights of an uninterrupted run; the same taught by a teacher in MEAL V2's way, so the
 // discriminator's weights and momentum must resume too
 
-#include <signal.h>   // kill, SIGKILL
+#include <signal.h>   // SIGKILL
 #include <sys/wait.h> // waitpid
-#include <time.h>     // nanosleep
+#include <stdlib.h>   // setenv
+#include <time.h>     // clock_gettime
 
 #include "io/recipe.h"
 
@@ -287,8 +288,10 @@ static bool have_fmnist(void)
     return access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0;
 }
 
-// runs tiny_run(.., o, teacher) uninterrupted, and again killed with SIGKILL at a random moment
-// and resumed; compares the checkpoints
+// runs tiny_run(.., o, teacher) uninterrupted, and again killed with SIGKILL right after a random
+// step of its second or third epoch (REPRO_KILL_AT_STEP: the trainer kills itself there, so the
+// moment does not depend on the machine's load, as a timer's would) and resumed; compares the
+// checkpoints
 static void sigkill_then_resume(const Opt *o, const char *teacher)
 {
     // private paths: another test run at the same time must not share them
@@ -297,6 +300,14 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
     snprintf(cut, sizeof cut, "/tmp/repro_resume_cut_%s_%d.safetensors", o->name, (int)getpid());
     unlink(ref);
     unlink(cut);
+    // the step from the clock, in the second or third of the 4 epochs of 13 steps: every run of
+    // the test picks another; printed for a failure to be replayed
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    enum { STEPS = 13 };
+    long kill_at = STEPS + 1 + (now_ts.tv_nsec / 1000) % (2 * STEPS);
+    char kill_s[32];
+    snprintf(kill_s, sizeof kill_s, "%ld", kill_at);
     int go;
     pid_t pid = fixture_fork_held(&go); // before this process runs any OpenMP region
     cr_assert(pid >= 0);
@@ -304,25 +315,22 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
         TrainConfig k = tiny_run(cut, o, teacher);
         TrainResult kr;
         freopen("/dev/null", "w", stdout);
+        setenv("REPRO_KILL_AT_STEP", kill_s, 1);
         _exit(train_run(&k, &kr, NULL, NULL) ? 1 : 0);
     }
     TrainConfig c = tiny_run(ref, o, teacher);
     TrainResult r;
     cr_assert_eq(train_run(&c, &r, NULL, NULL), 0);
     train_result_free(&r);
-    // killed at a random moment after its first checkpoint appears: frac of the time the child
-    // took to write it (about one of its epochs at the speed it runs now) later, frac in [0, 1)
-    // from the clock (every run of the test picks another; printed for a failure to be replayed)
-    struct timespec now_ts;
-    clock_gettime(CLOCK_REALTIME, &now_ts);
-    double frac = (now_ts.tv_nsec % 1000) / 1000.0;
-    cr_log_info("%s: killing %.2f of its first epoch's time after its first checkpoint", o->name, frac);
+    cr_log_info("%s: killing it right after step %ld (of %d)", o->name, kill_at, 4 * STEPS);
     fixture_release(go);
-    int st = fixture_kill_after(pid, cut, 0, frac, 240);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
     long done = fixture_ckpt_meta(cut, "epochs_done");
-    cr_assert(WIFSIGNALED(st), "%s: the run to kill ended on its own (status %d) after %ld epochs", o->name,
-              WEXITSTATUS(st), done);
-    cr_assert(done >= 1 && done < 4, "%s: killed with %ld epochs done: nothing to resume", o->name, done);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "%s: the run to kill ended on its own (status %d) "
+              "after %ld epochs", o->name, WEXITSTATUS(st), done);
+    cr_assert_eq(done, (kill_at - 1) / STEPS, "%s: killed after step %ld with %ld epochs done", o->name, kill_at,
+                 done);
     TrainConfig k = tiny_run(cut, o, teacher);
     k.resume = true;
     cr_assert_eq(train_run(&k, &r, NULL, NULL), 0);

@@ -22,7 +22,9 @@
 #include "train.h"
 
 #include <math.h>   // isfinite, NAN
+#include <signal.h> // raise, SIGKILL: REPRO_KILL_AT_STEP
 #include <stdio.h>  // printf
+#include <stdlib.h> // getenv, atol
 #include <string.h> // memset
 #include <time.h>   // clock_gettime
 #include <unistd.h> // isatty, access
@@ -256,6 +258,7 @@ struct Trainer {
     Distill *dist;  // NULL without teachers
     int steps_per_epoch;
     long step; // optimizer steps taken (Adam's bias correction, the EMA's update count, progress)
+    long kill_at; // REPRO_KILL_AT_STEP (tests): SIGKILL itself right after this optimizer step; 0 = never
     // progressive learning: the recipe's own settings, the stage the training models and loader
     // are set up for (count 0 when off: then always the recipe's), the stage last announced
     ProgSettings base;
@@ -334,6 +337,8 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
 {
     Trainer *t = xcalloc(1, sizeof *t);
     *out = NULL;
+    const char *kill_at = getenv("REPRO_KILL_AT_STEP");
+    t->kill_at = kill_at ? atol(kill_at) : 0;
     t->c = *c;
     t->training = train;
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
@@ -432,6 +437,7 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
         if (o.l2 > 0) optim_l2(&t->p, &o);
         if (c->clip_grad > 0) grad_clip(&t->p, c->clip_grad);
         optim_step(&t->p, &o, ++t->step);
+        if (t->step == t->kill_at) raise(SIGKILL); // a crash at an exact step, for the resume tests
         distill_optim_step(t->dist, &o, t->step);
         if (c->ema.decay > 0) ema_update(&t->p, ema_decay(c->ema, t->step));
         st->loss_sum += bl;
