@@ -63,6 +63,15 @@ endif
 LINK_ENGINE := -Wl,--whole-archive build/libengine.a -Wl,--no-whole-archive -Wl,--export-dynamic \
                -Wl,-rpath,'$$ORIGIN'
 
+# the revision the programs are built from, which every run file records (+dirty: built from a
+# tree whose tracked files differ from it; unknown outside a git checkout). build/revision.h is
+# rewritten only when it changes, and only engine/io/run.c includes it: a commit relinks, no more
+REVISION := $(shell r=$$(git rev-parse --short=12 HEAD 2>/dev/null) && \
+              { git diff --quiet HEAD -- 2>/dev/null && echo $$r || echo $$r+dirty; } || echo unknown)
+$(shell mkdir -p build && { echo '#define REPRO_REVISION "$(REVISION)"' | cmp -s - build/revision.h || \
+        echo '#define REPRO_REVISION "$(REVISION)"' > build/revision.h; })
+CFLAGS += -Ibuild
+
 # objects rebuild when the flags change (make CUDA=0 after a CUDA build, OPT=-O0 ...)
 FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \

@@ -2,28 +2,20 @@
 #include "run.h"
 
 #include <errno.h>    // errno
-#include <stdio.h>    // snprintf, popen
+#include <stdio.h>    // snprintf
 #include <string.h>   // strcmp, strerror
 #include <sys/stat.h> // mkdir
 #include <unistd.h>   // unlink, access
 
 #include "recipe.h"
+#include "revision.h" // REPRO_REVISION: written by the Makefile into build/
 #ifdef HAVE_HDF5
 #include "runfile.h"
 #endif
 
 void run_git_revision(char out[64])
 {
-    snprintf(out, 64, "unknown");
-    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
-    if (!p) return;
-    char rev[48] = "";
-    bool got = fgets(rev, sizeof rev, p) != NULL;
-    pclose(p);
-    if (!got) return;
-    rev[strcspn(rev, "\n")] = 0;
-    int dirty = system("git diff --quiet HEAD -- 2>/dev/null");
-    snprintf(out, 64, "%s%s", rev, dirty ? "+dirty" : "");
+    snprintf(out, 64, "%s", REPRO_REVISION);
 }
 
 int run_make_dirs(const char *dir)

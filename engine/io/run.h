@@ -45,7 +45,9 @@ typedef struct {
 int  run_train(TrainConfig *c, const char *source, const RunSpec *spec, RunOutcome *out);
 // mkdir -p; 0 or ERR_IO with one line naming the folder
 int  run_make_dirs(const char *dir);
-// the checkout's revision ("abc123def456", "+dirty" when files differ from it; "unknown")
+// the revision this program was built from ("abc123def456", "+dirty" when built from a tree
+// whose tracked files differed from it; "unknown" outside a git checkout): not the checkout's
+// revision when it runs, which may have moved on since the build
 void run_git_revision(char out[64]);
 
 #endif
