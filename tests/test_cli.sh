@@ -109,6 +109,11 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
         expect_error "rerun of a done run" "exists (status done)" "$TMP/none" \
             "$REPRO" train --recipe $RECIPE --out "$TMP/done" "${tiny[@]}"
         [ "$(md5sum <"$f")" = "$sum" ] && ok "done run file untouched" || fail "done run file untouched" "it changed"
+        # the revision it records is the one the program was built from (build/revision.h)
+        want=$(sed -n 's/^#define REPRO_REVISION "\(.*\)"$/\1/p' build/revision.h 2>/dev/null)
+        got=$(h5dump -a git_revision "$f" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p')
+        [ -n "$want" ] && [ "$got" = "$want" ] && ok "run file records the build's revision ($got)" ||
+            fail "run file records the build's revision" "run file '$got', build/revision.h '$want'"
     else
         fail "tiny run" "$(tail -3 "$TMP/stdout")"
     fi
