@@ -8,6 +8,8 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_additive/additive'
 if (!exists("published")) published = 'results/published.csv'
 set datafile separator comma
+# the data set of this suite's runs: the paper tier trains on ImageNet, the others on Fashion-MNIST
+data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST"
 # the step number of "stepNN" (digit by digit: real("08") reads as a bad octal number)
 digit(c) = strstrt("0123456789", c) - 1
 stp(l) = 10 * digit(l[5:5]) + digit(l[6:6])
@@ -15,11 +17,11 @@ stp(l) = 10 * digit(l[5:5]) + digit(l[6:6])
 mine(c) = (strcol(3) eq tier && strcol(7) eq "done" && substr(strcol(4), 1, 4) eq "step") ? stp(strcol(4)) : NaN
 reported(dummy) = valid(18) ? $18 : $14
 theirs(dummy) = (strcol(1) eq "rs_additive") ? stp(strcol(2)) : NaN
-set title sprintf("ResNet-RS additive study (Table 1): top-1 after each step (tier %s; published: ResNet-200, ImageNet)", tier)
+set title sprintf("ResNet-RS additive study (Table 1): top-1 after each step\ntier %s, %s; published: ResNet-200, ImageNet", tier, data)
 set xtics rotate by -30 ("baseline" 0, "+cosine LR" 1, "+longer training" 2, "+EMA" 3, "+label smoothing" 4, \
     "+stochastic depth" 5, "+RandAugment" 6, "+dropout" 7, "+less weight decay" 8, "+SE" 9, "+ResNet-D" 10)
 set xrange [-0.5:10.5]
-set ylabel "top-1, this suite (%)"
+set ylabel sprintf("top-1 on %s test, this suite (%%)", data)
 set y2label "top-1, published ImageNet (%)"
 set y2tics
 set ytics nomirror

@@ -7,6 +7,7 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_scaling/acc_vs_macs'
 set datafile separator comma
 f = dir.'/summary.csv'
+data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
 epochs(l) = int(l[strstrt(l, "_e") + 2:*])
 axis_of(l) = l[1:strstrt(l, "_") - 1]
 # summary.csv: 3 tier, 4 label, 7 status, 11 macs, 14 top1, 18 ema_top1
@@ -17,13 +18,13 @@ n = words(regimes)
 if (n == 0) { regimes = "0"; n = 1 }
 set logscale x
 set xlabel "MACs per image (forward)"
-set ylabel "top-1 (%)"
+set ylabel sprintf("top-1 on %s test (%%)", data)
 set grid
 set key bottom right
 do for [term in "pngcairo svg"] {
     if (term eq "svg") { set terminal svg size 1400,480 font ",11"; set output out.'.svg' } \
     else { set terminal pngcairo size 1400,480 font ",11"; set output out.'.png' }
-    set multiplot layout 1, n title sprintf("ResNet-RS scaling (Figs. 2-3): top-1 vs MACs by scaling axis, tier %s", tier)
+    set multiplot layout 1, n title sprintf("ResNet-RS scaling (Figs. 2-3): top-1 vs MACs by scaling axis, tier %s, %s", tier, data)
     do for [k=1:n] {
         e = int(word(regimes, k))
         set title sprintf("%d epoch%s", e, e == 1 ? "" : "s")

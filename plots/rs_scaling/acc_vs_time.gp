@@ -10,10 +10,11 @@ f = dir.'/summary.csv'
 axis_of(l) = l[1:strstrt(l, "_") - 1]
 on(a) = strcol(3) eq tier && strcol(7) eq "done" && axis_of(strcol(4)) eq a
 reported(dummy) = valid(18) ? $18 : $14
-set title sprintf("ResNet-RS scaling: top-1 vs measured training time, every regime (tier %s)", tier)
+data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
+set title sprintf("ResNet-RS scaling: top-1 vs measured training time, every regime\ntier %s, %s", tier, data)
 set logscale x
 set xlabel "training time of the run (s, this machine)"
-set ylabel "top-1 (%)"
+set ylabel sprintf("top-1 on %s test (%%)", data)
 set grid
 set key bottom right
 set terminal pngcairo size 1000,560 font ",11"

@@ -15,10 +15,11 @@ wd4(l) = strstrt(l, "wd4e5") > 0
 mine(w) = (strcol(3) eq tier && strcol(7) eq "done" && wd4(strcol(4)) == w) ? cell(strcol(4)) - 0.15 + 0.3 * w : NaN
 theirs(w) = (strcol(1) eq "rs_weight_decay" && wd4(strcol(2)) == w) ? cell(strcol(2)) - 0.15 + 0.3 * w : NaN
 reported(dummy) = valid(18) ? $18 : $14
-set title sprintf("ResNet-RS weight decay x regularization (Table 2), tier %s; published: ImageNet", tier)
+data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
+set title sprintf("ResNet-RS weight decay x regularization (Table 2)\ntier %s, %s; published: ImageNet", tier, data)
 set xtics ("r50\nnone" 1, "r50\nRA+LS" 2, "r50\nRA+LS+DO" 3, "r200\nnone" 4, "r200\nRA+LS" 5, "r200\nRA+LS+SD+DO" 6)
 set xrange [0.4:6.6]
-set ylabel "top-1, this suite (%)"
+set ylabel sprintf("top-1 on %s test, this suite (%%)", data)
 set y2label "top-1, published ImageNet (%)"
 set y2tics
 set ytics nomirror
