@@ -15,6 +15,9 @@ set ylabel "test error (%)"
 set key outside right top box
 set grid
 set logscale y
+set ytics (2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100)
+# whole epochs: a tick per epoch on a short run (smoke 2, cpu 4), gnuplot's own on the paper's 300
+if (tier ne "paper") { set xtics 1 }
 # the depths that have a run file of each kind (a study in progress draws what it has)
 base = ""; re = ""
 do for [d in depths] {
