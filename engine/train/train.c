@@ -52,6 +52,7 @@ typedef struct {
     bool folded;                         // the inference form (re-parameterizable branches folded)
     ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
     ArenaSlot targets;                   // (batch, classes): a mixed batch's soft targets
+    float *host;                         // (batch, classes + 1): logits and losses, downloaded
 } Net;
 
 typedef struct {
@@ -87,6 +88,7 @@ static void nets_add(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params
     ModelKnobs kf = *k;
     kf.reparam = folded;
     net_build(n, p, c->model, &kf, res);
+    n->host = xmalloc((size_t)batch * (n->classes + 1) * sizeof(float));
 }
 
 static void nets_plan(Nets *ns)
@@ -125,7 +127,10 @@ static Net *nets_get(Nets *ns, int batch, GraphMode mode, bool folded)
 
 static void nets_free(Nets *ns)
 {
-    for (int i = 0; i < ns->n; i++) graph_free(&ns->net[i].g);
+    for (int i = 0; i < ns->n; i++) {
+        graph_free(&ns->net[i].g);
+        free(ns->net[i].host);
+    }
     arena_free(&ns->a);
     ns->n = 0;
 }
@@ -174,7 +179,7 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
         CHECK(b->classes == n->classes, "train: targets of %d classes for a model of %d", b->classes, n->classes);
         dev_upload(d, targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
     }
-    float *zh = xmalloc(((size_t)n->batch * (n->classes + 1)) * sizeof(float)), *lh = zh + (size_t)n->batch * n->classes;
+    float *zh = n->host, *lh = zh + (size_t)n->batch * n->classes;
     const int *hard = targets ? NULL : labels; // the loss takes one of them (ops.h)
     xent_forward(d, xo, loss, arena_at(a, n->prob), z, hard, targets);
     if (train) {
@@ -189,7 +194,6 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
     double s = 0;
     for (int i = 0; i < n->batch; i++) s += lh[i];
     count_hits(zh, b->labels, n->batch, n->classes, hits1, hits5);
-    free(zh);
     return s;
 }
 
