@@ -21,11 +21,19 @@
 #include "models/models.h"
 #include "nn/graph.h"
 
-// training MACs per second of this machine's cpu backend: ResNet-20 on Fashion-MNIST (28x28, 31.0 M
-// MACs a forward pass) trains at ~1,000 img/s (make bench, 2 cores), and a training step costs
-// about 3 forward passes: 1000 * 3 * 31.0e6. A napkin number for --list, not a promise:
-// depthwise-heavy models run far below it.
-#define CPU_TRAIN_MACS_PER_S 9.3e10
+// this machine's cpu backend (2 cores), for --list and the ETA. A least-squares fit to five
+// cpu-tier runs (ResNet-20, ResNet-32, ResNet-44b, ResNet-56b and ResNet-50 x0.5 at 28x28, batch
+// 128; 1181 / 684 / 390 / ~240 / ~700 img/s, fitted within 9%): a trained image costs
+// CPU_S_PER_MAC per forward multiply-accumulate, CPU_S_PER_VALUE per activation value the forward
+// pass writes (what makes the bottleneck nets' 4x-wide tensors slow per MAC), and each step
+// CPU_S_PER_PARAM_STEP per parameter (weight gradients and the optimizer: ResNet-50 x0.5 has 5.9 M
+// parameters for 19.6 M MACs). An evaluated image costs CPU_EVAL_SHARE of a trained one's
+// MAC and activation terms (rs_additive: 3.7x the training throughput). Still an estimate:
+// depthwise convs, augmentation and distillation's teachers are not in it.
+#define CPU_S_PER_MAC        1.018e-11
+#define CPU_S_PER_VALUE      1.014e-9
+#define CPU_S_PER_PARAM_STEP 1.92e-8
+#define CPU_EVAL_SHARE       (1 / 3.7)
 // a GPU of the H100 class at a (pessimistic) 30% of its bf16 dense peak, for the paper tier
 #define GPU_TRAIN_MACS_PER_S (0.3 * 990e12 / 2)
 
@@ -53,6 +61,9 @@ typedef struct {
     TrainConfig c;
     uint64_t    macs;       // per image, forward
     double      images;     // trained images over the run
+    double      evals;      // evaluated images over the run (every epoch's test split, EMA twice)
+    double      values;     // activation values the forward pass writes, per image
+    size_t      params;     // trainable parameters
     double      est_s;      // estimated seconds on this machine (cpu tiers) or one GPU (paper)
 } Run;
 
@@ -70,12 +81,26 @@ typedef struct {
     int             n_runs;
 } Opts;
 
-// training-set sizes, for budgets before any data is read
-static double dataset_size(const TrainConfig *c)
+// split sizes, for budgets before any data is read
+static double dataset_size(const TrainConfig *c, bool test)
 {
-    double n = !strcmp(c->dataset, "fmnist") ? 60000 : !strncmp(c->dataset, "cifar", 5) ? 50000 : 1281167;
-    if (c->train_limit > 0 && c->train_limit < n) n = c->train_limit;
+    double n = !strcmp(c->dataset, "fmnist")     ? (test ? 10000 : 60000)
+               : !strncmp(c->dataset, "cifar", 5) ? (test ? 10000 : 50000)
+                                                  : (test ? 50000 : 1281167);
+    int limit = test ? c->eval_limit : c->train_limit;
+    if (limit > 0 && limit < n) n = limit;
     return n;
+}
+
+// the estimated seconds of a resolved run: the cost model above on this machine's cpu backend for
+// data this build reads (re_fmnist's paper tier is Fashion-MNIST); ImageNet on one GPU by MACs
+static double estimate_s(const Run *r)
+{
+    if (!dataset_known(r->c.dataset)) return 3 * r->images * (double)r->macs / GPU_TRAIN_MACS_PER_S + 60;
+    double per_image = CPU_S_PER_MAC * (double)r->macs + CPU_S_PER_VALUE * r->values;
+    double steps = ceil(r->images / r->c.batch);
+    return r->images * per_image + steps * CPU_S_PER_PARAM_STEP * (double)r->params +
+           r->evals * CPU_EVAL_SHARE * per_image + 2; // + start-up
 }
 
 static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
@@ -112,15 +137,20 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
     graph_init(&g, &table);
     model_build(&g, r->c.model, &r->c.net, 1, r->c.res);
     r->macs = graph_macs(&g);
+    for (int i = 0; i < g.n_t; i++) r->values += (double)shape_numel(g.t[i].s);
+    r->params = params_count(&table, true);
     graph_free(&g);
     params_free(&table);
-    double per_epoch = dataset_size(&r->c);
+    double per_epoch = dataset_size(&r->c, false);
     double steps = ceil(per_epoch / r->c.batch) * r->c.epochs;
-    if (r->c.max_steps > 0 && r->c.max_steps < steps) steps = r->c.max_steps;
+    int epochs = r->c.epochs;
+    if (r->c.max_steps > 0 && r->c.max_steps < steps) {
+        steps = r->c.max_steps;
+        epochs = (int)ceil(steps / ceil(per_epoch / r->c.batch));
+    }
     r->images = MIN(steps * r->c.batch, per_epoch * r->c.epochs);
-    // data this build reads trains here (re_fmnist's paper tier is Fashion-MNIST); ImageNet on a GPU
-    double rate = dataset_known(r->c.dataset) ? CPU_TRAIN_MACS_PER_S : GPU_TRAIN_MACS_PER_S;
-    r->est_s = 3 * r->images * (double)r->macs / rate + 2; // + start-up and evaluation, roughly
+    r->evals = epochs * dataset_size(&r->c, true) * (r->c.ema.decay > 0 ? 2 : 1);
+    r->est_s = estimate_s(r);
     return 0;
 }
 
