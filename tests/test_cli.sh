@@ -114,6 +114,19 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
         got=$(h5dump -a git_revision "$f" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p')
         [ -n "$want" ] && [ "$got" = "$want" ] && ok "run file records the build's revision ($got)" ||
             fail "run file records the build's revision" "run file '$got', build/revision.h '$want'"
+        # and what computed it: the CPU's model name and the OpenMP threads, into summary.csv too
+        if OMP_NUM_THREADS=1 "$REPRO" train --recipe $RECIPE --out "$TMP/one" "${tiny[@]}" >"$TMP/stdout1" 2>&1; then
+            dev=$(h5dump -a device "$TMP"/one/*.h5 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p')
+            cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+            [ "$dev" = "${cpu:-an unnamed CPU} (1 OpenMP thread)" ] && ok "run file records the device ($dev)" ||
+                fail "run file records the device" "device '$dev', expected '$cpu (1 OpenMP thread)'"
+            "$REPRO" export "$TMP/one" >/dev/null 2>&1
+            [ "$(head -1 "$TMP/one/summary.csv" | tr -d '\r' | awk -F, '{print $NF}')" = device ] &&
+                tail -1 "$TMP/one/summary.csv" | grep -q "(1 OpenMP thread)\"\?.\?$" &&
+                ok "summary.csv names the device" || fail "summary.csv names the device" "$(cat "$TMP/one/summary.csv")"
+        else
+            fail "tiny run on 1 thread" "$(tail -3 "$TMP/stdout1")"
+        fi
     else
         fail "tiny run" "$(tail -3 "$TMP/stdout")"
     fi

@@ -10,6 +10,7 @@
 #include <stdlib.h> // aligned_alloc, free
 #include <string.h> // strcmp, memcpy, memset
 #ifdef HAVE_CUDA
+#include <omp.h>    // omp_get_max_threads
 #include <dlfcn.h>  // dlopen: the cuda backend is a shared object loaded on first use
 #endif
 
@@ -50,6 +51,24 @@ bool dev_available(const char *name)
     return false;
 }
 
+// the CPU's model name and the OpenMP threads a parallel region gets: what ref and cpu run on
+static void cpu_describe(char *buf, size_t cap)
+{
+    char line[512], model[256] = "an unnamed CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *v = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !v) continue;
+        v += 1 + strspn(v + 1, " \t");
+        v[strcspn(v, "\n")] = 0;
+        snprintf(model, sizeof model, "%s", v);
+        break;
+    }
+    if (f) fclose(f);
+    int n = omp_get_max_threads();
+    snprintf(buf, cap, "%s (%d OpenMP thread%s)", model, n, n == 1 ? "" : "s");
+}
+
 // ref and cpu keep host memory; REPRO_DEV_STAGED=1 has them say otherwise (ops.h, Dev.host)
 static bool host_memory(void)
 {
@@ -65,6 +84,7 @@ int dev_open(Dev *d, const char *name)
         d->name = "ref";
         d->ops = &ref_ops;
         d->host = host_memory();
+        cpu_describe(d->desc, sizeof d->desc);
         return 0;
     }
     if (strcmp(name, "cpu") == 0) {
@@ -72,6 +92,7 @@ int dev_open(Dev *d, const char *name)
         d->name = "cpu";
         d->ops = &cpu_ops;
         d->host = host_memory();
+        cpu_describe(d->desc, sizeof d->desc);
         return cpu_dev_init(d);
 #else
         log_error("backend cpu: not built (oneDNN was not found at build time; run make deps)");

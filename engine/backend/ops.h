@@ -37,6 +37,8 @@ typedef struct Dev {
     int            variant; // 0: each backend's default kernel versions; 1: the alternatives kept
                             // in the shipped files for comparison (the op test runs both)
     void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
+    char           desc[160]; // what computes, for run files: "AMD EPYC (2 OpenMP threads)" (ref,
+                              // cpu: /proc/cpuinfo and omp_get_max_threads), "NVIDIA H200 (140 GiB)"
     bool           host;   // its buffers are host memory (ref, cpu): host code may touch them.
                            // Host code that must work on any backend (the trainer, the optimizer,
                            // checkpoints) goes through dev_upload/dev_download or the parameter

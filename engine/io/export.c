@@ -63,8 +63,8 @@ static bool summary_row(FILE *f, const char *file, const RunRecord *r)
                   run_final(r, "top5"), run_final(r, "best_top1"), run_final(r, "best_epoch"),
                   run_final(r, "ema_top1"), run_final(r, "top1_reparam"), run_col_mean(r, "img_per_s"),
                   run_final(r, "wall_s")};
-    for (int i = 0; i < LEN(v); i++) ok = ok && put_num(f, v[i], i == LEN(v) - 1);
-    return ok;
+    for (int i = 0; i < LEN(v); i++) ok = ok && put_num(f, v[i], false);
+    return ok && put_str(f, r->device, true);
 }
 
 int export_dir(const char *dir)

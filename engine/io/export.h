@@ -5,8 +5,9 @@
  * file holds, in its order. A folder's summary.csv: one row per run file (sorted by name) with
  * SUMMARY_COLS: identity (file, study, tier, label, seed, run_id, status, git_revision), the model
  * (model, params, macs, train_res), and the result (epochs, top1, top5, best_top1, best_epoch,
- * ema_top1, top1_reparam, img_per_s = mean training throughput over epochs, wall_s); numbers a
- * file lacks are empty fields.
+ * ema_top1, top1_reparam, img_per_s = mean training throughput over epochs, wall_s), and what it
+ * ran on (device: the CPU model and its threads, or the GPU; older files say only the backend);
+ * numbers a file lacks are empty fields.
  */
 #ifndef EXPORT_H
 #define EXPORT_H
@@ -14,7 +15,7 @@
 #include "runfile.h"
 
 #define SUMMARY_COLS "file,study,tier,label,seed,run_id,status,git_revision,model,params,macs,train_res," \
-                     "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s"
+                     "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s,device"
 
 // the epochs of run file h5 into csv (replaced atomically); 0 or ERR_IO / ERR_FORMAT
 int    export_run_csv(const char *h5, const char *csv);

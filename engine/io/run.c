@@ -48,6 +48,7 @@ static int write_run(const TrainResult *r, void *user)
     o->meta.status = r->status;
     o->meta.params = r->params;
     o->meta.macs = r->macs;
+    if (r->device[0]) o->meta.device = r->device;
     return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
 }
 #endif

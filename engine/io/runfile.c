@@ -260,6 +260,7 @@ int runfile_read(const char *path, RunRecord *r)
     read_str(f, "label", r->label, sizeof r->label);
     read_str(f, "git_revision", r->git_revision, sizeof r->git_revision);
     read_str(f, "backend", r->backend, sizeof r->backend);
+    read_str(f, "device", r->device, sizeof r->device);
     r->seed = (uint64_t)read_num(f, "seed");
     if (H5Aexists(f, "recipe") > 0) {
         hid_t a = H5Aopen(f, "recipe", H5P_DEFAULT), t = H5Aget_type(a);

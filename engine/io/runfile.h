@@ -42,7 +42,7 @@ int runfile_read_attr(const char *path, const char *name, char *out, size_t cap)
 // read by name, whatever the file holds, so files of older or newer writers read alike
 typedef struct {
     char     study[64], run_id[17], tier[16], label[128], status[32], git_revision[64], backend[16];
-    char     model[64];
+    char     model[64], device[160];
     char    *recipe;         // owned
     uint64_t seed, params, macs;
     int      train_res, eval_res;

@@ -564,6 +564,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->epochs = xcalloc((size_t)c->epochs, sizeof *r->epochs);
     r->status = "running";
     r->params = params_count(&t->p, true);
+    snprintf(r->device, sizeof r->device, "%s", t->d.desc);
     r->macs = graph_macs(&nets_get(&t->ns, MIN(c->eval_batch, t->test.n), GRAPH_EVAL, false)->g); // model.res
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {

@@ -76,6 +76,7 @@ typedef struct {
     double      wall_s;
     size_t      params;         // trainable parameters
     uint64_t    macs;           // conv + linear multiply-accumulates per image
+    char        device[160];    // what trained it (Dev.desc): CPU model and threads, or GPU
 } TrainResult;
 
 // called after every epoch (status "running") and once at the end; a negative return (say, the

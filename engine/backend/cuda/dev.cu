@@ -41,6 +41,9 @@ int cuda_dev_init(Dev *d)
     CUDNN_CHECK(cudnnSetStream(c->dnn, 0));
     CUBLAS_CHECK(cublasSetStream(c->blas, 0));
     CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, 0) == cudaSuccess)
+        snprintf(d->desc, sizeof d->desc, "%.120s (%.0f GiB)", p.name, (double)p.totalGlobalMem / (1 << 30));
     d->ctx = c;
     return 0;
 }
