@@ -17,20 +17,32 @@ regimes = system("tail -n +2 '".f."' | cut -d, -f3,4 | grep '^\"".tier."\"' | se
 n = words(regimes)
 if (n == 0) { regimes = "0"; n = 1 }
 set logscale x
-set xlabel "MACs per image (forward)"
+set xrange [3:100]
+set xlabel "MACs per image (forward, millions)"
 set ylabel sprintf("top-1 on %s test (%%)", data)
 set grid
-set key bottom right
+set key top left
+# each axis's points of regime e, base included, into a datablock: a filter on the summary leaves
+# gaps (undefined points) between rows that would cut its line into single points
 do for [term in "pngcairo svg"] {
     if (term eq "svg") { set terminal svg size 1400,480 font ",11"; set output out.'.svg' } \
     else { set terminal pngcairo size 1400,480 font ",11"; set output out.'.png' }
     set multiplot layout 1, n title sprintf("ResNet-RS scaling (Figs. 2-3): top-1 vs MACs by scaling axis, tier %s, %s", tier, data)
     do for [k=1:n] {
         e = int(word(regimes, k))
+        set datafile separator comma
+        set table $W
+        plot f using ($11 / 1e6):(reported(0)) with table if (on("width", e))
+        set table $D
+        plot f using ($11 / 1e6):(reported(0)) with table if (on("depth", e))
+        set table $R
+        plot f using ($11 / 1e6):(reported(0)) with table if (on("res", e))
+        unset table
+        set datafile separator whitespace
         set title sprintf("%d epoch%s", e, e == 1 ? "" : "s")
-        plot f using (on("width", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 7 title "width", \
-             f using (on("depth", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 5 title "depth", \
-             f using (on("res", e) ? $11 : NaN):(reported(0)) smooth unique with linespoints lw 2 pt 9 title "resolution"
+        plot $W using 1:2 smooth unique with linespoints lw 2 pt 7 title "width", \
+             $D using 1:2 smooth unique with linespoints lw 2 pt 5 title "depth", \
+             $R using 1:2 smooth unique with linespoints lw 2 pt 9 title "resolution"
     }
     unset multiplot
 }
