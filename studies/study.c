@@ -21,18 +21,18 @@
 #include "models/models.h"
 #include "nn/graph.h"
 
-// this machine's cpu backend (2 cores), for --list and the ETA. A least-squares fit to five
-// cpu-tier runs (ResNet-20, ResNet-32, ResNet-44b, ResNet-56b and ResNet-50 x0.5 at 28x28, batch
-// 128; 1181 / 684 / 390 / ~240 / ~700 img/s, fitted within 9%): a trained image costs
-// CPU_S_PER_MAC per forward multiply-accumulate, CPU_S_PER_VALUE per activation value the forward
-// pass writes (what makes the bottleneck nets' 4x-wide tensors slow per MAC), and each step
-// CPU_S_PER_PARAM_STEP per parameter (weight gradients and the optimizer: ResNet-50 x0.5 has 5.9 M
-// parameters for 19.6 M MACs). An evaluated image costs CPU_EVAL_SHARE of a trained one's
-// MAC and activation terms (rs_additive: 3.7x the training throughput). Still an estimate:
-// depthwise convs, augmentation and distillation's teachers are not in it.
-#define CPU_S_PER_MAC        1.018e-11
-#define CPU_S_PER_VALUE      1.014e-9
-#define CPU_S_PER_PARAM_STEP 1.92e-8
+// this machine's cpu backend (2 cores), for --list and the ETA: a trained image costs CPU_S_PER_MAC
+// per forward multiply-accumulate and CPU_S_PER_VALUE per activation value the forward pass writes
+// (ResNet-44b's 4x-wide tensors make it 1.75x slower than ResNet-32 at fewer MACs); each step
+// costs CPU_S_PER_PARAM_STEP per parameter (weight gradients and the optimizer: ResNet-50 x0.5 has
+// 5.9 M of them for 19.6 M MACs); an evaluated image costs CPU_EVAL_SHARE of a trained one
+// (measured: evaluation runs 3.7x the training throughput). The three costs are a least-squares
+// fit (in relative error) to the wall times of 41 cpu-tier runs: rs_scaling's 27, re_fmnist's 7
+// and rs_additive's 7 that no other work slowed; it predicts each within 13% (rms 7%).
+// Depthwise convs, augmentation and distillation's teachers are not in it.
+#define CPU_S_PER_MAC        1.246e-11
+#define CPU_S_PER_VALUE      9.30e-10
+#define CPU_S_PER_PARAM_STEP 2.757e-8
 #define CPU_EVAL_SHARE       (1 / 3.7)
 // a GPU of the H100 class at a (pessimistic) 30% of its bf16 dense peak, for the paper tier
 #define GPU_TRAIN_MACS_PER_S (0.3 * 990e12 / 2)
