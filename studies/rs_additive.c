@@ -7,7 +7,7 @@
  *           + weight decay 1e-4 -> 4e-5, + SE (ratio 0.25), + ResNet-D (resnetrs: deep stem, avg-pool
  *           shortcuts, no max-pool; SE kept); recipe rs_baseline (paper) / rs_baseline_fmnist (cpu)
  * Tiers:    paper: ResNet-200 at 256 on ImageNet, 90 -> 350 epochs; cpu: ResNet-50 at half width on
- *           10,000 Fashion-MNIST images, 4 -> 16 epochs (~45 min); smoke: 256 images, 1-2 epochs.
+ *           10,000 Fashion-MNIST images, 4 -> 16 epochs (56 min measured); smoke: 256 images, 1-2 epochs.
  * Metric:   top-1 of the EMA weights where the run keeps an EMA (the paper evaluates them).
  * Output:   results/rs_additive/<run>.h5 -> plots/rs_additive/additive.gp
  */
@@ -63,7 +63,7 @@ const StudyDef study_rs_additive = {
                         {"train.epochs=1", "data.train_limit=256", "data.eval_limit=200", "train.batch=64"},
                         smoke, LEN(smoke), 1, "256 images, 1-2 epochs: proves the path"},
         [TIER_CPU] = {"recipes/rs_baseline_fmnist.recipe", {NULL}, cpu, LEN(cpu), 1,
-                      "ResNet-50 x0.5 on 10,000 images, 4 -> 16 epochs (the paper's 90 -> 350): ~45 min"},
+                      "ResNet-50 x0.5 on 10,000 images, 4 -> 16 epochs (the paper's 90 -> 350): 56 min measured"},
         [TIER_PAPER] = {"recipes/rs_baseline.recipe", {NULL}, paper, LEN(paper), 1,
                         "as published: ResNet-200 at 256 on ImageNet, 90 -> 350 epochs, batch 4096"},
     },

