@@ -5,7 +5,7 @@
  * Grid:     {r50, r200} x {none, RA-LS, RA-LS-DO (r50) / RA-LS-SD-DO (r200)} x wd {1e-4, 4e-5},
  *           on the improved training (cosine, 350 epochs, EMA); recipe rs_baseline(_fmnist)
  * Tiers:    paper: ResNet-50 / ResNet-200 on ImageNet; cpu: ResNet-50 / ResNet-101 (the deeper
- *           model of the pair) at half width on 10,000 Fashion-MNIST images, 8 epochs (~40 min);
+ *           model of the pair) at half width on 10,000 Fashion-MNIST images, 8 epochs (52 min measured);
  *           smoke: 256 images, 1 epoch. Labels keep the paper's model names.
  * Output:   results/rs_weight_decay/<run>.h5 -> plots/rs_weight_decay/grid.gp
  */
@@ -52,7 +52,7 @@ const StudyDef study_rs_weight_decay = {
                         {"data.train_limit=256", "data.eval_limit=200", "train.batch=64"}, smoke, LEN(smoke), 1,
                         "256 images, 1 epoch: proves the path"},
         [TIER_CPU] = {"recipes/rs_baseline_fmnist.recipe", {NULL}, cpu, LEN(cpu), 1,
-                      "ResNet-50 / ResNet-101 x0.5 on 10,000 images, 8 epochs: 12 runs in ~40 min"},
+                      "ResNet-50 / ResNet-101 x0.5 on 10,000 images, 8 epochs: 12 runs, 52 min measured"},
         [TIER_PAPER] = {"recipes/rs_baseline.recipe", {"model.res=224"}, paper, LEN(paper), 1,
                         "as published: ResNet-50 / ResNet-200 on ImageNet, 350 epochs"},
     },

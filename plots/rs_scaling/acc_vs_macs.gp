@@ -17,7 +17,6 @@ regimes = system("tail -n +2 '".f."' | cut -d, -f3,4 | grep '^\"".tier."\"' | se
 n = words(regimes)
 if (n == 0) { regimes = "0"; n = 1 }
 set logscale x
-set xrange [3:100]
 set xlabel "MACs per image (forward, millions)"
 set ylabel sprintf("top-1 on %s test (%%)", data)
 set grid

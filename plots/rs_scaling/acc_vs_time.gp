@@ -13,7 +13,6 @@ reported(dummy) = valid(18) ? $18 : $14
 data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
 set title sprintf("ResNet-RS scaling: top-1 vs measured training time, every regime\ntier %s, %s", tier, data)
 set logscale x
-set xrange [3:1000]
 set xlabel "training time of the run (s, this machine)"
 set ylabel sprintf("top-1 on %s test (%%)", data)
 set grid
