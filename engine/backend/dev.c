@@ -9,8 +9,8 @@
 #include <stdio.h>  // fprintf
 #include <stdlib.h> // aligned_alloc, free
 #include <string.h> // strcmp, memcpy, memset
-#ifdef HAVE_CUDA
 #include <omp.h>    // omp_get_max_threads
+#ifdef HAVE_CUDA
 #include <dlfcn.h>  // dlopen: the cuda backend is a shared object loaded on first use
 #endif
 
