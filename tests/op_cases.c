@@ -358,6 +358,17 @@ const OpCase op_cases[] = {
     CONV("conv2d 3x3 s1 c32 oc16 wino", ((Shape4){2, 7, 11, 32}), 16, 3, 3, 1, 1, 1, 1, false),
     CONV("conv2d 3x3 s1 c16 oc48 n3 wino", ((Shape4){3, 6, 5, 16}), 48, 3, 3, 1, 1, 1, 1, false),
     CONV("conv2d 3x3 s1 c32 p0 wino", ((Shape4){2, 8, 8, 32}), 32, 3, 3, 1, 0, 1, 1, false),
+    // cpu's own Winograd (winograd.c, C and OC multiples of 16 up to 64): ResNet-20's three shapes
+    // at batch 2 (whole, cut and single-tile-edged 4x4 tiles), a padding of 2 (the output larger
+    // than the input), and mixed counts; against ref only (no fixture: ref is held to PyTorch)
+    {"conv2d 3x3 s1 28x28 c16 wino", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 28, 28, 16}, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
+    {"conv2d 3x3 s1 14x14 c32 wino", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 14, 14, 32}, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
+    {"conv2d 3x3 s1 7x7 c64 wino", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 7, 7, 64}, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
+    {"conv2d 3x3 s1 p2 c48 oc32 wino", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{1, 5, 10, 48}, 32, 3, 3, 1, 1, 2, 2, 1, 1, 1, false}},
     {"conv2d 1x3 s(1,2) bias", conv_spec, conv_call, 1e-5, true, true,
      .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
     {"conv2d 3x3 bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,

@@ -165,6 +165,10 @@ static void refused(Dev *d, CpuPrim *p, Conv2d o)
 
 void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b)
 {
+    if (d->variant == 0 && cpu_wino_applies(op)) {
+        cpu_wino_forward(d, op, y, x, w);
+        return;
+    }
     bool fresh;
     CpuPrim *p = cpu_prim(d, CPU_K_CONV_FWD, conv2d_key(op), &fresh);
     dnnl_alg_kind_t alg;
@@ -307,6 +311,11 @@ static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const floa
 void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
                          const float *x, const float *w, GradSet set)
 {
+    if (d->variant == 0 && cpu_wino_applies(op)) {
+        if (dx) cpu_wino_backward_data(d, op, dx, dy, w, set & SET_0);
+        if (dw) cpu_wino_backward_weights(d, op, dw, dy, x);
+        return;
+    }
     // the forward entry knows whether Winograd was taken (or refused) for this description
     bool fresh;
     CpuPrim *f = cpu_prim(d, CPU_K_CONV_FWD, conv2d_key(op), &fresh);

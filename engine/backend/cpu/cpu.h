@@ -77,6 +77,12 @@ bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 // dst[i] += src[i], OpenMP + SIMD
 void cpu_accumulate(float *dst, const float *src, size_t n);
 
+// own Winograd F(4x4,3x3) (winograd.c): 3x3, stride 1, pad <= 2, C and OC multiples of 16 up to 64
+bool cpu_wino_applies(Conv2d o);
+void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w);
+void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);
+void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, const float *x);
+
 OPS_DECLARE(cpu) // every op of ops.h as cpu_<op>
 
 #endif

@@ -1,0 +1,374 @@
+/* engine/backend/cpu/winograd.c — own Winograd F(4x4, 3x3) convolution for NHWC activations with
+ * channel counts in multiples of 16: forward, backward data and backward weights, each one fused
+ * pass over its tiles.
+ *
+ * Why beside oneDNN's Winograd (conv2d.c): oneDNN 2.6 writes the transformed tiles of the whole
+ * batch to memory between its three stages (36/16 = 2.25 times the activations, twice), and at
+ * ResNet-20's 16 channels that traffic, not arithmetic, is its cost. Here a block of T tiles goes
+ * through all three stages (input transform, the 36 small matrix products, output transform)
+ * while it sits in L1/L2, so each pass reads its inputs and writes its result once. Backward data
+ * is the forward pass over dy with the kernel flipped and its channel axes swapped, and it adds
+ * into dx in the same pass (no scratch, no accumulation pass); backward weights sums the products
+ * of transformed x and dy tiles per thread in the transformed domain and maps the sums back once.
+ *
+ * Lavin & Gray (2016), F(4x4,3x3) with points 0, +-1, +-2, inf:
+ *   y = A^T [(G g G^T) . (B^T d B)] A,  dg = G^T [(A dy A^T) . (B^T d B)] G  (summed over tiles)
+ * The vector type is 16 floats (one zmm with AVX-512; GCC splits it elsewhere), always 16
+ * channels of one pixel, so every load and store is a contiguous NHWC row.
+ * Deterministic: forward and backward data compute each output in one fixed order; backward
+ * weights reduces per-thread sums in thread order (the same result for the same thread count, as
+ * the batch-norm sums).
+ */
+// -std=c11 keeps a*b+c as two roundings; this file's products and sums fuse (FMA), as every
+// BLAS-like kernel does: half the instructions in the tile products
+#pragma GCC optimize("fp-contract=fast")
+
+#include <omp.h>    // omp_get_max_threads, omp_get_thread_num, omp_get_num_threads
+#include <string.h> // memset
+
+#include "cpu.h"
+
+// 16 channels; unaligned access, and it may alias the float buffers it is loaded from
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+enum { TP = 36 }; // positions of a 6x6 transformed tile
+
+// ---------------------------------------------------------------------------------------------
+// the 1-D transforms (apply to columns, then rows)
+
+// B^T: 6 -> 6 (input tiles)
+static inline void bt6(v16 *o, v16 i0, v16 i1, v16 i2, v16 i3, v16 i4, v16 i5)
+{
+    o[0] = 4.0f * i0 - 5.0f * i2 + i4;
+    o[1] = -4.0f * (i1 + i2) + i3 + i4;
+    o[2] = 4.0f * (i1 - i2) - i3 + i4;
+    o[3] = 2.0f * (i3 - i1) - i2 + i4;
+    o[4] = 2.0f * (i1 - i3) - i2 + i4;
+    o[5] = 4.0f * i1 - 5.0f * i3 + i5;
+}
+
+// A^T: 6 -> 4 (output tiles)
+static inline void at6(v16 *o, v16 i0, v16 i1, v16 i2, v16 i3, v16 i4, v16 i5)
+{
+    v16 p12 = i1 + i2, m12 = i1 - i2, p34 = i3 + i4, m34 = i3 - i4;
+    o[0] = i0 + p12 + p34;
+    o[1] = m12 + 2.0f * m34;
+    o[2] = p12 + 4.0f * p34;
+    o[3] = m12 + 8.0f * m34 + i5;
+}
+
+// A: 4 -> 6 (gradient tiles of the output, for the weight gradient)
+static inline void a4(v16 *o, v16 i0, v16 i1, v16 i2, v16 i3)
+{
+    v16 p02 = i0 + i2, p13 = i1 + i3;
+    o[0] = i0;
+    o[1] = p02 + p13;
+    o[2] = p02 - p13;
+    o[3] = i0 + 2.0f * i1 + 4.0f * i2 + 8.0f * i3;
+    o[4] = i0 - 2.0f * i1 + 4.0f * i2 - 8.0f * i3;
+    o[5] = i3;
+}
+
+// G: 3 -> 6 (kernels), in double: the weights are transformed once per call (products with the
+// reciprocals, not divisions: a division costs ten times as much, and the weights of a 64x64
+// layer take 4096 of these per call)
+static const double R6 = 1.0 / 6, R12 = 1.0 / 12, R24 = 1.0 / 24;
+
+static void g3(double *o, const double *i)
+{
+    o[0] = 0.25 * i[0];
+    o[1] = -(i[0] + i[1] + i[2]) * R6;
+    o[2] = -(i[0] - i[1] + i[2]) * R6;
+    o[3] = i[0] * R24 + i[1] * R12 + i[2] * R6;
+    o[4] = i[0] * R24 - i[1] * R12 + i[2] * R6;
+    o[5] = i[2];
+}
+
+// G^T: 6 -> 3 (transformed kernel gradients back to 3x3)
+static void gt6(double *o, const double *i)
+{
+    o[0] = 0.25 * i[0] - (i[1] + i[2]) * R6 + (i[3] + i[4]) * R24;
+    o[1] = (i[2] - i[1]) * R6 + (i[3] - i[4]) * R12;
+    o[2] = (i[3] + i[4] - i[1] - i[2]) * R6 + i[5];
+}
+
+// ---------------------------------------------------------------------------------------------
+// geometry: the output is tiled 4x4; tile t of the batch is (n, ty, tx)
+
+typedef struct {
+    int n, h, w, c;   // input
+    int oh, ow, oc;   // output
+    int pad;          // the input row of output row r's first tap: 4*ty - pad
+    int th, tw;       // tiles per image, rows and columns
+    long tiles;
+} Geo;
+
+static Geo geo(int n, int h, int w, int c, int oh, int ow, int oc, int pad)
+{
+    Geo g = {n, h, w, c, oh, ow, oc, pad, (oh + 3) / 4, (ow + 3) / 4, 0};
+    g.tiles = (long)n * g.th * g.tw;
+    return g;
+}
+
+// tiles per block: the block's transformed tiles (T x 36 x max(C, OC) floats) stay near 128 KiB
+static int block_tiles(const Geo *g)
+{
+    int cmax = g->c > g->oc ? g->c : g->oc;
+    int t = 131072 / (TP * 4 * cmax);
+    t = t / 4 * 4;
+    return t < 4 ? 4 : t > 64 ? 64 : t;
+}
+
+// B^T d B of one tile for channels [c0, c0+16) into v[pos * stride]
+static void input_tile(const Geo *g, const float *x, long t, int c0, float *v, size_t stride)
+{
+    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
+    int y0 = 4 * ty - g->pad, x0 = 4 * tx - g->pad;
+    v16 d[6][6], r[6][6];
+    const v16 zero = {0};
+    for (int i = 0; i < 6; i++) {
+        int yy = y0 + i;
+        bool rin = yy >= 0 && yy < g->h;
+        const float *row = x + (((size_t)n * g->h + (rin ? yy : 0)) * g->w) * g->c + c0;
+        for (int j = 0; j < 6; j++) {
+            int xx = x0 + j;
+            d[i][j] = rin && xx >= 0 && xx < g->w ? *(const v16 *)(row + (size_t)xx * g->c) : zero;
+        }
+    }
+    for (int j = 0; j < 6; j++) { // columns
+        v16 o[6];
+        bt6(o, d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]);
+        for (int i = 0; i < 6; i++) r[i][j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) { // rows
+        v16 o[6];
+        bt6(o, r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5]);
+        for (int j = 0; j < 6; j++) *(v16 *)(v + (size_t)(i * 6 + j) * stride) = o[j];
+    }
+}
+
+// A dY A^T of one tile's output gradient for channels [o0, o0+16) into z[pos * stride]
+static void grad_tile(const Geo *g, const float *dy, long t, int o0, float *z, size_t stride)
+{
+    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
+    v16 d[4][4], r[6][4];
+    const v16 zero = {0};
+    for (int i = 0; i < 4; i++) {
+        int yy = 4 * ty + i;
+        const float *row = dy + (((size_t)n * g->oh + (yy < g->oh ? yy : 0)) * g->ow) * g->oc + o0;
+        for (int j = 0; j < 4; j++) {
+            int xx = 4 * tx + j;
+            d[i][j] = yy < g->oh && xx < g->ow ? *(const v16 *)(row + (size_t)xx * g->oc) : zero;
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        v16 o[6];
+        a4(o, d[0][j], d[1][j], d[2][j], d[3][j]);
+        for (int i = 0; i < 6; i++) r[i][j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        v16 o[6];
+        a4(o, r[i][0], r[i][1], r[i][2], r[i][3]);
+        for (int j = 0; j < 6; j++) *(v16 *)(z + (size_t)(i * 6 + j) * stride) = o[j];
+    }
+}
+
+// A^T M A of one tile for output channels [o0, o0+16), written or added into y
+static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, size_t stride, bool add)
+{
+    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
+    v16 r[4][6];
+    for (int j = 0; j < 6; j++) {
+        v16 o[4];
+        const float *c = m + (size_t)j * stride;
+        at6(o, *(const v16 *)c, *(const v16 *)(c + 6 * stride), *(const v16 *)(c + 12 * stride),
+            *(const v16 *)(c + 18 * stride), *(const v16 *)(c + 24 * stride), *(const v16 *)(c + 30 * stride));
+        for (int i = 0; i < 4; i++) r[i][j] = o[i];
+    }
+    for (int i = 0; i < 4; i++) {
+        int yy = 4 * ty + i;
+        if (yy >= g->oh) break;
+        v16 o[4];
+        at6(o, r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5]);
+        float *row = y + (((size_t)n * g->oh + yy) * g->ow) * g->oc + o0;
+        for (int j = 0; j < 4; j++) {
+            int xx = 4 * tx + j;
+            if (xx >= g->ow) break;
+            v16 *p = (v16 *)(row + (size_t)xx * g->oc);
+            if (add) *p += o[j];
+            else *p = o[j];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward (and backward data): y (+)= conv(x, U) with U[pos][c][oc] the transformed kernel
+
+static void wino_conv(const Geo *g, const float *x, const float *u, float *y, bool add, float *work)
+{
+    int T = block_tiles(g), C = g->c, OC = g->oc;
+    long blocks = (g->tiles + T - 1) / T;
+    size_t per_thread = (size_t)T * TP * (C + OC);
+#pragma omp parallel
+    {
+        float *v = work + per_thread * omp_get_thread_num(), *m = v + (size_t)T * TP * C;
+#pragma omp for schedule(static)
+        for (long b = 0; b < blocks; b++) {
+            long t0 = b * T, nt = g->tiles - t0 < T ? g->tiles - t0 : T;
+            // v[pos][t][c]: the block's transformed tiles, a row of C per tile and position
+            for (long k = 0; k < nt; k++)
+                for (int c0 = 0; c0 < C; c0 += 16) input_tile(g, x, t0 + k, c0, v + k * C + c0, (size_t)T * C);
+            for (long k = nt; k < T; k++) // a short last block: zero tiles, computed, not stored
+                for (int p = 0; p < TP; p++) memset(v + ((size_t)p * T + k) * C, 0, (size_t)C * sizeof(float));
+            // m[pos][t][oc] = sum_c v[pos][t][c] u[pos][c][oc], four tiles at a time
+            for (int p = 0; p < TP; p++) {
+                const float *vp = v + (size_t)p * T * C, *up = u + (size_t)p * C * OC;
+                float *mp = m + (size_t)p * T * OC;
+                for (int o0 = 0; o0 < OC; o0 += 16)
+                    for (int k = 0; k < T; k += 4) {
+                        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                        const float *v0 = vp + (size_t)k * C;
+                        for (int c = 0; c < C; c++) {
+                            v16 w = *(const v16 *)(up + (size_t)c * OC + o0);
+                            a0 += v0[c] * w;
+                            a1 += v0[C + c] * w;
+                            a2 += v0[2 * C + c] * w;
+                            a3 += v0[3 * C + c] * w;
+                        }
+                        *(v16 *)(mp + (size_t)k * OC + o0) = a0;
+                        *(v16 *)(mp + (size_t)(k + 1) * OC + o0) = a1;
+                        *(v16 *)(mp + (size_t)(k + 2) * OC + o0) = a2;
+                        *(v16 *)(mp + (size_t)(k + 3) * OC + o0) = a3;
+                    }
+            }
+            for (long k = 0; k < nt; k++)
+                for (int o0 = 0; o0 < OC; o0 += 16) output_tile(g, y, t0 + k, o0, m + k * OC + o0, (size_t)T * OC, add);
+        }
+    }
+}
+
+// U[pos][c][oc] from weights w (OC,3,3,C); flip: the backward-data kernel (channels swapped,
+// taps reversed): U[pos][oc][c] from w[oc][2-a][2-b][c]
+static void kernel_transform(const float *w, int oc_n, int c_n, float *u, bool flip)
+{
+    int rows = flip ? oc_n : c_n, cols = flip ? c_n : oc_n; // U's [row][col] per position
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int o = 0; o < oc_n; o++)
+        for (int c = 0; c < c_n; c++) {
+            double k[3][3], r[6][3], q[6][6];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    k[a][b] = flip ? w[(((size_t)o * 3 + 2 - a) * 3 + 2 - b) * c_n + c]
+                                   : w[(((size_t)o * 3 + a) * 3 + b) * c_n + c];
+            for (int b = 0; b < 3; b++) {
+                double col[3] = {k[0][b], k[1][b], k[2][b]}, t[6];
+                g3(t, col);
+                for (int i = 0; i < 6; i++) r[i][b] = t[i];
+            }
+            for (int i = 0; i < 6; i++) g3(q[i], r[i]);
+            int row = flip ? o : c, col = flip ? c : o;
+            for (int p = 0; p < TP; p++) u[((size_t)p * rows + row) * cols + col] = (float)q[p / 6][p % 6];
+        }
+}
+
+static size_t conv_work(const Geo *g)
+{
+    return (size_t)omp_get_max_threads() * block_tiles(g) * TP * (g->c + g->oc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the entry points (conv2d.c decides when they serve)
+
+bool cpu_wino_applies(Conv2d o)
+{
+    return o.kh == 3 && o.kw == 3 && o.sh == 1 && o.sw == 1 && o.dh == 1 && o.dw == 1 && o.g == 1 &&
+           !o.bias && o.act == ACT_NONE && o.x.c % 16 == 0 && o.oc % 16 == 0 && o.ph == o.pw &&
+           o.ph <= 2 && o.x.c <= 64 && o.oc <= 64;
+}
+
+void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w)
+{
+    Shape4 ys = conv2d_out(o);
+    Geo g = geo(o.x.n, o.x.h, o.x.w, o.x.c, ys.h, ys.w, o.oc, o.ph);
+    float *u = cpu_scratch(d, 3, (size_t)TP * o.x.c * o.oc);
+    kernel_transform(w, o.oc, o.x.c, u, false);
+    wino_conv(&g, x, u, y, false, cpu_scratch(d, 4, conv_work(&g)));
+}
+
+// dx (+)= the correlation of dy (padded by 2 - pad) with the flipped, transposed kernel
+void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set)
+{
+    Shape4 ys = conv2d_out(o);
+    Geo g = geo(o.x.n, ys.h, ys.w, o.oc, o.x.h, o.x.w, o.x.c, 2 - o.ph);
+    float *u = cpu_scratch(d, 3, (size_t)TP * o.x.c * o.oc);
+    kernel_transform(w, o.oc, o.x.c, u, true);
+    wino_conv(&g, dy, u, dx, !set, cpu_scratch(d, 4, conv_work(&g)));
+}
+
+// dw += sum over tiles of G^T [(A dY A^T) . (B^T d B)] G
+void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, const float *x)
+{
+    Shape4 ys = conv2d_out(o);
+    Geo g = geo(o.x.n, o.x.h, o.x.w, o.x.c, ys.h, ys.w, o.oc, o.ph);
+    int T = block_tiles(&g), C = o.x.c, OC = o.oc, nth = omp_get_max_threads();
+    long blocks = (g.tiles + T - 1) / T;
+    size_t sums = (size_t)TP * C * OC, per_thread = (size_t)T * TP * (C + OC);
+    float *s_all = cpu_scratch(d, 3, sums * nth), *work = cpu_scratch(d, 4, per_thread * nth);
+    int used = 1;
+#pragma omp parallel
+    {
+        int me = omp_get_thread_num();
+#pragma omp single
+        used = omp_get_num_threads();
+        float *s = s_all + sums * me, *v = work + per_thread * me, *z = v + (size_t)T * TP * C;
+        memset(s, 0, sums * sizeof(float));
+#pragma omp for schedule(static)
+        for (long b = 0; b < blocks; b++) {
+            long t0 = b * T, nt = g.tiles - t0 < T ? g.tiles - t0 : T;
+            for (long k = 0; k < nt; k++) {
+                for (int c0 = 0; c0 < C; c0 += 16) input_tile(&g, x, t0 + k, c0, v + k * C + c0, (size_t)T * C);
+                for (int o0 = 0; o0 < OC; o0 += 16) grad_tile(&g, dy, t0 + k, o0, z + k * OC + o0, (size_t)T * OC);
+            }
+            // s[pos][c][oc] += sum_t v[pos][t][c] z[pos][t][oc], four channels c at a time
+            for (int p = 0; p < TP; p++) {
+                const float *vp = v + (size_t)p * T * C, *zp = z + (size_t)p * T * OC;
+                float *sp = s + (size_t)p * C * OC;
+                for (int o0 = 0; o0 < OC; o0 += 16)
+                    for (int c = 0; c < C; c += 4) {
+                        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                        for (long k = 0; k < nt; k++) {
+                            v16 zz = *(const v16 *)(zp + (size_t)k * OC + o0);
+                            const float *vk = vp + (size_t)k * C + c;
+                            a0 += vk[0] * zz;
+                            a1 += vk[1] * zz;
+                            a2 += vk[2] * zz;
+                            a3 += vk[3] * zz;
+                        }
+                        *(v16 *)(sp + (size_t)c * OC + o0) += a0;
+                        *(v16 *)(sp + (size_t)(c + 1) * OC + o0) += a1;
+                        *(v16 *)(sp + (size_t)(c + 2) * OC + o0) += a2;
+                        *(v16 *)(sp + (size_t)(c + 3) * OC + o0) += a3;
+                    }
+            }
+        }
+    }
+    // thread order: the same sums for the same thread count; then back to 3x3, added into dw
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int oo = 0; oo < OC; oo++)
+        for (int c = 0; c < C; c++) {
+            double q[6][6], r[6][3], k[3][3];
+            for (int p = 0; p < TP; p++) {
+                double acc = 0;
+                for (int t = 0; t < used; t++) acc += s_all[sums * t + ((size_t)p * C + c) * OC + oo];
+                q[p / 6][p % 6] = acc;
+            }
+            for (int i = 0; i < 6; i++) gt6(r[i], q[i]);
+            for (int b = 0; b < 3; b++) {
+                double col[6] = {r[0][b], r[1][b], r[2][b], r[3][b], r[4][b], r[5][b]}, t[3];
+                gt6(t, col);
+                for (int a = 0; a < 3; a++) k[a][b] = t[a];
+            }
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) dw[(((size_t)oo * 3 + a) * 3 + b) * C + c] += (float)k[a][b];
+        }
+}
