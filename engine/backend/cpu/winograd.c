@@ -114,34 +114,55 @@ static Geo geo(int n, int h, int w, int c, int oh, int ow, int oc, int pad)
 static int block_tiles(const Geo *g)
 {
     int cmax = g->c > g->oc ? g->c : g->oc;
-    int t = 131072 / (TP * 4 * cmax);
+    int t = 131072 / (TP * 4 * cmax); // 32 KiB measured the same
     t = t / 4 * 4;
     return t < 4 ? 4 : t > 64 ? 64 : t;
 }
 
-// B^T d B of one tile for channels [c0, c0+16) into v[pos * stride]
+// tile t's image and its first output row and column
+static inline void tile_at(const Geo *g, long t, int *n, int *r0, int *c0)
+{
+    long per_image = (long)g->th * g->tw, k = t % per_image;
+    *n = (int)(t / per_image);
+    *r0 = 4 * (int)(k / g->tw);
+    *c0 = 4 * (int)(k % g->tw);
+}
+
+#define LD(p) (*(const v16 *)(p))
+
+// B^T d B of one tile for channels [c0, c0+16) into v[pos * stride]. Columns are transformed as
+// they are loaded (straight from x for a tile inside the image, through a zero-padded copy at an
+// edge), then rows as they are stored.
 static void input_tile(const Geo *g, const float *x, long t, int c0, float *v, size_t stride)
 {
-    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
-    int y0 = 4 * ty - g->pad, x0 = 4 * tx - g->pad;
-    v16 d[6][6], r[6][6];
-    const v16 zero = {0};
-    for (int i = 0; i < 6; i++) {
-        int yy = y0 + i;
-        bool rin = yy >= 0 && yy < g->h;
-        const float *row = x + (((size_t)n * g->h + (rin ? yy : 0)) * g->w) * g->c + c0;
+    int n, oy, ox;
+    tile_at(g, t, &n, &oy, &ox);
+    int y0 = oy - g->pad, x0 = ox - g->pad;
+    size_t cs = (size_t)g->c, rs = (size_t)g->w * cs;
+    const float *base = x + (size_t)n * g->h * rs + c0;
+    v16 r[6][6], o[6];
+    if (y0 >= 0 && y0 + 6 <= g->h && x0 >= 0 && x0 + 6 <= g->w) {
+        const float *p = base + (size_t)y0 * rs + (size_t)x0 * cs;
+        for (int j = 0; j < 6; j++, p += cs) {
+            bt6(o, LD(p), LD(p + rs), LD(p + 2 * rs), LD(p + 3 * rs), LD(p + 4 * rs), LD(p + 5 * rs));
+            for (int i = 0; i < 6; i++) r[i][j] = o[i];
+        }
+    } else {
+        v16 d[6][6];
+        const v16 zero = {0};
+        for (int i = 0; i < 6; i++) {
+            int yy = y0 + i;
+            for (int j = 0; j < 6; j++) {
+                int xx = x0 + j;
+                d[i][j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w ? LD(base + (size_t)yy * rs + (size_t)xx * cs) : zero;
+            }
+        }
         for (int j = 0; j < 6; j++) {
-            int xx = x0 + j;
-            d[i][j] = rin && xx >= 0 && xx < g->w ? *(const v16 *)(row + (size_t)xx * g->c) : zero;
+            bt6(o, d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]);
+            for (int i = 0; i < 6; i++) r[i][j] = o[i];
         }
     }
-    for (int j = 0; j < 6; j++) { // columns
-        v16 o[6];
-        bt6(o, d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]);
-        for (int i = 0; i < 6; i++) r[i][j] = o[i];
-    }
-    for (int i = 0; i < 6; i++) { // rows
-        v16 o[6];
+    for (int i = 0; i < 6; i++) {
         bt6(o, r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5]);
         for (int j = 0; j < 6; j++) *(v16 *)(v + (size_t)(i * 6 + j) * stride) = o[j];
     }
@@ -150,7 +171,9 @@ static void input_tile(const Geo *g, const float *x, long t, int c0, float *v, s
 // A dY A^T of one tile's output gradient for channels [o0, o0+16) into z[pos * stride]
 static void grad_tile(const Geo *g, const float *dy, long t, int o0, float *z, size_t stride)
 {
-    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
+    int n, oy, ox;
+    tile_at(g, t, &n, &oy, &ox);
+    int ty = oy / 4, tx = ox / 4;
     v16 d[4][4], r[6][4];
     const v16 zero = {0};
     for (int i = 0; i < 4; i++) {
@@ -176,7 +199,9 @@ static void grad_tile(const Geo *g, const float *dy, long t, int o0, float *z, s
 // A^T M A of one tile for output channels [o0, o0+16), written or added into y
 static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, size_t stride, bool add)
 {
-    int tx = (int)(t % g->tw), ty = (int)(t / g->tw % g->th), n = (int)(t / ((long)g->tw * g->th));
+    int n, oy, ox;
+    tile_at(g, t, &n, &oy, &ox);
+    int ty = oy / 4, tx = ox / 4;
     v16 r[4][6];
     for (int j = 0; j < 6; j++) {
         v16 o[4];
@@ -201,6 +226,34 @@ static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, 
     }
 }
 
+// the layout of a block's transformed tiles: element (tile k, position p, channel c) of v at
+// k*VT + p*VP + c, of m (or z, the gradient's) at k*MT + p*MP + c
+// (position-major: the 36 products stream through one position's rows; tile-major measured 35%
+// slower on the forward pass)
+#define STRIDES(T, C, OC) const long VT = (C), VP = (long)(T) * (C), MT = (OC), MP = (long)(T) * (OC)
+
+// the memory tiles [t0, t1) read from an input (in: rows - pad .. + 6 of h) or write to an
+// output (4 rows of oh), one contiguous range of NHWC rows, prefetched while the block before
+// it computes: in a training step the activations come from DRAM, and the tile order is not a
+// stream the hardware prefetcher runs far enough ahead of (ResNet-20's convolutions: 8% faster)
+static void prefetch_tiles(const Geo *g, const float *a, long t0, long t1, bool in, bool write)
+{
+    if (t0 >= t1) return;
+    int n0, r0, c0, n1, r1, c1;
+    tile_at(g, t0, &n0, &r0, &c0);
+    tile_at(g, t1 - 1, &n1, &r1, &c1);
+    int h = in ? g->h : g->oh;
+    size_t row = (size_t)(in ? g->w * g->c : g->ow * g->oc);
+    int lo = in ? r0 - g->pad : r0, hi = in ? r1 - g->pad + 6 : r1 + 4;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > h ? h : hi;
+    const char *p = (const char *)(a + ((size_t)n0 * h + lo) * row), *e = (const char *)(a + ((size_t)n1 * h + hi) * row);
+    if (write)
+        for (; p < e; p += 64) __builtin_prefetch(p, 1, 3);
+    else
+        for (; p < e; p += 64) __builtin_prefetch(p, 0, 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // forward (and backward data): y (+)= conv(x, U) with U[pos][c][oc] the transformed kernel
 
@@ -209,40 +262,44 @@ static void wino_conv(const Geo *g, const float *x, const float *u, float *y, bo
     int T = block_tiles(g), C = g->c, OC = g->oc;
     long blocks = (g->tiles + T - 1) / T;
     size_t per_thread = (size_t)T * TP * (C + OC);
+    STRIDES(T, C, OC);
 #pragma omp parallel
     {
         float *v = work + per_thread * omp_get_thread_num(), *m = v + (size_t)T * TP * C;
 #pragma omp for schedule(static)
         for (long b = 0; b < blocks; b++) {
             long t0 = b * T, nt = g->tiles - t0 < T ? g->tiles - t0 : T;
+            long t2 = t0 + T + nt < g->tiles ? t0 + T + nt : g->tiles; // the next block's tiles
+            prefetch_tiles(g, x, t0 + T, t2, true, false);
+            prefetch_tiles(g, y, t0 + T, t2, false, true);
             // v[pos][t][c]: the block's transformed tiles, a row of C per tile and position
             for (long k = 0; k < nt; k++)
-                for (int c0 = 0; c0 < C; c0 += 16) input_tile(g, x, t0 + k, c0, v + k * C + c0, (size_t)T * C);
+                for (int c0 = 0; c0 < C; c0 += 16) input_tile(g, x, t0 + k, c0, v + k * VT + c0, VP);
             for (long k = nt; k < T; k++) // a short last block: zero tiles, computed, not stored
-                for (int p = 0; p < TP; p++) memset(v + ((size_t)p * T + k) * C, 0, (size_t)C * sizeof(float));
+                for (int p = 0; p < TP; p++) memset(v + k * VT + p * VP, 0, (size_t)C * sizeof(float));
             // m[pos][t][oc] = sum_c v[pos][t][c] u[pos][c][oc], four tiles at a time
             for (int p = 0; p < TP; p++) {
-                const float *vp = v + (size_t)p * T * C, *up = u + (size_t)p * C * OC;
-                float *mp = m + (size_t)p * T * OC;
+                const float *vp = v + p * VP, *up = u + (size_t)p * C * OC;
+                float *mp = m + p * MP;
                 for (int o0 = 0; o0 < OC; o0 += 16)
                     for (int k = 0; k < T; k += 4) {
                         v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-                        const float *v0 = vp + (size_t)k * C;
+                        const float *v0 = vp + k * VT;
                         for (int c = 0; c < C; c++) {
                             v16 w = *(const v16 *)(up + (size_t)c * OC + o0);
                             a0 += v0[c] * w;
-                            a1 += v0[C + c] * w;
-                            a2 += v0[2 * C + c] * w;
-                            a3 += v0[3 * C + c] * w;
+                            a1 += v0[VT + c] * w;
+                            a2 += v0[2 * VT + c] * w;
+                            a3 += v0[3 * VT + c] * w;
                         }
-                        *(v16 *)(mp + (size_t)k * OC + o0) = a0;
-                        *(v16 *)(mp + (size_t)(k + 1) * OC + o0) = a1;
-                        *(v16 *)(mp + (size_t)(k + 2) * OC + o0) = a2;
-                        *(v16 *)(mp + (size_t)(k + 3) * OC + o0) = a3;
+                        *(v16 *)(mp + k * MT + o0) = a0;
+                        *(v16 *)(mp + (k + 1) * MT + o0) = a1;
+                        *(v16 *)(mp + (k + 2) * MT + o0) = a2;
+                        *(v16 *)(mp + (k + 3) * MT + o0) = a3;
                     }
             }
             for (long k = 0; k < nt; k++)
-                for (int o0 = 0; o0 < OC; o0 += 16) output_tile(g, y, t0 + k, o0, m + k * OC + o0, (size_t)T * OC, add);
+                for (int o0 = 0; o0 < OC; o0 += 16) output_tile(g, y, t0 + k, o0, m + k * MT + o0, MP, add);
         }
     }
 }
@@ -314,6 +371,7 @@ void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, con
     long blocks = (g.tiles + T - 1) / T;
     size_t sums = (size_t)TP * C * OC, per_thread = (size_t)T * TP * (C + OC);
     float *s_all = cpu_scratch(d, 3, sums * nth), *work = cpu_scratch(d, 4, per_thread * nth);
+    STRIDES(T, C, OC);
     int used = 1;
 #pragma omp parallel
     {
@@ -325,20 +383,23 @@ void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, con
 #pragma omp for schedule(static)
         for (long b = 0; b < blocks; b++) {
             long t0 = b * T, nt = g.tiles - t0 < T ? g.tiles - t0 : T;
+            long t2 = t0 + T + nt < g.tiles ? t0 + T + nt : g.tiles;
+            prefetch_tiles(&g, x, t0 + T, t2, true, false);
+            prefetch_tiles(&g, dy, t0 + T, t2, false, false);
             for (long k = 0; k < nt; k++) {
-                for (int c0 = 0; c0 < C; c0 += 16) input_tile(&g, x, t0 + k, c0, v + k * C + c0, (size_t)T * C);
-                for (int o0 = 0; o0 < OC; o0 += 16) grad_tile(&g, dy, t0 + k, o0, z + k * OC + o0, (size_t)T * OC);
+                for (int c0 = 0; c0 < C; c0 += 16) input_tile(&g, x, t0 + k, c0, v + k * VT + c0, VP);
+                for (int o0 = 0; o0 < OC; o0 += 16) grad_tile(&g, dy, t0 + k, o0, z + k * MT + o0, MP);
             }
             // s[pos][c][oc] += sum_t v[pos][t][c] z[pos][t][oc], four channels c at a time
             for (int p = 0; p < TP; p++) {
-                const float *vp = v + (size_t)p * T * C, *zp = z + (size_t)p * T * OC;
+                const float *vp = v + p * VP, *zp = z + p * MP;
                 float *sp = s + (size_t)p * C * OC;
                 for (int o0 = 0; o0 < OC; o0 += 16)
                     for (int c = 0; c < C; c += 4) {
                         v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
                         for (long k = 0; k < nt; k++) {
-                            v16 zz = *(const v16 *)(zp + (size_t)k * OC + o0);
-                            const float *vk = vp + (size_t)k * C + c;
+                            v16 zz = *(const v16 *)(zp + k * MT + o0);
+                            const float *vk = vp + k * VT + c;
                             a0 += vk[0] * zz;
                             a1 += vk[1] * zz;
                             a2 += vk[2] * zz;
