@@ -388,6 +388,17 @@ const OpCase op_cases[] = {
      .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true, ACT_HSWISH}},
     {"batchnorm eval silu", bn_spec, bn_call, 1e-5, true, true,
      .bn = {{3, 4, 5, 6}, 1e-5f, 0.1f, false, ACT_SILU}},
+    // 16..64 channels: cpu's register sums (one vector per 16 channels), over several 32-row
+    // blocks per thread; against ref only
+    {"batchnorm train c16 relu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{4, 9, 7, 16}, 1e-5f, 0.1f, true, ACT_RELU}},
+    {"batchnorm train c32", bn_spec, bn_call, 1e-5, false, false, .bn = {{3, 7, 9, 32}, 1e-5f, 0.1f, true}},
+    {"batchnorm train c48 relu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 8, 9, 48}, 1e-5f, 0.1f, true, ACT_RELU}},
+    {"batchnorm train c64 silu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 7, 7, 64}, 1e-5f, 0.1f, true, ACT_SILU}},
+    {"batchnorm train c64 relu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 7, 7, 64}, 1e-5f, 0.1f, true, ACT_RELU}},
     ACT("act relu", ACT_RELU),
     ACT("act relu6", ACT_RELU6),
     ACT("act silu", ACT_SILU),
