@@ -1,4 +1,5 @@
-/* engine/backend/cpu/conv2d.c — convolution on oneDNN: forward, backward data, backward weights.
+/* engine/backend/cpu/conv2d.c — convolution on oneDNN (and winograd.c): forward, backward data,
+ * backward weights.
  *
  * Activations are NHWC as everywhere; weights are stored (OC,KH,KW,C/G) ("ohwi", "gohwi" with
  * groups) but handed to oneDNN as format `any`: its fast AVX-512 kernels want blocked weights, and
@@ -9,7 +10,13 @@
  * post-op; hard-sigmoid, which oneDNN 2.6 lacks, runs in place after the convolution.
  *
  * Versions (Dev.variant selects; the op test runs both as rows cpu and cpu-alt):
- *   0 (default) Winograd F(4x4,3x3) (oneDNN's jit_wino_4x3) wherever it applies — 3x3, stride 1,
+ *   0 (default) our own Winograd F(4x4,3x3) (winograd.c) for 3x3, stride 1, no dilation, groups,
+ *     bias or fused activation, padding <= 2, C and OC multiples of 16 up to 64 (ResNet-20's
+ *     convolutions and the like): each block of tiles goes through all three stages in cache,
+ *     and backward data adds into dx in its pass. ResNet-20 at batch 128, 2 threads, forward +
+ *     both backward passes (ms, hot caches): 16ch 28x28 5.6 -> 3.1, 32ch 14x14 5.4 -> 3.0,
+ *     64ch 7x7 3.8 -> 2.8; a training step's convolutions 107 -> 77 ms.
+ *     Otherwise Winograd F(4x4,3x3) (oneDNN's jit_wino_4x3) wherever it applies — 3x3, stride 1,
  *     no dilation, no groups, no bias or fused activation (training's convolutions), C and OC
  *     multiples of 16 — on 16-channel blocked activations (nChw16c); direct NHWC elsewhere.
  *     With 16 channels the blocked layout is NHWC byte for byte, so nothing is copied; above
