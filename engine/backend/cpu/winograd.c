@@ -24,6 +24,10 @@
 // -std=c11 keeps a*b+c as two roundings; this file's products and sums fuse (FMA), as every
 // BLAS-like kernel does: half the instructions in the tile products
 #pragma GCC optimize("fp-contract=fast")
+// a build without -march=native (make OPT=-O0) passes the 64-byte vectors between these static
+// functions in memory, and GCC warns that the ABI differs from an AVX-512 build's: nothing here
+// crosses a file, so the difference cannot matter
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 #include <omp.h>    // omp_get_max_threads, omp_get_thread_num, omp_get_num_threads
 #include <string.h> // memset
