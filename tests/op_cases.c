@@ -352,8 +352,9 @@ const OpCase op_cases[] = {
     CONV("conv2d 3x3 d2 p2", ((Shape4){2, 9, 10, 5}), 7, 3, 3, 1, 2, 2, 1, false),
     CONV("conv2d 7x7 s2 n1 c3", ((Shape4){1, 13, 11, 3}), 8, 7, 7, 2, 3, 1, 1, false),
     CONV("conv2d 3x3 p0 n1 bias", ((Shape4){1, 6, 7, 4}), 5, 3, 3, 1, 0, 1, 1, true),
-    // 16-channel multiples: cpu's Winograd version (blocked layout = NHWC at 16 channels, else
-    // reorders in and out, dx's adding into the gradient)
+    // 16-channel multiples: cpu's own Winograd (winograd.c) up to 64 channels; beyond, oneDNN's
+    // (blocked layout = NHWC at 16 channels, else reorders in and out, dx's adding into the
+    // gradient): the two "onednn" cases
     CONV("conv2d 3x3 s1 c16 wino", ((Shape4){2, 9, 9, 16}), 16, 3, 3, 1, 1, 1, 1, false),
     CONV("conv2d 3x3 s1 c32 oc16 wino", ((Shape4){2, 7, 11, 32}), 16, 3, 3, 1, 1, 1, 1, false),
     CONV("conv2d 3x3 s1 c16 oc48 n3 wino", ((Shape4){3, 6, 5, 16}), 48, 3, 3, 1, 1, 1, 1, false),
@@ -369,6 +370,10 @@ const OpCase op_cases[] = {
      .conv = {{2, 7, 7, 64}, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
     {"conv2d 3x3 s1 p2 c48 oc32 wino", conv_spec, conv_call, 1e-5, false, false,
      .conv = {{1, 5, 10, 48}, 32, 3, 3, 1, 1, 2, 2, 1, 1, 1, false}},
+    {"conv2d 3x3 s1 c16 oc80 wino onednn", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 6, 7, 16}, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
+    {"conv2d 3x3 s1 c96 oc32 wino onednn", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 5, 5, 96}, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, false}},
     {"conv2d 1x3 s(1,2) bias", conv_spec, conv_call, 1e-5, true, true,
      .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
     {"conv2d 3x3 bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,

@@ -37,10 +37,7 @@ enum { SUM_BLOCK = 32 }; // rows summed in float before a block's sum joins the 
 
 // channel_sums for C = 16*NV (NV <= 4): the block's float sums live in registers (v16), one
 // vector per 16 channels, instead of in memory rows the loop reloads for every row. The same
-// operations in the same order as the generic loop below, so the same sums to the bit.
-typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int v16i __attribute__((vector_size(64)));
-
+// operations in the same order as the generic loop (sums_rows), so the same sums to the bit.
 static inline __attribute__((always_inline)) void sums_v16(const float *a, const float *b, SumArgs o, size_t lo,
                                                           size_t hi, double *p1, double *p2, const int nv)
 {
@@ -79,13 +76,57 @@ static inline __attribute__((always_inline)) void sums_v16(const float *a, const
     }
 }
 
+// the generic rows of one thread: per block, float sums (a quarter of the double work; 32 terms
+// lose < 2e-6 relative) in memory rows, and the row's dz when there is an activation
+static void sums_rows(const float *a, const float *b, SumArgs o, size_t lo, size_t hi, int c, double *p1,
+                      double *p2)
+{
+    const float *restrict shift = o.shift, *restrict center = o.center, *restrict sc = o.scale,
+                *restrict bias = o.bias;
+    float *restrict f1 = xmalloc((size_t)3 * c * sizeof(float)), *restrict f2 = f1 + c, *restrict gb = f2 + c;
+    for (size_t i0 = lo; i0 < hi; i0 += SUM_BLOCK) {
+        size_t i1 = i0 + SUM_BLOCK < hi ? i0 + SUM_BLOCK : hi;
+        for (int k = 0; k < c; k++) f1[k] = f2[k] = 0;
+        for (size_t i = i0; i < i1; i++) {
+            const float *restrict ar = a + i * c, *restrict br = b ? b + i * c : NULL;
+            if (!br) {
+#pragma omp simd
+                for (int k = 0; k < c; k++) {
+                    float v = ar[k] - shift[k];
+                    f1[k] += v;
+                    f2[k] += v * v;
+                }
+                continue;
+            }
+            const float *g = ar;
+            if (o.act == ACT_RELU) { // a select, which vectorizes where a branch on the data would not
+#pragma omp simd
+                for (int k = 0; k < c; k++) gb[k] = br[k] * sc[k] + bias[k] > 0.0f ? ar[k] : 0.0f;
+                g = gb;
+            } else if (o.act != ACT_NONE) {
+                for (int k = 0; k < c; k++) gb[k] = ar[k] * act_df(o.act, br[k] * sc[k] + bias[k]);
+                g = gb;
+            }
+#pragma omp simd
+            for (int k = 0; k < c; k++) {
+                f1[k] += g[k];
+                f2[k] += g[k] * (br[k] - center[k]);
+            }
+        }
+#pragma omp simd
+        for (int k = 0; k < c; k++) {
+            p1[k] += f1[k];
+            p2[k] += f2[k];
+        }
+    }
+    free(f1);
+}
+
 static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, int c, double *s1, double *s2)
 {
     for (int k = 0; k < c; k++) s1[k] = s2[k] = 0;
     int nt = omp_get_max_threads();
     double *part = xcalloc((size_t)2 * c * nt, sizeof(double));
-    const float *restrict shift = o.shift, *restrict center = o.center, *restrict sc = o.scale,
-                *restrict bias = o.bias;
     // the register version: 16..64 channels, and no activation or ReLU in the gradient
     int nv = c % 16 == 0 && c <= 64 && (!b || o.act == ACT_NONE || o.act == ACT_RELU) ? c / 16 : 0;
 #pragma omp parallel
@@ -98,47 +139,8 @@ static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, in
         case 2: sums_v16(a, b, o, lo, hi, p1, p2, 2); break;
         case 3: sums_v16(a, b, o, lo, hi, p1, p2, 3); break;
         case 4: sums_v16(a, b, o, lo, hi, p1, p2, 4); break;
+        default: sums_rows(a, b, o, lo, hi, c, p1, p2);
         }
-        if (nv) lo = hi; // done
-        // per block: float sums (a quarter of the double work; 32 terms lose < 2e-6 relative),
-        // and the row's dz when there is an activation
-        float *restrict f1 = xmalloc((size_t)3 * c * sizeof(float)), *restrict f2 = f1 + c, *restrict gb = f2 + c;
-        for (size_t i0 = lo; i0 < hi; i0 += SUM_BLOCK) {
-            size_t i1 = i0 + SUM_BLOCK < hi ? i0 + SUM_BLOCK : hi;
-            for (int k = 0; k < c; k++) f1[k] = f2[k] = 0;
-            for (size_t i = i0; i < i1; i++) {
-                const float *restrict ar = a + i * c, *restrict br = b ? b + i * c : NULL;
-                if (!br) {
-#pragma omp simd
-                    for (int k = 0; k < c; k++) {
-                        float v = ar[k] - shift[k];
-                        f1[k] += v;
-                        f2[k] += v * v;
-                    }
-                    continue;
-                }
-                const float *g = ar;
-                if (o.act == ACT_RELU) { // a select, which vectorizes where a branch on the data would not
-#pragma omp simd
-                    for (int k = 0; k < c; k++) gb[k] = br[k] * sc[k] + bias[k] > 0.0f ? ar[k] : 0.0f;
-                    g = gb;
-                } else if (o.act != ACT_NONE) {
-                    for (int k = 0; k < c; k++) gb[k] = ar[k] * act_df(o.act, br[k] * sc[k] + bias[k]);
-                    g = gb;
-                }
-#pragma omp simd
-                for (int k = 0; k < c; k++) {
-                    f1[k] += g[k];
-                    f2[k] += g[k] * (br[k] - center[k]);
-                }
-            }
-#pragma omp simd
-            for (int k = 0; k < c; k++) {
-                p1[k] += f1[k];
-                p2[k] += f2[k];
-            }
-        }
-        free(f1);
     }
     for (int t = 0; t < nt; t++) // a fixed order: the same sums for the same thread count
         for (int k = 0; k < c; k++) {

@@ -66,8 +66,7 @@ static Geometry geometry(Conv2d o)
 // does the Winograd version apply to this description on this device?
 static bool winograd(const Dev *d, Conv2d o)
 {
-    return d->variant == 0 && o.kh == 3 && o.kw == 3 && o.sh == 1 && o.sw == 1 && o.dh == 1 &&
-           o.dw == 1 && o.g == 1 && !o.bias && o.act == ACT_NONE && o.x.c % 16 == 0 && o.oc % 16 == 0;
+    return d->variant == 0 && cpu_wino_shape(o);
 }
 
 // an activation's descriptor: NHWC, or 16-channel blocks for the Winograd kernels

@@ -77,7 +77,15 @@ bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta);
 // dst[i] += src[i], OpenMP + SIMD
 void cpu_accumulate(float *dst, const float *src, size_t n);
 
-// own Winograd F(4x4,3x3) (winograd.c): 3x3, stride 1, pad <= 2, C and OC multiples of 16 up to 64
+// 16 floats, one pixel's 16 channels (one zmm with AVX-512), for the own kernels' vector code;
+// unaligned access, and it may alias the float buffers it is loaded from
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int   v16i __attribute__((vector_size(64)));
+
+// Winograd F(4x4,3x3) (winograd.c): cpu_wino_shape, the convolutions it can serve (3x3, stride 1,
+// no dilation, groups, bias or fused activation, C and OC multiples of 16; conv2d.c gives those
+// above our limits to oneDNN's); cpu_wino_applies, those our kernels take
+bool cpu_wino_shape(Conv2d o);
 bool cpu_wino_applies(Conv2d o);
 void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w);
 void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);

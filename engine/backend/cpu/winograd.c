@@ -12,8 +12,8 @@
  * of transformed x and dy tiles per thread in the transformed domain and maps the sums back once.
  *
  * Lavin & Gray (2016), F(4x4,3x3), with the points 0, 1, -1, 1/2, -2 and infinity (Barabasz et al.
- * 2020: 2-3x less rounding error than the usual 0, +-1, +-2; measured here 2e-6 against 5e-6
- * relative to direct convolution on ResNet-20's shapes, oneDNN's Winograd 1-2e-6):
+ * 2020): ResNet-20's shapes at batch 128 differ from direct convolution by 1.5-3.3e-6 of the largest
+ * value, against 3.8-7.7e-6 with the usual 0, +-1, +-2 and 0.9-1.9e-6 for oneDNN's Winograd):
  *   y = A^T [(G g G^T) . (B^T d B)] A,  dg = G^T [(A dy A^T) . (B^T d B)] G  (summed over tiles)
  * The vector type is 16 floats (one zmm with AVX-512; GCC splits it elsewhere), always 16
  * channels of one pixel, so every load and store is a contiguous NHWC row.
@@ -34,8 +34,6 @@
 
 #include "cpu.h"
 
-// 16 channels; unaligned access, and it may alias the float buffers it is loaded from
-typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
 
 enum { TP = 36 }; // positions of a 6x6 transformed tile
 
@@ -178,15 +176,14 @@ static void grad_tile(const Geo *g, const float *dy, long t, int o0, float *z, s
 {
     int n, oy, ox;
     tile_at(g, t, &n, &oy, &ox);
-    int ty = oy / 4, tx = ox / 4;
     v16 d[4][4], r[6][4];
     const v16 zero = {0};
     for (int i = 0; i < 4; i++) {
-        int yy = 4 * ty + i;
+        int yy = oy + i;
         const float *row = dy + (((size_t)n * g->oh + (yy < g->oh ? yy : 0)) * g->ow) * g->oc + o0;
         for (int j = 0; j < 4; j++) {
-            int xx = 4 * tx + j;
-            d[i][j] = yy < g->oh && xx < g->ow ? *(const v16 *)(row + (size_t)xx * g->oc) : zero;
+            int xx = ox + j;
+            d[i][j] = yy < g->oh && xx < g->ow ? LD(row + (size_t)xx * g->oc) : zero;
         }
     }
     for (int j = 0; j < 4; j++) {
@@ -206,23 +203,22 @@ static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, 
 {
     int n, oy, ox;
     tile_at(g, t, &n, &oy, &ox);
-    int ty = oy / 4, tx = ox / 4;
     v16 r[4][6];
     for (int j = 0; j < 6; j++) {
         v16 o[4];
         const float *c = m + (size_t)j * stride;
-        at6(o, *(const v16 *)c, *(const v16 *)(c + 6 * stride), *(const v16 *)(c + 12 * stride),
-            *(const v16 *)(c + 18 * stride), *(const v16 *)(c + 24 * stride), *(const v16 *)(c + 30 * stride));
+        at6(o, LD(c), LD(c + 6 * stride), LD(c + 12 * stride),
+            LD(c + 18 * stride), LD(c + 24 * stride), LD(c + 30 * stride));
         for (int i = 0; i < 4; i++) r[i][j] = o[i];
     }
     for (int i = 0; i < 4; i++) {
-        int yy = 4 * ty + i;
+        int yy = oy + i;
         if (yy >= g->oh) break;
         v16 o[4];
         at6(o, r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5]);
         float *row = y + (((size_t)n * g->oh + yy) * g->ow) * g->oc + o0;
         for (int j = 0; j < 4; j++) {
-            int xx = 4 * tx + j;
+            int xx = ox + j;
             if (xx >= g->ow) break;
             v16 *p = (v16 *)(row + (size_t)xx * g->oc);
             if (add) *p += o[j];
@@ -240,7 +236,8 @@ static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, 
 // the memory tiles [t0, t1) read from an input (in: rows - pad .. + 6 of h) or write to an
 // output (4 rows of oh), one contiguous range of NHWC rows, prefetched while the block before
 // it computes: in a training step the activations come from DRAM, and the tile order is not a
-// stream the hardware prefetcher runs far enough ahead of (ResNet-20's convolutions: 8% faster)
+// stream the hardware prefetcher runs far enough ahead of (ResNet-20's convolutions in a training
+// step: 5-10% faster in two of three paired profiles, the same in the third)
 static void prefetch_tiles(const Geo *g, const float *a, long t0, long t1, bool in, bool write)
 {
     if (t0 >= t1) return;
@@ -291,7 +288,7 @@ static void wino_conv(const Geo *g, const float *x, const float *u, float *y, bo
                         v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
                         const float *v0 = vp + k * VT;
                         for (int c = 0; c < C; c++) {
-                            v16 w = *(const v16 *)(up + (size_t)c * OC + o0);
+                            v16 w = LD(up + (size_t)c * OC + o0);
                             a0 += v0[c] * w;
                             a1 += v0[VT + c] * w;
                             a2 += v0[2 * VT + c] * w;
@@ -361,11 +358,17 @@ static size_t conv_work(const Geo *g)
 // ---------------------------------------------------------------------------------------------
 // the entry points (conv2d.c decides when they serve)
 
-bool cpu_wino_applies(Conv2d o)
+bool cpu_wino_shape(Conv2d o)
 {
     return o.kh == 3 && o.kw == 3 && o.sh == 1 && o.sw == 1 && o.dh == 1 && o.dw == 1 && o.g == 1 &&
-           !o.bias && o.act == ACT_NONE && o.x.c % 16 == 0 && o.oc % 16 == 0 && o.ph == o.pw &&
-           o.ph <= 2 && o.x.c <= 64 && o.oc <= 64;
+           !o.bias && o.act == ACT_NONE && o.x.c % 16 == 0 && o.oc % 16 == 0;
+}
+
+// ours: the Winograd shapes with a symmetric padding <= 2 (backward data pads by 2 - pad) and at
+// most 64 channels each side (the transformed kernel, 36 C OC floats, stays within L2)
+bool cpu_wino_applies(Conv2d o)
+{
+    return cpu_wino_shape(o) && o.ph == o.pw && o.ph <= 2 && o.x.c <= 64 && o.oc <= 64;
 }
 
 void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w)
@@ -423,7 +426,7 @@ void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, con
                     for (int c = 0; c < C; c += 4) {
                         v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
                         for (long k = 0; k < nt; k++) {
-                            v16 zz = *(const v16 *)(zp + k * MT + o0);
+                            v16 zz = LD(zp + k * MT + o0);
                             const float *vk = vp + k * VT + c;
                             a0 += vk[0] * zz;
                             a1 += vk[1] * zz;
