@@ -6,7 +6,7 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -MMD -MP -Iengine
+           -MMD -MP -Iengine -I.
 LDLIBS  := -fopenmp -lm -lz -linih
 PYTHON  := /usr/bin/python3
 # timm's folder (make fixtures installs it there), for the fixtures and tests/test_timm_weights.sh
@@ -28,15 +28,18 @@ $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
 
 # ---- sources ----------------------------------------------------------------------------------
-CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c) \
+# the engine's layers (README: "The layers"); the command line (engine/cli) and the studies sit on top
+CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c \
+                       engine/run/*.c) \
             $(filter-out engine/io/runfile.c engine/io/export.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
 CORE_SRC += engine/io/runfile.c engine/io/export.c
 LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5 -lcsv
 endif
-# studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a)
-STUDY_DEFS := $(filter-out studies/study.c studies/registry.c studies/check.c studies/demo_engine.c,$(wildcard studies/*.c))
+# studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a);
+# the runner they share is studies/lib/
+STUDY_DEFS := $(wildcard studies/*.c)
 STUDIES    := $(if $(HDF5),$(patsubst studies/%.c,%,$(STUDY_DEFS)))
 STUDY_BINS := $(addprefix bin/,$(STUDIES))
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
@@ -65,7 +68,7 @@ LINK_ENGINE := -Wl,--whole-archive build/libengine.a -Wl,--no-whole-archive -Wl,
 
 # the revision the programs are built from, which every run file records (+dirty: built from a
 # tree whose tracked files differ from it; unknown outside a git checkout). build/revision.h is
-# rewritten only when it changes, and only engine/io/run.c includes it: a commit relinks, no more
+# rewritten only when it changes, and only engine/run/run.c includes it: a commit relinks, no more
 REVISION := $(shell r=$$(git rev-parse --short=12 HEAD 2>/dev/null) && \
               { git diff --quiet HEAD -- 2>/dev/null && echo $$r || echo $$r+dirty; } || echo unknown)
 $(shell mkdir -p build && { echo '#define REPRO_REVISION "$(REVISION)"' | cmp -s - build/revision.h || \
@@ -78,10 +81,10 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_cuda bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/demo bin/repro $(STUDY_BINS)
+         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_cuda bin/test_ops
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/repro $(STUDY_BINS)
 
-.PHONY: all deps test bench bench-ops fixtures demo train clean pysite plots check study
+.PHONY: all deps test bench bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -105,7 +108,8 @@ bin/libengine_cuda.so: $(CU_OBJ)
 $(BINS): | $(CUDA_LIB)
 
 bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_cuda: bin/%: build/tests/%.o build/libengine.a
+    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_cuda: bin/%: build/tests/%.o \
+    build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 
@@ -113,13 +117,25 @@ bin/test_ops bin/bench_ops: build/tests/op_cases.o
 bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill \
     bin/test_augment bin/test_progressive: build/tests/fixtures.o
 
-# repro check reads the study registry (studies/, with HDF5)
+# bin/repro: the command line, one file per command group (engine/cli/); repro check reads the study
+# registry (studies/, with HDF5)
+CLI_OBJ       := $(patsubst %.c,build/%.o,$(wildcard engine/cli/*.c))
 REPRO_STUDIES := $(if $(HDF5),build/libstudies.a)
-bin/repro: build/engine/repro.o build/libengine.a $(REPRO_STUDIES)
+bin/repro: $(CLI_OBJ) build/libengine.a $(REPRO_STUDIES)
 	@mkdir -p bin
-	$(CC) -o $@ $< $(REPRO_STUDIES) $(LINK_ENGINE) $(LDLIBS)
+	$(CC) -o $@ $(CLI_OBJ) $(REPRO_STUDIES) $(LINK_ENGINE) $(LDLIBS)
 
-build/libstudies.a: build/studies/study.o build/studies/registry.o build/studies/check.o $(patsubst %.c,build/%.o,$(STUDY_DEFS))
+# the registry of every study, written from the files studies/*.c (rewritten only when the list changes)
+REGISTRY := build/studies/registry.c
+$(shell mkdir -p build/studies && { { echo '/* written by the Makefile from the files studies/NAME.c: every study, in name order */'; \
+          echo '#include "studies/lib/study.h"'; for s in $(STUDIES); do echo "extern const StudyDef study_$$s;"; done; \
+          printf 'const StudyDef *const study_registry[] = {'; for s in $(STUDIES); do printf '&study_%s, ' $$s; done; \
+          echo 'NULL};'; } > $(REGISTRY).new; cmp -s $(REGISTRY).new $(REGISTRY) || mv $(REGISTRY).new $(REGISTRY); rm -f $(REGISTRY).new; })
+build/studies/registry.o: $(REGISTRY) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/libstudies.a: $(patsubst %.c,build/%.o,$(wildcard studies/lib/*.c)) build/studies/registry.o \
+                    $(patsubst %.c,build/%.o,$(STUDY_DEFS))
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -146,10 +162,6 @@ plots: bin/repro
 check: bin/repro
 	./bin/repro check
 
-bin/demo: build/studies/demo_engine.o build/libengine.a
-	@mkdir -p bin
-	$(CC) -o $@ $< $(LINK_ENGINE) $(LDLIBS)
-
 bin/%: build/tests/%.o build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS)
@@ -170,13 +182,15 @@ deps:
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.
+# tests/test_layers.py checks that every #include points down the layers (README, "The layers").
 # tests/test_recipes.sh loads every recipe and trains every cpu-tier recipe for a tiny epoch;
 # tests/test_timm_weights.sh compares weights and logits with timm (PYSITE: where timm is; it
 # prints a skip line without torch or timm). CRITERION_JOBS=1: one test at a time, since each trains
 # on both cores with OpenMP; two at once (and a child each, in the resume tests) slowed test_train
 # from 26 s to over 5 minutes here
 test: $(TESTS) bin/repro $(STUDY_BINS) pysite
-	@rc=0; for t in $(TESTS) tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
+	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
+	    $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 
@@ -207,11 +221,8 @@ bench-ops: bin/bench_ops
 bench: bin/bench_train
 	$(PYTHON) scripts/bench_train.py
 
-demo: bin/demo
-	./bin/demo
-
-# the main job until the first study lands: train a recipe (results/adhoc/<run id>.h5); a run
-# already done is reported, an interrupted one resumed
+# one recipe's run outside the studies (results/adhoc/<run id>.h5); a run already done is reported,
+# an interrupted one resumed
 RECIPE ?= recipes/fmnist_resnet20.recipe
 train: bin/repro
 	./bin/repro train --recipe $(RECIPE) --resume

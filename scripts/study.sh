@@ -11,7 +11,7 @@ res=results/$name figs=plots/$name
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then res=$1; shift; fi
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then figs=$1; shift; fi
 [ "${1:-}" = "--" ] && shift
-[ -x "bin/$name" ] || { echo "study: no program bin/$name (make bin/$name; studies: $(ls studies | sed -n 's/\.c$//p' | grep -v -e '^study$' -e '^registry$' -e '^check$' -e '^demo_engine$' | tr '\n' ' '))" >&2; exit 2; }
+[ -x "bin/$name" ] || { echo "study: no program bin/$name (make bin/$name; studies: $(ls studies | sed -n 's/\.c$//p' | tr '\n' ' '))" >&2; exit 2; }
 "bin/$name" --tier "$tier" --out "$res" "$@"
 scripts/plots.sh "$name" "$tier" "$res" "$figs"
 "bin/$name" --tier "$tier" --out "$res" --check

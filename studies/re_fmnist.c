@@ -10,7 +10,7 @@
  *           this tier's share of a session); smoke = 256 images, 2 epochs.
  * Output:   results/re_fmnist/<run>.h5 -> plots/re_fmnist/{error_by_depth,learning_curves}.gp
  */
-#include "study.h"
+#include "lib/study.h"
 
 #define DEPTHS(X) X(20, "resnet20") X(32, "resnet32") X(44, "resnet44b") X(56, "resnet56b") X(110, "resnet110b")
 #define POINTS(d, m) {"d" #d "_base", {"model.name=" m, "data.erase_p=0"}}, {"d" #d "_re", {"model.name=" m}},

@@ -11,7 +11,7 @@
  * Metric:   top-1 of the EMA weights where the run keeps an EMA (the paper evaluates them).
  * Output:   results/rs_additive/<run>.h5 -> plots/rs_additive/additive.gp
  */
-#include "study.h"
+#include "lib/study.h"
 
 // the steps' overrides, each step repeating the ones before (cumulative, as Table 1)
 #define S01 "schedule.kind=cosine"

@@ -13,7 +13,7 @@
  *           magnitude between short and long (x9): 72 min measured. smoke: 256 images, 1 epoch.
  * Output:   results/rs_scaling/<run>.h5 -> plots/rs_scaling/{acc_vs_macs,acc_vs_time}.gp
  */
-#include "study.h"
+#include "lib/study.h"
 
 #define RS_TRAINING                                                                                           \
     "schedule.kind=cosine", "train.ema_decay=0.9999", "train.ema_warmup=tf", "model.bn_momentum=0",          \

@@ -9,7 +9,7 @@
  *           smoke: 256 images, 1 epoch. Labels keep the paper's model names.
  * Output:   results/rs_weight_decay/<run>.h5 -> plots/rs_weight_decay/grid.gp
  */
-#include "study.h"
+#include "lib/study.h"
 
 // the improved training every cell shares: cosine, EMA with TF's BN convention, longer
 #define BASE "schedule.kind=cosine", "train.ema_decay=0.9999", "train.ema_warmup=tf", "model.bn_momentum=0", EPOCHS

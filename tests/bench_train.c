@@ -14,7 +14,7 @@
 #include <string.h> // strcmp
 #include <time.h>   // clock_gettime
 
-#include "io/recipe.h"
+#include "run/recipe.h"
 
 static double now(void)
 {

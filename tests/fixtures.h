@@ -8,6 +8,7 @@
 
 #include <sys/types.h> // pid_t
 
+#include "backend/ops.h" // dev_open
 #include "core/params.h"
 
 typedef struct { char name[160]; size_t n; float *data; } FixTensor;

@@ -220,7 +220,7 @@ void linear_call(const OpCase *c, Dev *d, float **t, GradSet set)
 
 // dropout, drop-path: x | y dy | dx
 
-void dropout_spec(const OpCase *c, Spec *s)
+void drop_spec(const OpCase *c, Spec *s)
 {
     size_t n = (size_t)c->drop.n * c->drop.per_sample;
     unary_spec(s, n, n, -1, 1);
@@ -232,16 +232,10 @@ void dropout_call(const OpCase *c, Dev *d, float **t, GradSet set)
     dropout_backward(d, c->drop, t[3], t[2], set);
 }
 
-void droppath_spec(const OpCase *c, Spec *s)
-{
-    size_t n = (size_t)c->dp.n * c->dp.per_sample;
-    unary_spec(s, n, n, -1, 1);
-}
-
 void droppath_call(const OpCase *c, Dev *d, float **t, GradSet set)
 {
-    droppath_forward(d, c->dp, t[1], t[0]);
-    droppath_backward(d, c->dp, t[3], t[2], set);
+    droppath_forward(d, c->drop, t[1], t[0]);
+    droppath_backward(d, c->drop, t[3], t[2], set);
 }
 
 // cross-entropy: logits labels|targets | loss prob dloss | dlogits
@@ -428,10 +422,10 @@ const OpCase op_cases[] = {
     {"linear bias", linear_spec, linear_call, 1e-5, true, true, .lin = {5, 13, 7, true}},
     {"linear 64->10 n1", linear_spec, linear_call, 1e-5, true, true, .lin = {1, 64, 10, true}},
     {"linear no bias", linear_spec, linear_call, 1e-5, true, true, .lin = {4, 9, 11, false}},
-    {"dropout p0.3", dropout_spec, dropout_call, 1e-6, true, true, .drop = {4, 50, 0.3f, 7, 100}},
-    {"dropout p0", dropout_spec, dropout_call, 1e-6, true, true, .drop = {3, 17, 0.0f, 7, 0}},
-    {"droppath p0.25", droppath_spec, droppath_call, 1e-6, true, true,
-     .dp = {8, 30, 0.25f, 11, 5}},
+    {"dropout p0.3", drop_spec, dropout_call, 1e-6, true, true, .drop = {4, 50, 0.3f, 7, 100}},
+    {"dropout p0", drop_spec, dropout_call, 1e-6, true, true, .drop = {3, 17, 0.0f, 7, 0}},
+    {"droppath p0.25", drop_spec, droppath_call, 1e-6, true, true,
+     .drop = {8, 30, 0.25f, 11, 5}},
     {"xent labels smooth0.1", xent_label_spec, xent_label_call, 1e-5, true, true,
      .xent = {6, 10, 0.1f}},
     {"xent labels n1 k3", xent_label_spec, xent_label_call, 1e-5, true, true, .xent = {1, 3, 0}},

@@ -47,8 +47,7 @@ struct OpCase {
         Pool2d pool;
         GlobalAvgPool gap;
         Linear lin;
-        Dropout drop;
-        DropPath dp;
+        Drop drop;      // dropout and drop-path
         Xent xent;
         Softmax sm;
         KlDiv kl;
@@ -82,9 +81,8 @@ void gap_spec(const OpCase *c, Spec *s);
 void gap_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void linear_spec(const OpCase *c, Spec *s);
 void linear_call(const OpCase *c, Dev *d, float **t, GradSet set);
-void dropout_spec(const OpCase *c, Spec *s);
+void drop_spec(const OpCase *c, Spec *s); // dropout and drop-path
 void dropout_call(const OpCase *c, Dev *d, float **t, GradSet set);
-void droppath_spec(const OpCase *c, Spec *s);
 void droppath_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void xent_label_spec(const OpCase *c, Spec *s);
 void xent_label_call(const OpCase *c, Dev *d, float **t, GradSet set);

@@ -19,7 +19,7 @@
 
 #include "data/loader.h"
 #include "fixtures.h"
-#include "io/recipe.h"
+#include "run/recipe.h"
 
 #define FIX "tests/ref/augment.fix"
 

@@ -7,6 +7,7 @@
 #include <signal.h> // SIGABRT
 
 #include "core/arena.h"
+#include "backend/ops.h" // dev_open
 #include "core/params.h"
 #include "core/rng.h"
 

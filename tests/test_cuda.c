@@ -15,7 +15,7 @@
 #include <string.h> // memcpy
 #include <unistd.h> // access
 
-#include "io/recipe.h"
+#include "run/recipe.h"
 #include "train/train.h"
 
 #ifndef TEST_BACKEND // the backend held to ref (-DTEST_BACKEND='"cpu"' checks this test on a CPU)

@@ -13,7 +13,7 @@
 #include <unistd.h> // unlink
 #include <zlib.h>   // gzopen
 
-#include "data/idx.h"
+#include "io/idx.h"
 
 static void put32(uint8_t *b, uint32_t v)
 {

@@ -17,7 +17,7 @@
 
 #include "fixtures.h"
 #include "io/npy.h"
-#include "io/recipe.h"
+#include "run/recipe.h"
 #include "train/discriminator.h"
 #include "train/distill.h"
 #include "train/train.h"

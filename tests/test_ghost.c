@@ -512,7 +512,7 @@ Test(train, sgd_steps_lower_the_loss_cpu)
 
 #include <unistd.h> // getpid, unlink, access
 
-#include "io/recipe.h"
+#include "run/recipe.h"
 #include "io/weights.h"
 #ifdef HAVE_HDF5
 #include "io/runfile.h"
@@ -545,7 +545,7 @@ static TrainConfig tiny_ghost_run(const char *ckpt)
 static int write_run(const TrainResult *r, void *user)
 {
     RunMeta m = {.study = "t", .run_id = "ghost", .status = r->status, .model = "ghostnetv3_100"};
-    return runfile_write(user, &m, r->epochs, r->n_epochs, r);
+    return runfile_write(user, &m, r->epochs, r->n_epochs, &r->final);
 }
 
 // column `name` of the run file's epoch `row`, read back by name (NAN when absent)

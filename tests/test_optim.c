@@ -14,7 +14,7 @@
 #include <stdio.h> // printf, snprintf
 
 #include "fixtures.h"
-#include "io/recipe.h" // recipe_load: the keys reach the config
+#include "run/recipe.h" // recipe_load: the keys reach the config
 #include "train/optim.h"
 
 static const int SHAPES[3][4] = {{6, 3, 3, 2}, {6}, {10, 7}};

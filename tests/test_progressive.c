@@ -20,7 +20,7 @@
 
 #include "data/loader.h"
 #include "fixtures.h"
-#include "io/recipe.h"
+#include "run/recipe.h"
 #include "io/safetensors.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -165,9 +165,9 @@ Test(recipe, contradictions_are_one_line_naming_the_key)
     cr_expect_eq(load_msg(msg, sizeof msg, LEN(good), good), 0, "%s", msg);
     TrainConfig c;
     cr_assert_eq(recipe_load(&c, RECIPE, LEN(good), (char *const *)good), 0);
-    char text[16384];
-    recipe_format(&c, text, sizeof text);
+    char *text = recipe_text(&c);
     cr_expect(strstr(text, "[progressive]\nstages = 4\nrule = code\nres_min = 16\nres_max = 0\n"), "%s", text);
+    free(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ static int write_runfile(const TrainResult *r, void *user)
 {
     RunOut *o = user;
     o->m.status = r->status;
-    return runfile_write(o->path, &o->m, r->epochs, r->n_epochs, r);
+    return runfile_write(o->path, &o->m, r->epochs, r->n_epochs, &r->final);
 }
 #endif
 

@@ -124,12 +124,12 @@ Test(runfile, write_replace_and_read_back)
                      {.epoch = 2, .lr = 0.05f, .res = 28, .train_loss = 0.9, .train_top1 = 70, .eval_loss = 0.8,
                       .eval_top1 = 71.25, .eval_top5 = 97, .ema_top1 = 72.5, .eval_top1_reparam = 71.0,
                       .ema_top1_reparam = 72.25, .img_per_s = 810, .seconds = 9}};
-    TrainResult r = {.status = "running", .epochs = e, .n_epochs = 1, .best_top1 = 55.5, .best_epoch = 1};
+    RunFinal r = {.best_top1 = 55.5, .best_epoch = 1};
     RunMeta m = {.study = "t", .run_id = "abc", .tier = "smoke", .git_revision = "0", .backend = "cpu",
                  .device = "cpu", .status = "running", .recipe = "[model]\nname = resnet20\n", .seed = 3,
                  .model = "resnet20", .params = 10, .macs = 20, .train_res = 28, .eval_res = 28};
     cr_assert_eq(runfile_write(path, &m, e, 1, &r), 0);
-    r.n_epochs = 2, r.best_top1 = 71.25, r.best_epoch = 2, m.status = "done";
+    r.best_top1 = 71.25, r.best_epoch = 2, m.status = "done";
     cr_assert_eq(runfile_write(path, &m, e, 2, &r), 0);
     cr_expect(access(tmp, F_OK) != 0, "the temporary file was left behind");
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -158,7 +158,7 @@ Test(runfile, write_replace_and_read_back)
 Test(runfile, unwritable_folder_is_an_error)
 {
     RunMeta m = {.status = "running"};
-    TrainResult r = {.status = "running"};
+    RunFinal r = {0};
     cr_expect_eq(runfile_write("/nonexistent/dir/run.h5", &m, NULL, 0, &r), ERR_IO);
 }
 #endif
@@ -221,7 +221,7 @@ Test(checkpoint, epoch_log_round_trip_and_the_older_log)
                       .ema_top1_reparam = 31.5, .img_per_s = 100, .seconds = 3},
                      {.epoch = 2, .lr = 0.25f, .res = 36, .eval_top1 = 40, .ema_top1 = NAN,
                       .eval_top1_reparam = NAN, .ema_top1_reparam = NAN}};
-    TrainResult r = {.status = "running", .epochs = e, .n_epochs = 2, .best_top1 = 40, .best_epoch = 2};
+    TrainResult r = {.status = "running", .epochs = e, .n_epochs = 2, .final = {.best_top1 = 40, .best_epoch = 2}};
     cr_assert_eq(ckpt_save(path, &p, NULL, OPTIM_SGD, &r, 2, 10, 1, "log"), 0);
     EpochLog back[2];
     TrainResult rb = {.epochs = back};
@@ -255,7 +255,7 @@ Test(checkpoint, epoch_log_round_trip_and_the_older_log)
 #include <stdlib.h>   // setenv
 #include <time.h>     // clock_gettime
 
-#include "io/recipe.h"
+#include "run/recipe.h"
 
 // the optimizer's settings (recipe --set overrides) of a run
 typedef struct { const char *name; int n; char *sets[10]; } Opt;

@@ -12,7 +12,7 @@
 #include <stdio.h>  // snprintf
 #include <unistd.h> // dup, dup2, unlink, getpid
 
-#include "io/recipe.h"
+#include "run/recipe.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "models/models.h"

@@ -1,7 +1,8 @@
 /* engine/backend/backends.h — what each backend gives dev.c besides its op table.
  *
- * ref and cpu keep their buffers in host memory (dev.c allocates them); cuda keeps them on the
- * GPU. Each backend's init fills d->ctx (primitive caches, handles, scratch) and its fini frees it.
+ * ref and cpu keep their buffers in host memory (core/dev.h's dev_host_mem); cuda keeps them on
+ * the GPU (its own DevMem). Each backend's init fills d->ctx (primitive caches, handles, scratch)
+ * and its fini, which dev_open puts in d->fini, frees it.
  */
 #ifndef BACKENDS_H
 #define BACKENDS_H
@@ -22,15 +23,10 @@ void cpu_dev_fini(Dev *d);
 // a CUDA build still runs where the CUDA libraries are missing. The object exports one table:
 typedef struct {
     const OpTable *ops;
+    const DevMem  *mem;               // device memory (cudaMalloc, cudaMemcpy, ...)
     bool  (*present)(void);           // quiet: does cudaGetDeviceCount report a device?
     int   (*init)(Dev *d);            // 0, or ERR_DEVICE with one line printed
     void  (*fini)(Dev *d);
-    void *(*alloc)(size_t bytes);     // NULL when out of device memory
-    void  (*free)(void *p);
-    void  (*upload)(void *dst, const void *src, size_t bytes);
-    void  (*download)(void *dst, const void *src, size_t bytes);
-    void  (*memset0)(void *p, size_t bytes);
-    void  (*sync)(void);
 } CudaBackend;
 #define CUDA_BACKEND_LIB "libengine_cuda.so"  // found through the programs' RUNPATH ($ORIGIN)
 #define CUDA_BACKEND_SYM "cuda_backend"

@@ -3,7 +3,7 @@
  * HD (core.h): the same code runs in the ref and cpu backends and inside the CUDA kernels, so the
  * CPU op test (against PyTorch fixtures and finite differences) checks the formulas the GPU runs:
  * activations and their derivatives, the pooling window rule, the taps of resize (bilinear and
- * nearest), and the rows of the losses. Derivatives follow PyTorch's backward formulas, including
+ * nearest, from core/resample.h), and the rows of the losses. Derivatives follow PyTorch's backward formulas, including
  * their choices at the kinks (relu'(0) = 0, hardswish'(3) = 1.5, hardsigmoid'(+-3) = 0).
  */
 #ifndef OP_MATH_H
@@ -11,6 +11,7 @@
 
 #include <math.h> // expf, erff, fminf, fmaxf, exp, log
 
+#include "../core/resample.h" // resize_taps, nearest_src: the rule the data pipeline uses too
 #include "ops.h"
 
 HD float act_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -83,35 +84,7 @@ HD size_t pool_argmax(Pool2d o, const float *x, int n, int oh, int ow, int c)
 }
 
 // ---------------------------------------------------------------------------------------------
-// bilinear resize, align_corners=False: output row o reads rows i0, i1 with weights l0, l1;
-// src = (o + 0.5) * in/out - 0.5 clamped at 0, in float as PyTorch computes it
-
-typedef struct { int i0, i1; float l0, l1; } ResizeTaps;
-
-HD ResizeTaps resize_taps(int o, int in, int out)
-{
-    float scale = (float)in / (float)out;
-    float src = scale * ((float)o + 0.5f) - 0.5f;
-    if (src < 0) src = 0;
-    ResizeTaps t;
-    t.i0 = (int)src;
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = src - (float)t.i0;
-    t.l0 = 1.0f - t.l1;
-    return t;
-}
-
-// nearest resize (PyTorch's mode="nearest", legacy floor rule): output row o copies row
-// min(floor(o * (float)in/out), in - 1); PyTorch's shortcuts for out = in and out = 2 in agree
-
-HD int nearest_src(int o, int in, int out)
-{
-    if (out == in) return o;
-    if (out == 2 * in) return o >> 1;
-    float scale = (float)in / (float)out;
-    int i = (int)floorf((float)o * scale);
-    return i < in - 1 ? i : in - 1;
-}
+// resize: the taps of core/resample.h (bilinear, nearest), shared with data augmentation
 
 // the taps of either mode: nearest puts the whole weight on its source row (i1 = i0, l1 = 0)
 HD ResizeTaps resize_taps_mode(ResizeMode mode, int o, int in, int out)

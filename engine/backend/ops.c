@@ -378,26 +378,26 @@ void linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db, const f
           fn " on %s: n %d per_sample %zu p %g: need positive sizes and p in [0, 1)", NAME(d), \
           (o).n, (o).per_sample, (o).p)
 
-void dropout_forward(Dev *d, Dropout op, float *y, const float *x)
+void dropout_forward(Dev *d, Drop op, float *y, const float *x)
 {
     DROP_CHECK("dropout_forward", op);
     DISPATCH(d, dropout_forward, "dropout", op, y, x);
 }
 
-void dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
+void dropout_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     DROP_CHECK("dropout_backward", op);
     SET_FALLBACK(dropout_backward, SET_0, dx, (size_t)op.n * op.per_sample);
     DISPATCH(d, dropout_backward, "dropout", op, dx, dy, set);
 }
 
-void droppath_forward(Dev *d, DropPath op, float *y, const float *x)
+void droppath_forward(Dev *d, Drop op, float *y, const float *x)
 {
     DROP_CHECK("droppath_forward", op);
     DISPATCH(d, droppath_forward, "droppath", op, y, x);
 }
 
-void droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
+void droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     DROP_CHECK("droppath_backward", op);
     SET_FALLBACK(droppath_backward, SET_0, dx, (size_t)op.n * op.per_sample);

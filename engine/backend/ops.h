@@ -18,49 +18,22 @@
 #ifndef OPS_H
 #define OPS_H
 
-#include "../core/core.h"
+#include "../core/dev.h" // Dev, its memory
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct OpTable OpTable;
-
-// numeric mode of a device: the cuda backend can compute in bf16 with float32 accumulation while
-// every buffer the caller sees (weights = float32 master copy, activations, grads) stays float32
-typedef enum { PREC_FP32 = 0, PREC_BF16 = 1 } Precision;
-
-typedef struct Dev {
-    const char    *name;   // "ref", "cpu", "cuda"
-    const OpTable *ops;
-    Precision      prec;
-    int            variant; // 0: each backend's default kernel versions; 1: the alternatives kept
-                            // in the shipped files for comparison (the op test runs both)
-    void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
-    char           desc[160]; // what computes, for run files: "AMD EPYC (2 OpenMP threads)" (ref,
-                              // cpu: /proc/cpuinfo and omp_get_max_threads), "NVIDIA H200 (140 GiB)"
-    bool           host;   // its buffers are host memory (ref, cpu): host code may touch them.
-                           // Host code that must work on any backend (the trainer, the optimizer,
-                           // checkpoints) goes through dev_upload/dev_download or the parameter
-                           // table's host copies (params.h) instead. REPRO_DEV_STAGED=1 in the
-                           // environment makes ref and cpu say false too, so that the tests run
-                           // those copies on this machine as they run on cuda.
-} Dev;
-
 // ---------------------------------------------------------------------------------------------
-// devices and memory
+// backends: a Dev (core/dev.h) opened by name
 
-// opens a backend by name ("ref", "cpu", "cuda"); returns 0, or ERR_DEVICE with one line printed
-// when the backend is not built or no device answers (cuda on a machine without a GPU)
+// opens a backend by name (dev_names); returns 0, or ERR_DEVICE with one line printed when the
+// backend is not built or no device answers (cuda on a machine without a GPU), ERR_ARG for an
+// unknown name (the line lists the valid ones)
 int   dev_open(Dev *d, const char *name);
-void  dev_close(Dev *d);
-bool  dev_available(const char *name);                  // quiet probe, for tests and --help
-void *dev_alloc(Dev *d, size_t bytes);                  // 128-byte aligned; fatal when out of memory
-void  dev_free(Dev *d, void *p);
-void  dev_upload(Dev *d, void *dst, const void *src, size_t bytes);   // host -> device
-void  dev_download(Dev *d, void *dst, const void *src, size_t bytes); // device -> host
-void  dev_memset0(Dev *d, void *p, size_t bytes);
-void  dev_sync(Dev *d);                                  // wait for queued work (cuda)
+bool  dev_available(const char *name);  // quiet probe: built, and a device answers (tests, --help)
+bool  dev_known(const char *name);      // a backend's name, built here or not (recipes check it)
+const char *dev_names(void);            // "ref, cpu, cuda": every backend's name, for messages
 
 // ---------------------------------------------------------------------------------------------
 // op descriptions (static: shapes and hyper-parameters, never data)
@@ -124,13 +97,11 @@ typedef struct { Shape4 x; } GlobalAvgPool;
 // linear: y (N,OUT) = x (N,IN) w^T (w: (OUT,IN)) [+ b (OUT)]
 typedef struct { int n, in, out; bool bias; } Linear;
 
-// dropout on x viewed as (N, per_sample): element j of sample i is kept when
-// rng_uniform(key, sample0 + i, j) >= p, and scaled by 1/(1-p). backward: dx += mask * dy / (1-p)
-typedef struct { int n; size_t per_sample; float p; uint64_t key, sample0; } Dropout;
-
-// drop-path (stochastic depth): one draw per sample: sample i is kept when
-// rng_uniform(key, 0, sample0 + i) >= p and then scaled by 1/(1-p), else zeroed
-typedef struct { int n; size_t per_sample; float p; uint64_t key, sample0; } DropPath;
+// dropout and drop-path over x viewed as (N, per_sample), kept values scaled by 1/(1-p);
+// backward: dx += mask * dy / (1-p). One description for both, they differ in what one draw keeps:
+//   dropout    element j of sample i is kept when rng_uniform(key, sample0 + i, j) >= p
+//   drop-path  (stochastic depth) sample i is kept whole when rng_uniform(key, 0, sample0 + i) >= p
+typedef struct { int n; size_t per_sample; float p; uint64_t key, sample0; } Drop;
 
 // softmax cross-entropy, per-sample loss (N). Targets: integer labels (N) smoothed as
 // (1-smoothing)*onehot + smoothing/K, or probability rows (N,K) used as given (mixup, soft labels).
@@ -215,10 +186,10 @@ typedef void OpFn_linear_forward(Dev *d, Linear op, float *y, const float *x, co
     const float *b);
 typedef void OpFn_linear_backward(Dev *d, Linear op, float *dx, float *dw, float *db,
     const float *dy, const float *x, const float *w, GradSet set);
-typedef void OpFn_dropout_forward(Dev *d, Dropout op, float *y, const float *x);
-typedef void OpFn_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set);
-typedef void OpFn_droppath_forward(Dev *d, DropPath op, float *y, const float *x);
-typedef void OpFn_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set);
+typedef void OpFn_dropout_forward(Dev *d, Drop op, float *y, const float *x);
+typedef void OpFn_dropout_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set);
+typedef void OpFn_droppath_forward(Dev *d, Drop op, float *y, const float *x);
+typedef void OpFn_droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set);
 typedef void OpFn_xent_forward(Dev *d, Xent op, float *loss, float *prob, const float *logits,
     const int *labels, const float *targets);
 typedef void OpFn_xent_backward(Dev *d, Xent op, float *dlogits, const float *dloss,

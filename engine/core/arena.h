@@ -16,7 +16,7 @@
 #ifndef ARENA_H
 #define ARENA_H
 
-#include "../backend/ops.h"
+#include "dev.h" // Dev, dev_alloc: the block lives on the arena's device
 
 typedef struct { size_t numel, offset; int first, last; } ArenaReq; // offset set at commit
 

@@ -14,7 +14,7 @@
 #ifndef PARAMS_H
 #define PARAMS_H
 
-#include "../backend/ops.h"
+#include "dev.h" // Dev, dev_alloc: buffers on the table's device
 
 typedef enum { ROLE_W, ROLE_GRAD, ROLE_EMA, ROLE_SLOT0 } ParamRole; // slots follow: SLOT0 + k
 

@@ -11,7 +11,7 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // memcpy
 
-#include "../backend/op_math.h" // resize_taps: the bilinear rule every backend's resize op uses
+#include "../core/resample.h" // resize_taps: the bilinear rule every backend's resize op uses
 
 enum {
     PURPOSE_AUG = 0xA06, PURPOSE_RRC = 0xA07, PURPOSE_RANDAUG = 0xA08, PURPOSE_JITTER = 0xA09,

@@ -1,15 +1,17 @@
 /* engine/data/dataset.c — the registry of dataset.h and the in-memory dataset.
  *
- * The registry is a const table of (name, loader); dataset_names() is the same list as one string,
- * and tests/test_data.c checks that the two agree. Fashion-MNIST reuses idx.c's reader and moves
- * its buffers into the Dataset (the (n, 28, 28) images are already (n, h, w, 1) HWC).
+ * The registry is one const table (name, split sizes, loader); dataset_names() is made from it.
+ * The file formats are io's: Fashion-MNIST's IDX files (io/idx.h; the (n, 28, 28) images are
+ * already (n, h, w, 1) HWC) and CIFAR's binary records (io/cifar.h), whose buffers move into the
+ * Dataset.
  */
 #include "dataset.h"
 
 #include <stdio.h>  // snprintf
 #include <string.h> // memset, strcmp
 
-#include "idx.h" // fmnist_load
+#include "../io/cifar.h" // cifar_load
+#include "../io/idx.h"   // fmnist_load
 
 // ---------------------------------------------------------------------------------------------
 // in-memory datasets: images (n, h, w, c) and labels (n) owned by the Dataset
@@ -58,25 +60,46 @@ static int fmnist_open(Dataset *ds, const char *dir, bool train)
     return 0;
 }
 
-static int cifar10_open(Dataset *ds, const char *dir, bool train) { return cifar_load(ds, dir, train, false); }
-static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifar_load(ds, dir, train, true); }
+static int cifar_open(Dataset *ds, const char *dir, bool train, bool cifar100)
+{
+    CifarSet s;
+    int rc = cifar_load(&s, dir, train, cifar100);
+    if (rc) return rc;
+    dataset_init_memory(ds, cifar100 ? "cifar100" : "cifar10", s.n, s.classes, 32, 32, 3, s.images, s.labels);
+    return 0;
+}
 
-static const struct {
-    const char *name;
-    int (*open)(Dataset *ds, const char *dir, bool train); // dir NULL: the default location
-} registry[] = {
-    {"fmnist", fmnist_open},
-    {"cifar10", cifar10_open},
-    {"cifar100", cifar100_open},
+static int cifar10_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, false); }
+static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, true); }
+
+static const DatasetInfo registry[] = {
+    {"fmnist", 60000, 10000, fmnist_open},
+    {"cifar10", 50000, 10000, cifar10_open},
+    {"cifar100", 50000, 10000, cifar100_open},
+    {"imagenet", 1281167, 50000, NULL}, // ILSVRC-2012: no folder reader yet
 };
 
-const char *dataset_names(void) { return "fmnist, cifar10, cifar100"; }
+const DatasetInfo *dataset_info(const char *name)
+{
+    for (int i = 0; i < LEN(registry); i++)
+        if (!strcmp(registry[i].name, name)) return &registry[i];
+    return NULL;
+}
+
+const char *dataset_names(void)
+{
+    static char buf[256];
+    if (!buf[0])
+        for (int i = 0, at = 0; i < LEN(registry); i++)
+            if (registry[i].open)
+                at += snprintf(buf + at, sizeof buf - (size_t)at, "%s%s", at ? ", " : "", registry[i].name);
+    return buf;
+}
 
 bool dataset_known(const char *name)
 {
-    for (int i = 0; i < LEN(registry); i++)
-        if (!strcmp(registry[i].name, name)) return true;
-    return false;
+    const DatasetInfo *d = dataset_info(name);
+    return d && d->open;
 }
 
 int dataset_load(Dataset *ds, const char *name, const char *dir, bool train)
@@ -84,13 +107,14 @@ int dataset_load(Dataset *ds, const char *name, const char *dir, bool train)
     CHECK(name, "dataset_load: name is NULL");
     memset(ds, 0, sizeof *ds);
     if (dir && !dir[0]) dir = NULL;
-    for (int i = 0; i < LEN(registry); i++) {
-        if (strcmp(registry[i].name, name) != 0) continue;
-        int rc = registry[i].open(ds, dir, train);
+    const DatasetInfo *d = dataset_info(name);
+    if (d && d->open) {
+        int rc = d->open(ds, dir, train);
         if (rc) memset(ds, 0, sizeof *ds);
         return rc;
     }
-    log_error("dataset '%s' is unknown (valid: %s)", name, dataset_names());
+    if (d) log_error("dataset '%s': this build has no reader for it (valid: %s)", name, dataset_names());
+    else log_error("dataset '%s' is unknown (valid: %s)", name, dataset_names());
     return ERR_ARG;
 }
 

@@ -4,7 +4,7 @@
  * loader (loader.h) talks to nothing else, so a new source is one reader file plus one row of the
  * registry in dataset.c (Caffe's layer factory: an unknown name is an error listing the valid
  * ones). Two kinds of reader fit:
- *   - in-memory sets (Fashion-MNIST through idx.c, CIFAR-10/100 through cifar.c) hold every pixel
+ *   - in-memory sets (Fashion-MNIST through io/idx.h, CIFAR-10/100 through io/cifar.h) hold every pixel
  *     in `images` and return pointers into it; buf is not touched.
  *   - readers that decode on demand (a later ImageNet folder reader) leave images and labels NULL,
  *     write sample i into the caller's buf and return buf; such a reader may set h = w = 0 when
@@ -31,24 +31,32 @@ struct Dataset {
     void *impl;                   // reader-private state
 };
 
-// loads the train or test split of dataset `name` ("fmnist", "cifar10", "cifar100") from dir; dir
-// NULL or "" is the default location: fmnist $FMNIST_DIR, else /usr/share/datasets/fashion-mnist
-// (Debian's dataset-fashion-mnist); cifar $CIFAR_DIR, else an error naming the variable. Returns 0,
-// ERR_ARG for an unknown name (the line lists the valid ones) or a missing location, ERR_IO or
+// the registry: every data set the suite knows by name, with its published split sizes (budgets
+// before any data is read) and its reader. A set without a reader in this build (ImageNet, until
+// its folder reader lands) is known by its sizes but cannot be loaded
+typedef struct {
+    const char *name;               // "fmnist", "cifar10", "cifar100", "imagenet"
+    int         n_train, n_test;    // the published splits
+    // loads a split from dir (NULL: the set's default location); NULL: no reader here
+    int (*open)(Dataset *ds, const char *dir, bool train);
+} DatasetInfo;
+
+// the registry's row of `name`, NULL when it has none
+const DatasetInfo *dataset_info(const char *name);
+// loads the train or test split of dataset `name` from dir; dir NULL or "" is the default
+// location: fmnist $FMNIST_DIR, else /usr/share/datasets/fashion-mnist (Debian's
+// dataset-fashion-mnist); cifar $CIFAR_DIR, else an error naming the variable. Returns 0, ERR_ARG
+// for a name without a reader (the line lists the valid ones) or a missing location, ERR_IO or
 // ERR_FORMAT from the reader, with one line printed; on error *ds is zeroed and owns nothing.
 int  dataset_load(Dataset *ds, const char *name, const char *dir, bool train);
-const char *dataset_names(void); // "fmnist, cifar10, cifar100"
-bool dataset_known(const char *name); // is name in the registry? (recipes check it early)
+const char *dataset_names(void);      // the names dataset_load reads: "fmnist, cifar10, cifar100"
+bool dataset_known(const char *name); // can dataset_load read it? (recipes check it early)
 void dataset_free(Dataset *ds);  // releases and zeroes *ds; a zeroed Dataset is fine
 void dataset_limit(Dataset *ds, int n); // keep the first n samples (0 = all; n > ds->n keeps all)
 
-// ---------------------------------------------------------------------------------------------
-// for readers: the registry in dataset.c calls these
-
 // an in-memory dataset that takes ownership of images (n, h, w, c) and labels (n), both xmalloc'd
+// (what the registry's readers of io/ give)
 void dataset_init_memory(Dataset *ds, const char *name, int n, int classes, int h, int w, int c,
                          uint8_t *images, uint8_t *labels);
-// CIFAR-10 (cifar100 false) or CIFAR-100 binary files from dir (cifar.c)
-int  cifar_load(Dataset *ds, const char *dir, bool train, bool cifar100);
 
 #endif

@@ -250,12 +250,6 @@ void pil_contrast(Img img, float factor, uint8_t *tmp)
 
 void pil_brightness(Img img, float factor) { pil_blend(img, (Degenerate){NULL, false, 0}, factor); }
 
-void pil_sharpness(Img img, float factor, uint8_t *tmp)
-{
-    pil_smooth(tmp, img, true);
-    pil_blend(img, (Degenerate){tmp, false, 0}, factor);
-}
-
 // ---------------------------------------------------------------------------------------------
 // point operations and histograms (ImageOps.py)
 

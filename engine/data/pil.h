@@ -44,12 +44,12 @@ typedef struct { const uint8_t *px; bool plane; int constant; } Degenerate;
 // Image.blend(degenerate, img, alpha) into img: img = degenerate + alpha (img - degenerate) in
 // float, truncated (clipped to 0..255 when alpha is outside [0, 1])
 void pil_blend(Img img, Degenerate degenerate, float alpha);
-// ImageEnhance.Color / Contrast / Brightness / Sharpness(img).enhance(factor), in place.
-// tmp: h * w * c bytes (the degenerate image). Color of an "L" image is the identity.
+// ImageEnhance.Color / Contrast / Brightness(img).enhance(factor), in place. tmp: h * w * c bytes
+// (the degenerate image). Color of an "L" image is the identity. (Sharpness is pil_smooth's
+// image as the degenerate one, which RandAugment blends itself: randaug.c.)
 void pil_color(Img img, float factor, uint8_t *tmp);
 void pil_contrast(Img img, float factor, uint8_t *tmp);
 void pil_brightness(Img img, float factor);
-void pil_sharpness(Img img, float factor, uint8_t *tmp);
 
 // convert("L"): l (h, w) = (19595 R + 38470 G + 7471 B + 0x8000) >> 16; c = 1 copies
 void pil_gray(uint8_t *l, Img img);

@@ -74,7 +74,7 @@ static int write_epochs(hid_t f, const EpochLog *e, int n)
 }
 
 int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, int n_epochs,
-                  const TrainResult *r)
+                  const RunFinal *r)
 {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);

@@ -15,7 +15,7 @@
 #ifndef RUNFILE_H
 #define RUNFILE_H
 
-#include "../train/train.h"
+#include "runlog.h" // EpochLog, RunFinal: the rows and final numbers
 
 typedef struct {
     const char *study, *run_id, *tier, *label, *git_revision, *backend, *device, *status, *recipe;
@@ -25,9 +25,10 @@ typedef struct {
     int         train_res, eval_res;
 } RunMeta;
 
-// writes (replaces) the run file at path; 0, or ERR_IO with one line naming the path and cause
+// writes (replaces) the run file at path, /final when final is not NULL; 0, or ERR_IO with one
+// line naming the path and cause
 int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, int n_epochs,
-                  const TrainResult *final);
+                  const RunFinal *final);
 
 // the status attribute of an existing run file into out (NUL-terminated); 0, ERR_IO when the
 // file is missing (quietly) or ERR_FORMAT when it is not a readable run file (one line printed)

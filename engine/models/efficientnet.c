@@ -11,7 +11,10 @@
  */
 #include "efficientnet.h"
 
+#include "models.h" // ModelFamily: the registry's entry
+
 #include <math.h>   // ceil, rint
+#include <stdio.h>  // snprintf
 #include <stdlib.h> // strtod
 #include <string.h> // strcmp, strncmp, strcat
 
@@ -269,3 +272,71 @@ const char *effnet_names(void)
     }
     return buf;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the family's entry in the registry (models.h): every knob, the depth multiplier and the
+// Fused-MBConv boundary included
+
+static bool effnet_known(const char *name)
+{
+    EffNetArgs a;
+    return effnet_args(name, &a, NULL);
+}
+
+static int effnet_default_res(const char *name)
+{
+    EffNetArgs a;
+    int res = 0;
+    effnet_args(name, &a, &res);
+    return res;
+}
+
+static int effnet_check(const char *name, const ModelKnobs *k)
+{
+    EffNetArgs e = {0};
+    effnet_args(name, &e, NULL);
+    int stages = 0;
+    while (stages < LEN(e.arch) && e.arch[stages]) stages++;
+    if (k->fused_stages != -1 && (e.fused_stages < 0 || k->fused_stages < 0 || k->fused_stages > stages)) {
+        log_error("model %s: fused_stages %d: %s", name, k->fused_stages, e.fused_stages < 0
+                  ? "only the EfficientNet family (efficientnet_*) has a Fused-MBConv boundary"
+                  : "expected -1 (the model's own) or 0 .. the model's stage count");
+        if (e.fused_stages >= 0) log_error("model %s has %d stages", name, stages);
+        return ERR_ARG;
+    }
+    if (k->se_ratio > 0 && !effnet_has_se(&e)) {
+        log_error("model %s has no squeeze-excitation blocks for se_ratio %g to change (models with "
+                  "SE: efficientnet_*, mobilenetv3_*)", name, k->se_ratio);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+// a float knob as the decimal it was written as (1.1f -> 1.1), so that timm's double arithmetic
+// (channels * 1.1, ceil(repeats * 1.2)) rounds here as it does there
+static double decimal(float v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", v);
+    return strtod(buf, NULL);
+}
+
+static int effnet_build_knobs(Graph *g, const char *name, const ModelKnobs *k, int batch, int res)
+{
+    EffNetArgs e;
+    effnet_args(name, &e, NULL);
+    if (k->width != 1) e.width *= decimal(k->width);
+    if (k->depth != 1) e.depth *= decimal(k->depth);
+    if (k->se_ratio > 0) e.se_ratio = decimal(k->se_ratio);
+    if (k->fused_stages >= 0) e.fused_stages = k->fused_stages;
+    e.dropout = k->dropout;
+    e.drop_path = k->drop_path;
+    if (k->in_chans > 0) e.in_chans = k->in_chans;
+    if (k->num_classes > 0) e.num_classes = k->num_classes;
+    return effnet_build(g, &e, batch, res);
+}
+
+const ModelFamily effnet_family = {
+    .plural = "EfficientNets", .known = effnet_known, .names = effnet_names, .default_res = effnet_default_res,
+    .takes_depth = true, .takes_fused_stages = true, .check = effnet_check, .build = effnet_build_knobs,
+};

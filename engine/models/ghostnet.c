@@ -12,6 +12,8 @@
  */
 #include "ghostnet.h"
 
+#include "models.h" // ModelFamily: the registry's entry
+
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
@@ -86,3 +88,56 @@ const char *ghostnet_names(void)
         at += snprintf(buf + at, sizeof buf - (size_t)at, "%sghostnetv3_%d", i ? ", " : "", WIDTHS[i]);
     return buf;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the family's entry in the registry (models.h): width, SE ratio, dropout, the input and classes,
+// and the folded form (reparam); no depth knob and no stochastic depth (timm's has none)
+
+static bool ghostnet_known(const char *name)
+{
+    GhostNetArgs a;
+    return ghostnet_args(name, &a);
+}
+
+static int ghostnet_default_res(const char *name) { return 224; }
+
+static int ghostnet_check(const char *name, const ModelKnobs *k)
+{
+    if (k->drop_path > 0) {
+        log_error("model %s: timm's GhostNet has no stochastic depth (drop_path %g): set it to 0",
+                  name, k->drop_path);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+// stem and four stride-2 blocks, each ceil(h / 2): the last stage is ceil(res / 32), and its DFC
+// attention's 2x2 pool needs 2 rows
+static int ghostnet_check_res(const char *name, int res)
+{
+    if (res < 33) {
+        log_error("model %s: res %d is too small: its last stage would be %dx%d, and its DFC attention "
+                  "pools 2x2 (valid: res >= 33)", name, res, (res + 31) / 32, (res + 31) / 32);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+static int ghostnet_build_knobs(Graph *g, const char *name, const ModelKnobs *k, int batch, int res)
+{
+    CHECK(k->drop_path == 0, "ghostnet_build: %s has no stochastic depth (model_check first)", name);
+    GhostNetArgs ga;
+    ghostnet_args(name, &ga);
+    ga.width *= k->width;
+    ga.se_ratio = k->se_ratio;
+    ga.dropout = k->dropout;
+    if (k->in_chans > 0) ga.in_chans = k->in_chans;
+    if (k->num_classes > 0) ga.num_classes = k->num_classes;
+    ga.folded = k->reparam;
+    return ghostnet_build(g, ga, batch, res);
+}
+
+const ModelFamily ghostnet_family = {
+    .plural = "GhostNets", .known = ghostnet_known, .names = ghostnet_names, .default_res = ghostnet_default_res,
+    .check = ghostnet_check, .check_res = ghostnet_check_res, .build = ghostnet_build_knobs, .fold = ghost_fold,
+};

@@ -1,28 +1,20 @@
-/* engine/models/models.c — the registry of models.h over the families' own tables: ResNets
- * (resnet.h), the MobileNet/EfficientNet family (efficientnet.h), GhostNetV3 (ghostnet.h). Each
- * family says which knobs it takes; model_check turns the others into one clear line.
+/* engine/models/models.c — the registry of models.h: one table of families (resnet.c,
+ * efficientnet.c with mobilenet.c's table, ghostnet.c), each saying which knobs it takes and how it
+ * builds; the checks every family shares are here, once, and each turns a knob a family does not
+ * take into one clear line.
  */
 #include "models.h"
 
 #include <stdio.h>  // snprintf
-#include <stdlib.h> // strtod
-#include <string.h> // strcat
+#include <string.h> // strlen
 
-#include "efficientnet.h"
-#include "ghostnet.h"
-#include "resnet.h"
+static const ModelFamily *const families[] = {&resnet_family, &effnet_family, &ghostnet_family};
 
-typedef enum { FAM_NONE, FAM_RESNET, FAM_EFFNET, FAM_GHOST } Family;
-
-static Family family_of(const char *name)
+static const ModelFamily *family_of(const char *name)
 {
-    ResNetArgs r;
-    EffNetArgs e;
-    GhostNetArgs g;
-    if (resnet_args(name, &r)) return FAM_RESNET;
-    if (effnet_args(name, &e, NULL)) return FAM_EFFNET;
-    if (ghostnet_args(name, &g)) return FAM_GHOST;
-    return FAM_NONE;
+    for (int i = 0; i < LEN(families); i++)
+        if (families[i]->known(name)) return families[i];
+    return NULL;
 }
 
 ModelKnobs model_knobs_default(void)
@@ -37,62 +29,68 @@ float model_bn_momentum(const ModelKnobs *k, float own)
     return k->bn_momentum_tf ? 1.0f - k->bn_momentum : k->bn_momentum;
 }
 
-bool model_known(const char *name) { return family_of(name) != FAM_NONE; }
+bool model_known(const char *name) { return family_of(name) != NULL; }
+
+// the names of the families that fold (fold_only) or of all, ", "-separated, into buf
+static const char *family_names(bool fold_only, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < LEN(families) && at < cap; i++)
+        if (!fold_only || families[i]->fold)
+            at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", families[i]->names());
+    return buf;
+}
 
 const char *model_names(void)
 {
     static char buf[4096];
-    if (!buf[0]) snprintf(buf, sizeof buf, "%s, %s, %s", resnet_names(), effnet_names(), ghostnet_names());
-    return buf;
+    return buf[0] ? buf : family_names(false, buf, sizeof buf);
+}
+
+static const char *reparam_names(void)
+{
+    static char buf[512];
+    return buf[0] ? buf : family_names(true, buf, sizeof buf);
 }
 
 int model_default_res(const char *name)
 {
-    EffNetArgs e;
-    int res;
-    if (effnet_args(name, &e, &res)) return res;
-    return family_of(name) == FAM_GHOST ? 224 : resnet_default_res(name);
+    const ModelFamily *f = family_of(name);
+    return f ? f->default_res(name) : 0;
 }
 
-bool model_has_reparam(const char *name) { return family_of(name) == FAM_GHOST; }
+bool model_has_reparam(const char *name)
+{
+    const ModelFamily *f = family_of(name);
+    return f && f->fold;
+}
 
 int model_check_res(const char *name, int res)
 {
-    // stem and four stride-2 blocks, each ceil(h / 2): the last stage is ceil(res / 32), and its
-    // DFC attention's 2x2 pool needs 2 rows
-    if (family_of(name) == FAM_GHOST && res < 33) {
-        log_error("model %s: res %d is too small: its last stage would be %dx%d, and its DFC attention "
-                  "pools 2x2 (valid: res >= 33)", name, res, (res + 31) / 32, (res + 31) / 32);
-        return ERR_ARG;
-    }
-    return 0;
+    const ModelFamily *f = family_of(name);
+    return f && f->check_res ? f->check_res(name, res) : 0;
 }
 
 int model_check(const char *name, const ModelKnobs *k)
 {
-    Family f = family_of(name);
-    if (f == FAM_NONE) {
+    const ModelFamily *f = family_of(name);
+    if (!f) {
         log_error("unknown model '%s' (valid: %s)", name, model_names());
         return ERR_ARG;
     }
-    if (f != FAM_EFFNET && k->depth != 1) {
-        log_error("model %s: %s take no depth multiplier (depth %g): choose the depth by name", name,
-                  f == FAM_GHOST ? "GhostNets" : "ResNets", k->depth);
+    if (!f->takes_depth && k->depth != 1) {
+        log_error("model %s: %s take no depth multiplier (depth %g): choose the depth by name", name, f->plural,
+                  k->depth);
         return ERR_ARG;
     }
-    if (f != FAM_EFFNET && k->fused_stages != -1) {
-        log_error("model %s: fused_stages %d applies to the EfficientNet family only", name,
-                  k->fused_stages);
+    if (!f->takes_fused_stages && k->fused_stages != -1) {
+        log_error("model %s: fused_stages %d applies to the EfficientNet family only", name, k->fused_stages);
         return ERR_ARG;
     }
-    if (f != FAM_GHOST && k->reparam) {
+    if (!f->fold && k->reparam) {
         log_error("model %s has no re-parameterizable branches to fold (GhostNetV3 has: %s)", name,
-                  ghostnet_names());
-        return ERR_ARG;
-    }
-    if (f == FAM_GHOST && k->drop_path > 0) {
-        log_error("model %s: timm's GhostNet has no stochastic depth (drop_path %g): set it to 0",
-                  name, k->drop_path);
+                  reparam_names());
         return ERR_ARG;
     }
     if (!(k->bn_momentum >= 0 && k->bn_momentum <= 1)) {
@@ -105,84 +103,26 @@ int model_check(const char *name, const ModelKnobs *k)
                   k->bn_eps);
         return ERR_ARG;
     }
-    if (f != FAM_EFFNET) return 0;
-    EffNetArgs e;
-    effnet_args(name, &e, NULL);
-    int stages = 0;
-    while (stages < LEN(e.arch) && e.arch[stages]) stages++;
-    if (k->fused_stages != -1 && (e.fused_stages < 0 || k->fused_stages < 0 || k->fused_stages > stages)) {
-        log_error("model %s: fused_stages %d: %s", name, k->fused_stages, e.fused_stages < 0
-                  ? "only the EfficientNet family (efficientnet_*) has a Fused-MBConv boundary"
-                  : "expected -1 (the model's own) or 0 .. the model's stage count");
-        if (e.fused_stages >= 0) log_error("model %s has %d stages", name, stages);
-        return ERR_ARG;
-    }
-    if (k->se_ratio > 0 && !effnet_has_se(&e)) {
-        log_error("model %s has no squeeze-excitation blocks for se_ratio %g to change (models with "
-                  "SE: efficientnet_*, mobilenetv3_*)", name, k->se_ratio);
-        return ERR_ARG;
-    }
-    return 0;
-}
-
-// a float knob as the decimal it was written as (1.1f -> 1.1), so that timm's double arithmetic
-// (channels * 1.1, ceil(repeats * 1.2)) rounds here as it does there
-static double decimal(float v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.7g", v);
-    return strtod(buf, NULL);
+    return f->check ? f->check(name, k) : 0;
 }
 
 int model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res)
 {
-    Family f = family_of(name);
-    CHECK(f != FAM_NONE && (f == FAM_EFFNET || (k->depth == 1 && k->fused_stages == -1)) &&
-              (f == FAM_GHOST || !k->reparam) && (f != FAM_GHOST || k->drop_path == 0),
+    const ModelFamily *f = family_of(name);
+    CHECK(f && (f->takes_depth || k->depth == 1) && (f->takes_fused_stages || k->fused_stages == -1) &&
+              (f->fold || !k->reparam),
           "model_build: %s with these knobs: call model_check first", name);
     // every family builds its BN nodes with the graph's settings (PyTorch's, from graph_init)
     if (k->bn_eps > 0) g->bn_eps = k->bn_eps;
     g->bn_momentum = model_bn_momentum(k, g->bn_momentum);
-    if (f == FAM_EFFNET) {
-        EffNetArgs e;
-        effnet_args(name, &e, NULL);
-        if (k->width != 1) e.width *= decimal(k->width);
-        if (k->depth != 1) e.depth *= decimal(k->depth);
-        if (k->se_ratio > 0) e.se_ratio = decimal(k->se_ratio);
-        if (k->fused_stages >= 0) e.fused_stages = k->fused_stages;
-        e.dropout = k->dropout;
-        e.drop_path = k->drop_path;
-        if (k->in_chans > 0) e.in_chans = k->in_chans;
-        if (k->num_classes > 0) e.num_classes = k->num_classes;
-        return effnet_build(g, &e, batch, res);
-    }
-    if (f == FAM_GHOST) {
-        GhostNetArgs ga;
-        ghostnet_args(name, &ga);
-        ga.width *= k->width;
-        ga.se_ratio = k->se_ratio;
-        ga.dropout = k->dropout;
-        if (k->in_chans > 0) ga.in_chans = k->in_chans;
-        if (k->num_classes > 0) ga.num_classes = k->num_classes;
-        ga.folded = k->reparam;
-        return ghostnet_build(g, ga, batch, res);
-    }
-    ResNetArgs a;
-    resnet_args(name, &a);
-    a.width = k->width;
-    a.dropout = k->dropout;
-    a.drop_path = k->drop_path;
-    if (k->se_ratio > 0) a.se_ratio = k->se_ratio;
-    if (k->in_chans > 0) a.in_chans = k->in_chans;
-    if (k->num_classes > 0) a.num_classes = k->num_classes;
-    return resnet_build(g, a, batch, res);
+    return f->build(g, name, k, batch, res);
 }
 
 int model_reparameterize(Graph *g, Params *p, const char *name, const ModelKnobs *k,
                          const Params *trained, int batch, int res)
 {
-    CHECK(family_of(name) == FAM_GHOST, "model_reparameterize: %s has no re-parameterizable branches "
-          "(valid: %s)", name, ghostnet_names());
+    CHECK(model_has_reparam(name), "model_reparameterize: %s has no re-parameterizable branches "
+          "(valid: %s)", name, reparam_names());
     CHECK(p->count == 0 && trained->dev, "model_reparameterize: %s: the folded table must be empty "
           "(has %d entries) and the trained one allocated", name, p->count);
     ModelKnobs fk = *k;
@@ -190,13 +130,14 @@ int model_reparameterize(Graph *g, Params *p, const char *name, const ModelKnobs
     int out = model_build(g, name, &fk, batch, res);
     CHECK(params_alloc(p, trained->dev, 0, false) == 0, "model_reparameterize: %s: no memory for "
           "the folded table", name);
-    model_fold(g, p, trained);
+    model_fold(name, g, p, trained);
     return out;
 }
 
-void model_fold(const Graph *g, Params *p, const Params *trained)
+void model_fold(const char *name, const Graph *g, Params *p, const Params *trained)
 {
+    CHECK(model_has_reparam(name), "model_fold: %s has no re-parameterizable branches", name);
     // every BN of the model was built with the graph's epsilon (model_build), the folded
     // graph's as the trained one's: the knobs are the same
-    ghost_fold(p, trained, g->bn_eps);
+    family_of(name)->fold(p, trained, g->bn_eps);
 }

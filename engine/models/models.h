@@ -2,8 +2,11 @@
  *
  * A model is a name (timm's, where timm has it) plus the knobs a study sweeps. Each family keeps
  * its own builder and table of named configurations (resnet.h; efficientnet.h for MobileNet V1-V4,
- * EfficientNet and EfficientNetV2; ghostnet.h for GhostNetV3); this registry finds the family by
- * name, so `repro model`, recipes and the trainer work for any of them.
+ * EfficientNet and EfficientNetV2; ghostnet.h for GhostNetV3) and describes itself to the
+ * registry with one ModelFamily entry (which knobs it takes, how it builds from them); models.c
+ * holds the table of families and finds a name's family there, so `repro model`, recipes and the
+ * trainer work for any of them. A new family is a builder file with its entry and one line in
+ * that table.
  */
 #ifndef MODELS_H
 #define MODELS_H
@@ -38,7 +41,7 @@ ModelKnobs  model_knobs_default(void);  // the model as named: multipliers 1, fu
 float       model_bn_momentum(const ModelKnobs *k, float own);
 bool        model_known(const char *name);
 const char *model_names(void);           // "resnet18, resnet34, ...", for messages
-int         model_default_res(const char *name);
+int         model_default_res(const char *name); // 0 for an unknown name
 // 0 when the named model takes these knobs; else ERR_ARG with one line naming what it does not
 int         model_check(const char *name, const ModelKnobs *k);
 // 0 when the named model (a registered one) can take inputs of res x res, else ERR_ARG with one
@@ -47,6 +50,27 @@ int         model_check_res(const char *name, int res);
 // builds the named model for input (batch, res, res, in_chans); returns the logits tensor. The
 // name and knobs must pass model_check (a programmer error otherwise)
 int         model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);
+
+// a family of named models, as the registry sees it (each family's file defines its entry)
+typedef struct {
+    const char *plural;                 // "ResNets", for messages
+    bool (*known)(const char *name);    // is name one of the family's configurations?
+    const char *(*names)(void);         // "resnet18, resnet34, ...", for messages
+    int  (*default_res)(const char *name);
+    bool takes_depth;                   // the depth knob (else depth is chosen by name)
+    bool takes_fused_stages;            // the fused_stages knob (EfficientNet family)
+    // what else the family refuses of these knobs, one line naming it, ERR_ARG; NULL: nothing
+    int  (*check)(const char *name, const ModelKnobs *k);
+    // ERR_ARG with one line when name cannot take res x res inputs; NULL: any res
+    int  (*check_res)(const char *name, int res);
+    // the family's builder with the knobs applied (the graph's BN settings already set)
+    int  (*build)(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);
+    // re-parameterizable branches: folds the trained table into the inference form's p (BN
+    // epsilon eps); NULL for a family without branches (the reparam knob is refused then)
+    void (*fold)(Params *p, const Params *trained, float eps);
+} ModelFamily;
+
+extern const ModelFamily resnet_family, effnet_family, ghostnet_family;
 // the inference form of a trained model: builds `name` with k->reparam set into g over the empty
 // table p for input (batch, res, res, in_chans), allocates p on trained's device and fills it
 // from `trained` (the training form's table, same name and knobs, allocated): every set of
@@ -57,9 +81,10 @@ int         model_reparameterize(Graph *g, Params *p, const char *name, const Mo
                                  const Params *trained, int batch, int res);
 // true when the named model has re-parameterizable branches (reparam is a knob it takes)
 bool        model_has_reparam(const char *name);
-// refolds: fills p, the allocated table of g (a model built with reparam set), from `trained` (the
-// training form's table, same name and knobs): what model_reparameterize does after building,
-// for a caller that keeps the folded model and folds new weights into it (every epoch's eval)
-void        model_fold(const Graph *g, Params *p, const Params *trained);
+// refolds: fills p, the allocated table of g (the named model built with reparam set), from
+// `trained` (the training form's table, same name and knobs): what model_reparameterize does
+// after building, for a caller that keeps the folded model and folds new weights into it (every
+// epoch's eval)
+void        model_fold(const char *name, const Graph *g, Params *p, const Params *trained);
 
 #endif

@@ -17,6 +17,8 @@
  */
 #include "resnet.h"
 
+#include "models.h" // ModelFamily: the registry's entry
+
 #include <string.h> // strcmp
 
 static int scaled(int c, float width)
@@ -194,3 +196,31 @@ int resnet_default_res(const char *name)
     ResNetArgs a;
     return resnet_args(name, &a) && a.stem == STEM_CIFAR ? 32 : 224;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the family's entry in the registry (models.h): width, dropout, drop-path, SE and the input and
+// classes change a named ResNet; its depth is its name
+
+static bool resnet_known(const char *name)
+{
+    ResNetArgs a;
+    return resnet_args(name, &a);
+}
+
+static int resnet_build_knobs(Graph *g, const char *name, const ModelKnobs *k, int batch, int res)
+{
+    ResNetArgs a;
+    resnet_args(name, &a);
+    a.width = k->width;
+    a.dropout = k->dropout;
+    a.drop_path = k->drop_path;
+    if (k->se_ratio > 0) a.se_ratio = k->se_ratio;
+    if (k->in_chans > 0) a.in_chans = k->in_chans;
+    if (k->num_classes > 0) a.num_classes = k->num_classes;
+    return resnet_build(g, a, batch, res);
+}
+
+const ModelFamily resnet_family = {
+    .plural = "ResNets", .known = resnet_known, .names = resnet_names, .default_res = resnet_default_res,
+    .build = resnet_build_knobs,
+};

@@ -4,14 +4,15 @@
  * them as they go (ggml's mnist style) and declare parameters in the model's parameter table
  * under the names timm gives them ("layer1.0.conv1.weight"), so checkpoints and printed tables
  * speak the reference's language. The list is the forward order; backward walks it in reverse
- * (a later session adds the execution; this file holds the structure, the counts and the
- * darknet-style summary). Activation tensors are NHWC with the batch the graph was built for.
+ * (graph_exec.c runs both; graph.c holds the structure, the counts and the darknet-style
+ * summary). Activation tensors are NHWC with the batch the graph was built for.
  */
 #ifndef GRAPH_H
 #define GRAPH_H
 
 #include <stdio.h> // FILE
 
+#include "../backend/ops.h" // the ops its nodes run
 #include "../core/arena.h"
 #include "../core/params.h"
 

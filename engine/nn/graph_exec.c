@@ -110,10 +110,10 @@ void graph_zero_grads(Graph *g, Dev *d, const Arena *a)
 #define W(i) ((i) >= 0 ? params_at(g->params, ROLE_W, i) : NULL)
 #define GW(i) ((i) >= 0 ? params_at(g->params, ROLE_GRAD, i) : NULL)
 
-static Dropout drop_desc(const Graph *g, const GNode *n, int i, bool train, uint64_t seed, uint64_t s0)
+static Drop drop_desc(const Graph *g, const GNode *n, int i, bool train, uint64_t seed, uint64_t s0)
 {
     Shape4 s = g->t[n->out].s;
-    Dropout o = {s.n, shape_numel(s) / s.n, train ? n->p : 0.0f, rng_key(seed, (uint64_t)i), s0};
+    Drop o = {s.n, shape_numel(s) / s.n, train ? n->p : 0.0f, rng_key(seed, (uint64_t)i), s0};
     return o;
 }
 
@@ -146,11 +146,7 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         case G_RESIZE: resize_forward(d, n->rs, V(y), V(x)); break;
         case G_MUL: mul_forward(d, (Mul){shape_numel(g->t[x].s)}, V(y), V(x), V(n->in[1])); break;
         case G_DROPOUT: dropout_forward(d, drop_desc(g, n, i, train, seed, sample0), V(y), V(x)); break;
-        case G_DROPPATH: {
-            Dropout o = drop_desc(g, n, i, train, seed, sample0);
-            droppath_forward(d, (DropPath){o.n, o.per_sample, o.p, o.key, o.sample0}, V(y), V(x));
-            break;
-        }
+        case G_DROPPATH: droppath_forward(d, drop_desc(g, n, i, train, seed, sample0), V(y), V(x)); break;
         }
     }
     if (g->prof) g->prof[2 * (g->n_node - 1)] += seconds(d, g) - tick;
@@ -207,11 +203,7 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
             mul_backward(d, (Mul){shape_numel(g->t[x].s)}, dx, dx1, DV(y), V(x), V(n->in[1]), set);
             break;
         case G_DROPOUT: dropout_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y), set); break;
-        case G_DROPPATH: {
-            Dropout o = drop_desc(g, n, i, train, seed, sample0);
-            droppath_backward(d, (DropPath){o.n, o.per_sample, o.p, o.key, o.sample0}, dx, DV(y), set);
-            break;
-        }
+        case G_DROPPATH: droppath_backward(d, drop_desc(g, n, i, train, seed, sample0), dx, DV(y), set); break;
         }
     }
     if (g->prof) g->prof[1] += seconds(d, g) - tick;

@@ -74,8 +74,8 @@ int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const Tr
     snprintf(s_epochs, sizeof s_epochs, "%d", epochs_done);
     snprintf(s_step, sizeof s_step, "%ld", step);
     snprintf(s_seed, sizeof s_seed, "%llu", (unsigned long long)seed);
-    snprintf(s_best, sizeof s_best, "%.17g", r->best_top1);
-    snprintf(s_best_epoch, sizeof s_best_epoch, "%d", r->best_epoch);
+    snprintf(s_best, sizeof s_best, "%.17g", r->final.best_top1);
+    snprintf(s_best_epoch, sizeof s_best_epoch, "%d", r->final.best_epoch);
     const char *meta[][2] = {{"format", "pt"}, {"layout", "repro"}, {"run_id", run_id}, {"seed", s_seed},
                              {"optimizer", optim_name(kind)},
                              {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
@@ -168,8 +168,8 @@ int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainRes
                                   .ema_top1_reparam = cols > 12 ? row[12] : NAN};
     }
     r->n_epochs = *epochs_done;
-    r->best_top1 = strtod(best, NULL);
-    r->best_epoch = atoi(be);
+    r->final.best_top1 = strtod(best, NULL);
+    r->final.best_epoch = atoi(be);
     rc = 0;
 out:
     st_free(&f);

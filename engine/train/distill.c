@@ -1,9 +1,9 @@
 /* engine/train/distill.c — teachers, stored soft labels and the distillation loss (distill.h).
  *
  * Teachers are whole models of the registry, each over its own parameter table, built in eval
- * mode for the two batch sizes a step can have (the training batch and the epoch's remainder) and
- * planned into ONE arena on disjoint stretches of its timeline, as train.c does for the student:
- * they run one after the other, and each one's logits are copied out before the next runs.
+ * mode for the two batch sizes a step can have (the training batch and the epoch's remainder) in
+ * one NetSet (models/nets.h: one arena, as train.c's student models): they run one after the
+ * other, and each one's logits are copied out before the next runs.
  * The sample indices of a training batch (for stored logits) are the loader's: positions
  * step*batch .. of sampler_permutation(n, seed, epoch) (data/loader.h).
  */
@@ -16,7 +16,7 @@
 
 #include "../io/npy.h"     // the stored logits
 #include "../io/weights.h" // weights_load: the teachers
-#include "../models/models.h"
+#include "../models/nets.h" // NetSet: the teachers' models, one arena
 #include "discriminator.h"
 
 enum { LOADER_DEPTH = 2 };
@@ -26,8 +26,6 @@ typedef struct { char name[64], file[512]; } TeacherSpec; // "name:file" of the 
 typedef struct {
     TeacherSpec id;
     Params p;
-    Graph  g[2];      // eval graphs for the step sizes: the training batch, the remainder
-    int    batch[2], out[2], n_g;
 } Teacher;
 
 struct Distill {
@@ -35,7 +33,7 @@ struct Distill {
     DistillEnv  env;
     int         k, T;         // classes, teachers (or the stored file's)
     Teacher    *t;            // T of them while teachers run online; NULL with stored logits
-    Arena       arena;        // the teachers' activations
+    NetSet      nets;         // the teachers' eval models for the step sizes, their activations
     NpyArray    soft;         // stored logits (T, N, K) when used
     int        *perm, perm_epoch; // the training order of epoch perm_epoch (stored logits)
     float      *zt;           // (T, batch, K) host: the step's teacher logits
@@ -198,27 +196,13 @@ double kd_loss(KdLoss *l, Dev *d, int n, const float *z, const int *labels, cons
 // ---------------------------------------------------------------------------------------------
 // teachers
 
-// the teacher's model for a batch of n
-static int teacher_graph(const Teacher *t, int n)
-{
-    for (int i = 0; i < t->n_g; i++)
-        if (t->batch[i] == n) return i;
-    CHECK(false, "distill: teacher %s has no model for a batch of %d", t->id.name, n);
-    return -1;
-}
-
 // every teacher on the batch's images x (host, n images): logits into zt (T, n, K) host
 static void teachers_forward(Distill *ds, const float *x, int n, float *zt)
 {
-    Dev *d = ds->env.dev;
     for (int i = 0; i < ds->T; i++) {
-        Teacher *t = &ds->t[i];
-        int gi = teacher_graph(t, n);
-        Graph *g = &t->g[gi];
-        dev_upload(d, graph_val(g, &ds->arena, 0), x, shape_numel(graph_shape(g, 0)) * sizeof(float));
-        graph_forward(g, d, &ds->arena, false, ds->env.seed, 0); // eval: running BN statistics
-        dev_download(d, zt + (size_t)i * n * ds->k, graph_val(g, &ds->arena, t->out[gi]),
-                     (size_t)n * ds->k * sizeof(float));
+        Net *net = netset_find(&ds->nets, &ds->t[i].p, n, GRAPH_EVAL);
+        CHECK(net, "distill: teacher %s has no model for a batch of %d", ds->t[i].id.name, n);
+        net_logits(&ds->nets, net, x, zt + (size_t)i * n * ds->k); // eval: running BN statistics
     }
 }
 
@@ -231,20 +215,16 @@ static int teachers_open(Distill *ds)
     if (T < 0) return T;
     ds->T = T;
     ds->t = xcalloc((size_t)T, sizeof *ds->t);
-    int N = e->train->n, sizes[2] = {MIN(e->batch, N), N % e->batch}, n_sizes = sizes[1] && N > e->batch ? 2 : 1;
+    int sizes[2], n_sizes = net_batches(e->train->n, e->batch, false, sizes);
     ModelKnobs k = model_knobs_default();
     k.in_chans = e->in_chans, k.num_classes = e->classes;
-    arena_init(&ds->arena, e->dev);
+    netset_init(&ds->nets, e->dev);
     for (int i = 0; i < T; i++) {
         Teacher *t = &ds->t[i];
         t->id = ts[i];
         if (model_check(t->id.name, &k)) return ERR_ARG;
         for (int s = 0; s < n_sizes; s++) {
-            graph_init(&t->g[s], &t->p);
-            t->batch[s] = sizes[s];
-            t->out[s] = model_build(&t->g[s], t->id.name, &k, sizes[s], e->res);
-            graph_fuse(&t->g[s]);
-            t->n_g++;
+            netset_add(&ds->nets, &t->p, t->id.name, &k, sizes[s], e->res, GRAPH_EVAL);
             int rc = s ? 0 : params_alloc(&t->p, e->dev, 0, false); // declared by the first build
             if (rc) return rc;
         }
@@ -255,22 +235,16 @@ static int teachers_open(Distill *ds)
         int rc = weights_load(&t->p, t->id.file, false, t->id.name, NULL);
         if (rc) return rc;
     }
-    arena_begin(&ds->arena);
-    for (int i = 0; i < T; i++)
-        for (int s = 0; s < ds->t[i].n_g; s++) graph_plan(&ds->t[i].g[s], &ds->arena, GRAPH_EVAL);
-    arena_commit(&ds->arena);
+    netset_plan(&ds->nets, NULL, NULL);
     return 0;
 }
 
 static void teachers_close(Distill *ds)
 {
-    for (int i = 0; ds->t && i < ds->T; i++) {
-        for (int s = 0; s < ds->t[i].n_g; s++) graph_free(&ds->t[i].g[s]);
-        params_free(&ds->t[i].p);
-    }
+    netset_free(&ds->nets);
+    for (int i = 0; ds->t && i < ds->T; i++) params_free(&ds->t[i].p);
     free(ds->t);
     ds->t = NULL;
-    arena_free(&ds->arena);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /* engine/train/distill.h — knowledge distillation: frozen teachers, their soft targets, the loss.
  *
- * Three ways a student learns, chosen by the recipe's [distill] keys (io/recipe.c):
+ * Three ways a student learns, chosen by the recipe's [distill] keys (run/recipe.c):
  *   hard labels only   no teachers, no soft labels: the trainer's cross-entropy (train.c)
  *   KD                 teachers (or their stored logits); per sample
  *                        loss = ce_weight * CE_smooth(z, y) + kd_weight * tau^2 KL(q || softmax(z/tau))

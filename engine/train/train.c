@@ -2,8 +2,8 @@
  *
  * Models: one graph per batch size the run needs (the training batch, the epoch's last partial
  * batch unless it is dropped, the eval batch and the test split's remainder), all built over the
- * one parameter table and planned into ONE arena on disjoint stretches of its timeline, since
- * they never run at the same time: the arena holds the largest of them, not their sum. A model
+ * one parameter table in one NetSet (models/nets.h: planned into ONE arena, since they never run
+ * at the same time), each with its loss's buffers beside its activations. A model
  * with re-parameterizable branches adds the folded form's eval models, over a second, smaller
  * table (weights only) that each eval refills from the first (model_fold), in the same arena.
  * Data: two loaders (train: shuffled and augmented; eval: in order, normalized) prepare batches
@@ -30,10 +30,11 @@
 #include <unistd.h> // isatty, access
 
 #include "../data/loader.h"
+#include "../models/nets.h" // NetSet: the models of every batch size, one arena
 #include "../io/weights.h" // weights_load: model.weights
 #include "checkpoint.h"
 
-enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3, MAX_NETS = 6 };
+enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3 };
 
 static double now(void)
 {
@@ -43,96 +44,68 @@ static double now(void)
 }
 
 // ---------------------------------------------------------------------------------------------
-// models: one per (batch size, mode, form), sharing the arena; the folded form has its own table
+// models: one per (batch size, mode, form) in one NetSet (models/nets.h); the folded form's run
+// over their own table. Each has the loss's buffers besides its graph
 
 typedef struct {
-    Graph g;
-    int batch, res, out, classes;
-    GraphMode mode;
-    bool folded;                         // the inference form (re-parameterizable branches folded)
     ArenaSlot loss, prob, labels, dloss; // (batch), (batch, classes), (batch) ints, (batch)
     ArenaSlot targets;                   // (batch, classes): a mixed batch's soft targets
     float *host;                         // (batch, classes + 1): logits and losses, downloaded
-} Net;
+} NetLoss;
 
 typedef struct {
-    Net  net[MAX_NETS];
-    int  n;
-    Arena a;
+    NetSet  s;
+    NetLoss loss[NETSET_MAX]; // of s.net[i]
 } Nets;
 
-// (re)builds n's graph over p for (batch, res, res) with knobs k
-static void net_build(Net *n, Params *p, const char *model, const ModelKnobs *k, int res)
+// a model for (batch, res, mode) with knobs k over p (the folded form's table, or the trained one),
+// unless the set has it
+static void nets_add(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params *p, bool folded, int batch,
+                     int res, GraphMode mode)
 {
-    graph_free(&n->g);
-    graph_init(&n->g, p);
-    n->res = res;
-    model_build(&n->g, model, k, n->batch, res);
-    graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
-    n->out = n->g.node[n->g.n_node - 1].out;
-    n->classes = graph_shape(&n->g, n->out).c;
-}
-
-// a model for (batch, res, mode) with knobs k, in the folded form or the branches'
-static void nets_add(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params *p, int batch, int res,
-                     GraphMode mode, bool folded)
-{
-    for (int i = 0; i < ns->n; i++)
-        if (ns->net[i].batch == batch && ns->net[i].mode == mode && ns->net[i].folded == folded) return;
-    CHECK(ns->n < MAX_NETS, "train: more than %d models", MAX_NETS);
-    Net *n = &ns->net[ns->n++];
-    memset(n, 0, sizeof *n);
-    n->batch = batch;
-    n->mode = mode;
-    n->folded = folded;
+    if (netset_find(&ns->s, p, batch, mode)) return;
     ModelKnobs kf = *k;
     kf.reparam = folded;
-    net_build(n, p, c->model, &kf, res);
-    n->host = xmalloc((size_t)batch * (n->classes + 1) * sizeof(float));
+    Net *n = netset_add(&ns->s, p, c->model, &kf, batch, res, mode);
+    ns->loss[ns->s.n - 1] = (NetLoss){.host = xmalloc((size_t)batch * (n->classes + 1) * sizeof(float))};
 }
 
-static void nets_plan(Nets *ns)
+static void reserve_loss(NetSet *s, int i, void *user)
 {
-    arena_begin(&ns->a);
-    for (int i = 0; i < ns->n; i++) {
-        Net *n = &ns->net[i];
-        graph_plan(&n->g, &ns->a, n->mode);
-        n->loss = arena_reserve(&ns->a, (size_t)n->batch);
-        n->prob = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
-        n->labels = arena_reserve(&ns->a, (size_t)n->batch);
-        n->dloss = arena_reserve(&ns->a, (size_t)n->batch);
-        n->targets = arena_reserve(&ns->a, (size_t)n->batch * n->classes);
-    }
-    arena_commit(&ns->a);
+    NetLoss *l = &((Nets *)user)->loss[i];
+    size_t batch = (size_t)s->net[i].batch, classes = (size_t)s->net[i].classes;
+    l->loss = arena_reserve(&s->a, batch);
+    l->prob = arena_reserve(&s->a, batch * classes);
+    l->labels = arena_reserve(&s->a, batch);
+    l->dloss = arena_reserve(&s->a, batch);
+    l->targets = arena_reserve(&s->a, batch * classes);
 }
+
+static void nets_plan(Nets *ns) { netset_plan(&ns->s, reserve_loss, ns); }
 
 // the training models again at res with knobs k (a progressive stage), the arena planned anew
-static void nets_rebuild_train(Nets *ns, const TrainConfig *c, const ModelKnobs *k, Params *p, int res)
+static void nets_rebuild_train(Nets *ns, const ModelKnobs *k, int res)
 {
     ModelKnobs kt = *k;
     kt.reparam = false; // training runs the branches
-    for (int i = 0; i < ns->n; i++)
-        if (ns->net[i].mode == GRAPH_TRAIN) net_build(&ns->net[i], p, c->model, &kt, res);
+    for (int i = 0; i < ns->s.n; i++)
+        if (ns->s.net[i].mode == GRAPH_TRAIN) netset_rebuild(&ns->s, &ns->s.net[i], &kt, res);
     nets_plan(ns);
 }
 
-static Net *nets_get(Nets *ns, int batch, GraphMode mode, bool folded)
+static Net *nets_get(Nets *ns, const Params *p, int batch, GraphMode mode)
 {
-    for (int i = 0; i < ns->n; i++)
-        if (ns->net[i].batch == batch && ns->net[i].mode == mode && ns->net[i].folded == folded)
-            return &ns->net[i];
-    CHECK(false, "train: no model planned for batch %d%s", batch, folded ? " (folded)" : "");
-    return NULL;
+    Net *n = netset_find(&ns->s, p, batch, mode);
+    CHECK(n, "train: no model planned for batch %d", batch);
+    return n;
 }
+
+static NetLoss *net_loss(Nets *ns, const Net *n) { return &ns->loss[n - ns->s.net]; }
 
 static void nets_free(Nets *ns)
 {
-    for (int i = 0; i < ns->n; i++) {
-        graph_free(&ns->net[i].g);
-        free(ns->net[i].host);
-    }
-    arena_free(&ns->a);
-    ns->n = 0;
+    for (int i = 0; i < ns->s.n; i++) free(ns->loss[i].host);
+    netset_free(&ns->s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,17 +125,19 @@ static void count_hits(const float *z, const int *y, int n, int k, int *top1, in
 
 // forward (and, training, backward) of batch b through n; returns the summed loss and counts hits.
 // dist: training's loss comes from the distiller (NULL: cross-entropy with the labels)
-static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool train, float smoothing,
-                        uint64_t seed, uint64_t sample0, int *hits1, int *hits5, Distill *dist)
+static double run_batch(Nets *ns, Net *n, const Batch *b, bool train, float smoothing, uint64_t seed,
+                        uint64_t sample0, int *hits1, int *hits5, Distill *dist)
 {
+    Dev *d = ns->s.a.dev;
+    const Arena *a = &ns->s.a;
+    NetLoss *nl = net_loss(ns, n);
     CHECK(b->n == n->batch, "train: a batch of %d for a model of %d", b->n, n->batch);
     CHECK(!dist || d->host, "train: distillation runs on host memory (ref, cpu) only so far, not on %s", d->name);
     // the arena is the device's: the batch goes up, and what the host reads (logits, per-sample
     // losses) comes down into zh (n x classes) and lh (n)
-    int *labels = (int *)arena_at(a, n->labels);
-    dev_upload(d, graph_val(&n->g, a, 0), b->x, shape_numel(graph_shape(&n->g, 0)) * sizeof(float));
+    int *labels = (int *)arena_at(a, nl->labels);
     dev_upload(d, labels, b->labels, (size_t)b->n * sizeof(int));
-    graph_forward(&n->g, d, a, train, seed, sample0);
+    net_forward(&ns->s, n, b->x, train, seed, sample0);
     const float *z = graph_val(&n->g, a, n->out);
     if (train && dist) {
         double s = distill_step(dist, b, z, labels, smoothing, graph_grad(&n->g, a, n->out));
@@ -171,22 +146,22 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
         return s;
     }
     Xent xo = {n->batch, n->classes, smoothing};
-    float *loss = arena_at(a, n->loss);
+    float *loss = arena_at(a, nl->loss);
     // Mixup/CutMix: the loader's soft targets (label smoothing already folded in, as timm's
     // SoftTargetCrossEntropy on mixup_target), instead of the smoothed labels
-    float *targets = b->targets ? arena_at(a, n->targets) : NULL;
+    float *targets = b->targets ? arena_at(a, nl->targets) : NULL;
     if (targets) {
         CHECK(b->classes == n->classes, "train: targets of %d classes for a model of %d", b->classes, n->classes);
         dev_upload(d, targets, b->targets, (size_t)b->n * b->classes * sizeof(float));
     }
-    float *zh = n->host, *lh = zh + (size_t)n->batch * n->classes;
+    float *zh = nl->host, *lh = zh + (size_t)n->batch * n->classes;
     const int *hard = targets ? NULL : labels; // the loss takes one of them (ops.h)
-    xent_forward(d, xo, loss, arena_at(a, n->prob), z, hard, targets);
+    xent_forward(d, xo, loss, arena_at(a, nl->prob), z, hard, targets);
     if (train) {
-        float *dl = arena_at(a, n->dloss);
+        float *dl = arena_at(a, nl->dloss);
         for (int i = 0; i < n->batch; i++) lh[i] = 1.0f / n->batch; // the mean loss
         dev_upload(d, dl, lh, (size_t)n->batch * sizeof(float));
-        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, n->prob), hard, targets, SET_0);
+        xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, nl->prob), hard, targets, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
     }
     dev_download(d, lh, loss, (size_t)n->batch * sizeof(float));
@@ -198,7 +173,7 @@ static double run_batch(Net *n, Dev *d, const Arena *a, const Batch *b, bool tra
 }
 
 // the whole test split through the eval models of one form
-static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, bool folded, EvalStats *s)
+static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c, EvalStats *s)
 {
     int hits1 = 0, hits5 = 0, seen = 0;
     double loss = 0, t0 = now();
@@ -206,8 +181,7 @@ static int evaluate(Nets *ns, Dev *d, Loader *ld, const TrainConfig *c, bool fol
     const Batch *b;
     int rc;
     while (!(rc = loader_next(ld, &b)) && b) {
-        loss += run_batch(nets_get(ns, b->n, GRAPH_EVAL, folded), d, &ns->a, b, false, 0, c->seed, 0, &hits1,
-                          &hits5, NULL);
+        loss += run_batch(ns, nets_get(ns, p, b->n, GRAPH_EVAL), b, false, 0, c->seed, 0, &hits1, &hits5, NULL);
         seen += b->n;
     }
     if (rc) return rc;
@@ -305,8 +279,8 @@ static int stage_enter(Trainer *t, long pos)
         int rc = loader_set_aug(&t->ltr, &a, s.s.res, s.s.res);
         if (rc) return rc;
         ModelKnobs k = stage_knobs(c, &s);
-        nets_rebuild_train(&t->ns, c, &k, &t->p, s.s.res);
-        if (c->profile) graph_profile(&t->ns.net[0].g, true);
+        nets_rebuild_train(&t->ns, &k, s.s.res);
+        if (c->profile) graph_profile(&t->ns.s.net[0].g, true);
         t->stage = s;
     }
     if (t->shown != s.index) {
@@ -328,10 +302,11 @@ static int add_eval_nets(Trainer *t, Params *p, bool folded)
 {
     const TrainConfig *c = &t->c;
     int nev = t->test.n, rc;
-    nets_add(&t->ns, c, &c->net, p, MIN(c->eval_batch, nev), c->res, GRAPH_EVAL, folded); // model.res
-    if (!p->dev && (rc = params_alloc_weights(p, &t->d))) return rc;
-    if (nev > c->eval_batch && nev % c->eval_batch)
-        nets_add(&t->ns, c, &c->net, p, nev % c->eval_batch, c->res, GRAPH_EVAL, folded);
+    int sizes[2], n = net_batches(nev, c->eval_batch, false, sizes);
+    for (int i = 0; i < n; i++) {
+        nets_add(&t->ns, c, &c->net, p, folded, sizes[i], c->res, GRAPH_EVAL); // model.res
+        if (!p->dev && (rc = params_alloc_weights(p, &t->d))) return rc;
+    }
     return 0;
 }
 
@@ -362,7 +337,7 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
                               LOADER_WORKERS, LOADER_DEPTH);
     if (rc) goto fail;
     Nets *ns = &t->ns;
-    arena_init(&ns->a, &t->d);
+    netset_init(&ns->s, &t->d);
     if (train) {
         t->steps_per_epoch = loader_steps_per_epoch(&t->ltr, c->drop_last);
         if (prog_on(&c->prog)) { // the first stage's loader and models
@@ -372,26 +347,27 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
         }
         ModelKnobs k = stage_knobs(c, &t->stage);
         int res = t->stage.s.res;
-        nets_add(ns, c, &k, &t->p, c->batch, res, GRAPH_TRAIN, false); // declares the parameters
-        if ((rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) goto fail;
+        int sizes[2], n_sizes = net_batches(t->ltr.epoch_len, c->batch, c->drop_last, sizes);
+        for (int i = 0; i < n_sizes; i++) { // the first declares the parameters; the others find them
+            nets_add(ns, c, &k, &t->p, false, sizes[i], res, GRAPH_TRAIN);
+            if (!i && (rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) goto fail;
+        }
         optim_init(&t->p, &c->optim);
         t->sched = sched_for_batch(&c->sched, c->batch);
-        int ntr = t->ltr.epoch_len;
-        if (!c->drop_last && ntr % c->batch) nets_add(ns, c, &k, &t->p, ntr % c->batch, res, GRAPH_TRAIN, false);
     }
     if ((rc = add_eval_nets(t, &t->p, false))) goto fail;
     if (folded && (rc = add_eval_nets(t, &t->pf, true))) goto fail;
     t->folded = folded;
     nets_plan(ns);
-    if (c->profile && train) graph_profile(&ns->net[0].g, true);
-    if (!c->weights[0]) graph_init_params(&ns->net[0].g, c->seed);
+    if (c->profile && train) graph_profile(&ns->s.net[0].g, true);
+    if (!c->weights[0]) graph_init_params(&ns->s.net[0].g, c->seed);
     else if ((rc = weights_load(&t->p, c->weights, ema, c->model, NULL))) goto fail;
     if (!train) {
         *out = t;
         return 0;
     }
     if (c->ema.decay > 0) ema_init(&t->p);
-    DistillEnv de = {&t->d, ns->net[0].classes, c->net.in_chans, c->res, c->batch, &t->train, &c->aug,
+    DistillEnv de = {&t->d, ns->s.net[0].classes, c->net.in_chans, c->res, c->batch, &t->train, &c->aug,
                      c->seed, t->p.n_slots};
     if (distill_on(&c->distill) && (rc = distill_open(&t->dist, &c->distill, &de))) goto fail;
     if (distill_aux_params(t->dist)) optim_init(distill_aux_params(t->dist), &c->optim); // its slots' start
@@ -415,8 +391,6 @@ int trainer_open_eval(Trainer **out, const TrainConfig *c, bool ema, bool folded
     return open_trainer(out, c, false, folded, ema);
 }
 
-int trainer_steps_per_epoch(const Trainer *t) { return t->steps_per_epoch; }
-
 // steps first_step .. + n_steps - 1 of `epoch` (n_steps > 0) in the models and loader as they are
 static int train_range(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st)
 {
@@ -431,7 +405,7 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
         // dropout and drop-path draws: counter = the sample's position in the run
         uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
         params_zero(&t->p, ROLE_GRAD);
-        double bl = run_batch(nets_get(&t->ns, b->n, GRAPH_TRAIN, false), &t->d, &t->ns.a, b, true,
+        double bl = run_batch(&t->ns, nets_get(&t->ns, &t->p, b->n, GRAPH_TRAIN), b, true,
                               c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5, t->dist);
         if (!isfinite(bl)) {
             st->diverged = true;
@@ -479,8 +453,9 @@ int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
     CHECK(!folded || t->folded, "trainer_evaluate: no folded form of %s in this trainer", t->c.model);
     if (ema) ema_swap(&t->p);
     if (folded) // the current weights into the folded table (any of the folded models' graphs)
-        model_fold(&nets_get(&t->ns, MIN(t->c.eval_batch, t->test.n), GRAPH_EVAL, true)->g, &t->pf, &t->p);
-    int rc = evaluate(&t->ns, &t->d, &t->lev, &t->c, folded, s);
+        model_fold(t->c.model, &nets_get(&t->ns, &t->pf, MIN(t->c.eval_batch, t->test.n), GRAPH_EVAL)->g, &t->pf,
+                   &t->p);
+    int rc = evaluate(&t->ns, folded ? &t->pf : &t->p, &t->lev, &t->c, s);
     if (ema) ema_swap(&t->p);
     return rc;
 }
@@ -503,11 +478,11 @@ int trainer_eval(Trainer *t, bool ema, EpochLog *log)
     return 0;
 }
 
-void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.net[0].g, on); }
+void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.s.net[0].g, on); }
 
 void trainer_profile_print(const Trainer *t, FILE *f)
 {
-    graph_profile_print(&t->ns.net[0].g, f);
+    graph_profile_print(&t->ns.s.net[0].g, f);
 }
 
 void trainer_close(Trainer *t)
@@ -565,7 +540,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->status = "running";
     r->params = params_count(&t->p, true);
     snprintf(r->device, sizeof r->device, "%s", t->d.desc);
-    r->macs = graph_macs(&nets_get(&t->ns, MIN(c->eval_batch, t->test.n), GRAPH_EVAL, false)->g); // model.res
+    r->macs = graph_macs(&nets_get(&t->ns, &t->p, MIN(c->eval_batch, t->test.n), GRAPH_EVAL)->g); // model.res
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
@@ -579,7 +554,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     printf("train: %s (%zu params, %.1f MMACs/image) on %s (%d + %d images at %dx%d), %d epochs x %d "
            "steps of %d, backend %s, seed %llu, activations %.0f MB\n",
            c->model, r->params, r->macs / 1e6, c->dataset, t->train.n, t->test.n, c->res, c->res, c->epochs,
-           spe, c->batch, t->d.name, (unsigned long long)c->seed, t->ns.a.planned * 4.0 / 1e6);
+           spe, c->batch, t->d.name, (unsigned long long)c->seed, t->ns.s.a.planned * 4.0 / 1e6);
     char per[64] = ""; // the effective peak rate, and what it was given as
     if (c->sched.lr_batch)
         snprintf(per, sizeof per, " (%g per %d images%s)", c->sched.lr_peak, c->sched.lr_batch,
@@ -609,7 +584,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         log->ema_top1 = log->ema_top1_reparam = log->eval_top1_reparam = NAN;
         if ((rc = trainer_eval(t, false, log)) || (ema && (rc = trainer_eval(t, true, log)))) goto out;
         log->seconds = now() - pg.t0;
-        if (log->eval_top1 > r->best_top1) { r->best_top1 = log->eval_top1; r->best_epoch = epoch + 1; }
+        if (log->eval_top1 > r->final.best_top1) { r->final.best_top1 = log->eval_top1; r->final.best_epoch = epoch + 1; }
         bool folded = trainer_has_folded(t);
         char fold_txt[32] = "", ema_txt[48] = "";
         if (folded) snprintf(fold_txt, sizeof fold_txt, " (folded %.2f%%)", log->eval_top1_reparam);
@@ -623,13 +598,13 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
             fold_check("weights", log->eval_top1, log->eval_top1_reparam, t->test.n);
             if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
         }
-        r->wall_s = now() - pg.t_run;
+        r->final.wall_s = now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
             hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
                                 t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
-    r->wall_s = now() - pg.t_run;
+    r->final.wall_s = now() - pg.t_run;
     if (!strcmp(r->status, "running")) r->status = "done";
     if (hook && !hook_rc) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;

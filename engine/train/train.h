@@ -20,6 +20,7 @@
 #include <stdio.h> // FILE
 
 #include "../data/augment.h"
+#include "../io/runlog.h" // EpochLog: a row per epoch
 #include "../models/models.h"
 #include "distill.h"
 #include "optim.h"
@@ -32,13 +33,13 @@ typedef struct {
                                 // a timm state dict or one of our checkpoints (io/weights.h)
     int        res;             // train and eval resolution (the data is resized when it differs);
                                 // progressive learning trains at its stages' sizes instead
-    char       dataset[32];     // a dataset of data/dataset.h: "fmnist", "cifar10", "cifar100"
+    char       dataset[32];     // a dataset of data/dataset.h's registry
     char       data_dir[512];   // "" = the dataset's default location
     AugArgs    aug;
     int        epochs, batch, eval_batch;
     bool       drop_last;       // drop each epoch's last partial batch (else it is a smaller step)
     uint64_t   seed;
-    char       backend[16];     // "cpu", "ref"
+    char       backend[16];     // a backend of dev_names() (backend/ops.h)
     Optim      optim;           // lr is taken from the schedule at every step
     Schedule   sched;
     float      label_smoothing;
@@ -56,24 +57,10 @@ typedef struct {
 } TrainConfig;
 
 typedef struct {
-    int    epoch;       // 1-based
-    float  lr;          // at the epoch's last step
-    int    res;         // training image size (at the epoch's last step)
-    double train_loss, train_top1;            // mean over the epoch's steps, percent
-    double eval_loss, eval_top1, eval_top5;   // on the test split, percent
-    double ema_top1;                          // the EMA weights' test top-1; NAN without EMA
-    double eval_top1_reparam, ema_top1_reparam; // the same, folded (model_fold); NAN for a model
-                                              // without re-parameterizable branches (or EMA)
-    double img_per_s, seconds;                // training throughput; the epoch with its evals
-} EpochLog;
-
-typedef struct {
     const char *status;         // "running" during the run, then "done" or "diverged"
     EpochLog   *epochs;         // n_epochs rows (owned; free with train_result_free)
     int         n_epochs;
-    double      best_top1;
-    int         best_epoch;
-    double      wall_s;
+    RunFinal    final;          // best top-1 and its epoch, wall time
     size_t      params;         // trainable parameters
     uint64_t    macs;           // conv + linear multiply-accumulates per image
     char        device[160];    // what trained it (Dev.desc): CPU model and threads, or GPU
@@ -110,7 +97,6 @@ int  trainer_open(Trainer **t, const TrainConfig *c);
 // form's models too (the model must have re-parameterizable branches: model_has_reparam). No
 // training data, optimizer slots or teachers; trainer_train must not be called
 int  trainer_open_eval(Trainer **t, const TrainConfig *c, bool ema, bool folded);
-int  trainer_steps_per_epoch(const Trainer *t);
 // trains steps first_step .. first_step + n_steps - 1 of `epoch` (n_steps <= 0: to the epoch's
 // end; past it, into the next epochs), adding into *st; stops early when the loss diverges
 int  trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats *st);

@@ -214,7 +214,7 @@ void cpu_chanpad_backward(Dev *d, ChanPad op, float *dx, const float *dy, GradSe
 // ---------------------------------------------------------------------------------------------
 // dropout: element j of sample i kept when rng_uniform(key, sample0 + i, j) >= p
 
-static void dropout_apply(Dropout op, float *out, const float *in, bool accumulate)
+static void dropout_apply(Drop op, float *out, const float *in, bool accumulate)
 {
     float scale = 1.0f / (1.0f - op.p);
     size_t per = op.per_sample;
@@ -231,14 +231,14 @@ static void dropout_apply(Dropout op, float *out, const float *in, bool accumula
         }
 }
 
-void cpu_dropout_forward(Dev *d, Dropout op, float *y, const float *x) { dropout_apply(op, y, x, false); }
-void cpu_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
+void cpu_dropout_forward(Dev *d, Drop op, float *y, const float *x) { dropout_apply(op, y, x, false); }
+void cpu_dropout_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     dropout_apply(op, dx, dy, true);
 }
 
 // drop-path: one draw per sample, rng_uniform(key, 0, sample0 + i)
-static void droppath_apply(DropPath op, float *out, const float *in, bool accumulate)
+static void droppath_apply(Drop op, float *out, const float *in, bool accumulate)
 {
     float scale = 1.0f / (1.0f - op.p);
     size_t per = op.per_sample;
@@ -254,8 +254,8 @@ static void droppath_apply(DropPath op, float *out, const float *in, bool accumu
     }
 }
 
-void cpu_droppath_forward(Dev *d, DropPath op, float *y, const float *x) { droppath_apply(op, y, x, false); }
-void cpu_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
+void cpu_droppath_forward(Dev *d, Drop op, float *y, const float *x) { droppath_apply(op, y, x, false); }
+void cpu_droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     droppath_apply(op, dx, dy, true);
 }

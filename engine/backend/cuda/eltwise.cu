@@ -268,7 +268,7 @@ extern "C" void cuda_chanpad_backward(Dev *d, ChanPad op, float *dx, const float
 // ---------------------------------------------------------------------------------------------
 // dropout and drop-path: the draws of rng.h, as ref and cpu make them
 
-__global__ void dropout_kernel(Dropout op, float *out, const float *in, bool accumulate)
+__global__ void dropout_kernel(Drop op, float *out, const float *in, bool accumulate)
 {
     size_t n = (size_t)op.n * op.per_sample;
     float scale = 1.0f / (1.0f - op.p);
@@ -280,7 +280,7 @@ __global__ void dropout_kernel(Dropout op, float *out, const float *in, bool acc
     }
 }
 
-__global__ void droppath_kernel(DropPath op, float *out, const float *in, bool accumulate)
+__global__ void droppath_kernel(Drop op, float *out, const float *in, bool accumulate)
 {
     size_t n = (size_t)op.n * op.per_sample;
     float scale = 1.0f / (1.0f - op.p);
@@ -291,25 +291,25 @@ __global__ void droppath_kernel(DropPath op, float *out, const float *in, bool a
     }
 }
 
-extern "C" void cuda_dropout_forward(Dev *d, Dropout op, float *y, const float *x)
+extern "C" void cuda_dropout_forward(Dev *d, Drop op, float *y, const float *x)
 {
     dropout_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, y, x, false);
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
+extern "C" void cuda_dropout_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     dropout_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, dx, dy, true);
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_droppath_forward(Dev *d, DropPath op, float *y, const float *x)
+extern "C" void cuda_droppath_forward(Dev *d, Drop op, float *y, const float *x)
 {
     droppath_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, y, x, false);
     LAUNCH_CHECK();
 }
 
-extern "C" void cuda_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
+extern "C" void cuda_droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     droppath_kernel<<<grid((size_t)op.n * op.per_sample), CUDA_THREADS>>>(op, dx, dy, true);
     LAUNCH_CHECK();

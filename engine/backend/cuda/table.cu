@@ -6,7 +6,9 @@
 
 extern "C" const OpTable cuda_ops = OPS_TABLE_SET(cuda, 0); // no write paths yet: ops.c zero-fills
 
+static const DevMem cuda_mem = {cuda_dev_alloc,    cuda_dev_free,    cuda_dev_upload,
+                                cuda_dev_download, cuda_dev_memset0, cuda_dev_sync};
+
 extern "C" __attribute__((visibility("default"))) const CudaBackend cuda_backend = {
-    &cuda_ops,         cuda_dev_present,  cuda_dev_init,   cuda_dev_fini,    cuda_dev_alloc,
-    cuda_dev_free,     cuda_dev_upload,   cuda_dev_download, cuda_dev_memset0, cuda_dev_sync,
+    &cuda_ops, &cuda_mem, cuda_dev_present, cuda_dev_init, cuda_dev_fini,
 };

@@ -76,7 +76,7 @@ void ref_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float 
 // ---------------------------------------------------------------------------------------------
 // dropout: element j of sample i kept when rng_uniform(key, sample0 + i, j) >= p
 
-void ref_dropout_forward(Dev *d, Dropout op, float *y, const float *x)
+void ref_dropout_forward(Dev *d, Drop op, float *y, const float *x)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++)
@@ -87,7 +87,7 @@ void ref_dropout_forward(Dev *d, Dropout op, float *y, const float *x)
         }
 }
 
-void ref_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSet set)
+void ref_dropout_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++)
@@ -99,7 +99,7 @@ void ref_dropout_backward(Dev *d, Dropout op, float *dx, const float *dy, GradSe
 
 // drop-path: one draw per sample, rng_uniform(key, 0, sample0 + i)
 
-void ref_droppath_forward(Dev *d, DropPath op, float *y, const float *x)
+void ref_droppath_forward(Dev *d, Drop op, float *y, const float *x)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++) {
@@ -111,7 +111,7 @@ void ref_droppath_forward(Dev *d, DropPath op, float *y, const float *x)
     }
 }
 
-void ref_droppath_backward(Dev *d, DropPath op, float *dx, const float *dy, GradSet set)
+void ref_droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet set)
 {
     float scale = 1.0f / (1.0f - op.p);
     for (int i = 0; i < op.n; i++) {

@@ -1,4 +1,4 @@
-/* studies/study.c — the study runner (study.h). */
+/* studies/lib/study.c — the study runner (study.h). */
 #include "study.h"
 
 #include <dirent.h>   // opendir: stored results
@@ -15,8 +15,8 @@
 
 #include "data/dataset.h"
 #include "io/export.h"
-#include "io/recipe.h"
-#include "io/run.h"
+#include "run/recipe.h"
+#include "run/run.h"
 #include "io/runfile.h"
 #include "models/models.h"
 #include "nn/graph.h"
@@ -52,7 +52,7 @@ static double now(void)
 typedef struct {
     char        label[128]; // the point's label
     char        name[200];  // file stem: <tier>_<label>_s<seed>
-    char        run_id[17]; // of the resolved recipe (io/run.h)
+    char        run_id[17]; // of the resolved recipe (run/run.h)
     char        needs[512]; // what this build lacks to train it (recipe_check's lines; "" = nothing)
     int         seed;
     const char *sets[3 * STUDY_MAX_SETS + 2];
@@ -81,12 +81,11 @@ typedef struct {
     int             n_runs;
 } Opts;
 
-// split sizes, for budgets before any data is read
+// split sizes, for budgets before any data is read (the registry's published splits)
 static double dataset_size(const TrainConfig *c, bool test)
 {
-    double n = !strcmp(c->dataset, "fmnist")     ? (test ? 10000 : 60000)
-               : !strncmp(c->dataset, "cifar", 5) ? (test ? 10000 : 50000)
-                                                  : (test ? 50000 : 1281167);
+    const DatasetInfo *d = dataset_info(c->dataset);
+    double n = !d ? 0 : test ? d->n_test : d->n_train;
     int limit = test ? c->eval_limit : c->train_limit;
     if (limit > 0 && limit < n) n = limit;
     return n;
@@ -129,9 +128,7 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
                   r->name);
         return 1;
     }
-    static char text[16384];
-    recipe_format(&r->c, text, sizeof text);
-    run_id_of(text, r->run_id);
+    recipe_run_id(&r->c, r->run_id);
     Params table = {0};
     Graph g;
     graph_init(&g, &table);

@@ -1,4 +1,4 @@
-/* engine/data/idx.c — the IDX reader of idx.h, through zlib (gzread reads plain files too). */
+/* engine/io/idx.c — the IDX reader of idx.h, through zlib (gzread reads plain files too). */
 #include "idx.h"
 
 #include <stdio.h>  // snprintf

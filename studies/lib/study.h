@@ -1,9 +1,9 @@
-/* studies/study.h — the study runner: a study declares its question, its grid as data and, per
+/* studies/lib/study.h — the study runner: a study declares its question, its grid as data and, per
  * tier, the recipe and the grid points; study_main gives every study the same command line.
  *
  * A study's runs: for the chosen tier, every point (label + recipe overrides) x seeds 1..K. A run's
  * file is <out>/<tier>_<label>_s<seed>.h5 (checkpoint beside it), its run id the hash of the
- * resolved recipe (io/run.h): a run whose file says `done` is skipped, any other is resumed from
+ * configuration (run/recipe.h recipe_run_id): a run whose file says `done` is skipped, any other is resumed from
  * its checkpoint, and a file holding another configuration is never overwritten.
  *   --tier smoke|cpu|paper   (default cpu)  smoke: seconds, proves the path; cpu: Fashion-MNIST on
  *                            this machine; paper: the published setting

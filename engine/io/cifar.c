@@ -1,5 +1,5 @@
-/* engine/data/cifar.c — the binary version of CIFAR-10 and CIFAR-100 (Krizhevsky 2009,
- * https://www.cs.toronto.edu/~kriz/cifar.html), read into an in-memory Dataset.
+/* engine/io/cifar.c — the binary version of CIFAR-10 and CIFAR-100 (Krizhevsky 2009,
+ * https://www.cs.toronto.edu/~kriz/cifar.html), read into memory (cifar.h).
  *
  * Records: CIFAR-10 1 label byte, CIFAR-100 2 (coarse 0..19, fine 0..99; we keep fine), then 3072
  * pixel bytes: the 1024 R, 1024 G and 1024 B values of the 32x32 image, each plane row-major. We
@@ -12,7 +12,7 @@
  * The directory is the one holding the .bin files, or its parent as the archives extract
  * (cifar-10-batches-bin/, cifar-100-binary/ inside it).
  */
-#include "dataset.h"
+#include "cifar.h"
 
 #include <errno.h>    // errno
 #include <limits.h>   // INT_MAX
@@ -94,10 +94,10 @@ static int cifar_read_file(const CifarKind *k, FILE *f, const char *path, int n,
     return 0;
 }
 
-int cifar_load(Dataset *ds, const char *dir, bool train, bool is100)
+int cifar_load(CifarSet *s, const char *dir, bool train, bool is100)
 {
     const CifarKind *k = is100 ? &cifar100 : &cifar10;
-    memset(ds, 0, sizeof *ds);
+    memset(s, 0, sizeof *s);
     if (!dir || !dir[0]) dir = getenv("CIFAR_DIR");
     if (!dir || !dir[0]) {
         log_error("%s: no directory given and CIFAR_DIR is not set (set CIFAR_DIR to the folder of "
@@ -149,8 +149,8 @@ int cifar_load(Dataset *ds, const char *dir, bool train, bool is100)
         if ((rc = cifar_read_file(k, f[i], path[i], count[i], images + (size_t)first * CIFAR_PIXELS,
                                   labels + first)))
             goto out;
-    dataset_init_memory(ds, k->name, (int)n, k->classes, CIFAR_HW, CIFAR_HW, 3, images, labels);
-    images = labels = NULL; // owned by ds now
+    *s = (CifarSet){(int)n, k->classes, images, labels};
+    images = labels = NULL; // owned by s now
 out:
     for (int i = 0; i < n_files; i++)
         if (f[i]) fclose(f[i]);

@@ -1,4 +1,4 @@
-/* studies/check.c — published vs reproduced, and every study's claims (`repro check`, make check).
+/* studies/lib/check.c — published vs reproduced, and every study's claims (`repro check`, make check).
  *
  * results/published.csv (scripts/make_published.py writes it from the shared published tables,
  * source column kept) has one row per published number: study, label (the grid point that

@@ -1,4 +1,4 @@
-/* engine/data/idx.h — the IDX file format of (Fashion-)MNIST, gzip-compressed or plain.
+/* engine/io/idx.h — the IDX file format of (Fashion-)MNIST, gzip-compressed or plain.
  *
  * An image file: magic 0x00000803 (unsigned bytes, 3 dimensions), count, rows, cols (big endian),
  * then count*rows*cols bytes; a label file: magic 0x00000801, count, then count bytes. The

@@ -1,7 +1,8 @@
-/* engine/io/recipe.c — the recipe key table, parsing and formatting (recipe.h). */
+/* engine/run/recipe.c — the recipe key table, parsing, formatting and the run id (recipe.h). */
 #include "recipe.h"
 
 #include "../data/dataset.h" // dataset_known, dataset_names
+#include "../backend/ops.h"   // dev_known, dev_names
 
 #include <errno.h>  // errno
 #include <math.h>   // isfinite
@@ -23,153 +24,160 @@ typedef struct {
     size_t      offset, bytes; // the field in TrainConfig: where, and how large
     double      lo, hi;        // numbers: the valid range, both ends included (lo = hi = 0: any)
     const char *help;
+    const char *(*names)(void); // K_STR keys that take a registered name: the valid names
+    // the run id (recipe_run_id). NULL: the key is of the first schema (every key up to the
+    // revision that made this rule, 2026-12) and always part of the id. A key added since names
+    // the value text that means "as before the key existed" (its default, frozen here even if the
+    // default changes later): while a run's value formats to it, the key is left out of the id,
+    // so adding a key changes no stored run's id (tests/test_run.c checks every committed one)
+    const char *id_neutral;
 } RecipeKey;
 
 // each key records its field's offset and size; key_capacity checks the size against the type
 #define F(field) offsetof(TrainConfig, field), sizeof(((TrainConfig *)0)->field)
 #define BIG 1e9
 static const RecipeKey keys[] = {
-    {"model", "name", K_STR, F(model), 0, 0, "a registered model (bin/repro model --help)"},
-    {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier on the named model"},
-    {"model", "depth", K_FLOAT, F(net.depth), 1e-3, 64, "depth multiplier (EfficientNet-style families)"},
-    {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth: drop probability at the last block"},
-    {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout probability before the classifier"},
-    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = the model's own"},
+    {"model", "name", K_STR, F(model), 0, 0, "a registered model (bin/repro model --list)", NULL, NULL},
+    {"model", "width", K_FLOAT, F(net.width), 1e-3, 64, "width multiplier on the named model", NULL, NULL},
+    {"model", "depth", K_FLOAT, F(net.depth), 1e-3, 64, "depth multiplier (EfficientNet-style families)", NULL, NULL},
+    {"model", "drop_path", K_FLOAT, F(net.drop_path), 0, 0.99, "stochastic depth: drop probability at the last block", NULL, NULL},
+    {"model", "dropout", K_FLOAT, F(net.dropout), 0, 0.99, "dropout probability before the classifier", NULL, NULL},
+    {"model", "se_ratio", K_FLOAT, F(net.se_ratio), 0, 1, "squeeze-excitation ratio, 0 = the model's own", NULL, NULL},
     {"model", "fused_stages", K_INT, F(net.fused_stages), -1, 16, "EfficientNet: the first N stages "
-     "Fused-MBConv, -1 = the model's own"},
-    {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels"},
-    {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes"},
-    {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution, pixels (the data is resized to it)"},
+     "Fused-MBConv, -1 = the model's own", NULL, NULL},
+    {"model", "in_chans", K_INT, F(net.in_chans), 1, 4, "input channels", NULL, NULL},
+    {"model", "classes", K_INT, F(net.num_classes), 2, 100000, "classes", NULL, NULL},
+    {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution, pixels (the data is resized to it)", NULL, NULL},
     {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
-     "checkpoint); empty = init from the seed"},
+     "checkpoint); empty = init from the seed", NULL, NULL},
     {"model", "bn_eps", K_FLOAT, F(net.bn_eps), 0, 0.1, "batch norm epsilon (EfficientNetV2: 1e-3); 0 = the "
-     "model's own (PyTorch's 1e-5)"},
+     "model's own (PyTorch's 1e-5)", NULL, NULL},
     {"model", "bn_momentum", K_FLOAT, F(net.bn_momentum), 0, 1, "batch norm running-statistics momentum, "
-     "PyTorch's convention (0.1) unless bn_momentum_tf; 0 = the model's own (PyTorch 0.1)"},
+     "PyTorch's convention (0.1) unless bn_momentum_tf; 0 = the model's own (PyTorch 0.1)", NULL, NULL},
     {"model", "bn_momentum_tf", K_BOOL, F(net.bn_momentum_tf), 0, 0, "bn_momentum is TF's: running = m*running "
-     "+ (1-m)*batch, = PyTorch 1-m (EfficientNetV2 0.9; ResNet-RS 0 = the last batch's statistics)"},
-    {"data", "dataset", K_STR, F(dataset), 0, 0, "fmnist | cifar10 | cifar100"},
-    {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)"},
-    {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)"},
-    {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)"},
-    {"data", "drop_last", K_BOOL, F(drop_last), 0, 0, "drop each epoch's last partial batch"},
-    {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding, pixels (0 = no crop)"},
-    {"data", "rrc", K_BOOL, F(aug.rrc), 0, 0, "RandomResizedCrop to model.res (timm's training crop)"},
-    {"data", "rrc_scale", K_FLOATS, F(aug.rrc_scale), 1e-4, 1, "RandomResizedCrop area fraction: min, max"},
-    {"data", "rrc_ratio", K_FLOATS, F(aug.rrc_ratio), 1e-2, 100, "RandomResizedCrop aspect w/h: min, max"},
+     "+ (1-m)*batch, = PyTorch 1-m (EfficientNetV2 0.9; ResNet-RS 0 = the last batch's statistics)", NULL, NULL},
+    {"data", "dataset", K_STR, F(dataset), 0, 0, "the data set (data/dataset.h)", dataset_names, NULL},
+    {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)", NULL, NULL},
+    {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)", NULL, NULL},
+    {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)", NULL, NULL},
+    {"data", "drop_last", K_BOOL, F(drop_last), 0, 0, "drop each epoch's last partial batch", NULL, NULL},
+    {"data", "pad", K_INT, F(aug.pad), 0, 64, "random crop padding, pixels (0 = no crop)", NULL, NULL},
+    {"data", "rrc", K_BOOL, F(aug.rrc), 0, 0, "RandomResizedCrop to model.res (timm's training crop)", NULL, NULL},
+    {"data", "rrc_scale", K_FLOATS, F(aug.rrc_scale), 1e-4, 1, "RandomResizedCrop area fraction: min, max", NULL, NULL},
+    {"data", "rrc_ratio", K_FLOATS, F(aug.rrc_ratio), 1e-2, 100, "RandomResizedCrop aspect w/h: min, max", NULL, NULL},
     {"data", "interpolation", K_INTERP, F(aug.interpolation), 0, 0, "bilinear | bicubic | random (per sample; "
-     "RRC, RandAugment; the eval resize takes bilinear for random)"},
-    {"data", "flip", K_BOOL, F(aug.flip), 0, 0, "random horizontal flip"},
+     "RRC, RandAugment; the eval resize takes bilinear for random)", NULL, NULL},
+    {"data", "flip", K_BOOL, F(aug.flip), 0, 0, "random horizontal flip", NULL, NULL},
     {"data", "randaug", K_STR, F(aug.randaug), 0, 0, "RandAugment: empty = off, timm's rand-m9-mstd0.5-inc1, "
-     "TensorFlow's tf-n2-m15"},
+     "TensorFlow's tf-n2-m15", NULL, NULL},
     {"data", "color_jitter", K_FLOATS, F(aug.color_jitter), 0, 10, "ColorJitter brightness, contrast, "
-     "saturation[, hue <= 0.5]; one value x: x, x, x (timm)"},
-    {"data", "color_jitter_p", K_FLOAT, F(aug.color_jitter_p), 0, 1, "probability of the color jitter"},
-    {"data", "grayscale_p", K_FLOAT, F(aug.grayscale_p), 0, 1, "RandomGrayscale probability"},
-    {"data", "blur_p", K_FLOAT, F(aug.blur_p), 0, 1, "GaussianBlur(kernel 23 px, sigma 0.1 .. 2 px) probability"},
-    {"data", "mean", K_FLOATS, F(aug.mean), -10, 10, "normalization mean per channel, on [0,1] pixels"},
-    {"data", "std", K_FLOATS, F(aug.std), 1e-6, 10, "normalization std per channel"},
-    {"data", "erase_p", K_FLOAT, F(aug.erase_p), 0, 1, "random erasing probability"},
+     "saturation[, hue <= 0.5]; one value x: x, x, x (timm)", NULL, NULL},
+    {"data", "color_jitter_p", K_FLOAT, F(aug.color_jitter_p), 0, 1, "probability of the color jitter", NULL, NULL},
+    {"data", "grayscale_p", K_FLOAT, F(aug.grayscale_p), 0, 1, "RandomGrayscale probability", NULL, NULL},
+    {"data", "blur_p", K_FLOAT, F(aug.blur_p), 0, 1, "GaussianBlur(kernel 23 px, sigma 0.1 .. 2 px) probability", NULL, NULL},
+    {"data", "mean", K_FLOATS, F(aug.mean), -10, 10, "normalization mean per channel, on [0,1] pixels", NULL, NULL},
+    {"data", "std", K_FLOATS, F(aug.std), 1e-6, 10, "normalization std per channel", NULL, NULL},
+    {"data", "erase_p", K_FLOAT, F(aug.erase_p), 0, 1, "random erasing probability", NULL, NULL},
     {"data", "erase_style", K_ERASE_STYLE, F(aug.erase_style), 0, 0, "zhong (one box, aspect uniform) | timm "
-     "(log-uniform aspect, up to erase_count boxes)"},
-    {"data", "erase_count", K_INT, F(aug.erase_count), 1, 16, "timm style: boxes per image, uniform in 1 .. this"},
-    {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area, fraction of the image: min, max"},
-    {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), 1e-3, 1, "aspect ratio range [r, 1/r]"},
+     "(log-uniform aspect, up to erase_count boxes)", NULL, NULL},
+    {"data", "erase_count", K_INT, F(aug.erase_count), 1, 16, "timm style: boxes per image, uniform in 1 .. this", NULL, NULL},
+    {"data", "erase_area", K_FLOATS, F(aug.erase_area), 1e-6, 1, "erased area, fraction of the image: min, max", NULL, NULL},
+    {"data", "erase_aspect", K_FLOAT, F(aug.erase_aspect), 1e-3, 1, "aspect ratio range [r, 1/r]", NULL, NULL},
     {"data", "erase_mode", K_ERASE, F(aug.erase_mode), 0, 0, "const | uniform | pixel (N(0,1) per value) | "
-     "rand (N(0,1) per channel)"},
-    {"data", "erase_value", K_FLOATS, F(aug.erase_value), -100, 100, "const mode: value per channel"},
+     "rand (N(0,1) per channel)", NULL, NULL},
+    {"data", "erase_value", K_FLOATS, F(aug.erase_value), -100, 100, "const mode: value per channel", NULL, NULL},
     {"data", "crop_pct", K_FLOAT, F(aug.crop_pct), 0, 1, "eval: resize the shorter side to res / crop_pct, "
-     "centre crop (0 = plain resize to res)"},
-    {"data", "mixup_alpha", K_FLOAT, F(aug.mix.mixup_alpha), 0, 100, "Mixup lambda ~ Beta(alpha, alpha), 0 = off"},
-    {"data", "cutmix_alpha", K_FLOAT, F(aug.mix.cutmix_alpha), 0, 100, "CutMix lambda ~ Beta(alpha, alpha), 0 = off"},
+     "centre crop (0 = plain resize to res)", NULL, NULL},
+    {"data", "mixup_alpha", K_FLOAT, F(aug.mix.mixup_alpha), 0, 100, "Mixup lambda ~ Beta(alpha, alpha), 0 = off", NULL, NULL},
+    {"data", "cutmix_alpha", K_FLOAT, F(aug.mix.cutmix_alpha), 0, 100, "CutMix lambda ~ Beta(alpha, alpha), 0 = off", NULL, NULL},
     {"data", "cutmix_minmax", K_FLOATS, F(aug.mix.cutmix_minmax), 0, 1, "CutMix box sides as fractions min, max "
-     "instead of alpha's (0, 0 = off)"},
-    {"data", "mixup_prob", K_FLOAT, F(aug.mix.prob), 0, 1, "probability of mixing a batch, pair or sample"},
-    {"data", "mixup_switch_prob", K_FLOAT, F(aug.mix.switch_prob), 0, 1, "CutMix's share when both are on"},
-    {"data", "mixup_mode", K_MIX_MODE, F(aug.mix.mode), 0, 0, "batch | pair | elem (one lambda per ...)"},
-    {"data", "mixup_off_epoch", K_INT, F(aug.mix.off_epoch), 0, BIG, "no mixing from this epoch on (0 = never)"},
-    {"data", "cutmix_correct_lam", K_BOOL, F(aug.mix.correct_lam), 0, 0, "lambda from the clipped box's area"},
+     "instead of alpha's (0, 0 = off)", NULL, NULL},
+    {"data", "mixup_prob", K_FLOAT, F(aug.mix.prob), 0, 1, "probability of mixing a batch, pair or sample", NULL, NULL},
+    {"data", "mixup_switch_prob", K_FLOAT, F(aug.mix.switch_prob), 0, 1, "CutMix's share when both are on", NULL, NULL},
+    {"data", "mixup_mode", K_MIX_MODE, F(aug.mix.mode), 0, 0, "batch | pair | elem (one lambda per ...)", NULL, NULL},
+    {"data", "mixup_off_epoch", K_INT, F(aug.mix.off_epoch), 0, BIG, "no mixing from this epoch on (0 = never)", NULL, NULL},
+    {"data", "cutmix_correct_lam", K_BOOL, F(aug.mix.correct_lam), 0, 0, "lambda from the clipped box's area", NULL, NULL},
     {"data", "repeated_aug", K_FLOAT, F(aug.repeated_aug), 0, 64, "RepeatAugSampler repeats (timm's "
-     "--aug-repeats), 0 = off"},
-    {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs (passes over the training split)"},
-    {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch, images per optimizer step"},
-    {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch, images"},
-    {"train", "seed", K_U64, F(seed), 0, 0, "run seed: order, augmentation, init, dropout"},
-    {"train", "backend", K_STR, F(backend), 0, 0, "cpu | ref | cuda"},
-    {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing"},
-    {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient clipping: the largest global L2 norm, 0 = off"},
-    {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off"},
-    {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)"},
-    {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many optimizer steps (smoke runs), 0 = all"},
+     "--aug-repeats), 0 = off", NULL, NULL},
+    {"train", "epochs", K_INT, F(epochs), 1, 100000, "epochs (passes over the training split)", NULL, NULL},
+    {"train", "batch", K_INT, F(batch), 2, 1 << 20, "training batch, images per optimizer step", NULL, NULL},
+    {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch, images", NULL, NULL},
+    {"train", "seed", K_U64, F(seed), 0, 0, "run seed: order, augmentation, init, dropout", NULL, NULL},
+    {"train", "backend", K_STR, F(backend), 0, 0, "the backend that trains (backend/ops.h)", dev_names, NULL},
+    {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing", NULL, NULL},
+    {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient clipping: the largest global L2 norm, 0 = off", NULL, NULL},
+    {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off", NULL, NULL},
+    {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)", NULL, NULL},
+    {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many optimizer steps (smoke runs), 0 = all", NULL, NULL},
     {"optim", "kind", K_OPTIM, F(optim.kind), 0, 0, "the optimizer: torch SGD, torch AdamW, timm "
-     "RMSpropTF (TensorFlow's RMSProp), timm Lamb (engine/train/optim.h)"},
-    {"optim", "momentum", K_FLOAT, F(optim.momentum), 0, 0.9999, "sgd, rmsprop_tf: momentum"},
-    {"optim", "nesterov", K_BOOL, F(optim.nesterov), 0, 0, "sgd: Nesterov momentum"},
+     "RMSpropTF (TensorFlow's RMSProp), timm Lamb (engine/train/optim.h)", NULL, NULL},
+    {"optim", "momentum", K_FLOAT, F(optim.momentum), 0, 0.9999, "sgd, rmsprop_tf: momentum", NULL, NULL},
+    {"optim", "nesterov", K_BOOL, F(optim.nesterov), 0, 0, "sgd: Nesterov momentum", NULL, NULL},
     {"optim", "beta1", K_FLOAT, F(optim.beta1), 0, 0.9999999, "adamw, lamb: first-moment decay "
-     "(MobileNetV4 ra4: 0.6)"},
+     "(MobileNetV4 ra4: 0.6)", NULL, NULL},
     {"optim", "beta2", K_FLOAT, F(optim.beta2), 0, 0.9999999, "adamw, lamb: second-moment decay; rmsprop_tf: "
-     "the square average's decay (TF's decay); 0 = the kind's own (0.999; rmsprop_tf 0.9)"},
+     "the square average's decay (TF's decay); 0 = the kind's own (0.999; rmsprop_tf 0.9)", NULL, NULL},
     {"optim", "eps", K_FLOAT, F(optim.eps), 0, 1, "adamw, lamb: added to the root; rmsprop_tf: inside it "
-     "(EfficientNetV2 1e-3); 0 = the kind's own (adamw 1e-8, lamb 1e-6, rmsprop_tf 1e-10)"},
+     "(EfficientNetV2 1e-3); 0 = the kind's own (adamw 1e-8, lamb 1e-6, rmsprop_tf 1e-10)", NULL, NULL},
     {"optim", "weight_decay", K_FLOAT, F(optim.weight_decay), 0, 1, "the optimizer's weight decay (not on "
-     "BN, biases): coupled (sgd, rmsprop_tf), decoupled (adamw), added to the update (lamb)"},
+     "BN, biases): coupled (sgd, rmsprop_tf), decoupled (adamw), added to the update (lamb)", NULL, NULL},
     {"optim", "decoupled", K_BOOL, F(optim.decoupled), 0, 0, "sgd, rmsprop_tf, lamb: weight_decay as "
-     "w *= 1 - lr*wd (timm's sgdw, rmsproptfw, lambw); adamw always is"},
-    {"optim", "decay_all", K_BOOL, F(optim.decay_all), 0, 0, "weight decay (both kinds) on BN and biases too"},
+     "w *= 1 - lr*wd (timm's sgdw, rmsproptfw, lambw); adamw always is", NULL, NULL},
+    {"optim", "decay_all", K_BOOL, F(optim.decay_all), 0, 0, "weight decay (both kinds) on BN and biases too", NULL, NULL},
     {"optim", "l2_weight_decay", K_FLOAT, F(optim.l2), 0, 1, "L2 in the loss: gradient += l2*w before "
-     "clipping, any optimizer (TF recipes: ResNet-RS 4e-5, EfficientNetV2 1e-5)"},
+     "clipping, any optimizer (TF recipes: ResNet-RS 4e-5, EfficientNetV2 1e-5)", NULL, NULL},
     {"optim", "always_adapt", K_BOOL, F(optim.always_adapt), 0, 0, "lamb: the trust ratio on entries "
-     "without weight decay too"},
-    {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "the decay after warm-up (engine/train/schedule.h)"},
-    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate (per lr_batch images when that is set)"},
+     "without weight decay too", NULL, NULL},
+    {"schedule", "kind", K_SCHED, F(sched.kind), 0, 0, "the decay after warm-up (engine/train/schedule.h)", NULL, NULL},
+    {"schedule", "lr_peak", K_FLOAT, F(sched.lr_peak), 0, 100, "peak learning rate (per lr_batch images when that is set)", NULL, NULL},
     {"schedule", "lr_final", K_FLOAT, F(sched.lr_final), 0, 100, "the minimum: where cosine ends (timm's "
-     "min_lr), the floor of step and exp_staircase, the cool-down's rate"},
+     "min_lr), the floor of step and exp_staircase, the cool-down's rate", NULL, NULL},
     {"schedule", "lr_batch", K_INT, F(sched.lr_batch), 0, 1 << 20, "the rates are per this many images, "
-     "scaled by train.batch / lr_batch (ResNet-RS, EfficientNetV2: 256); 0 = as written"},
+     "scaled by train.batch / lr_batch (ResNet-RS, EfficientNetV2: 256); 0 = as written", NULL, NULL},
     {"schedule", "lr_sqrt", K_BOOL, F(sched.lr_sqrt), 0, 0, "scale by sqrt(train.batch / lr_batch) "
-     "instead (timm's rule for AdamW and LAMB: MobileNetV4 ra4, 0.002 per 4096 images)"},
-    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length, epochs (fractions allowed)"},
-    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start, learning rate"},
+     "instead (timm's rule for AdamW and LAMB: MobileNetV4 ra4, 0.002 per 4096 images)", NULL, NULL},
+    {"schedule", "warmup_epochs", K_DOUBLE, F(sched.warmup_epochs), 0, 100000, "linear warm-up length, epochs (fractions allowed)", NULL, NULL},
+    {"schedule", "warmup_lr", K_FLOAT, F(sched.warmup_lr), 0, 100, "warm-up start, learning rate", NULL, NULL},
     {"schedule", "cooldown_epochs", K_DOUBLE, F(sched.cooldown_epochs), 0, 100000, "the last epochs at "
-     "lr_final (timm's cooldown_epochs)"},
-    {"schedule", "milestones", K_FLOATS, F(sched.milestones), 0, 100000, "step: epochs where lr *= gamma"},
+     "lr_final (timm's cooldown_epochs)", NULL, NULL},
+    {"schedule", "milestones", K_FLOATS, F(sched.milestones), 0, 100000, "step: epochs where lr *= gamma", NULL, NULL},
     {"schedule", "gamma", K_FLOAT, F(sched.gamma), 0, 10, "step, exp_staircase: the factor at each decay "
-     "(EfficientNetV2 0.97)"},
+     "(EfficientNetV2 0.97)", NULL, NULL},
     {"schedule", "decay_epochs", K_DOUBLE, F(sched.decay_epochs), 0, 100000, "exp_staircase: epochs "
-     "between decays, counted from epoch 0 (EfficientNetV2 2.4)"},
-    {"schedule", "per_step", K_BOOL, F(sched.per_step), 0, 0, "update every step (else per epoch)"},
+     "between decays, counted from epoch 0 (EfficientNetV2 2.4)", NULL, NULL},
+    {"schedule", "per_step", K_BOOL, F(sched.per_step), 0, 0, "update every step (else per epoch)", NULL, NULL},
     {"distill", "teachers", K_STR, F(distill.teachers), 0, 0, "frozen teachers, name:file.safetensors, "
-     "comma separated (train/distill.h); empty = no distillation"},
+     "comma separated (train/distill.h); empty = no distillation", NULL, NULL},
     {"distill", "soft_labels", K_STR, F(distill.soft_labels), 0, 0, "the teachers' logits per training "
-     "sample (.npy (T, N, K)): read when present, else computed once from the teachers and written"},
+     "sample (.npy (T, N, K)): read when present, else computed once from the teachers and written", NULL, NULL},
     {"distill", "tau", K_FLOAT, F(distill.tau), 0.01, 100, "temperature of the soft term (MEAL V2, "
-     "GhostNetV3: 1)"},
+     "GhostNetV3: 1)", NULL, NULL},
     {"distill", "kd_weight", K_FLOAT, F(distill.kd_weight), 0, 100, "weight of tau^2 KL(teachers || student) "
-     "(Hinton's alpha)"},
+     "(Hinton's alpha)", NULL, NULL},
     {"distill", "ce_weight", K_FLOAT, F(distill.ce_weight), 0, 100, "weight of the hard-label cross-entropy "
-     "(Hinton: 1 - alpha; GhostNetV3: 1; MEAL V2: 0)"},
+     "(Hinton: 1 - alpha; GhostNetV3: 1; MEAL V2: 0)", NULL, NULL},
     {"distill", "discriminator", K_BOOL, F(distill.discriminator), 0, 0, "MEAL V2's discriminator on the "
-     "logits, its BCE loss added"},
+     "logits, its BCE loss added", NULL, NULL},
     {"distill", "disc_reduction", K_INT, F(distill.disc_reduction), 1, 1000, "discriminator widths classes/R, "
-     "classes/R^2 (MEAL V2: 8)"},
+     "classes/R^2 (MEAL V2: 8)", NULL, NULL},
     {"progressive", "stages", K_INT, F(prog.stages), 0, 64, "progressive learning's stages (train/progressive.h), "
-     "0 = off (EfficientNetV2: 4)"},
+     "0 = off (EfficientNetV2: 4)", NULL, NULL},
     {"progressive", "rule", K_PROG_RULE, F(prog.rule), 0, 0, "paper: each range linear min -> max over the stages "
-     "(Table 6); code: automl main.py's sizes int(res_min + (res_max - res_min)(i+1)/S), dropout not scheduled"},
+     "(Table 6); code: automl main.py's sizes int(res_min + (res_max - res_min)(i+1)/S), dropout not scheduled", NULL, NULL},
     {"progressive", "res_min", K_INT, F(prog.res_min), 0, 4096, "paper: the first stage's training size; code: "
-     "ibase (automl 128), below the first stage's; 0 = model.res"},
+     "ibase (automl 128), below the first stage's; 0 = model.res", NULL, NULL},
     {"progressive", "res_max", K_INT, F(prog.res_max), 0, 4096, "last training size (EfficientNetV2-S: 300; "
-     "model.res is the eval size); 0 = model.res"},
+     "model.res is the eval size); 0 = model.res", NULL, NULL},
     {"progressive", "randaug_min", K_FLOAT, F(prog.randaug_min), 0, 100, "RandAugment magnitude of data.randaug in "
-     "the first stage (EfficientNetV2: 5); min = max = 0: not scheduled"},
-    {"progressive", "randaug_max", K_FLOAT, F(prog.randaug_max), 0, 100, "... in the last (V2-S code 10, paper 15)"},
+     "the first stage (EfficientNetV2: 5); min = max = 0: not scheduled", NULL, NULL},
+    {"progressive", "randaug_max", K_FLOAT, F(prog.randaug_max), 0, 100, "... in the last (V2-S code 10, paper 15)", NULL, NULL},
     {"progressive", "mixup_min", K_FLOAT, F(prog.mixup_min), 0, 100, "Mixup (and CutMix, when data.cutmix_alpha > "
-     "0) alpha in the first stage; 0 there = no mixing; min = max = 0: not scheduled"},
-    {"progressive", "mixup_max", K_FLOAT, F(prog.mixup_max), 0, 100, "... in the last (V2-M code 0.2, L 0.5)"},
+     "0) alpha in the first stage; 0 there = no mixing; min = max = 0: not scheduled", NULL, NULL},
+    {"progressive", "mixup_max", K_FLOAT, F(prog.mixup_max), 0, 100, "... in the last (V2-M code 0.2, L 0.5)", NULL, NULL},
     {"progressive", "dropout_min", K_FLOAT, F(prog.dropout_min), 0, 0.99, "rule paper: dropout in the first stage "
-     "(Table 6: 0.1); min = max = 0: model.dropout"},
+     "(Table 6: 0.1); min = max = 0: model.dropout", NULL, NULL},
     {"progressive", "dropout_max", K_FLOAT, F(prog.dropout_max), 0, 0.99, "... in the last (Table 6: S 0.3, M 0.4, "
-     "L 0.5)"},
+     "L 0.5)", NULL, NULL},
 };
 #undef BIG
 #undef F
@@ -276,6 +284,16 @@ static void list_keys(const char *section, char *buf, size_t cap)
             at += snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", keys[i].key);
 }
 
+// "model, data, ..." : the table's sections in order
+static void list_sections(char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < LEN(keys) && at < cap; i++)
+        if (!i || strcmp(keys[i].section, keys[i - 1].section))
+            at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", keys[i].section);
+}
+
 static int enum_value(const char *v, const char *const *names, int n)
 {
     for (int i = 0; i < n; i++)
@@ -309,7 +327,8 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
     switch (k->type) {
     case K_INT: {
         long x = strtol(v, &end, 10);
-        if (end == v || *end || errno || x < 0 || x > 1000000000) return "expected a non-negative integer";
+        if (end == v || *end || errno || x < (k->lo < 0 ? -1000000000 : 0) || x > 1000000000)
+            return k->lo < 0 ? "expected an integer" : "expected a non-negative integer";
         *(int *)p = (int)x;
         return in_range(k, (double)x, buf, cap);
     }
@@ -403,7 +422,9 @@ static int on_entry(void *user, const char *section, const char *key, const char
     for (char *h = strchr(value, '#'); h; h = strchr(h + 1, '#'))
         if (h == value || h[-1] == ' ' || h[-1] == '\t') { *h = 0; break; }
     for (size_t n = strlen(value); n && (value[n - 1] == ' ' || value[n - 1] == '\t'); n--) value[n - 1] = 0;
-    char valid[1024];
+    char valid[1024], at[600];
+    if (line > 0) snprintf(at, sizeof at, "%s:%d", x->path, line);
+    else snprintf(at, sizeof at, "%s", x->path); // an override with no position (an option's value)
     const RecipeKey *k = find_key(section, key);
     if (!k) {
         bool known = false;
@@ -411,16 +432,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (!known && !strcmp(x->bad_section, section)) return 1; // said once per section
         if (!known) snprintf(x->bad_section, sizeof x->bad_section, "%s", section);
         if (known) list_keys(section, valid, sizeof valid);
-        else snprintf(valid, sizeof valid, "sections: model, data, train, optim, schedule, distill, progressive");
-        log_error("%s:%d: unknown %s '%s%s%s' (valid %s%s)", x->path, line, known ? "key" : "section",
-                  known ? section : section, known ? "." : "", known ? key : "", known ? "keys: " : "", valid);
+        else list_sections(valid, sizeof valid);
+        log_error("%s: unknown %s '%s%s%s' (valid %s%s)", at, known ? "key" : "section", section,
+                  known ? "." : "", known ? key : "", known ? "keys: " : "sections: ", valid);
         x->err = ERR_FORMAT;
         return 1; // keep reading: report every bad line
     }
     char range[96];
     const char *why = set_value(x->c, k, value, range, sizeof range);
     if (why) {
-        log_error("%s:%d: %s.%s = '%s': %s (%s)", x->path, line, section, key, value, why, k->help);
+        log_error("%s: %s.%s = '%s': %s (%s)", at, section, key, value, why, k->help);
         x->err = ERR_FORMAT;
     }
     return 1;
@@ -461,8 +482,8 @@ static int resolve(TrainConfig *c, FILE *missing)
         log_error("recipe: data.dataset = '%s': unknown dataset (valid: %s)", c->dataset, dataset_names());
         return ERR_FORMAT;
     }
-    if (strcmp(c->backend, "cpu") && strcmp(c->backend, "ref") && strcmp(c->backend, "cuda")) {
-        log_error("recipe: train.backend = '%s': unknown backend (valid: cpu, ref, cuda)", c->backend);
+    if (!dev_known(c->backend)) {
+        log_error("recipe: train.backend = '%s': unknown backend (valid: %s)", c->backend, dev_names());
         return ERR_FORMAT;
     }
     if (augment_resolve(&c->aug)) return ERR_FORMAT;
@@ -508,46 +529,75 @@ static int resolve(TrainConfig *c, FILE *missing)
     return 0;
 }
 
-static int load(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *missing)
+// one "section.key=value" override (the index-th --set) into c; 0 or ERR_FORMAT with one line
+static int apply_set(TrainConfig *c, const char *set, int index)
+{
+    char section[32], key[64];
+    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+    if (!dot || !eq || dot > eq || dot - set >= (long)sizeof section || eq - dot - 1 >= (long)sizeof key) {
+        log_error("--set %s: expected section.key=value", set);
+        return ERR_FORMAT;
+    }
+    snprintf(section, sizeof section, "%.*s", (int)(dot - set), set);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    Ctx y = {c, "--set", 0, NULL, ""};
+    on_entry(&y, section, key, eq + 1, index);
+    return y.err;
+}
+
+// defaults, then the INI text of `in` (named `name` in messages; NULL: none), then the
+// overrides, then resolve
+static int load(TrainConfig *c, const char *name, FILE *in_f, int n_sets, char *const *sets, FILE *missing)
 {
     for (int i = 0; i < LEN(keys); i++) key_capacity(&keys[i]); // the table agrees with the struct
     defaults(c);
-    Stream in = {NULL, 0};
-    Ctx x = {c, path, 0, &in, ""};
-    if (path) {
-        in.f = fopen(path, "r");
-        if (!in.f) {
-            log_error("recipe %s: cannot open (%s)", path, strerror(errno));
-            return ERR_IO;
-        }
+    Stream in = {in_f, 0};
+    Ctx x = {c, name, 0, &in, ""};
+    if (in_f) {
         int line = ini_parse_stream(read_line, &in, inih_handler, &x);
-        fclose(in.f);
         if (line > 0) {
-            log_error("%s:%d: not an INI line (expected [section] or key = value)", path, line);
+            log_error("%s:%d: not an INI line (expected [section] or key = value)", name, line);
             return ERR_FORMAT;
         }
     }
     for (int i = 0; i < n_sets; i++) {
-        char section[32], key[64];
-        const char *dot = strchr(sets[i], '.'), *eq = strchr(sets[i], '=');
-        if (!dot || !eq || dot > eq || dot - sets[i] >= (long)sizeof section || eq - dot - 1 >= (long)sizeof key) {
-            log_error("--set %s: expected section.key=value", sets[i]);
-            return ERR_FORMAT;
-        }
-        snprintf(section, sizeof section, "%.*s", (int)(dot - sets[i]), sets[i]);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-        Ctx y = {c, "--set", 0, NULL, ""};
-        on_entry(&y, section, key, eq + 1, i + 1);
-        if (y.err) x.err = y.err;
+        int rc = apply_set(c, sets[i], i + 1);
+        if (rc) x.err = rc;
     }
     if (x.err) return x.err;
     return resolve(c, missing);
 }
 
+// load from the file at path (NULL: defaults and overrides only)
+static int load_path(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *missing)
+{
+    FILE *f = NULL;
+    if (path && !(f = fopen(path, "r"))) {
+        log_error("recipe %s: cannot open (%s)", path, strerror(errno));
+        return ERR_IO;
+    }
+    int rc = load(c, path, f, n_sets, sets, missing);
+    if (f) fclose(f);
+    return rc;
+}
+
 int recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets)
 {
-    return load(c, path, n_sets, sets, NULL);
+    return load_path(c, path, n_sets, sets, NULL);
 }
+
+int recipe_parse(TrainConfig *c, const char *name, const char *text, int n_sets, char *const *sets, FILE *needs)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    CHECK(f || !text[0], "recipe_parse: fmemopen failed");
+    int rc = load(c, name, f, n_sets, sets, needs);
+    if (f) fclose(f);
+    return rc;
+}
+
+void recipe_defaults(TrainConfig *c) { defaults(c); }
+
+int recipe_set(TrainConfig *c, const char *set, int index) { return apply_set(c, set, index); }
 
 int recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *needs)
 {
@@ -555,7 +605,7 @@ int recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets
     size_t len = 0;
     FILE *m = open_memstream(&text, &len);
     CHECK(m, "recipe_check: open_memstream failed");
-    int rc = load(c, path, n_sets, sets, m);
+    int rc = load_path(c, path, n_sets, sets, m);
     fclose(m);
     int n = 0;
     for (size_t i = 0; i < len; i++) n += text[i] == '\n';
@@ -603,21 +653,48 @@ static size_t format_value(const RecipeKey *k, const TrainConfig *c, char *buf, 
     }
 }
 
-size_t recipe_format(const TrainConfig *c, char *buf, size_t cap)
+// the keys of c as INI text, section by section, onto f: every key (the resolved recipe), or
+// those of the run id (identity: the first schema's keys, and later keys set to something else
+// than their id_neutral value)
+static void write_keys(const TrainConfig *c, FILE *f, bool identity)
 {
-    size_t at = 0;
     const char *section = "";
-    for (int i = 0; i < LEN(keys) && at < cap; i++) {
+    bool first = true;
+    for (int i = 0; i < LEN(keys); i++) {
         const RecipeKey *k = &keys[i];
+        char value[2048];
+        size_t n = format_value(k, c, value, sizeof value);
+        CHECK(n < sizeof value, "recipe: %s.%s's value does not fit %zu bytes", k->section, k->key, sizeof value);
+        if (identity && k->id_neutral && !strcmp(value, k->id_neutral)) continue;
         if (strcmp(section, k->section)) {
-            at += snprintf(buf + at, cap - at, "%s[%s]\n", at ? "\n" : "", k->section);
+            fprintf(f, "%s[%s]\n", first ? "" : "\n", k->section);
             section = k->section;
+            first = false;
         }
-        if (at < cap) at += snprintf(buf + at, cap - at, "%s = ", k->key);
-        if (at < cap) at += format_value(k, c, buf + at, cap - at);
-        if (at < cap) at += snprintf(buf + at, cap - at, "\n");
+        fprintf(f, "%s = %s\n", k->key, value);
     }
-    return at < cap ? at : cap - 1;
+}
+
+static char *keys_text(const TrainConfig *c, bool identity)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f, "recipe: open_memstream failed");
+    write_keys(c, f, identity);
+    CHECK(fclose(f) == 0 && text, "recipe: writing the recipe text failed");
+    return text;
+}
+
+char *recipe_text(const TrainConfig *c) { return keys_text(c, false); }
+
+void recipe_run_id(const TrainConfig *c, char out[17])
+{
+    char *text = keys_text(c, true);
+    uint64_t h = 0xcbf29ce484222325ull; // FNV-1a, 64 bits
+    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    free(text);
 }
 
 void recipe_print_keys(FILE *f)
@@ -634,16 +711,11 @@ void recipe_print_keys(FILE *f)
         const char *const *names = enum_names(k->type, &n);
         if (names) join(names, n, valid, sizeof valid);
         else if (k->type == K_BOOL) snprintf(valid, sizeof valid, "true | false");
+        else if (k->names) snprintf(valid, sizeof valid, "%s", k->names());
         else if (k->type == K_STR) snprintf(valid, sizeof valid, "text");
+        else if (k->type == K_U64) snprintf(valid, sizeof valid, "0 .. 18446744073709551615");
         else if (k->lo == k->hi) snprintf(valid, sizeof valid, "any");
         else snprintf(valid, sizeof valid, "%.10g .. %.10g%s", k->lo, k->hi, k->type == K_FLOATS ? ", ..." : "");
         fprintf(f, "%-26s %-12s %-40s %s\n", name, value[0] ? value : "\"\"", valid, k->help);
     }
-}
-
-void run_id_of(const char *text, char out[17])
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

@@ -1,8 +1,9 @@
-/* engine/io/run.c — one run on disk (run.h). */
+/* engine/run/run.c — one run on disk (run.h). */
 #include "run.h"
 
 #include <errno.h>    // errno
 #include <stdio.h>    // snprintf
+#include <stdlib.h>   // free
 #include <string.h>   // strcmp, strerror
 #include <sys/stat.h> // mkdir
 #include <unistd.h>   // unlink, access
@@ -10,7 +11,7 @@
 #include "recipe.h"
 #include "revision.h" // REPRO_REVISION: written by the Makefile into build/
 #ifdef HAVE_HDF5
-#include "runfile.h"
+#include "../io/runfile.h"
 #endif
 
 void run_git_revision(char out[64])
@@ -49,18 +50,17 @@ static int write_run(const TrainResult *r, void *user)
     o->meta.params = r->params;
     o->meta.macs = r->macs;
     if (r->device[0]) o->meta.device = r->device;
-    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, r);
+    return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, &r->final);
 }
 #endif
 
-int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *o)
+// run_train with c's resolved recipe text
+static int train_text(TrainConfig *c, const char *text, const char *source, const RunSpec *s, RunOutcome *o)
 {
     memset(o, 0, sizeof *o);
-    static char text[16384];
-    recipe_format(c, text, sizeof text);
     if (!s->quiet) printf("# resolved recipe (%s)\n%s\n", source, text);
     char rev[64];
-    run_id_of(text, o->run_id);
+    recipe_run_id(c, o->run_id);
     run_git_revision(rev);
     if (run_make_dirs(s->dir)) return 1;
     const char *name = s->name ? s->name : o->run_id;
@@ -120,12 +120,20 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     }
     snprintf(o->status, sizeof o->status, "%s", r.status);
     o->top1 = r.n_epochs ? r.epochs[r.n_epochs - 1].eval_top1 : 0;
-    o->best_top1 = r.best_top1;
-    o->wall_s = r.wall_s;
+    o->best_top1 = r.final.best_top1;
+    o->wall_s = r.final.wall_s;
     o->epochs = r.n_epochs;
     printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
-               r.n_epochs, r.wall_s, o->top1, r.best_top1, r.best_epoch);
+               r.n_epochs, r.final.wall_s, o->top1, r.final.best_top1, r.final.best_epoch);
     int rc = strcmp(r.status, "done") ? 1 : 0;
     train_result_free(&r);
+    return rc;
+}
+
+int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *o)
+{
+    char *text = recipe_text(c);
+    int rc = train_text(c, text, source, s, o);
+    free(text);
     return rc;
 }

@@ -1,8 +1,8 @@
-/* engine/io/run.h — one run on disk: a resolved recipe trained into its run file and checkpoint.
+/* engine/run/run.h — one run on disk: a resolved recipe trained into its run file and checkpoint.
  *
- * `repro train` and the study runner (studies/study.h) both go through run_train, so a run means
- * the same thing wherever it starts: the resolved recipe text is printed and stored in the run
- * file, the run id is its hash (recipe.h), the run file DIR/<name>.h5 is replaced atomically after
+ * `repro train` and the study runner (studies/lib/study.h) both go through run_train, so a run
+ * means the same thing wherever it starts: the resolved recipe text is printed and stored in the
+ * run file, the run id is recipe_run_id's (recipe.h), the run file DIR/<name>.h5 is replaced atomically after
  * every epoch and the checkpoint DIR/<name>.safetensors beside it (train/checkpoint.h).
  * What happens to an existing run file is the caller's choice (RunMode):
  *   RUN_NEW       an existing file is an error (repro train without --resume / --force);

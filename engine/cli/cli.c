@@ -1,0 +1,78 @@
+/* engine/cli/cli.c — the options every model-building command shares (cli.h). */
+#include "cli.h"
+
+#include <stdlib.h> // strtol
+#include <string.h> // strcmp, strchr
+
+void cli_model_defaults(TrainConfig *c)
+{
+    recipe_defaults(c);
+    c->net = model_knobs_default(); // the named model's own channels and classes
+    c->res = 0;                     // its own resolution (or the input's)
+}
+
+int cli_positive_arg(const char *flag, const char *v, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n <= 0 || n > 100000) {
+        log_error("%s %s: expected a positive integer", flag, v);
+        return 2;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+// "model.KEY=VALUE" (or "KEY=VALUE", the section left out) into c through the recipe key table;
+// other sections and the keys a command names otherwise are refused
+static int set_model_key(TrainConfig *c, const char *kv, int index)
+{
+    const char *eq = strchr(kv, '='), *dot = strchr(kv, '.');
+    char set[1200];
+    if (eq && (!dot || dot > eq)) snprintf(set, sizeof set, "model.%s", kv);
+    else snprintf(set, sizeof set, "%s", kv);
+    if (strncmp(set, "model.", 6)) {
+        log_error("--set %s: this command takes the [model] keys only (model.width=0.5, or width=0.5; "
+                  "see repro recipe --keys)", kv);
+        return 2;
+    }
+    if (!strncmp(set, "model.name=", 11) || !strncmp(set, "model.weights=", 14)) {
+        log_error("--set %s: the model and its weights are this command's NAME / --model and --weights", kv);
+        return 2;
+    }
+    return recipe_set(c, set, index) ? 2 : 0;
+}
+
+int cli_model_option(int argc, char **argv, int *i, TrainConfig *c, int *n)
+{
+    const char *o = argv[*i];
+    if (*i + 1 >= argc) return 0;
+    const char *v = argv[*i + 1];
+    int rc, x = 0;
+    char set[64];
+    if (!strcmp(o, "--res") || !strcmp(o, "--classes") || !strcmp(o, "--in-chans")) {
+        if ((rc = cli_positive_arg(o, v, &x))) return rc;
+        snprintf(set, sizeof set, "model.%s=%d", !strcmp(o, "--res") ? "res" : !strcmp(o, "--classes") ? "classes"
+                                                                                                        : "in_chans", x);
+        rc = recipe_set(c, set, 0) ? 2 : 0;
+    } else if (!strcmp(o, "--set")) rc = set_model_key(c, v, ++*n);
+    else return 0;
+    *i += 1;
+    return rc ? 2 : 1;
+}
+
+int cli_check_model(const char *name, const ModelKnobs *k)
+{
+    if (!model_known(name)) {
+        log_error("unknown model '%s' (valid: %s)", name, model_names());
+        return 2;
+    }
+    return model_check(name, k) ? 2 : 0;
+}
+
+bool cli_reparam_or_noop(const char *name, const char *cmd)
+{
+    if (model_has_reparam(name)) return true;
+    printf("%s: %s has no re-parameterizable branches: --reparam changes nothing\n", cmd, name);
+    return false;
+}

@@ -1,0 +1,43 @@
+/* engine/cli/cli.h — what the commands of bin/repro share: their signature and the options of
+ * every command that builds a named model.
+ *
+ * One file per command group: cmd_model.c (model, export, logits: a named model and its weights),
+ * cmd_train.c (train, eval: a recipe's data), cmd_recipe.c (recipe --keys | --check), cmd_results.c
+ * (check, export of run files); main.c dispatches. Every command prints its usage with --help
+ * (exit 0), on a bad argument to stderr (exit 2); it returns 0 done, 1 failed (one line naming the
+ * cause), 2 usage.
+ * Model options: the model's knobs are the recipe's [model] keys, through the recipe key table
+ * (run/recipe.h), so every command takes and checks them alike: --set model.width=0.5 (or
+ * width=0.5: the section may be left out), --res N, --classes K, --in-chans C (model.res,
+ * model.classes, model.in_chans). What a command builds from a name alone takes the named model's
+ * own resolution, channels and classes unless told otherwise.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdio.h> // FILE
+
+#include "run/recipe.h" // TrainConfig, recipe_set: the key table
+
+typedef int CommandFn(int argc, char **argv, const char *prog);
+CommandFn cmd_model, cmd_export, cmd_logits, cmd_train, cmd_eval, cmd_recipe, cmd_check;
+
+// the recipe's defaults with the model's knobs as named (its own channels, classes; res 0 = its own)
+void cli_model_defaults(TrainConfig *c);
+// the model options above: 1 when argv[*i] is one (its value consumed, *i moved past it), 0 when it
+// is not, 2 when its value is bad (said why). n counts the --set seen so far (for messages)
+int  cli_model_option(int argc, char **argv, int *i, TrainConfig *c, int *n);
+// 0 when name is a registered model that takes the knobs k, else 2 with the message
+int  cli_check_model(const char *name, const ModelKnobs *k);
+// a positive integer argument of flag into *out; 0, or 2 with a message naming flag and value
+int  cli_positive_arg(const char *flag, const char *v, int *out);
+// --reparam of a command: true when the named model has branches to fold; else says that the
+// flag changes nothing (a ResNet is its own inference form) and returns false
+bool cli_reparam_or_noop(const char *name, const char *cmd);
+// the usage lines of the model options, for a command's --help
+#define CLI_MODEL_OPTIONS_HELP \
+    "  model options: --res N, --classes K, --in-chans C, --set model.KEY=VALUE (or KEY=VALUE):\n" \
+    "  the recipe's [model] keys (width, depth, dropout, drop_path, se_ratio, fused_stages, bn_eps,\n" \
+    "  bn_momentum, ...: `repro recipe --keys`), checked as a recipe's are\n"
+
+#endif

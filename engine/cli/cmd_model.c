@@ -1,0 +1,308 @@
+/* engine/cli/cmd_model.c — `repro model`, `repro export NAME` and `repro logits`: a named model,
+ * its layers, and its weights out (timm's state dict) and in (eval-mode logits of a .npy batch).
+ */
+#include <stdio.h>  // printf
+#include <string.h> // strcmp, strcspn
+
+#include "cli.h"
+#include "io/npy.h"      // npy_read, npy_write: logits' input and output
+#include "io/weights.h"  // weights_export, weights_load
+#include "models/nets.h" // NetSet: logits' models for the full and the last batch
+
+// ---------------------------------------------------------------------------------------------
+// model: the layer table
+
+static int usage_model(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s model NAME [--res N] [--batch N] [--classes K] [--in-chans C] "
+               "[--reparam] [--set key=value ...]\n"
+               "       %s model --list\n"
+               "  prints the layer table of a named model, then params and macs (conv + linear\n"
+               "  multiply-accumulates per image at that resolution); --list prints the names, one\n"
+               "  a line. --reparam: the inference form, each set of parallel conv-BN branches\n"
+               "  folded into one conv with bias, as timm's reparameterize() (GhostNetV3)\n"
+               CLI_MODEL_OPTIONS_HELP
+               "  models: %s\n", prog, prog, model_names());
+    return f == stdout ? 0 : 2;
+}
+
+// the registry's names, one a line (scripts iterate over them: tests/timm_weights.py)
+static int list_models(void)
+{
+    const char *s = model_names();
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        printf("%.*s\n", (int)n, s);
+        s += n;
+        s += strspn(s, ", ");
+    }
+    return 0;
+}
+
+int cmd_model(int argc, char **argv, const char *prog)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+        return usage_model(argc < 1 ? stderr : stdout, prog);
+    if (!strcmp(argv[0], "--list")) return list_models();
+    const char *name = argv[0];
+    TrainConfig c;
+    cli_model_defaults(&c);
+    int batch = 1, n_sets = 0, rc = cli_check_model(name, &c.net);
+    for (int i = 1; i < argc && !rc; i++) {
+        int m = cli_model_option(argc, argv, &i, &c, &n_sets);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) rc = cli_positive_arg("--batch", argv[++i], &batch);
+        else if (!strcmp(argv[i], "--reparam")) c.net.reparam = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_model(stdout, prog);
+        else {
+            log_error("model: unknown or incomplete argument '%s'", argv[i]);
+            return usage_model(stderr, prog);
+        }
+    }
+    int res = c.res ? c.res : model_default_res(name);
+    if (rc || cli_check_model(name, &c.net) || model_check_res(name, res)) return 2;
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    model_build(&g, name, &c.net, batch, res);
+    graph_print(&g, stdout);
+    Shape4 xs = graph_shape(&g, 0), ys = graph_shape(&g, g.node[g.n_node - 1].out);
+    printf("model: %s%s at %dx%d, %d input channel(s), %d classes\n", name,
+           c.net.reparam ? " (re-parameterized)" : "", res, res, xs.c, ys.c);
+    printf("params: %zu\n", params_count(&p, true));
+    printf("macs: %llu\n", (unsigned long long)graph_macs(&g));
+    graph_free(&g);
+    params_free(&p);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// export NAME: weights out in timm's layout
+
+static int usage_export(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s export NAME [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
+               "           [--seed S | --weights FILE.safetensors [--ema]] [--reparam] --out FILE.safetensors\n"
+               "       %s export RUN.h5 | DIR\n"
+               "  RUN.h5: its epochs as RUN.csv; DIR: every DIR/*.h5 so, and DIR/summary.csv (one row a\n"
+               "  run: identity, model, final, best and EMA top-1, speed, wall time; libcsv quoting).\n"
+               "  NAME:\n"
+               "  writes the named model's state dict in timm's layout (conv weights (OC,C/G,KH,KW),\n"
+               "  batch-norm running statistics, an int64 num_batches_tracked per batch norm), so that\n"
+               "  timm.create_model(NAME).load_state_dict(safetensors.torch.load_file(FILE), strict=True)\n"
+               "  loads it. The weights are our initializer's for seed S (default 1), or those of\n"
+               "  --weights: one of our checkpoints (--ema: its EMA weights) or a timm state dict.\n"
+               "  --reparam: the weights folded into the inference form first (GhostNetV3: each set of\n"
+               "  parallel conv-BN branches one conv with bias), under the names timm's model has after\n"
+               "  reparameterize(); a no-op, said so, for a model without such branches.\n"
+               CLI_MODEL_OPTIONS_HELP, prog, prog);
+    return f == stdout ? 0 : 2;
+}
+
+int cli_export_runs(const char *what); // cmd_results.c: export RUN.h5 | DIR
+
+int cmd_export(int argc, char **argv, const char *prog)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+        return usage_export(argc < 1 ? stderr : stdout, prog);
+    int runs = cli_export_runs(argv[0]); // a run file or a folder of them: CSV
+    if (runs >= 0) {
+        if (argc > 1) {
+            log_error("export %s: takes no options (got '%s')", argv[0], argv[1]);
+            return 2;
+        }
+        return runs;
+    }
+    const char *name = argv[0], *weights = NULL, *out = NULL;
+    TrainConfig c;
+    cli_model_defaults(&c);
+    int n_sets = 0, rc = cli_check_model(name, &c.net);
+    unsigned long long seed = 1;
+    bool ema = false, has_seed = false, fold = false;
+    for (int i = 1; i < argc && !rc; i++) {
+        int m = cli_model_option(argc, argv, &i, &c, &n_sets);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--seed") && has) {
+            char *end;
+            seed = strtoull(argv[++i], &end, 10);
+            has_seed = true;
+            if (end == argv[i] || *end || argv[i][0] == '-') {
+                log_error("--seed %s: expected an unsigned integer", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_export(stdout, prog);
+        else {
+            log_error("export: unknown or incomplete argument '%s'", argv[i]);
+            return usage_export(stderr, prog);
+        }
+    }
+    int res = c.res ? c.res : model_default_res(name);
+    if (rc || cli_check_model(name, &c.net) || model_check_res(name, res)) return 2;
+    if (!out || (weights && has_seed) || (ema && !weights)) {
+        log_error("export: %s", !out ? "--out FILE is required" : ema ? "--ema needs --weights FILE"
+                                                                     : "--seed and --weights exclude each other");
+        return usage_export(stderr, prog);
+    }
+    Dev d;
+    if (dev_open(&d, "ref")) return 1;
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    model_build(&g, name, &c.net, 1, res);
+    CHECK(params_alloc(&p, &d, 0, false) == 0, "export: cannot allocate %s's parameters", name);
+    WeightsInfo info = {0};
+    char source[600];
+    if (weights) {
+        rc = weights_load(&p, weights, ema, name, &info);
+        snprintf(source, sizeof source, "%s%s", weights, ema ? " (ema)" : "");
+    } else {
+        graph_init_params(&g, seed);
+        snprintf(source, sizeof source, "init seed %llu", seed);
+    }
+    fold = fold && cli_reparam_or_noop(name, "export");
+    Params pf = {0}; // the folded form's table (--reparam)
+    Graph gf;
+    if (fold) {
+        graph_init(&gf, &pf);
+        if (!rc) model_reparameterize(&gf, &pf, name, &c.net, &p, 1, res);
+    }
+    const Params *done = fold ? &pf : &p;
+    if (!rc) rc = weights_export(out, done, name, info.step, source);
+    if (!rc)
+        printf("export: %s: %s%s in timm's layout (%zu parameters) from %s\n", out, name,
+               fold ? " folded" : "", params_count(done, true), source);
+    if (fold) graph_free(&gf);
+    params_free(&pf);
+    graph_free(&g);
+    params_free(&p);
+    dev_close(&d);
+    return rc ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// logits: eval-mode logits of a .npy batch
+
+static int usage_logits(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s logits --model NAME --weights FILE.safetensors [--ema] [--reparam] --input X.npy\n"
+               "           --out Y.npy [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
+               "           [--backend %s] [--batch B]\n"
+               "  runs the model in eval mode (batch norm on running statistics, no dropout) on X, a\n"
+               "  float32 .npy array of shape (N, H, W, C) already normalized (NHWC, H = W = the\n"
+               "  resolution, default X's), B images at a time (default 32), and writes the logits as\n"
+               "  a float32 .npy array (N, classes). --weights: a timm state dict or one of our\n"
+               "  checkpoints (--ema: its EMA weights). --reparam: the weights folded into the\n"
+               "  inference form first (GhostNetV3), as export and eval do; a no-op, said so, for a\n"
+               "  model without such branches. Backend default cpu.\n"
+               CLI_MODEL_OPTIONS_HELP, prog, dev_names());
+    return f == stdout ? 0 : 2;
+}
+
+int cmd_logits(int argc, char **argv, const char *prog)
+{
+    const char *name = NULL, *weights = NULL, *input = NULL, *out = NULL, *backend = "cpu";
+    TrainConfig c;
+    cli_model_defaults(&c);
+    int batch = 32, n_sets = 0, rc = 0;
+    bool ema = false, fold = false;
+    for (int i = 0; i < argc && !rc; i++) {
+        int m = cli_model_option(argc, argv, &i, &c, &n_sets);
+        if (m == 2) return 2;
+        if (m == 1) continue;
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--model") && has) name = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && has) weights = argv[++i];
+        else if (!strcmp(argv[i], "--input") && has) input = argv[++i];
+        else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
+        else if (!strcmp(argv[i], "--batch") && has) rc = cli_positive_arg("--batch", argv[++i], &batch);
+        else if (!strcmp(argv[i], "--ema")) ema = true;
+        else if (!strcmp(argv[i], "--reparam")) fold = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_logits(stdout, prog);
+        else {
+            log_error("logits: unknown or incomplete argument '%s'", argv[i]);
+            return usage_logits(stderr, prog);
+        }
+    }
+    if (rc) return 2;
+    if (!name || !weights || !input || !out) {
+        log_error("logits: --model, --weights, --input and --out are required");
+        return usage_logits(stderr, prog);
+    }
+    if (cli_check_model(name, &c.net)) return 2;
+    fold = fold && cli_reparam_or_noop(name, "logits");
+    NpyArray x;
+    if (npy_read(&x, input)) return 1;
+    int64_t n = x.ndim == 4 ? x.dims[0] : 0;
+    int res = c.res;
+    if (x.ndim != 4 || n < 1 || x.dims[1] != x.dims[2] || (res && x.dims[1] != res)) {
+        log_error("logits: input %s has shape %s; expected (N, H, W, C) images with N >= 1 and H = W%s "
+                  "(NHWC: numpy's x.transpose(0, 2, 3, 1) of an NCHW batch)", input, DIMS_STR(x.ndim, x.dims),
+                  res ? " = --res" : "");
+        npy_free(&x);
+        return 1;
+    }
+    res = (int)x.dims[1];
+    Dev d;
+    if (model_check_res(name, res) || dev_open(&d, backend)) {
+        npy_free(&x);
+        return 1;
+    }
+    // the weights' table p; with --reparam the models run over the folded table pf, filled from p
+    Params p = {0}, pf = {0}, *run = fold ? &pf : &p;
+    Graph trained = {0}; // --reparam: the training form, which declares p
+    if (fold) {
+        graph_init(&trained, &p);
+        model_build(&trained, name, &c.net, 1, res);
+        CHECK(params_alloc_weights(&p, &d) == 0, "logits: cannot allocate %s's parameters", name);
+    }
+    // one model for full batches, one for the last partial one, over one table and arena
+    NetSet s;
+    netset_init(&s, &d);
+    ModelKnobs k = c.net;
+    k.reparam = fold;
+    int sizes[2], n_sizes = net_batches((int)n, batch, false, sizes);
+    for (int i = 0; i < n_sizes; i++) {
+        netset_add(&s, run, name, &k, sizes[i], res, GRAPH_EVAL);
+        if (!i) CHECK(params_alloc_weights(run, &d) == 0, "logits: cannot allocate %s's parameters", name);
+    }
+    netset_plan(&s, NULL, NULL);
+    Shape4 xs = graph_shape(&s.net[0].g, 0);
+    int classes = s.net[0].classes;
+    float *logits = NULL;
+    rc = 1;
+    if (x.dims[3] != xs.c) {
+        log_error("logits: input %s has %lld channels; %s takes %d (--in-chans)", input,
+                  (long long)x.dims[3], name, xs.c);
+        goto out;
+    }
+    if (weights_load(&p, weights, ema, name, NULL)) goto out;
+    if (fold) model_fold(name, &s.net[0].g, &pf, &p);
+    logits = xmalloc((size_t)n * classes * sizeof *logits);
+    size_t per = (size_t)xs.h * xs.w * xs.c;
+    for (int64_t i = 0; i < n;) {
+        Net *e = netset_find(&s, run, (int)MIN(n - i, (int64_t)sizes[0]), GRAPH_EVAL);
+        net_logits(&s, e, x.data + i * per, logits + i * classes);
+        i += e->batch;
+    }
+    if (npy_write(out, logits, 2, (const int64_t[]){n, classes})) goto out;
+    printf("logits: %s%s on %s, %lld images at %dx%d -> %s (%lld, %d)\n", name, fold ? " folded" : "", d.name,
+           (long long)n, res, res, out, (long long)n, classes);
+    rc = 0;
+out:
+    free(logits);
+    netset_free(&s);
+    graph_free(&trained);
+    params_free(&pf);
+    params_free(&p);
+    dev_close(&d);
+    npy_free(&x);
+    return rc;
+}

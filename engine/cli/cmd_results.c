@@ -1,0 +1,70 @@
+/* engine/cli/cmd_results.c — stored results: `repro check` (published vs reproduced, the studies'
+ * claims: studies/lib/check.c) and `repro export RUN.h5 | DIR` (run files as CSV: io/export.h).
+ * Both read HDF5 run files: a build without HDF5 says so.
+ */
+#include <stdio.h>    // printf
+#include <string.h>   // strcmp, strlen
+#include <sys/stat.h> // stat: export RUN.h5 | DIR
+
+#include "cli.h"
+#ifdef HAVE_HDF5
+#include "io/export.h"         // export_dir, export_run_csv
+#include "studies/lib/study.h" // study_check_all
+#endif
+
+// export's first argument when it names run files (RUN.h5, or a folder): their CSV, and the exit
+// status; -1 when it names none (then it is a model's name: cmd_model.c)
+int cli_export_runs(const char *what)
+{
+    size_t len = strlen(what);
+    struct stat st;
+    bool dir = stat(what, &st) == 0 && S_ISDIR(st.st_mode), h5 = len > 3 && !strcmp(what + len - 3, ".h5");
+    if (!dir && !h5) return -1;
+#ifdef HAVE_HDF5
+    if (dir) {
+        int n = export_dir(what);
+        if (n < 0) return 1;
+        printf("export: %d runs of %s -> %s/summary.csv and one <run>.csv each\n", n, what, what);
+        return 0;
+    }
+    char csv[1100];
+    snprintf(csv, sizeof csv, "%.*s.csv", (int)len - 3, what);
+    if (export_run_csv(what, csv)) return 1;
+    printf("export: %s -> %s\n", what, csv);
+    return 0;
+#else
+    log_error("export %s: run files are HDF5, and this build has no HDF5 (run make deps)", what);
+    return 1;
+#endif
+}
+
+static int usage_check(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s check [--published FILE] [--results DIR]\n"
+               "  published vs reproduced: for each row of FILE (default results/published.csv) with\n"
+               "  stored runs of its tier in DIR/<study>/ (default DIR results): published, reproduced\n"
+               "  (mean +- std over seeds), difference, tolerance, verdict; then every study's claims on\n"
+               "  its stored runs: supported / NOT SUPPORTED / not run, with the numbers. Exit status 1\n"
+               "  when a reproduction is outside its tolerance (claims are reported, not enforced).\n", prog);
+    return f == stdout ? 0 : 2;
+}
+
+int cmd_check(int argc, char **argv, const char *prog)
+{
+    const char *published = "results/published.csv", *results = "results";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--published") && i + 1 < argc) published = argv[++i];
+        else if (!strcmp(argv[i], "--results") && i + 1 < argc) results = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_check(stdout, prog);
+        else {
+            log_error("check: unknown or incomplete argument '%s'", argv[i]);
+            return usage_check(stderr, prog);
+        }
+    }
+#ifdef HAVE_HDF5
+    return study_check_all(published, results, stdout);
+#else
+    log_error("check: the results are HDF5 run files, and this build has no HDF5 (run make deps)");
+    return 1;
+#endif
+}
