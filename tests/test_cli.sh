@@ -3,8 +3,9 @@
 # recipe key or value, an unwritable results folder, weights that do not fit, distillation's
 # teachers and soft labels that do not fit, progressive stages that contradict; export and logits
 # with files that do not fit the model; eval with a missing file, another model's weights, an
-# unknown model, too small an input; eval --reparam on a trained GhostNetV3 checkpoint scores as
-# the plain eval, and is a no-op on a ResNet; recipe --keys lists the key table. Each must print
+# unknown model, too small an input; eval --reparam and logits --reparam on a trained GhostNetV3
+# checkpoint give what the branches give, and are no-ops on a ResNet; the model options go through
+# the recipe key table; recipe --keys lists the key table. Each must print
 # one line naming the cause, exit non-zero, and leave no run file that looks valid (and no
 # half-written output); a finished run's file is never damaged. (tests/timm_weights.py checks
 # what export and logits compute, against timm.)
@@ -187,6 +188,17 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
         "$REPRO" train --recipe $RECIPE --weights "$W/c10.safetensors" --out "$TMP/out10" "${tiny[@]}"
 fi
 
+# ---- the model options of model, export, logits: the recipe's [model] keys, checked as a recipe's
+p1=$("$REPRO" model resnet20 --set model.width=0.5 --set bn_momentum=0.01 2>&1 | grep '^params:')
+p2=$("$REPRO" model resnet20 --set width=0.5 2>&1 | grep '^params:')
+p0=$("$REPRO" model resnet20 2>&1 | grep '^params:')
+if [ -n "$p1" ] && [ "$p1" = "$p2" ] && [ "$p1" != "$p0" ]; then ok "model --set model.width / width ($p1 against $p0)"
+else fail "model --set" "'$p1' '$p2' '$p0'"; fi
+expect_error "model --set of another section" "this command takes the \[model\] keys only" "$TMP" \
+    "$REPRO" model resnet20 --set data.flip=true
+expect_error "model --set out of range" "model.width = '100': out of range: valid 0.001 .. 64" "$TMP" \
+    "$REPRO" model resnet20 --set width=100
+
 # ---- eval: weights on the recipe's test split, and re-parameterized (GhostNetV3)
 expect_error "eval: unknown model" "eval: unknown model 'ghostnetv3_1'" "$W" \
     "$REPRO" eval --model ghostnetv3_1 --weights "$W/c10.safetensors"
@@ -238,6 +250,19 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
             ok "export --reparam of a checkpoint"
         else
             fail "export --reparam of a checkpoint" "$(cat "$TMP/stdout")"
+        fi
+        # logits in both forms on 5 random images, 2 at a time (a model for the last, partial batch)
+        PY=${PYTHON:-/usr/bin/python3}
+        "$PY" -c "import numpy as np; np.save('$W/gx.npy', np.random.default_rng(1).standard_normal((5, 36, 36, 1)).astype(np.float32))"
+        gl=(--model ghostnetv3_100 --set width=0.5 --in-chans 1 --classes 10 --weights "$ck" --input "$W/gx.npy" --batch 2)
+        if "$REPRO" logits "${gl[@]}" --out "$W/gy.npy" >"$TMP/plain" 2>&1 &&
+           "$REPRO" logits "${gl[@]}" --reparam --out "$W/gyf.npy" >"$TMP/folded" 2>&1 &&
+           grep -q "ghostnetv3_100 folded" "$TMP/folded" &&
+           d=$("$PY" -c "import numpy as np; a, b = np.load('$W/gy.npy'), np.load('$W/gyf.npy'); assert a.shape == b.shape == (5, 10) and np.isfinite(a).all(); print('%.1e' % (abs(a - b).max() / abs(a).max()))") &&
+           awk -v d="$d" 'BEGIN { exit !(d < 1e-4) }'; then
+            ok "logits --reparam = logits on a GhostNetV3 checkpoint (max difference $d of the largest logit)"
+        else
+            fail "logits --reparam = logits" "plain: $(cat "$TMP/plain"); folded: $(cat "$TMP/folded") ${d:-}"
         fi
     else
         fail "train GhostNetV3" "$(tail -3 "$TMP/stdout")"

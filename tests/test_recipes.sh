@@ -101,13 +101,18 @@ for f in recipes/*_cpu.recipe; do
     fi
     # the run file holds the resolved recipe: what --check prints for the same overrides
     # (its output: a title line, the text, a blank line, the last line "check: ...")
-    "$REPRO" recipe --check "$f" "${smoke[@]}" "${extra[@]}" | sed '1d' | head -n -2 >"$TMP/want"
+    "$REPRO" recipe --check "$f" "${smoke[@]}" "${extra[@]}" >"$TMP/checked"
+    sed '1d' "$TMP/checked" | head -n -2 >"$TMP/want"
     h5dump -a recipe -b -o "$TMP/got" "$h5" >/dev/null 2>&1
     if ! cmp -s "$TMP/want" "$TMP/got"; then
         fail "$name trains" "the run file's recipe differs from the resolved one: $(diff "$TMP/want" "$TMP/got" | head -5)"
         continue
     fi
-    ok "$name trains $SMOKE_STEPS steps: done, loss $loss, run file holds its resolved recipe"
+    id=$(sed -n '1s/.*, run id //p' "$TMP/checked")
+    if [ -z "$id" ] || ! h5dump -a run_id "$h5" 2>/dev/null | grep -q "\"$id\""; then
+        fail "$name trains" "the run file's run id is not the one recipe --check prints ($id)"; continue
+    fi
+    ok "$name trains $SMOKE_STEPS steps: done, loss $loss, run file holds its resolved recipe and run id"
 done
 
 # ---- 4: bad values in a copy of a recipe: one line naming file, line and key, non-zero exit

@@ -50,8 +50,9 @@ int cmd_recipe(int argc, char **argv, const char *prog)
     fclose(m);
     free(sets);
     if (n >= 0) {
-        char *text = recipe_text(&c);
-        printf("# resolved recipe (%s)\n%s\n%s", path, text, needs);
+        char *text = recipe_text(&c), id[17];
+        recipe_run_id(&c, id);
+        printf("# resolved recipe (%s), run id %s\n%s\n%s", path, id, text, needs);
         free(text);
         if (n) printf("check: %s: valid, not trainable here (%d needs)\n", path, n);
         else printf("check: %s: ok\n", path);
