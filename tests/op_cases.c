@@ -343,6 +343,24 @@ const OpCase op_cases[] = {
     CONV("conv2d 5x5 g2 p2", ((Shape4){2, 8, 7, 6}), 10, 5, 5, 1, 2, 1, 2, false),
     CONV("dwconv 3x3 s2", ((Shape4){2, 9, 9, 8}), 8, 3, 3, 2, 1, 1, 8, false),
     CONV("dwconv 5x5 x2 bias", ((Shape4){2, 7, 8, 6}), 12, 5, 5, 1, 2, 1, 6, true),
+    // 1x1 stride 1: cpu's GEMM (sgemm, beta = 1 adds into dx and dw), bias included
+#define GEMM(nm, n, h, w, c, oc, bias)                                                        \
+    {nm, conv_spec, conv_call, 1e-5, true, false, .conv = {{n, h, w, c}, oc, 1, 1, 1, 1, 0, 0, 1, 1, 1, bias}}
+    GEMM("conv2d 1x1 s1 gemm bias", 2, 5, 7, 24, 40, true),
+    GEMM("conv2d 1x1 s1 gemm 96->20", 3, 3, 3, 96, 20, false),
+    GEMM("conv2d 1x1 s1 gemm 1x1 map", 4, 1, 1, 7, 5, true),
+#undef GEMM
+    // cpu's own depthwise kernels (dwconv.c): channel counts with a partial 16-lane block (24, 40,
+    // 7), odd maps, strides 1 and 2, 3x3 / 5x5 / 7x7, bias, several images (their sums are added in
+    // image order); against ref (no PyTorch fixture)
+#define DWCONV(nm, n, h, w, c, k, s_, p_, bias)                                               \
+    {nm, conv_spec, conv_call, 1e-5, false, false, .conv = {{n, h, w, c}, c, k, k, s_, s_, p_, p_, 1, 1, c, bias}}
+    DWCONV("dwconv 3x3 s1 c24", 3, 7, 9, 24, 3, 1, 1, false),
+    DWCONV("dwconv 3x3 s2 c40 odd", 2, 11, 9, 40, 3, 2, 1, false),
+    DWCONV("dwconv 5x5 s2 c16 bias", 2, 10, 10, 16, 5, 2, 2, true),
+    DWCONV("dwconv 7x7 s1 c7", 2, 8, 6, 7, 7, 1, 3, true),
+    DWCONV("dwconv 3x3 s1 c48 2x2", 4, 2, 2, 48, 3, 1, 1, false),
+#undef DWCONV
     CONV("conv2d 3x3 d2 p2", ((Shape4){2, 9, 10, 5}), 7, 3, 3, 1, 2, 2, 1, false),
     CONV("conv2d 7x7 s2 n1 c3", ((Shape4){1, 13, 11, 3}), 8, 7, 7, 2, 3, 1, 1, false),
     CONV("conv2d 3x3 p0 n1 bias", ((Shape4){1, 6, 7, 4}), 5, 3, 3, 1, 0, 1, 1, true),
@@ -372,6 +390,8 @@ const OpCase op_cases[] = {
      .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
     {"conv2d 3x3 bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
      .conv = {{2, 9, 9, 8}, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, ACT_RELU}},
+    {"dwconv 3x3 s1 c24 bias+relu6 fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
+     .conv = {{2, 5, 7, 24}, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24, true, ACT_RELU6}},
     {"dwconv 3x3 s2 bias+hswish fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
      .conv = {{2, 9, 9, 8}, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8, true, ACT_HSWISH}},
     {"conv2d 1x1 bias+hsigmoid fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
@@ -387,8 +407,10 @@ const OpCase op_cases[] = {
      .bn = {{1, 7, 5, 3}, 1e-3f, 0.01f, true, ACT_HSWISH}},
     {"batchnorm eval silu", bn_spec, bn_call, 1e-5, true, true,
      .bn = {{3, 4, 5, 6}, 1e-5f, 0.1f, false, ACT_SILU}},
-    // 16..64 channels: cpu's register sums (one vector per 16 channels), over several 32-row
-    // blocks per thread; against ref only
+    // cpu's vector passes at channel counts of every kind (C a multiple of 16, of 8 or 4, odd:
+    // the channel pattern repeats every lcm(C, 16) floats), each fused activation, the
+    // statistics over several 256-row chunks with a partial last one and a flat tail shorter
+    // than a pattern (1x17x17x24); against ref only
     {"batchnorm train c16 relu", bn_spec, bn_call, 1e-5, false, false,
      .bn = {{4, 9, 7, 16}, 1e-5f, 0.1f, true, ACT_RELU}},
     {"batchnorm train c32", bn_spec, bn_call, 1e-5, false, false, .bn = {{3, 7, 9, 32}, 1e-5f, 0.1f, true}},
@@ -398,6 +420,24 @@ const OpCase op_cases[] = {
      .bn = {{2, 7, 7, 64}, 1e-5f, 0.1f, true, ACT_SILU}},
     {"batchnorm train c64 relu", bn_spec, bn_call, 1e-5, false, false,
      .bn = {{2, 7, 7, 64}, 1e-5f, 0.1f, true, ACT_RELU}},
+    {"batchnorm train c24 relu6 chunks", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{1, 17, 17, 24}, 1e-5f, 0.1f, true, ACT_RELU6}},
+    {"batchnorm train c96 relu6", bn_spec, bn_call, 1e-5, true, false,
+     .bn = {{3, 5, 3, 96}, 1e-5f, 0.1f, true, ACT_RELU6}},
+    {"batchnorm train c144 hswish", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 3, 5, 144}, 1e-3f, 0.01f, true, ACT_HSWISH}},
+    {"batchnorm train c20 silu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{3, 7, 5, 20}, 1e-5f, 0.1f, true, ACT_SILU}},
+    {"batchnorm train c40 sigmoid chunks", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{3, 10, 9, 40}, 1e-5f, 0.1f, true, ACT_SIGMOID}},
+    {"batchnorm eval c40 hsigmoid", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 3, 3, 40}, 1e-5f, 0.1f, false, ACT_HSIGMOID}},
+    {"batchnorm train c7 gelu", bn_spec, bn_call, 1e-5, true, false,
+     .bn = {{2, 5, 5, 7}, 1e-5f, 0.1f, true, ACT_GELU}},
+    {"batchnorm train c576 relu6", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{2, 3, 3, 576}, 1e-5f, 0.1f, true, ACT_RELU6}},
+    {"batchnorm train c1280 silu", bn_spec, bn_call, 1e-5, false, false,
+     .bn = {{4, 2, 2, 1280}, 1e-3f, 0.01f, true, ACT_SILU}},
     ACT("act relu", ACT_RELU),
     ACT("act relu6", ACT_RELU6),
     ACT("act silu", ACT_SILU),

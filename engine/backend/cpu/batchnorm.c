@@ -1,14 +1,22 @@
 /* engine/backend/cpu/batchnorm.c — batch norm over (N,H,W) per channel of NHWC.
  *
  * Versions (Dev.variant selects; the op test runs both as rows "cpu" and "cpu-alt"):
- *   0 (default) own OpenMP loops: per-thread sums over rows, vectorized across channels, in
- *     float over blocks of 32 rows and in double across blocks, reduced in thread order; forward takes mean and variance in one pass (sums shifted by the
- *     first row, so no cancellation) and normalizes in a second, applying the fused activation;
- *     backward takes its two sums in one pass (through the activation's derivative) and fuses
- *     the accumulation into dx (+=) in its second. Measured on the ResNet-20 shapes (bench_ops)
- *     it is faster than version 1, and its double sums keep dgamma within 1e-5 of the oracle
- *     where cancellation leaves a small total (one channel, M = 216: oneDNN's float sums miss by
- *     1.1e-5 relative).
+ *   0 (default) own OpenMP loops, vector code (v16) for any channel count and every fused
+ *     activation (vmath.h). NHWC data is one flat array whose channel pattern repeats every
+ *     P = lcm(C, 16) floats, so every pass runs whole vectors against per-vector copies of the
+ *     channel parameters (scale, shift, mean...) repeated to P floats; a tail shorter than P at the
+ *     very end is plain code. Training statistics: the rows are cut into fixed chunks of
+ *     CHUNK_ROWS rows (never by thread: the sums are the same bits at any thread count); a chunk
+ *     sums blocks of 32 rows in float, in vectors, and adds each block into its own double sums;
+ *     the chunks' sums are added in chunk order. Forward takes mean and variance in one pass
+ *     (sums shifted by the first row, so no cancellation) and normalizes in a second, applying the
+ *     fused activation; backward takes its two sums in one pass (through the activation's
+ *     derivative) and fuses the accumulation into dx (+=) in its second. The double sums keep
+ *     dgamma within 1e-5 of the oracle where cancellation leaves a small total (one channel,
+ *     M = 216: oneDNN's float sums miss by 1.1e-5 relative).
+ *     Measured (bench_train --profile, MobileNetV2 at 56 px, batch 64, 2 threads): a 4x4x576 BN +
+ *     ReLU6 took 1.56 ms forward and 4.7 ms backward in the previous version's scalar loops
+ *     (vectors only for 16..64 channels and ReLU); see the commit that made this version.
  *   1 oneDNN batch normalization: computes and consumes (mean, biased variance), so forward
  *     converts rstd = 1/sqrt(var + eps) and backward converts back var = 1/rstd^2 - eps; its
  *     gradients land in scratch and are added.
@@ -20,134 +28,159 @@
 #include <math.h> // sqrt, sqrtf
 #include <omp.h>  // omp_get_max_threads, omp_get_thread_num
 
-#include "../op_math.h"
-#include "cpu.h"
+#include "vmath.h"
 
 static const unsigned FLAGS = dnnl_use_scale | dnnl_use_shift;
 
 // ---------------------------------------------------------------------------------------------
-// version 0: own loops
+// version 0: own loops over the flat array, whole vectors
 
-// per-channel sums over the M rows of NHWC a: sum (a - shift) and sum (a - shift)^2 (b NULL), or
-// sum g and sum g*(b - center) with g = a, or g = a*act'(b*scale + bias) when act is set (the
-// gradient through a fused activation). Thread-private doubles, reduced in thread order.
-typedef struct { const float *shift, *center, *scale, *bias; ActKind act; } SumArgs;
+enum {
+    SUM_BLOCK = 32,  // rows summed in float before a block's sum joins the double totals
+    CHUNK_ROWS = 256 // rows of one chunk of the statistics (a multiple of 16 and of SUM_BLOCK)
+};
 
-enum { SUM_BLOCK = 32 }; // rows summed in float before a block's sum joins the double totals
+#define LD(p) (*(const v16 *)(p))
+#define ST(p, v) (*(v16 *)(p) = (v))
 
-// channel_sums for C = 16*NV (NV <= 4): the block's float sums live in registers (v16), one
-// vector per 16 channels, instead of in memory rows the loop reloads for every row. The same
-// operations in the same order as the generic loop (sums_rows), so the same sums to the bit.
-static inline __attribute__((always_inline)) void sums_v16(const float *a, const float *b, SumArgs o, size_t lo,
-                                                          size_t hi, double *p1, double *p2, const int nv)
+// the channel pattern of C channels: it repeats every p = lcm(C, 16) floats, nv vectors
+typedef struct { int c, p, nv; } Period;
+
+static Period period_of(int c)
 {
-    const int c = 16 * nv;
-    v16 sh[4], ce[4], sc[4], bi[4];
-    for (int q = 0; q < nv; q++) {
-        if (!b) sh[q] = *(const v16 *)(o.shift + 16 * q);
-        else {
-            ce[q] = *(const v16 *)(o.center + 16 * q);
-            if (o.act == ACT_RELU) sc[q] = *(const v16 *)(o.scale + 16 * q), bi[q] = *(const v16 *)(o.bias + 16 * q);
+    int g = 16;
+    while (c % g) g /= 2; // gcd(c, 16)
+    return (Period){c, 16 * c / g, c / g};
+}
+
+// vals (C) repeated to pd.p floats into out
+static void repeat(float *out, const float *vals, Period pd)
+{
+    for (int i = 0; i < pd.p; i++) out[i] = vals[i % pd.c];
+}
+
+// per-element arguments of the passes, each repeated to a period (NULL: unused)
+typedef struct { const float *shift, *center, *scale, *bias; } Pattern;
+
+// one block of rows [e0, e1) (elements; e0 a multiple of pd.p) of a (and b): into double sums
+// s1, s2 (C each): the statistics, sum (a - shift) and sum (a - shift)^2 (b NULL), or backward's
+// sum g and sum g*(b - center), g = a*act'(b*scale + bias)
+static inline __attribute__((always_inline)) void block_sums(const float *a, const float *b, const Pattern *o,
+                                                            Period pd, size_t e0, size_t e1, double *s1,
+                                                            double *s2, const ActKind act, v16 *f1, v16 *f2)
+{
+    const v16 zero = V16(0.0f);
+    for (int j = 0; j < pd.nv; j++) f1[j] = f2[j] = zero;
+    size_t full = e0 + (e1 - e0) / pd.p * pd.p;
+    for (size_t i = e0; i < full; i += pd.p)
+        for (int j = 0; j < pd.nv; j++) {
+            v16 av = LD(a + i + 16 * j);
+            if (!b) {
+                v16 v = av - LD(o->shift + 16 * j);
+                f1[j] += v;
+                f2[j] += v * v;
+            } else {
+                v16 bv = LD(b + i + 16 * j), g = av;
+                if (act == ACT_RELU) // a select: the data decide no branch
+                    g = v16_sel(bv * LD(o->scale + 16 * j) + LD(o->bias + 16 * j) > zero, av, zero);
+                else if (act != ACT_NONE)
+                    g = av * act_dv(act, bv * LD(o->scale + 16 * j) + LD(o->bias + 16 * j));
+                f1[j] += g;
+                f2[j] += g * (bv - LD(o->center + 16 * j));
+            }
         }
-    }
-    const v16 zero = {0};
-    for (size_t i0 = lo; i0 < hi; i0 += SUM_BLOCK) {
-        size_t i1 = i0 + SUM_BLOCK < hi ? i0 + SUM_BLOCK : hi;
-        v16 f1[4] = {zero, zero, zero, zero}, f2[4] = {zero, zero, zero, zero};
-        for (size_t i = i0; i < i1; i++)
-            for (int q = 0; q < nv; q++) {
-                v16 av = *(const v16 *)(a + i * c + 16 * q);
-                if (!b) {
-                    v16 v = av - sh[q];
-                    f1[q] += v;
-                    f2[q] += v * v;
-                } else {
-                    v16 bv = *(const v16 *)(b + i * c + 16 * q), g = av;
-                    if (o.act == ACT_RELU) g = (v16)((v16i)av & (bv * sc[q] + bi[q] > zero)); // a select
-                    f1[q] += g;
-                    f2[q] += g * (bv - ce[q]);
-                }
-            }
-        for (int q = 0; q < nv; q++)
-            for (int k = 0; k < 16; k++) {
-                p1[16 * q + k] += f1[q][k];
-                p2[16 * q + k] += f2[q][k];
-            }
+    for (int j = 0; j < pd.nv; j++) // lane l of vector j is channel (16j + l) mod C
+        for (int l = 0; l < 16; l++) {
+            int k = (16 * j + l) % pd.c;
+            s1[k] += f1[j][l];
+            s2[k] += f2[j][l];
+        }
+    for (size_t i = full; i < e1; i++) { // the data's last, partial period: as the lanes do it
+        int q = (int)((i - e0) % pd.p), k = q % pd.c;
+        float av = a[i], g1, g2;
+        if (!b) {
+            float v = av - o->shift[q];
+            g1 = v, g2 = v * v;
+        } else {
+            float z = b[i] * o->scale[q] + o->bias[q], g = av;
+            if (act == ACT_RELU) g = z > 0.0f ? av : 0.0f;
+            else if (act != ACT_NONE) g = av * act_df(act, z);
+            g1 = g, g2 = g * (b[i] - o->center[q]);
+        }
+        s1[k] += g1;
+        s2[k] += g2;
     }
 }
 
-// the generic rows of one thread: per block, float sums (a quarter of the double work; 32 terms
-// lose < 2e-6 relative) in memory rows, and the row's dz when there is an activation
-static void sums_rows(const float *a, const float *b, SumArgs o, size_t lo, size_t hi, int c, double *p1,
-                      double *p2)
+// the sums of chunk [e0, e1) into its own s1, s2 (zeroed here), block by block
+static inline __attribute__((always_inline)) void chunk_sums(const float *a, const float *b, const Pattern *o,
+                                                            Period pd, size_t e0, size_t e1, double *s1,
+                                                            double *s2, const ActKind act)
 {
-    const float *restrict shift = o.shift, *restrict center = o.center, *restrict sc = o.scale,
-                *restrict bias = o.bias;
-    float *restrict f1 = xmalloc((size_t)3 * c * sizeof(float)), *restrict f2 = f1 + c, *restrict gb = f2 + c;
-    for (size_t i0 = lo; i0 < hi; i0 += SUM_BLOCK) {
-        size_t i1 = i0 + SUM_BLOCK < hi ? i0 + SUM_BLOCK : hi;
-        for (int k = 0; k < c; k++) f1[k] = f2[k] = 0;
-        for (size_t i = i0; i < i1; i++) {
-            const float *restrict ar = a + i * c, *restrict br = b ? b + i * c : NULL;
-            if (!br) {
-#pragma omp simd
-                for (int k = 0; k < c; k++) {
-                    float v = ar[k] - shift[k];
-                    f1[k] += v;
-                    f2[k] += v * v;
-                }
-                continue;
-            }
-            const float *g = ar;
-            if (o.act == ACT_RELU) { // a select, which vectorizes where a branch on the data would not
-#pragma omp simd
-                for (int k = 0; k < c; k++) gb[k] = br[k] * sc[k] + bias[k] > 0.0f ? ar[k] : 0.0f;
-                g = gb;
-            } else if (o.act != ACT_NONE) {
-                for (int k = 0; k < c; k++) gb[k] = ar[k] * act_df(o.act, br[k] * sc[k] + bias[k]);
-                g = gb;
-            }
-#pragma omp simd
-            for (int k = 0; k < c; k++) {
-                f1[k] += g[k];
-                f2[k] += g[k] * (br[k] - center[k]);
-            }
-        }
-#pragma omp simd
-        for (int k = 0; k < c; k++) {
-            p1[k] += f1[k];
-            p2[k] += f2[k];
-        }
-    }
-    free(f1);
+    v16 f[2 * 160], *f1 = f, *f2 = f + 160, *big = NULL; // 160 vectors: C up to 2560 stays on the stack
+    if (pd.nv > 160) big = xmalloc((size_t)2 * pd.nv * sizeof *big), f1 = big, f2 = big + pd.nv;
+    for (int k = 0; k < pd.c; k++) s1[k] = s2[k] = 0;
+    size_t block = (size_t)SUM_BLOCK * pd.c; // a multiple of pd.p: SUM_BLOCK is one of 16
+    for (size_t i = e0; i < e1; i += block)
+        block_sums(a, b, o, pd, i, MIN(i + block, e1), s1, s2, act, f1, f2);
+    free(big);
 }
 
-static void channel_sums(const float *a, const float *b, SumArgs o, size_t m, int c, double *s1, double *s2)
+// per-channel sums over the M rows of NHWC a (and b) into s1, s2 (C each, written): fixed chunks
+// of CHUNK_ROWS rows, each summed apart (any thread), added in chunk order
+static void channel_sums(Dev *d, const float *a, const float *b, const Pattern *o, Period pd, size_t m, ActKind act,
+                         double *s1, double *s2)
 {
-    for (int k = 0; k < c; k++) s1[k] = s2[k] = 0;
-    int nt = omp_get_max_threads();
-    double *part = xcalloc((size_t)2 * c * nt, sizeof(double));
-    // the register version: 16..64 channels, and no activation or ReLU in the gradient
-    int nv = c % 16 == 0 && c <= 64 && (!b || o.act == ACT_NONE || o.act == ACT_RELU) ? c / 16 : 0;
-#pragma omp parallel
-    {
-        int t = omp_get_thread_num(), n_t = omp_get_num_threads();
-        size_t lo = m * t / n_t, hi = m * (t + 1) / n_t; // this thread's rows: fixed by the count
-        double *restrict p1 = part + (size_t)2 * c * t, *restrict p2 = p1 + c;
-        switch (nv) {
-        case 1: sums_v16(a, b, o, lo, hi, p1, p2, 1); break;
-        case 2: sums_v16(a, b, o, lo, hi, p1, p2, 2); break;
-        case 3: sums_v16(a, b, o, lo, hi, p1, p2, 3); break;
-        case 4: sums_v16(a, b, o, lo, hi, p1, p2, 4); break;
-        default: sums_rows(a, b, o, lo, hi, c, p1, p2);
+    size_t n_chunks = (m + CHUNK_ROWS - 1) / CHUNK_ROWS, c = (size_t)pd.c;
+    double *part = (double *)cpu_scratch(d, 4, 2 * (2 * c * n_chunks)); // two floats a double
+#pragma omp parallel for schedule(static) if (n_chunks > 1)
+    for (size_t ch = 0; ch < n_chunks; ch++) {
+        size_t e0 = ch * CHUNK_ROWS * c, e1 = MIN(ch + 1, n_chunks) == n_chunks ? m * c : e0 + CHUNK_ROWS * c;
+        double *p1 = part + 2 * c * ch, *p2 = p1 + c;
+        switch (act) { // the activation a compile-time constant in each copy
+        case ACT_NONE: chunk_sums(a, b, o, pd, e0, e1, p1, p2, ACT_NONE); break;
+        case ACT_RELU: chunk_sums(a, b, o, pd, e0, e1, p1, p2, ACT_RELU); break;
+        case ACT_RELU6: chunk_sums(a, b, o, pd, e0, e1, p1, p2, ACT_RELU6); break;
+        case ACT_SILU: chunk_sums(a, b, o, pd, e0, e1, p1, p2, ACT_SILU); break;
+        case ACT_HSWISH: chunk_sums(a, b, o, pd, e0, e1, p1, p2, ACT_HSWISH); break;
+        default: chunk_sums(a, b, o, pd, e0, e1, p1, p2, act);
         }
     }
-    for (int t = 0; t < nt; t++) // a fixed order: the same sums for the same thread count
-        for (int k = 0; k < c; k++) {
-            s1[k] += part[(size_t)2 * c * t + k];
-            s2[k] += part[(size_t)2 * c * t + c + k];
+    for (size_t k = 0; k < c; k++) s1[k] = s2[k] = 0;
+    for (size_t ch = 0; ch < n_chunks; ch++) // chunk order: the same sums for any thread count
+        for (size_t k = 0; k < c; k++) {
+            s1[k] += part[2 * c * ch + k];
+            s2[k] += part[2 * c * ch + c + k];
         }
-    free(part);
+}
+
+// y = act(x*scale + shift) over n elements, scale and shift repeated to pd.p
+static inline __attribute__((always_inline)) void normalize_t(float *y, const float *x, const float *sc,
+                                                             const float *sh, Period pd, size_t n, const ActKind act)
+{
+    size_t periods = n / pd.p;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t r = 0; r < periods; r++)
+        for (int j = 0; j < pd.nv; j++) {
+            size_t i = r * pd.p + 16 * (size_t)j;
+            ST(y + i, act_v(act, LD(x + i) * LD(sc + 16 * j) + LD(sh + 16 * j)));
+        }
+    for (size_t i = periods * pd.p; i < n; i++) {
+        size_t q = i % pd.p;
+        y[i] = act_f(act, x[i] * sc[q] + sh[q]);
+    }
+}
+
+static void normalize(float *y, const float *x, const float *sc, const float *sh, Period pd, size_t n, ActKind act)
+{
+    switch (act) {
+    case ACT_NONE: normalize_t(y, x, sc, sh, pd, n, ACT_NONE); break;
+    case ACT_RELU: normalize_t(y, x, sc, sh, pd, n, ACT_RELU); break;
+    case ACT_RELU6: normalize_t(y, x, sc, sh, pd, n, ACT_RELU6); break;
+    case ACT_SILU: normalize_t(y, x, sc, sh, pd, n, ACT_SILU); break;
+    case ACT_HSWISH: normalize_t(y, x, sc, sh, pd, n, ACT_HSWISH); break;
+    default: normalize_t(y, x, sc, sh, pd, n, act);
+    }
 }
 
 static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd, float *run_mean,
@@ -155,11 +188,14 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
 {
     int c = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
-    float *scale = cpu_scratch(d, 3, (size_t)2 * c), *shift = scale + c;
+    Period pd = period_of(c);
+    float *scale = cpu_scratch(d, 3, (size_t)2 * c + 2 * (size_t)pd.p), *shift = scale + c;
+    float *sc = shift + c, *sh = sc + pd.p;
     if (op.train) {
         // one pass: sums shifted by the first row (close to the mean: no cancellation to speak of)
         double *s = xcalloc((size_t)2 * c, sizeof(double)), *ss = s + c;
-        channel_sums(x, NULL, (SumArgs){.shift = x}, m, c, s, ss);
+        repeat(sc, x, pd); // the first row, repeated
+        channel_sums(d, x, NULL, &(Pattern){.shift = sc}, pd, m, ACT_NONE, s, ss);
         for (int k = 0; k < c; k++) {
             double dm = s[k] / m, var = ss[k] / m - dm * dm; // biased: normalizes
             if (var < 0) var = 0;
@@ -179,20 +215,51 @@ static void forward_own(Dev *d, BatchNorm op, float *y, float *mean, float *rstd
         scale[k] = gamma[k] * rstd[k];
         shift[k] = beta[k] - mean[k] * scale[k];
     }
-    ActKind act = op.act;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < m; i++) {
-        if (act == ACT_NONE)
-#pragma omp simd
-            for (int k = 0; k < c; k++) y[i * c + k] = x[i * c + k] * scale[k] + shift[k];
-        else if (act == ACT_RELU)
-#pragma omp simd
-            for (int k = 0; k < c; k++) {
-                float z = x[i * c + k] * scale[k] + shift[k];
-                y[i * c + k] = z > 0.0f ? z : 0.0f; // fmaxf would be a libm call: no vectors
-            }
-        else
-            for (int k = 0; k < c; k++) y[i * c + k] = act_f(act, x[i * c + k] * scale[k] + shift[k]);
+    repeat(sc, scale, pd);
+    repeat(sh, shift, pd);
+    normalize(y, x, sc, sh, pd, m * c, op.act);
+}
+
+// dx (+)= a*(dz - b - (x - mean)*e), dz = dy*act'(x*sc + sh): every argument repeated to pd.p
+typedef struct { const float *a, *b, *e, *mean, *sc, *sh; } DxPattern;
+
+static inline __attribute__((always_inline)) void dx_pass_t(float *dx, const float *dy, const float *x,
+                                                           const DxPattern *o, Period pd, size_t n, bool w,
+                                                           const ActKind act)
+{
+    size_t periods = n / pd.p;
+    const v16 zero = V16(0.0f);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t r = 0; r < periods; r++)
+        for (int j = 0; j < pd.nv; j++) {
+            size_t i = r * pd.p + 16 * (size_t)j;
+            v16 xv = LD(x + i), g = LD(dy + i);
+            if (act == ACT_RELU) g = v16_sel(xv * LD(o->sc + 16 * j) + LD(o->sh + 16 * j) > zero, g, zero);
+            else if (act != ACT_NONE) g *= act_dv(act, xv * LD(o->sc + 16 * j) + LD(o->sh + 16 * j));
+            v16 v = LD(o->a + 16 * j) * (g - LD(o->b + 16 * j) - (xv - LD(o->mean + 16 * j)) * LD(o->e + 16 * j));
+            if (w) ST(dx + i, v);
+            else ST(dx + i, LD(dx + i) + v);
+        }
+    for (size_t i = periods * pd.p; i < n; i++) {
+        size_t q = i % pd.p;
+        float z = x[i] * o->sc[q] + o->sh[q], g = dy[i];
+        if (act == ACT_RELU) g = z > 0.0f ? g : 0.0f;
+        else if (act != ACT_NONE) g *= act_df(act, z);
+        float v = o->a[q] * (g - o->b[q] - (x[i] - o->mean[q]) * o->e[q]);
+        dx[i] = w ? v : dx[i] + v;
+    }
+}
+
+static void dx_pass(float *dx, const float *dy, const float *x, const DxPattern *o, Period pd, size_t n, bool w,
+                    ActKind act)
+{
+    switch (act) {
+    case ACT_NONE: dx_pass_t(dx, dy, x, o, pd, n, w, ACT_NONE); break;
+    case ACT_RELU: dx_pass_t(dx, dy, x, o, pd, n, w, ACT_RELU); break;
+    case ACT_RELU6: dx_pass_t(dx, dy, x, o, pd, n, w, ACT_RELU6); break;
+    case ACT_SILU: dx_pass_t(dx, dy, x, o, pd, n, w, ACT_SILU); break;
+    case ACT_HSWISH: dx_pass_t(dx, dy, x, o, pd, n, w, ACT_HSWISH); break;
+    default: dx_pass_t(dx, dy, x, o, pd, n, w, act);
     }
 }
 
@@ -203,13 +270,19 @@ static void backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *
 {
     int c = op.x.c;
     size_t m = (size_t)op.x.n * op.x.h * op.x.w;
-    float *a = cpu_scratch(d, 3, (size_t)5 * c), *b = a + c, *e = a + 2 * c, *sc = a + 3 * c, *sh = a + 4 * c;
+    Period pd = period_of(c);
+    float *a = cpu_scratch(d, 3, (size_t)5 * c + 6 * (size_t)pd.p), *b = a + c, *e = a + 2 * c, *sc = a + 3 * c,
+          *sh = a + 4 * c, *pat = a + 5 * c;
     for (int k = 0; k < c; k++) {
         sc[k] = gamma[k] * rstd[k];
         sh[k] = op.act ? beta[k] - mean[k] * sc[k] : 0;
     }
+    DxPattern o = {pat, pat + pd.p, pat + 2 * pd.p, pat + 3 * pd.p, pat + 4 * pd.p, pat + 5 * pd.p};
+    repeat((float *)o.mean, mean, pd);
+    repeat((float *)o.sc, sc, pd);
+    repeat((float *)o.sh, sh, pd);
     double *sdy = xcalloc((size_t)2 * c, sizeof(double)), *sdyx = sdy + c; // sum dz, sum dz*(x-mean)
-    channel_sums(dy, x, (SumArgs){.center = mean, .scale = sc, .bias = sh, .act = op.act}, m, c, sdy, sdyx);
+    channel_sums(d, dy, x, &(Pattern){.center = o.mean, .scale = o.sc, .bias = o.sh}, pd, m, op.act, sdy, sdyx);
     for (int k = 0; k < c; k++) {
         if (dgamma) dgamma[k] += (float)(sdyx[k] * rstd[k]);
         if (dbeta) dbeta[k] += (float)sdy[k];
@@ -220,26 +293,10 @@ static void backward_own(Dev *d, BatchNorm op, float *dx, float *dgamma, float *
     }
     free(sdy);
     if (!dx) return;
-    ActKind act = op.act;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < m; i++) {
-        const float *xr = x + i * c, *dr = dy + i * c;
-        float *o = dx + i * c;
-        if (act == ACT_NONE)
-#pragma omp simd
-            for (int k = 0; k < c; k++) o[k] = (w ? 0.0f : o[k]) + a[k] * (dr[k] - b[k] - (xr[k] - mean[k]) * e[k]);
-        else if (act == ACT_RELU)
-#pragma omp simd
-            for (int k = 0; k < c; k++) {
-                float g = xr[k] * sc[k] + sh[k] > 0.0f ? dr[k] : 0.0f;
-                o[k] = (w ? 0.0f : o[k]) + a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
-            }
-        else
-            for (int k = 0; k < c; k++) {
-                float g = dr[k] * act_df(act, xr[k] * sc[k] + sh[k]);
-                o[k] = (w ? 0.0f : o[k]) + a[k] * (g - b[k] - (xr[k] - mean[k]) * e[k]);
-            }
-    }
+    repeat((float *)o.a, a, pd);
+    repeat((float *)o.b, b, pd);
+    repeat((float *)o.e, e, pd);
+    dx_pass(dx, dy, x, &o, pd, m * c, w, op.act);
 }
 
 // ---------------------------------------------------------------------------------------------

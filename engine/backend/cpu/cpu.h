@@ -91,6 +91,14 @@ void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w
 void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);
 void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, const float *x);
 
+// depthwise convolution (dwconv.c): groups = C = OC, no dilation, up to 7x7; any stride, padding,
+// bias, fused activation (forward)
+bool cpu_dw_applies(Conv2d o);
+void cpu_dw_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, const float *b);
+void cpu_dw_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);
+void cpu_dw_backward_weights(Dev *d, Conv2d o, float *dw, float *db, const float *dy, const float *x);
+bool cpu_dw_weights_own(Conv2d o); // backward weights: ours (else oneDNN's) for this description
+
 OPS_DECLARE(cpu) // every op of ops.h as cpu_<op>
 
 #endif
