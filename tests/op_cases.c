@@ -422,7 +422,8 @@ const OpCase op_cases[] = {
      .bn = {{2, 7, 7, 64}, 1e-5f, 0.1f, true, ACT_RELU}},
     {"batchnorm train c24 relu6 chunks", bn_spec, bn_call, 1e-5, false, false,
      .bn = {{1, 17, 17, 24}, 1e-5f, 0.1f, true, ACT_RELU6}},
-    {"batchnorm train c96 relu6", bn_spec, bn_call, 1e-5, true, false,
+    {"batchnorm train c96 relu6", bn_spec, bn_call, 1e-5, false, false, // fd: a channel's statistics move
+     // every z of it, and relu6's two kinks among 45 rows catch some step
      .bn = {{3, 5, 3, 96}, 1e-5f, 0.1f, true, ACT_RELU6}},
     {"batchnorm train c144 hswish", bn_spec, bn_call, 1e-5, false, false,
      .bn = {{2, 3, 5, 144}, 1e-3f, 0.01f, true, ACT_HSWISH}},
