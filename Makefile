@@ -1,6 +1,7 @@
 # Makefile — the reproduction suite. `make deps` installs what is missing, `make` builds,
 # `make test` builds and runs every test, `make bench-ops` times the ops against PyTorch,
-# `make bench` times ResNet-20 training and eval (images/s, peak memory) against PyTorch.
+# `make bench` times training and eval (images/s, peak memory) of ResNet-20 and the compact
+# models against PyTorch.
 # Every probe prints one line (STYLE §11); overrides: make CUDA=0, make SM=80, make OPT=-O0.
 
 CC      ?= cc
@@ -217,9 +218,11 @@ bench-ops: bin/bench_ops
 	./bin/bench_ops
 
 # the engine's bin/bench_train against PyTorch's tests/bench_train.py (default, tuned glibc,
-# tcmalloc from libtcmalloc-minimal4), 3 rounds; options: $(PYTHON) scripts/bench_train.py --help
-bench: bin/bench_train
+# tcmalloc from libtcmalloc-minimal4): ResNet-20 (3 rounds), then the compact models at 56 and
+# 128 px against timm's (2 rounds); options: $(PYTHON) scripts/bench_train.py --help
+bench: bin/bench_train pysite
 	$(PYTHON) scripts/bench_train.py
+	PYSITE=$(PYSITE) $(PYTHON) scripts/bench_train.py --compact
 
 # one recipe's run outside the studies (results/adhoc/<run id>.h5); a run already done is reported,
 # an interrupted one resumed

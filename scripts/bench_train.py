@@ -1,6 +1,13 @@
 #!/usr/bin/python3
-"""scripts/bench_train.py — `make bench`: ResNet-20 training and eval throughput and peak memory,
-our engine (bin/bench_train) against PyTorch (tests/bench_train.py), on this machine.
+"""scripts/bench_train.py — `make bench`: training and eval throughput and peak memory, our engine
+(bin/bench_train) against PyTorch (tests/bench_train.py), on this machine: ResNet-20 on
+Fashion-MNIST (the default), one other model (--model NAME --res R --in-chans C), or --compact:
+the compact networks the MobileNet, EfficientNetV2, MEAL V2 and GhostNetV3 studies train —
+MobileNetV2, MobileNetV3-Large, MobileNetV4-Small, EfficientNet-B0, GhostNetV3-1.0 (timm's, 10
+classes) — at a Fashion-MNIST size (56 px, 1 channel: the real images resized) and an Imagenette
+size (128 px, 3 channels: random pixels, the engine's `synthetic` data set), batch 64, each against
+PyTorch's channels_last configurations (NCHW measured about half as fast for these here, so it is
+left out unless --all-torch), ending in one table of ratios.
 
 Each configuration runs as its own child process, all configurations in turn for --rounds rounds
 (the starting one rotates each round, so none always runs first or after the same neighbour on a
@@ -29,6 +36,7 @@ The benchmark reports, it does not enforce: exit 0 when every child ran and prin
 Usage: /usr/bin/python3 scripts/bench_train.py [--rounds 3] [--steps 60] [--warmup 10]
        [--eval-steps 20] [--batch 128] [--eval-batch 256] [--engine bin/bench_train]
        [--only engine|torch] [--verbose]
+       [--model NAME --res R --in-chans C | --compact [--models a,b] [--sizes 56,128]] [--all-torch]
 """
 import argparse
 import os
@@ -143,9 +151,11 @@ def span(cfg, key, fmt):
     return f"{fmt.format(statistics.median(vals))} ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
 
 
-def report(configs, engine, torch_info, args):
+def report(configs, engine, torch_info, args, spec):
+    """the table of one model spec; returns (train ratio, eval ratio, engine RSS / lowest torch RSS)
+    against torch's best, or None"""
     done = [c for c in configs if c.runs]
-    print(f"\nResNet-20, 28x28x1, 10 classes; training batch {args.batch} (SGD Nesterov, wd 5e-4), "
+    print(f"\n{spec['title']}, 10 classes; training batch {args.batch} (SGD Nesterov, wd 5e-4), "
           f"eval batch {args.eval_batch}; {args.steps} timed steps after {args.warmup}, "
           f"{args.eval_steps} eval batches; median (min-max) of {args.rounds} round(s)")
     print(f"{'configuration':<24} {'train img/s':>24} {'eval img/s':>24} {'peak RSS MiB':>18}")
@@ -165,7 +175,7 @@ def report(configs, engine, torch_info, args):
 
     if engine is None or not engine.runs:
         print("engine: not run (--only torch)" if engine is None else "engine: no successful run")
-        return
+        return None
     tr, ev = med(engine, "train"), med(engine, "eval")
     if default:
         print(f"engine / torch default: training {tr / med(default, 'train'):.2f}x, "
@@ -180,40 +190,43 @@ def report(configs, engine, torch_info, args):
             print(f"    {c.name:<22} {med(c, 'rss_mib'):5.0f} MiB  {e / med(c, 'rss_mib'):.2f}x")
         low = min(torch_all, key=lambda c: med(c, "rss_mib"))
         print(f"    lowest: {low.name}, engine {e / med(low, 'rss_mib'):.2f}x of it")
+        if best:
+            return (tr / med(best["train"], "train"), ev / med(best["eval"], "eval"), e / med(low, "rss_mib"),
+                    tr, ev, med(best["train"], "train"), med(best["eval"], "eval"))
+    return None
 
 
 # ---- main ---------------------------------------------------------------------------------------
-def main():
-    ap = argparse.ArgumentParser(description="ResNet-20 training/eval throughput: engine vs PyTorch")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--eval-steps", type=int, default=20)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--eval-batch", type=int, default=256)
-    ap.add_argument("--engine", default="bin/bench_train", help="the engine's benchmark program")
-    ap.add_argument("--only", choices=("engine", "torch"), help="run only these configurations")
-    ap.add_argument("--verbose", action="store_true", help="echo every child's output")
-    args = ap.parse_args()
-    if min(args.rounds, args.steps, args.eval_steps, args.batch, args.eval_batch) < 1 or args.warmup < 0:
-        ap.error("--rounds, --steps, --eval-steps, --batch, --eval-batch must be >= 1, --warmup >= 0")
-    extra = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--eval-steps",
-             str(args.eval_steps), "--batch", str(args.batch), "--eval-batch", str(args.eval_batch)]
+COMPACT = ("mobilenetv2_100", "mobilenetv3_large_100", "mobilenetv4_conv_small", "efficientnet_b0",
+           "ghostnetv3_100")
 
+
+def spec_of(model, res, in_chans):
+    """what both sides are told for one model at one size: 1 channel = Fashion-MNIST resized,
+    3 channels = random pixels; the compact models at SGD 0.01 (0.1 diverges for some of them from
+    scratch, and a diverged run stops the benchmark; the rate costs nothing)"""
+    if model == "resnet20" and res == 28 and in_chans == 1:
+        return {"title": "ResNet-20, 28x28x1 (Fashion-MNIST)", "engine": [], "torch": []}
+    data = "fmnist" if in_chans == 1 else "synthetic"
+    return {"title": f"{model}, {res}x{res}x{in_chans} ({'Fashion-MNIST resized' if data == 'fmnist' else 'random pixels'})",
+            "engine": ["--set", f"model.name={model}", "--set", f"model.res={res}", "--set", f"model.in_chans={in_chans}",
+                       "--set", f"data.dataset={data}", "--set", "schedule.lr_peak=0.01"],
+            "torch": ["--model", model, "--res", str(res), "--in-chans", str(in_chans), "--data", data, "--lr", "0.01"]}
+
+
+def configs_of(args, spec):
+    """the configurations of one spec: the engine, PyTorch's (all four for ResNet-20 or with
+    --all-torch, else the two channels_last ones)"""
     configs, engine = [], None
     if args.only != "torch":
-        path = os.path.join(ROOT, args.engine)  # absolute stays absolute
-        if not os.access(path, os.X_OK):
-            print(f"bench_train.py: the engine's benchmark {args.engine} is missing or not "
-                  f"executable (make bin/bench_train builds it from tests/bench_train.c); "
-                  f"--only torch runs PyTorch alone", file=sys.stderr)
-            return 2
-        engine = Config("engine", [path])
+        engine = Config("engine", [os.path.join(ROOT, args.engine)] + spec["engine"])
         configs.append(engine)
     if args.only != "engine":
-        torch = [PYTHON, TORCH_BENCH]
-        configs.append(Config("torch default", torch))
-        configs.append(Config("torch nchw (glibc)", torch, {"GLIBC_TUNABLES": GLIBC_TUNED}, tuned=True))
+        torch = [PYTHON, TORCH_BENCH] + spec["torch"]
+        every = args.all_torch or not spec["torch"]
+        if every:
+            configs.append(Config("torch default", torch))
+            configs.append(Config("torch nchw (glibc)", torch, {"GLIBC_TUNABLES": GLIBC_TUNED}, tuned=True))
         configs.append(Config("torch best (glibc)", torch + ["--channels-last"],
                               {"GLIBC_TUNABLES": GLIBC_TUNED}, tuned=True))
         tcm = find_tcmalloc()
@@ -223,20 +236,17 @@ def main():
         else:
             print(f"note: {TCMALLOC} not found (Debian package libtcmalloc-minimal4, make deps): "
                   f"skipping torch best (tcmalloc)")
+    return configs, engine
 
-    base_env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "LD_PRELOAD")}
-    for k in ("GLIBC_TUNABLES", "LD_PRELOAD"):
-        if k in os.environ:
-            print(f"note: {k}={os.environ[k]} removed from the children's environment")
-    print(f"machine: {machine()}")
-    print(load_note("at start"))
-    print(f"driver peak RSS (the floor of every child's): "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+def run_spec(args, spec, extra, base_env):
+    """every round of one spec's configurations; returns (failed runs, the report's ratios)"""
+    configs, engine = configs_of(args, spec)
+    print(f"\n== {spec['title']}")
     for c in configs:
         print(f"  {c.name:<22} {' '.join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in c.argv)}"
               + "".join(f"  {k}={v}" for k, v in c.env.items()))
-
-    t_start, failed, torch_info = time.monotonic(), 0, None
+    failed, torch_info = 0, None
     for r in range(args.rounds):
         order = configs[r % len(configs):] + configs[:r % len(configs)]
         for c in order:
@@ -251,8 +261,70 @@ def main():
             print(f"[round {r + 1}/{args.rounds}] {c.name:<22} train {res['train']:8.1f} img/s  "
                   f"eval {res['eval']:8.1f} img/s  peak RSS {res['rss_mib']:5.0f} MiB  "
                   f"({res['wall']:.1f} s, cpu {res['cpu']:.1f} s)", flush=True)
+    return failed, report(configs, engine, torch_info, args, spec)
 
-    report(configs, engine, torch_info, args)
+
+def main():
+    ap = argparse.ArgumentParser(description="training/eval throughput: engine vs PyTorch")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 3; --compact 2)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default 60; --compact 15)")
+    ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10; --compact 3)")
+    ap.add_argument("--eval-steps", type=int, default=None, help="eval batches (default 20; --compact 4)")
+    ap.add_argument("--batch", type=int, default=None, help="training batch (default 128; --compact 64)")
+    ap.add_argument("--eval-batch", type=int, default=None, help="eval batch (default 256; --compact 128)")
+    ap.add_argument("--engine", default="bin/bench_train", help="the engine's benchmark program")
+    ap.add_argument("--only", choices=("engine", "torch"), help="run only these configurations")
+    ap.add_argument("--verbose", action="store_true", help="echo every child's output")
+    ap.add_argument("--model", default="resnet20", help="a registered model (and timm's)")
+    ap.add_argument("--res", type=int, default=28)
+    ap.add_argument("--in-chans", type=int, choices=(1, 3), default=1)
+    ap.add_argument("--compact", action="store_true", help="the compact models at 56 px x 1 and 128 px x 3")
+    ap.add_argument("--models", default=",".join(COMPACT), help="--compact: these models")
+    ap.add_argument("--sizes", default="56,128", help="--compact: these sizes (56: 1 channel, else 3)")
+    ap.add_argument("--all-torch", action="store_true", help="PyTorch's NCHW configurations too")
+    args = ap.parse_args()
+    dflt = {"rounds": (3, 2), "steps": (60, 15), "warmup": (10, 3), "eval_steps": (20, 4), "batch": (128, 64),
+            "eval_batch": (256, 128)}
+    for k, (plain, compact) in dflt.items():
+        if getattr(args, k) is None:
+            setattr(args, k, compact if args.compact else plain)
+    if min(args.rounds, args.steps, args.eval_steps, args.batch, args.eval_batch) < 1 or args.warmup < 0:
+        ap.error("--rounds, --steps, --eval-steps, --batch, --eval-batch must be >= 1, --warmup >= 0")
+    extra = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--eval-steps",
+             str(args.eval_steps), "--batch", str(args.batch), "--eval-batch", str(args.eval_batch)]
+    if args.only != "torch" and not os.access(os.path.join(ROOT, args.engine), os.X_OK):
+        print(f"bench_train.py: the engine's benchmark {args.engine} is missing or not "
+              f"executable (make bin/bench_train builds it from tests/bench_train.c); "
+              f"--only torch runs PyTorch alone", file=sys.stderr)
+        return 2
+    if args.compact:
+        specs = [spec_of(m, r, 1 if r == 56 else 3) for m in args.models.split(",") for r in
+                 (int(x) for x in args.sizes.split(","))]
+    else:
+        specs = [spec_of(args.model, args.res, args.in_chans)]
+
+    base_env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "LD_PRELOAD")}
+    for k in ("GLIBC_TUNABLES", "LD_PRELOAD"):
+        if k in os.environ:
+            print(f"note: {k}={os.environ[k]} removed from the children's environment")
+    print(f"machine: {machine()}")
+    print(load_note("at start"))
+    print(f"driver peak RSS (the floor of every child's): "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    t_start, failed, rows = time.monotonic(), 0, []
+    for spec in specs:
+        f, ratios = run_spec(args, spec, extra, base_env)
+        failed += f
+        rows.append((spec["title"], ratios))
+    if len(specs) > 1:
+        print(f"\nsummary (engine / PyTorch's best, medians; RSS against PyTorch's lowest):")
+        print(f"  {'model, size':<58} {'train':>18} {'eval':>20} {'RSS':>6}")
+        for title, r in rows:
+            if r is None:
+                print(f"  {title:<58} (no ratio: a side did not run)")
+                continue
+            tr, ev, rss, etr, eev, ttr, tev = r
+            print(f"  {title:<58} {tr:5.2f}x ({etr:5.0f}/{ttr:5.0f}) {ev:5.2f}x ({eev:6.0f}/{tev:6.0f}) {rss:5.2f}x")
     print(load_note("at the end"))
     print(f"bench: {time.monotonic() - t_start:.0f} s, "
           f"{'all ran' if not failed else f'{failed} run(s) FAILED'}")

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""tests/bench_train.py — PyTorch's side of `make bench`: ResNet-20 training and eval throughput.
+"""tests/bench_train.py — PyTorch's side of `make bench`: training and eval throughput of ResNet-20
+(the default) or a timm model (--model NAME --res R --in-chans C, e.g. the compact models).
 
 One configuration per process: scripts/bench_train.py runs this once per configuration and
 round, choosing the allocator through the environment (GLIBC_TUNABLES, LD_PRELOAD) and the
@@ -9,7 +10,10 @@ bin/bench_train's (the engine's side): the same options, and the last line print
 
 What is timed, so that only the framework's work is: the model, data and optimizer of
 scripts/torch_ref.py (ResNet-20 on real Fashion-MNIST, normalized; SGD 0.1 Nesterov 0.9, weight
-decay 5e-4 off BN and biases; lr held at 0.1: a schedule costs nothing measurable). Before the
+decay 5e-4 off BN and biases; lr held at 0.1: a schedule costs nothing measurable); with --model,
+timm's model of that name (10 classes, --in-chans channels) from $PYSITE (default build/pysite,
+where make pysite installs timm) under the same optimizer, on Fashion-MNIST resized to --res
+(bilinear) or on --data synthetic (random pixels, as bin/bench_train's synthetic set). Before the
 timed region, --pool training batches are drawn (a seeded permutation), augmented (pad-2 random
 crop + flip) and normalized in the model's layout, and --pool eval batches are cut from the test
 set; the timed steps cycle through them. Training: --warmup untimed steps, then --steps timed
@@ -20,7 +24,7 @@ With --device cuda the model and the prepared batches live on the GPU and every 
 ends with torch.cuda.synchronize() (the baseline for bin/bench_train --backend cuda).
 Usage: /usr/bin/python3 tests/bench_train.py [--channels-last] [--steps 60] [--warmup 10]
        [--eval-steps 20] [--batch 128] [--eval-batch 256] [--pool 8] [--seed 1]
-       [--device cpu|cuda]
+       [--device cpu|cuda] [--model NAME --res R --in-chans C --data fmnist|synthetic] [--lr 0.1]
 """
 import argparse
 import math
@@ -55,7 +59,14 @@ def main():
     ap.add_argument("--pool", type=positive, default=8, help="distinct prepared batches of each kind")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--model", default="resnet20", help="resnet20 (scripts/torch_ref.py) or a timm model")
+    ap.add_argument("--res", type=positive, default=28, help="image size (Fashion-MNIST resized to it)")
+    ap.add_argument("--in-chans", type=positive, default=1, help="input channels (3: --data synthetic)")
+    ap.add_argument("--data", choices=("fmnist", "synthetic"), default="fmnist")
+    ap.add_argument("--lr", type=float, default=0.1, help="SGD's rate (the engine: schedule.lr_peak)")
     a = ap.parse_args()
+    if a.data == "fmnist" and a.in_chans != 1:
+        sys.exit("bench_train.py: Fashion-MNIST has 1 channel; --in-chans 3 needs --data synthetic")
 
     dev = torch.device(a.device)
     if a.device == "cuda":
@@ -70,27 +81,62 @@ def main():
     torch.manual_seed(a.seed)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
     print(f"torch {torch.__version__} {where} "
-          f"layout {'channels_last' if a.channels_last else 'NCHW'}", flush=True)
+          f"layout {'channels_last' if a.channels_last else 'NCHW'} model {a.model} {a.res}x{a.res}x{a.in_chans}",
+          flush=True)
 
     # ---- data, prepared before anything is timed ----
-    xtr, ytr = load("train")
-    xte, _ = load("t10k")
+    if a.data == "fmnist":
+        xtr, ytr = load("train")
+        xte, _ = load("t10k")
+    else:  # random pixels in [0, 1], labels i mod 10
+        gs = torch.Generator().manual_seed(a.seed)
+        xtr, xte = (torch.rand(n, a.in_chans, a.res, a.res, generator=gs) for n in (2048, 512))
+        ytr = torch.arange(2048) % 10
     if a.pool * a.batch > len(xtr) or a.eval_batch > len(xte):
         sys.exit(f"bench_train.py: --pool {a.pool} x --batch {a.batch} exceeds the {len(xtr)} "
                  f"training images, or --eval-batch {a.eval_batch} the {len(xte)} test images")
     g = torch.Generator().manual_seed(a.seed)
     perm = torch.randperm(len(xtr), generator=g)
     train = []
+    if a.model == "resnet20" and a.res == 28 and a.data == "fmnist":
+        prep_train = lambda x: normalize(augment(x, g))  # noqa: E731
+        prep_eval = normalize
+    else:  # [0, 1] pixels at --res (bilinear, as the engine's loader resizes), pad-2 crop + flip
+        def to01(x):
+            x = x.float() / 255 if x.dtype == torch.uint8 else x
+            return x if x.shape[-1] == a.res else F.interpolate(x, size=(a.res, a.res), mode="bilinear",
+                                                                  align_corners=False)
+
+        def prep_eval(x):
+            return (to01(x) - 0.5) / 0.25
+
+        def prep_train(x):
+            x = F.pad(prep_eval(x), (2, 2, 2, 2))
+            n = x.shape[0]
+            oy, ox = torch.randint(0, 5, (n,), generator=g), torch.randint(0, 5, (n,), generator=g)
+            out = torch.stack([x[i, :, oy[i]:oy[i] + a.res, ox[i]:ox[i] + a.res] for i in range(n)])
+            flip = torch.rand(n, generator=g) < 0.5
+            out[flip] = out[flip].flip(3)
+            return out
     for i in range(a.pool):
         idx = perm[i * a.batch:(i + 1) * a.batch]
-        train.append((normalize(augment(xtr[idx], g)).to(dev).contiguous(memory_format=fmt),
-                      ytr[idx].to(dev)))
-    evals = [normalize(xte[i * a.eval_batch:(i + 1) * a.eval_batch]).to(dev).contiguous(memory_format=fmt)
+        train.append((prep_train(xtr[idx]).to(dev).contiguous(memory_format=fmt), ytr[idx].to(dev)))
+    evals = [prep_eval(xte[i * a.eval_batch:(i + 1) * a.eval_batch]).to(dev).contiguous(memory_format=fmt)
              for i in range(min(a.pool, len(xte) // a.eval_batch))]
 
     # ---- training ----
-    model = ResNet20().to(dev).to(memory_format=fmt)
-    opt = sgd(model)
+    if a.model == "resnet20":
+        model = ResNet20()
+    else:
+        sys.path.insert(0, os.environ.get("PYSITE") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                      "..", "build", "pysite"))
+        try:
+            import timm
+        except ImportError:
+            sys.exit("bench_train.py: --model needs timm (make pysite installs it into build/pysite)")
+        model = timm.create_model(a.model, num_classes=10, in_chans=a.in_chans)
+    model = model.to(dev).to(memory_format=fmt)
+    opt = sgd(model, a.lr)
     model.train()
 
     def step(i):

@@ -487,15 +487,38 @@ Test(dataset, registry_names)
     Dataset ds;
     cr_expect_eq(dataset_load(&ds, "imagenet-typo", NULL, true), ERR_ARG);
     cr_expect(ds.n == 0 && ds.get == NULL);
-    // every listed name is registered: a missing folder is then ERR_IO, never "unknown" (ERR_ARG)
+    // every listed name is registered: a missing folder is then ERR_IO, never "unknown" (ERR_ARG);
+    // the synthetic set reads no folder
     char names[128];
     snprintf(names, sizeof names, "%s", dataset_names());
     int listed = 0;
     for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save), listed++) {
         int rc = dataset_load(&ds, t, "/nonexistent/repro", true);
-        cr_expect_eq(rc, ERR_IO, "%s: got %s", t, err_name(rc));
+        if (!strcmp(t, "synthetic")) {
+            cr_expect_eq(rc, 0);
+            dataset_free(&ds);
+        } else
+            cr_expect_eq(rc, ERR_IO, "%s: got %s", t, err_name(rc));
     }
-    cr_expect_eq(listed, 3, "dataset_names() lists %d names", listed);
+    cr_expect_eq(listed, 4, "dataset_names() lists %d names", listed);
+    cr_expect_eq(dataset_load(&ds, "imagenet", NULL, true), ERR_ARG, "known, but no reader in this build");
+}
+
+Test(dataset, synthetic_is_the_same_every_time)
+{
+    Dataset a, b;
+    cr_assert_eq(dataset_load(&a, "synthetic", NULL, true), 0);
+    cr_assert_eq(dataset_load(&b, "synthetic", NULL, false), 0);
+    cr_expect(a.n == 2048 && b.n == 512 && a.h == 128 && a.w == 128 && a.c == 3 && a.classes == 10);
+    Dataset a2;
+    cr_assert_eq(dataset_load(&a2, "synthetic", NULL, true), 0);
+    cr_expect(!memcmp(a.images, a2.images, (size_t)a.n * 128 * 128 * 3), "the same pixels on every load");
+    cr_expect(memcmp(a.images, b.images, (size_t)b.n * 128 * 128 * 3), "train and test differ");
+    long sum = 0;
+    for (size_t i = 0; i < (size_t)128 * 128 * 3; i++) sum += a.images[i];
+    cr_expect(sum > 100L * 128 * 128 * 3 && sum < 155L * 128 * 128 * 3, "pixels spread over 0..255 (mean %ld)",
+              sum / (128 * 128 * 3));
+    dataset_free(&a), dataset_free(&a2), dataset_free(&b);
 }
 
 Test(dataset, fmnist_when_installed)

@@ -10,6 +10,7 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // memset, strcmp
 
+#include "../core/rng.h"  // the synthetic set's pixels
 #include "../io/cifar.h" // cifar_load
 #include "../io/idx.h"   // fmnist_load
 
@@ -72,11 +73,34 @@ static int cifar_open(Dataset *ds, const char *dir, bool train, bool cifar100)
 static int cifar10_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, false); }
 static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, true); }
 
+// random pixels, for benchmarks and smoke tests that need no files: 128x128 RGB (an Imagenette
+// size), labels i mod 10, every pixel a Philox draw of (split, image, position)
+enum { SYN_N_TRAIN = 2048, SYN_N_TEST = 512, SYN_HW = 128 };
+
+static int synthetic_open(Dataset *ds, const char *dir, bool train)
+{
+    int n = train ? SYN_N_TRAIN : SYN_N_TEST;
+    size_t per = (size_t)SYN_HW * SYN_HW * 3;
+    uint8_t *images = xmalloc((size_t)n * per), *labels = xmalloc((size_t)n);
+    uint64_t key = rng_key(train ? 1 : 2, 0x53594e54); // "SYNT"
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        labels[i] = (uint8_t)(i % 10);
+        for (size_t j = 0; j < per; j += 4) {
+            Philox4 r = rng_block(key, (uint64_t)i, j / 4);
+            for (size_t k = 0; k < 4 && j + k < per; k++) images[(size_t)i * per + j + k] = (uint8_t)(r.v[k] >> 24);
+        }
+    }
+    dataset_init_memory(ds, "synthetic", n, 10, SYN_HW, SYN_HW, 3, images, labels);
+    return 0;
+}
+
 static const DatasetInfo registry[] = {
     {"fmnist", 60000, 10000, fmnist_open},
     {"cifar10", 50000, 10000, cifar10_open},
     {"cifar100", 50000, 10000, cifar100_open},
     {"imagenet", 1281167, 50000, NULL}, // ILSVRC-2012: no folder reader yet
+    {"synthetic", SYN_N_TRAIN, SYN_N_TEST, synthetic_open},
 };
 
 const DatasetInfo *dataset_info(const char *name)
