@@ -40,7 +40,7 @@ LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5 -lcsv
 endif
 # studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a);
 # the runner they share is studies/lib/
-STUDY_DEFS := $(wildcard studies/*.c)
+STUDY_DEFS := $(sort $(wildcard studies/*.c))
 STUDIES    := $(if $(HDF5),$(patsubst studies/%.c,%,$(STUDY_DEFS)))
 STUDY_BINS := $(addprefix bin/,$(STUDIES))
 BACK_SRC := engine/backend/ops.c engine/backend/dev.c $(wildcard engine/backend/ref/*.c)
@@ -82,7 +82,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_cuda bin/test_ops
+         bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/repro $(STUDY_BINS)
 
 .PHONY: all deps test bench bench-ops fixtures train clean pysite plots check study
@@ -109,14 +109,14 @@ bin/libengine_cuda.so: $(CU_OBJ)
 $(BINS): | $(CUDA_LIB)
 
 bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
-    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_cuda: bin/%: build/tests/%.o \
+    bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda: bin/%: build/tests/%.o \
     build/libengine.a
 	@mkdir -p bin
 	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
 bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill \
-    bin/test_augment bin/test_progressive: build/tests/fixtures.o
+    bin/test_augment bin/test_progressive bin/test_nets: build/tests/fixtures.o
 
 # bin/repro: the command line, one file per command group (engine/cli/); repro check reads the study
 # registry (studies/, with HDF5)

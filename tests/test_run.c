@@ -77,6 +77,11 @@ Test(run_id, every_committed_run_keeps_its_id)
     int n = each_file("results", true, ".h5", stored_run_keeps_its_id);
     cr_expect(n >= 60, "only %d committed run files found under results/", n);
 }
+#else
+Test(run_id, every_committed_run_keeps_its_id)
+{
+    cr_skip_test("built without HDF5 (make deps): the committed run files cannot be read");
+}
 #endif
 
 static void recipe_round_trips(const char *path)

@@ -670,3 +670,4 @@ Test(blocks, drop_path_only_on_residual_branches)
     }
     cr_expect(with >= 4, "the block cases exercise drop-path (%d do)", with);
 }
+

@@ -49,7 +49,7 @@ static void cpu_describe(char *buf, size_t cap)
     snprintf(buf, cap, "%s (%d OpenMP thread%s)", model, n, n == 1 ? "" : "s");
 }
 
-// ref and cpu keep host memory; REPRO_DEV_STAGED=1 has them say otherwise (ops.h, Dev.host)
+// ref and cpu keep host memory; REPRO_DEV_STAGED=1 has them say otherwise (core/dev.h, Dev.host)
 static bool host_memory(void)
 {
     const char *e = getenv("REPRO_DEV_STAGED");

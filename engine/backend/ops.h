@@ -1,4 +1,4 @@
-/* engine/backend/ops.h — the op table: every op's contract, and the device it runs on.
+/* engine/backend/ops.h — the op table: every op's contract, and opening a backend by name.
  *
  * Dimension legend (STYLE §9): N batch, H W height width, C channels, OC output channels,
  * K kernel, S stride, P padding, D dilation, G groups, OH OW output height width.

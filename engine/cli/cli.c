@@ -27,6 +27,8 @@ int cli_positive_arg(const char *flag, const char *v, int *out)
 // other sections and the keys a command names otherwise are refused
 static int set_model_key(TrainConfig *c, const char *kv, int index)
 {
+    char where[32];
+    snprintf(where, sizeof where, "--set %d", index);
     const char *eq = strchr(kv, '='), *dot = strchr(kv, '.');
     char set[1200];
     if (eq && (!dot || dot > eq)) snprintf(set, sizeof set, "model.%s", kv);
@@ -40,7 +42,7 @@ static int set_model_key(TrainConfig *c, const char *kv, int index)
         log_error("--set %s: the model and its weights are this command's NAME / --model and --weights", kv);
         return 2;
     }
-    return recipe_set(c, set, index) ? 2 : 0;
+    return recipe_set(c, set, where) ? 2 : 0;
 }
 
 int cli_model_option(int argc, char **argv, int *i, TrainConfig *c, int *n)
@@ -54,7 +56,7 @@ int cli_model_option(int argc, char **argv, int *i, TrainConfig *c, int *n)
         if ((rc = cli_positive_arg(o, v, &x))) return rc;
         snprintf(set, sizeof set, "model.%s=%d", !strcmp(o, "--res") ? "res" : !strcmp(o, "--classes") ? "classes"
                                                                                                         : "in_chans", x);
-        rc = recipe_set(c, set, 0) ? 2 : 0;
+        rc = recipe_set(c, set, o) ? 2 : 0;
     } else if (!strcmp(o, "--set")) rc = set_model_key(c, v, ++*n);
     else return 0;
     *i += 1;

@@ -34,6 +34,9 @@ int  cli_positive_arg(const char *flag, const char *v, int *out);
 // --reparam of a command: true when the named model has branches to fold; else says that the
 // flag changes nothing (a ResNet is its own inference form) and returns false
 bool cli_reparam_or_noop(const char *name, const char *cmd);
+// export's first argument when it names run files (RUN.h5, or a folder): their CSV and the exit
+// status; -1 when it names none, a model's name then (cmd_results.c)
+int  cli_export_runs(const char *what);
 // the usage lines of the model options, for a command's --help
 #define CLI_MODEL_OPTIONS_HELP \
     "  model options: --res N, --classes K, --in-chans C, --set model.KEY=VALUE (or KEY=VALUE):\n" \

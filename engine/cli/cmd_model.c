@@ -100,8 +100,6 @@ static int usage_export(FILE *f, const char *prog)
     return f == stdout ? 0 : 2;
 }
 
-int cli_export_runs(const char *what); // cmd_results.c: export RUN.h5 | DIR
-
 int cmd_export(int argc, char **argv, const char *prog)
 {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
@@ -193,10 +191,10 @@ static int usage_logits(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s logits --model NAME --weights FILE.safetensors [--ema] [--reparam] --input X.npy\n"
                "           --out Y.npy [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
-               "           [--backend %s] [--batch B]\n"
+               "           [--backend B] [--batch N]   (B: %s)\n"
                "  runs the model in eval mode (batch norm on running statistics, no dropout) on X, a\n"
                "  float32 .npy array of shape (N, H, W, C) already normalized (NHWC, H = W = the\n"
-               "  resolution, default X's), B images at a time (default 32), and writes the logits as\n"
+               "  resolution, default X's), N images at a time (default 32), and writes the logits as\n"
                "  a float32 .npy array (N, classes). --weights: a timm state dict or one of our\n"
                "  checkpoints (--ema: its EMA weights). --reparam: the weights folded into the\n"
                "  inference form first (GhostNetV3), as export and eval do; a no-op, said so, for a\n"
@@ -285,6 +283,7 @@ int cmd_logits(int argc, char **argv, const char *prog)
     }
     if (weights_load(&p, weights, ema, name, NULL)) goto out;
     if (fold) model_fold(name, &s.net[0].g, &pf, &p);
+    netset_refresh(&s, run); // batch norm folded into the convolutions
     logits = xmalloc((size_t)n * classes * sizeof *logits);
     size_t per = (size_t)xs.h * xs.w * xs.c;
     for (int64_t i = 0; i < n;) {

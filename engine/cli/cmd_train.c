@@ -73,7 +73,7 @@ int cmd_train(int argc, char **argv, const char *prog)
 static int usage_eval(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s eval --model NAME --weights FILE.safetensors [--ema] [--reparam]\n"
-               "           [--recipe FILE] [--set section.key=value ...] [--backend %s]\n"
+               "           [--recipe FILE] [--set section.key=value ...] [--backend B]   (B: %s)\n"
                "  evaluates the weights (a timm state dict, or one of our checkpoints; --ema: its EMA\n"
                "  weights) on the test split of the recipe's dataset, prepared as the recipe's runs\n"
                "  evaluate (model.res, data.mean/std, data.crop_pct, data.eval_limit, train.eval_batch),\n"

@@ -120,6 +120,16 @@ const char *dataset_names(void)
     return buf;
 }
 
+const char *dataset_names_all(void)
+{
+    static char buf[256];
+    if (!buf[0])
+        for (int i = 0, at = 0; i < LEN(registry); i++)
+            at += snprintf(buf + at, sizeof buf - (size_t)at, "%s%s%s", i ? ", " : "", registry[i].name,
+                           registry[i].open ? "" : " (no reader yet)");
+    return buf;
+}
+
 bool dataset_known(const char *name)
 {
     const DatasetInfo *d = dataset_info(name);

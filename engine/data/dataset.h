@@ -49,7 +49,8 @@ const DatasetInfo *dataset_info(const char *name);
 // for a name without a reader (the line lists the valid ones) or a missing location, ERR_IO or
 // ERR_FORMAT from the reader, with one line printed; on error *ds is zeroed and owns nothing.
 int  dataset_load(Dataset *ds, const char *name, const char *dir, bool train);
-const char *dataset_names(void);      // the names dataset_load reads: "fmnist, cifar10, cifar100"
+const char *dataset_names(void);      // the names dataset_load reads: "fmnist, cifar10, cifar100, ..."
+const char *dataset_names_all(void);  // every registry name, those without a reader marked so
 bool dataset_known(const char *name); // can dataset_load read it? (recipes check it early)
 void dataset_free(Dataset *ds);  // releases and zeroes *ds; a zeroed Dataset is fine
 void dataset_limit(Dataset *ds, int n); // keep the first n samples (0 = all; n > ds->n keeps all)

@@ -25,6 +25,7 @@ static void build(Net *n, const ModelKnobs *k, int res)
     n->res = res;
     model_build(&n->g, n->model, k, n->batch, res);
     graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
+    if (n->mode == GRAPH_EVAL) graph_fold_bn(&n->g); // and BN into its conv (net_refresh)
     n->out = n->g.node[n->g.n_node - 1].out;
     n->classes = graph_shape(&n->g, n->out).c;
 }
@@ -77,6 +78,14 @@ void net_logits(NetSet *s, Net *n, const float *x, float *logits)
 {
     net_forward(s, n, x, false, 0, 0); // eval: running BN statistics, no draws
     dev_download(s->a.dev, logits, graph_val(&n->g, &s->a, n->out), (size_t)n->batch * n->classes * sizeof(float));
+}
+
+void net_refresh(NetSet *s, Net *n) { graph_refresh_folds(&n->g, s->a.dev, &s->a); }
+
+void netset_refresh(NetSet *s, const Params *p)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->net[i].p == p && s->net[i].mode == GRAPH_EVAL) net_refresh(s, &s->net[i]);
 }
 
 void netset_free(NetSet *s)

@@ -7,7 +7,8 @@
  * mode), fused (BN-ReLU and add-ReLU one op each way), and a NetSet plans every Net into ONE arena
  * on disjoint stretches of its timeline, since they never run at the same time: the arena holds
  * the largest of them, not their sum. Nets of several models and tables may share a set (the
- * teachers). Parameters are the caller's: the first Net built over an empty table declares it,
+ * teachers). Evaluation nets run batch norm folded into the convolution before it (graph.h,
+ * graph_fold_bn): net_refresh makes those weights, before the net runs and after weights change. Parameters are the caller's: the first Net built over an empty table declares it,
  * and the caller allocates it (weights only, or with optimizer slots).
  */
 #ifndef NETS_H
@@ -52,6 +53,11 @@ void netset_plan(NetSet *s, void (*reserve)(NetSet *s, int i, void *user), void 
 void net_forward(NetSet *s, Net *n, const float *x, bool train, uint64_t seed, uint64_t sample0);
 // eval-mode logits of host images x into host logits (n->batch, n->classes)
 void net_logits(NetSet *s, Net *n, const float *x, float *logits);
+// an evaluation net's folded convolutions (graph_fold_bn: every batch norm folded into the conv
+// before it) made again from its table's current weights and running statistics: after every
+// plan and whenever they change, before it runs; netset_refresh: every evaluation net over p
+void net_refresh(NetSet *s, Net *n);
+void netset_refresh(NetSet *s, const Params *p);
 void netset_free(NetSet *s);
 
 #endif

@@ -56,6 +56,7 @@ static GNode *new_node(Graph *g, GKind kind, const char *name, int in0, int in1)
     snprintf(n->name, sizeof n->name, "%s", name);
     n->in[0] = in0;
     n->in[1] = in1;
+    n->fold = -1;
     for (int i = 0; i < 4; i++) n->par[i] = -1;
     return n;
 }
@@ -326,6 +327,70 @@ int graph_fuse(Graph *g)
     free(readers);
     free(producer);
     return folded;
+}
+
+int graph_fold_bn(Graph *g)
+{
+    int *readers = xcalloc((size_t)g->n_t, sizeof *readers), *producer = xmalloc((size_t)g->n_t * sizeof *producer);
+    for (int t = 0; t < g->n_t; t++) producer[t] = -1;
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        if (n->kind == G_FUSED) continue;
+        producer[n->out] = i;
+        for (int k = 0; k < 2; k++)
+            if (n->in[k] >= 0 && n->kind != G_INPUT) readers[n->in[k]]++;
+    }
+    int out = g->node[g->n_node - 1].out, folded = 0;
+    g->fold_n = 0;
+    for (int j = 0; j < g->n_node; j++) {
+        GNode *b = &g->node[j];
+        if (b->kind != G_BN) continue;
+        int t = b->in[0], i = producer[t];
+        if (i < 0 || readers[t] != 1 || t == out) continue;
+        GNode *c = &g->node[i];
+        if (c->kind != G_CONV || c->conv.act != ACT_NONE || c->fold >= 0) continue;
+        c->fold = j;
+        c->fold_at = g->fold_n;
+        g->fold_n += (size_t)c->conv.oc * c->conv.kh * c->conv.kw * (c->conv.x.c / c->conv.g) + c->conv.oc;
+        g->fold_n = (g->fold_n + 31) / 32 * 32; // the next conv's weights 128-byte aligned
+        c->out = b->out;
+        producer[b->out] = i;
+        b->kind = G_FUSED;
+        b->in[0] = b->in[1] = -1;
+        folded++;
+    }
+    free(readers);
+    free(producer);
+    return folded;
+}
+
+void graph_refresh_folds(Graph *g, Dev *d, const Arena *a)
+{
+    if (!g->fold_n) return;
+    Params *p = g->params;
+    params_pull(p, ROLE_W); // the weights and running statistics on the host (params.h)
+    float *f = xmalloc(g->fold_n * sizeof *f);
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *c = &g->node[i];
+        if (c->kind != G_CONV || c->fold < 0) continue;
+        const GNode *bn = &g->node[c->fold];
+        const float *w = params_host(p, ROLE_W, c->par[0]), *cb = c->par[1] >= 0 ? params_host(p, ROLE_W, c->par[1]) : NULL;
+        const float *gamma = params_host(p, ROLE_W, bn->par[0]), *beta = params_host(p, ROLE_W, bn->par[1]);
+        const float *mean = params_host(p, ROLE_W, bn->par[2]), *var = params_host(p, ROLE_W, bn->par[3]);
+        int oc = c->conv.oc;
+        size_t per = (size_t)c->conv.kh * c->conv.kw * (c->conv.x.c / c->conv.g); // a filter: (KH, KW, C/G)
+        float *fw = f + c->fold_at, *fb = fw + (size_t)oc * per;
+        for (int k = 0; k < oc; k++) {
+            // batch norm's own evaluation arithmetic (rstd in float), so folding moves only the
+            // rounding of the product
+            float s = gamma[k] * (1.0f / sqrtf(var[k] + bn->bn.eps));
+            for (size_t j = 0; j < per; j++) fw[(size_t)k * per + j] = w[(size_t)k * per + j] * s;
+            fb[k] = beta[k] + ((cb ? cb[k] : 0.0f) - mean[k]) * s;
+        }
+    }
+    dev_upload(d, arena_at(a, g->fold_slot), f, g->fold_n * sizeof *f);
+    free(f);
+    g->folds_fresh = true;
 }
 
 const char *graph_kind_name(GKind k)

@@ -39,6 +39,9 @@ typedef struct {
     int in[2], out;   // tensor indices (in[1] = -1 when unused)
     int par[4];       // parameter indices: conv/linear (w, b), bn (gamma, beta, mean, var); -1 unused
     bool zero_init;   // bn: gamma starts at 0 (timm's zero_init_last on a residual branch's last BN)
+    int fold;         // conv of an evaluation graph: the batch norm folded into it (graph_fold_bn),
+                      // -1 none; its weights and bias are then the fold buffer's from fold_at
+    size_t fold_at;   // floats into the fold buffer: the folded weights (as w), then OC biases
 } GNode;
 
 typedef struct {
@@ -59,6 +62,9 @@ typedef struct {
     bool     torch_init; // graph_init_params: PyTorch's default conv init instead of timm's
                          // ResNet one (a builder that sets it: timm's model defines no init)
     bool     init_goog;   // graph_init_params as timm's EfficientNet/MobileNet (_init_weight_goog)
+    size_t   fold_n;      // floats of the folded convolutions' weights and biases (graph_fold_bn)
+    ArenaSlot fold_slot;  // where they live, reserved by graph_plan for the plan's whole timeline
+    bool     folds_fresh; // graph_refresh_folds has filled them since the last plan
 } Graph;
 
 void graph_init(Graph *g, Params *p);
@@ -112,6 +118,16 @@ int g_concat(Graph *g, int a, int b);
 // tensor between them disappears. The activation's node stays as G_FUSED, doing nothing, so node
 // indices (and the dropout streams keyed on them) do not move. Returns how many were folded.
 int graph_fuse(Graph *g);
+// evaluation graphs only (batch norm on running statistics is then an affine map per channel):
+// folds each batch norm into the convolution feeding it when it is that output's only reader, so
+// the pair runs as one convolution with bias and the BN's fused activation, its weights w*s and
+// bias beta + (b - mean)*s, s = gamma / sqrt(var + eps) — one pass over the activations less.
+// The BN node stays as G_FUSED. Call after graph_fuse, before graph_plan; returns the count.
+// The folded weights are a copy: graph_refresh_folds makes them from the table's current weights
+// and running statistics, and must run after every plan and whenever those change (the
+// trainer does it at every evaluation); a forward pass before it stops with a message
+int graph_fold_bn(Graph *g);
+void graph_refresh_folds(Graph *g, Dev *d, const Arena *a);
 
 // ---- execution (graph_exec.c) ----------------------------------------------------------------
 // GRAPH_EVAL: forward only, a tensor's value lives from its producer to its last reader (the

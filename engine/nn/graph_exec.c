@@ -73,6 +73,8 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
         if (born[t] < 0) continue; // the tensor between a fused pair: gone
         g->val[t] = arena_reserve_live(a, shape_numel(g->t[t].s), t0 + born[t], t0 + dies[t]);
     }
+    if (g->fold_n) g->fold_slot = arena_reserve(a, g->fold_n); // folded weights: for the plan's whole timeline
+    g->folds_fresh = false;
     for (int i = 0; i < n; i++)
         if (g->node[i].kind == G_BN) {
             int last = train ? 2 * n - 1 - i : i;
@@ -127,7 +129,21 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         int x = n->in[0], y = n->out;
         switch (n->kind) {
         case G_INPUT: case G_FUSED: break;
-        case G_CONV: conv2d_forward(d, n->conv, V(y), V(x), W(n->par[0]), W(n->par[1])); break;
+        case G_CONV:
+            if (n->fold < 0) {
+                conv2d_forward(d, n->conv, V(y), V(x), W(n->par[0]), W(n->par[1]));
+                break;
+            }
+            { // batch norm folded in: the fold buffer's weights and bias, the BN's activation
+                CHECK(g->folds_fresh, "graph_forward: %s: folded weights not made since the last plan "
+                      "(graph_refresh_folds)", n->name);
+                Conv2d c = n->conv;
+                c.bias = true;
+                c.act = g->node[n->fold].bn.act;
+                const float *fw = arena_at(a, g->fold_slot) + n->fold_at;
+                conv2d_forward(d, c, V(y), V(x), fw, fw + (size_t)c.oc * c.kh * c.kw * (c.x.c / c.g));
+            }
+            break;
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;

@@ -56,7 +56,7 @@ static const RecipeKey keys[] = {
      "PyTorch's convention (0.1) unless bn_momentum_tf; 0 = the model's own (PyTorch 0.1)", NULL, NULL},
     {"model", "bn_momentum_tf", K_BOOL, F(net.bn_momentum_tf), 0, 0, "bn_momentum is TF's: running = m*running "
      "+ (1-m)*batch, = PyTorch 1-m (EfficientNetV2 0.9; ResNet-RS 0 = the last batch's statistics)", NULL, NULL},
-    {"data", "dataset", K_STR, F(dataset), 0, 0, "the data set (data/dataset.h)", dataset_names, NULL},
+    {"data", "dataset", K_STR, F(dataset), 0, 0, "the data set (data/dataset.h)", dataset_names_all, NULL},
     {"data", "dir", K_STR, F(data_dir), 0, 0, "data folder (empty: the dataset's default)", NULL, NULL},
     {"data", "train_limit", K_INT, F(train_limit), 0, BIG, "use the first N training samples (0 = all)", NULL, NULL},
     {"data", "eval_limit", K_INT, F(eval_limit), 0, BIG, "use the first N test samples (0 = all)", NULL, NULL},
@@ -479,7 +479,8 @@ static int resolve(TrainConfig *c, FILE *missing)
         fprintf(missing, "needs: data.dataset = %s: no reader for it here (valid now: %s)\n", c->dataset,
                 dataset_names());
     else if (!dataset_known(c->dataset)) {
-        log_error("recipe: data.dataset = '%s': unknown dataset (valid: %s)", c->dataset, dataset_names());
+        log_error("recipe: data.dataset = '%s': %s (valid: %s)", c->dataset,
+                  dataset_info(c->dataset) ? "this build has no reader for it" : "unknown dataset", dataset_names());
         return ERR_FORMAT;
     }
     if (!dev_known(c->backend)) {
@@ -529,8 +530,9 @@ static int resolve(TrainConfig *c, FILE *missing)
     return 0;
 }
 
-// one "section.key=value" override (the index-th --set) into c; 0 or ERR_FORMAT with one line
-static int apply_set(TrainConfig *c, const char *set, int index)
+// one "section.key=value" override into c, named `where` (and index, when > 0) in messages; 0 or
+// ERR_FORMAT with one line
+static int apply_set(TrainConfig *c, const char *set, const char *where, int index)
 {
     char section[32], key[64];
     const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
@@ -540,7 +542,7 @@ static int apply_set(TrainConfig *c, const char *set, int index)
     }
     snprintf(section, sizeof section, "%.*s", (int)(dot - set), set);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    Ctx y = {c, "--set", 0, NULL, ""};
+    Ctx y = {c, where, 0, NULL, ""};
     on_entry(&y, section, key, eq + 1, index);
     return y.err;
 }
@@ -561,7 +563,7 @@ static int load(TrainConfig *c, const char *name, FILE *in_f, int n_sets, char *
         }
     }
     for (int i = 0; i < n_sets; i++) {
-        int rc = apply_set(c, sets[i], i + 1);
+        int rc = apply_set(c, sets[i], "--set", i + 1);
         if (rc) x.err = rc;
     }
     if (x.err) return x.err;
@@ -597,7 +599,7 @@ int recipe_parse(TrainConfig *c, const char *name, const char *text, int n_sets,
 
 void recipe_defaults(TrainConfig *c) { defaults(c); }
 
-int recipe_set(TrainConfig *c, const char *set, int index) { return apply_set(c, set, index); }
+int recipe_set(TrainConfig *c, const char *set, const char *where) { return apply_set(c, set, where, 0); }
 
 int recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *needs)
 {

@@ -36,9 +36,9 @@ int  recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *set
 // the defaults of every key, unresolved (what recipe_load starts from)
 void recipe_defaults(TrainConfig *c);
 // one override "section.key=value" into c, checked as a recipe line (not resolved: the caller
-// checks what it uses); index: its place among the command's --set options, for the message.
+// checks what it uses); where: what the message names as its origin ("--set:2", "--res").
 // 0 or ERR_FORMAT with one line
-int  recipe_set(TrainConfig *c, const char *set, int index);
+int  recipe_set(TrainConfig *c, const char *set, const char *where);
 // the resolved recipe as INI text (every key; malloc'd, NUL-terminated: free it)
 char *recipe_text(const TrainConfig *c);
 // the run id of a resolved recipe: 16 hex digits of the FNV-1a hash of its identifying keys' text

@@ -215,7 +215,10 @@ static int teachers_open(Distill *ds)
     if (T < 0) return T;
     ds->T = T;
     ds->t = xcalloc((size_t)T, sizeof *ds->t);
-    int sizes[2], n_sizes = net_batches(e->train->n, e->batch, false, sizes);
+    // the batches teachers see: the training steps' (of the epoch's length) and, for stored
+    // logits, the pass over the training split in order
+    int sizes[4], n_sizes = net_batches(e->epoch_len, e->batch, false, sizes);
+    n_sizes += net_batches(e->train->n, e->batch, false, sizes + n_sizes);
     ModelKnobs k = model_knobs_default();
     k.in_chans = e->in_chans, k.num_classes = e->classes;
     netset_init(&ds->nets, e->dev);
@@ -224,6 +227,7 @@ static int teachers_open(Distill *ds)
         t->id = ts[i];
         if (model_check(t->id.name, &k)) return ERR_ARG;
         for (int s = 0; s < n_sizes; s++) {
+            if (netset_find(&ds->nets, &t->p, sizes[s], GRAPH_EVAL)) continue;
             netset_add(&ds->nets, &t->p, t->id.name, &k, sizes[s], e->res, GRAPH_EVAL);
             int rc = s ? 0 : params_alloc(&t->p, e->dev, 0, false); // declared by the first build
             if (rc) return rc;
@@ -236,6 +240,7 @@ static int teachers_open(Distill *ds)
         if (rc) return rc;
     }
     netset_plan(&ds->nets, NULL, NULL);
+    for (int i = 0; i < T; i++) netset_refresh(&ds->nets, &ds->t[i].p); // frozen: folded once
     return 0;
 }
 

@@ -71,6 +71,8 @@ typedef struct {
     Dev           *dev;
     int            classes, in_chans, res; // the student's (teachers are built alike)
     int            batch;                  // the training batch (a step has at most this many)
+    int            epoch_len;              // samples per epoch (the loader's: repeated augmentation
+                                           // makes it differ from train->n), for the last batch
     const Dataset *train;                  // the training split (its n: stored-logit rows)
     const AugArgs *aug;                    // normalization for computing stored logits
     uint64_t       seed;                   // the run's: the epoch order, the discriminator's init

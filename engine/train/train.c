@@ -319,6 +319,7 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     const char *kill_at = getenv("REPRO_KILL_AT_STEP");
     t->kill_at = kill_at ? atol(kill_at) : 0;
     t->c = *c;
+    c = &t->c; // the models keep the config's strings (model name): the trainer's copy, not the caller's
     t->training = train;
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
@@ -367,8 +368,8 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
         return 0;
     }
     if (c->ema.decay > 0) ema_init(&t->p);
-    DistillEnv de = {&t->d, ns->s.net[0].classes, c->net.in_chans, c->res, c->batch, &t->train, &c->aug,
-                     c->seed, t->p.n_slots};
+    DistillEnv de = {&t->d, ns->s.net[0].classes, c->net.in_chans, c->res, c->batch, t->ltr.epoch_len, &t->train,
+                     &c->aug, c->seed, t->p.n_slots};
     if (distill_on(&c->distill) && (rc = distill_open(&t->dist, &c->distill, &de))) goto fail;
     if (distill_aux_params(t->dist)) optim_init(distill_aux_params(t->dist), &c->optim); // its slots' start
     *out = t;
@@ -446,6 +447,14 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
 
 bool trainer_has_folded(const Trainer *t) { return t->folded; }
 
+// the eval model over table p (the trained one, or the folded form's) of the full batches
+static Net *eval_net(Trainer *t, const Params *p)
+{
+    int sizes[2];
+    net_batches(t->test.n, t->c.eval_batch, false, sizes);
+    return nets_get(&t->ns, p, sizes[0], GRAPH_EVAL);
+}
+
 Params *trainer_params(Trainer *t) { return &t->p; }
 
 int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
@@ -453,8 +462,8 @@ int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
     CHECK(!folded || t->folded, "trainer_evaluate: no folded form of %s in this trainer", t->c.model);
     if (ema) ema_swap(&t->p);
     if (folded) // the current weights into the folded table (any of the folded models' graphs)
-        model_fold(t->c.model, &nets_get(&t->ns, &t->pf, MIN(t->c.eval_batch, t->test.n), GRAPH_EVAL)->g, &t->pf,
-                   &t->p);
+        model_fold(t->c.model, &eval_net(t, &t->pf)->g, &t->pf, &t->p);
+    netset_refresh(&t->ns.s, folded ? &t->pf : &t->p); // BN folded into the eval models' convolutions
     int rc = evaluate(&t->ns, folded ? &t->pf : &t->p, &t->lev, &t->c, s);
     if (ema) ema_swap(&t->p);
     return rc;
@@ -540,7 +549,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->status = "running";
     r->params = params_count(&t->p, true);
     snprintf(r->device, sizeof r->device, "%s", t->d.desc);
-    r->macs = graph_macs(&nets_get(&t->ns, &t->p, MIN(c->eval_batch, t->test.n), GRAPH_EVAL)->g); // model.res
+    r->macs = graph_macs(&eval_net(t, &t->p)->g); // model.res
     int start_epoch = 0;
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,

@@ -87,12 +87,12 @@ int  study_main(const StudyDef *d, int argc, char **argv);
 void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out);
 // the claims report of d's stored results in dir for tier; returns the number of claims run
 int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
-// published vs reproduced (results/published.csv, studies/check.c), then every study's claims on
+// published vs reproduced (results/published.csv, studies/lib/check.c), then every study's claims on
 // the tiers it has results for; 0, 1 when a reproduction is outside its tolerance, 2 on bad input
 int  study_check_all(const char *published, const char *results, FILE *out);
-// every registered study (studies/registry.c), NULL-terminated; and one by name
+// every study, NULL-terminated, in name order: build/studies/registry.c, which the Makefile
+// writes from the files studies/*.c (each defines `const StudyDef study_<name>`)
 extern const StudyDef *const study_registry[];
-const StudyDef *study_find(const char *name);
 const char     *tier_name(TierId t);
 
 // claim helpers: 1 when a >= b - slack (mean top-1 of two labels), -1 when either is missing

@@ -31,8 +31,7 @@
  */
 #include <stdio.h> // fprintf
 
-#include "../op_math.h" // act_f: the 1x1 GEMM's epilogue
-#include "cpu.h"
+#include "vmath.h" // the 1x1 GEMM's epilogue: act_v, ldn, stn
 
 // scratch slots of this file (cpu.h): results to add, and blocked copies of activations
 enum { S_DX = 0, S_DW = 1, S_DB = 2, S_XB = 4, S_YB = 5, S_DXB = 6 };
@@ -183,16 +182,32 @@ static bool gemm_applies(Conv2d o)
            o.g == 1;
 }
 
+// y (m, oc) = act(y + b) in vectors (a partial one at each row's end)
+static inline __attribute__((always_inline)) void gemm_epilogue(float *y, const float *b, long m, int oc,
+                                                               const ActKind act)
+{
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < m; i++)
+        for (int k0 = 0; k0 < oc; k0 += 16) {
+            int nl = MIN(16, oc - k0);
+            float *p = y + i * oc + k0;
+            stn(p, act_v(act, ldn(p, nl) + (b ? ldn(b + k0, nl) : V16(0.0f))), nl);
+        }
+}
+
 static void gemm_forward(Conv2d o, float *y, const float *x, const float *w, const float *b)
 {
     long m = (long)o.x.n * o.x.h * o.x.w;
     DNNL_CHECK(dnnl_sgemm('N', 'T', m, o.oc, o.x.c, 1.0f, x, o.x.c, w, o.x.c, 0.0f, y, o.oc)); // x w^T
     if (!b && !o.act) return;
-    int oc = o.oc;
-    ActKind act = o.act;
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < m; i++)
-        for (int k = 0; k < oc; k++) y[i * oc + k] = act_f(act, y[i * oc + k] + (b ? b[k] : 0.0f));
+    switch (o.act) { // the bias and activation over y, the activation a constant in each copy
+    case ACT_NONE: gemm_epilogue(y, b, m, o.oc, ACT_NONE); break;
+    case ACT_RELU: gemm_epilogue(y, b, m, o.oc, ACT_RELU); break;
+    case ACT_RELU6: gemm_epilogue(y, b, m, o.oc, ACT_RELU6); break;
+    case ACT_SILU: gemm_epilogue(y, b, m, o.oc, ACT_SILU); break;
+    case ACT_HSWISH: gemm_epilogue(y, b, m, o.oc, ACT_HSWISH); break;
+    default: gemm_epilogue(y, b, m, o.oc, o.act);
+    }
 }
 
 static void gemm_backward(Conv2d o, float *dx, float *dw, float *db, const float *dy, const float *x,

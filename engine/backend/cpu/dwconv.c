@@ -22,10 +22,7 @@
  * by lane (MobileNetV3's 72, 120, 200, 240, 480...).
  */
 #pragma GCC optimize("fp-contract=fast") // a*b + c as one FMA (-std=c11 otherwise keeps them apart)
-#include <string.h> // memcpy, memset
-#ifdef __AVX512F__
-#include <immintrin.h> // masked loads and stores: a partial block stays in a register
-#endif
+#include <string.h> // memset
 
 #include "vmath.h"
 
@@ -46,29 +43,6 @@ bool cpu_dw_weights_own(Conv2d o)
 {
     Shape4 ys = conv2d_out(o);
     return o.kh * o.kw >= 25 || ys.h * ys.w <= 4;
-}
-
-// n (<= 16) lanes of p into a vector, the rest 0; and back
-static inline v16 ldn(const float *p, int n)
-{
-    if (n == 16) return *(const v16 *)p;
-#ifdef __AVX512F__
-    return (v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
-#else
-    v16 v = V16(0.0f);
-    memcpy(&v, p, (size_t)n * sizeof(float));
-    return v;
-#endif
-}
-
-static inline void stn(float *p, v16 v, int n)
-{
-    if (n == 16) *(v16 *)p = v;
-#ifdef __AVX512F__
-    else _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
-#else
-    else memcpy(p, &v, (size_t)n * sizeof(float));
-#endif
 }
 
 // w (C, KH, KW) -> wt (KH, KW, C)

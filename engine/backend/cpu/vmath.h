@@ -13,10 +13,38 @@
 #ifndef VMATH_H
 #define VMATH_H
 
+#include <string.h> // memcpy
+#ifdef __AVX512F__
+#include <immintrin.h> // masked loads and stores: a partial vector stays in a register
+#endif
+
 #include "../op_math.h"
 #include "cpu.h"
 
 #define V16(x) ((v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x})
+
+// n (<= 16) lanes of p into a vector, the rest 0; and back
+static inline v16 ldn(const float *p, int n)
+{
+    if (n == 16) return *(const v16 *)p;
+#ifdef __AVX512F__
+    return (v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+#else
+    v16 v = V16(0.0f);
+    memcpy(&v, p, (size_t)n * sizeof(float));
+    return v;
+#endif
+}
+
+static inline void stn(float *p, v16 v, int n)
+{
+    if (n == 16) *(v16 *)p = v;
+#ifdef __AVX512F__
+    else _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+#else
+    else memcpy(p, &v, (size_t)n * sizeof(float));
+#endif
+}
 
 // a select: where m (a comparison's all-ones lanes) then a else b
 static inline v16 v16_sel(v16i m, v16 a, v16 b) { return (v16)((m & (v16i)a) | (~m & (v16i)b)); }
