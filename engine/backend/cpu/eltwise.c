@@ -58,30 +58,33 @@ void cpu_act_forward(Dev *d, Act op, float *y, const float *x)
     cpu_exec(d, p, 0, 2, a);
 }
 
-// dx += dy * f'(x) in vectors (vmath.h's act_dv), the kind a constant in each copy; the last
-// n mod 16 values with op_math.h's act_df
+// dx (+)= dy * f'(x) in vectors (vmath.h's act_dv), the kind a constant in each copy; the last
+// n mod 16 values with op_math.h's act_df. w: dx written (set bit), not read
 static inline __attribute__((always_inline)) void act_backward_t(size_t n, float *dx, const float *dy,
-                                                                const float *x, const ActKind act)
+                                                                const float *x, bool w, const ActKind act)
 {
     size_t nv = n / 16;
 #pragma omp parallel for schedule(static) if (n > PAR_N)
     for (size_t v = 0; v < nv; v++) {
         size_t i = 16 * v;
-        *(v16 *)(dx + i) = *(const v16 *)(dx + i) + *(const v16 *)(dy + i) * act_dv(act, *(const v16 *)(x + i));
+        v16 g = *(const v16 *)(dy + i) * act_dv(act, *(const v16 *)(x + i));
+        if (!w) g += *(const v16 *)(dx + i);
+        *(v16 *)(dx + i) = g;
     }
-    for (size_t i = 16 * nv; i < n; i++) dx[i] += dy[i] * act_df(act, x[i]);
+    for (size_t i = 16 * nv; i < n; i++) dx[i] = (w ? 0.0f : dx[i]) + dy[i] * act_df(act, x[i]);
 }
 
 void cpu_act_backward(Dev *d, Act op, float *dx, const float *dy, const float *x, GradSet set)
 {
+    bool w = set & SET_0;
     switch (op.act) {
-    case ACT_RELU: act_backward_t(op.n, dx, dy, x, ACT_RELU); break;
-    case ACT_RELU6: act_backward_t(op.n, dx, dy, x, ACT_RELU6); break;
-    case ACT_SILU: act_backward_t(op.n, dx, dy, x, ACT_SILU); break;
-    case ACT_HSWISH: act_backward_t(op.n, dx, dy, x, ACT_HSWISH); break;
-    case ACT_HSIGMOID: act_backward_t(op.n, dx, dy, x, ACT_HSIGMOID); break;
-    case ACT_SIGMOID: act_backward_t(op.n, dx, dy, x, ACT_SIGMOID); break;
-    case ACT_GELU: act_backward_t(op.n, dx, dy, x, ACT_GELU); break;
+    case ACT_RELU: act_backward_t(op.n, dx, dy, x, w, ACT_RELU); break;
+    case ACT_RELU6: act_backward_t(op.n, dx, dy, x, w, ACT_RELU6); break;
+    case ACT_SILU: act_backward_t(op.n, dx, dy, x, w, ACT_SILU); break;
+    case ACT_HSWISH: act_backward_t(op.n, dx, dy, x, w, ACT_HSWISH); break;
+    case ACT_HSIGMOID: act_backward_t(op.n, dx, dy, x, w, ACT_HSIGMOID); break;
+    case ACT_SIGMOID: act_backward_t(op.n, dx, dy, x, w, ACT_SIGMOID); break;
+    case ACT_GELU: act_backward_t(op.n, dx, dy, x, w, ACT_GELU); break;
     default: CHECK(0, "act_backward on cpu: activation %d", (int)op.act);
     }
 }
@@ -178,28 +181,35 @@ void cpu_chanmul_forward(Dev *d, ChanMul op, float *y, const float *x, const flo
         }
 }
 
+// one pass over an image: per pixel and 16-channel block, dx (+)= dy*s and the block's
+// sum(dy*x) in a row of the image's sums; set bits: dx or ds written, not read
 void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
                           const float *x, const float *s, GradSet set)
 {
     int c = op.x.c;
     size_t hw = (size_t)op.x.h * op.x.w;
+    bool wx = set & SET_0, wsum = set & SET_1;
+    float *acc = ds ? cpu_scratch(d, 0, (size_t)op.x.n * c) : NULL;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < op.x.n; n++) {
         const float *sn = s + (size_t)n * c;
-        float *acc = ds ? xcalloc((size_t)c, sizeof(float)) : NULL;
+        float *an = acc ? acc + (size_t)n * c : NULL;
+        if (an) memset(an, 0, (size_t)c * sizeof *an);
         for (size_t i = 0; i < hw; i++) {
             size_t at = ((size_t)n * hw + i) * c;
-            if (dx)
-#pragma omp simd
-                for (int k = 0; k < c; k++) dx[at + k] += dy[at + k] * sn[k];
-            if (acc)
-#pragma omp simd
-                for (int k = 0; k < c; k++) acc[k] += dy[at + k] * x[at + k];
+            for (int k0 = 0; k0 < c; k0 += 16) {
+                int nl = MIN(16, c - k0);
+                v16 g = ldn(dy + at + k0, nl);
+                if (dx) {
+                    v16 v = g * ldn(sn + k0, nl);
+                    if (!wx) v += ldn(dx + at + k0, nl);
+                    stn(dx + at + k0, v, nl);
+                }
+                if (an) stn(an + k0, ldn(an + k0, nl) + g * ldn(x + at + k0, nl), nl);
+            }
         }
-        if (acc) {
-            for (int k = 0; k < c; k++) ds[(size_t)n * c + k] += acc[k];
-            free(acc);
-        }
+        if (an)
+            for (int k = 0; k < c; k++) ds[(size_t)n * c + k] = (wsum ? 0.0f : ds[(size_t)n * c + k]) + an[k];
     }
 }
 

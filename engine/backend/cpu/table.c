@@ -1,10 +1,11 @@
 /* engine/backend/cpu/table.c — the fast CPU backend's op table: every op of ops.h, as cpu_<op>,
  * and the backward ops that write their activation gradients when asked (GradSet, ops.h): those
- * of a ResNet's (and GhostNet's gated) training step, where a zero fill and a read per tensor
- * are worth saving.
+ * of a ResNet's (and GhostNet's gated) training step, and the activations and squeeze-excitation
+ * gates of the compact networks, where a zero fill and a read per tensor are worth saving.
  */
 #include "cpu.h"
 
 const OpTable cpu_ops = OPS_TABLE_SET(cpu, OP_BIT(conv2d_backward) | OP_BIT(batchnorm_backward) |
                                                OP_BIT(add_backward) | OP_BIT(chanpad_backward) |
-                                               OP_BIT(mul_backward));
+                                               OP_BIT(mul_backward) | OP_BIT(act_backward) |
+                                               OP_BIT(chanmul_backward));
