@@ -267,9 +267,9 @@ def run_spec(args, spec, extra, base_env):
 def main():
     ap = argparse.ArgumentParser(description="training/eval throughput: engine vs PyTorch")
     ap.add_argument("--rounds", type=int, default=None, help="rounds (default 3; --compact 2)")
-    ap.add_argument("--steps", type=int, default=None, help="timed steps (default 60; --compact 15)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default 60; --compact 20)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10; --compact 3)")
-    ap.add_argument("--eval-steps", type=int, default=None, help="eval batches (default 20; --compact 4)")
+    ap.add_argument("--eval-steps", type=int, default=None, help="eval batches (default 20; --compact 10)")
     ap.add_argument("--batch", type=int, default=None, help="training batch (default 128; --compact 64)")
     ap.add_argument("--eval-batch", type=int, default=None, help="eval batch (default 256; --compact 128)")
     ap.add_argument("--engine", default="bin/bench_train", help="the engine's benchmark program")
@@ -283,7 +283,7 @@ def main():
     ap.add_argument("--sizes", default="56,128", help="--compact: these sizes (56: 1 channel, else 3)")
     ap.add_argument("--all-torch", action="store_true", help="PyTorch's NCHW configurations too")
     args = ap.parse_args()
-    dflt = {"rounds": (3, 2), "steps": (60, 15), "warmup": (10, 3), "eval_steps": (20, 4), "batch": (128, 64),
+    dflt = {"rounds": (3, 2), "steps": (60, 20), "warmup": (10, 3), "eval_steps": (20, 10), "batch": (128, 64),
             "eval_batch": (256, 128)}
     for k, (plain, compact) in dflt.items():
         if getattr(args, k) is None:

@@ -10,7 +10,10 @@
  * post-op; hard-sigmoid, which oneDNN 2.6 lacks, runs in place after the convolution.
  *
  * Versions (Dev.variant selects; the op test runs both as rows cpu and cpu-alt):
- *   0 (default) our own Winograd F(4x4,3x3) (winograd.c) for 3x3, stride 1, no dilation, groups,
+ *   0 (default) 1x1, stride 1, no groups: oneDNN's sgemm over the pixels (below: beta = 1 adds
+ *     backward's results in place). Depthwise (groups = C = OC): dwconv.c's kernels (its header
+ *     gives the times; backward weights stays oneDNN's where that is faster). Else
+ *     our own Winograd F(4x4,3x3) (winograd.c) for 3x3, stride 1, no dilation, groups,
  *     bias or fused activation, padding <= 2, C and OC multiples of 16 up to 64 (ResNet-20's
  *     convolutions and the like): each block of tiles goes through all three stages in cache,
  *     and backward data adds into dx in its pass. ResNet-20 at batch 128, 2 threads, forward +
