@@ -90,7 +90,7 @@ def main():
         xte, _ = load("t10k")
     else:  # random pixels in [0, 1], labels i mod 10
         gs = torch.Generator().manual_seed(a.seed)
-        xtr, xte = (torch.rand(n, a.in_chans, a.res, a.res, generator=gs) for n in (2048, 512))
+        xtr, xte = (torch.rand(n, a.in_chans, a.res, a.res, generator=gs) for n in (2048, 1280))
         ytr = torch.arange(2048) % 10
     if a.pool * a.batch > len(xtr) or a.eval_batch > len(xte):
         sys.exit(f"bench_train.py: --pool {a.pool} x --batch {a.batch} exceeds the {len(xtr)} "

@@ -75,7 +75,7 @@ static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifa
 
 // random pixels, for benchmarks and smoke tests that need no files: 128x128 RGB (an Imagenette
 // size), labels i mod 10, every pixel a Philox draw of (split, image, position)
-enum { SYN_N_TRAIN = 2048, SYN_N_TEST = 512, SYN_HW = 128 };
+enum { SYN_N_TRAIN = 2048, SYN_N_TEST = 1280, SYN_HW = 128 };
 
 static int synthetic_open(Dataset *ds, const char *dir, bool train)
 {
