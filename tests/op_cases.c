@@ -344,6 +344,9 @@ const OpCase op_cases[] = {
     CONV("dwconv 3x3 s2", ((Shape4){2, 9, 9, 8}), 8, 3, 3, 2, 1, 1, 8, false),
     CONV("dwconv 5x5 x2 bias", ((Shape4){2, 7, 8, 6}), 12, 5, 5, 1, 2, 1, 6, true),
     // 1x1 stride 1: cpu's GEMM (sgemm, beta = 1 adds into dx and dw), bias included
+    // cpu's Winograd with a bias (its gradient summed beside the backward passes)
+    {"conv2d 3x3 s1 winograd bias", conv_spec, conv_call, 1e-5, true, false,
+     .conv = {{2, 6, 7, 16}, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, true}},
 #define GEMM(nm, n, h, w, c, oc, bias)                                                        \
     {nm, conv_spec, conv_call, 1e-5, true, false, .conv = {{n, h, w, c}, oc, 1, 1, 1, 1, 0, 0, 1, 1, 1, bias}}
     GEMM("conv2d 1x1 s1 gemm bias", 2, 5, 7, 24, 40, true),
@@ -390,6 +393,8 @@ const OpCase op_cases[] = {
      .conv = {{2, 5, 9, 4}, 6, 1, 3, 1, 2, 0, 1, 1, 1, 1, true}},
     {"conv2d 3x3 bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,
      .conv = {{2, 9, 9, 8}, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, ACT_RELU}},
+    {"conv2d 3x3 s1 winograd bias+relu fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
+     .conv = {{2, 9, 7, 32}, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, ACT_RELU}},
     {"conv2d 1x1 s1 gemm bias+silu fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
      .conv = {{3, 5, 3, 24}, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_SILU}},
     {"conv2d 1x1 s1 gemm bias+relu6 fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,

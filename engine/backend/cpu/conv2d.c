@@ -213,16 +213,21 @@ static void gemm_forward(Conv2d o, float *y, const float *x, const float *w, con
     }
 }
 
+// db += the sum of dy (m rows of oc) over its rows, row by row (a fixed order)
+static void bias_grad(float *db, const float *dy, long m, int oc)
+{
+    for (long i = 0; i < m; i++)
+#pragma omp simd
+        for (int k = 0; k < oc; k++) db[k] += dy[i * oc + k];
+}
+
 static void gemm_backward(Conv2d o, float *dx, float *dw, float *db, const float *dy, const float *x,
                           const float *w, bool set)
 {
     long m = (long)o.x.n * o.x.h * o.x.w;
     if (dx) DNNL_CHECK(dnnl_sgemm('N', 'N', m, o.x.c, o.oc, 1.0f, dy, o.oc, w, o.x.c, set ? 0.0f : 1.0f, dx, o.x.c));
     if (dw) DNNL_CHECK(dnnl_sgemm('T', 'N', o.oc, o.x.c, m, 1.0f, dy, o.oc, x, o.x.c, 1.0f, dw, o.x.c)); // dy^T x
-    if (db)
-        for (long i = 0; i < m; i++)
-#pragma omp simd
-            for (int k = 0; k < o.oc; k++) db[k] += dy[i * o.oc + k];
+    if (db) bias_grad(db, dy, m, o.oc);
 }
 
 void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b)
@@ -232,7 +237,7 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
         return;
     }
     if (d->variant == 0 && cpu_wino_applies(op)) {
-        cpu_wino_forward(d, op, y, x, w);
+        cpu_wino_forward(d, op, y, x, w, b);
         return;
     }
     if (d->variant == 0 && cpu_dw_applies(op)) {
@@ -384,6 +389,7 @@ void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, con
     if (d->variant == 0 && cpu_wino_applies(op)) {
         if (dx) cpu_wino_backward_data(d, op, dx, dy, w, set & SET_0);
         if (dw) cpu_wino_backward_weights(d, op, dw, dy, x);
+        if (db && op.bias) bias_grad(db, dy, (long)op.x.n * conv2d_out(op).h * conv2d_out(op).w, op.oc);
         return;
     }
     if (d->variant == 0 && gemm_applies(op)) {

@@ -82,12 +82,13 @@ void cpu_accumulate(float *dst, const float *src, size_t n);
 typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int   v16i __attribute__((vector_size(64)));
 
-// Winograd F(4x4,3x3) (winograd.c): cpu_wino_shape, the convolutions it can serve (3x3, stride 1,
-// no dilation, groups, bias or fused activation, C and OC multiples of 16; conv2d.c gives those
-// above our limits to oneDNN's); cpu_wino_applies, those our kernels take
+// Winograd F(4x4,3x3) (winograd.c): cpu_wino_shape, the convolutions oneDNN's can serve (3x3,
+// stride 1, no dilation, groups, bias or fused activation, C and OC multiples of 16; conv2d.c gives
+// those above our limits to oneDNN's); cpu_wino_applies, those our kernels take (forward: with a
+// bias and a fused activation too)
 bool cpu_wino_shape(Conv2d o);
 bool cpu_wino_applies(Conv2d o);
-void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w);
+void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, const float *b);
 void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);
 void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, const float *x);
 

@@ -32,7 +32,7 @@
 #include <omp.h>    // omp_get_max_threads, omp_get_thread_num, omp_get_num_threads
 #include <string.h> // memset
 
-#include "cpu.h"
+#include "vmath.h" // act_v: the forward's fused activation
 
 
 enum { TP = 36 }; // positions of a 6x6 transformed tile
@@ -104,11 +104,13 @@ typedef struct {
     int pad;          // the input row of output row r's first tap: 4*ty - pad
     int th, tw;       // tiles per image, rows and columns
     long tiles;
+    const float *bias; // forward: y = act(conv + bias) in the output transform (evaluation's
+    ActKind act;       // folded batch norm); NULL and ACT_NONE otherwise
 } Geo;
 
 static Geo geo(int n, int h, int w, int c, int oh, int ow, int oc, int pad)
 {
-    Geo g = {n, h, w, c, oh, ow, oc, pad, (oh + 3) / 4, (ow + 3) / 4, 0};
+    Geo g = {n, h, w, c, oh, ow, oc, pad, (oh + 3) / 4, (ow + 3) / 4, 0, NULL, ACT_NONE};
     g.tiles = (long)n * g.th * g.tw;
     return g;
 }
@@ -203,7 +205,7 @@ static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, 
 {
     int n, oy, ox;
     tile_at(g, t, &n, &oy, &ox);
-    v16 r[4][6];
+    v16 r[4][6], bias = g->bias ? LD(g->bias + o0) : V16(0.0f);
     for (int j = 0; j < 6; j++) {
         v16 o[4];
         const float *c = m + (size_t)j * stride;
@@ -222,6 +224,7 @@ static void output_tile(const Geo *g, float *y, long t, int o0, const float *m, 
             if (xx >= g->ow) break;
             v16 *p = (v16 *)(row + (size_t)xx * g->oc);
             if (add) *p += o[j];
+            else if (g->bias || g->act) *p = act_v(g->act, o[j] + bias);
             else *p = o[j];
         }
     }
@@ -358,23 +361,30 @@ static size_t conv_work(const Geo *g)
 // ---------------------------------------------------------------------------------------------
 // the entry points (conv2d.c decides when they serve)
 
-bool cpu_wino_shape(Conv2d o)
+// 3x3, stride 1, no dilation or groups, channels in whole vectors
+static bool wino_geometry(Conv2d o)
 {
     return o.kh == 3 && o.kw == 3 && o.sh == 1 && o.sw == 1 && o.dh == 1 && o.dw == 1 && o.g == 1 &&
-           !o.bias && o.act == ACT_NONE && o.x.c % 16 == 0 && o.oc % 16 == 0;
+           o.x.c % 16 == 0 && o.oc % 16 == 0;
 }
 
-// ours: the Winograd shapes with a symmetric padding <= 2 (backward data pads by 2 - pad) and at
-// most 64 channels each side (the transformed kernel, 36 C OC floats, stays within L2)
+bool cpu_wino_shape(Conv2d o) { return wino_geometry(o) && !o.bias && o.act == ACT_NONE; }
+
+// ours: the Winograd geometry with a symmetric padding <= 2 (backward data pads by 2 - pad) and
+// at most 64 channels each side (the transformed kernel, 36 C OC floats, stays within L2); the
+// forward takes a bias and a fused activation (evaluation, batch norm folded in); conv2d.c adds
+// the bias gradient beside the backward passes
 bool cpu_wino_applies(Conv2d o)
 {
-    return cpu_wino_shape(o) && o.ph == o.pw && o.ph <= 2 && o.x.c <= 64 && o.oc <= 64;
+    return wino_geometry(o) && o.ph == o.pw && o.ph <= 2 && o.x.c <= 64 && o.oc <= 64;
 }
 
-void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w)
+void cpu_wino_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, const float *b)
 {
     Shape4 ys = conv2d_out(o);
     Geo g = geo(o.x.n, o.x.h, o.x.w, o.x.c, ys.h, ys.w, o.oc, o.ph);
+    g.bias = o.bias ? b : NULL;
+    g.act = o.act;
     float *u = cpu_scratch(d, 3, (size_t)TP * o.x.c * o.oc), *wt = cpu_scratch(d, 5, (size_t)9 * o.x.c * o.oc);
     kernel_transform(w, o.oc, o.x.c, u, wt, false);
     wino_conv(&g, x, u, y, false, cpu_scratch(d, 4, conv_work(&g)));
