@@ -363,6 +363,12 @@ const OpCase op_cases[] = {
     DWCONV("dwconv 5x5 s2 c16 bias", 2, 10, 10, 16, 5, 2, 2, true),
     DWCONV("dwconv 7x7 s1 c7", 2, 8, 6, 7, 7, 1, 3, true),
     DWCONV("dwconv 3x3 s1 c48 2x2", 4, 2, 2, 48, 3, 1, 1, false),
+    // tiny maps at stride 2, where an output column's taps partly or wholly miss the map (the
+    // backward weights' column ranges: floor division of negative numerators)
+    DWCONV("dwconv 7x7 s2 c16 2x2", 2, 2, 2, 16, 7, 2, 3, false),
+    DWCONV("dwconv 7x7 s2 c20 3x3", 2, 3, 3, 20, 7, 2, 3, true),
+    {"dwconv 3x5 s2 c24 2x2", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{2, 2, 2, 24}, 24, 3, 5, 2, 2, 1, 2, 1, 1, 24, false}},
 #undef DWCONV
     CONV("conv2d 3x3 d2 p2", ((Shape4){2, 9, 10, 5}), 7, 3, 3, 1, 2, 2, 1, false),
     CONV("conv2d 7x7 s2 n1 c3", ((Shape4){1, 13, 11, 3}), 8, 7, 7, 2, 3, 1, 1, false),

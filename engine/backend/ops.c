@@ -150,8 +150,10 @@ static void conv2d_check(Dev *d, const char *fn, Conv2d o)
           "%s on %s: groups %d do not divide C=%d and OC=%d: %s", fn, b, o.g, o.x.c, o.oc,
           CONV_STR(o));
     Shape4 y = conv2d_out(o);
-    CHECK(y.h > 0 && y.w > 0, "%s on %s: kernel larger than padded input, output %s: %s", fn, b,
-          SHAPE_STR(y), CONV_STR(o));
+    // the dilated kernel must fit the padded input (conv2d_out's division would round a negative
+    // size up to an output of 1)
+    CHECK(y.h > 0 && y.w > 0 && o.x.h + 2 * o.ph >= o.dh * (o.kh - 1) + 1 && o.x.w + 2 * o.pw >= o.dw * (o.kw - 1) + 1,
+          "%s on %s: kernel larger than padded input, output %s: %s", fn, b, SHAPE_STR(y), CONV_STR(o));
     CHECK((unsigned)o.act < ACT_COUNT, "%s on %s: unknown fused activation %d: %s", fn, b,
           (int)o.act, CONV_STR(o));
 }

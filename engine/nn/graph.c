@@ -479,6 +479,8 @@ void graph_init_params(Graph *g, uint64_t seed)
 {
     Params *p = g->params;
     CHECK(p->buf[ROLE_W], "graph_init_params: allocate the parameter table first");
+    CHECK(!g->fold_n, "graph_init_params: an evaluation graph with folded batch norm (graph_fold_bn) no longer "
+          "has its BN nodes: initialize through a training graph over the same table");
     params_pull(p, ROLE_W); // written on the host, then pushed (params.h)
     uint64_t key = rng_key(seed, 0x1417);
     for (int i = 0; i < g->n_node; i++) {

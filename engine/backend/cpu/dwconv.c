@@ -45,6 +45,10 @@ bool cpu_dw_weights_own(Conv2d o)
     return o.kh * o.kw >= 25 || ys.h * ys.w <= 4;
 }
 
+// floor(a / b) for b > 0 (C's division truncates negative quotients towards 0: a column range
+// that should be empty would take column 0)
+static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 // w (C, KH, KW) -> wt (KH, KW, C)
 static void taps_last(float *wt, const float *w, int c, int taps)
 {
@@ -56,20 +60,21 @@ static void taps_last(float *wt, const float *w, int c, int taps)
 // kh0, kh0 + step, ... < kh1 and columns kw0, ... < kw1 (step: the stride when gathering dx, else 1)
 typedef struct { int kh0, kh1, kw0, kw1, step; } Window;
 
-// sum over the window of LD(a + (kh*ah + kw*aw)*c) * LD(w + (kh*KW + kw)*c), k0 already in a and w;
-// KW (when not 0) is the kernel width as a constant, and the window covers whole rows: unrolled
+// sum over the window of LD(a + ((kh - kh0)*ah + (kw - kw0)*aw)*c) * LD(w + (kh*KW + kw)*c): a is
+// the window's first tap (kh0, kw0), k0 already in a and w; KW (when not 0) is the kernel width as
+// a constant, and the window covers whole rows: unrolled
 static inline __attribute__((always_inline)) v16 window_dot(v16 acc, const float *a, const float *w, Window win,
                                                            long ah, long aw, int c, int kw_all, const int KW)
 {
     if (KW) {
         for (int kh = win.kh0; kh < win.kh1; kh += win.step)
             for (int kw = 0; kw < KW; kw++)
-                acc += LD(a + (kh * ah + kw * aw) * c) * LD(w + (size_t)(kh * KW + kw) * c);
+                acc += LD(a + ((kh - win.kh0) * ah + kw * aw) * c) * LD(w + (size_t)(kh * KW + kw) * c);
         return acc;
     }
     for (int kh = win.kh0; kh < win.kh1; kh += win.step)
         for (int kw = win.kw0; kw < win.kw1; kw += win.step)
-            acc += LD(a + (kh * ah + kw * aw) * c) * LD(w + (size_t)(kh * kw_all + kw) * c);
+            acc += LD(a + ((kh - win.kh0) * ah + (kw - win.kw0) * aw) * c) * LD(w + (size_t)(kh * kw_all + kw) * c);
     return acc;
 }
 
@@ -79,7 +84,8 @@ static inline __attribute__((always_inline)) v16 window_dot_n(v16 acc, const flo
 {
     for (int kh = win.kh0; kh < win.kh1; kh += win.step)
         for (int kw = win.kw0; kw < win.kw1; kw += win.step)
-            acc += ldn(a + (kh * ah + kw * aw) * c, nl) * ldn(w + (size_t)(kh * kw_all + kw) * c, nl);
+            acc += ldn(a + ((kh - win.kh0) * ah + (kw - win.kw0) * aw) * c, nl) *
+                   ldn(w + (size_t)(kh * kw_all + kw) * c, nl);
     return acc;
 }
 
@@ -95,7 +101,16 @@ static inline __attribute__((always_inline)) void forward_row(Conv2d o, Shape4 y
         int iw0 = ow * o.sw - o.pw;
         win.kw0 = MAX(0, -iw0), win.kw1 = MIN(o.kw, o.x.w - iw0);
         bool whole = win.kw0 == 0 && win.kw1 == o.kw;
-        const float *xp = x + (((size_t)n * o.x.h + ih0) * o.x.w + iw0) * c; // tap (0, 0): may be outside
+        if (win.kh0 >= win.kh1 || win.kw0 >= win.kw1) { // no tap inside (padding alone): the bias
+            float *yp = y + (((size_t)n * ys.h + oh) * ys.w + ow) * c;
+            for (int k0 = 0; k0 < c; k0 += 16) {
+                int nl = MIN(16, c - k0);
+                stn(yp + k0, act_v(act, (add ? ldn(yp + k0, nl) : V16(0.0f)) + (b ? ldn(b + k0, nl) : V16(0.0f))), nl);
+            }
+            continue;
+        }
+        // the window's first tap (kh0, kw0), inside the map
+        const float *xp = x + (((size_t)n * o.x.h + (ih0 + win.kh0)) * o.x.w + (iw0 + win.kw0)) * c;
         float *yp = y + (((size_t)n * ys.h + oh) * ys.w + ow) * c;
         int k0 = 0;
         for (; k0 + 16 <= c; k0 += 16) {
@@ -141,6 +156,8 @@ void cpu_dw_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, 
 
 // the first k >= lo with k = r (mod s), r in [0, s)
 static inline int first_congruent(int lo, int r, int s) { return lo + ((r - lo) % s + s) % s; }
+
+
 
 // dx (+)= the transposed convolution of dy, per input pixel, its channel blocks in turn: dx(ih, iw)
 // gathers dy(oh, ow) w(kh, kw) over oh*s - p + kh = ih, i.e. kh = ih + p - oh*s: every s-th kernel
@@ -221,7 +238,7 @@ static inline __attribute__((always_inline)) void weights_row_t(Conv2d o, Shape4
         row[kh] = ih >= 0 && ih < o.x.h ? xn + (size_t)ih * o.x.w * c : zeros;
     }
     // columns whose K taps all land inside: 0 <= ow*s - p and ow*s - p + K - 1 < W
-    int in0 = MIN(ys.w, (o.pw + o.sw - 1) / o.sw), in1 = MAX(in0, MIN(ys.w, (o.x.w - K + o.pw) / o.sw + 1));
+    int in0 = MIN(ys.w, (o.pw + o.sw - 1) / o.sw), in1 = MAX(in0, MIN(ys.w, floor_div(o.x.w - K + o.pw, o.sw) + 1));
     const float *gr = dn + (size_t)oh * ys.w * c;
     for (int k0 = 0; k0 < c; k0 += 16) {
         int nl = MIN(16, c - k0);
@@ -279,7 +296,7 @@ void cpu_dw_backward_weights(Dev *d, Conv2d o, float *dw, float *db, const float
         for (int kh = 0; kh < o.kh; kh++)
             for (int kw = 0; kw < o.kw; kw++) {
                 // output columns whose tap lands inside: 0 <= ow*s - p + kw < W
-                int ow0 = MAX(0, (o.pw - kw + o.sw - 1) / o.sw), ow1 = MIN(ys.w, (o.x.w - 1 + o.pw - kw) / o.sw + 1);
+                int ow0 = MAX(0, (o.pw - kw + o.sw - 1) / o.sw), ow1 = MIN(ys.w, floor_div(o.x.w - 1 + o.pw - kw, o.sw) + 1);
                 float *acc_t = pn + (size_t)(kh * o.kw + kw) * c;
                 for (int k0 = 0; k0 < c; k0 += 16) {
                     int nl = MIN(16, c - k0);

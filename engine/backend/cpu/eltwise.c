@@ -139,6 +139,12 @@ void cpu_add_backward(Dev *d, Add op, float *da, float *db, const float *dy, con
     bool w1 = set & SET_0, w2 = set & SET_1;
     if (!o1) { o1 = o2; w1 = w2; o2 = NULL; }
     if (!o1) return;
+    if (o1 == o2) { // add(x, x): both gradients are one buffer (add_grad's restrict): dy twice into it
+        if (w1 || w2) memset(o1, 0, op.n * sizeof *o1);
+        add_grad(op.n, o1, false, NULL, false, dy, op.act ? y : NULL, op.act != ACT_NONE,
+                 op.act == ACT_RELU6 ? 6.0f : INFINITY);
+        w1 = false, o2 = NULL;
+    }
     if (op.act == ACT_NONE) add_grad(op.n, o1, w1, o2, w2, dy, NULL, false, 0);
     else add_grad(op.n, o1, w1, o2, w2, dy, y, true, op.act == ACT_RELU6 ? 6.0f : INFINITY);
 }

@@ -51,10 +51,14 @@ static inline v16 v16_sel(v16i m, v16 a, v16 b) { return (v16)((m & (v16i)a) | (
 static inline v16 v16_max(v16 a, v16 b) { return v16_sel(a > b, a, b); }
 static inline v16 v16_min(v16 a, v16 b) { return v16_sel(a < b, a, b); }
 
-// e^x, Cephes' expf: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-5 minimax polynomial
+// e^x, Cephes' expf: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-5 minimax polynomial; x is
+// clamped to [-87.3, 88.4] (e^x from 1e-38 to 2.4e38, never 0 or inf), a NaN stays NaN (a diverged
+// step must stay visible through sigmoid and SiLU)
 static inline v16 v16_exp(v16 x)
 {
-    x = v16_min(v16_max(x, V16(-87.3365447505531f)), V16(88.3762626647949f));
+    v16 in = x;
+    x = v16_sel(x < V16(-87.3365447505531f), V16(-87.3365447505531f), x); // comparisons false for NaN:
+    x = v16_sel(x > V16(88.3762626647949f), V16(88.3762626647949f), x);   // it passes through
     v16 n = x * V16(1.44269504088896341f) + V16(0.5f);
     v16i ni = __builtin_convertvector(n, v16i);
     ni -= (v16i)(n < __builtin_convertvector(ni, v16)) & 1; // floor
@@ -67,7 +71,8 @@ static inline v16 v16_exp(v16 x)
     p = p * x + V16(1.6666665459E-1f);
     p = p * x + V16(5.0000001201E-1f);
     p = p * x * x + x + V16(1.0f);
-    return (v16)((v16i)p + ((ni + 127) << 23) - (127 << 23)); // times 2^n
+    p = (v16)((v16i)p + ((ni + 127) << 23) - (127 << 23)); // times 2^n
+    return v16_sel(in != in, in, p);                       // NaN in, NaN out
 }
 
 static inline v16 v16_sigmoid(v16 x) { return V16(1.0f) / (V16(1.0f) + v16_exp(-x)); }
