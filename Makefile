@@ -8,7 +8,7 @@ CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -MMD -MP -Iengine -I.
-LDLIBS  := -fopenmp -lm -lz -linih
+LDLIBS  := -fopenmp -lm -lz -linih -ljpeg -lpng
 PYTHON  := /usr/bin/python3
 # timm's folder (make fixtures installs it there), for the fixtures and tests/test_timm_weights.sh
 PYSITE  ?= build/pysite
@@ -83,7 +83,7 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/repro $(STUDY_BINS)
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/image_tool bin/repro $(STUDY_BINS)
 
 .PHONY: all deps test bench bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
@@ -169,7 +169,7 @@ bin/%: build/tests/%.o build/libengine.a
 
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \
-            libinih-dev zlib1g-dev libjpeg62-turbo-dev libcriterion-dev libopenmpi-dev openmpi-bin \
+            libinih-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev libopenmpi-dev openmpi-bin \
             dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy python3-pip \
             libtcmalloc-minimal4
 deps:
@@ -189,8 +189,8 @@ deps:
 # prints a skip line without torch or timm). CRITERION_JOBS=1: one test at a time, since each trains
 # on both cores with OpenMP; two at once (and a child each, in the resume tests) slowed test_train
 # from 26 s to over 5 minutes here
-test: $(TESTS) bin/repro $(STUDY_BINS) pysite
-	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
+test: $(TESTS) bin/image_tool bin/repro $(STUDY_BINS) pysite
+	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
 	    $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc

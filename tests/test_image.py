@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""tests/test_image.py — engine/io/image.h against Pillow (the same libjpeg-turbo underneath).
+
+Writes its own images with Pillow (RGB at 4:2:0, 4:2:2 and 4:4:4, quality 75 and 95, progressive,
+restart markers, odd sizes, grayscale, CMYK, a PNG with alpha named .JPEG) plus a few files of the
+shared photograph sets when ../shared/data is unpacked (data/), and checks through bin/image_tool:
+  - a full-scale decode equals Pillow's Image.open(f).convert(mode) bit for bit, RGB and L, whole
+    and in windows (only their rows and columns decoded), including CMYK's conversion;
+  - a DCT-scaled decode (1/2, 1/4, 1/8) has the scaled size and stays within a few levels of
+    Pillow's full decode reduced by box averaging (a sanity bound: the exact check of scaled decodes
+    is the transforms' one, against torchvision);
+  - truncated data, a 0-byte file and a text file are a one-line error, exit 1, never a crash.
+Prints one line per case and a summary; exit 1 when a case failed.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(ROOT, "bin", "image_tool")
+passed = failed = 0
+
+
+def ok(msg):
+    global passed
+    passed += 1
+    print(f"ok    {msg}")
+
+
+def fail(msg):
+    global failed
+    failed += 1
+    print(f"FAIL  {msg}")
+
+
+def tool(*args):
+    return subprocess.run([TOOL, *map(str, args)], capture_output=True, text=True)
+
+
+def decode(path, c, denom=1, win=None):
+    """the engine's decode as an array (h, w, c), or the completed process when it failed"""
+    out = path + ".raw"
+    r = tool("decode", path, out, c, denom, *(win or ()))
+    if r.returncode:
+        return r
+    h, w, cc = map(int, r.stdout.split())
+    return np.fromfile(out, dtype=np.uint8).reshape(h, w, cc)
+
+
+def pil(path, mode):
+    a = np.asarray(Image.open(path).convert(mode))
+    return a[..., None] if a.ndim == 2 else a
+
+
+def images(tmp):
+    """(name, path) of the images written here"""
+    rng = np.random.default_rng(3)
+    # smooth content with edges, so that subsampling and quantization matter
+    yy, xx = np.mgrid[0:67, 0:93]
+    base = np.stack([(xx * 3 + yy) % 256, (yy * 4) % 256, ((xx - yy) * 5) % 256], -1).astype(np.uint8)
+    base = np.clip(base.astype(int) + rng.integers(-20, 20, base.shape), 0, 255).astype(np.uint8)
+    out = []
+    for name, kw in [("rgb 4:2:0 q75", dict(quality=75, subsampling=2)),
+                     ("rgb 4:2:2 q90", dict(quality=90, subsampling=1)),
+                     ("rgb 4:4:4 q95", dict(quality=95, subsampling=0)),
+                     ("rgb progressive", dict(quality=80, progressive=True)),
+                     ("rgb optimized", dict(quality=85, optimize=True))]:
+        p = os.path.join(tmp, name.replace(" ", "_").replace(":", "") + ".jpg")
+        Image.fromarray(base).save(p, **kw)
+        out.append((name, p))
+    p = os.path.join(tmp, "odd.jpg")  # sizes that are no multiple of the 16-pixel MCU
+    Image.fromarray(base[:37, :53]).save(p, quality=75)
+    out.append(("rgb 37x53", p))
+    p = os.path.join(tmp, "gray.jpg")
+    Image.fromarray(base[..., 1]).save(p, quality=80)
+    out.append(("grayscale", p))
+    p = os.path.join(tmp, "cmyk.jpg")
+    Image.fromarray(base).convert("CMYK").save(p, quality=90)
+    out.append(("cmyk", p))
+    p = os.path.join(tmp, "png_named.JPEG")
+    Image.fromarray(np.dstack([base, (base[..., :1] // 2)])).save(p, format="PNG")
+    out.append(("png named .JPEG (alpha)", p))
+    # a few files of the shared sets, when `make data` has unpacked them
+    for d in ("data/imagenette-160/val", "data/cifar10/test"):
+        root = os.path.join(ROOT, d)
+        if os.path.isdir(root):
+            cls = sorted(os.listdir(root))[0]
+            for f in sorted(os.listdir(os.path.join(root, cls)))[:3]:
+                out.append((f"{d.split('/')[1]} {f}", os.path.join(root, cls, f)))
+    return out
+
+
+def main():
+    if not os.access(TOOL, os.X_OK):
+        print(f"FAIL  {TOOL} missing (make bin/image_tool)")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, p in images(tmp):
+            for mode, c in (("RGB", 3), ("L", 1)):
+                want = pil(p, mode)
+                got = decode(p, c)
+                if isinstance(got, subprocess.CompletedProcess):
+                    fail(f"{name} {mode}: {got.stderr.strip()}")
+                    continue
+                if got.shape == want.shape and np.array_equal(got, want):
+                    ok(f"{name} {mode}: {want.shape[1]}x{want.shape[0]} equals Pillow's decode bit for bit")
+                else:
+                    diff = np.abs(got.astype(int) - want.astype(int)).max() if got.shape == want.shape else -1
+                    fail(f"{name} {mode}: shape {got.shape} vs {want.shape}, max difference {diff}")
+            h, w = pil(p, "RGB").shape[:2]
+            full = pil(p, "RGB")
+            for (y0, x0, hh, ww) in ((h // 3, w // 4, h // 2, w // 3), (1, 17, h - 2, 9), (h - 5, w - 7, 5, 7)):
+                got = decode(p, 3, 1, (y0, x0, hh, ww))
+                if isinstance(got, subprocess.CompletedProcess):
+                    fail(f"{name} window {y0},{x0} {hh}x{ww}: {got.stderr.strip()}")
+                elif np.array_equal(got, full[y0:y0 + hh, x0:x0 + ww]):
+                    ok(f"{name}: window rows {y0}+{hh}, columns {x0}+{ww} equals the full decode's")
+                else:
+                    fail(f"{name}: window {y0},{x0} {hh}x{ww} differs by "
+                         f"{np.abs(got.astype(int) - full[y0:y0 + hh, x0:x0 + ww].astype(int)).max()}")
+            if not p.lower().endswith((".jpg", ".jpeg")) or "png" in name:
+                continue
+            for denom in (2, 4, 8):
+                got = decode(p, 3, denom)
+                if isinstance(got, subprocess.CompletedProcess):
+                    fail(f"{name} 1/{denom}: {got.stderr.strip()}")
+                    continue
+                sh, sw = -(-h // denom), -(-w // denom)
+                if got.shape[:2] != (sh, sw):
+                    fail(f"{name} 1/{denom}: shape {got.shape[:2]}, expected {(sh, sw)}")
+                    continue
+                # Pillow's draft asks libjpeg for the same DCT scaling: equal bit for bit
+                im = Image.open(p)
+                im.draft("RGB", (max(1, w // denom), max(1, h // denom)))  # Pillow picks scale w // asked
+                dr = np.asarray(im.convert("RGB"))
+                if dr.shape[:2] == (sh, sw) and np.array_equal(got, dr):
+                    ok(f"{name} 1/{denom}: {sw}x{sh} equals Pillow's draft decode at 1/{denom} bit for bit")
+                else:
+                    fail(f"{name} 1/{denom}: draft {dr.shape[:2]}, max difference "
+                         f"{np.abs(got.astype(int) - dr.astype(int)).max() if dr.shape == got.shape else -1}")
+                # and is an image of the same content: near the box average of the full decode
+                if h >= denom and w >= denom:
+                    ref = np.asarray(Image.fromarray(full).reduce(denom))
+                    m = min(ref.shape[0], sh), min(ref.shape[1], sw)
+                    mean = np.abs(got[:m[0], :m[1]].astype(int) - ref[:m[0], :m[1]].astype(int)).mean()
+                    (ok if mean < 16 else fail)(f"{name} 1/{denom}: mean difference {mean:.2f} from Pillow's "
+                                                f"box-averaged full decode")
+                # a window at the scale equals the same rows and columns of the scaled decode
+                if sh >= 4 and sw >= 4:
+                    y0, x0, hh, ww = sh // 4, sw // 3, sh // 2, sw // 2
+                    win = decode(p, 3, denom, (y0, x0, hh, ww))
+                    (ok if not isinstance(win, subprocess.CompletedProcess) and
+                     np.array_equal(win, got[y0:y0 + hh, x0:x0 + ww]) else fail)(
+                        f"{name} 1/{denom}: window rows {y0}+{hh}, columns {x0}+{ww} equals the scaled decode's")
+        # malformed files: one line, exit 1
+        good = images(tmp)[0][1]
+        data = open(good, "rb").read()
+        cases = [("truncated JPEG", data[:len(data) // 2]), ("0-byte file", b""),
+                 ("text named .jpg", b"this is not an image\n"), ("JPEG header only", data[:200])]
+        for name, b in cases:
+            p = os.path.join(tmp, name.replace(" ", "_") + ".jpg")
+            open(p, "wb").write(b)
+            r = tool("decode", p, p + ".raw", 3, 1)
+            lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+            if r.returncode == 1 and len(lines) == 1 and p in lines[0]:
+                ok(f"{name}: one line naming the file ({lines[0].strip()})")
+            else:
+                fail(f"{name}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
