@@ -170,7 +170,7 @@ bin/%: build/tests/%.o build/libengine.a
 # ---- dependencies: Debian packages, installed only when missing ----------------------------------
 DEB_PKGS := build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools gnuplot-nox libcsv-dev \
             libinih-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev libopenmpi-dev openmpi-bin \
-            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy python3-pip \
+            dataset-fashion-mnist python3-torch python3-torchvision python3-h5py python3-numpy python3-pil python3-pip \
             libtcmalloc-minimal4
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

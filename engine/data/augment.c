@@ -66,10 +66,10 @@ int augment_resolve(AugArgs *a)
 // scratch
 
 struct AugScratch {
-    uint8_t *u8[3];
+    uint8_t *u8[4]; // 0: the image, 1: resize and pixel-stage temporaries, 2: eval's crop, 3: a decode
     float   *f;
     double  *d;
-    size_t   cap_u8[3], cap_f, cap_d; // bytes
+    size_t   cap_u8[4], cap_f, cap_d; // bytes
 };
 
 AugScratch *augment_scratch_new(void) { return xcalloc(1, sizeof(AugScratch)); }
@@ -77,7 +77,7 @@ AugScratch *augment_scratch_new(void) { return xcalloc(1, sizeof(AugScratch)); }
 void augment_scratch_free(AugScratch *s)
 {
     if (!s) return;
-    for (int i = 0; i < 3; i++) free(s->u8[i]);
+    for (int i = 0; i < 4; i++) free(s->u8[i]);
     free(s->f);
     free(s->d);
     free(s);
@@ -239,6 +239,17 @@ static void pixel_stages(const AugArgs *a, Img img, uint8_t *tmp, AugScratch *s,
     }
 }
 
+// RandomResizedCrop's box (y, x, height, width) of an h x w image and its filter, from the
+// sample's own stream
+static PilFilter rrc_draw(const AugArgs *a, int box[4], int h, int w, uint64_t seed, int epoch, uint64_t index)
+{
+    Draws dr = draws_open(seed, PURPOSE_RRC, epoch, index, DRAWS_RRC);
+    augment_rrc_box(box, h, w, a->rrc_scale, a->rrc_ratio, &dr);
+    return a->interpolation != INTERP_RANDOM ? filter_of(a->interpolation)
+           : draws_next(&dr) < 0.5f        ? PIL_BILINEAR
+                                            : PIL_BICUBIC;
+}
+
 void augment_train(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c,
                    uint64_t seed, int epoch, uint64_t index, AugScratch *s)
 {
@@ -255,12 +266,8 @@ void augment_train(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *
     uint8_t *tmp = scratch_u8(s, 1, MAX(n, (size_t)h * ow * c));
     Draws d = draws_open(seed, PURPOSE_AUG, epoch, index, DRAWS_AUG);
     if (a->rrc) {
-        Draws dr = draws_open(seed, PURPOSE_RRC, epoch, index, DRAWS_RRC);
         int box[4];
-        augment_rrc_box(box, h, w, a->rrc_scale, a->rrc_ratio, &dr);
-        PilFilter f = a->interpolation != INTERP_RANDOM ? filter_of(a->interpolation)
-                      : draws_next(&dr) < 0.5f        ? PIL_BILINEAR
-                                                       : PIL_BICUBIC;
+        PilFilter f = rrc_draw(a, box, h, w, seed, epoch, index);
         pil_resize(img, (Img){(uint8_t *)src, h, w, c}, (const int[4]){box[1], box[0], box[3], box[2]}, f, tmp);
         if (a->flip && draws_next(&d) < 0.5f) flip_u8(img);
     } else { // the float path's crop and flip, held as uint8 (integers unless resized: then rounded)
@@ -297,4 +304,104 @@ void augment_eval(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *s
     for (int y = 0; y < oh; y++)
         memcpy(crop + (size_t)y * ow * c, r.px + ((size_t)(y + g[2]) * r.w + g[3]) * c, (size_t)ow * c);
     normalize_sample(a, dst, crop, oh, ow, c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// encoded images: decode what the transform reads
+
+// the largest DCT scale denominator (1, 2, 4, 8, at most max) at which a crop of bh x bw still
+// has DCT_OVERSAMPLE times the output's pixels per side. Measured on Imagenette's photographs
+// against Pillow's full decode + crop + resize (tests/test_image.py): at 1x (FFCV's rule) the
+// DCT's own low-pass shows, up to 3.8 levels mean difference on a crop; at 2x at most 0.84, the
+// antialiased resize after the scale doing most of the filtering
+enum { DCT_OVERSAMPLE = 2 };
+
+int augment_dct_denom(int bh, int bw, int oh, int ow, int max)
+{
+    int d = 1;
+    while (2 * d <= max && bh >= DCT_OVERSAMPLE * 2 * d * oh && bw >= DCT_OVERSAMPLE * 2 * d * ow) d *= 2;
+    return d;
+}
+
+// the whole image at full scale into scratch 3
+static const uint8_t *decode_full(const uint8_t *enc, size_t n, const char *name, const ImgInfo *info, int c,
+                                  AugScratch *s, int *rc)
+{
+    size_t bytes = (size_t)info->h * info->w * c;
+    uint8_t *px = scratch_u8(s, 3, bytes);
+    *rc = img_decode(enc, n, name, 1, (ImgRect){0, 0, info->h, info->w}, c, px, bytes);
+    return *rc ? NULL : px;
+}
+
+static int info_of(const uint8_t *enc, size_t n, const char *name, const ImgInfo *given, ImgInfo *info)
+{
+    if (given) {
+        *info = *given;
+        return 0;
+    }
+    return img_probe(enc, n, name, info);
+}
+
+int augment_crop_encoded(Img out, const uint8_t *enc, size_t n, const char *name, const ImgInfo *info,
+                         const int box[4], PilFilter f, AugScratch *s)
+{
+    int oh = out.h, ow = out.w, c = out.c;
+    CHECK(box[0] >= 0 && box[1] >= 0 && box[2] > 0 && box[3] > 0 && box[0] + box[2] <= info->h &&
+              box[1] + box[3] <= info->w,
+          "augment_crop_encoded: %s: box (%d,%d,%d,%d) outside its %dx%d", name, box[0], box[1], box[2], box[3],
+          info->h, info->w);
+    int d = augment_dct_denom(box[2], box[3], oh, ow, img_max_denom(info)), sh, sw;
+    img_scaled_size(info, d, &sh, &sw);
+    // the box at 1/d (fractional) and the whole pixels that hold it: the window decoded
+    float fy0 = (float)box[0] / d, fx0 = (float)box[1] / d;
+    float fy1 = (float)(box[0] + box[2]) / d, fx1 = (float)(box[1] + box[3]) / d;
+    ImgRect win = {(int)fy0, (int)fx0, 0, 0};
+    win.h = MIN(sh, (int)ceilf(fy1)) - win.y0;
+    win.w = MIN(sw, (int)ceilf(fx1)) - win.x0;
+    size_t wbytes = (size_t)win.h * win.w * c;
+    uint8_t *wpx = scratch_u8(s, 3, wbytes);
+    int rc = img_decode(enc, n, name, d, win, c, wpx, wbytes);
+    if (rc) return rc;
+    uint8_t *tmp = scratch_u8(s, 1, MAX((size_t)oh * ow * c, (size_t)win.h * ow * c));
+    float fbox[4] = {fx0 - win.x0, fy0 - win.y0, MIN(fx1 - win.x0, (float)win.w), MIN(fy1 - win.y0, (float)win.h)};
+    if (d == 1) pil_resize(out, (Img){wpx, win.h, win.w, c}, (const int[4]){0, 0, win.w, win.h}, f, tmp);
+    else pil_resize_box(out, (Img){wpx, win.h, win.w, c}, fbox, f, tmp);
+    return 0;
+}
+
+int augment_train_encoded(const AugArgs *a, float *dst, int oh, int ow, int c, const uint8_t *enc, size_t n,
+                          const char *name, const ImgInfo *given, uint64_t seed, int epoch, uint64_t index,
+                          AugScratch *s)
+{
+    ImgInfo info;
+    int rc = info_of(enc, n, name, given, &info);
+    if (rc) return rc;
+    if (!a->rrc) { // the other geometries read the whole image
+        const uint8_t *px = decode_full(enc, n, name, &info, c, s, &rc);
+        if (px) augment_train(a, dst, oh, ow, px, info.h, info.w, c, seed, epoch, index, s);
+        return rc;
+    }
+    int box[4]; // y, x, h, w at full scale
+    PilFilter f = rrc_draw(a, box, info.h, info.w, seed, epoch, index);
+    size_t n_out = (size_t)oh * ow * c;
+    Img img = {scratch_u8(s, 0, n_out), oh, ow, c};
+    if ((rc = augment_crop_encoded(img, enc, n, name, &info, box, f, s))) return rc;
+    uint8_t *tmp = scratch_u8(s, 1, n_out);
+    Draws dd = draws_open(seed, PURPOSE_AUG, epoch, index, DRAWS_AUG);
+    if (a->flip && draws_next(&dd) < 0.5f) flip_u8(img);
+    pixel_stages(a, img, tmp, s, seed, epoch, index);
+    normalize_sample(a, dst, img.px, oh, ow, c);
+    erase(a, dst, oh, ow, c, &dd, seed, epoch, index);
+    return 0;
+}
+
+int augment_eval_encoded(const AugArgs *a, float *dst, int oh, int ow, int c, const uint8_t *enc, size_t n,
+                         const char *name, const ImgInfo *given, AugScratch *s)
+{
+    ImgInfo info;
+    int rc = info_of(enc, n, name, given, &info);
+    if (rc) return rc;
+    const uint8_t *px = decode_full(enc, n, name, &info, c, s, &rc);
+    if (px) augment_eval(a, dst, oh, ow, px, info.h, info.w, c, s);
+    return rc;
 }

@@ -33,6 +33,7 @@
 #ifndef AUGMENT_H
 #define AUGMENT_H
 
+#include "../io/image.h" // ImgInfo: the encoded images of decoding readers
 #include "mixup.h"
 #include "randaug.h"
 #include "sampler.h"
@@ -93,6 +94,27 @@ void augment_train(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *
 // the eval transform: src (h, w, c) -> dst (oh, ow, c)
 void augment_eval(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c,
                   AugScratch *s);
+
+// the same two transforms of an encoded image (io/image.h; `name` for errors, info its header
+// when the reader knows it, else NULL: probed) into c channels. Training with RandomResizedCrop
+// decodes only the crop's window, at the smallest DCT scale that keeps the crop at least the
+// output size twice over (augment_dct_denom; FFCV's shortcut, with a margin), and resizes the window's
+// fractional box (pil_resize_box): within a few levels of the full decode, crop and resize, not
+// equal to it. Every other geometry, and eval, decodes the whole image at full scale: Pillow's
+// pixels exactly, then augment_train / augment_eval. 0, or ERR_FORMAT with one line naming the
+// image (dst is then undefined).
+int  augment_train_encoded(const AugArgs *a, float *dst, int oh, int ow, int c, const uint8_t *enc, size_t n,
+                           const char *name, const ImgInfo *info, uint64_t seed, int epoch, uint64_t index,
+                           AugScratch *s);
+int  augment_eval_encoded(const AugArgs *a, float *dst, int oh, int ow, int c, const uint8_t *enc, size_t n,
+                          const char *name, const ImgInfo *info, AugScratch *s);
+// RandomResizedCrop's pixels of box (y, x, h, w) of an encoded image with header info: its
+// window decoded at augment_dct_denom's scale, resized to out with filter f. 0 or ERR_FORMAT
+int  augment_crop_encoded(Img out, const uint8_t *enc, size_t n, const char *name, const ImgInfo *info,
+                          const int box[4], PilFilter f, AugScratch *s);
+// the DCT scale denominator for a bh x bw crop resized to oh x ow: the largest of 1, 2, 4, 8 (at
+// most max) with bh >= 2 d oh and bw >= 2 d ow (the crop keeps twice the output's size)
+int  augment_dct_denom(int bh, int bw, int oh, int ow, int max);
 
 // ---- the float path (also the pieces of augment_train there) ---------------------------------
 // sample `index` of `epoch`: src (h, w, c) uint8 -> dst (h, w, c) float: crop, flip, normalize, erase

@@ -36,10 +36,10 @@ static double bicubic_filter(double x)
 // precompute_coeffs over the whole input (box 0 .. in_size) and normalize_coeffs_8bpc: for output
 // i, taps bounds[2i] .. bounds[2i] + bounds[2i+1] - 1 with fixed-point weights kk[i * ksize ..];
 // returns ksize. The caller frees *bounds and *kk.
-static int resize_coeffs(int in_size, int out_size, PilFilter filter, int **bounds, int32_t **kk)
+// precompute_coeffs: out_size taps over [in0, in1) of an axis of in_size pixels (taps clipped to it)
+static int resize_coeffs(int in_size, float in0, float in1, int out_size, PilFilter filter, int **bounds, int32_t **kk)
 {
     double (*fn)(double) = filter == PIL_BICUBIC ? bicubic_filter : bilinear_filter;
-    float in0 = 0, in1 = (float)in_size;
     double scale = (double)(in1 - in0) / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
     double support = (filter == PIL_BICUBIC ? 2.0 : 1.0) * filterscale;
     int ksize = (int)ceil(support) * 2 + 1;
@@ -77,36 +77,36 @@ static uint8_t clip8(int32_t ss)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-void pil_resize(Img out, Img in, const int rect[4], PilFilter filter, uint8_t *tmp)
+// ImagingResample of the in_w x in_h image at src (rows `stride` bytes apart) over box (x0, y0,
+// x1, y1) to out; Pillow's passes: horizontal into tmp over the rows the vertical pass reads
+static void resample(Img out, const uint8_t *src, size_t stride, int in_w, int in_h, const float box[4],
+                     PilFilter filter, uint8_t *tmp)
 {
-    int x0 = rect[0], y0 = rect[1], cw = rect[2], ch = rect[3], c = in.c;
-    CHECK(x0 >= 0 && y0 >= 0 && cw > 0 && ch > 0 && x0 + cw <= in.w && y0 + ch <= in.h && out.c == c &&
-          out.h > 0 && out.w > 0,
-          "pil_resize: rect (%d,%d,%d,%d) of %dx%d -> %dx%d, filter %d", x0, y0, cw, ch, in.w, in.h, out.w,
-          out.h, (int)filter);
-    int *bv, *bh = NULL;
+    int c = out.c, *bv, *bh = NULL;
     int32_t *kv, *kh = NULL;
-    int ksv = resize_coeffs(ch, out.h, filter, &bv, &kv);
+    bool need_h = out.w != in_w || box[0] != 0 || box[2] != (float)out.w;
+    bool need_v = out.h != in_h || box[1] != 0 || box[3] != (float)out.h;
+    int ksv = resize_coeffs(in_h, box[1], box[3], out.h, filter, &bv, &kv);
     int first = bv[0], last = bv[2 * out.h - 2] + bv[2 * out.h - 1];
-    const uint8_t *src = in.px + ((size_t)y0 * in.w + x0) * c;
-    size_t stride = (size_t)in.w * c; // of src's rows
-    if (out.w != cw) { // horizontal pass over the rows the vertical pass reads, into tmp
-        int ksh = resize_coeffs(cw, out.w, filter, &bh, &kh);
-        for (int y = first; y < last; y++)
+    if (need_h) {
+        int ksh = resize_coeffs(in_w, box[0], box[2], out.w, filter, &bh, &kh);
+        int y_from = need_v ? first : 0, y_to = need_v ? last : out.h;
+        for (int y = y_from; y < y_to; y++)
             for (int xx = 0; xx < out.w; xx++) {
                 const int32_t *k = kh + (size_t)xx * ksh;
                 const uint8_t *row = src + y * stride + (size_t)bh[2 * xx] * c;
                 for (int b = 0; b < c; b++) {
                     int32_t ss = 1 << (PRECISION_BITS - 1);
                     for (int x = 0; x < bh[2 * xx + 1]; x++) ss += row[(size_t)x * c + b] * k[x];
-                    tmp[((size_t)(y - first) * out.w + xx) * c + b] = clip8(ss);
+                    tmp[((size_t)(y - y_from) * out.w + xx) * c + b] = clip8(ss);
                 }
             }
-        for (int i = 0; i < out.h; i++) bv[2 * i] -= first;
+        if (need_v)
+            for (int i = 0; i < out.h; i++) bv[2 * i] -= first;
         src = tmp;
         stride = (size_t)out.w * c;
     }
-    if (out.h != ch) {
+    if (need_v) {
         for (int yy = 0; yy < out.h; yy++) {
             const int32_t *k = kv + (size_t)yy * ksv;
             for (int i = 0; i < out.w * c; i++) {
@@ -122,6 +122,26 @@ void pil_resize(Img out, Img in, const int rect[4], PilFilter filter, uint8_t *t
     free(kv);
     free(bh);
     free(kh);
+}
+
+void pil_resize(Img out, Img in, const int rect[4], PilFilter filter, uint8_t *tmp)
+{
+    int x0 = rect[0], y0 = rect[1], cw = rect[2], ch = rect[3], c = in.c;
+    CHECK(x0 >= 0 && y0 >= 0 && cw > 0 && ch > 0 && x0 + cw <= in.w && y0 + ch <= in.h && out.c == c &&
+          out.h > 0 && out.w > 0,
+          "pil_resize: rect (%d,%d,%d,%d) of %dx%d -> %dx%d, filter %d", x0, y0, cw, ch, in.w, in.h, out.w,
+          out.h, (int)filter);
+    resample(out, in.px + ((size_t)y0 * in.w + x0) * c, (size_t)in.w * c, cw, ch,
+             (const float[4]){0, 0, (float)cw, (float)ch}, filter, tmp);
+}
+
+void pil_resize_box(Img out, Img in, const float box[4], PilFilter filter, uint8_t *tmp)
+{
+    CHECK(box[0] >= 0 && box[1] >= 0 && box[2] > box[0] && box[3] > box[1] && box[2] <= (float)in.w &&
+              box[3] <= (float)in.h && out.c == in.c && out.h > 0 && out.w > 0,
+          "pil_resize_box: box (%g,%g,%g,%g) of %dx%d -> %dx%d", box[0], box[1], box[2], box[3], in.w, in.h,
+          out.w, out.h);
+    resample(out, in.px, (size_t)in.w * in.c, in.w, in.h, box, filter, tmp);
 }
 
 // ---------------------------------------------------------------------------------------------

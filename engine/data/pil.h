@@ -29,6 +29,9 @@ typedef enum { PIL_BILINEAR, PIL_BICUBIC } PilFilter;
 // Antialiased when shrinking (the filter widened by the scale), two passes through a uint8 image
 // as ImagingResample does. tmp: rect.h * out.w * c bytes. filter: PIL_BILINEAR or PIL_BICUBIC.
 void pil_resize(Img out, Img in, const int rect[4], PilFilter filter, uint8_t *tmp);
+// Image.resize((out.w, out.h), filter, box=(x0, y0, x1, y1)) with a fractional box (floats, as
+// Pillow takes it): taps may reach outside the box, up to in's edges. tmp: in.h * out.w * c bytes
+void pil_resize_box(Img out, Img in, const float box[4], PilFilter filter, uint8_t *tmp);
 
 // Image.transform(size, AFFINE, a, filter, fillcolor=fill): out (h, w, c) pixel (x, y) samples in
 // at (a0 (x+.5) + a1 (y+.5) + a2, a3 (x+.5) + a4 (y+.5) + a5); outside in, fill[k] per channel.
