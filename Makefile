@@ -85,7 +85,7 @@ TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_model
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
 BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/image_tool bin/repro $(STUDY_BINS)
 
-.PHONY: all deps test bench bench-ops fixtures train clean pysite plots check study
+.PHONY: all deps data test bench bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -180,6 +180,26 @@ deps:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; fi
+
+# ---- data: the shared photograph sets, unpacked into data/ (ignored) and packed into shards -------
+# ../shared/data holds CIFAR-10 and Imagenette as JPEG folders (its README says where they come from);
+# each split becomes data/<set>/<split>.shard, which dataset cifar10 / imagenette read (data/dataset.h).
+# Elsewhere README.md ("Data") says where each set comes from and how to point the suite at it.
+SHARED_DATA ?= ../shared/data
+DATA_SHARDS := data/cifar10/train.shard data/cifar10/test.shard data/imagenette-160/train.shard \
+               data/imagenette-160/val.shard
+data: $(DATA_SHARDS)
+data/cifar10/.unpacked: ARCHIVE := cifar10-jpeg.tar.gz
+data/imagenette-160/.unpacked: ARCHIVE := imagenette-160-jpeg.tar.gz
+data/%/.unpacked:
+	@test -f $(SHARED_DATA)/$(ARCHIVE) || { echo "make data: no $(SHARED_DATA)/$(ARCHIVE) here;" \
+	    "README.md (Data) says where the set comes from and how to point data.dir at it"; exit 1; }
+	@echo "data: unpacking $(SHARED_DATA)/$(ARCHIVE) into data/"
+	@mkdir -p data && tar xzf $(SHARED_DATA)/$(ARCHIVE) -C data && touch $@
+data/cifar10/%.shard: data/cifar10/.unpacked | bin/repro
+	bin/repro data pack data/cifar10/$* --out $@ --quiet
+data/imagenette-160/%.shard: data/imagenette-160/.unpacked | bin/repro
+	bin/repro data pack data/imagenette-160/$* --out $@ --quiet
 
 # ---- tests and benchmarks ---------------------------------------------------------------------
 # every test binary runs, the target fails if any failed; test_ops prints the closing summary line.

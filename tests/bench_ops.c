@@ -54,13 +54,6 @@ static const BenchOp ops[] = {
     {{"xent 10 classes", xent_label_spec, xent_label_call, .xent = {N, 10, 0.0f}}, 1},
 };
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -93,14 +86,14 @@ static double time_op(const OpCase *c, Dev *d, bool once)
     for (int w = 0; w < (once ? 0 : 2); w++) c->call(c, d, t, 0);
     dev_sync(d);
     for (int round = 0; round < (once ? 1 : 3); round++) { // best of 3 rounds, as for PyTorch
-        double start = now();
+        double start = time_now();
         reps = 0;
         do {
-            double t0 = now();
+            double t0 = time_now();
             c->call(c, d, t, 0);
             dev_sync(d);
-            ms[reps++] = (now() - t0) * 1e3;
-        } while (!once && reps < LEN(ms) && (reps < 5 || now() - start < 0.25));
+            ms[reps++] = (time_now() - t0) * 1e3;
+        } while (!once && reps < LEN(ms) && (reps < 5 || time_now() - start < 0.25));
         qsort(ms, reps, sizeof ms[0], cmp_double);
         best = fmin(best, ms[reps / 2]);
     }

@@ -18,13 +18,6 @@
 
 #include "run/recipe.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static int usage(FILE *f)
 {
     fprintf(f, "usage: bench_train [--recipe FILE] [--steps N] [--warmup W] [--eval-steps M] [--batch B]\n"
@@ -73,21 +66,21 @@ int main(int argc, char **argv)
     Trainer *t;
     if (trainer_open(&t, &c)) return 1;
     TrainStats st = {0};
-    double t0 = now();
+    double t0 = time_now();
     if (warmup && trainer_train(t, 0, 0, warmup, &st)) return 1;
-    double t1 = now();
+    double t1 = time_now();
     if (profile) trainer_profile(t, true); // from here on
     st = (TrainStats){0};
     if (trainer_train(t, 0, warmup, steps, &st)) return 1;
-    double t2 = now();
+    double t2 = time_now();
     if (st.diverged) { fprintf(stderr, "bench_train: the loss diverged\n"); return 1; }
     // the weights as trained (a model with re-parameterizable branches is timed in that form, as
     // PyTorch evaluates it; a training run's eval adds the folded form)
     EvalStats es;
     if (trainer_evaluate(t, false, false, &es)) return 1; // warm-up: the eval model's primitives
-    double t3 = now();
+    double t3 = time_now();
     if (trainer_evaluate(t, false, false, &es)) return 1;
-    double t4 = now();
+    double t4 = time_now();
     double train_ips = st.seen / (t2 - t1), eval_ips = es.images / (t4 - t3); // a test split shorter than
     // eval-steps x eval-batch (the synthetic set's 512) is evaluated whole: its own count
     printf("bench_train: %s, backend %s, batch %d: warm-up %d steps %.2f s; %d steps %.2f s (loss %.4f); "

@@ -176,12 +176,7 @@ long fixture_ckpt_meta(const char *path, const char *key)
     return x;
 }
 
-double fixture_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+double fixture_now(void) { return time_now(); }
 
 pid_t fixture_fork_held(int *go)
 {

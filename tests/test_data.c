@@ -478,7 +478,12 @@ Test(dataset, cifar_malformed_files_fail)
     }
     unsetenv("CIFAR_DIR");
     Dataset ds;
-    cr_expect_eq(dataset_load(&ds, "cifar10", NULL, true), ERR_ARG, "no folder and no CIFAR_DIR");
+    // cifar10 without a folder reads make data's data/cifar10 (the JPEG set) from the working folder
+    char cwd[4096], tmp[] = "/tmp/repro_nodata_XXXXXX";
+    cr_assert(mkdtemp(tmp) && getcwd(cwd, sizeof cwd) && chdir(tmp) == 0);
+    cr_expect_eq(dataset_load(&ds, "cifar10", NULL, true), ERR_IO, "no folder, no CIFAR_DIR, no data/cifar10");
+    cr_assert(chdir(cwd) == 0);
+    rm_dir(tmp);
     cr_expect_eq(dataset_load(&ds, "cifar100", "", false), ERR_ARG, "\"\" means the default: CIFAR_DIR");
 }
 
@@ -500,8 +505,9 @@ Test(dataset, registry_names)
         } else
             cr_expect_eq(rc, ERR_IO, "%s: got %s", t, err_name(rc));
     }
-    cr_expect_eq(listed, 4, "dataset_names() lists %d names", listed);
-    cr_expect_eq(dataset_load(&ds, "imagenet", NULL, true), ERR_ARG, "known, but no reader in this build");
+    cr_expect_eq(listed, 6, "dataset_names() lists %d names", listed);
+    unsetenv("IMAGENET_DIR");
+    cr_expect_eq(dataset_load(&ds, "imagenet", NULL, true), ERR_ARG, "no folder and no IMAGENET_DIR");
 }
 
 Test(dataset, synthetic_is_the_same_every_time)

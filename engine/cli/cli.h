@@ -3,7 +3,8 @@
  *
  * One file per command group: cmd_model.c (model, export, logits: a named model and its weights),
  * cmd_train.c (train, eval: a recipe's data), cmd_recipe.c (recipe --keys | --check), cmd_results.c
- * (check, export of run files); main.c dispatches. Every command prints its usage with --help
+ * (check, export of run files), cmd_data.c (data list | pack | info); main.c dispatches. Every
+ * command prints its usage with --help
  * (exit 0), on a bad argument to stderr (exit 2); it returns 0 done, 1 failed (one line naming the
  * cause), 2 usage.
  * Model options: the model's knobs are the recipe's [model] keys, through the recipe key table
@@ -20,7 +21,7 @@
 #include "run/recipe.h" // TrainConfig, recipe_set: the key table
 
 typedef int CommandFn(int argc, char **argv, const char *prog);
-CommandFn cmd_model, cmd_export, cmd_logits, cmd_train, cmd_eval, cmd_recipe, cmd_check;
+CommandFn cmd_model, cmd_export, cmd_logits, cmd_train, cmd_eval, cmd_recipe, cmd_check, cmd_data;
 
 // the recipe's defaults with the model's knobs as named (its own channels, classes; res 0 = its own)
 void cli_model_defaults(TrainConfig *c);

@@ -10,6 +10,7 @@
  *   logits --model NAME --weights FILE [--ema] [--reparam] --input X.npy --out Y.npy [model options]
  *   recipe --keys | --check FILE [--set ...]
  *   check [--published FILE] [--results DIR]             published vs reproduced, claims
+ *   data list | pack DIR --out FILE [--skip-bad] | info FILE   data sets, image folders to shards
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp
@@ -29,6 +30,7 @@ static const struct {
     {"recipe", cmd_recipe, "--keys: every recipe key, its default, range and meaning;\n"
                            "           --check FILE: load a recipe without training, print it resolved"},
     {"check", cmd_check, "published vs reproduced accuracies, and the studies' claims"},
+    {"data", cmd_data, "list: the data sets; pack DIR --out FILE: an image folder into a shard; info FILE"},
 };
 
 int main(int argc, char **argv)

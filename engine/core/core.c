@@ -4,6 +4,7 @@
 #include <stdarg.h> // va_list
 #include <stdio.h>  // fprintf, vfprintf, snprintf
 #include <stdlib.h> // abort, malloc, calloc
+#include <time.h>   // clock_gettime
 
 _Noreturn void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
 {
@@ -76,4 +77,11 @@ const char *dims_str(int ndim, const int64_t *dims, char buf[128])
         k += snprintf(buf + k, (size_t)(128 - k), "%s%lld", i ? ", " : "", (long long)dims[i]);
     snprintf(buf + k, (size_t)(128 - k), ndim == 1 ? ",)" : ")");
     return buf;
+}
+
+double time_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

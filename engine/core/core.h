@@ -57,6 +57,9 @@ void *xmalloc(size_t bytes);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t bytes);
 
+// seconds on the monotonic clock (wall time between two calls; progress lines, benchmarks)
+double time_now(void);
+
 // ---------------------------------------------------------------------------------------------
 // shapes: activations are NHWC, a Shape4 lists them in that order
 

@@ -10,9 +10,13 @@
 #include <stdio.h>  // snprintf
 #include <string.h> // memset, strcmp
 
+#include <stdlib.h>   // getenv
+#include <sys/stat.h> // stat: which files a folder holds
+
 #include "../core/rng.h"  // the synthetic set's pixels
 #include "../io/cifar.h" // cifar_load
 #include "../io/idx.h"   // fmnist_load
+#include "photos.h"      // the image-folder sets' shards
 
 // ---------------------------------------------------------------------------------------------
 // in-memory datasets: images (n, h, w, c) and labels (n) owned by the Dataset
@@ -70,8 +74,77 @@ static int cifar_open(Dataset *ds, const char *dir, bool train, bool cifar100)
     return 0;
 }
 
-static int cifar10_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, false); }
+static bool is_file(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISREG(st.st_mode); }
+static bool is_dir(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISDIR(st.st_mode); }
+
+// the folder of set d: dir, else $env, else the default folder; NULL when none is given
+static const char *location(const DatasetInfo *d, const char *dir)
+{
+    if (dir) return dir;
+    const char *e = d->env ? getenv(d->env) : NULL;
+    return e && e[0] ? e : d->dir;
+}
+
+// an image-folder set: DIR/<split>.shard (repro data pack DIR/<split> --out DIR/<split>.shard)
+static int folder_open(Dataset *ds, const DatasetInfo *d, const char *dir, bool train)
+{
+    const char *where = location(d, dir), *split = d->splits[train ? 0 : 1];
+    if (!where) {
+        log_error("dataset %s: no folder: set data.dir or $%s to the folder of %s.shard and %s.shard (%s)", d->name,
+                  d->env, d->splits[0], d->splits[1], d->about);
+        return ERR_ARG;
+    }
+    char shard[1100], folder[1100];
+    snprintf(shard, sizeof shard, "%s/%s.shard", where, split);
+    snprintf(folder, sizeof folder, "%s/%s", where, split);
+    if (is_file(shard)) return photos_open(ds, d->name, shard, d->classes);
+    if (is_dir(folder))
+        log_error("dataset %s: %s is an image folder without its shard; pack it once: bin/repro data pack %s --out %s "
+                  "(make data does so for the shared sets)", d->name, folder, folder, shard);
+    else
+        log_error("dataset %s: neither %s nor a folder %s (%s; set data.dir or $%s)", d->name, shard, folder, d->about,
+                  d->env);
+    return ERR_IO;
+}
+
+static const DatasetInfo *info_of(const char *name);
+
+bool dataset_present(const char *name, const char *dir)
+{
+    const DatasetInfo *d = dataset_info(name);
+    if (!d || !d->open) return false;
+    if (dir && !dir[0]) dir = NULL;
+    const char *where = location(d, dir);
+    if (!d->splits[0]) return true; // readers of fixed files say themselves what is missing
+    if (!where) return false;
+    char p[1100];
+    bool any = false;
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s.shard", where, d->splits[k]);
+        any = is_file(p);
+        if (!any) break;
+    }
+    if (!any && !strcmp(name, "cifar10")) return true; // the binary release, read by cifar_load
+    return any;
+}
+
+// CIFAR-10: the JPEG set's shards when the folder holds them (or their image folders), else the
+// binary release's .bin files
+static int cifar10_open(Dataset *ds, const char *dir, bool train)
+{
+    const DatasetInfo *d = info_of("cifar10");
+    const char *where = location(d, dir);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/%s", where, d->splits[train ? 0 : 1]);
+    bool jpeg = is_dir(p);
+    snprintf(p, sizeof p, "%s/%s.shard", where, d->splits[train ? 0 : 1]);
+    if (jpeg || is_file(p)) return folder_open(ds, d, where, train);
+    return cifar_open(ds, where, train, false);
+}
+
 static int cifar100_open(Dataset *ds, const char *dir, bool train) { return cifar_open(ds, dir, train, true); }
+static int imagenette_open(Dataset *ds, const char *dir, bool train) { return folder_open(ds, info_of("imagenette"), dir, train); }
+static int imagenet_open(Dataset *ds, const char *dir, bool train) { return folder_open(ds, info_of("imagenet"), dir, train); }
 
 // random pixels, for benchmarks and smoke tests that need no files: 128x128 RGB (an Imagenette
 // size), labels i mod 10, every pixel a Philox draw of (split, image, position)
@@ -95,13 +168,38 @@ static int synthetic_open(Dataset *ds, const char *dir, bool train)
     return 0;
 }
 
+#define IMAGENET_STATS {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}
 static const DatasetInfo registry[] = {
-    {"fmnist", 60000, 10000, fmnist_open},
-    {"cifar10", 50000, 10000, cifar10_open},
-    {"cifar100", 50000, 10000, cifar100_open},
-    {"imagenet", 1281167, 50000, NULL}, // ILSVRC-2012: no folder reader yet
-    {"synthetic", SYN_N_TRAIN, SYN_N_TEST, synthetic_open},
+    {"fmnist", 60000, 10000, fmnist_open, 10, 1, {0.2860f}, {0.3530f}, "FMNIST_DIR", "/usr/share/datasets/fashion-mnist",
+     {NULL, NULL}, "Debian's dataset-fashion-mnist (make deps)"},
+    // the statistics usually quoted for CIFAR-10's original pixels
+    {"cifar10", 50000, 10000, cifar10_open, 10, 3, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f},
+     "CIFAR_DIR", "data/cifar10", {"train", "test"},
+     "the JPEG set of ../shared/data (make data), or the binary release cifar-10-binary.tar.gz from the CIFAR page "
+     "of the University of Toronto"},
+    {"cifar100", 50000, 10000, cifar100_open, 100, 3, {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f},
+     "CIFAR_DIR", NULL, {NULL, NULL}, "the binary release cifar-100-binary.tar.gz from the CIFAR page"},
+    {"imagenette", 9469, 3925, imagenette_open, 10, 3, IMAGENET_STATS, "IMAGENETTE_DIR", "data/imagenette-160",
+     {"train", "val"},
+     "../shared/data's 160x160 set (make data), or fast.ai's imagenette2-160.tgz unpacked and packed"},
+    {"imagenet", 1281167, 50000, imagenet_open, 1000, 3, IMAGENET_STATS, "IMAGENET_DIR", NULL, {"train", "val"},
+     "ILSVRC-2012's train/ and val/ folders, the validation images sorted into class folders, packed"},
+    {"synthetic", SYN_N_TRAIN, SYN_N_TEST, synthetic_open, 10, 3, {0.5f, 0.5f, 0.5f}, {0.2887f, 0.2887f, 0.2887f},
+     NULL, NULL, {NULL, NULL}, "random pixels made here"},
 };
+
+static const DatasetInfo *info_of(const char *name)
+{
+    const DatasetInfo *d = dataset_info(name);
+    CHECK(d, "dataset registry: no row %s", name);
+    return d;
+}
+
+const DatasetInfo *dataset_infos(int *n)
+{
+    *n = LEN(registry);
+    return registry;
+}
 
 const DatasetInfo *dataset_info(const char *name)
 {

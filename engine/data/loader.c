@@ -114,11 +114,26 @@ static int fill(const LoaderState *s, LoaderWorker *w, LoaderSlot *slot, int j0,
     size_t in_size = (size_t)ds->h * ds->w * ds->c, out = (size_t)c->out_h * c->out_w * c->c;
     for (int j = j0; j < j1; j++) {
         int i = slot->index[j], label = -1;
+        float *x = slot->b.x + (size_t)j * out;
+        if (ds->encoded) { // decoded here, with the crop the transform takes
+            size_t n = 0;
+            ImgInfo info;
+            const char *name = NULL;
+            const uint8_t *enc = ds->encoded(ds, i, &n, &label, &info, &name);
+            CHECK(label >= 0 && label < ds->classes, "loader: %s sample %d has label %d, outside 0..%d",
+                  ds->name, i, label, ds->classes - 1);
+            int rc = c->train ? augment_train_encoded(&c->aug, x, c->out_h, c->out_w, c->c, enc, n, name, &info,
+                                                      c->seed, slot->b.epoch, slot->draw[j], w->scratch)
+                              : augment_eval_encoded(&c->aug, x, c->out_h, c->out_w, c->c, enc, n, name, &info,
+                                                     w->scratch);
+            if (rc) return rc;
+            slot->b.labels[j] = label;
+            continue;
+        }
         const uint8_t *px = ds->get(ds, i, w->buf, in_size, &label);
         if (!px) return ERR_IO;
         CHECK(label >= 0 && label < ds->classes, "loader: %s sample %d has label %d, outside 0..%d",
               ds->name, i, label, ds->classes - 1);
-        float *x = slot->b.x + (size_t)j * out;
         if (c->train)
             augment_train(&c->aug, x, c->out_h, c->out_w, px, ds->h, ds->w, ds->c, c->seed, slot->b.epoch,
                           slot->draw[j], w->scratch);
@@ -219,12 +234,16 @@ static void buffers_alloc(LoaderState *s)
 int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, int batch, bool train,
                 int out_h, int out_w, int n_workers, int depth)
 {
-    CHECK(ds && ds->get && a && batch > 0 && n_workers >= 1 && depth >= 1 && out_h >= 0 && out_w >= 0,
+    CHECK(ds && (ds->get || ds->encoded) && a && batch > 0 && n_workers >= 1 && depth >= 1 && out_h >= 0 && out_w >= 0,
           "loader_open: batch %d, %d workers, depth %d, out %dx%d", batch, n_workers, depth, out_h, out_w);
     memset(l, 0, sizeof *l);
-    if (ds->h <= 0 || ds->w <= 0 || ds->c <= 0 || ds->n <= 0) {
-        log_error("loader: %s has %d images of size (%d,%d,%d); the loader needs a fixed size and at "
-                  "least one image", ds->name, ds->n, ds->h, ds->w, ds->c);
+    if (ds->n <= 0 || ds->c <= 0 || (!ds->encoded && (ds->h <= 0 || ds->w <= 0))) {
+        log_error("loader: %s has %d images of size (%d,%d,%d); the loader needs a fixed size (or encoded images) "
+                  "and at least one image", ds->name, ds->n, ds->h, ds->w, ds->c);
+        return ERR_ARG;
+    }
+    if (ds->encoded && (out_h <= 0 || out_w <= 0)) {
+        log_error("loader: %s's images vary in size; give the output size (model.res)", ds->name);
         return ERR_ARG;
     }
     if (ds->c > LEN(a->mean)) {
@@ -262,7 +281,7 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
     for (int k = 0; k < n_workers; k++) {
         LoaderWorker *w = &s->workers[k];
         w->st = s;
-        w->buf = xmalloc((size_t)ds->h * ds->w * ds->c);
+        w->buf = xmalloc(MAX((size_t)ds->h * ds->w * ds->c, 1));
         w->scratch = augment_scratch_new();
         int e = pthread_create(&w->thread, NULL, worker_main, w);
         if (e) {

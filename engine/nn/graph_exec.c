@@ -18,9 +18,7 @@ static double seconds(Dev *d, const Graph *g)
 {
     if (!g->prof) return 0;
     dev_sync(d);
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
+    return time_now();
 }
 
 // does node n's backward read the value of its input k? (the contracts of ops.h)

@@ -487,6 +487,9 @@ static int resolve(TrainConfig *c, FILE *missing)
         log_error("recipe: train.backend = '%s': unknown backend (valid: %s)", c->backend, dev_names());
         return ERR_FORMAT;
     }
+    if (missing && dataset_known(c->dataset) && !dataset_present(c->dataset, c->data_dir))
+        fprintf(missing, "needs: data.dataset = %s: its shards are not here (repro data list: where it is read from "
+                         "and where it comes from)\n", c->dataset);
     if (augment_resolve(&c->aug)) return ERR_FORMAT;
     if (mixing_check(c, &c->aug.mix, "data.mixup_alpha / cutmix_alpha / cutmix_minmax")) return ERR_FORMAT;
     bool live_teachers = c->distill.teachers[0] && !c->distill.soft_labels[0];

@@ -28,9 +28,10 @@ int  recipe_load(TrainConfig *c, const char *path, int n_sets, char *const *sets
 int  recipe_parse(TrainConfig *c, const char *name, const char *text, int n_sets, char *const *sets,
                   FILE *needs);
 // recipe_load for `repro recipe --check`: every key, value and agreement is checked alike, but
-// what only this build may lack (data.dataset's reader, a teacher in distill.teachers that is not
-// a registered model) is no error: one "needs: ..." line each goes to `needs`. So a paper-tier
-// recipe (data.dataset = imagenet before its reader exists) is checked everywhere but there.
+// what only this build or machine may lack (data.dataset's reader or its files, a teacher in
+// distill.teachers that is not a registered model) is no error: one "needs: ..." line each goes
+// to `needs`. So a paper-tier recipe (data.dataset = imagenet, whose shards only some machines
+// hold) is checked everywhere.
 // Returns how many needs lines it wrote (0: trainable here), or ERR_FORMAT / ERR_IO
 int  recipe_check(TrainConfig *c, const char *path, int n_sets, char *const *sets, FILE *needs);
 // the defaults of every key, unresolved (what recipe_load starts from)

@@ -36,13 +36,6 @@
 
 enum { LOADER_WORKERS = 1, LOADER_DEPTH = 3 };
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 // ---------------------------------------------------------------------------------------------
 // models: one per (batch size, mode, form) in one NetSet (models/nets.h); the folded form's run
 // over their own table. Each has the loss's buffers besides its graph
@@ -176,7 +169,7 @@ static double run_batch(Nets *ns, Net *n, const Batch *b, bool train, float smoo
 static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c, EvalStats *s)
 {
     int hits1 = 0, hits5 = 0, seen = 0;
-    double loss = 0, t0 = now();
+    double loss = 0, t0 = time_now();
     loader_start(ld, 0, 0, 0, false);
     const Batch *b;
     int rc;
@@ -185,7 +178,7 @@ static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c,
         seen += b->n;
     }
     if (rc) return rc;
-    *s = (EvalStats){loss / seen, 100.0 * hits1 / seen, 100.0 * hits5 / seen, seen, now() - t0};
+    *s = (EvalStats){loss / seen, 100.0 * hits1 / seen, 100.0 * hits5 / seen, seen, time_now() - t0};
     return 0;
 }
 
@@ -518,7 +511,7 @@ static void progress_line(const TrainStats *st, int epoch, int step, void *user)
 {
     Progress *p = user;
     long done = *p->step - p->step0;
-    double el = now() - p->t0, eta = (now() - p->t_run) / done * (p->total - *p->step);
+    double el = time_now() - p->t0, eta = (time_now() - p->t_run) / done * (p->total - *p->step);
     if (p->tty || step % 100 == 0 || step == p->steps - 1)
         printf("%sepoch %d/%d step %d/%d  loss %.4f  lr %.4f  %.0f img/s  ETA %.0fs%s", p->tty ? "\r" : "",
                epoch + 1, p->epochs, step + 1, p->steps, st->loss_sum / st->seen, st->lr, st->seen / el, eta,
@@ -558,7 +551,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
     int spe = t->steps_per_epoch;
-    Progress pg = {0, now(), (long)c->epochs * spe, t->step, &t->step, c->epochs, spe, isatty(1)};
+    Progress pg = {0, time_now(), (long)c->epochs * spe, t->step, &t->step, c->epochs, spe, isatty(1)};
     if (c->max_steps && c->max_steps < pg.total) pg.total = c->max_steps;
     printf("train: %s (%zu params, %.1f MMACs/image) on %s (%d + %d images at %dx%d), %d epochs x %d "
            "steps of %d, backend %s, seed %llu, activations %.0f MB\n",
@@ -572,7 +565,7 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     int hook_rc = 0;
     for (int epoch = start_epoch; epoch < c->epochs && !strcmp(r->status, "running") && !hook_rc; epoch++) {
         TrainStats st = {.progress = progress_line, .user = &pg};
-        pg.t0 = now();
+        pg.t0 = time_now();
         int n = spe;
         if (c->max_steps) n = (int)MIN((long)n, c->max_steps - t->step);
         if (n <= 0) break;
@@ -589,10 +582,10 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         log->res = t->stage.s.res;
         log->train_loss = st.loss_sum / st.seen;
         log->train_top1 = 100.0 * st.hits1 / st.seen;
-        log->img_per_s = st.seen / (now() - pg.t0);
+        log->img_per_s = st.seen / (time_now() - pg.t0);
         log->ema_top1 = log->ema_top1_reparam = log->eval_top1_reparam = NAN;
         if ((rc = trainer_eval(t, false, log)) || (ema && (rc = trainer_eval(t, true, log)))) goto out;
-        log->seconds = now() - pg.t0;
+        log->seconds = time_now() - pg.t0;
         if (log->eval_top1 > r->final.best_top1) { r->final.best_top1 = log->eval_top1; r->final.best_epoch = epoch + 1; }
         bool folded = trainer_has_folded(t);
         char fold_txt[32] = "", ema_txt[48] = "";
@@ -607,13 +600,13 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
             fold_check("weights", log->eval_top1, log->eval_top1_reparam, t->test.n);
             if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
         }
-        r->final.wall_s = now() - pg.t_run;
+        r->final.wall_s = time_now() - pg.t_run;
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
             hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
                                 t->step, c->seed, c->run_id);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
-    r->final.wall_s = now() - pg.t_run;
+    r->final.wall_s = time_now() - pg.t_run;
     if (!strcmp(r->status, "running")) r->status = "done";
     if (hook && !hook_rc) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;

@@ -40,13 +40,6 @@
 static const char *const tier_names[N_TIERS] = {"smoke", "cpu", "paper"};
 const char *tier_name(TierId t) { return tier_names[t]; }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 // ---- the run list -----------------------------------------------------------------------------
 
 typedef struct {
@@ -91,11 +84,11 @@ static double dataset_size(const TrainConfig *c, bool test)
     return n;
 }
 
-// the estimated seconds of a resolved run: the cost model above on this machine's cpu backend for
-// data this build reads (re_fmnist's paper tier is Fashion-MNIST); ImageNet on one GPU by MACs
+// the estimated seconds of a resolved run: the cost model above for a cpu-backend run (re_fmnist's
+// paper tier is Fashion-MNIST on this machine); a cuda run (ImageNet) on one GPU by MACs
 static double estimate_s(const Run *r)
 {
-    if (!dataset_known(r->c.dataset)) return 3 * r->images * (double)r->macs / GPU_TRAIN_MACS_PER_S + 60;
+    if (strcmp(r->c.backend, "cpu")) return 3 * r->images * (double)r->macs / GPU_TRAIN_MACS_PER_S + 60;
     double per_image = CPU_S_PER_MAC * (double)r->macs + CPU_S_PER_VALUE * r->values;
     double steps = ceil(r->images / r->c.batch);
     return r->images * per_image + steps * CPU_S_PER_PARAM_STEP * (double)r->params +
@@ -206,7 +199,7 @@ static int list_runs(const Opts *o)
     char est[32];
     fmt_time(total, est, sizeof est);
     printf("  %d runs, %.3g training MACs (images x epochs x 3 x MACs/img): about %s on %s\n", o->n_runs, total_macs,
-           est, dataset_known(o->runs[0].c.dataset) ? "this machine's cpu backend (2 cores)"
+           est, !strcmp(o->runs[0].c.backend, "cpu") ? "this machine's cpu backend (2 cores)"
                                                      : "one H100-class GPU at 30% of its bf16 peak");
     return 0;
 }
@@ -249,7 +242,7 @@ static int run_all(Opts *o)
         first = o->index, last = o->index + 1;
     }
     if (run_make_dirs(o->dir)) return 1;
-    double est_left = 0, t0 = now(), est_done = 0;
+    double est_left = 0, t0 = time_now(), est_done = 0;
     for (int i = first; i < last; i++) est_left += o->runs[i].est_s;
     pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
     int *slot_run = xcalloc((size_t)jobs, sizeof *slot_run), failed = 0, finished = 0, running = 0;
@@ -285,7 +278,7 @@ static int run_all(Opts *o)
                 return 1;
             }
             if (p == 0) _exit(child_run(o, r, threads) ? 1 : 0);
-            pid[s] = p, slot_run[s] = next++, started[s] = now();
+            pid[s] = p, slot_run[s] = next++, started[s] = time_now();
             running++;
         }
         if (!running) break;
@@ -305,10 +298,10 @@ static int run_all(Opts *o)
             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             if (!ok && strcmp(st, "diverged")) failed++;
             // the estimate, corrected by how the finished runs compared with theirs
-            double spent = now() - t0, scale = est_done > 0 ? spent / est_done : 1;
+            double spent = time_now() - t0, scale = est_done > 0 ? spent / est_done : 1;
             fmt_time(MAX(0, est_left) * scale / jobs, eta, sizeof eta);
             printf("[%s %s] run %d/%d %s: %s in %.0f s%s%s; %d left, ETA %s\n", o->d->name, tier_names[o->tier],
-                   slot_run[s] - first + 1, total, r->name, ok ? st : "FAILED", now() - started[s],
+                   slot_run[s] - first + 1, total, r->name, ok ? st : "FAILED", time_now() - started[s],
                    WIFSIGNALED(status) ? " (killed by a signal)" : "", ok ? "" : " (see its output)",
                    total - finished, eta);
             fflush(stdout);
