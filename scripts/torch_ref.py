@@ -6,8 +6,10 @@ model, data and optimizer; nothing here runs on import.
   - Fashion-MNIST from Debian's dataset-fashion-mnist: the IDX files read into one uint8 array
     each (the header parsed and checked, the data read straight into the array: no second copy,
     so a process's peak memory holds the data set once, as the engine's idx_load does)
-  - normalize(): mean 0.2860, std 0.3530 (the training set's statistics)
-  - augment(): pad-2 random crop + horizontal flip, per sample, from a torch.Generator
+  - CIFAR-10 as JPEG (make data's data/cifar10): load_folder() decodes an ImageFolder tree with
+    PIL (classes in sorted order, files in sorted order: torchvision's ImageFolder samples)
+  - normalize(): mean 0.2860, std 0.3530 (the training set's statistics), or per-channel ones
+  - augment(): pad-2 (or pad-N) random crop + horizontal flip, per sample, from a torch.Generator
   - ResNet20: CIFAR-style ResNet-20 (He et al. 2016): 3x3 16 stem, stages 16/32/64 of 3
     BasicBlocks, 1x1 conv + BN projection shortcuts where the shape changes, global average pool,
     fc; He-normal fan-out init of the convolutions
@@ -52,18 +54,38 @@ def load(split):
     return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y.astype(np.int64))
 
 
-def normalize(x):
-    """uint8 (n, 1, h, w) -> float32, (x/255 - MEAN) / STD"""
-    return (x.float() / 255 - MEAN) / STD
+def load_folder(root):
+    """an ImageFolder tree root/<class>/<file> -> images (n, 3, h, w) uint8 (PIL's RGB), labels
+    (n) int64, in torchvision ImageFolder's order (every image must have the same size)"""
+    import os
+    from PIL import Image
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    xs, ys = [], []
+    for k, c in enumerate(classes):
+        for dirpath, _, files in sorted(os.walk(os.path.join(root, c), followlinks=True)):
+            for f in sorted(files):
+                if f.lower().endswith((".jpg", ".jpeg", ".png")):
+                    xs.append(np.asarray(Image.open(os.path.join(dirpath, f)).convert("RGB")))
+                    ys.append(k)
+    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
+    return x, torch.tensor(ys, dtype=torch.int64)
 
 
-def augment(x, g):
-    """uint8 (n, 1, 28, 28) -> the same, each sample a random 28x28 crop of its zero-padded
-    (by 2) self, flipped horizontally with probability 0.5"""
-    n = x.shape[0]
-    padded = F.pad(x, (2, 2, 2, 2))
-    oy, ox = torch.randint(0, 5, (n,), generator=g), torch.randint(0, 5, (n,), generator=g)
-    out = torch.stack([padded[i, :, oy[i]:oy[i] + 28, ox[i]:ox[i] + 28] for i in range(n)])
+def normalize(x, mean=MEAN, std=STD):
+    """uint8 (n, c, h, w) -> float32, (x/255 - mean) / std, mean and std scalars or per channel"""
+    m = torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
+    return (x.float() / 255 - m) / s
+
+
+def augment(x, g, pad=2):
+    """uint8 (n, c, h, w) -> the same, each sample a random h x w crop of its zero-padded
+    (by pad) self, flipped horizontally with probability 0.5"""
+    n, h, w = x.shape[0], x.shape[2], x.shape[3]
+    padded = F.pad(x, (pad, pad, pad, pad))
+    oy = torch.randint(0, 2 * pad + 1, (n,), generator=g)
+    ox = torch.randint(0, 2 * pad + 1, (n,), generator=g)
+    out = torch.stack([padded[i, :, oy[i]:oy[i] + h, ox[i]:ox[i] + w] for i in range(n)])
     flip = torch.rand(n, generator=g) < 0.5
     out[flip] = out[flip].flip(3)
     return out
@@ -90,9 +112,9 @@ class Block(nn.Module):
 
 
 class ResNet20(nn.Module):
-    def __init__(self, classes=10):
+    def __init__(self, classes=10, in_chans=1):
         super().__init__()
-        self.conv1, self.bn1 = nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16)
+        self.conv1, self.bn1 = nn.Conv2d(in_chans, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16)
         layers, cin = [], 16
         for s, c in enumerate((16, 32, 64)):
             for b in range(3):
@@ -110,14 +132,14 @@ class ResNet20(nn.Module):
 
 
 # ---- optimizer --------------------------------------------------------------------------------
-def sgd(model, lr=0.1):
-    """SGD, Nesterov momentum 0.9; weight decay 5e-4 on weights with more than one dimension
-    (convolutions, fc), none on BN scales/shifts and biases"""
+def sgd(model, lr=0.1, nesterov=True):
+    """SGD, Nesterov (or plain) momentum 0.9; weight decay 5e-4 on weights with more than one
+    dimension (convolutions, fc), none on BN scales/shifts and biases"""
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     return torch.optim.SGD([{"params": decay, "weight_decay": 5e-4},
                             {"params": no_decay, "weight_decay": 0}],
-                           lr=lr, momentum=0.9, nesterov=True)
+                           lr=lr, momentum=0.9, nesterov=nesterov)
 
 
 def warmup_cosine(step, total, warm, peak=0.1):

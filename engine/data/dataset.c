@@ -259,5 +259,8 @@ void dataset_free(Dataset *ds)
 void dataset_limit(Dataset *ds, int n)
 {
     CHECK(n >= 0, "dataset_limit: %s: n = %d (0 keeps all samples)", ds->name, n);
-    if (n > 0 && n < ds->n) ds->n = n;
+    if (n > 0 && n < ds->n) {
+        if (ds->limit) ds->limit(ds, n);
+        else ds->n = n;
+    }
 }

@@ -35,6 +35,9 @@ struct Dataset {
     const uint8_t *(*encoded)(const Dataset *ds, int i, size_t *n, int *label, ImgInfo *info, const char **name);
     const char *const *class_names; // (classes) when the files name them (image folders), else NULL
     void (*release)(Dataset *ds); // frees what the reader owns (dataset_free calls it)
+    // keeps n samples spread over the whole set (readers whose order is sorted by class: the
+    // first n would be one class); NULL: the first n (dataset_limit)
+    void (*limit)(Dataset *ds, int n);
     void *impl;                   // reader-private state
 };
 
@@ -73,7 +76,9 @@ bool dataset_known(const char *name); // can dataset_load read it? (recipes chec
 // shards; the others: true (their readers say what is missing when they load)
 bool dataset_present(const char *name, const char *dir);
 void dataset_free(Dataset *ds);  // releases and zeroes *ds; a zeroed Dataset is fine
-void dataset_limit(Dataset *ds, int n); // keep the first n samples (0 = all; n > ds->n keeps all)
+// keeps n samples (0 = all; n > ds->n keeps all): the first n, or for the image-folder sets, whose
+// files come class by class, samples floor(i ds->n / n) for i < n (every class in proportion)
+void dataset_limit(Dataset *ds, int n);
 
 // an in-memory dataset that takes ownership of images (n, h, w, c) and labels (n), both xmalloc'd
 // (what the registry's readers of io/ give)

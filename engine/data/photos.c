@@ -20,6 +20,7 @@ enum { MEMORY_MAX = 256 << 20 }; // bytes of pixels decoded up front at most (CI
 
 typedef struct {
     Shard shard;
+    int  *pick; // (n) shard entries of the samples after dataset_limit; NULL: sample i is entry i
 } Photos;
 
 static void photos_release(Dataset *ds)
@@ -28,7 +29,10 @@ static void photos_release(Dataset *ds)
     free(ds->images);
     free(ds->labels);
     ds->images = ds->labels = NULL;
-    if (p) shard_close(&p->shard);
+    if (p) {
+        shard_close(&p->shard);
+        free(p->pick);
+    }
     free(p);
     ds->impl = NULL;
 }
@@ -38,6 +42,7 @@ static const uint8_t *photos_encoded(const Dataset *ds, int i, size_t *n, int *l
 {
     const Photos *p = ds->impl;
     CHECK(i >= 0 && i < ds->n, "%s: sample %d outside 0..%d", ds->name, i, ds->n - 1);
+    if (p->pick) i = p->pick[i];
     const ShardEntry *e = &p->shard.index[i];
     *n = e->size;
     *label = e->label;
@@ -51,6 +56,29 @@ static const uint8_t *photos_memory_get(const Dataset *ds, int i, uint8_t *buf, 
     CHECK(i >= 0 && i < ds->n, "%s: sample %d outside 0..%d", ds->name, i, ds->n - 1);
     *label = ds->labels[i];
     return ds->images + (size_t)i * ds->h * ds->w * ds->c;
+}
+
+// dataset_limit: samples floor(i n_all / n), i < n (the shard's files come class by class)
+static void photos_limit(Dataset *ds, int n)
+{
+    Photos *p = ds->impl;
+    int all = ds->n;
+    int *pick = xmalloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) pick[i] = (int)((int64_t)i * all / n);
+    if (ds->images) { // in memory: move the kept samples to the front (pick[i] >= i)
+        size_t per = (size_t)ds->h * ds->w * ds->c;
+        for (int i = 0; i < n; i++) {
+            memmove(ds->images + (size_t)i * per, ds->images + (size_t)pick[i] * per, per);
+            ds->labels[i] = ds->labels[pick[i]];
+        }
+        free(pick);
+    } else {
+        if (p->pick)
+            for (int i = 0; i < n; i++) pick[i] = p->pick[pick[i]];
+        free(p->pick);
+        p->pick = pick;
+    }
+    ds->n = n;
 }
 
 // every image decoded into ds->images; 0 or the first decoder error (its line printed)
@@ -102,6 +130,7 @@ int photos_open(Dataset *ds, const char *name, const char *path, int classes)
     ds->c = 3;
     ds->impl = p;
     ds->release = photos_release;
+    ds->limit = photos_limit;
     ds->class_names = s->class_names;
     bool same = true;
     for (int i = 1; i < s->n && same; i++) same = s->index[i].h == s->index[0].h && s->index[i].w == s->index[0].w;
