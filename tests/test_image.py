@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
 """tests/test_image.py — engine/io/image.h against Pillow (the same libjpeg-turbo underneath).
 
-Writes its own images with Pillow (RGB at 4:2:0, 4:2:2 and 4:4:4, quality 75 and 95, progressive,
-restart markers, odd sizes, grayscale, CMYK, a PNG with alpha named .JPEG) plus a few files of the
-shared photograph sets when ../shared/data is unpacked (data/), and checks through bin/image_tool:
+Writes its own images with Pillow (RGB at 4:2:0, 4:2:2 and 4:4:4, quality 75 to 95, progressive,
+optimized, odd sizes, grayscale, CMYK, a PNG with alpha named .JPEG, a smooth photograph-like
+image) plus a few files of each shared photograph set when make data has unpacked them (data/),
+and checks through bin/image_tool:
   - a full-scale decode equals Pillow's Image.open(f).convert(mode) bit for bit, RGB and L, whole
     and in windows (only their rows and columns decoded), including CMYK's conversion;
-  - a DCT-scaled decode (1/2, 1/4, 1/8) has the scaled size and stays within a few levels of
-    Pillow's full decode reduced by box averaging (a sanity bound: the exact check of scaled decodes
-    is the transforms' one, against torchvision);
+  - a DCT-scaled decode (1/2, 1/4, 1/8) equals Pillow's draft-mode decode at that scale bit for
+    bit, and its windows equal the same part of it;
+  - RandomResizedCrop's pixels (augment_crop_encoded: the window decoded at a DCT scale, then
+    resized): equal to Pillow's full decode + crop + resize (torchvision's resized_crop) when no
+    scale applies, and within 2/255 per pixel on average when one does (photographs: the smooth
+    image and the shared sets' files; the largest single difference is printed);
+  - the eval transform of a file (augment_eval_encoded) equals timm's create_transform(...,
+    is_training=False) (Resize of the shorter side to floor(res / crop_pct), CenterCrop, ToTensor)
+    within 1/255 (when timm is importable from $PYSITE);
   - truncated data, a 0-byte file and a text file are a one-line error, exit 1, never a crash.
 Prints one line per case and a summary; exit 1 when a case failed.
 """
@@ -23,6 +30,7 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "bin", "image_tool")
 passed = failed = 0
+SCRATCH = None  # the test's temporary folder: every output of image_tool goes there
 
 
 def ok(msg):
@@ -43,7 +51,7 @@ def tool(*args):
 
 def decode(path, c, denom=1, win=None):
     """the engine's decode as an array (h, w, c), or the completed process when it failed"""
-    out = path + ".raw"
+    out = os.path.join(SCRATCH, "decoded.raw")  # never beside the file: data/ is read-only to tests
     r = tool("decode", path, out, c, denom, *(win or ()))
     if r.returncode:
         return r
@@ -81,11 +89,21 @@ def images(tmp):
     p = os.path.join(tmp, "cmyk.jpg")
     Image.fromarray(base).convert("CMYK").save(p, quality=90)
     out.append(("cmyk", p))
+    # a smooth photograph-like image: soft blobs of colour over a gradient, light noise
+    yy, xx = np.mgrid[0:240, 0:320].astype(np.float64)
+    img = np.stack([xx / 320 * 160 + 40, yy / 240 * 120 + 60, 200 - xx / 320 * 100], -1)
+    for cy, cx, r, col in ((80, 100, 40, (220, 40, 40)), (150, 230, 60, (30, 160, 60)), (60, 260, 25, (240, 220, 30))):
+        w = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))[..., None]
+        img = img * (1 - w) + np.array(col) * w
+    img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+    p = os.path.join(tmp, "smooth.jpg")
+    Image.fromarray(img).save(p, quality=90)
+    out.append(("smooth 320x240", p))
     p = os.path.join(tmp, "png_named.JPEG")
     Image.fromarray(np.dstack([base, (base[..., :1] // 2)])).save(p, format="PNG")
     out.append(("png named .JPEG (alpha)", p))
     # a few files of the shared sets, when `make data` has unpacked them
-    for d in ("data/imagenette-160/val", "data/cifar10/test"):
+    for d in ("data/imagenette-160/val", "data/cifar10/test", "data/imagenette-160/train"):
         root = os.path.join(ROOT, d)
         if os.path.isdir(root):
             cls = sorted(os.listdir(root))[0]
@@ -94,11 +112,83 @@ def images(tmp):
     return out
 
 
+def crop_cases(name, p):
+    """RandomResizedCrop boxes of p through augment_crop_encoded against Pillow's crop + resize"""
+    im = Image.open(p).convert("RGB")
+    W, H = im.size
+    rng = np.random.default_rng(len(name))
+    photo = "smooth" in name or "imagenette" in name or "cifar" in name
+    cases = [(H, W, max(1, H // 5), max(1, W // 5)), (H // 2, W // 3, max(1, H // 8), max(1, W // 8))]
+    for k in range(6):  # output sizes that take scale 1, 2 and 4 in turn
+        bh, bw = int(rng.integers(max(1, H // 3), H + 1)), int(rng.integers(max(1, W // 3), W + 1))
+        div = (2, 5, 9)[k % 3]
+        cases.append((bh, bw, max(1, bh // div - int(rng.integers(0, 3))), max(1, bw // div - int(rng.integers(0, 3)))))
+    for i, (bh, bw, oh, ow) in enumerate(cases):
+        y, x = int(rng.integers(0, H - bh + 1)), int(rng.integers(0, W - bw + 1))
+        filt = ("bilinear", "bicubic")[i % 2]
+        out = os.path.join(SCRATCH, "crop.raw")
+        r = tool("crop", p, out, y, x, bh, bw, oh, ow, filt)
+        if r.returncode:
+            fail(f"{name} crop: {r.stderr.strip()}")
+            continue
+        d = int(r.stdout.split()[3])
+        got = np.fromfile(out, np.uint8).reshape(oh, ow, 3).astype(int)
+        ref = np.asarray(im.crop((x, y, x + bw, y + bh)).resize((ow, oh), getattr(Image, filt.upper()))).astype(int)
+        diff = np.abs(got - ref)
+        what = f"{name}: crop ({y},{x}) {bh}x{bw} -> {oh}x{ow} {filt}"
+        if d == 1:
+            (ok if diff.max() == 0 else fail)(f"{what}: full scale, equals Pillow's crop + resize "
+                                              f"(max difference {diff.max()})")
+        elif photo:
+            (ok if diff.mean() <= 2 else fail)(f"{what}: decoded at 1/{d}, mean difference {diff.mean():.2f}/255 "
+                                               f"(<= 2) from Pillow's full decode + crop + resize, max {diff.max()}")
+        else:  # random-noise content: the DCT's low-pass differs from the resize's; a sanity bound
+            (ok if diff.mean() <= 12 else fail)(f"{what}: decoded at 1/{d} (noise content), mean difference "
+                                                f"{diff.mean():.2f}, max {diff.max()}")
+
+
+def timm_eval():
+    """timm's create_transform, or None when timm is not importable"""
+    site = os.environ.get("PYSITE", os.path.join(ROOT, "build", "pysite"))
+    if os.path.isdir(site) and site not in sys.path:
+        sys.path.insert(0, site)
+    try:
+        from timm.data import create_transform
+        return create_transform
+    except Exception:
+        return None
+
+
+def eval_cases(name, p):
+    """augment_eval_encoded against timm's eval transform"""
+    ct = timm_eval()
+    if ct is None:
+        print(f"skip  {name}: eval transform (timm not importable; make pysite)")
+        return
+    im = Image.open(p).convert("RGB")
+    for res, crop_pct, filt in ((max(8, min(im.size) * 3 // 4), 0.875, "bicubic"), (min(im.size), 1.0, "bilinear"),
+                                (min(im.size) + 7, 0.95, "bicubic")):
+        out = os.path.join(SCRATCH, "eval.raw")
+        r = tool("eval", p, out, res, crop_pct, filt)
+        if r.returncode:
+            fail(f"{name} eval: {r.stderr.strip()}")
+            continue
+        got = np.fromfile(out, np.float32).reshape(res, res, 3)
+        t = ct(input_size=(3, res, res), is_training=False, crop_pct=crop_pct, interpolation=filt,
+               mean=(0, 0, 0), std=(1, 1, 1))
+        ref = t(im).numpy().transpose(1, 2, 0)
+        diff = np.abs(got - ref).max() * 255
+        (ok if ref.shape == got.shape and diff <= 1 + 1e-3 else fail)(
+            f"{name}: eval {res} px crop_pct {crop_pct} {filt} equals timm's transform within {diff:.3f}/255 (<= 1)")
+
+
 def main():
     if not os.access(TOOL, os.X_OK):
         print(f"FAIL  {TOOL} missing (make bin/image_tool)")
         return 1
+    global SCRATCH
     with tempfile.TemporaryDirectory() as tmp:
+        SCRATCH = tmp
         for name, p in images(tmp):
             for mode, c in (("RGB", 3), ("L", 1)):
                 want = pil(p, mode)
@@ -122,6 +212,8 @@ def main():
                 else:
                     fail(f"{name}: window {y0},{x0} {hh}x{ww} differs by "
                          f"{np.abs(got.astype(int) - full[y0:y0 + hh, x0:x0 + ww].astype(int)).max()}")
+            crop_cases(name, p)
+            eval_cases(name, p)
             if not p.lower().endswith((".jpg", ".jpeg")) or "png" in name:
                 continue
             for denom in (2, 4, 8):

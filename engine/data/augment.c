@@ -313,13 +313,17 @@ void augment_eval(const AugArgs *a, float *dst, int oh, int ow, const uint8_t *s
 // has DCT_OVERSAMPLE times the output's pixels per side. Measured on Imagenette's photographs
 // against Pillow's full decode + crop + resize (tests/test_image.py): at 1x (FFCV's rule) the
 // DCT's own low-pass shows, up to 3.8 levels mean difference on a crop; at 2x at most 0.84, the
-// antialiased resize after the scale doing most of the filtering
-enum { DCT_OVERSAMPLE = 2 };
+// antialiased resize after the scale doing most of the filtering. And the scaled crop keeps at
+// least DCT_MIN_SIDE pixels a side: below one 8x8 block the DCT's average of a few pixels is not
+// the resize's (a 1x1 output of an 11x14 crop at 1/4 differed by 10 levels)
+enum { DCT_OVERSAMPLE = 2, DCT_MIN_SIDE = 8 };
 
 int augment_dct_denom(int bh, int bw, int oh, int ow, int max)
 {
     int d = 1;
-    while (2 * d <= max && bh >= DCT_OVERSAMPLE * 2 * d * oh && bw >= DCT_OVERSAMPLE * 2 * d * ow) d *= 2;
+    while (2 * d <= max && bh >= DCT_OVERSAMPLE * 2 * d * oh && bw >= DCT_OVERSAMPLE * 2 * d * ow &&
+           MIN(bh, bw) >= 2 * d * DCT_MIN_SIDE)
+        d *= 2;
     return d;
 }
 

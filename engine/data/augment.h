@@ -113,7 +113,8 @@ int  augment_eval_encoded(const AugArgs *a, float *dst, int oh, int ow, int c, c
 int  augment_crop_encoded(Img out, const uint8_t *enc, size_t n, const char *name, const ImgInfo *info,
                           const int box[4], PilFilter f, AugScratch *s);
 // the DCT scale denominator for a bh x bw crop resized to oh x ow: the largest of 1, 2, 4, 8 (at
-// most max) with bh >= 2 d oh and bw >= 2 d ow (the crop keeps twice the output's size)
+// most max) with bh >= 2 d oh and bw >= 2 d ow (the crop keeps twice the output's size) and
+// min(bh, bw) >= 8 d (at least one 8x8 block a side at the scale)
 int  augment_dct_denom(int bh, int bw, int oh, int ow, int max);
 
 // ---- the float path (also the pieces of augment_train there) ---------------------------------
