@@ -210,7 +210,7 @@ data/imagenette-160/%.shard: data/imagenette-160/.unpacked | bin/repro
 # on both cores with OpenMP; two at once (and a child each, in the resume tests) slowed test_train
 # from 26 s to over 5 minutes here
 test: $(TESTS) bin/image_tool bin/repro $(STUDY_BINS) pysite
-	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
+	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_shard.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
 	    $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc

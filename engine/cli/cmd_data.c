@@ -13,7 +13,7 @@ static int usage_data(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s data list\n"
                "       %s data pack DIR --out FILE [--skip-bad] [--quiet]\n"
-               "       %s data info FILE\n"
+               "       %s data info FILE [--samples]\n"
                "  list: every data set by name (data.dataset), its splits, classes, normalization\n"
                "  statistics, the folder it is read from and where it comes from.\n"
                "  pack: the ImageFolder tree DIR (DIR/<class>/.../<image>, classes in sorted order) into\n"
@@ -21,7 +21,8 @@ static int usage_data(FILE *f, const char *prog)
                "  not decode stops the pack with its name, or with --skip-bad is left out and counted;\n"
                "  files without an image extension are left out and counted. A progress line goes to\n"
                "  stderr (--quiet: none). FILE is written whole or not at all.\n"
-               "  info: a shard's images, classes (with counts), formats, sizes and bytes.\n"
+               "  info: a shard's images, classes (with counts), formats, sizes and bytes; --samples: then\n"
+               "  one line per sample: \"sample INDEX LABEL HxW PATH\" (PATH relative to the packed DIR).\n"
                "  The sets read from folders take DIR/<split>.shard: make data packs the shared ones.\n",
             prog, prog, prog);
     return f == stdout ? 0 : 2;
@@ -74,7 +75,7 @@ static int data_pack(int argc, char **argv, const char *prog)
     return 0;
 }
 
-static int data_info(const char *path)
+static int data_info(const char *path, bool samples)
 {
     Shard s;
     if (shard_open(&s, path)) return 1;
@@ -91,6 +92,10 @@ static int data_info(const char *path)
     printf("  formats: %d JPEG, %d PNG; %d grayscale, %d color, %d CMYK\n", fmt[0], fmt[1], chans[1], chans[3], chans[4]);
     printf("  sizes: height %d .. %d, width %d .. %d\n", hmin, hmax, wmin, wmax);
     for (int k = 0; k < s.classes; k++) printf("  %5d  %-5d %s\n", k, count[k], s.class_names[k]);
+    for (int i = 0; samples && i < s.n; i++) {
+        const ShardEntry *e = &s.index[i];
+        printf("sample %d %u %ux%u %s\n", i, e->label, e->h, e->w, shard_name(&s, i));
+    }
     free(count);
     shard_close(&s);
     return 0;
@@ -102,7 +107,8 @@ int cmd_data(int argc, char **argv, const char *prog)
     if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) return usage_data(stdout, prog);
     if (argc == 1 && !strcmp(argv[0], "list")) return data_list();
     if (argc >= 1 && !strcmp(argv[0], "pack")) return data_pack(argc - 1, argv + 1, prog);
-    if (argc == 2 && !strcmp(argv[0], "info")) return data_info(argv[1]);
+    if (argc == 2 && !strcmp(argv[0], "info")) return data_info(argv[1], false);
+    if (argc == 3 && !strcmp(argv[0], "info") && !strcmp(argv[2], "--samples")) return data_info(argv[1], true);
     if (argc >= 1) log_error("data: unknown or incomplete subcommand '%s' (valid: list, pack, info)", argv[0]);
     return usage_data(stderr, prog);
 }
