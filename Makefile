@@ -83,9 +83,9 @@ $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s -
 
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/image_tool bin/repro $(STUDY_BINS)
+BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/bench_data bin/image_tool bin/repro $(STUDY_BINS)
 
-.PHONY: all deps data test bench bench-ops fixtures train clean pysite plots check study
+.PHONY: all deps data test bench bench-data bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -240,6 +240,12 @@ bench-ops: bin/bench_ops
 # the engine's bin/bench_train against PyTorch's tests/bench_train.py (default, tuned glibc,
 # tcmalloc from libtcmalloc-minimal4): ResNet-20 (3 rounds), then the compact models at 56 and
 # 128 px against timm's (2 rounds); options: $(PYTHON) scripts/bench_train.py --help
+# the input pipeline: bin/bench_data (decode + RandomResizedCrop + flip + normalize of Imagenette)
+# against PyTorch's DataLoader with torchvision's transforms, 2 workers each; options:
+# $(PYTHON) scripts/bench_data.py --help
+bench-data: bin/bench_data bin/bench_train data
+	$(PYTHON) scripts/bench_data.py
+
 bench: bin/bench_train pysite
 	$(PYTHON) scripts/bench_train.py
 	PYSITE=$(PYSITE) $(PYTHON) scripts/bench_train.py --compact
