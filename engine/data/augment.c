@@ -155,8 +155,21 @@ void augment_sample_float(const AugArgs *a, float *dst, const float *src, int h,
 
 void normalize_sample(const AugArgs *a, float *dst, const uint8_t *src, int h, int w, int c)
 {
+    CHECK(c >= 1 && c <= 4, "normalize_sample: %d channels (1 .. 4)", c);
+    // the 256 values of each channel, computed once: the same floats as the formula per pixel
+    float lut[4][256];
+    for (int k = 0; k < c; k++)
+        for (int v = 0; v < 256; v++) lut[k][v] = ((float)v / 255.0f - a->mean[k]) / a->std[k];
+    if (c == 3) {
+        for (size_t i = 0; i < (size_t)h * w; i++) {
+            dst[3 * i] = lut[0][src[3 * i]];
+            dst[3 * i + 1] = lut[1][src[3 * i + 1]];
+            dst[3 * i + 2] = lut[2][src[3 * i + 2]];
+        }
+        return;
+    }
     for (size_t i = 0; i < (size_t)h * w; i++)
-        for (int k = 0; k < c; k++) dst[i * c + k] = ((float)src[i * c + k] / 255.0f - a->mean[k]) / a->std[k];
+        for (int k = 0; k < c; k++) dst[i * c + k] = lut[k][src[i * c + k]];
 }
 
 void normalize_sample_float(const AugArgs *a, float *dst, const float *src, int h, int w, int c)

@@ -95,10 +95,22 @@ static void resample(Img out, const uint8_t *src, size_t stride, int in_w, int i
             for (int xx = 0; xx < out.w; xx++) {
                 const int32_t *k = kh + (size_t)xx * ksh;
                 const uint8_t *row = src + y * stride + (size_t)bh[2 * xx] * c;
+                uint8_t *o = tmp + ((size_t)(y - y_from) * out.w + xx) * c;
+                int n = bh[2 * xx + 1];
+                if (c == 3) { // the bands together: one pass over the taps
+                    int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                    for (int x = 0; x < n; x++) {
+                        s0 += row[3 * x] * k[x];
+                        s1 += row[3 * x + 1] * k[x];
+                        s2 += row[3 * x + 2] * k[x];
+                    }
+                    o[0] = clip8(s0), o[1] = clip8(s1), o[2] = clip8(s2);
+                    continue;
+                }
                 for (int b = 0; b < c; b++) {
                     int32_t ss = 1 << (PRECISION_BITS - 1);
-                    for (int x = 0; x < bh[2 * xx + 1]; x++) ss += row[(size_t)x * c + b] * k[x];
-                    tmp[((size_t)(y - y_from) * out.w + xx) * c + b] = clip8(ss);
+                    for (int x = 0; x < n; x++) ss += row[(size_t)x * c + b] * k[x];
+                    o[b] = clip8(ss);
                 }
             }
         if (need_v)
@@ -106,15 +118,22 @@ static void resample(Img out, const uint8_t *src, size_t stride, int in_w, int i
         src = tmp;
         stride = (size_t)out.w * c;
     }
-    if (need_v) {
+    if (need_v) { // a row of sums at a time, each tap's row added whole (vectorizes; integer sums
+                  // are exact in any order, so the pixels are Pillow's)
+        int wc = out.w * c;
+        int32_t *acc = xmalloc((size_t)wc * sizeof(int32_t));
         for (int yy = 0; yy < out.h; yy++) {
             const int32_t *k = kv + (size_t)yy * ksv;
-            for (int i = 0; i < out.w * c; i++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int y = 0; y < bv[2 * yy + 1]; y++) ss += src[(size_t)(y + bv[2 * yy]) * stride + i] * k[y];
-                out.px[(size_t)yy * out.w * c + i] = clip8(ss);
+            for (int i = 0; i < wc; i++) acc[i] = 1 << (PRECISION_BITS - 1);
+            for (int y = 0; y < bv[2 * yy + 1]; y++) {
+                const uint8_t *row = src + (size_t)(y + bv[2 * yy]) * stride;
+                int32_t ky = k[y];
+                for (int i = 0; i < wc; i++) acc[i] += row[i] * ky;
             }
+            uint8_t *o = out.px + (size_t)yy * wc;
+            for (int i = 0; i < wc; i++) o[i] = clip8(acc[i]);
         }
+        free(acc);
     } else {
         for (int y = 0; y < out.h; y++) memcpy(out.px + (size_t)y * out.w * c, src + y * stride, (size_t)out.w * c);
     }

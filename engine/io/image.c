@@ -69,6 +69,14 @@ static uint8_t cmyk_channel(int raw_c, int raw_k)
 // one decoded row of `inc` channels (w pixels; 4: CMYK) into out_c channels
 static void convert_row(uint8_t *out, const uint8_t *in, int w, int inc, int out_c)
 {
+    if (inc == out_c) { // RGB to RGB, L to L: as decoded
+        memcpy(out, in, (size_t)w * inc);
+        return;
+    }
+    if (inc == 1) { // L to RGB
+        for (int x = 0; x < w; x++) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = in[x];
+        return;
+    }
     for (int x = 0; x < w; x++) {
         const uint8_t *p = in + (size_t)x * inc;
         uint8_t r, g, b;
