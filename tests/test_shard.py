@@ -15,7 +15,9 @@ Writes its own ImageFolder trees with Pillow and checks:
   - a folder set trains (data.dataset = imagenette, data.dir = the test's folder, RandomResizedCrop
     on the encoded images, varying sizes) and evaluates all of its val images; a run trained twice
     prints the same losses; a sample whose bytes were damaged inside a shard stops training with
-    one line naming its file, never a crash.
+    one line naming its file, never a crash;
+  - repro logits on a folder of JPEGs (and a PNG, in a sub-folder) gives the logits of timm's eval
+    transform of the same files, their paths listed in order.
 Prints one line per case and a summary; exit 1 when a case failed.
 """
 import os
@@ -233,6 +235,50 @@ def train_cases(tmp, rng):
           f"train: a damaged sample stops the run with its name (exit {r.returncode}: {err[0] if err else r.stderr[-200:]})")
 
 
+def logits_cases(tmp, rng):
+    """repro logits on a folder of JPEGs: the same logits as on timm's eval transform of them"""
+    site = os.environ.get("PYSITE", os.path.join(ROOT, "build", "pysite"))
+    if os.path.isdir(site) and site not in sys.path:
+        sys.path.insert(0, site)
+    try:
+        from timm.data import create_transform
+    except Exception:
+        print("skip  logits on a folder of images (timm not importable; make pysite)")
+        return
+    d = os.path.join(tmp, "photos")
+    os.makedirs(os.path.join(d, "more"))
+    files = ["b.jpg", "a.JPEG", "more/c.png"]
+    for f in files:
+        Image.fromarray(photo(rng, int(rng.integers(40, 90)), int(rng.integers(40, 90)))).save(os.path.join(d, f))
+    open(os.path.join(d, "notes.txt"), "w").write("x")
+    w = os.path.join(tmp, "r18.safetensors")
+    r = repro("export", "resnet18", "--classes", 7, "--seed", 3, "--out", w)
+    if r.returncode:
+        fail(f"logits: export: {r.stderr.strip()}")
+        return
+    out = os.path.join(tmp, "folder.npy")
+    r = repro("logits", "--model", "resnet18", "--classes", 7, "--weights", w, "--input", d, "--out", out, "--res", 32,
+              "--crop-pct", 0.9)
+    names = open(out[:-4] + ".txt").read().split() if r.returncode == 0 else []
+    check(names == ["a.JPEG", "b.jpg", "more/c.png"], f"logits on a folder: the images in sorted order, sub-folders "
+                                                        f"after the files ({names or r.stderr.strip()})")
+    if r.returncode:
+        return
+    t = create_transform(input_size=(3, 32, 32), is_training=False, crop_pct=0.9, interpolation="bicubic")
+    x = np.stack([t(Image.open(os.path.join(d, f)).convert("RGB")).numpy().transpose(1, 2, 0) for f in names])
+    npy = os.path.join(tmp, "timm_x.npy")
+    np.save(npy, x.astype(np.float32))
+    out2 = os.path.join(tmp, "timm.npy")
+    r = repro("logits", "--model", "resnet18", "--classes", 7, "--weights", w, "--input", npy, "--out", out2)
+    if r.returncode:
+        fail(f"logits on timm's batch: {r.stderr.strip()}")
+        return
+    a, b = np.load(out), np.load(out2)
+    diff = float(np.abs(a - b).max())
+    check(a.shape == (3, 7) and diff < 1e-3 * max(1.0, float(np.abs(b).max())),
+          f"logits on a folder equal logits on timm's eval transform of the same files (max difference {diff:.2e})")
+
+
 def main():
     if not os.access(REPRO, os.X_OK):
         print(f"FAIL  {REPRO} missing (make bin/repro)")
@@ -243,6 +289,7 @@ def main():
         if os.path.exists(shard):
             damage_cases(tmp, shard)
         train_cases(tmp, rng)
+        logits_cases(tmp, rng)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

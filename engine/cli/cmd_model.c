@@ -3,9 +3,12 @@
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strcspn
+#include <sys/stat.h> // stat: logits' input, a file or a folder
 
 #include "cli.h"
+#include "data/augment.h" // augment_eval_encoded: logits on a folder of images
 #include "io/npy.h"      // npy_read, npy_write: logits' input and output
+#include "io/shard.h"    // shard_list_images, shard_open: logits' images
 #include "io/weights.h"  // weights_export, weights_load
 #include "models/nets.h" // NetSet: logits' models for the full and the last batch
 
@@ -185,17 +188,22 @@ int cmd_export(int argc, char **argv, const char *prog)
 }
 
 // ---------------------------------------------------------------------------------------------
-// logits: eval-mode logits of a .npy batch
+// logits: eval-mode logits of a .npy batch, or of images
 
 static int usage_logits(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s logits --model NAME --weights FILE.safetensors [--ema] [--reparam] --input X.npy\n"
-               "           --out Y.npy [--res N] [--classes K] [--in-chans C] [--set key=value ...]\n"
-               "           [--backend B] [--batch N]   (B: %s)\n"
+    fprintf(f, "usage: %s logits --model NAME --weights FILE.safetensors [--ema] [--reparam]\n"
+               "           --input X.npy | DIR | FILE.shard --out Y.npy [--res N] [--classes K] [--in-chans C]\n"
+               "           [--set key=value ...] [--backend B] [--batch N] [--crop-pct P] [--dataset NAME]\n"
+               "           (B: %s)\n"
                "  runs the model in eval mode (batch norm on running statistics, no dropout) on X, a\n"
                "  float32 .npy array of shape (N, H, W, C) already normalized (NHWC, H = W = the\n"
                "  resolution, default X's), N images at a time (default 32), and writes the logits as\n"
-               "  a float32 .npy array (N, classes). --weights: a timm state dict or one of our\n"
+               "  a float32 .npy array (N, classes). Or on images: the JPEG/PNG files under DIR (its\n"
+               "  sub-folders too, in sorted order) or a shard's samples, each through the eval transform\n"
+               "  (timm's: shorter side to floor(res / P), centre crop res, P default 0.875; res default\n"
+               "  the model's own) and normalized with data set NAME's statistics (default imagenet:\n"
+               "  repro data list); the images' paths then go to Y.txt, one per logits row. --weights: a timm state dict or one of our\n"
                "  checkpoints (--ema: its EMA weights). --reparam: the weights folded into the\n"
                "  inference form first (GhostNetV3), as export and eval do; a no-op, said so, for a\n"
                "  model without such branches. Backend default cpu.\n"
@@ -203,9 +211,91 @@ static int usage_logits(FILE *f, const char *prog)
     return f == stdout ? 0 : 2;
 }
 
+// images (a folder of JPEG/PNG files, or a shard) through the eval transform into x (n, res, res,
+// 3), normalized with `stats`' statistics; their names into names.txt beside out. 0 or 1 (said why)
+static int images_input(NpyArray *x, const char *input, int res, float crop_pct, const char *stats, const char *out)
+{
+    const DatasetInfo *di = dataset_info(stats);
+    if (!di || di->channels != 3) {
+        log_error("logits: --dataset %s: expected a 3-channel data set for the statistics (repro data list)", stats);
+        return 1;
+    }
+    AugArgs a = {0};
+    a.crop_pct = crop_pct;
+    a.interpolation = INTERP_BICUBIC; // timm's eval default
+    for (int k = 0; k < 3; k++) a.mean[k] = di->mean[k], a.std[k] = di->std[k];
+    if (augment_resolve(&a)) return 1;
+    Shard sh = {0};
+    char **paths = NULL;
+    int n = 0;
+    size_t len = strlen(input);
+    bool shard = len > 6 && !strcmp(input + len - 6, ".shard");
+    if (shard ? shard_open(&sh, input) : shard_list_images(input, &paths, &n)) return 1;
+    if (shard) n = sh.n;
+    if (n == 0) {
+        log_error("logits: %s holds no image (.jpg .jpeg .png)", input);
+        return 1;
+    }
+    memset(x, 0, sizeof *x);
+    x->ndim = 4;
+    x->dims[0] = n, x->dims[1] = x->dims[2] = res, x->dims[3] = 3;
+    x->numel = (size_t)n * res * res * 3;
+    x->data = xmalloc(x->numel * sizeof(float));
+    char txt[1100];
+    snprintf(txt, sizeof txt, "%.*s.txt", (int)(len = strlen(out)) > 4 && !strcmp(out + len - 4, ".npy") ? (int)len - 4 : (int)len, out);
+    FILE *names = fopen(txt, "w");
+    int rc = names ? 0 : 1;
+    if (!names) log_error("logits: cannot write %s", txt);
+    AugScratch *sc = augment_scratch_new();
+    for (int i = 0; i < n && !rc; i++) {
+        size_t bytes = 0;
+        uint8_t *buf = NULL;
+        const uint8_t *enc;
+        char path[4200];
+        ImgInfo info, *known = NULL;
+        if (shard) {
+            enc = shard_bytes(&sh, i), bytes = sh.index[i].size, info = shard_info(&sh, i), known = &info;
+            snprintf(path, sizeof path, "%s", shard_name(&sh, i));
+        } else {
+            snprintf(path, sizeof path, "%s/%s", input, paths[i]);
+            FILE *f = fopen(path, "rb");
+            if (f && fseek(f, 0, SEEK_END) == 0) {
+                long l = ftell(f);
+                buf = xmalloc(l > 0 ? (size_t)l : 1);
+                rewind(f);
+                bytes = l > 0 ? fread(buf, 1, (size_t)l, f) : 0;
+            }
+            if (f) fclose(f);
+            enc = buf;
+            if (!buf) {
+                log_error("logits: cannot read %s", path);
+                rc = 1;
+                break;
+            }
+        }
+        if (augment_eval_encoded(&a, x->data + (size_t)i * res * res * 3, res, res, 3, enc, bytes, path, known, sc))
+            rc = 1;
+        else
+            fprintf(names, "%s\n", shard ? path : paths[i]);
+        free(buf);
+    }
+    augment_scratch_free(sc);
+    if (names && fclose(names) != 0 && !rc) {
+        log_error("logits: writing %s failed", txt);
+        rc = 1;
+    }
+    if (shard) shard_close(&sh);
+    else shard_list_free(paths, n);
+    if (rc) npy_free(x);
+    else printf("logits: %d images of %s through the eval transform (%d px, crop_pct %g, %s statistics); their paths "
+                "in %s\n", n, input, res, crop_pct, stats, txt);
+    return rc;
+}
+
 int cmd_logits(int argc, char **argv, const char *prog)
 {
-    const char *name = NULL, *weights = NULL, *input = NULL, *out = NULL, *backend = "cpu";
+    const char *name = NULL, *weights = NULL, *input = NULL, *out = NULL, *backend = "cpu", *stats = "imagenet";
+    float crop_pct = 0.875f;
     TrainConfig c;
     cli_model_defaults(&c);
     int batch = 32, n_sets = 0, rc = 0;
@@ -221,6 +311,15 @@ int cmd_logits(int argc, char **argv, const char *prog)
         else if (!strcmp(argv[i], "--out") && has) out = argv[++i];
         else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
         else if (!strcmp(argv[i], "--batch") && has) rc = cli_positive_arg("--batch", argv[++i], &batch);
+        else if (!strcmp(argv[i], "--dataset") && has) stats = argv[++i];
+        else if (!strcmp(argv[i], "--crop-pct") && has) {
+            char *end;
+            crop_pct = strtof(argv[++i], &end);
+            if (*end || !(crop_pct >= 0.05f && crop_pct <= 1)) {
+                log_error("logits: --crop-pct %s: expected a fraction in 0.05 .. 1", argv[i]);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--ema")) ema = true;
         else if (!strcmp(argv[i], "--reparam")) fold = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_logits(stdout, prog);
@@ -237,7 +336,13 @@ int cmd_logits(int argc, char **argv, const char *prog)
     if (cli_check_model(name, &c.net)) return 2;
     fold = fold && cli_reparam_or_noop(name, "logits");
     NpyArray x;
-    if (npy_read(&x, input)) return 1;
+    size_t in_len = strlen(input);
+    struct stat st;
+    if (stat(input, &st) == 0 && (S_ISDIR(st.st_mode) || (in_len > 6 && !strcmp(input + in_len - 6, ".shard")))) {
+        if (images_input(&x, input, c.res ? c.res : model_default_res(name), crop_pct, stats, out)) return 1;
+    } else if (npy_read(&x, input)) {
+        return 1;
+    }
     int64_t n = x.ndim == 4 ? x.dims[0] : 0;
     int res = c.res;
     if (x.ndim != 4 || n < 1 || x.dims[1] != x.dims[2] || (res && x.dims[1] != res)) {

@@ -267,6 +267,36 @@ static int check_image(const uint8_t *b, size_t n, const char *name, ImgInfo *in
     return rc;
 }
 
+int shard_list_images(const char *dir, char ***paths, int *n)
+{
+    *paths = NULL;
+    *n = 0;
+    if (!is_dir(dir)) {
+        log_error("%s: not a folder", dir);
+        return ERR_IO;
+    }
+    Names all = {0}, files = {0};
+    // the folder's own files first (os.walk yields the top folder first), then its sub-folders'
+    int rc = walk(dir, ".", &all, 0);
+    if (!rc) qsort(all.v, (size_t)all.n, sizeof *all.v, cmp_walk);
+    for (int i = 0; !rc && i < all.n; i++)
+        if (image_extension(all.v[i])) names_add(&files, all.v[i] + 2); // without "./"
+    names_free(&all);
+    if (rc) {
+        names_free(&files);
+        return rc;
+    }
+    *paths = files.v;
+    *n = files.n;
+    return 0;
+}
+
+void shard_list_free(char **paths, int n)
+{
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
 static bool put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
 
 int shard_pack(const char *dir, const char *out, const ShardPackArgs *a, ShardPackStats *st)

@@ -58,6 +58,11 @@ static inline ImgInfo shard_info(const Shard *s, int i)
     return (ImgInfo){(ImgFormat)e->format, e->h, e->w, e->c};
 }
 
+// the files under dir with an image extension (recursively, os.walk's sorted order), as paths
+// relative to dir: *paths (*n of them, free with shard_list_free). 0, or ERR_IO / ERR_ARG with one line
+int  shard_list_images(const char *dir, char ***paths, int *n);
+void shard_list_free(char **paths, int n);
+
 typedef struct {
     bool skip_bad;   // leave out (and count) files that do not decode, instead of failing
     bool quiet;      // no progress lines
