@@ -2,7 +2,7 @@
 # tests/test_recipes.sh — every published recipe (recipes/*.recipe) against the recipe reader, and
 # every cpu-tier recipe (recipes/*_cpu.recipe) against the trainer, at the smoke tier:
 #   1. each file loads with `repro recipe --check`: exit 0 (trainable here) or 3 (valid, but it
-#      names what this build lacks: the paper tier's ImageNet reader or teachers).
+#      names what this machine lacks: the paper tier's ImageNet shards or teachers).
 #   2. each "#| section.key=value ..." row of a file (the per-size table a study applies as --set
 #      overrides) loads on top of its file, as in 1.
 #   3. each *_cpu.recipe is trainable here (check exit 0) and trains one tiny epoch (SMOKE_STEPS

@@ -46,7 +46,7 @@ typedef struct {
     char        label[128]; // the point's label
     char        name[200];  // file stem: <tier>_<label>_s<seed>
     char        run_id[17]; // of the resolved recipe (run/run.h)
-    char        needs[512]; // what this build lacks to train it (recipe_check's lines; "" = nothing)
+    char        needs[512]; // what this machine lacks to train it (recipe_check's lines; "" = nothing)
     int         seed;
     const char *sets[3 * STUDY_MAX_SETS + 2];
     int         n_sets;
@@ -555,8 +555,8 @@ int study_main(const StudyDef *d, int argc, char **argv)
     else if (o.runs[0].needs[0]) {
         list_runs(&o);
         fputs(o.runs[0].needs, stderr);
-        log_error("%s: tier %s needs what this build lacks (above: the ImageNet folder reader arrives with a "
-                  "later issue). Nothing was started.",
+        log_error("%s: tier %s needs what this machine lacks (above: ImageNet's shards, repro data list says "
+                  "where they are read from; or a teacher model). Nothing was started.",
                   d->name, tier_names[o.tier]);
         rc = 2;
     } else rc = run_all(&o);
