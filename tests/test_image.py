@@ -16,6 +16,8 @@ and checks through bin/image_tool:
   - the eval transform of a file (augment_eval_encoded) equals timm's create_transform(...,
     is_training=False) (Resize of the shorter side to floor(res / crop_pct), CenterCrop, ToTensor)
     within 1/255 (when timm is importable from $PYSITE);
+  - PNGs (palette with transparency, 1-bit, gray + alpha, 16-bit RGB, a gAMA chunk) as Pillow
+    converts them, and a JPEG with extraneous bytes before a marker (a warning, read as Pillow does);
   - truncated data, a 0-byte file and a text file are a one-line error, exit 1, never a crash.
 Prints one line per case and a summary; exit 1 when a case failed.
 """
@@ -64,6 +66,27 @@ def pil(path, mode):
     return a[..., None] if a.ndim == 2 else a
 
 
+def write_png16(path, rgb16):
+    """a 16-bit RGB PNG (Pillow cannot write one), by hand: IHDR, one IDAT, IEND"""
+    import struct
+    import zlib
+    h, w, _ = rgb16.shape
+    raw = b"".join(b"\0" + rgb16[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) +
+                           chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def gama_chunk(gamma):
+    from PIL import PngImagePlugin
+    import struct
+    info = PngImagePlugin.PngInfo()
+    info.add(b"gAMA", struct.pack(">I", int(gamma * 100000)))
+    return info
+
+
 def images(tmp):
     """(name, path) of the images written here"""
     rng = np.random.default_rng(3)
@@ -102,6 +125,29 @@ def images(tmp):
     p = os.path.join(tmp, "png_named.JPEG")
     Image.fromarray(np.dstack([base, (base[..., :1] // 2)])).save(p, format="PNG")
     out.append(("png named .JPEG (alpha)", p))
+    # PNGs as Pillow converts them: a palette with transparency, 1-bit, gray + alpha, 16-bit RGB
+    # (its high byte), a gAMA chunk of 1.0 (no gamma applied)
+    p = os.path.join(tmp, "palette.png")
+    Image.fromarray(base).quantize(64).save(p, transparency=3)
+    out.append(("png palette + tRNS", p))
+    p = os.path.join(tmp, "bits1.png")
+    Image.fromarray(base[..., 0]).convert("1").save(p)
+    out.append(("png 1-bit", p))
+    p = os.path.join(tmp, "la.png")
+    Image.fromarray(np.dstack([base[..., 1], base[..., 2]]), "LA").save(p)
+    out.append(("png gray + alpha", p))
+    p = os.path.join(tmp, "rgb16.png")
+    write_png16(p, base.astype(np.uint16) * 257 + rng.integers(0, 256, base.shape).astype(np.uint16))
+    out.append(("png 16-bit RGB", p))
+    p = os.path.join(tmp, "gamma.png")
+    Image.fromarray(base).save(p, pnginfo=gama_chunk(1.0))
+    out.append(("png gAMA 1.0", p))
+    # a JPEG with garbage between two markers: libjpeg warns ("extraneous bytes"), Pillow reads it
+    p = os.path.join(tmp, "extraneous.jpg")
+    b = open(out[0][1], "rb").read()
+    k = b.index(b"\xff\xdb")  # the first DQT marker
+    open(p, "wb").write(b[:k] + b"\x00\x01\x02" + b[k:])
+    out.append(("jpeg with extraneous bytes", p))
     # a few files of the shared sets, when `make data` has unpacked them
     for d in ("data/imagenette-160/val", "data/cifar10/test", "data/imagenette-160/train"):
         root = os.path.join(ROOT, d)

@@ -4,18 +4,20 @@
 Writes its own ImageFolder trees with Pillow and checks:
   - the packed samples (repro data info --samples) are torchvision's ImageFolder(root).samples,
     paths and labels in the same order: classes sorted (upper case before lower, "a10" before
-    "a2"), files in nested folders, a PNG named .JPEG, CMYK and grayscale JPEGs, files of varying
-    sizes; README.txt and a .DS_Store are left out and counted, a file beside the class folders is
-    not a sample;
-  - a truncated JPEG, a 0-byte file: one line naming the file, exit 1, and an existing output
-    file left as it was; with --skip-bad packed without them and counted;
+    "a2"), files in nested folders ("a b", "a-x", "a", "a/b", "a/b/c", a file "zz.jpg" beside
+    them: os.walk's order, not a sort of the paths), a PNG named .JPEG, CMYK and grayscale JPEGs,
+    files of varying sizes; README.txt and a .DS_Store are left out and counted, a file beside the
+    class folders is not a sample; the formats and channels counted;
+  - a truncated JPEG, a 0-byte file: one error line naming the file, exit 1, and an existing
+    output file left as it was; with --skip-bad packed without them, each named, and counted;
   - a class folder without images, a folder without class folders, a missing folder: one line;
   - shards damaged after packing (magic, a cut-off end, an entry's offset, a label, the string
     table) are refused on open with one line naming what is wrong;
+  - a folder set whose val split's class folders differ from train's is refused (one line);
   - a folder set trains (data.dataset = imagenette, data.dir = the test's folder, RandomResizedCrop
     on the encoded images, varying sizes) and evaluates all of its val images; a run trained twice
-    prints the same losses; a sample whose bytes were damaged inside a shard stops training with
-    one line naming its file, never a crash;
+    prints the same losses; a JPEG whose bytes were damaged inside a shard stops the run (at its
+    evaluation, which decodes whole) with one line naming its file, never a crash;
   - repro logits on a folder of JPEGs (and a PNG, in a sub-folder) gives the logits of timm's eval
     transform of the same files, their paths listed in order.
 Prints one line per case and a summary; exit 1 when a case failed.
@@ -57,9 +59,10 @@ def repro(*args, **kw):
 
 
 def one_line_error(r, *names):
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("pack ")]
-    return r.returncode == 1 and len(lines) >= 1 and all(any(n in ln for ln in lines) for n in names), \
-        (lines[0] if lines else r.stderr.strip())
+    """exit 1 and exactly one "error:" line on stderr, naming every one of names (progress lines aside)"""
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
+    return r.returncode == 1 and len(lines) == 1 and all(n in lines[0] for n in names), \
+        (lines[0] if len(lines) == 1 else r.stderr.strip())
 
 
 def photo(rng, h, w):
@@ -87,7 +90,11 @@ def write_tree(root, classes, per_class, rng, extras=True):
                 img.save(os.path.join(d, f"png{i}.JPEG"), format="PNG")  # ImageNet's PNG named .JPEG
             else:
                 img.save(os.path.join(d, "sub", f"n{i}.jpeg"), quality=80)
-        if extras:
+        if extras:  # os.walk's order: the folder's files, then sub-folders by path ('-' and ' ' before '/')
+            for sub in ("a b", "a-x", "a", "a/b", "a/b/c"):
+                os.makedirs(os.path.join(d, sub), exist_ok=True)
+                Image.fromarray(photo(rng, 30, 26)).save(os.path.join(d, sub, "x.jpg"))
+            Image.fromarray(photo(rng, 26, 30)).save(os.path.join(d, "zz.jpg"))  # after "sub/" by name, yet first
             open(os.path.join(d, "README.txt"), "w").write("not an image\n")
             open(os.path.join(d, ".DS_Store"), "wb").write(b"\0\1\2")
     if extras:
@@ -110,8 +117,8 @@ def pack_cases(tmp, rng):
     write_tree(root, classes, 5, rng)
     shard = os.path.join(tmp, "tree.shard")
     r = repro("data", "pack", root, "--out", shard)
-    check(r.returncode == 0 and "25 images of 5 classes" in r.stdout and "10 not images" in r.stdout,
-          f"pack: a tree of 5 classes, 25 images, 10 other files ({r.stdout.strip() or r.stderr.strip()})")
+    check(r.returncode == 0 and "55 images of 5 classes" in r.stdout and "10 not images" in r.stdout,
+          f"pack: a tree of 5 classes, 55 images, 10 other files ({r.stdout.strip() or r.stderr.strip()})")
     try:
         from torchvision.datasets import ImageFolder
         ref = [(os.path.relpath(p, root), y) for p, y in ImageFolder(root).samples]
@@ -121,7 +128,7 @@ def pack_cases(tmp, rng):
     except ImportError:
         print("skip  pack: ImageFolder's order (torchvision not importable)")
     info = repro("data", "info", shard).stdout
-    check("5 JPEG" not in info and "PNG" in info and "CMYK" in info,
+    check("50 JPEG, 5 PNG; 5 grayscale, 45 color, 5 CMYK" in info,
           f"info: formats and channels counted ({info.splitlines()[1].strip() if info else ''})")
 
     # bad files: one line naming the file, the existing output untouched; --skip-bad counts them
@@ -142,8 +149,9 @@ def pack_cases(tmp, rng):
     check(okk, f"pack: a truncated JPEG stops the pack, naming it ({line})")
     open(os.path.join(bad, "y", "empty.jpg"), "wb").write(b"")
     r = repro("data", "pack", bad, "--out", out, "--skip-bad")
-    check(r.returncode == 0 and "6 images" in r.stdout and "2 skipped" in r.stdout,
-          f"pack --skip-bad: both left out and counted ({r.stdout.strip()})")
+    skipped = [ln for ln in r.stderr.splitlines() if ln.startswith("pack: skipped")]
+    check(r.returncode == 0 and "6 images" in r.stdout and "2 skipped" in r.stdout and len(skipped) == 2 and
+          "error" not in r.stderr, f"pack --skip-bad: both left out, named and counted ({r.stdout.strip()})")
 
     # folders that hold no data set
     empty_class = os.path.join(tmp, "empty_class")
@@ -219,20 +227,35 @@ def train_cases(tmp, rng):
           f"train: RandomResizedCrop from encoded images of varying sizes, one epoch ({losses[0][-1].strip()[:90]})")
     check(losses[0] == losses[1], "train: the same losses and accuracy when trained again (decoding is deterministic)"
           + ("" if losses[0] == losses[1] else f": {losses[0]} vs {losses[1]}"))
-    # a sample damaged inside the shard: training stops with one line naming its file
-    shard = os.path.join(root, "train.shard")
+    # a val split whose class folders are not the train split's (one renamed): refused, not trained
+    # with shifted labels
+    other = os.path.join(tmp, "nette_renamed")
+    os.makedirs(other)
+    shutil.copy(os.path.join(root, "train.shard"), other)
+    shutil.copytree(os.path.join(root, "val"), os.path.join(other, "val"))
+    os.rename(os.path.join(other, "val", names[4]), os.path.join(other, "val", "n99999999"))
+    repro("data", "pack", os.path.join(other, "val"), "--out", os.path.join(other, "val.shard"), "--quiet")
+    r = repro(*[a_.replace(f"data.dir={root}", f"data.dir={other}") for a_ in args], "--out",
+              os.path.join(tmp, "run_renamed"), "--force")
+    okk, line = one_line_error(r, "class", names[4])
+    check(okk, f"train: splits whose class folders differ are refused ({line})")
+
+    # a JPEG damaged inside the val shard (its second half cut off: libjpeg reaches the end of the
+    # data early): evaluation, which decodes whole, stops the run with one line naming the file
+    shard = os.path.join(root, "val.shard")
     data = bytearray(open(shard, "rb").read())
     index_off = struct.unpack_from("<Q", data, 24)[0]
-    off, size = struct.unpack_from("<QI", data, index_off + 24 * 6)
-    data[off + size // 2:off + size] = b"\xff" * (size - size // 2)  # entropy data replaced by fill bytes
-    data[off + size - 2:off + size] = b"\xff\xd9"
+    listing = repro("data", "info", shard, "--samples").stdout
+    jpegs = [ln.split(" ", 4) for ln in listing.splitlines() if ln.startswith("sample ") and "png" not in ln]
+    i, name = int(jpegs[2][1]), jpegs[2][4]
+    off, size = struct.unpack_from("<QI", data, index_off + 24 * i)
+    data[off + size // 2:off + size] = b"\0" * (size - size // 2)
     open(shard, "wb").write(bytes(data))
-    path = subprocess.run([REPRO, "data", "info", shard, "--samples"], capture_output=True, text=True).stdout
-    name = [ln.split(" ", 4)[4] for ln in path.splitlines() if ln.startswith("sample 6 ")]
     r = repro(*args, "--out", os.path.join(tmp, "run_bad"), "--force")
     err = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
-    check(r.returncode not in (0, -11, -6) and name and any(name[0] in ln for ln in err),
-          f"train: a damaged sample stops the run with its name (exit {r.returncode}: {err[0] if err else r.stderr[-200:]})")
+    check(r.returncode not in (0, -11, -6) and any(name in ln for ln in err),
+          f"train: a damaged JPEG stops the run at eval with its name (exit {r.returncode}: "
+          f"{err[0] if err else r.stderr[-200:]})")
 
 
 def logits_cases(tmp, rng):

@@ -3,10 +3,12 @@
  */
 #include <stdio.h>  // printf
 #include <string.h> // strcmp, strcspn
+#include <strings.h> // strcasecmp: logits' image files
 #include <sys/stat.h> // stat: logits' input, a file or a folder
 
 #include "cli.h"
 #include "data/augment.h" // augment_eval_encoded: logits on a folder of images
+#include "io/atomic.h"   // the image list beside logits' output
 #include "io/npy.h"      // npy_read, npy_write: logits' input and output
 #include "io/shard.h"    // shard_list_images, shard_open: logits' images
 #include "io/weights.h"  // weights_export, weights_load
@@ -232,6 +234,17 @@ static int images_input(NpyArray *x, const char *input, int res, float crop_pct,
     bool shard = len > 6 && !strcmp(input + len - 6, ".shard");
     if (shard ? shard_open(&sh, input) : shard_list_images(input, &paths, &n)) return 1;
     if (shard) n = sh.n;
+    if (!shard) { // the files this decoder reads
+        int kept = 0;
+        for (int i = 0; i < n; i++) {
+            const char *dot = strrchr(paths[i], '.');
+            if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png")))
+                paths[kept++] = paths[i];
+            else
+                free(paths[i]);
+        }
+        n = kept;
+    }
     if (n == 0) {
         log_error("logits: %s holds no image (.jpg .jpeg .png)", input);
         return 1;
@@ -243,9 +256,8 @@ static int images_input(NpyArray *x, const char *input, int res, float crop_pct,
     x->data = xmalloc(x->numel * sizeof(float));
     char txt[1100];
     snprintf(txt, sizeof txt, "%.*s.txt", (int)(len = strlen(out)) > 4 && !strcmp(out + len - 4, ".npy") ? (int)len - 4 : (int)len, out);
-    FILE *names = fopen(txt, "w");
-    int rc = names ? 0 : 1;
-    if (!names) log_error("logits: cannot write %s", txt);
+    AtomicFile names;
+    int rc = atomic_open(&names, txt, "logits' image list") ? 1 : 0;
     AugScratch *sc = augment_scratch_new();
     for (int i = 0; i < n && !rc; i++) {
         size_t bytes = 0;
@@ -259,16 +271,17 @@ static int images_input(NpyArray *x, const char *input, int res, float crop_pct,
         } else {
             snprintf(path, sizeof path, "%s/%s", input, paths[i]);
             FILE *f = fopen(path, "rb");
-            if (f && fseek(f, 0, SEEK_END) == 0) {
-                long l = ftell(f);
+            long l = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+            if (l >= 0) {
                 buf = xmalloc(l > 0 ? (size_t)l : 1);
                 rewind(f);
                 bytes = l > 0 ? fread(buf, 1, (size_t)l, f) : 0;
             }
             if (f) fclose(f);
             enc = buf;
-            if (!buf) {
+            if (!buf || bytes != (size_t)l) {
                 log_error("logits: cannot read %s", path);
+                free(buf);
                 rc = 1;
                 break;
             }
@@ -276,14 +289,11 @@ static int images_input(NpyArray *x, const char *input, int res, float crop_pct,
         if (augment_eval_encoded(&a, x->data + (size_t)i * res * res * 3, res, res, 3, enc, bytes, path, known, sc))
             rc = 1;
         else
-            fprintf(names, "%s\n", shard ? path : paths[i]);
+            fprintf(names.f, "%s\n", shard ? path : paths[i]);
         free(buf);
     }
     augment_scratch_free(sc);
-    if (names && fclose(names) != 0 && !rc) {
-        log_error("logits: writing %s failed", txt);
-        rc = 1;
-    }
+    if (names.f && atomic_close(&names, !rc) && !rc) rc = 1;
     if (shard) shard_close(&sh);
     else shard_list_free(paths, n);
     if (rc) npy_free(x);

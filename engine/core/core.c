@@ -4,6 +4,7 @@
 #include <stdarg.h> // va_list
 #include <stdio.h>  // fprintf, vfprintf, snprintf
 #include <stdlib.h> // abort, malloc, calloc
+#include <string.h> // strlen
 #include <time.h>   // clock_gettime
 
 _Noreturn void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -19,15 +20,35 @@ _Noreturn void die_at(const char *file, int line, const char *cond, const char *
     abort();
 }
 
+// log_capture's buffer of this thread, or NULL
+static _Thread_local char *capture;
+static _Thread_local size_t capture_cap;
+
+void log_capture(char *buf, size_t cap)
+{
+    capture = cap ? buf : NULL;
+    capture_cap = cap;
+    if (capture) capture[0] = 0;
+}
+
 void log_error(const char *fmt, ...)
 {
+    // the whole line formatted first and written with one call: threads' lines never interleave
+    char line[2048];
+    int k = snprintf(line, sizeof line, "error: ");
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "error: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line + k, sizeof line - (size_t)k - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    size_t len = strlen(line);
+    line[len] = '\n', line[len + 1] = 0;
+    if (capture) {
+        size_t at = strlen(capture);
+        if (at + 1 < capture_cap) snprintf(capture + at, capture_cap - at, "%s", line);
+        return;
+    }
+    fflush(stdout);
+    fputs(line, stderr);
 }
 
 const char *err_name(int err)

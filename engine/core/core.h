@@ -43,6 +43,10 @@ enum { ERR_OK = 0, ERR_IO = -1, ERR_NOMEM = -2, ERR_FORMAT = -3, ERR_DEVICE = -4
 NORETURN void die_at(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// the calling thread's log_error lines go into buf (cap bytes, NUL-terminated; lines that do not
+// fit are dropped) instead of stderr, until log_capture(NULL, 0): work done in parallel reports
+// its errors afterwards, in order (io/shard.c's packing)
+void log_capture(char *buf, size_t cap);
 const char *err_name(int err);
 
 #define CHECK(cond, ...) \

@@ -16,6 +16,7 @@
 #include "../core/rng.h"  // the synthetic set's pixels
 #include "../io/cifar.h" // cifar_load
 #include "../io/idx.h"   // fmnist_load
+#include "../io/shard.h" // shard_open: the splits' class names agree
 #include "photos.h"      // the image-folder sets' shards
 
 // ---------------------------------------------------------------------------------------------
@@ -85,6 +86,28 @@ static const char *location(const DatasetInfo *d, const char *dir)
     return e && e[0] ? e : d->dir;
 }
 
+// the other split's shard, when there, has the same class folders in the same order: a val tree
+// without one class would shift every label after it. 0, or ERR_FORMAT (ds freed) with one line
+static int same_classes(Dataset *ds, const DatasetInfo *d, const char *where, bool train)
+{
+    char other[1100];
+    snprintf(other, sizeof other, "%s/%s.shard", where, d->splits[train ? 1 : 0]);
+    Shard o;
+    if (!is_file(other) || shard_open(&o, other)) return 0; // its own load will say what is wrong
+    int k = 0;
+    while (k < o.classes && k < ds->classes && !strcmp(o.class_names[k], ds->class_names[k])) k++;
+    int rc = 0;
+    if (k < o.classes || k < ds->classes) {
+        log_error("dataset %s: the splits' class folders differ at class %d: '%s' in %s/%s.shard, '%s' in %s (labels "
+                  "would not match)", d->name, k, k < ds->classes ? ds->class_names[k] : "(none)", where,
+                  d->splits[train ? 0 : 1], k < o.classes ? o.class_names[k] : "(none)", other);
+        dataset_free(ds);
+        rc = ERR_FORMAT;
+    }
+    shard_close(&o);
+    return rc;
+}
+
 // an image-folder set: DIR/<split>.shard (repro data pack DIR/<split> --out DIR/<split>.shard)
 static int folder_open(Dataset *ds, const DatasetInfo *d, const char *dir, bool train)
 {
@@ -97,7 +120,11 @@ static int folder_open(Dataset *ds, const DatasetInfo *d, const char *dir, bool 
     char shard[1100], folder[1100];
     snprintf(shard, sizeof shard, "%s/%s.shard", where, split);
     snprintf(folder, sizeof folder, "%s/%s", where, split);
-    if (is_file(shard)) return photos_open(ds, d->name, shard, d->classes);
+    if (is_file(shard)) {
+        int rc = photos_open(ds, d->name, shard, d->classes);
+        if (!rc) rc = same_classes(ds, d, where, train);
+        return rc;
+    }
     if (is_dir(folder))
         log_error("dataset %s: %s is an image folder without its shard; pack it once: bin/repro data pack %s --out %s "
                   "(make data does so for the shared sets)", d->name, folder, folder, shard);

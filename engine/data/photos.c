@@ -81,29 +81,38 @@ static void photos_limit(Dataset *ds, int n)
     ds->n = n;
 }
 
-// every image decoded into ds->images; 0 or the first decoder error (its line printed)
+// every image decoded into ds->images; 0 or the first failing image's error, its line printed
+// once (the threads' messages are captured, log_capture)
 static int decode_all(Dataset *ds, const Shard *s)
 {
     size_t per = (size_t)ds->h * ds->w * ds->c;
     ds->images = xmalloc((size_t)ds->n * per);
     ds->labels = xmalloc((size_t)ds->n);
-    int err = 0;
+    int err = 0, first = ds->n;
+    char first_msg[1400] = "";
 #pragma omp parallel for schedule(dynamic, 256)
     for (int i = 0; i < ds->n; i++) {
         int rc;
 #pragma omp atomic read
         rc = err;
         if (rc) continue;
-        char name[1200];
+        char name[1200], msg[1400];
         snprintf(name, sizeof name, "%s: %s", s->path, shard_name(s, i));
+        log_capture(msg, sizeof msg);
         rc = img_decode(shard_bytes(s, i), s->index[i].size, name, 1, (ImgRect){0, 0, ds->h, ds->w}, ds->c,
                         ds->images + (size_t)i * per, per);
+        log_capture(NULL, 0);
         ds->labels[i] = (uint8_t)s->index[i].label;
         if (rc) {
-#pragma omp atomic write
-            err = rc;
+#pragma omp critical(photos_decode_all)
+            if (i < first) {
+                first = i;
+                err = rc;
+                snprintf(first_msg, sizeof first_msg, "%s", msg);
+            }
         }
     }
+    if (err) fputs(first_msg, stderr);
     return err;
 }
 

@@ -33,10 +33,10 @@ static double bicubic_filter(double x)
     return 0.0;
 }
 
-// precompute_coeffs over the whole input (box 0 .. in_size) and normalize_coeffs_8bpc: for output
-// i, taps bounds[2i] .. bounds[2i] + bounds[2i+1] - 1 with fixed-point weights kk[i * ksize ..];
-// returns ksize. The caller frees *bounds and *kk.
-// precompute_coeffs: out_size taps over [in0, in1) of an axis of in_size pixels (taps clipped to it)
+// precompute_coeffs over the box [in0, in1) of an axis of in_size pixels (taps clipped to the
+// axis, not the box) and normalize_coeffs_8bpc: for output i, taps bounds[2i] .. bounds[2i] +
+// bounds[2i+1] - 1 with fixed-point weights kk[i * ksize ..]; returns ksize. The caller frees
+// *bounds and *kk.
 static int resize_coeffs(int in_size, float in0, float in1, int out_size, PilFilter filter, int **bounds, int32_t **kk)
 {
     double (*fn)(double) = filter == PIL_BICUBIC ? bicubic_filter : bilinear_filter;

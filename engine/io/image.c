@@ -5,10 +5,20 @@
 #include <string.h>  // memcpy
 #include <setjmp.h>  // setjmp, longjmp: libjpeg's errors come back here instead of exit()
 #include <jpeglib.h> // jpeg_decompress_struct, jpeg_crop_scanline, jpeg_skip_scanlines
-#include <png.h>     // png_image: the simplified API
+#include <jerror.h>  // JWRN_JPEG_EOF: the one warning that is an error
+#include <png.h>     // png_struct: libpng's own API, no colour management
 
 static bool is_jpeg(const uint8_t *b, size_t n) { return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
 static bool is_png(const uint8_t *b, size_t n) { return n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8); }
+
+
+static int pixels_ok(const ImgInfo *info, const char *name)
+{
+    if ((double)info->h * info->w <= IMG_MAX_PIXELS && info->h > 0 && info->w > 0) return 0;
+    log_error("%s: %dx%d pixels (more than %d: a decompression bomb, as Pillow calls it, or a damaged header)", name,
+              info->h, info->w, IMG_MAX_PIXELS);
+    return ERR_FORMAT;
+}
 
 // ---------------------------------------------------------------------------------------------
 // JPEG
@@ -26,11 +36,13 @@ static void jpeg_fail(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
-// a warning is an error: libjpeg warns and fills the rest with gray on truncated data (Pillow
-// says "image file is truncated" there); level -1 is a warning, >= 0 trace messages
+// truncated data is an error: libjpeg warns (JWRN_JPEG_EOF) and fills the rest with gray, where
+// Pillow says "image file is truncated". Other warnings (extraneous bytes before a marker, an
+// unknown JFIF revision ...) pass, as in Pillow, which reads such files. level -1 is a warning,
+// >= 0 trace messages
 static void jpeg_warn(j_common_ptr cinfo, int level)
 {
-    if (level < 0) jpeg_fail(cinfo);
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_fail(cinfo);
 }
 
 // the decompressor on buf with its header read; 0, or ERR_FORMAT with one line (then destroyed)
@@ -89,6 +101,17 @@ static void convert_row(uint8_t *out, const uint8_t *in, int w, int inc, int out
     }
 }
 
+// is want inside an h x w image? Else one line: the caller's idea of the size (a shard's index)
+// disagrees with the file
+static bool window_inside(ImgRect want, int h, int w, const char *name, int denom)
+{
+    if (want.y0 >= 0 && want.x0 >= 0 && want.h > 0 && want.w > 0 && want.y0 + want.h <= h && want.x0 + want.w <= w)
+        return true;
+    log_error("%s: rows %d+%d, columns %d+%d asked of an image of %dx%d at 1/%d (its index entry does not match "
+              "the file?)", name, want.y0, want.h, want.x0, want.w, h, w, denom);
+    return false;
+}
+
 static int jpeg_decode(const uint8_t *buf, size_t n, const char *name, int denom, ImgRect want, int out_c,
                        uint8_t *out)
 {
@@ -101,15 +124,16 @@ static int jpeg_decode(const uint8_t *buf, size_t n, const char *name, int denom
     cinfo.scale_num = 1;
     cinfo.scale_denom = (unsigned)denom;
     jpeg_start_decompress(&cinfo);
-    CHECK(want.y0 >= 0 && want.x0 >= 0 && want.h > 0 && want.w > 0 && want.y0 + want.h <= (int)cinfo.output_height &&
-              want.x0 + want.w <= (int)cinfo.output_width,
-          "img_decode: %s: rows %d+%d, columns %d+%d outside its %ux%u at 1/%d", name, want.y0, want.h, want.x0,
-          want.w, cinfo.output_height, cinfo.output_width, denom);
+    if (!window_inside(want, (int)cinfo.output_height, (int)cinfo.output_width, name, denom)) {
+        jpeg_destroy_decompress(&cinfo);
+        return ERR_FORMAT;
+    }
     // libjpeg's window is not the full decode's at its edges when chroma is subsampled: fancy
     // upsampling interpolates chroma from the neighbouring samples, which a cropped or skipped
     // decode does not have (it replicates its own edge), and the first rows after
-    // jpeg_skip_scanlines lack their upsampling context. A margin of one iMCU (8 to 16 pixels at
-    // the scale) on each side, decoded and thrown away, makes the wanted pixels exact.
+    // jpeg_skip_scanlines lack their upsampling context. A margin of one iMCU on each side (its
+    // size at the scale: 8 or 16 pixels at full scale, 1 or 2 at 1/8), decoded and thrown away,
+    // makes the wanted pixels exact.
     int mx = (int)(cinfo.max_h_samp_factor * (unsigned)cinfo.min_DCT_scaled_size);
     int my = (int)(cinfo.max_v_samp_factor * (unsigned)cinfo.min_DCT_scaled_size);
     int y0 = want.y0 - my < 0 ? 0 : want.y0 - my;
@@ -136,40 +160,90 @@ static int jpeg_decode(const uint8_t *buf, size_t n, const char *name, int denom
 }
 
 // ---------------------------------------------------------------------------------------------
-// PNG: whole, through libpng's simplified API as 8-bit RGBA (gray expanded, palette resolved),
-// the alpha dropped as Pillow's convert("RGB") drops it
+// PNG: libpng's own API, transformed to 8-bit gray or RGB as Pillow's convert() gives them: a
+// palette expanded, 1/2/4-bit gray scaled to 0..255, alpha and transparency dropped, 16-bit
+// samples cut to their high byte (Pillow's "RGB;16B"; a 16-bit grayscale file is the one case
+// where Pillow differs: its "I;16" image converts to L by clipping at 255), no gamma or colour
+// management (Pillow applies none)
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, at;
+    char msg[200];
+} PngIo;
+
+static void png_read_mem(png_structp png, png_bytep out, size_t len)
+{
+    PngIo *io = png_get_io_ptr(png);
+    if (len > io->n - io->at) png_error(png, "truncated: the file ends inside a chunk");
+    memcpy(out, io->p + io->at, len);
+    io->at += len;
+}
+
+static void png_fail(png_structp png, png_const_charp msg)
+{
+    PngIo *io = png_get_error_ptr(png);
+    snprintf(io->msg, sizeof io->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_warn(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+// the decoder on buf with its header read and the transforms set; 0, or ERR_FORMAT with one line
+#define PNG_OPEN(png, info, io, buf, n, name, on_fail)                                                \
+    do {                                                                                              \
+        (io) = (PngIo){(buf), (n), 0, ""};                                                            \
+        (png) = png_create_read_struct(PNG_LIBPNG_VER_STRING, &(io), png_fail, png_warn);             \
+        (info) = (png) ? png_create_info_struct(png) : NULL;                                          \
+        CHECK((png) && (info), "libpng: cannot create a reader");                                     \
+        if (setjmp(png_jmpbuf(png))) {                                                                \
+            log_error("%s: not a readable PNG (%s)", name, (io).msg);                                 \
+            png_destroy_read_struct(&(png), &(info), NULL);                                           \
+            on_fail;                                                                                  \
+            return ERR_FORMAT;                                                                        \
+        }                                                                                             \
+        png_set_read_fn((png), &(io), png_read_mem);                                                  \
+        png_read_info((png), (info));                                                                 \
+    } while (0)
 
 static int png_decode(const uint8_t *buf, size_t n, const char *name, ImgRect want, int out_c, uint8_t *out)
 {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&im, buf, n)) {
-        log_error("%s: not a readable PNG (%s)", name, im.message);
+    png_structp png;
+    png_infop info;
+    PngIo io;
+    uint8_t *volatile all = NULL;   // volatile: freed after a longjmp from libpng
+    png_bytep *volatile rows = NULL;
+    PNG_OPEN(png, info, io, buf, n, name, (free((void *)all), free((void *)rows)));
+    int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    int h = (int)png_get_image_height(png, info), w = (int)png_get_image_width(png, info);
+    ImgInfo whole = {IMG_PNG, h, w, 3};
+    if (pixels_ok(&whole, name)) {
+        png_destroy_read_struct(&png, &info, NULL);
         return ERR_FORMAT;
     }
-    im.format = PNG_FORMAT_RGBA;
-    size_t stride = (size_t)im.width * 4;
-    uint8_t *all = xmalloc(stride * im.height);
-    if (!png_image_finish_read(&im, NULL, all, (png_int_32)stride, NULL)) {
-        log_error("%s: not a readable PNG (%s)", name, im.message);
-        png_image_free(&im);
-        free(all);
+    if (depth == 16) png_set_strip_16(png);
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if ((type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int inc = (int)png_get_channels(png, info);
+    if (inc != 1 && inc != 3) png_error(png, "unexpected channel count after its transforms");
+    if (!window_inside(want, h, w, name, 1)) {
+        png_destroy_read_struct(&png, &info, NULL);
         return ERR_FORMAT;
     }
-    CHECK(want.y0 >= 0 && want.x0 >= 0 && want.h > 0 && want.w > 0 && want.y0 + want.h <= (int)im.height &&
-              want.x0 + want.w <= (int)im.width,
-          "img_decode: %s: rows %d+%d, columns %d+%d outside its %ux%u", name, want.y0, want.h, want.x0, want.w,
-          im.height, im.width);
-    for (int y = 0; y < want.h; y++) {
-        uint8_t *o = out + (size_t)y * want.w * out_c;
-        const uint8_t *p = all + (size_t)(want.y0 + y) * stride + (size_t)want.x0 * 4;
-        for (int x = 0; x < want.w; x++) { // RGBA -> RGB, then as a 3-channel row
-            uint8_t rgb[3] = {p[4 * x], p[4 * x + 1], p[4 * x + 2]};
-            convert_row(o + (size_t)x * out_c, rgb, 1, 3, out_c);
-        }
-    }
-    free(all);
+    size_t stride = (size_t)w * inc;
+    all = xmalloc(stride * h);
+    rows = xmalloc((size_t)h * sizeof *rows);
+    for (int y = 0; y < h; y++) rows[y] = all + (size_t)y * stride;
+    png_read_image(png, rows);
+    for (int y = 0; y < want.h; y++)
+        convert_row(out + (size_t)y * want.w * out_c, all + (size_t)(want.y0 + y) * stride + (size_t)want.x0 * inc,
+                    want.w, inc, out_c);
+    png_destroy_read_struct(&png, &info, NULL);
+    free((void *)all);
+    free((void *)rows);
     return 0;
 }
 
@@ -189,19 +263,18 @@ int img_probe(const uint8_t *buf, size_t n, const char *name, ImgInfo *info)
             log_error("%s: a JPEG of %d color components (1 gray, 3 color or 4 CMYK are read)", name, c);
             return ERR_FORMAT;
         }
-        return 0;
+        return pixels_ok(info, name);
     }
     if (is_png(buf, n)) {
-        png_image im;
-        memset(&im, 0, sizeof im);
-        im.version = PNG_IMAGE_VERSION;
-        if (!png_image_begin_read_from_memory(&im, buf, n)) {
-            log_error("%s: not a readable PNG (%s)", name, im.message);
-            return ERR_FORMAT;
-        }
-        *info = (ImgInfo){IMG_PNG, (int)im.height, (int)im.width, (im.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1};
-        png_image_free(&im);
-        return 0;
+        png_structp png;
+        png_infop pinfo;
+        PngIo io;
+        PNG_OPEN(png, pinfo, io, buf, n, name, (void)0);
+        int type = png_get_color_type(png, pinfo);
+        *info = (ImgInfo){IMG_PNG, (int)png_get_image_height(png, pinfo), (int)png_get_image_width(png, pinfo),
+                          (type & PNG_COLOR_MASK_COLOR) || type == PNG_COLOR_TYPE_PALETTE ? 3 : 1};
+        png_destroy_read_struct(&png, &pinfo, NULL);
+        return pixels_ok(info, name);
     }
     log_error("%s: %s (a JPEG starts with FF D8 FF, a PNG with 89 50 4E 47)", name,
               n == 0 ? "an empty file" : "neither a JPEG nor a PNG");
@@ -225,7 +298,10 @@ int img_decode(const uint8_t *buf, size_t n, const char *name, int denom, ImgRec
     CHECK(denom == 1 || denom == 2 || denom == 4 || denom == 8, "img_decode: %s: scale 1/%d (1, 2, 4, 8)", name, denom);
     if (is_jpeg(buf, n)) return jpeg_decode(buf, n, name, denom, want, out_c, out);
     if (is_png(buf, n)) {
-        CHECK(denom == 1, "img_decode: %s: a PNG decodes at full size only (img_max_denom)", name);
+        if (denom != 1) { // a caller that took it for a JPEG: a shard entry that does not match its bytes
+            log_error("%s: a PNG asked for at scale 1/%d (PNGs decode whole; is its index entry a JPEG's?)", name, denom);
+            return ERR_FORMAT;
+        }
         return png_decode(buf, n, name, want, out_c, out);
     }
     log_error("%s: %s", name, n == 0 ? "an empty file" : "neither a JPEG nor a PNG");

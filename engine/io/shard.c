@@ -99,12 +99,12 @@ int shard_open(Shard *s, const char *path)
                 (unsigned long long)h.index_off);
         if (e->label >= s->classes)
             BAD("shard %s: entry %d (%s): label %u, expected 0 .. %d", path, i, name, e->label, s->classes - 1);
-        if (e->h == 0 || e->w == 0 || (e->c != 1 && e->c != 3 && e->c != 4) || e->format > IMG_PNG)
-            BAD("shard %s: entry %d (%s): %ux%u, %u channels, format %u (expected a size, 1, 3 or 4 channels, "
-                "format 0 JPEG or 1 PNG)", path, i, name, e->h, e->w, e->c, e->format);
+        if (e->h == 0 || e->w == 0 || (double)e->h * e->w > IMG_MAX_PIXELS || (e->c != 1 && e->c != 3 && e->c != 4) ||
+            e->format > IMG_PNG)
+            BAD("shard %s: entry %d (%s): %ux%u, %u channels, format %u (expected a size of at most %d pixels, 1, 3 "
+                "or 4 channels, format 0 JPEG or 1 PNG)", path, i, name, e->h, e->w, e->c, e->format, IMG_MAX_PIXELS);
     }
-    madvise((void *)s->map, s->size, MADV_RANDOM);
-    return 0;
+    return 0; // the kernel's default readahead: a sample's bytes are contiguous
 }
 
 void shard_close(Shard *s)
@@ -198,7 +198,8 @@ static int walk(const char *root, const char *rel, Names *files, int depth)
     for (int i = 0; !rc && i < f.n; i++)
         if (!(rc = join(sub, rel, f.v[i]))) names_add(files, sub);
     // os.walk yields (root, files) top-down; sorted() over those tuples orders folders by their
-    // path, where "a/b" < "a/b/c" < "a/b-x": the caller sorts the files so (cmp_walk)
+    // path as strings, "a/b" < "a/b-x" < "a/b/c" ('-' sorts before '/'): not depth first, so the
+    // caller sorts the files so (cmp_walk)
     for (int i = 0; !rc && i < d.n; i++)
         if (!(rc = join(sub, rel, d.v[i]))) rc = walk(root, sub, files, depth + 1);
     names_free(&f);
@@ -371,8 +372,9 @@ int shard_pack(const char *dir, const char *out, const ShardPackArgs *a, ShardPa
         size_t len[GROUP] = {0};
         int err[GROUP] = {0};
         ImgInfo info[GROUP];
-        char path[GROUP][4096];
+        char path[GROUP][4096], msg[GROUP][600]; // 300 KB of the stack
         for (int j = 0; j < m; j++) {
+            msg[j][0] = 0;
             if ((err[j] = join(path[j], dir, files.v[g + j]))) {
                 err[j] = ERR_IO;
                 continue;
@@ -381,21 +383,27 @@ int shard_pack(const char *dir, const char *out, const ShardPackArgs *a, ShardPa
             if (!buf[j]) {
                 log_error("pack: cannot read %s (%s)", path[j], strerror(errno));
                 err[j] = ERR_IO;
-            } else if (len[j] == 0) {
-                err[j] = img_probe(buf[j], 0, path[j], &info[j]); // "an empty file"
             }
         }
+        // checked in parallel, each file's message kept (log_capture) and told in order below:
+        // the file that stops the pack, or each one skipped
 #pragma omp parallel for schedule(dynamic, 1)
         for (int j = 0; j < m; j++)
-            if (!err[j]) err[j] = check_image(buf[j], len[j], path[j], &info[j]);
+            if (!err[j]) {
+                log_capture(msg[j], sizeof msg[j]);
+                err[j] = check_image(buf[j], len[j], path[j], &info[j]);
+                log_capture(NULL, 0);
+            }
         for (int j = 0; j < m && ok && !rc; j++) {
+            char *why = msg[j] + (strncmp(msg[j], "error: ", 7) ? 0 : 7);
+            why[strcspn(why, "\n")] = 0;
             if (err[j] == ERR_IO) rc = ERR_IO;
             else if (err[j] && !a->skip_bad) {
-                log_error("pack %s: %s does not decode (above); remove it, or pass --skip-bad to leave it out", dir,
-                          files.v[g + j]);
+                log_error("pack %s: %s; remove the file, or pass --skip-bad to leave it out", dir, why);
                 rc = ERR_FORMAT;
             } else if (err[j]) {
                 st->skipped_bad++;
+                if (!a->quiet) fprintf(stderr, "%spack: skipped %s\n", tty ? "\n" : "", why);
             } else {
                 index[n] = (ShardEntry){at, (uint32_t)len[j], (uint32_t)strings, (uint16_t)label[g + j],
                                         (uint16_t)info[j].h, (uint16_t)info[j].w, (uint8_t)info[j].c,
