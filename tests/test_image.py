@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """tests/test_image.py — engine/io/image.h against Pillow (the same libjpeg-turbo underneath).
 
 Writes its own images with Pillow (RGB at 4:2:0, 4:2:2 and 4:4:4, quality 75 to 95, progressive,

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """tests/test_shard.py — image folders into shards (bin/repro data pack) and training from them.
 
 Writes its own ImageFolder trees with Pillow and checks:
