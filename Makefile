@@ -150,14 +150,17 @@ $(STUDY_BINS): bin/%: build/studies/main/%.o build/libstudies.a build/libengine.
 	$(CC) -o $@ $< build/libstudies.a $(LINK_ENGINE) $(LDLIBS)
 
 # ---- studies: the users' three jobs ------------------------------------------------------------
-# make study [NAME=re_fmnist] [TIER=cpu]: run the grid (resuming), export CSV, draw, report claims;
-# make plots: every figure from results/ alone (tier cpu: the committed results); make check:
-# published vs reproduced and every claim
+# make study [NAME=re_fmnist] [TIER=cpu] [FRESH=1] [OUT=DIR]: run the grid into OUT (default
+# runs/NAME, untracked: the committed results/NAME stay as they are; resuming, or from scratch with
+# FRESH=1), export CSV, draw into OUT/plots, report claims, compare with results/NAME and the
+# published numbers; make plots: every figure from results/ alone (tier cpu: the committed
+# results); make check: published vs reproduced and every claim
 NAME ?= re_fmnist
 TIER ?= cpu
+OUT ?= runs/$(NAME)
 study: bin/repro $(STUDY_BINS)
-	@[ -n "$(NAME)" ] || { echo "usage: make study NAME=<study> [TIER=smoke|cpu|paper]; studies: $(STUDIES)"; exit 2; }
-	scripts/study.sh $(NAME) $(TIER)
+	@[ -n "$(NAME)" ] || { echo "usage: make study NAME=<study> [TIER=smoke|cpu|paper] [FRESH=1] [OUT=DIR]; studies: $(STUDIES)"; exit 2; }
+	scripts/study.sh $(NAME) $(TIER) $(OUT) -- $(if $(FRESH),--force)
 plots: bin/repro
 	@for s in $(STUDIES); do scripts/plots.sh $$s cpu || exit 1; done
 check: bin/repro
@@ -211,7 +214,7 @@ data/imagenette-160/%.shard: data/imagenette-160/.unpacked | bin/repro
 # from 26 s to over 5 minutes here
 test: $(TESTS) bin/image_tool bin/repro $(STUDY_BINS) pysite
 	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_shard.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
-	    $(if $(HDF5),tests/test_studies.sh); do echo "== $$t"; \
+	    $(if $(HDF5),tests/test_studies.sh tests/test_integrity.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 

@@ -4,6 +4,15 @@
 # usage: scripts/plots.sh NAME TIER [RESULTS_DIR [FIGS_DIR]]   (make plots: every study, tier cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage="usage: $0 NAME TIER [RESULTS_DIR [FIGS_DIR]]   (studies: $(ls studies | sed -n 's/\.c$//p' | tr '\n' ' '))"
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
+    echo "$usage"
+    exit 0
+fi
+[ $# -ge 2 ] && [ $# -le 4 ] || { echo "$usage" >&2; exit 2; }
+[ -f "studies/$1.c" ] || { echo "plots: unknown study '$1'; $usage" >&2; exit 2; }
+case $2 in smoke|cpu|paper) ;; *) echo "plots: tier '$2': expected smoke, cpu or paper" >&2; exit 2;; esac
 name=$1 tier=$2 res=${3:-results/$1} figs=${4:-plots/$1}
 if ! ls "$res"/*.h5 >/dev/null 2>&1; then echo "plots $name: no run files in $res; nothing to draw"; exit 0; fi
 bin/repro export "$res" >/dev/null

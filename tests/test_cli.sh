@@ -122,9 +122,14 @@ if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
             [ "$dev" = "${cpu:-an unnamed CPU} (1 OpenMP thread)" ] && ok "run file records the device ($dev)" ||
                 fail "run file records the device" "device '$dev', expected '$cpu (1 OpenMP thread)'"
             "$REPRO" export "$TMP/one" >/dev/null 2>&1
-            [ "$(head -1 "$TMP/one/summary.csv" | tr -d '\r' | awk -F, '{print $NF}')" = device ] &&
-                tail -1 "$TMP/one/summary.csv" | grep -q "(1 OpenMP thread)\"\?.\?$" &&
-                ok "summary.csv names the device" || fail "summary.csv names the device" "$(cat "$TMP/one/summary.csv")"
+            /usr/bin/python3 - "$TMP/one/summary.csv" <<'PY' &&
+import csv, re, sys
+row = list(csv.DictReader(open(sys.argv[1])))[-1]
+assert row["device"].endswith("(1 OpenMP thread)"), row
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["started"]) and row["updated"] >= row["started"], row
+assert row["host"] and row["threads"] == "1", row
+PY
+                ok "summary.csv names the device, start, host and threads" || fail "summary.csv names the device" "$(cat "$TMP/one/summary.csv")"
         else
             fail "tiny run on 1 thread" "$(tail -3 "$TMP/stdout1")"
         fi
@@ -168,9 +173,18 @@ expect_error "export: unwritable output" "cannot create $TMP/a_file/x.safetensor
     "$REPRO" export resnet20 --out "$TMP/a_file/x.safetensors"
 expect_error "export: weights of another head" \
     "tensor fc.weight is F32 (5, 64); resnet20 expects F32 (10, 64)" "$W" \
-    "$REPRO" export resnet20 --weights "$W/c5.safetensors" --out "$W/a.safetensors"
+    "$REPRO" export resnet20 --classes 10 --weights "$W/c5.safetensors" --out "$W/a.safetensors"
 expect_error "logits: weights of another head" "(and 1 more problem)" "$W" \
-    "$REPRO" logits --model resnet20 --weights "$W/c5.safetensors" --input "$W/x.npy" --out "$W/bad.npy"
+    "$REPRO" logits --model resnet20 --classes 10 --weights "$W/c5.safetensors" --input "$W/x.npy" --out "$W/bad.npy"
+# without --classes / --in-chans, export and logits build the model their weights were trained as
+if "$REPRO" export resnet20 --weights "$W/c5.safetensors" --out "$W/c5_again.safetensors" >"$TMP/stdout" 2>&1 &&
+    "$REPRO" logits --model resnet20 --weights "$W/c5.safetensors" --input "$W/x.npy" --out "$W/c5.npy" \
+        >>"$TMP/stdout" 2>&1 && grep -q '(2, 5)' "$TMP/stdout"; then
+    ok "export, logits: classes from the weights (5, not the model's own 10)"
+    rm -f "$W/c5.npy" "$W/c5.txt"
+else
+    fail "export, logits: classes from the weights" "$(tail -3 "$TMP/stdout")"
+fi
 # bad_input NAME PATTERN DESCR SHAPE NBYTES: logits of such an input fails naming the problem
 bad_input() {
     make_npy "$W/in.npy" "$3" "$4" "$5"

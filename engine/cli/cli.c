@@ -4,6 +4,8 @@
 #include <stdlib.h> // strtol
 #include <string.h> // strcmp, strchr
 
+#include "io/weights.h" // weights_recipe, weights_shape: a model's knobs from its weights
+
 void cli_model_defaults(TrainConfig *c)
 {
     recipe_defaults(c);
@@ -77,4 +79,50 @@ bool cli_reparam_or_noop(const char *name, const char *cmd)
     if (model_has_reparam(name)) return true;
     printf("%s: %s has no re-parameterizable branches: --reparam changes nothing\n", cmd, name);
     return false;
+}
+
+int cli_model_base(TrainConfig *c, const char *name, const char *weights)
+{
+    char *text = NULL;
+    if (weights && weights_recipe(weights, &text)) return 1;
+    if (!text) return 0;
+    TrainConfig r;
+    char *needs = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&needs, &len); // a data set this machine lacks does not matter here
+    CHECK(m, "cli: open_memstream failed");
+    int rc = recipe_parse(&r, weights, text, 0, NULL, m);
+    fclose(m);
+    free(needs);
+    free(text);
+    if (rc >= 0 && !strcmp(r.model, name)) c->net = r.net; // not its res: the input's or the model's own
+    return 0;
+}
+
+int cli_model_from_weights(TrainConfig *c, const char *name, const char *weights)
+{
+    if (!weights || (c->net.in_chans && c->net.num_classes)) return 0;
+    // the names of the stem conv (the first 4-D entry) and the classifier (the last 2-D one)
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    model_build(&g, name, &c->net, 1, c->res ? c->res : model_default_res(name));
+    char stem[96] = "", fc[96] = "";
+    for (int i = 0; i < p.count; i++) {
+        if (p.info[i].ndim == 4 && !stem[0]) snprintf(stem, sizeof stem, "%s", p.info[i].name);
+        if (p.info[i].ndim == 2) snprintf(fc, sizeof fc, "%s", p.info[i].name);
+    }
+    graph_free(&g);
+    params_free(&p);
+    int nd = 0;
+    int64_t d[4];
+    if (!c->net.in_chans && stem[0]) {
+        if (weights_shape(weights, stem, &nd, d)) return 1;
+        if (nd == 4 && d[3] >= 1 && d[3] <= 4) c->net.in_chans = (int)d[3];
+    }
+    if (!c->net.num_classes && fc[0]) {
+        if (weights_shape(weights, fc, &nd, d)) return 1;
+        if (nd == 2 && d[0] >= 2) c->net.num_classes = (int)d[0];
+    }
+    return 0;
 }

@@ -3,7 +3,7 @@
  *
  * One file per command group: cmd_model.c (model, export, logits: a named model and its weights),
  * cmd_train.c (train, eval: a recipe's data), cmd_recipe.c (recipe --keys | --check), cmd_results.c
- * (check, export of run files), cmd_data.c (data list | pack | info); main.c dispatches. Every
+ * (check, verify, export of run files), cmd_data.c (data list | pack | info); main.c dispatches. Every
  * command prints its usage with --help
  * (exit 0), on a bad argument to stderr (exit 2); it returns 0 done, 1 failed (one line naming the
  * cause), 2 usage.
@@ -21,10 +21,19 @@
 #include "run/recipe.h" // TrainConfig, recipe_set: the key table
 
 typedef int CommandFn(int argc, char **argv, const char *prog);
-CommandFn cmd_model, cmd_export, cmd_logits, cmd_train, cmd_eval, cmd_recipe, cmd_check, cmd_data;
+CommandFn cmd_model, cmd_export, cmd_logits, cmd_train, cmd_eval, cmd_recipe, cmd_check, cmd_verify, cmd_data;
 
 // the recipe's defaults with the model's knobs as named (its own channels, classes; res 0 = its own)
 void cli_model_defaults(TrainConfig *c);
+// where the model's knobs start when a command is given weights: when `weights` is one of our
+// checkpoints that stores its run's recipe (train/checkpoint.h) for model `name`, that recipe's
+// [model] keys (the options then override them); else nothing changes. 0, or 1 when the weights
+// cannot be read (said why: the command stops there)
+int  cli_model_base(TrainConfig *c, const char *name, const char *weights);
+// after the options: input channels and classes still the model's own (0) are taken from the
+// weights (the stem conv's input channels, the classifier's rows), so every command builds the
+// model its weights were trained as. 0, or 1 when the weights cannot be read (said why)
+int  cli_model_from_weights(TrainConfig *c, const char *name, const char *weights);
 // the model options above: 1 when argv[*i] is one (its value consumed, *i moved past it), 0 when it
 // is not, 2 when its value is bad (said why). n counts the --set seen so far (for messages)
 int  cli_model_option(int argc, char **argv, int *i, TrainConfig *c, int *n);

@@ -82,6 +82,16 @@ int cmd_model(int argc, char **argv, const char *prog)
     return 0;
 }
 
+// the value of option `flag` in argv (its last one), NULL when absent: a command that is given
+// weights starts from their run's model knobs before it reads its other options (cli_model_base)
+static const char *option_value(int argc, char **argv, const char *flag)
+{
+    const char *v = NULL;
+    for (int i = 0; i + 1 < argc; i++)
+        if (!strcmp(argv[i], flag)) v = argv[i + 1];
+    return v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // export NAME: weights out in timm's layout
 
@@ -101,6 +111,9 @@ static int usage_export(FILE *f, const char *prog)
                "  --reparam: the weights folded into the inference form first (GhostNetV3: each set of\n"
                "  parallel conv-BN branches one conv with bias), under the names timm's model has after\n"
                "  reparameterize(); a no-op, said so, for a model without such branches.\n"
+               "  With --weights the model is built as its weights were trained: one of our checkpoints\n"
+               "  gives its run's [model] keys, and input channels and classes come from the weights'\n"
+               "  shapes unless --in-chans / --classes say otherwise; without, the named model's own.\n"
                CLI_MODEL_OPTIONS_HELP, prog, prog);
     return f == stdout ? 0 : 2;
 }
@@ -121,6 +134,7 @@ int cmd_export(int argc, char **argv, const char *prog)
     TrainConfig c;
     cli_model_defaults(&c);
     int n_sets = 0, rc = cli_check_model(name, &c.net);
+    if (!rc && cli_model_base(&c, name, option_value(argc, argv, "--weights"))) return 1;
     unsigned long long seed = 1;
     bool ema = false, has_seed = false, fold = false;
     for (int i = 1; i < argc && !rc; i++) {
@@ -146,6 +160,7 @@ int cmd_export(int argc, char **argv, const char *prog)
             return usage_export(stderr, prog);
         }
     }
+    if (!rc && cli_model_from_weights(&c, name, weights)) return 1;
     int res = c.res ? c.res : model_default_res(name);
     if (rc || cli_check_model(name, &c.net) || model_check_res(name, res)) return 2;
     if (!out || (weights && has_seed) || (ema && !weights)) {
@@ -208,7 +223,9 @@ static int usage_logits(FILE *f, const char *prog)
                "  repro data list); the images' paths then go to Y.txt, one per logits row. --weights: a timm state dict or one of our\n"
                "  checkpoints (--ema: its EMA weights). --reparam: the weights folded into the\n"
                "  inference form first (GhostNetV3), as export and eval do; a no-op, said so, for a\n"
-               "  model without such branches. Backend default cpu.\n"
+               "  model without such branches. Backend default cpu. The model is built as its weights\n"
+               "  were trained: one of our checkpoints gives its run's [model] keys, and\n"
+               "  input channels and classes come from the weights' shapes unless given.\n"
                CLI_MODEL_OPTIONS_HELP, prog, dev_names());
     return f == stdout ? 0 : 2;
 }
@@ -308,6 +325,9 @@ int cmd_logits(int argc, char **argv, const char *prog)
     float crop_pct = 0.875f;
     TrainConfig c;
     cli_model_defaults(&c);
+    const char *pre_model = option_value(argc, argv, "--model");
+    if (pre_model && model_known(pre_model) && cli_model_base(&c, pre_model, option_value(argc, argv, "--weights")))
+        return 1;
     int batch = 32, n_sets = 0, rc = 0;
     bool ema = false, fold = false;
     for (int i = 0; i < argc && !rc; i++) {
@@ -344,6 +364,7 @@ int cmd_logits(int argc, char **argv, const char *prog)
         return usage_logits(stderr, prog);
     }
     if (cli_check_model(name, &c.net)) return 2;
+    if (cli_model_from_weights(&c, name, weights)) return 1;
     fold = fold && cli_reparam_or_noop(name, "logits");
     NpyArray x;
     size_t in_len = strlen(input);

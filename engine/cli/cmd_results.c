@@ -68,3 +68,67 @@ int cmd_check(int argc, char **argv, const char *prog)
     return 1;
 #endif
 }
+
+// ---------------------------------------------------------------------------------------------
+// verify: a study's rerun vs its stored results vs the published numbers
+
+static int usage_verify(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s verify STUDY [--tier smoke|cpu|paper] [--rerun DIR] [--stored DIR] [--published FILE]\n"
+               "  compares a rerun of STUDY (run files in DIR, default runs/STUDY: where make study trains)\n"
+               "  with its stored results (default results/STUDY, the committed ones) and the published\n"
+               "  numbers (default results/published.csv) at tier T (default cpu): per grid point, the\n"
+               "  top-1 of both (mean +- std over seeds), their difference and whether it is within the\n"
+               "  seeds' spread, and the published number where the paper has one at this tier. Exit\n"
+               "  status 0; 2 on bad input (an unreadable run file, an unknown study or tier).\n", prog);
+    return f == stdout ? 0 : 2;
+}
+
+int cmd_verify(int argc, char **argv, const char *prog)
+{
+    const char *study = NULL, *tier = "cpu", *rerun = NULL, *stored = NULL, *published = "results/published.csv";
+    for (int i = 0; i < argc; i++) {
+        bool has = i + 1 < argc;
+        if (!strcmp(argv[i], "--tier") && has) tier = argv[++i];
+        else if (!strcmp(argv[i], "--rerun") && has) rerun = argv[++i];
+        else if (!strcmp(argv[i], "--stored") && has) stored = argv[++i];
+        else if (!strcmp(argv[i], "--published") && has) published = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_verify(stdout, prog);
+        else if (argv[i][0] != '-' && !study) study = argv[i];
+        else {
+            log_error("verify: unknown or incomplete argument '%s'", argv[i]);
+            return usage_verify(stderr, prog);
+        }
+    }
+    if (!study) {
+        log_error("verify: which study? (STUDY)");
+        return usage_verify(stderr, prog);
+    }
+#ifdef HAVE_HDF5
+    const StudyDef *d = NULL;
+    char names[512] = "";
+    for (int k = 0; study_registry[k]; k++) {
+        if (!strcmp(study_registry[k]->name, study)) d = study_registry[k];
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", study_registry[k]->name);
+    }
+    if (!d) {
+        log_error("verify: unknown study '%s' (valid: %s)", study, names);
+        return 2;
+    }
+    int t = 0;
+    while (t < N_TIERS && strcmp(tier, tier_name((TierId)t))) t++;
+    if (t == N_TIERS) {
+        log_error("verify: --tier '%s': expected smoke, cpu or paper", tier);
+        return 2;
+    }
+    char rerun_dir[600], stored_dir[600];
+    snprintf(rerun_dir, sizeof rerun_dir, "%s", rerun ? rerun : "runs/");
+    if (!rerun) snprintf(rerun_dir, sizeof rerun_dir, "runs/%s", study);
+    snprintf(stored_dir, sizeof stored_dir, "%s", stored ? stored : "results/");
+    if (!stored) snprintf(stored_dir, sizeof stored_dir, "results/%s", study);
+    return study_verify(d, (TierId)t, rerun_dir, stored_dir, published, stdout);
+#else
+    log_error("verify: the results are HDF5 run files, and this build has no HDF5 (run make deps)");
+    return 1;
+#endif
+}

@@ -5,7 +5,8 @@
 #include <string.h> // strcmp
 
 #include "cli.h"
-#include "run/run.h" // run_train: repro train
+#include "io/weights.h" // weights_recipe: eval scores a checkpoint with its run's recipe
+#include "run/run.h"    // run_train: repro train
 
 // ---------------------------------------------------------------------------------------------
 // train: one recipe's run, its run file and checkpoint
@@ -72,15 +73,17 @@ int cmd_train(int argc, char **argv, const char *prog)
 
 static int usage_eval(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s eval --model NAME --weights FILE.safetensors [--ema] [--reparam]\n"
+    fprintf(f, "usage: %s eval [--model NAME] --weights FILE.safetensors [--ema] [--reparam]\n"
                "           [--recipe FILE] [--set section.key=value ...] [--backend B]   (B: %s)\n"
                "  evaluates the weights (a timm state dict, or one of our checkpoints; --ema: its EMA\n"
                "  weights) on the test split of the recipe's dataset, prepared as the recipe's runs\n"
                "  evaluate (model.res, data.mean/std, data.crop_pct, data.eval_limit, train.eval_batch),\n"
-               "  and prints top-1, top-5, the mean loss and images/s. Without --recipe: the built-in\n"
-               "  defaults, Fashion-MNIST's settings (%s recipe --keys). --model NAME is\n"
-               "  --set model.name=NAME; the model's other knobs (model.width, model.classes, ...) come\n"
-               "  from the recipe and --set, and must be those the weights were trained with.\n"
+               "  and prints top-1, top-5, the mean loss and images/s. The recipe: --recipe FILE, else\n"
+               "  the one a checkpoint of ours stores (its run's, so it scores as its run did), else the\n"
+               "  built-in defaults, Fashion-MNIST's settings (%s recipe --keys), said so.\n"
+               "  --model NAME is --set model.name=NAME (needed without a stored recipe); the model's\n"
+               "  other knobs (model.width, model.classes, ...) come from the recipe and --set, and must\n"
+               "  be those the weights were trained with.\n"
                "  --reparam: the weights folded into the inference form first (GhostNetV3), which\n"
                "  scores as the branches do up to float rounding; a no-op, said so, for a model\n"
                "  without such branches. Backend default: the recipe's train.backend (cpu).\n"
@@ -110,27 +113,51 @@ int cmd_eval(int argc, char **argv, const char *prog)
             return usage_eval(help ? stdout : stderr, prog);
         }
     }
-    if (!name || !weights) {
+    if (!weights) {
         free(sets);
-        log_error("eval: --model NAME and --weights FILE are required");
+        log_error("eval: --weights FILE is required");
         return usage_eval(stderr, prog);
     }
-    if (!model_known(name)) {
+    char *stored = NULL; // a checkpoint's own recipe
+    if (!recipe && weights_recipe(weights, &stored)) {
+        free(sets);
+        return 1;
+    }
+    if (!name && !stored) {
+        free(sets);
+        log_error("eval: %s stores no recipe (a timm state dict, or a checkpoint older than stored recipes): "
+                  "--model NAME is required, and --recipe FILE unless the built-in defaults fit", weights);
+        return usage_eval(stderr, prog);
+    }
+    if (name && !model_known(name)) {
+        free(stored);
         free(sets);
         log_error("eval: unknown model '%s' (valid: %s)", name, model_names());
         return 2;
     }
     // --model and --backend are recipe overrides, after the --set before them
-    snprintf(set_name, sizeof set_name, "model.name=%s", name);
-    sets[n_sets++] = set_name;
+    if (name) {
+        snprintf(set_name, sizeof set_name, "model.name=%s", name);
+        sets[n_sets++] = set_name;
+    }
     if (backend) {
         snprintf(set_backend, sizeof set_backend, "train.backend=%s", backend);
         sets[n_sets++] = set_backend;
     }
     TrainConfig c;
-    rc = recipe_load(&c, recipe, n_sets, sets);
+    if (stored) {
+        rc = recipe_parse(&c, weights, stored, n_sets, sets, NULL);
+        free(stored);
+        if (!rc) printf("eval: the recipe stored in %s (its run's)\n", weights);
+    } else {
+        rc = recipe_load(&c, recipe, n_sets, sets);
+        if (!rc && !recipe)
+            printf("eval: no --recipe, and %s stores none: the built-in defaults (data set %s, %d channel(s), "
+                   "%d classes)\n", weights, c.dataset, c.net.in_chans, c.net.num_classes);
+    }
     free(sets);
     if (rc) return 1;
+    name = c.model;
     snprintf(c.weights, sizeof c.weights, "%s", weights);
     fold = fold && cli_reparam_or_noop(name, "eval");
     Trainer *t;

@@ -30,6 +30,7 @@ static const struct {
     {"recipe", cmd_recipe, "--keys: every recipe key, its default, range and meaning;\n"
                            "           --check FILE: load a recipe without training, print it resolved"},
     {"check", cmd_check, "published vs reproduced accuracies, and the studies' claims"},
+    {"verify", cmd_verify, "a study's rerun vs its stored results vs the published numbers"},
     {"data", cmd_data, "list: the data sets; pack DIR --out FILE: an image folder into a shard; info FILE"},
 };
 

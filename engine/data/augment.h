@@ -57,6 +57,8 @@ typedef struct {
     float  grayscale_p, blur_p;
     // normalization, erasing
     float  mean[4], std[4];     // per channel, on [0,1] pixels
+    int    n_given[3];          // values a recipe gave for mean, std, erase_value (0: the defaults;
+                                // run/recipe.c checks them against the channels)
     float  erase_p;             // probability per sample
     float  erase_area[2];       // area fraction range, e.g. 0.02 .. 0.4
     float  erase_aspect;        // aspect ratio range [r, 1/r], e.g. 0.3

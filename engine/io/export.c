@@ -64,7 +64,11 @@ static bool summary_row(FILE *f, const char *file, const RunRecord *r)
                   run_final(r, "ema_top1"), run_final(r, "top1_reparam"), run_col_mean(r, "img_per_s"),
                   run_final(r, "wall_s")};
     for (int i = 0; i < LEN(v); i++) ok = ok && put_num(f, v[i], false);
-    return ok && put_str(f, r->device, true);
+    char threads[16] = "";
+    if (r->threads > 0) snprintf(threads, sizeof threads, "%d", r->threads);
+    const char *t[] = {r->device, r->started, r->updated, r->host, threads};
+    for (int i = 0; i < LEN(t); i++) ok = ok && put_str(f, t[i], i == LEN(t) - 1);
+    return ok;
 }
 
 int export_dir(const char *dir)
@@ -91,24 +95,37 @@ int export_dir(const char *dir)
         return -1;
     }
     qsort(names, (size_t)n, sizeof *names, by_name);
+    // every file read first: one that cannot be read (damaged, truncated, not a run file) leaves
+    // summary.csv as it was, so a figure never silently loses a run
+    RunRecord *recs = xcalloc((size_t)n, sizeof *recs);
     char path[1200], csv[1200];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    AtomicFile a;
-    int written = -1;
-    if (atomic_open(&a, path, "csv file") == 0) {
-        bool ok = fputs(SUMMARY_COLS "\n", a.f) >= 0;
-        written = 0;
-        for (int i = 0; i < n; i++) {
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            RunRecord r;
-            if (runfile_read(path, &r)) continue; // named; the rest still exports
-            ok = ok && summary_row(a.f, names[i], &r);
-            runfile_record_free(&r);
-            snprintf(csv, sizeof csv, "%s/%.*s.csv", dir, (int)strlen(names[i]) - 3, names[i]);
-            if (export_run_csv(path, csv) == 0) written++;
-        }
-        if (atomic_close(&a, ok)) written = -1;
+    int bad = 0, written = -1;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (runfile_read(path, &recs[i])) bad++; // named
     }
+    if (bad) {
+        log_error("export: %d of the %d run files in %s cannot be read (above); %s/summary.csv is left as it "
+                  "was. Restore them (git checkout -- FILE for committed results), or delete them and run them "
+                  "again (repro train --force; a study: --only LABEL --force)", bad, n, dir, dir);
+    } else {
+        snprintf(path, sizeof path, "%s/summary.csv", dir);
+        AtomicFile a;
+        if (atomic_open(&a, path, "csv file") == 0) {
+            bool ok = fputs(SUMMARY_COLS "\n", a.f) >= 0;
+            written = 0;
+            for (int i = 0; i < n; i++) {
+                ok = ok && summary_row(a.f, names[i], &recs[i]);
+                snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+                snprintf(csv, sizeof csv, "%s/%.*s.csv", dir, (int)strlen(names[i]) - 3, names[i]);
+                if (export_run_csv(path, csv) == 0) written++;
+                else ok = false;
+            }
+            if (atomic_close(&a, ok)) written = -1;
+        }
+    }
+    for (int i = 0; i < n; i++) runfile_record_free(&recs[i]);
+    free(recs);
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     return written;

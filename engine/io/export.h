@@ -6,8 +6,12 @@
  * SUMMARY_COLS: identity (file, study, tier, label, seed, run_id, status, git_revision), the model
  * (model, params, macs, train_res), and the result (epochs, top1, top5, best_top1, best_epoch,
  * ema_top1, top1_reparam, img_per_s = mean training throughput over epochs, wall_s), and what it
- * ran on (device: the CPU model and its threads, or the GPU; older files say only the backend);
- * numbers a file lacks are empty fields.
+ * ran on (device: the CPU model and its threads, or the GPU; older files say only the backend),
+ * and when and where (started, updated: UTC ISO 8601; host, threads: of the latest segment);
+ * numbers and text a file lacks are empty fields. Units: top1, top5, best_top1, ema_top1,
+ * top1_reparam in percent; img_per_s training images per second; wall_s seconds (every segment of
+ * a resumed run); macs per image, forward; the per-run CSV's columns as the run file's /epochs
+ * (its `units` attribute: io/runfile.h).
  */
 #ifndef EXPORT_H
 #define EXPORT_H
@@ -15,12 +19,14 @@
 #include "runfile.h"
 
 #define SUMMARY_COLS "file,study,tier,label,seed,run_id,status,git_revision,model,params,macs,train_res," \
-                     "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s,device"
+                     "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s,device," \
+                     "started,updated,host,threads"
 
 // the epochs of run file h5 into csv (replaced atomically); 0 or ERR_IO / ERR_FORMAT
 int    export_run_csv(const char *h5, const char *csv);
-// every DIR/*.h5 -> DIR/<stem>.csv, and DIR/summary.csv; the count of runs written, or -1 (an
-// unreadable run file is named and skipped; a folder without run files is an error)
+// every DIR/*.h5 -> DIR/<stem>.csv, and DIR/summary.csv; the count of runs written, or -1 (a
+// folder without run files, or a run file that cannot be read: each named, and then nothing is
+// written, so summary.csv never silently lacks a run)
 int    export_dir(const char *dir);
 // the mean of column `name` over the epochs (NAN without rows or column)
 double run_col_mean(const RunRecord *r, const char *name);

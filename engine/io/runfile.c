@@ -7,7 +7,18 @@
 #include <hdf5_hl.h>  // H5TBmake_table
 #include <stdio.h>    // rename, snprintf
 #include <string.h>   // strlen, strerror
+#include <time.h>     // time, gmtime_r: the updated attribute
 #include <unistd.h>   // fsync, unlink
+#include <zlib.h>     // crc32: the checksum attribute
+
+// the units of the numbers in /epochs and /final (the same names in the CSVs: io/export.h)
+static const char UNITS[] = "top1, top5, *_top1*, train_top1: percent of the test (or training) images; "
+                            "*_loss: nats per image; lr: learning rate; image_size: pixels per side; "
+                            "img_per_s: training images per second; seconds, wall_s: seconds of wall time; "
+                            "params: trainable parameters; macs: multiply-accumulates per image, forward";
+
+static uint32_t digest(const RunRecord *r);
+static int set_checksum(const char *path);
 
 static int attr_str(hid_t loc, const char *name, const char *v)
 {
@@ -90,6 +101,13 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
     bad |= attr_str(f, "git_revision", m->git_revision) | attr_str(f, "backend", m->backend);
     bad |= attr_str(f, "device", m->device) | attr_str(f, "status", m->status) | attr_str(f, "recipe", m->recipe);
     bad |= ATTR_I(f, "seed", m->seed);
+    char now[32];
+    time_t t_now = time(NULL);
+    struct tm tm;
+    gmtime_r(&t_now, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    bad |= attr_str(f, "started", m->started) | attr_str(f, "updated", now) | attr_str(f, "host", m->host);
+    bad |= ATTR_I(f, "threads", m->threads) | attr_str(f, "segments", m->segments) | attr_str(f, "units", UNITS);
     if ((g = H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) bad = 1;
     else {
         bad |= attr_str(g, "name", m->model) | ATTR_I(g, "params", m->params) | ATTR_I(g, "macs", m->macs);
@@ -111,6 +129,7 @@ int runfile_write(const char *path, const RunMeta *m, const EpochLog *epochs, in
     }
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) bad = 1;
     if (H5Fclose(f) < 0) bad = 1;
+    if (!bad && set_checksum(tmp)) bad = 1;
     if (bad) {
         log_error("run file %s: an HDF5 write failed (disk full?); %s left as it was", tmp, path);
         unlink(tmp);
@@ -190,6 +209,19 @@ int runfile_read_attr(const char *path, const char *name, char *out, size_t cap)
     return 0;
 }
 
+// a string attribute of any length as a malloc'd string ("" when absent or not a fixed string)
+static char *read_text(hid_t loc, const char *name)
+{
+    if (H5Aexists(loc, name) <= 0) return xcalloc(1, 1);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a);
+    size_t n = H5Tget_size(t);
+    char *s = xcalloc(n + 1, 1);
+    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) || H5Aread(a, t, s) < 0) s[0] = 0;
+    H5Tclose(t);
+    H5Aclose(a);
+    return s;
+}
+
 // collects the numeric attributes of /final (H5Aiterate callback)
 static herr_t add_final(hid_t loc, const char *name, const H5A_info_t *info, void *user)
 {
@@ -262,14 +294,15 @@ int runfile_read(const char *path, RunRecord *r)
     read_str(f, "backend", r->backend, sizeof r->backend);
     read_str(f, "device", r->device, sizeof r->device);
     r->seed = (uint64_t)read_num(f, "seed");
-    if (H5Aexists(f, "recipe") > 0) {
-        hid_t a = H5Aopen(f, "recipe", H5P_DEFAULT), t = H5Aget_type(a);
-        size_t n = H5Tget_size(t);
-        r->recipe = xcalloc(n + 1, 1);
-        if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) || H5Aread(a, t, r->recipe) < 0) r->recipe[0] = 0;
-        H5Tclose(t);
-        H5Aclose(a);
-    } else r->recipe = xcalloc(1, 1);
+    r->recipe = read_text(f, "recipe");
+    r->segments = read_text(f, "segments");
+    read_str(f, "started", r->started, sizeof r->started);
+    read_str(f, "updated", r->updated, sizeof r->updated);
+    read_str(f, "host", r->host, sizeof r->host);
+    double threads = read_num(f, "threads");
+    r->threads = isnan(threads) ? 0 : (int)threads;
+    char stored[16] = "";
+    bool has_sum = read_str(f, "checksum", stored, sizeof stored) == 0;
     what = "no /model group";
     if ((g = H5Gopen2(f, "model", H5P_DEFAULT)) < 0) goto bad;
     read_str(g, "name", r->model, sizeof r->model);
@@ -284,6 +317,18 @@ int runfile_read(const char *path, RunRecord *r)
     if ((g = H5Gopen2(f, "final", H5P_DEFAULT)) >= 0) { // absent while a run has no epoch yet
         H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, add_final, r);
         H5Gclose(g);
+        g = -1;
+    }
+    if (has_sum) {
+        char got[16];
+        snprintf(got, sizeof got, "%08x", digest(r));
+        if (strcmp(got, stored)) {
+            log_error("run file %s: damaged or altered after it was written: its contents have checksum %s, "
+                      "the file recorded %s (restore it from git, or run it again with --force)", path, got, stored);
+            H5Fclose(f);
+            runfile_record_free(r);
+            return ERR_FORMAT;
+        }
     }
     H5Fclose(f);
     return 0;
@@ -295,8 +340,52 @@ bad:
     return ERR_FORMAT;
 }
 
+// CRC-32 of what a reader gets from the file: every field of the record in a fixed order
+static uint32_t digest(const RunRecord *r)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+#define TXT(s) c = crc32(c, (const Bytef *)(s), (uInt)strlen(s) + 1)
+#define NUM(v) do { double v_ = (double)(v); c = crc32(c, (const Bytef *)&v_, sizeof v_); } while (0)
+    TXT(r->study), TXT(r->run_id), TXT(r->tier), TXT(r->label), TXT(r->status), TXT(r->git_revision);
+    TXT(r->backend), TXT(r->model), TXT(r->device), TXT(r->recipe), TXT(r->segments), TXT(r->started);
+    TXT(r->host);
+    NUM(r->seed);
+    NUM(r->params);
+    NUM(r->macs);
+    NUM(r->train_res);
+    NUM(r->eval_res);
+    NUM(r->threads);
+    for (int j = 0; j < r->n_cols; j++) TXT(r->cols[j]);
+    if (r->n_rows && r->n_cols)
+        c = crc32(c, (const Bytef *)r->rows, (uInt)((size_t)r->n_rows * r->n_cols * sizeof *r->rows));
+    for (int i = 0; i < r->n_final; i++) {
+        TXT(r->final_names[i]);
+        NUM(r->final_vals[i]);
+    }
+#undef TXT
+#undef NUM
+    return (uint32_t)c;
+}
+
+// the checksum attribute of the (closed) file at path, computed from what it reads back as
+static int set_checksum(const char *path)
+{
+    RunRecord r;
+    if (runfile_read(path, &r)) return -1;
+    char sum[16];
+    snprintf(sum, sizeof sum, "%08x", digest(&r));
+    runfile_record_free(&r);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    int rc = f < 0 ? -1 : 0;
+    if (!rc && H5Aexists(f, "checksum") > 0 && H5Adelete(f, "checksum") < 0) rc = -1;
+    if (!rc) rc = attr_str(f, "checksum", sum);
+    if (f >= 0 && (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(f) < 0)) rc = -1;
+    return rc;
+}
+
 void runfile_record_free(RunRecord *r)
 {
+    free(r->segments);
     free(r->recipe);
     free(r->final_names);
     free(r->final_vals);
@@ -332,8 +421,11 @@ int runfile_set_status(const char *path, const char *status)
     if (o && fclose(o) != 0) ok = false;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = ok ? H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT) : -1;
+    bool had_sum = f >= 0 && H5Aexists(f, "checksum") > 0;
     ok = f >= 0 && H5Adelete(f, "status") >= 0 && attr_str(f, "status", status) == 0;
+    if (ok && had_sum) ok = H5Adelete(f, "checksum") >= 0; // recomputed below
     if (f >= 0 && (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(f) < 0)) ok = false;
+    if (ok && had_sum) ok = set_checksum(tmp) == 0; // the status is part of what it covers
     if (ok) {
         FILE *fs = fopen(tmp, "rb");
         if (fs) { fsync(fileno(fs)); fclose(fs); }

@@ -1,8 +1,12 @@
 /* engine/io/runfile.h — a run's HDF5 file: results/<study>/<run>.h5 (DESIGN §6).
  *
  * Root attributes: study, run_id, tier, label (the study's grid point; "" outside studies),
- * git_revision, backend, device, seed, status (running|done|diverged|failed), recipe (the
- * resolved recipe text, verbatim). Group /model:
+ * git_revision, backend, device, seed, status (running|done|diverged|failed|interrupted), recipe
+ * (the resolved recipe text, verbatim), started and updated (UTC, ISO 8601: the run's first start,
+ * this file's writing), host and threads (of the latest segment), segments (every process that
+ * trained it, a line each: train/train.h), units (of the numbers below), checksum (CRC-32 of
+ * everything else the file holds, as runfile_read reads it: a file altered or damaged after it was
+ * written is an error). Group /model:
  * name, params, macs, train_res, eval_res. Table /epochs (compound, one row per epoch: epoch, lr,
  * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1,
  * eval_top1_reparam, ema_top1_reparam, img_per_s, seconds; the _reparam columns are the folded
@@ -19,6 +23,8 @@
 
 typedef struct {
     const char *study, *run_id, *tier, *label, *git_revision, *backend, *device, *status, *recipe;
+    const char *started, *host, *segments; // provenance ("" when unknown)
+    int         threads;
     uint64_t    seed;
     const char *model;
     uint64_t    params, macs;
@@ -45,6 +51,9 @@ typedef struct {
     char     study[64], run_id[17], tier[16], label[128], status[32], git_revision[64], backend[16];
     char     model[64], device[160];
     char    *recipe;         // owned
+    char    *segments;       // owned ("" in files written before segments were kept)
+    char     started[32], updated[32], host[128];
+    int      threads;        // 0 when the file does not say
     uint64_t seed, params, macs;
     int      train_res, eval_res;
     int      n_final;        // /final's numeric attributes
@@ -55,7 +64,9 @@ typedef struct {
     double  *rows;           // n_rows x n_cols
 } RunRecord;
 
-// 0, or ERR_IO / ERR_FORMAT with one line naming the path and what is missing
+// 0, or ERR_IO / ERR_FORMAT with one line naming the path and what is missing or damaged (a
+// checksum that does not match the contents). Files written before checksums existed have none
+// and read as they are (git holds the committed ones)
 int    runfile_read(const char *path, RunRecord *r);
 void   runfile_record_free(RunRecord *r);
 // /final's attribute `name`, NAN when the file lacks it

@@ -4,6 +4,7 @@
 #include <errno.h>  // errno
 #include <stdio.h>  // FILE
 #include <string.h> // strcmp, strerror
+#include <zlib.h>   // crc32: a checksum per tensor
 
 #include "atomic.h" // atomic_open, atomic_close: PATH.tmp, then rename
 #include "scan.h"   // scan_ws, scan_eat, scan_str
@@ -53,26 +54,44 @@ static void put_str(Buf *b, const char *s)
 static const struct { const char *name; size_t size; } st_dtypes[] = {
     [ST_F32] = {"F32", 4}, [ST_F64] = {"F64", 8}, [ST_I64] = {"I64", 8}};
 
+static uint32_t tensor_crc(const void *data, size_t bytes)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    for (size_t done = 0; done < bytes;) { // zlib takes a uInt length
+        uInt k = (uInt)MIN(bytes - done, (size_t)1 << 30);
+        c = crc32(c, (const Bytef *)data + done, k);
+        done += k;
+    }
+    return (uint32_t)c;
+}
+
 int st_write(const char *path, const StTensor *t, int n, const char *const (*meta)[2], int n_meta)
 {
     Buf h = {0};
     char num[64];
     size_t off = 0;
-    put(&h, "{");
-    if (n_meta) {
-        put(&h, "\"__metadata__\":{");
-        for (int i = 0; i < n_meta; i++) {
-            if (i) put(&h, ",");
-            put_str(&h, meta[i][0]);
-            put(&h, ":");
-            put_str(&h, meta[i][1]);
-        }
-        put(&h, "}");
+    put(&h, "{\"__metadata__\":{");
+    for (int i = 0; i < n_meta; i++) {
+        if (i) put(&h, ",");
+        put_str(&h, meta[i][0]);
+        put(&h, ":");
+        put_str(&h, meta[i][1]);
     }
+    for (int i = 0; i < n; i++) { // a checksum per tensor
+        char key[160];
+        snprintf(key, sizeof key, "crc32.%s", t[i].name);
+        snprintf(num, sizeof num, "%08x",
+                 tensor_crc(t[i].data, st_dtypes[t[i].dtype].size * dims_numel(t[i].ndim, t[i].dims)));
+        if (i || n_meta) put(&h, ",");
+        put_str(&h, key);
+        put(&h, ":");
+        put_str(&h, num);
+    }
+    put(&h, "}");
     for (int i = 0; i < n; i++) {
         CHECK(t[i].dtype >= ST_F32 && t[i].dtype <= ST_I64 && t[i].ndim >= 0 && t[i].ndim <= 8,
               "st_write %s: tensor %s has dtype %d, ndim %d", path, t[i].name, (int)t[i].dtype, t[i].ndim);
-        if (i || n_meta) put(&h, ",");
+        put(&h, ",");
         put_str(&h, t[i].name);
         snprintf(num, sizeof num, ":{\"dtype\":\"%s\",\"shape\":[", st_dtypes[t[i].dtype].name);
         put(&h, num);
@@ -158,19 +177,24 @@ static bool entry(Json *j, StEntry *e)
     return true;
 }
 
-static bool metadata(Json *j, StFile *f)
+// scratch: room for any string of the header (its length + 1)
+static bool metadata(Json *j, StFile *f, char *scratch, size_t cap)
 {
     if (!scan_eat(j, '{')) { j->err = "expected { after __metadata__"; return false; }
     if (scan_eat(j, '}')) return true;
     do {
-        f->meta = realloc(f->meta, (size_t)(f->n_meta + 1) * sizeof *f->meta);
-        CHECK(f->meta, "safetensors: out of host memory");
-        if (!scan_str(j, "\"", f->meta[f->n_meta][0], 256) || !scan_eat(j, ':') ||
-            !scan_str(j, "\"", f->meta[f->n_meta][1], 256)) {
-            if (!j->err) j->err = "expected \"key\": \"value\" in __metadata__";
-            return false;
-        }
+        f->meta = xrealloc(f->meta, (size_t)(f->n_meta + 1) * sizeof *f->meta);
+        char **kv = f->meta[f->n_meta];
+        kv[0] = kv[1] = NULL;
         f->n_meta++;
+        for (int k = 0; k < 2; k++) {
+            if (!scan_str(j, "\"", scratch, cap) || (k == 0 && !scan_eat(j, ':'))) {
+                if (!j->err) j->err = "expected \"key\": \"value\" in __metadata__";
+                return false;
+            }
+            kv[k] = xmalloc(strlen(scratch) + 1);
+            strcpy(kv[k], scratch);
+        }
     } while (scan_eat(j, ','));
     if (!scan_eat(j, '}')) { j->err = "expected } closing __metadata__"; return false; }
     return true;
@@ -185,6 +209,34 @@ static size_t dtype_size(const char *d)
     return 0;
 }
 
+// every tensor against its "crc32.NAME" entry, when the file has such entries (st_write's)
+static int verify_checksums(const StFile *f, const char *path)
+{
+    int with = 0;
+    for (int i = 0; i < f->n_meta; i++) with += !strncmp(f->meta[i][0], "crc32.", 6);
+    if (!with) return 0; // not written by st_write (timm's, PyTorch's): nothing to verify
+    for (int i = 0; i < f->n; i++) {
+        const StEntry *e = &f->e[i];
+        char key[160];
+        snprintf(key, sizeof key, "crc32.%s", e->name);
+        const char *want = st_meta(f, key);
+        char got[16];
+        snprintf(got, sizeof got, "%08x", tensor_crc(f->data + e->begin, e->end - e->begin));
+        if (!want) {
+            log_error("safetensors file %s: tensor %s has no checksum (crc32.%s) though the file's other "
+                      "tensors do: the file was altered after it was written", path, e->name, e->name);
+            return ERR_FORMAT;
+        }
+        if (strcmp(want, got)) {
+            log_error("safetensors file %s: tensor %s is damaged: its bytes have CRC-32 %s, the file "
+                      "recorded %s when it was written (restore the file, or start the run over with --force)",
+                      path, e->name, got, want);
+            return ERR_FORMAT;
+        }
+    }
+    return 0;
+}
+
 int st_read(StFile *f, const char *path)
 {
     memset(f, 0, sizeof *f);
@@ -194,7 +246,7 @@ int st_read(StFile *f, const char *path)
     long size = ftell(fp);
     fseek(fp, 0, SEEK_SET);
     uint8_t le[8];
-    char *hdr = NULL;
+    char *hdr = NULL, *scratch = NULL;
     int rc = ERR_FORMAT;
     if (size < 8 || fread(le, 1, 8, fp) != 8) { log_error("safetensors file %s: shorter than its 8-byte header length", path); goto out; }
     uint64_t n = 0;
@@ -204,6 +256,7 @@ int st_read(StFile *f, const char *path)
         goto out;
     }
     hdr = xmalloc(n);
+    scratch = xmalloc(n + 1);
     if (fread(hdr, 1, n, fp) != n) { log_error("safetensors file %s: truncated header", path); goto out; }
     Json j = {hdr, hdr + n, NULL};
     if (!scan_eat(&j, '{')) { log_error("safetensors file %s: the header is not a JSON object", path); goto out; }
@@ -211,7 +264,7 @@ int st_read(StFile *f, const char *path)
         do {
             char name[128];
             if (!scan_str(&j, "\"", name, sizeof name) || !scan_eat(&j, ':')) break;
-            if (!strcmp(name, "__metadata__")) { if (!metadata(&j, f)) break; continue; }
+            if (!strcmp(name, "__metadata__")) { if (!metadata(&j, f, scratch, n + 1)) break; continue; }
             f->e = realloc(f->e, (size_t)(f->n + 1) * sizeof *f->e);
             CHECK(f->e, "safetensors: out of host memory");
             StEntry *e = &f->e[f->n];
@@ -238,16 +291,19 @@ int st_read(StFile *f, const char *path)
             goto out;
         }
     }
+    if (verify_checksums(f, path)) goto out;
     rc = 0;
 out:
     fclose(fp);
     free(hdr);
+    free(scratch);
     if (rc) st_free(f);
     return rc;
 }
 
 void st_free(StFile *f)
 {
+    for (int i = 0; i < f->n_meta; i++) free(f->meta[i][0]), free(f->meta[i][1]);
     free(f->e);
     free(f->meta);
     free(f->data);

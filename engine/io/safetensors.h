@@ -8,6 +8,10 @@
  * PyTorch's int64 num_batches_tracked) and string metadata; the reader checks every field (JSON
  * syntax, dtype, shape against the byte range, ranges inside the file) and names the file and
  * tensor when something is wrong. Writes go to PATH.tmp, then rename (io/atomic.h).
+ * Checksums: the writer adds a metadata entry "crc32.NAME" (zlib's CRC-32 of the tensor's bytes, 8
+ * hex digits) for every tensor; the reader verifies every tensor of a file that has them (a file
+ * with one has them all; others, timm's or PyTorch's, have none), so one flipped bit in a tensor is
+ * an error naming it, never numbers read silently.
  */
 #ifndef SAFETENSORS_H
 #define SAFETENSORS_H
@@ -25,7 +29,7 @@ typedef struct {
 typedef struct {
     StEntry *e;
     int      n;
-    char   (*meta)[2][256];     // metadata key/value pairs
+    char    *(*meta)[2];        // metadata key/value pairs (owned strings)
     int      n_meta;
     uint8_t *data;              // the data section
     size_t   data_len;

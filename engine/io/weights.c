@@ -1,6 +1,7 @@
 /* engine/io/weights.c — export and load of a model's weights in timm's layout (weights.h). */
 #include "weights.h"
 
+#include <math.h>   // isfinite: weights_check_values
 #include <stdarg.h> // va_list: problem()
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp, strncmp
@@ -137,6 +138,55 @@ static void check_unclaimed(const StEntry *e, const Params *p, WeightsLayout lay
             DIMS_STR(e->ndim, e->dims), model);
 }
 
+int weights_check_values(const char *path, const char *name, const float *v, size_t n)
+{
+    char module[96];
+    bool var = split_suffix(name, RUNNING_VAR, module);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) || (var && v[i] < 0)) {
+            log_error("weights %s: tensor %s holds %g at index %zu (of %zu values): %s; the file is damaged or "
+                      "comes from a run that diverged", path, name, v[i], i, n,
+                      isfinite(v[i]) ? "a negative variance" : "not a finite number");
+            return ERR_FORMAT;
+        }
+    return 0;
+}
+
+int weights_shape(const char *path, const char *name, int *ndim, int64_t dims[4])
+{
+    StFile f;
+    int rc = st_read(&f, path);
+    if (rc) return rc;
+    WeightsLayout layout;
+    *ndim = 0;
+    if (!(rc = file_layout(&f, path, &layout))) {
+        const StEntry *e = st_find(&f, name);
+        if (e && e->ndim <= 4) {
+            *ndim = e->ndim;
+            for (int k = 0; k < e->ndim; k++) dims[k] = e->dims[k];
+            if (layout == WEIGHTS_TIMM && e->ndim == 4) // (OC,C,KH,KW) -> (OC,KH,KW,C)
+                dims[1] = e->dims[2], dims[2] = e->dims[3], dims[3] = e->dims[1];
+        }
+    }
+    st_free(&f);
+    return rc;
+}
+
+int weights_recipe(const char *path, char **text)
+{
+    *text = NULL;
+    StFile f;
+    int rc = st_read(&f, path);
+    if (rc) return rc;
+    const char *r = st_meta(&f, "recipe");
+    if (r && r[0]) {
+        *text = xmalloc(strlen(r) + 1);
+        strcpy(*text, r);
+    }
+    st_free(&f);
+    return 0;
+}
+
 int weights_load(Params *p, const char *path, bool ema, const char *model, WeightsInfo *info)
 {
     CHECK(p->buf[ROLE_W], "weights_load %s: allocate the parameter table first", path);
@@ -177,6 +227,7 @@ int weights_load(Params *p, const char *path, bool ema, const char *model, Weigh
             continue;
         }
         const float *src = (const float *)(f.data + e->begin);
+        if (weights_check_values(path, name, src, pi->numel)) goto out;
         if (layout == WEIGHTS_TIMM && pi->ndim == 4) conv_transpose(host + pi->offset, src, pi->dims, false);
         else memcpy(host + pi->offset, src, pi->numel * sizeof(float));
     }

@@ -18,7 +18,9 @@
  *           tensor is an error naming it and the shape expected. num_batches_tracked may be
  *           present (any integer scalar; its value is ignored) or absent.
  * Loading stages everything on the host and uploads only when the whole file matched, so a
- * failed load leaves the parameters as they were.
+ * failed load leaves the parameters as they were. A tensor whose bytes fail their checksum
+ * (io/safetensors.h) or that holds a NaN or an infinity (or a negative running variance) is an
+ * error naming it: such weights evaluate to noise, never to a number worth printing.
  */
 #ifndef WEIGHTS_H
 #define WEIGHTS_H
@@ -43,5 +45,17 @@ int weights_export(const char *path, const Params *p, const char *model, int64_t
 // 0, or ERR_IO / ERR_FORMAT with one line naming the file, the first bad tensor and its expected
 // shape, and how many more problems there are; p is unchanged on failure
 int weights_load(Params *p, const char *path, bool ema, const char *model, WeightsInfo *info);
+// 0 when the n values of tensor `name` read from file `path` are finite (and, for a batch norm's
+// running variance, not negative); else ERR_FORMAT with one line naming the file, tensor, index
+// and value. Every load checks what it reads (here and train/checkpoint.h)
+int weights_check_values(const char *path, const char *name, const float *v, size_t n);
+// the shape tensor `name` has in file `path` (either layout), in the engine's layout: *ndim 0 when
+// the file lacks it. 0, or ERR_IO / ERR_FORMAT with one line. Commands take a model's input
+// channels and classes from its weights this way (cli)
+int weights_shape(const char *path, const char *name, int *ndim, int64_t dims[4]);
+// the resolved recipe a checkpoint of ours stores (metadata "recipe", train/checkpoint.h) into
+// *text as a malloc'd string, NULL when the file has none (a timm state dict, an older
+// checkpoint). 0, or ERR_IO / ERR_FORMAT with one line (the file cannot be read)
+int weights_recipe(const char *path, char **text);
 
 #endif

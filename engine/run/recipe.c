@@ -7,6 +7,7 @@
 #include <errno.h>  // errno
 #include <math.h>   // isfinite
 #include <stddef.h> // offsetof
+#include <float.h>  // FLT_MAX, FLT_MIN: a float key's representable values
 #include <ini.h>    // ini_parse
 #include <stdio.h>  // snprintf, open_memstream
 #include <stdlib.h> // free
@@ -311,6 +312,14 @@ static const char *join(const char *const *names, int n, char *buf, size_t cap)
     return buf;
 }
 
+// a value too large or too small (not zero, but below the smallest normal) for the type
+static const char *not_representable(const RecipeKey *k, const char *type, char *buf, size_t cap)
+{
+    if (k->lo == k->hi) snprintf(buf, cap, "out of range: too large or too small for %s", type);
+    else snprintf(buf, cap, "out of range (too large or too small for %s): valid %.10g .. %.10g", type, k->lo, k->hi);
+    return buf;
+}
+
 // NULL when x is in k's range, else "out of range" with the range written to buf
 static const char *in_range(const RecipeKey *k, double x, char *buf, size_t cap)
 {
@@ -327,26 +336,35 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
     switch (k->type) {
     case K_INT: {
         long x = strtol(v, &end, 10);
-        if (end == v || *end || errno || x < (k->lo < 0 ? -1000000000 : 0) || x > 1000000000)
-            return k->lo < 0 ? "expected an integer" : "expected a non-negative integer";
+        if (end == v || *end) return k->lo < 0 ? "expected an integer" : "expected a non-negative integer";
+        if (errno || x < -1000000000 || x > 1000000000) { // an int holds the rest
+            if (k->lo == k->hi) return "out of range: valid -1000000000 .. 1000000000";
+            return in_range(k, x > 0 ? 1e300 : -1e300, buf, cap);
+        }
+        if (x < 0 && k->lo >= 0 && k->lo == k->hi) return "expected a non-negative integer";
         *(int *)p = (int)x;
         return in_range(k, (double)x, buf, cap);
     }
     case K_U64: {
         unsigned long long x = strtoull(v, &end, 10);
-        if (end == v || *end || errno || *v == '-') return "expected a non-negative integer";
+        if (end == v || *end || *v == '-')
+            return "expected a non-negative integer (0 .. 18446744073709551615)";
+        if (errno) return "out of range: valid 0 .. 18446744073709551615";
         *(uint64_t *)p = x;
         return NULL;
     }
     case K_FLOAT: {
-        float x = strtof(v, &end);
-        if (end == v || *end || errno || !isfinite(x)) return "expected a number";
-        *(float *)p = x;
-        return in_range(k, x, buf, cap);
+        double x = strtod(v, &end); // then to float: a value a float cannot hold is out of range
+        if (end == v || *end || isnan(x)) return "expected a number";
+        if (errno || !isfinite(x) || fabs(x) > FLT_MAX || (x != 0 && fabs(x) < FLT_MIN))
+            return not_representable(k, "a float", buf, cap);
+        *(float *)p = (float)x;
+        return in_range(k, (float)x, buf, cap);
     }
     case K_DOUBLE: {
         double x = strtod(v, &end);
-        if (end == v || *end || errno || !isfinite(x)) return "expected a number";
+        if (end == v || *end || isnan(x)) return "expected a number";
+        if (errno || !isfinite(x)) return not_representable(k, "a double", buf, cap);
         *(double *)p = x;
         return in_range(k, x, buf, cap);
     }
@@ -377,8 +395,11 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
         const char *s = v;
         if (jitter) memset(p, 0, k->bytes); // unset strengths are off
         while (*s) {
+            errno = 0;
             double x = strtod(s, &end);
-            if (end == s || !isfinite(x)) return "expected numbers separated by commas";
+            if (end == s || isnan(x)) return "expected numbers separated by commas";
+            if (errno || !isfinite(x) || (!dbl && (fabs(x) > FLT_MAX || (x != 0 && fabs(x) < FLT_MIN))))
+                return not_representable(k, dbl ? "a double" : "a float", buf, cap);
             if (n == key_capacity(k)) return "too many values";
             const char *bad = in_range(k, x, buf, cap);
             if (bad) return bad;
@@ -388,6 +409,9 @@ static const char *set_value(TrainConfig *c, const RecipeKey *k, const char *v, 
             while (*s == ' ' || *s == ',') s++;
         }
         if (dbl) c->sched.n_milestones = (int)n;
+        const char *per_channel[] = {"mean", "std", "erase_value"}; // checked against the channels
+        for (int j = 0; j < 3; j++)
+            if (!strcmp(k->key, per_channel[j])) c->aug.n_given[j] = (int)n;
         if (jitter && n == 1) ((float *)p)[1] = ((float *)p)[2] = ((float *)p)[0]; // timm's scalar form
         if (jitter && n == 2) return "expected 1, 3 or 4 values";
         if (!dbl && key_capacity(k) == 2 && n != 2) return "expected two values: min, max";
@@ -403,6 +427,7 @@ typedef struct {
     int          err;
     Stream      *in;
     char         bad_section[64]; // the unknown section reported last: its other keys say nothing
+    int          entries;         // key = value lines read
 } Ctx;
 
 // inih's line reader, counting lines so messages can name them
@@ -417,6 +442,7 @@ static char *read_line(char *str, int num, void *stream)
 static int on_entry(void *user, const char *section, const char *key, const char *raw, int line)
 {
     Ctx *x = user;
+    x->entries++;
     char value[1024]; // the value without a trailing "# comment" (recipes cite paper and section)
     snprintf(value, sizeof value, "%s", raw);
     for (char *h = strchr(value, '#'); h; h = strchr(h + 1, '#'))
@@ -490,6 +516,19 @@ static int resolve(TrainConfig *c, FILE *missing)
     if (missing && dataset_known(c->dataset) && !dataset_present(c->dataset, c->data_dir))
         fprintf(missing, "needs: data.dataset = %s: its shards are not here (repro data list: where it is read from "
                          "and where it comes from)\n", c->dataset);
+    // per-channel values: one for every channel (or one for all of them), never silently cut
+    const char *per_channel[] = {"mean", "std", "erase_value"};
+    float *vals[] = {c->aug.mean, c->aug.std, c->aug.erase_value};
+    for (int j = 0; j < 3; j++) {
+        int n = c->aug.n_given[j], ch = c->net.in_chans;
+        if (n == 1)
+            for (int i = 1; i < 4; i++) vals[j][i] = vals[j][0];
+        else if (n && n != ch) {
+            log_error("recipe: data.%s has %d values, but model.in_chans = %d: give %d (one per channel) or one "
+                      "for all", per_channel[j], n, ch, ch);
+            return ERR_FORMAT;
+        }
+    }
     if (augment_resolve(&c->aug)) return ERR_FORMAT;
     if (mixing_check(c, &c->aug.mix, "data.mixup_alpha / cutmix_alpha / cutmix_minmax")) return ERR_FORMAT;
     bool live_teachers = c->distill.teachers[0] && !c->distill.soft_labels[0];
@@ -545,7 +584,7 @@ static int apply_set(TrainConfig *c, const char *set, const char *where, int ind
     }
     snprintf(section, sizeof section, "%.*s", (int)(dot - set), set);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    Ctx y = {c, where, 0, NULL, ""};
+    Ctx y = {c, where, 0, NULL, "", 0};
     on_entry(&y, section, key, eq + 1, index);
     return y.err;
 }
@@ -557,11 +596,16 @@ static int load(TrainConfig *c, const char *name, FILE *in_f, int n_sets, char *
     for (int i = 0; i < LEN(keys); i++) key_capacity(&keys[i]); // the table agrees with the struct
     defaults(c);
     Stream in = {in_f, 0};
-    Ctx x = {c, name, 0, &in, ""};
+    Ctx x = {c, name, 0, &in, "", 0};
     if (in_f) {
         int line = ini_parse_stream(read_line, &in, inih_handler, &x);
         if (line > 0) {
             log_error("%s:%d: not an INI line (expected [section] or key = value)", name, line);
+            return ERR_FORMAT;
+        }
+        if (!x.entries && !x.err) { // an empty file would train on the defaults, silently
+            log_error("recipe %s: holds no key = value line (empty, or comments only); a recipe names at least its "
+                      "model and data (see recipes/*.recipe; repro recipe --keys lists the keys)", name);
             return ERR_FORMAT;
         }
     }

@@ -2,6 +2,8 @@
 #include "run.h"
 
 #include <errno.h>    // errno
+#include <omp.h>      // omp_get_max_threads: the run file's threads
+#include <signal.h>   // sigaction: SIGINT, SIGTERM stop a run after its step
 #include <stdio.h>    // snprintf
 #include <stdlib.h>   // free
 #include <string.h>   // strcmp, strerror
@@ -47,12 +49,25 @@ static int write_run(const TrainResult *r, void *user)
     RunOut *o = user;
     o->epochs_written = r->n_epochs;
     o->meta.status = r->status;
+    o->meta.started = r->started;
+    o->meta.segments = r->segments ? r->segments : "";
     o->meta.params = r->params;
     o->meta.macs = r->macs;
     if (r->device[0]) o->meta.device = r->device;
     return runfile_write(o->path, &o->meta, r->epochs, r->n_epochs, &r->final);
 }
 #endif
+
+// SIGINT / SIGTERM during a run: the first stops it after its current step (train_interrupt: status
+// interrupted, resumable); a second one is not waited for
+static void on_signal(int sig)
+{
+    if (train_interrupt) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    train_interrupt = 1;
+}
 
 // run_train with c's resolved recipe text
 static int train_text(TrainConfig *c, const char *text, const char *source, const RunSpec *s, RunOutcome *o)
@@ -66,12 +81,15 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     const char *name = s->name ? s->name : o->run_id;
     snprintf(o->path, sizeof o->path, "%s/%s.h5", s->dir, name);
     snprintf(c->run_id, sizeof c->run_id, "%s", o->run_id);
+    c->recipe = text; // into the checkpoint: eval scores its weights as this run did
     snprintf(c->checkpoint, sizeof c->checkpoint, "%s/%s.safetensors", s->dir, name);
     bool resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE;
     c->resume = resume;
 #ifdef HAVE_HDF5
     bool force = s->mode == RUN_FORCE;
-    char status[32], id[64];
+    char status[32], id[64], host[128] = "?";
+    if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = 0;
     bool existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
     if (existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it
     if (existed && !force && runfile_read_attr(o->path, "run_id", id, sizeof id) == 0 && strcmp(id, o->run_id)) {
@@ -94,7 +112,8 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
                   {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
                    .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
                    .seed = c->seed, .model = c->model, .train_res = prog_train_res(&c->prog, c->res),
-                   .eval_res = c->res},
+                   .eval_res = c->res, .started = "", .host = host, .segments = "",
+                   .threads = omp_get_max_threads()},
                   0};
     // a first file (status running, no epochs) proves the folder is writable before any work; a
     // resumed run keeps its file until its first new epoch rewrites it
@@ -109,7 +128,15 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     void *hook_user = NULL;
 #endif
     TrainResult r;
-    if (train_run(c, &r, hook, hook_user)) {
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    train_interrupt = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int trc = train_run(c, &r, hook, hook_user);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (trc) {
 #ifdef HAVE_HDF5
         // no file that looks valid stays behind: none before the first epoch, "failed" after
         if (out.epochs_written || (existed && resume)) runfile_set_status(o->path, "failed");
@@ -123,8 +150,9 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     o->best_top1 = r.final.best_top1;
     o->wall_s = r.final.wall_s;
     o->epochs = r.n_epochs;
-    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)\n", r.status,
-               r.n_epochs, r.final.wall_s, o->top1, r.final.best_top1, r.final.best_epoch);
+    printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)%s\n", r.status,
+           r.n_epochs, r.final.wall_s, o->top1, r.final.best_top1, r.final.best_epoch,
+           !strcmp(r.status, "interrupted") ? "; --resume continues it" : "");
     int rc = strcmp(r.status, "done") ? 1 : 0;
     train_result_free(&r);
     return rc;

@@ -6,6 +6,7 @@
 #include <string.h> // strcmp
 
 #include "../io/safetensors.h"
+#include "../io/weights.h" // weights_check_values
 
 // the epoch log's columns: EpochLog's fields in order, the folded form's two last (a checkpoint
 // written before they existed has the first 11: those read as NAN)
@@ -51,7 +52,7 @@ static int add_table(StTensor *t, int k, Params *p, OptimKind kind, int64_t *dim
 }
 
 int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const TrainResult *r,
-              int epochs_done, long step, uint64_t seed, const char *run_id)
+              int epochs_done, long step, uint64_t seed, const char *run_id, const char *recipe)
 {
     int count = p->count + (aux ? aux->count : 0), per = p->n_slots + 1;
     if (aux) per = MAX(per, aux->n_slots + 1);
@@ -70,7 +71,8 @@ int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const Tr
     }
     int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
     t[k++] = (StTensor){"log.epochs", 2, log_dims, log, ST_F64};
-    char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32];
+    char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32], s_wall[40];
+    snprintf(s_wall, sizeof s_wall, "%.17g", r->final.wall_s);
     snprintf(s_epochs, sizeof s_epochs, "%d", epochs_done);
     snprintf(s_step, sizeof s_step, "%ld", step);
     snprintf(s_seed, sizeof s_seed, "%llu", (unsigned long long)seed);
@@ -79,8 +81,10 @@ int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const Tr
     const char *meta[][2] = {{"format", "pt"}, {"layout", "repro"}, {"run_id", run_id}, {"seed", s_seed},
                              {"optimizer", optim_name(kind)},
                              {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
-                             {"best_epoch", s_best_epoch}};
-    int rc = st_write(path, t, k, meta, LEN(meta));
+                             {"best_epoch", s_best_epoch}, {"wall_s", s_wall},
+                             {"started", r->started}, {"segments", r->segments ? r->segments : ""},
+                             {"recipe", recipe ? recipe : ""}};
+    int rc = st_write(path, t, k, meta, recipe ? LEN(meta) : LEN(meta) - 1);
     free(log);
     free(names);
     free(dims);
@@ -97,7 +101,7 @@ static int restore(const StFile *f, const char *path, const char *name, float *d
         return ERR_FORMAT;
     }
     memcpy(dst, f->data + e->begin, numel * sizeof(float));
-    return 0;
+    return weights_check_values(path, name, dst, numel);
 }
 
 // every entry of table p (weights, optimizer slots, EMA, as allocated) from f; 0 or ERR_FORMAT
@@ -170,6 +174,16 @@ int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainRes
     r->n_epochs = *epochs_done;
     r->final.best_top1 = strtod(best, NULL);
     r->final.best_epoch = atoi(be);
+    // older checkpoints have no wall time or segments: their time before this one is unknown (0)
+    const char *wall = st_meta(&f, "wall_s"), *segs = st_meta(&f, "segments"), *started = st_meta(&f, "started");
+    r->final.wall_s = wall ? strtod(wall, NULL) : 0;
+    free(r->segments);
+    r->segments = NULL;
+    if (segs && segs[0]) {
+        r->segments = xmalloc(strlen(segs) + 1);
+        strcpy(r->segments, segs);
+    }
+    snprintf(r->started, sizeof r->started, "%s", started ? started : "");
     rc = 0;
 out:
     st_free(&f);

@@ -7,7 +7,10 @@
  * EMA under "ema.<name>", the epoch log as a float64 table "log.epochs" (n x 13: EpochLog's columns; older
  * checkpoints' n x 11, without the folded form's, still load), and metadata
  * (layout "repro", optimizer, epochs done, step — also the optimizer's update count —, seed, run
- * id, best top-1 and its epoch). Everything random in a run is a function of (seed, epoch, step,
+ * id, best top-1 and its epoch, the wall time and segments so far (train.h's TrainResult), the
+ * resolved recipe text when given: `repro eval` scores the weights as their run did). Every tensor
+ * carries its checksum (io/safetensors.h), and every value read back must be finite (a NaN weight,
+ * slot or statistic is an error naming the tensor). Everything random in a run is a function of (seed, epoch, step,
  * sample), so weights + optimizer slots + position are the whole state: on the cpu backend a
  * resumed run ends with bitwise the weights of an uninterrupted one.
  * A run with a second trained table (MEAL V2's discriminator, train/distill.h) passes it as aux:
@@ -21,9 +24,9 @@
 
 // p's (and aux's) optimizer slots are those of `kind` (optim_slots)
 int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const TrainResult *r,
-              int epochs_done, long step, uint64_t seed, const char *run_id);
-// restores p and aux (allocated, same model, same optimizer) and r->epochs (room for every epoch),
-// sets *epochs_done, *step; fails with a message when the file does not belong to this run (seed,
+              int epochs_done, long step, uint64_t seed, const char *run_id, const char *recipe);
+// restores p and aux (allocated, same model, same optimizer), r->epochs (room for every epoch),
+// r's wall time, segments and start; sets *epochs_done, *step; fails with a message when the file does not belong to this run (seed,
 // run id, optimizer, names)
 int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
               uint64_t seed, const char *run_id);

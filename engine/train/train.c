@@ -27,7 +27,8 @@
 #include <stdlib.h> // getenv, atol
 #include <string.h> // memset
 #include <time.h>   // clock_gettime
-#include <unistd.h> // isatty, access
+#include <omp.h>    // omp_get_max_threads: a segment's threads
+#include <unistd.h> // isatty, access, gethostname
 
 #include "../data/loader.h"
 #include "../models/nets.h" // NetSet: the models of every batch size, one arena
@@ -394,6 +395,10 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
     const Batch *b;
     int rc;
     while (!(rc = loader_next(&t->ltr, &b)) && b) {
+        if (train_interrupt) {
+            st->interrupted = true;
+            return 0;
+        }
         Optim o = c->optim;
         o.lr = st->lr = sched_lr(&t->sched, b->epoch + (double)b->step / t->steps_per_epoch);
         // dropout and drop-path draws: counter = the sample's position in the run
@@ -432,7 +437,7 @@ int trainer_train(Trainer *t, int epoch, int first_step, int n_steps, TrainStats
         const ProgStage *s = &t->stage;
         long piece_end = s->count && s->index < s->count - 1 ? MIN(end, s->end) : end;
         if ((rc = train_range(t, (int)(pos / spe), (int)(pos % spe), (int)(piece_end - pos), st))) return rc;
-        if (st->diverged) return 0;
+        if (st->diverged || st->interrupted) return 0;
         pos = piece_end;
     }
     return 0;
@@ -505,7 +510,35 @@ void trainer_close(Trainer *t)
 // ---------------------------------------------------------------------------------------------
 // a whole run: epochs, evaluation, checkpoints, the run file's hook
 
+volatile sig_atomic_t train_interrupt;
+
 typedef struct { double t0, t_run; long total, step0, *step; int epochs, steps; bool tty; } Progress;
+
+// now, UTC, ISO 8601 to the second
+static void utc_now(char out[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+// r->segments: the earlier segments (prior, owned by the caller) and this one's line as of now
+static void segment_update(TrainResult *r, const char *prior, const char *start, int first_epoch,
+                           double seconds)
+{
+    char end[32], host[128] = "?", line[400];
+    utc_now(end);
+    if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = 0;
+    snprintf(line, sizeof line, "%s %s host=%s threads=%d epochs=%d-%d seconds=%.3f\n", start, end, host,
+             omp_get_max_threads(), first_epoch + 1, r->n_epochs, seconds);
+    size_t n = prior ? strlen(prior) : 0;
+    free(r->segments);
+    r->segments = xmalloc(n + strlen(line) + 1);
+    memcpy(r->segments, prior ? prior : "", n);
+    strcpy(r->segments + n, line);
+}
 
 static void progress_line(const TrainStats *st, int epoch, int step, void *user)
 {
@@ -544,12 +577,20 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     snprintf(r->device, sizeof r->device, "%s", t->d.desc);
     r->macs = graph_macs(&eval_net(t, &t->p)->g); // model.res
     int start_epoch = 0;
+    char *prior = NULL; // the segments before this one
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
                             &t->step, c->seed, c->run_id)))
             goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
+    // this segment: the wall time and segments before it come from the checkpoint
+    double wall_before = r->final.wall_s;
+    char seg_start[32];
+    prior = r->segments;
+    r->segments = NULL;
+    utc_now(seg_start);
+    if (!r->started[0]) snprintf(r->started, sizeof r->started, "%s", seg_start);
     int spe = t->steps_per_epoch;
     Progress pg = {0, time_now(), (long)c->epochs * spe, t->step, &t->step, c->epochs, spe, isatty(1)};
     if (c->max_steps && c->max_steps < pg.total) pg.total = c->max_steps;
@@ -570,6 +611,16 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         if (c->max_steps) n = (int)MIN((long)n, c->max_steps - t->step);
         if (n <= 0) break;
         if ((rc = trainer_train(t, epoch, 0, n, &st))) goto out;
+        if (st.interrupted) {
+            if (epoch > start_epoch || start_epoch > 0)
+                printf("%strain: interrupted at epoch %d step %d; the checkpoint after epoch %d is kept (--resume "
+                       "continues from it)\n", pg.tty ? "\n" : "", epoch + 1, st.steps + 1, epoch);
+            else
+                printf("%strain: interrupted at epoch 1 step %d, before any checkpoint: --resume starts it over\n",
+                       pg.tty ? "\n" : "", st.steps + 1);
+            r->status = "interrupted";
+            break;
+        }
         if (st.diverged) {
             printf("%strain: loss is %g at epoch %d step %d: diverged\n", pg.tty ? "\n" : "", st.last_loss,
                    epoch + 1, st.steps + 1);
@@ -600,18 +651,23 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
             fold_check("weights", log->eval_top1, log->eval_top1_reparam, t->test.n);
             if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
         }
-        r->final.wall_s = time_now() - pg.t_run;
+        r->final.wall_s = wall_before + time_now() - pg.t_run;
+        segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run);
         if (c->checkpoint[0] && !strcmp(r->status, "running"))
             hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
-                                t->step, c->seed, c->run_id);
+                                t->step, c->seed, c->run_id, c->recipe);
         if (hook && !hook_rc) hook_rc = hook(r, user);
     }
-    r->final.wall_s = time_now() - pg.t_run;
+    r->final.wall_s = wall_before + time_now() - pg.t_run;
+    segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run);
+    free(prior);
+    prior = NULL;
     if (!strcmp(r->status, "running")) r->status = "done";
     if (hook && !hook_rc) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;
     if (c->profile) trainer_profile_print(t, stderr);
 out:
+    free(prior);
     if (rc) train_result_free(r);
     trainer_close(t);
     return rc;
@@ -619,6 +675,7 @@ out:
 
 void train_result_free(TrainResult *r)
 {
+    free(r->segments);
     free(r->epochs);
     memset(r, 0, sizeof *r);
 }

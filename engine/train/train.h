@@ -17,7 +17,8 @@
 #ifndef TRAIN_H
 #define TRAIN_H
 
-#include <stdio.h> // FILE
+#include <signal.h> // sig_atomic_t: train_interrupt
+#include <stdio.h>  // FILE
 
 #include "../data/augment.h"
 #include "../io/runlog.h" // EpochLog: a row per epoch
@@ -53,6 +54,7 @@ typedef struct {
     char       checkpoint[1024]; // saved after every epoch when set
     bool       resume;           // continue from `checkpoint` when it exists
     char       run_id[17];       // checked against the checkpoint's
+    const char *recipe;          // the resolved recipe text, stored in the checkpoint (NULL: none)
     bool       profile;          // time every node of the training model (printed at the end)
 } TrainConfig;
 
@@ -64,7 +66,18 @@ typedef struct {
     size_t      params;         // trainable parameters
     uint64_t    macs;           // conv + linear multiply-accumulates per image
     char        device[160];    // what trained it (Dev.desc): CPU model and threads, or GPU
+    // every segment of the run (one per process that trained it: a resumed run has several), a
+    // line each: "START END host=H threads=N epochs=A-B seconds=S" (START, END: UTC, ISO 8601;
+    // epochs A-B: those it finished, A > B when none); final.wall_s is the sum of their seconds.
+    // Owned; kept in the checkpoint, so a resume continues the list from the checkpoint's: the
+    // steps an interrupted segment took after its last checkpoint are redone, and not counted
+    char       *segments;
+    char        started[32];    // the first segment's START
 } TrainResult;
+
+// set by a signal handler (run/run.c: SIGINT, SIGTERM) to stop train_run after the current step:
+// the run ends with status "interrupted", its last checkpoint kept (--resume continues it)
+extern volatile sig_atomic_t train_interrupt;
 
 // called after every epoch (status "running") and once at the end; a negative return (say, the
 // run file cannot be written) stops the run with that error
@@ -83,6 +96,7 @@ struct TrainStats {             // what trainer_train adds up
     float  lr;                  // of the last step
     double last_loss;           // mean loss of the last step (the divergent one when diverged)
     bool   diverged;            // a NaN or infinite loss stopped it
+    bool   interrupted;         // train_interrupt stopped it (after a whole step)
     void (*progress)(const TrainStats *st, int epoch, int step, void *user); // after each step
     void  *user;
 };

@@ -200,8 +200,79 @@ int study_check_all(const char *published, const char *results, FILE *out)
             if (study_results_count(stored(&st, k, (TierId)t)) || t == TIER_CPU)
                 study_claims(study_registry[k], stored(&st, k, (TierId)t), (TierId)t, out);
     }
-    for (int k = 0; k < MAX_STUDIES; k++)
+    int bad = 0;
+    for (int k = 0; k < MAX_STUDIES; k++) {
+        int most = 0; // every tier's load reads each file of the folder
         for (int t = 0; t < N_TIERS; t++)
-            if (st.r[k][t]) study_results_close(st.r[k][t]);
+            if (st.r[k][t]) {
+                most = MAX(most, study_results_bad(st.r[k][t]));
+                study_results_close(st.r[k][t]);
+            }
+        bad += most;
+    }
+    if (bad) {
+        log_error("check: %d run file%s under %s cannot be read (named above): the numbers above lack them. "
+                  "Restore them (git checkout -- FILE), or run them again (repro train --force; a study: "
+                  "--only LABEL --force)", bad, bad == 1 ? "" : "s", results);
+        return 2;
+    }
     return outside ? 1 : 0;
+}
+
+// ---- a rerun against the stored results and the published numbers (`repro verify`) ------------
+
+int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *stored, const char *published,
+                 FILE *out)
+{
+    PubParse p;
+    if (read_published(published, &p)) return 2;
+    StudyResults *a = study_results_open(d, rerun, t), *b = study_results_open(d, stored, t);
+    int bad = study_results_bad(a) + study_results_bad(b);
+    const StudyTier *tier = &d->tiers[t];
+    fprintf(out, "%s, tier %s: rerun (%s) vs stored (%s) vs published (%s); top-1 %%, mean ± std over seeds\n",
+            d->name, tier_name(t), rerun, stored, published);
+    fprintf(out, "  %-22s %16s %16s %8s %11s  %s\n", "point", "rerun", "stored", "diff", "published", "rerun vs stored");
+    int compared = 0, same = 0, missing = 0;
+    for (int i = 0; i < tier->n_points; i++) {
+        const char *label = tier->points[i].label;
+        StudyStat x = study_stat(a, label, "top1"), y = study_stat(b, label, "top1");
+        char rs[40] = "-", ss[40] = "-", diff[16] = "", pub[40] = "-", verdict[120] = "";
+        if (x.n) snprintf(rs, sizeof rs, "%.2f ± %.2f (%d)", x.mean, x.std, x.n);
+        if (y.n) snprintf(ss, sizeof ss, "%.2f ± %.2f (%d)", y.mean, y.std, y.n);
+        for (int j = 0; j < p.n; j++) // this point's published number at this tier, as a top-1
+            if (!strcmp(p.rows[j].f[0], d->name) && !strcmp(p.rows[j].f[1], label) && tier_of(p.rows[j].f[2]) == t) {
+                bool err = strcmp(p.rows[j].f[3], "top1") != 0;
+                snprintf(pub, sizeof pub, "%.2f", err ? 100 - p.rows[j].published : p.rows[j].published);
+            }
+        if (x.n && y.n) {
+            double dd = x.mean - y.mean;
+            // the spread a difference is read against: the larger std, else (one seed each) none
+            double spread = MAX(x.std, y.std);
+            snprintf(diff, sizeof diff, "%+.2f", dd);
+            compared++;
+            if (fabs(dd) < 0.005) snprintf(verdict, sizeof verdict, "same"), same++;
+            else if (spread > 0)
+                snprintf(verdict, sizeof verdict, "%s (%.1f std)", fabs(dd) <= 2 * spread ? "within the seeds' spread"
+                                                                                      : "OUTSIDE the seeds' spread",
+                         fabs(dd) / spread);
+            else snprintf(verdict, sizeof verdict, "differs (one seed each: no spread to judge it by)");
+        } else {
+            snprintf(verdict, sizeof verdict, "%s", !x.n ? "not rerun" : "not stored");
+            missing++;
+        }
+        fprintf(out, "  %-22s %16s %16s %8s %11s  %s\n", label, rs, ss, diff, pub, verdict);
+    }
+    fprintf(out, "%d points compared, %d the same to 0.01 points, %d not in both; a difference comes from another "
+                 "revision, thread count or backend (the cpu backend's sums depend on the threads): each run "
+                 "file names them\n", compared, same, missing);
+    study_results_close(a);
+    study_results_close(b);
+    for (int i = 0; i < p.n; i++)
+        for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
+    free(p.rows);
+    if (bad) {
+        log_error("verify %s: %d run file%s cannot be read (named above)", d->name, bad, bad == 1 ? "" : "s");
+        return 2;
+    }
+    return 0;
 }

@@ -68,7 +68,7 @@ typedef struct {
     const char     *out, *slurm;
     const char     *extra[STUDY_MAX_SETS];
     int             n_extra;
-    bool            list, check;
+    bool            list, check, force, yes;
     char            dir[900];
     Run            *runs;
     int             n_runs;
@@ -206,6 +206,45 @@ static int list_runs(const Opts *o)
 
 // ---- running ----------------------------------------------------------------------------------
 
+// a grid that would hold this machine longer than this starts only when confirmed
+#define CONFIRM_HOURS 6
+
+// whether the grid may start: yes when its estimate on this machine is below CONFIRM_HOURS (runs
+// already done not counted), or --yes, or the user says y at the terminal; else its budget is shown
+static bool confirmed(const Opts *o)
+{
+    double left = 0;
+    for (int i = 0; i < o->n_runs; i++) {
+        char st[32];
+        status_of(o, &o->runs[i], st, sizeof st);
+        if (o->force || strcmp(st, "done")) left += o->runs[i].est_s;
+    }
+    if (o->index >= 0 || o->yes || left < CONFIRM_HOURS * 3600.0) return true;
+    list_runs(o);
+    char est[32];
+    fmt_time(left, est, sizeof est);
+    printf("%s, tier %s: the runs left need about %s on %s.\n", o->d->name, tier_names[o->tier], est,
+           !strcmp(o->runs[0].c.backend, "cpu") ? "this machine" : "one GPU");
+    if (!isatty(0)) {
+        log_error("%s: tier %s would run about %s: confirm with --yes (or run it elsewhere: --slurm FILE). "
+                  "Nothing was started.", o->d->name, tier_names[o->tier], est);
+        return false;
+    }
+    printf("start them? [y/N] ");
+    fflush(stdout);
+    char line[16] = "";
+    if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+        printf("%s: nothing was started\n", o->d->name);
+        return false;
+    }
+    return true;
+}
+
+// SIGINT / SIGTERM to the runner: forwarded to the running children (each stops after its step,
+// its run file says interrupted), no new run starts, and the runner exits 128 + the signal
+static volatile sig_atomic_t stop_signal;
+static void on_stop(int sig) { stop_signal = sig; }
+
 // the child's work: one run, its output to the terminal (jobs 1) or to <out>/<name>.log. The parent
 // never runs an OpenMP region (resolving recipes and counting MACs build graphs without
 // computing): GNU libgomp's thread pool does not survive fork(), and a child forked after one
@@ -220,7 +259,8 @@ static int child_run(const Opts *o, Run *r, int threads)
         dup2(fileno(stdout), 2);
     }
     RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
-                    .label = r->label, .mode = RUN_CONTINUE, .quiet = true}; // the run file holds the recipe
+                    .label = r->label, .mode = o->force ? RUN_FORCE : RUN_CONTINUE,
+                    .quiet = true}; // the run file holds the recipe
     RunOutcome out;
     fflush(stdout);
     int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
@@ -246,18 +286,43 @@ static int run_all(Opts *o)
     for (int i = first; i < last; i++) est_left += o->runs[i].est_s;
     pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
     int *slot_run = xcalloc((size_t)jobs, sizeof *slot_run), failed = 0, finished = 0, running = 0;
-    int next = first, total = last - first;
+    int next = first, total = last - first, interrupted = 0;
     double *started = xcalloc((size_t)jobs, sizeof *started);
-    while (next < last || running) {
+    struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    bool forwarded = false;
+    while ((next < last && !stop_signal) || running) {
+        if (stop_signal && !forwarded) { // each child stops after its current step
+            for (int s = 0; s < jobs; s++)
+                if (pid[s]) kill(pid[s], stop_signal);
+            forwarded = true;
+            printf("[%s %s] %s: stopping %d running run%s after their current step\n", o->d->name,
+                   tier_names[o->tier], strsignal(stop_signal), running, running == 1 ? "" : "s");
+            fflush(stdout);
+        }
         // start runs while there are free slots (done runs are skipped here, without a process)
-        for (int s = 0; s < jobs && next < last; s++) {
+        for (int s = 0; s < jobs && next < last && !stop_signal; s++) {
             if (pid[s]) continue;
             Run *r = &o->runs[next];
             char st[32], id[64] = "", path[1200];
             status_of(o, r, st, sizeof st);
             snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
             if (strcmp(st, "-")) runfile_read_attr(path, "run_id", id, sizeof id);
-            if (!strcmp(st, "done") && strcmp(id, r->run_id)) { // run_train says why, and fails
+            if (o->force) {
+                snprintf(st, sizeof st, "%s", st[0] == '-' ? "-" : "starting over (--force)");
+            } else if (!st[0]) { // named above; never overwritten unasked
+                printf("[%s %s] run %d/%d %s: its run file cannot be read (above): not run; --only %s --force "
+                       "runs it again\n", o->d->name, tier_names[o->tier], next - first + 1, total, r->name, r->label);
+                failed++;
+                finished++;
+                est_left -= r->est_s;
+                next++;
+                s--;
+                continue;
+            } else if (!strcmp(st, "done") && strcmp(id, r->run_id)) { // run_train says why, and fails
                 snprintf(st, sizeof st, "another configuration's file");
             } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
@@ -269,7 +334,7 @@ static int run_all(Opts *o)
                 continue;
             }
             printf("[%s %s] run %d/%d %s: %s (%s, res %d, %d epochs)\n", o->d->name, tier_names[o->tier],
-                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") ? "resuming" : st, r->c.model, r->c.res,
+                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") || !strcmp(st, "interrupted") ? "resuming" : st, r->c.model, r->c.res,
                    r->c.epochs);
             fflush(stdout);
             pid_t p = fork();
@@ -277,13 +342,21 @@ static int run_all(Opts *o)
                 log_error("study %s: cannot fork (%s)", o->d->name, strerror(errno));
                 return 1;
             }
-            if (p == 0) _exit(child_run(o, r, threads) ? 1 : 0);
+            if (p == 0) {
+                signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL); // until run_train sets its own
+                _exit(child_run(o, r, threads) ? 1 : 0);
+            }
             pid[s] = p, slot_run[s] = next++, started[s] = time_now();
             running++;
         }
         if (!running) break;
         int status;
-        pid_t p = wait(&status);
+        pid_t p = waitpid(-1, &status, WNOHANG); // polled, so that a signal is seen at once
+        if (p == 0) {
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+            continue;
+        }
+        if (p < 0 && errno == EINTR) continue;
         if (p < 0) break;
         for (int s = 0; s < jobs; s++) {
             if (pid[s] != p) continue;
@@ -296,6 +369,19 @@ static int run_all(Opts *o)
             char st[32], eta[32];
             status_of(o, r, st, sizeof st);
             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            if (!ok && stop_signal && strcmp(st, "done") && strcmp(st, "-")) {
+                // stopped by the signal (or killed before its handler was set): resumable
+                char path[1200];
+                snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
+                if (strcmp(st, "interrupted") && runfile_set_status(path, "interrupted") == 0)
+                    snprintf(st, sizeof st, "interrupted");
+                interrupted++;
+                printf("[%s %s] run %d/%d %s: interrupted after %.0f s (resumable: run the same command again)\n",
+                       o->d->name, tier_names[o->tier], slot_run[s] - first + 1, total, r->name,
+                       time_now() - started[s]);
+                fflush(stdout);
+                continue;
+            }
             if (!ok && strcmp(st, "diverged")) failed++;
             // the estimate, corrected by how the finished runs compared with theirs
             double spent = time_now() - t0, scale = est_done > 0 ? spent / est_done : 1;
@@ -307,9 +393,17 @@ static int run_all(Opts *o)
             fflush(stdout);
         }
     }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     free(pid);
     free(slot_run);
     free(started);
+    if (stop_signal) {
+        printf("[%s %s] stopped by %s: %d run%s interrupted, %d not started; the same command resumes them\n",
+               o->d->name, tier_names[o->tier], strsignal(stop_signal), interrupted, interrupted == 1 ? "" : "s",
+               last - next);
+        return 128 + stop_signal;
+    }
     if (o->index < 0 && export_dir(o->dir) < 0) failed++;
     else if (o->index < 0) printf("[%s %s] summary: %s/summary.csv\n", o->d->name, tier_names[o->tier], o->dir);
     return failed ? 1 : 0;
@@ -371,6 +465,7 @@ static int write_slurm(const Opts *o, const char *argv0)
 struct StudyResults {
     RunRecord *rec;
     int        n;
+    int        bad; // run files that cannot be read (each named when loaded)
 };
 
 static void results_load(StudyResults *r, const StudyDef *d, const char *dir, TierId tier)
@@ -384,7 +479,10 @@ static void results_load(StudyResults *r, const StudyDef *d, const char *dir, Ti
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         RunRecord rec;
-        if (runfile_read(path, &rec)) continue;
+        if (runfile_read(path, &rec)) {
+            r->bad++;
+            continue;
+        }
         if (strcmp(rec.study, d->name) || strcmp(rec.tier, tier_names[tier]) || strcmp(rec.status, "done")) {
             runfile_record_free(&rec);
             continue;
@@ -409,6 +507,7 @@ StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t)
 }
 
 int study_results_count(const StudyResults *r) { return r->n; }
+int study_results_bad(const StudyResults *r) { return r->bad; }
 
 void study_results_close(StudyResults *r)
 {
@@ -470,9 +569,14 @@ void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *o
 int study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out)
 {
     StudyResults *r = study_results_open(d, dir, tier);
+    int bad = r->bad;
+    if (bad)
+        log_error("check %s: %d run file%s in %s cannot be read (above): the claims below lack them. Restore "
+                  "them (git checkout -- FILE), or run them again (--only LABEL --force)", d->name, bad,
+                  bad == 1 ? "" : "s", dir);
     study_claims(d, r, tier, out);
     study_results_close(r);
-    return d->n_claims;
+    return bad ? -1 : d->n_claims;
 }
 
 // ---- the command line -------------------------------------------------------------------------
@@ -482,13 +586,18 @@ static int usage(FILE *f, const StudyDef *d, const char *prog)
     fprintf(f,
             "usage: %s [--tier smoke|cpu|paper] [--list] [--only PATTERN] [--jobs N] [--seeds K]\n"
             "          [--out DIR] [--set section.key=value ...] [--index I | --slurm FILE] [--check]\n"
+            "          [--force] [--yes]\n"
             "%s — %s\n  (%s)\n"
             "  Runs the tier's grid (default cpu) into DIR (default results/%s): one run file per run,\n"
             "  <tier>_<label>_s<seed>.h5; done runs are skipped, interrupted ones resumed from their\n"
             "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --jobs N: N runs at\n"
             "  a time. --index I: the I-th run only. --slurm FILE: a job-array script instead.\n"
-            "  --check: the paper's claims on the stored runs of the tier.\n",
-            prog, d->name, d->question, d->paper, d->name);
+            "  --check: the paper's claims on the stored runs of the tier. --force: the selected runs\n"
+            "  (all, or --only's) start over, their files replaced. SIGINT / SIGTERM stop the running\n"
+            "  runs after their current step (status interrupted); the same command resumes them.\n"
+            "  A grid estimated at more than %d hours on this machine (the paper tiers) shows its\n"
+            "  budget and starts only when confirmed (--yes, or y at the prompt).\n",
+            prog, d->name, d->question, d->paper, d->name, CONFIRM_HOURS);
     return f == stdout ? 0 : 2;
 }
 
@@ -513,6 +622,8 @@ int study_main(const StudyDef *d, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, d, argv[0]);
         else if (!strcmp(a, "--list")) o.list = true;
         else if (!strcmp(a, "--check")) o.check = true;
+        else if (!strcmp(a, "--force")) o.force = true;
+        else if (!strcmp(a, "--yes")) o.yes = true;
         else if (!v) {
             log_error("%s: unknown or incomplete argument '%s'", d->name, a);
             return usage(stderr, d, argv[0]);
@@ -559,7 +670,8 @@ int study_main(const StudyDef *d, int argc, char **argv)
                   "where they are read from; or a teacher model). Nothing was started.",
                   d->name, tier_names[o.tier]);
         rc = 2;
-    } else rc = run_all(&o);
+    } else if (!confirmed(&o)) rc = 2;
+    else rc = run_all(&o);
     free(o.runs);
     return rc;
 }

@@ -57,6 +57,8 @@ typedef struct {
 // the `done` runs of study d, tier t stored in dir (none when the folder is missing)
 StudyResults *study_results_open(const StudyDef *d, const char *dir, TierId t);
 int           study_results_count(const StudyResults *r);
+// the run files of dir that could not be read (damaged, truncated, not run files): each was named
+int           study_results_bad(const StudyResults *r);
 void          study_results_close(StudyResults *r);
 // a run's final metric: "top1" (the final epoch's; the EMA weights' when the run has EMA, as the
 // papers evaluate them), "raw_top1" (the trained weights' whatever EMA), "best_top1", "ema_top1",
@@ -85,11 +87,18 @@ struct StudyDef {
 int  study_main(const StudyDef *d, int argc, char **argv);
 // the claims report of results r (tier `tier` of study d)
 void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out);
-// the claims report of d's stored results in dir for tier; returns the number of claims run
+// the claims report of d's stored results in dir for tier; returns the number of claims run, -1
+// when a run file there cannot be read (named, and the report is printed without it)
 int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
 // published vs reproduced (results/published.csv, studies/lib/check.c), then every study's claims on
 // the tiers it has results for; 0, 1 when a reproduction is outside its tolerance, 2 on bad input
+// (a run file that cannot be read included: named, and the report is printed without it)
 int  study_check_all(const char *published, const char *results, FILE *out);
+// a rerun of study d at tier t (run files in dir rerun) against its stored results (dir stored)
+// and the published numbers: per grid point, both means ± std, their difference and what it
+// means, the published number where there is one. 0, or 2 on bad input (an unreadable file)
+int  study_verify(const StudyDef *d, TierId t, const char *rerun, const char *stored, const char *published,
+                  FILE *out);
 // every study, NULL-terminated, in name order: build/studies/registry.c, which the Makefile
 // writes from the files studies/*.c (each defines `const StudyDef study_<name>`)
 extern const StudyDef *const study_registry[];
