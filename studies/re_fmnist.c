@@ -8,7 +8,7 @@
  *           150/225 of 300) on the first 20,000 of the 60,000 training images (all 10,000 test
  *           images), one seed: 60 min measured here (all 60,000 would take ~2.5 h, more than
  *           this tier's share of a session); smoke = 256 images, 2 epochs.
- * Output:   results/re_fmnist/<run>.h5 -> plots/re_fmnist/{error_by_depth,learning_curves}.gp
+ * Output:   results/re_fmnist/<run>.h5 -> plots/re_fmnist/{erasing_effect,learning_curves}.gp
  */
 #include "lib/study.h"
 

@@ -4,7 +4,7 @@
 #include <csv.h>     // csv_fwrite: quoted fields
 #include <dirent.h>  // opendir
 #include <errno.h>   // errno
-#include <math.h>    // isnan, NAN
+#include <math.h>    // isnan, NAN, sqrt
 #include <stdlib.h>  // qsort
 #include <string.h>  // strcmp
 
@@ -71,6 +71,69 @@ static bool summary_row(FILE *f, const char *file, const RunRecord *r)
     return ok;
 }
 
+// DIR/points.csv: the done runs of each (tier, label), over their seeds (POINTS_COLS)
+static int by_point(const void *a, const void *b)
+{
+    const RunRecord *x = a, *y = b;
+    int c = strcmp(x->tier, y->tier);
+    return c ? c : strcmp(x->label, y->label);
+}
+
+static double reported_top1(const RunRecord *r) // the EMA weights' when the run keeps an EMA
+{
+    double ema = run_final(r, "ema_top1");
+    return isnan(ema) ? run_final(r, "top1") : ema;
+}
+
+static bool put_stat(FILE *f, const double *v, int n)
+{
+    double m = 0, sq = 0;
+    for (int i = 0; i < n; i++) m += v[i];
+    m /= n;
+    for (int i = 0; i < n; i++) sq += (v[i] - m) * (v[i] - m);
+    return put_num(f, m, false) && put_num(f, n > 1 ? sqrt(sq / (n - 1)) : NAN, false);
+}
+
+static int write_points(const char *dir, RunRecord *recs, int n)
+{
+    RunRecord *r = xcalloc((size_t)(n ? n : 1), sizeof *r);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(recs[i].status, "done")) r[m++] = recs[i]; // shallow copies, sorted
+    qsort(r, (size_t)m, sizeof *r, by_point);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/points.csv", dir);
+    AtomicFile a;
+    int rc = atomic_open(&a, path, "csv file");
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    bool ok = fputs(POINTS_COLS "\n", a.f) >= 0;
+    double *t1 = xcalloc((size_t)(m ? m : 1), sizeof *t1), *bt = xcalloc((size_t)(m ? m : 1), sizeof *bt);
+    double *wall = xcalloc((size_t)(m ? m : 1), sizeof *wall);
+    for (int i = 0; i < m;) {
+        int j = i, k = 0;
+        for (; j < m && !by_point(&r[i], &r[j]); j++, k++) {
+            t1[k] = reported_top1(&r[j]);
+            bt[k] = run_final(&r[j], "best_top1");
+            wall[k] = run_final(&r[j], "wall_s");
+        }
+        char count[16];
+        snprintf(count, sizeof count, "%d", k);
+        ok = ok && put_str(a.f, r[i].tier, false) && put_str(a.f, r[i].label, false) && put_str(a.f, r[i].model, false);
+        ok = ok && put_str(a.f, count, false) && put_stat(a.f, t1, k) && put_stat(a.f, bt, k) && put_stat(a.f, wall, k);
+        ok = ok && put_num(a.f, (double)r[i].macs, false) && put_num(a.f, (double)r[i].params, false);
+        ok = ok && put_num(a.f, r[i].train_res, false) && put_num(a.f, r[i].n_rows, true);
+        i = j;
+    }
+    free(t1);
+    free(bt);
+    free(wall);
+    free(r);
+    return atomic_close(&a, ok);
+}
+
 int export_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -123,6 +186,7 @@ int export_dir(const char *dir)
             }
             if (atomic_close(&a, ok)) written = -1;
         }
+        if (written >= 0 && write_points(dir, recs, n)) written = -1;
     }
     for (int i = 0; i < n; i++) runfile_record_free(&recs[i]);
     free(recs);

@@ -12,7 +12,8 @@ have(f) = system("test -f '".f."' && echo 1 || echo 0") + 0
 set title sprintf("Random Erasing on Fashion-MNIST: learning curves (tier %s, seed 1; dashed: baseline, solid: erasing)", tier)
 set xlabel "epoch"
 set ylabel "test error (%)"
-set key outside right top box
+set key below horizontal box maxrows 2 width -2
+set bmargin 7
 set grid
 set logscale y
 set ytics (2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100)
@@ -25,12 +26,12 @@ do for [d in depths] {
     if (have(run(d, "re"))) { re = re." ".d }
 }
 dcolor(d) = d eq "20" ? 1 : d eq "32" ? 2 : d eq "44" ? 3 : d eq "56" ? 4 : 7
-set terminal pngcairo size 1000,560 font ",11"
+set terminal pngcairo size 1000,600 font ",11"
 set output out.'.png'
 plot for [d in base] run(d, "base") using 1:(100 - $7) with linespoints dt 2 lw 1.5 lc dcolor(d) pt 6 \
          title sprintf("ResNet-%s baseline", d), \
      for [d in re] run(d, "re") using 1:(100 - $7) with linespoints dt 1 lw 2 lc dcolor(d) pt 7 \
          title sprintf("ResNet-%s erasing", d)
-set terminal svg size 1000,560 font ",11"
+set terminal svg size 1000,600 font ",11"
 set output out.'.svg'
 replot

@@ -111,6 +111,14 @@ static TierId tier_of(const char *s)
 
 enum { MAX_STUDIES = 32 };
 
+// "mean ± std (n)", or "mean (1 seed)": one seed has no spread to print
+static const char *fmt_stat(StudyStat s, char *buf, size_t cap)
+{
+    if (s.n > 1) snprintf(buf, cap, "%.2f ± %.2f (%d)", s.mean, s.std, s.n);
+    else snprintf(buf, cap, "%.2f (1 seed)", s.mean);
+    return buf;
+}
+
 // the stored runs of each (study, tier), read once for the whole check
 typedef struct {
     const char   *results;
@@ -154,7 +162,7 @@ int study_check_all(const char *published, const char *results, FILE *out)
     int outside = 0, compared = 0;
     fprintf(out, "published vs reproduced (%s; runs from %s/<study>/, mean ± std over seeds)\n", published,
             results);
-    fprintf(out, "  %-16s %-14s %-6s %-10s %9s %16s %7s %6s  %s\n", "study", "run", "tier", "metric", "published",
+    fprintf(out, "  %-16s %-14s %-6s %-10s %9s %20s %7s %6s  %s\n", "study", "run", "tier", "metric", "published",
             "reproduced", "diff", "tol", "verdict");
     for (int i = 0; i < p.n; i++) {
         PubRow *r = &p.rows[i];
@@ -171,8 +179,9 @@ int study_check_all(const char *published, const char *results, FILE *out)
             bool ok = fabs(diff) <= r->tolerance;
             compared++;
             outside += !ok;
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %9.2f ± %-4.2f %+7.2f %6.2f  %s\n", r->f[0], r->f[1], r->f[2],
-                    r->f[3], r->published, s.mean, s.std, diff, r->tolerance, ok ? "within" : "OUTSIDE");
+            char sb[48];
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %+7.2f %6.2f  %s\n", r->f[0], r->f[1], r->f[2],
+                    r->f[3], r->published, fmt_stat(s, sb, sizeof sb), diff, r->tolerance, ok ? "within" : "OUTSIDE");
             continue;
         }
         // a smaller tier's runs of the same point, for reference
@@ -180,13 +189,15 @@ int study_check_all(const char *published, const char *results, FILE *out)
         for (int lt = t - 1; lt >= TIER_CPU && !shown; lt--) {
             StudyStat x = reproduced(stored(&st, k, (TierId)lt), r->f[1], r->f[3]);
             if (!x.n) continue;
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %9.2f ± %-4.2f %7s %6s  reference only (%s tier, not the "
+            char sb[48];
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  reference only (%s tier, not the "
                          "published setting)\n",
-                    r->f[0], r->f[1], r->f[2], r->f[3], r->published, x.mean, x.std, "", "", tier_name((TierId)lt));
+                    r->f[0], r->f[1], r->f[2], r->f[3], r->published, fmt_stat(x, sb, sizeof sb), "", "",
+                    tier_name((TierId)lt));
             shown = true;
         }
         if (!shown)
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %16s %7s %6.2f  not run\n", r->f[0], r->f[1], r->f[2],
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6.2f  not run\n", r->f[0], r->f[1], r->f[2],
                     r->f[3], r->published, "-", "", r->tolerance);
     }
     fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance\n\n", p.n, compared, outside);
@@ -231,14 +242,14 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
     const StudyTier *tier = &d->tiers[t];
     fprintf(out, "%s, tier %s: rerun (%s) vs stored (%s) vs published (%s); top-1 %%, mean ± std over seeds\n",
             d->name, tier_name(t), rerun, stored, published);
-    fprintf(out, "  %-22s %16s %16s %8s %11s  %s\n", "point", "rerun", "stored", "diff", "published", "rerun vs stored");
+    fprintf(out, "  %-22s %20s %20s %8s %11s  %s\n", "point", "rerun", "stored", "diff", "published", "rerun vs stored");
     int compared = 0, same = 0, missing = 0;
     for (int i = 0; i < tier->n_points; i++) {
         const char *label = tier->points[i].label;
         StudyStat x = study_stat(a, label, "top1"), y = study_stat(b, label, "top1");
         char rs[40] = "-", ss[40] = "-", diff[16] = "", pub[40] = "-", verdict[120] = "";
-        if (x.n) snprintf(rs, sizeof rs, "%.2f ± %.2f (%d)", x.mean, x.std, x.n);
-        if (y.n) snprintf(ss, sizeof ss, "%.2f ± %.2f (%d)", y.mean, y.std, y.n);
+        if (x.n) fmt_stat(x, rs, sizeof rs);
+        if (y.n) fmt_stat(y, ss, sizeof ss);
         for (int j = 0; j < p.n; j++) // this point's published number at this tier, as a top-1
             if (!strcmp(p.rows[j].f[0], d->name) && !strcmp(p.rows[j].f[1], label) && tier_of(p.rows[j].f[2]) == t) {
                 bool err = strcmp(p.rows[j].f[3], "top1") != 0;
@@ -260,7 +271,7 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
             snprintf(verdict, sizeof verdict, "%s", !x.n ? "not rerun" : "not stored");
             missing++;
         }
-        fprintf(out, "  %-22s %16s %16s %8s %11s  %s\n", label, rs, ss, diff, pub, verdict);
+        fprintf(out, "  %-22s %20s %20s %8s %11s  %s\n", label, rs, ss, diff, pub, verdict);
     }
     fprintf(out, "%d points compared, %d the same to 0.01 points, %d not in both; a difference comes from another "
                  "revision, thread count or backend (the cpu backend's sums depend on the threads): each run "

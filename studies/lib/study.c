@@ -282,8 +282,18 @@ static int run_all(Opts *o)
         first = o->index, last = o->index + 1;
     }
     if (run_make_dirs(o->dir)) return 1;
-    double est_left = 0, t0 = time_now(), est_done = 0;
-    for (int i = first; i < last; i++) est_left += o->runs[i].est_s;
+    double est_left = 0, t0 = time_now(), est_done = 0, est_todo = 0;
+    int todo = 0;
+    for (int i = first; i < last; i++) {
+        char st[32];
+        est_left += o->runs[i].est_s;
+        status_of(o, &o->runs[i], st, sizeof st);
+        if (o->force || strcmp(st, "done")) est_todo += o->runs[i].est_s, todo++;
+    }
+    char est0[32];
+    fmt_time(est_todo / jobs, est0, sizeof est0);
+    printf("[%s %s] %d runs, %d to train: about %s on this machine by --list's estimate; results in %s\n",
+           o->d->name, tier_names[o->tier], last - first, todo, est0, o->dir);
     pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
     int *slot_run = xcalloc((size_t)jobs, sizeof *slot_run), failed = 0, finished = 0, running = 0;
     int next = first, total = last - first, interrupted = 0;
