@@ -629,3 +629,34 @@ Test(augment_recipe, keys_parse_and_bad_values_are_errors)
     for (int i = 0; i < LEN(bad); i++)
         cr_expect_eq(recipe_load(&c, NULL, 1, bad[i]), ERR_FORMAT, "%s was accepted", bad[i][0]);
 }
+
+// tf-...-rel1 at small sizes: at 32 px and magnitude 15, no op (either sign, any cutout centre)
+// leaves more than half of the image at the fill value; TF's absolute pixel sizes blank it whole
+Test(augment_randaug, relative_sizes_do_not_blank_small_images)
+{
+    enum { H = 32, W = 32, C = 3 };
+    uint8_t src[H * W * C], px[H * W * C], tmp[H * W * C], fill[4] = {128, 128, 128, 128};
+    for (int i = 0; i < H * W * C; i++) src[i] = (uint8_t)(i * 37 % 251 == 128 ? 7 : i * 37 % 251); // no 128
+    double worst_abs = 0;
+    for (int rel = 0; rel < 2; rel++) {
+        RandAug ra;
+        char why[512];
+        cr_assert_eq(randaug_parse(&ra, rel ? "tf-n2-m15-rel1" : "tf-n2-m15", why, sizeof why), 0, "%s", why);
+        cr_assert_eq(ra.rel, rel != 0);
+        for (int k = 0; k < ra.n_ops; k++)
+            for (int neg = 0; neg < 2; neg++)
+                for (int centre = 0; centre < 3; centre++) {
+                    RaLayer l = {ra.ops[k], true, ra.m, neg != 0, PIL_BILINEAR, {0.5f * centre, 0.5f * centre}};
+                    memcpy(px, src, sizeof px);
+                    randaug_apply(&ra, &l, (Img){px, H, W, C}, fill, tmp);
+                    int filled = 0;
+                    for (int i = 0; i < H * W; i++) filled += px[i * C] == 128 && px[i * C + 1] == 128 && px[i * C + 2] == 128;
+                    double share = (double)filled / (H * W);
+                    if (!rel) worst_abs = MAX(worst_abs, share);
+                    else
+                        cr_expect(share <= 0.5, "tf-n2-m15-rel1 %s (%s, centre %d) fills %.0f%% of a 32-px image",
+                                  randaug_op_name(l.op), neg ? "negative" : "positive", centre, 100 * share);
+                }
+    }
+    cr_expect_eq(worst_abs, 1.0, "TF's absolute sizes blank a 32-px image whole at m 15 (worst %.0f%%)", 100 * worst_abs);
+}

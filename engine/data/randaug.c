@@ -42,7 +42,8 @@ static const char timm_valid[] = "rand-<sections>, sections m<int> (magnitude, 1
                                  "p<float> (probability per layer, 0.5), mstd<float> (magnitude std, 0; "
                                  "> 100 = uniform), mmax<int> (magnitude ceiling, 10), inc<0|1>; e.g. "
                                  "rand-m9-mstd0.5-inc1";
-static const char tf_valid[] = "tf-<sections>, sections n<int> (layers, 2), m<number> (magnitude); e.g. tf-n2-m15";
+static const char tf_valid[] = "tf-<sections>, sections n<int> (layers, 2), m<number> (magnitude), rel<0|1> (translate "
+                                "and cutout as fractions of the image, 0); e.g. tf-n2-m15, tf-n2-m10-rel1";
 
 // the number val (the whole text) into *x: integer only when integer; within [lo, hi]
 static bool number(const char *val, bool integer, double lo, double hi, double *x)
@@ -84,6 +85,7 @@ int randaug_parse(RandAug *ra, const char *s, char *why, size_t cap)
         else if (!tf && !strcmp(key, "mstd")) ok = number(val, false, 0, 1e9, &ra->mstd);
         else if (!tf && !strcmp(key, "mmax")) ok = number(val, true, 1, 100, &ra->mmax);
         else if (!tf && !strcmp(key, "inc")) ok = number(val, true, 0, 1, &x), ra->increasing = x != 0;
+        else if (tf && !strcmp(key, "rel")) ok = number(val, true, 0, 1, &x), ra->rel = x != 0;
         else {
             snprintf(why, cap, "section '%s': %s (valid: %s)", part,
                      !tf && key[0] == 't' ? "timm's t<name> weighted op sets are not implemented" : "unknown key",
@@ -216,7 +218,12 @@ void randaug_apply(const RandAug *ra, const RaLayer *layer, Img img, const uint8
     double shear = sign * (l * 0.3), trel = sign * (l * 0.45), tabs = sign * (l * 100.0);
     const double shear_x[6] = {1, shear, 0, 0, 1, 0}, shear_y[6] = {1, 0, 0, shear, 1, 0};
     const double tx_rel[6] = {1, 0, trel * img.w, 0, 1, 0}, ty_rel[6] = {1, 0, 0, 0, 1, trel * img.h};
-    const double tx_abs[6] = {1, 0, tabs, 0, 1, 0}, ty_abs[6] = {1, 0, 0, 0, 1, tabs};
+    double tx = tabs, ty = tabs;
+    if (ra->rel) { // TF's 100 px at 224 as a fraction, the level capped at 1 (randaug.h)
+        double f = sign * MIN(l, 1.0) * 0.45;
+        tx = f * img.w, ty = f * img.h;
+    }
+    const double tx_abs[6] = {1, 0, tx, 0, 1, 0}, ty_abs[6] = {1, 0, 0, 0, 1, ty};
     int posterize = (int)(l * 4), solarize = ra->tf ? (int)(l * 256) : MIN(256, (int)(l * 256));
     int solarize_add = ra->tf ? (int)(l * 110) : MIN(128, (int)(l * 110));
     switch (layer->op) {
@@ -256,7 +263,7 @@ void randaug_apply(const RandAug *ra, const RaLayer *layer, Img img, const uint8
     case RA_TRANSLATE_X: geometry(ra, img, tx_abs, 0, layer->filter, fill, tmp); break;
     case RA_TRANSLATE_Y: geometry(ra, img, ty_abs, 0, layer->filter, fill, tmp); break;
     case RA_CUTOUT: { // a square of side 2 pad about a uniform centre, clipped, filled with 128
-        int pad = (int)(l * 40), cy = MIN((int)(layer->u[0] * img.h), img.h - 1);
+        int pad = ra->rel ? (int)(l * 40.0 / 224.0 * MIN(img.h, img.w)) : (int)(l * 40), cy = MIN((int)(layer->u[0] * img.h), img.h - 1);
         int cx = MIN((int)(layer->u[1] * img.w), img.w - 1);
         for (int y = MAX(0, cy - pad); y < MIN(img.h, cy + pad); y++)
             memset(img.px + ((size_t)y * img.w + MAX(0, cx - pad)) * img.c, 128,

@@ -29,6 +29,12 @@
  * truncates its smoothed image, Color uses tf.image.rgb_to_grayscale's weights. AutoContrast
  * (double instead of float32) and the other ops use the PIL kernels, which compute the same
  * values. Written from the TF source; no TensorFlow is installed here to test against.
+ * "rel1" (tf-n2-m10-rel1): TF's ops with its two absolute pixel sizes made fractions of the image,
+ * for images far from 224 px: TranslateX/Y ±0.45 l of the width/height (100 px at 224, timm's
+ * translate_pct), the level capped at 1 (timm's magnitude ceiling 10) so that no magnitude moves
+ * an image mostly out of its frame; Cutout's half side int(l 40/224 min(h, w)) (40 px at 224).
+ * At 224 px it is TF's RandAugment up to rounding (and translation above m 10); at 32 px, m 15 no
+ * op fills more than half of the image (tests/test_augment.c).
  */
 #ifndef RANDAUG_H
 #define RANDAUG_H
@@ -47,6 +53,7 @@ enum { RA_MAX_OPS = 16, RA_MAX_LAYERS = 16, RA_DRAWS_PER_LAYER = 8 };
 
 typedef struct {
     bool   on, tf;         // tf: the TensorFlow flavour
+    bool   rel;            // tf ... -rel1: translate and cutout as fractions of the image
     int    n;              // layers per image
     double m;              // magnitude (timm: an integer)
     float  p;              // probability of each layer (TF: 1)
