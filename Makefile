@@ -112,7 +112,9 @@ bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/tes
     bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda: bin/%: build/tests/%.o \
     build/libengine.a
 	@mkdir -p bin
-	$(CC) -o $@ $(filter %.o,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
+	$(CC) -o $@ $(filter %.o,$^) $(filter build/libstudies.a,$^) $(LINK_ENGINE) $(LDLIBS) -lcriterion
+# test_run checks the study runner's statistics too (studies/lib)
+bin/test_run: $(if $(HDF5),build/libstudies.a)
 
 bin/test_ops bin/bench_ops: build/tests/op_cases.o
 bin/test_ops bin/test_models bin/test_zoo bin/test_ghost bin/test_train bin/test_optim bin/test_distill \

@@ -23,25 +23,26 @@ static const StudyPoint smoke[] = {{"d20_base", {"model.name=resnet20", "data.er
 static int erasing_helps_everywhere(const StudyResults *r, char *numbers, size_t cap)
 {
     static const int depth[] = {20, 32, 44, 56, 110};
-    int verdict = 1, at = 0, seen = 0;
+    int at = 0, seen = 0, supported = 0, contradicted = 0;
     for (int i = 0; i < LEN(depth); i++) {
-        char a[32], b[32];
+        char a[32], b[32], what[200];
         snprintf(a, sizeof a, "d%d_re", depth[i]);
         snprintf(b, sizeof b, "d%d_base", depth[i]);
         // the best epoch's, as the authors' code reports (best_acc) and Table 1 lists
         StudyStat x = study_stat(r, a, "best_top1"), y = study_stat(r, b, "best_top1");
-        if (!x.n || !y.n) continue;
+        ClaimVerdict v = study_compare(x, y, what, sizeof what);
+        if (v == CLAIM_NOT_RUN) continue;
         seen++;
-        if (x.mean < y.mean) verdict = 0;
-        at += snprintf(numbers + at, cap - (size_t)at, "%sd%d: best-epoch error %.2f -> %.2f", seen > 1 ? "; " : "", depth[i],
-                       100 - y.mean, 100 - x.mean);
-        if ((size_t)at >= cap) break;
+        supported += v == CLAIM_SUPPORTED;
+        contradicted += v == CLAIM_CONTRADICTED;
+        at += snprintf(numbers + at, cap - (size_t)at, "%sd%d: best-epoch error %.2f -> %.2f (top-1 %s)",
+                       seen > 1 ? "; " : "", depth[i], 100 - y.mean, 100 - x.mean, what);
+        if ((size_t)at >= cap) return CLAIM_INCONCLUSIVE;
     }
-    if (seen < LEN(depth)) {
-        snprintf(numbers + at, cap - (size_t)at, "%s%d of 5 depths run", seen ? "; " : "", seen);
-        return seen ? (verdict ? -1 : 0) : -1; // a counterexample is a finding even with depths missing
-    }
-    return verdict;
+    if (seen < LEN(depth)) snprintf(numbers + at, cap - (size_t)at, "%s%d of 5 depths run", seen ? "; " : "", seen);
+    if (!seen) return CLAIM_NOT_RUN;
+    if (contradicted) return CLAIM_CONTRADICTED; // a counterexample is a finding even with depths missing
+    return supported == LEN(depth) ? CLAIM_SUPPORTED : CLAIM_INCONCLUSIVE;
 }
 
 static const StudyClaim claims[] = {

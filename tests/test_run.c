@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h> // opendir: results/<study>/, recipes/
+#include <math.h>   // fabs, NAN
 #include <stdio.h>  // snprintf
 #include <string.h> // strcmp
 
@@ -134,3 +135,27 @@ Test(run_id, follows_the_configuration)
     id_of(base, 1, explicit_seed, c);
     cr_expect_str_eq(a, c);
 }
+
+// the claims' statistics (studies/lib/study.h): Student's t quantiles, Welch's test
+#ifdef HAVE_HDF5
+#include "studies/lib/study.h"
+
+Test(claims, t_quantiles_and_welch_verdicts)
+{
+    // scipy.stats.t.ppf(0.975, df)
+    const double df[] = {1, 2, 4, 7.5, 10, 29, 45, 200, 1e9}, want[] = {12.706, 4.303, 2.776, 2.3303, 2.228, 2.045,
+                                                                          2.0141, 1.9719, 1.960};
+    for (int i = 0; i < LEN(df); i++)
+        cr_expect(fabs(study_t_crit(df[i]) - want[i]) < 0.004, "t(%g) = %.4f, want %.4f", df[i], study_t_crit(df[i]),
+                  want[i]);
+    char what[200];
+    // one seed a side: never a verdict from a sign
+    cr_expect_eq(study_compare((StudyStat){1, 90, 0}, (StudyStat){1, 80, 0}, what, sizeof what), CLAIM_INCONCLUSIVE);
+    cr_expect_eq(study_compare((StudyStat){0, NAN, NAN}, (StudyStat){3, 80, 1}, what, sizeof what), CLAIM_NOT_RUN);
+    // 3 seeds a side, std 0.5: a 2-point gap is significant (t = 4.9, df 4), 0.5 is not (t 1.22)
+    cr_expect_eq(study_compare((StudyStat){3, 82, 0.5}, (StudyStat){3, 80, 0.5}, what, sizeof what), CLAIM_SUPPORTED, "%s", what);
+    cr_expect_eq(study_compare((StudyStat){3, 80, 0.5}, (StudyStat){3, 82, 0.5}, what, sizeof what), CLAIM_CONTRADICTED, "%s", what);
+    cr_expect_eq(study_compare((StudyStat){3, 80.5, 0.5}, (StudyStat){3, 80, 0.5}, what, sizeof what), CLAIM_INCONCLUSIVE, "%s", what);
+    cr_expect(strstr(what, "Welch t 1.22"), "%s", what);
+}
+#endif

@@ -551,27 +551,78 @@ StudyStat study_stat(const StudyResults *r, const char *label, const char *metri
     return s;
 }
 
-int study_claim_not_lower(const StudyResults *r, const char *a, const char *b, double slack, char *numbers,
-                          size_t cap)
+double study_t_crit(double df)
+{
+    // two-sided 5%: t_0.975 at df = 1 .. 30, then 40, 60, 120, infinity; linear in 1/df between
+    static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    static const double tail_df[] = {30, 40, 60, 120, INFINITY}, tail_t[] = {2.042, 2.021, 2.000, 1.980, 1.960};
+    if (df < 1) df = 1;
+    if (df <= 30) {
+        int lo = (int)floor(df);
+        if (lo >= 30) return t[29];
+        double f = (1 / (double)lo - 1 / df) / (1 / (double)lo - 1 / (double)(lo + 1));
+        return t[lo - 1] + f * (t[lo] - t[lo - 1]);
+    }
+    for (int i = 0; i < 4; i++)
+        if (df <= tail_df[i + 1]) {
+            double a = 1 / tail_df[i], b = isinf(tail_df[i + 1]) ? 0 : 1 / tail_df[i + 1];
+            return tail_t[i] + (a - 1 / df) / (a - b) * (tail_t[i + 1] - tail_t[i]);
+        }
+    return 1.960;
+}
+
+ClaimVerdict study_compare(StudyStat x, StudyStat y, char *what, size_t cap)
+{
+    if (!x.n || !y.n) {
+        snprintf(what, cap, "runs: %d and %d", x.n, y.n);
+        return CLAIM_NOT_RUN;
+    }
+    double d = x.mean - y.mean;
+    if (x.n < 2 || y.n < 2) {
+        snprintf(what, cap, "diff %+.2f; %d and %d seed%s: no spread to judge it by", d, x.n, y.n,
+                 x.n + y.n > 2 ? "s" : "");
+        return CLAIM_INCONCLUSIVE;
+    }
+    double vx = x.std * x.std / x.n, vy = y.std * y.std / y.n, se = sqrt(vx + vy);
+    if (se == 0) { // identical seeds on both sides: the difference is exact
+        snprintf(what, cap, "diff %+.2f, no spread over seeds", d);
+        return d > 0 ? CLAIM_SUPPORTED : d < 0 ? CLAIM_CONTRADICTED : CLAIM_INCONCLUSIVE;
+    }
+    double df = (vx + vy) * (vx + vy) / (vx * vx / (x.n - 1) + vy * vy / (y.n - 1) + 1e-300), tv = d / se;
+    double tc = study_t_crit(df);
+    snprintf(what, cap, "diff %+.2f ± %.2f (Welch t %.2f, df %.1f, 5%% critical %.2f)", d, se, tv, df, tc);
+    return tv > tc ? CLAIM_SUPPORTED : tv < -tc ? CLAIM_CONTRADICTED : CLAIM_INCONCLUSIVE;
+}
+
+ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char *b, char *numbers, size_t cap)
 {
     StudyStat x = study_stat(r, a, "top1"), y = study_stat(r, b, "top1");
-    if (!x.n || !y.n) {
+    char what[200];
+    ClaimVerdict v = study_compare(x, y, what, sizeof what);
+    if (v == CLAIM_NOT_RUN) {
         snprintf(numbers, cap, "%s: %d runs, %s: %d runs", a, x.n, b, y.n);
-        return -1;
+        return v;
     }
-    snprintf(numbers, cap, "%s %.2f%% vs %s %.2f%% (n = %d, %d)", a, x.mean, b, y.mean, x.n, y.n);
-    return x.mean >= y.mean - slack;
+    char sx[48], sy[48];
+    if (x.n > 1) snprintf(sx, sizeof sx, "%.2f ± %.2f (%d)", x.mean, x.std, x.n);
+    else snprintf(sx, sizeof sx, "%.2f (1 seed)", x.mean);
+    if (y.n > 1) snprintf(sy, sizeof sy, "%.2f ± %.2f (%d)", y.mean, y.std, y.n);
+    else snprintf(sy, sizeof sy, "%.2f (1 seed)", y.mean);
+    snprintf(numbers, cap, "%s %s vs %s %s: %s", a, sx, b, sy, what);
+    return v;
 }
 
 void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out)
 {
     fprintf(out, "claims of %s (%s), tier %s, %d stored runs done:\n", d->name, d->paper, tier_names[tier], r->n);
-    static const char *const verdict[] = {"not run", "NOT SUPPORTED", "supported"};
+    static const char *const verdict[] = {"not run", "CONTRADICTED", "supported", "inconclusive"};
     for (int i = 0; i < d->n_claims; i++) {
-        char numbers[512] = "";
+        char numbers[768] = "";
         const StudyClaim *c = &d->claims[i];
-        int v = c->eval ? c->eval(r, numbers, sizeof numbers)
-                        : study_claim_not_lower(r, c->higher, c->lower, 0, numbers, sizeof numbers);
+        ClaimVerdict v = c->eval ? (ClaimVerdict)c->eval(r, numbers, sizeof numbers)
+                                 : study_claim_higher(r, c->higher, c->lower, numbers, sizeof numbers);
         fprintf(out, "  %-13s %s\n                %s\n", verdict[v + 1], c->text, numbers);
     }
 }

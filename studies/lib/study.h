@@ -65,9 +65,12 @@ void          study_results_close(StudyResults *r);
 // "wall_s", "img_per_s" (mean over epochs), "macs", "params"
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
 
+// a claim's verdict, from the seeds' spread, never from one seed's sign (study_compare)
+typedef enum { CLAIM_NOT_RUN = -1, CLAIM_CONTRADICTED = 0, CLAIM_SUPPORTED = 1, CLAIM_INCONCLUSIVE = 2 } ClaimVerdict;
+
 // a paper's claim, evaluated on the stored results of one tier. Most claims say one grid point's
-// top-1 is not below another's: give `higher` and `lower` and no eval. Others give eval, which
-// writes the numbers it used into `numbers` and returns 1 supported, 0 not supported, -1 not run
+// top-1 is above another's: give `higher` and `lower` and no eval. Others give eval, which writes
+// the numbers it used into `numbers` and returns a ClaimVerdict
 typedef struct {
     const char *text;
     int (*eval)(const StudyResults *r, char *numbers, size_t cap);
@@ -104,9 +107,17 @@ int  study_verify(const StudyDef *d, TierId t, const char *rerun, const char *st
 extern const StudyDef *const study_registry[];
 const char     *tier_name(TierId t);
 
-// claim helpers: 1 when a >= b - slack (mean top-1 of two labels), -1 when either is missing
-int study_claim_not_lower(const StudyResults *r, const char *a, const char *b, double slack, char *numbers,
-                          size_t cap);
+// whether x's mean is above y's: Welch's two-sample t-test at the 5% level, two-sided (the
+// difference over its standard error sqrt(sx^2/nx + sy^2/ny), against Student's t quantile at
+// Welch-Satterthwaite's degrees of freedom). CLAIM_SUPPORTED when significantly above,
+// CLAIM_CONTRADICTED when significantly below, CLAIM_INCONCLUSIVE otherwise and always with fewer
+// than 2 seeds on a side (no spread to judge a difference by); CLAIM_NOT_RUN when a side has none.
+// Writes "diff +1.23 ± 0.40 (t 3.1, df 3.8)" (or why it cannot judge) to what
+ClaimVerdict study_compare(StudyStat x, StudyStat y, char *what, size_t cap);
+// Student's t two-sided 5% critical value at df degrees of freedom (df >= 1, fractional allowed)
+double study_t_crit(double df);
+// claim helper: study_compare of the top-1 of labels a and b, the numbers written to `numbers`
+ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char *b, char *numbers, size_t cap);
 
 // each study file ends with STUDY_PROGRAM(its StudyDef): compiled with -DSTUDY_MAIN it is the
 // study's program (bin/<study>); without, the definition joins the registry (repro check)
