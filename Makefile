@@ -31,12 +31,19 @@ endif
 # ---- sources ----------------------------------------------------------------------------------
 # the engine's layers (README: "The layers"); the command line (engine/cli) and the studies sit on top
 CORE_SRC := $(wildcard engine/core/*.c engine/data/*.c engine/nn/*.c engine/models/*.c engine/train/*.c \
-                       engine/run/*.c) \
+                       engine/run/*.c engine/dist/*.c) \
             $(filter-out engine/io/runfile.c engine/io/export.c,$(wildcard engine/io/*.c))
 ifneq ($(HDF5),)
 CFLAGS   += -DHAVE_HDF5 $(shell pkg-config --cflags hdf5)
 CORE_SRC += engine/io/runfile.c engine/io/export.c
 LDLIBS   += $(shell pkg-config --libs-only-L hdf5) -lhdf5_hl -lhdf5 -lcsv
+endif
+# MPI (Open MPI's libopenmpi-dev): data-parallel training across processes (engine/dist/comm.h);
+# without it a program is always a world of one
+MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+ifneq ($(MPI),)
+CFLAGS   += -DHAVE_MPI $(shell pkg-config --cflags ompi-c)
+LDLIBS   += $(shell pkg-config --libs ompi-c)
 endif
 # studies: each studies/<name>.c is a study (bin/<name>) and joins the registry (build/libstudies.a);
 # the runner they share is studies/lib/
@@ -81,9 +88,10 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
+TESTS_DIST := bin/test_comm
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
-BINS  := $(TESTS) bin/bench_ops bin/bench_train bin/bench_data bin/image_tool bin/repro $(STUDY_BINS)
+BINS  := $(TESTS) $(TESTS_DIST) bin/bench_ops bin/bench_train bin/bench_data bin/image_tool bin/repro $(STUDY_BINS)
 
 .PHONY: all deps data test bench bench-data bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
@@ -216,7 +224,7 @@ data/imagenette-160/%.shard: data/imagenette-160/.unpacked | bin/repro
 # from 26 s to over 5 minutes here
 test: $(TESTS) bin/image_tool bin/repro $(STUDY_BINS) pysite
 	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_shard.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
-	    $(if $(HDF5),tests/test_studies.sh tests/test_integrity.sh); do echo "== $$t"; \
+	    tests/test_dist.sh $(if $(HDF5),tests/test_studies.sh tests/test_integrity.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; fi; exit $$rc
 

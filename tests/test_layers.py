@@ -7,6 +7,7 @@ in must be one the including folder may use:
 
     core <- backend <- nn <- models <- train <- run <- studies/lib <- cli, study programs
     core <- io <- data <- train                (io: file formats only; data: datasets, augmentation)
+    core <- dist <- train                      (dist: the processes of a run, MPI)
 
 A folder uses itself and what is below it; backend/ref, backend/cpu and backend/cuda are backend.
 Prints one line per violation and a summary; exits 1 when there is one. Also fails on an include
@@ -25,12 +26,13 @@ BELOW = {
     "nn": ["backend", "core"],
     "models": ["nn", "backend", "core"],
     "io": ["core"],
+    "dist": ["core"],
     "data": ["io", "core"],
-    "train": ["models", "nn", "backend", "data", "io", "core"],
-    "run": ["train", "models", "nn", "backend", "data", "io", "core"],
-    "studies/lib": ["run", "train", "models", "nn", "backend", "data", "io", "core"],
-    "cli": ["studies/lib", "run", "train", "models", "nn", "backend", "data", "io", "core"],
-    "studies": ["studies/lib", "run", "train", "models", "nn", "backend", "data", "io", "core"],
+    "train": ["models", "nn", "backend", "data", "io", "dist", "core"],
+    "run": ["train", "models", "nn", "backend", "data", "io", "dist", "core"],
+    "studies/lib": ["run", "train", "models", "nn", "backend", "data", "io", "dist", "core"],
+    "cli": ["studies/lib", "run", "train", "models", "nn", "backend", "data", "io", "dist", "core"],
+    "studies": ["studies/lib", "run", "train", "models", "nn", "backend", "data", "io", "dist", "core"],
 }
 
 
