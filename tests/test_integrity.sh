@@ -32,7 +32,7 @@ tiny=(--set data.train_limit=512 --set data.eval_limit=200 --set train.eval_batc
       --set train.epochs=3 --set model.width=0.5 --set data.mean=0.5 --set data.std=0.25)
 
 # ---- a run killed in its third epoch (after the second epoch's checkpoint), then resumed
-(REPRO_KILL_AT_STEP=18 "$REPRO" train --recipe $RECIPE --out "$TMP/k" "${tiny[@]}" >"$TMP/k.log" 2>&1) 2>/dev/null
+(REPRO_KILL_AT_STEP=18 "$REPRO" train --recipe $RECIPE --out "$TMP/k" "${tiny[@]}" >"$TMP/k.log" 2>&1; true) 2>/dev/null
 h5=$(ls "$TMP"/k/*.h5 2>/dev/null | head -1)
 ckpt=${h5%.h5}.safetensors
 if [ -z "$h5" ] || [ ! -f "$ckpt" ]; then
@@ -67,6 +67,23 @@ hdr = json.dumps(h, separators=(",", ":")).encode()
 hdr += b" " * (-len(hdr) % 8)
 open(sys.argv[2], "wb").write(struct.pack("<Q", len(hdr)) + hdr + b[8 + n:])
 PY
+    # a run file altered by hand, then a failed resume: its status is not set by signing the file anew
+    cp "$h5" "$TMP/k_good.h5"
+    $PY - "$h5" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"eval_batch = ")
+b[i + 13] = ord("7") if b[i + 13] != ord("7") else ord("8")
+open(sys.argv[1], "wb").write(b)
+PY
+    cp "$TMP/flipped.safetensors" "$ckpt"
+    "$REPRO" train --recipe $RECIPE --out "$TMP/k" "${tiny[@]}" --resume >/dev/null 2>&1
+    if "$REPRO" export "$TMP/k" >/dev/null 2>"$TMP/e"; then
+        fail "a damaged run file is never signed anew" "export accepts it after a failed resume set its status"
+    else
+        ok "a damaged run file is never signed anew (a failed resume leaves it failing its checksum)"
+    fi
+    cp "$TMP/k_good.h5" "$h5"
     for bad in flipped nan; do
         want=$([ $bad = flipped ] && echo "is damaged: its bytes have CRC-32" || echo "running_var holds nan")
         cp "$TMP/$bad.safetensors" "$ckpt"
@@ -149,6 +166,21 @@ else
     fail "SIGTERM to a study" "rc $rc, $left processes left, status '$st': $(tail -3 "$TMP/st.log")"
 fi
 pkill -f "re_fmnist --tier smoke --out $TMP/st" 2>/dev/null
+# Ctrl-C at a terminal signals the runner's whole process group: each run still stops once, after
+# its step (its own line), not killed in the middle by the runner's forwarded copy
+setsid ./bin/re_fmnist --tier smoke --out "$TMP/cc" --set train.epochs=6 --set data.train_limit=512 >"$TMP/cc.log" 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q '^epoch 1/6 step' "$TMP"/cc/*.log "$TMP/cc.log" 2>/dev/null && break; ls "$TMP"/cc/*.h5 >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1.5
+kill -INT -- -$pid
+wait $pid
+rc=$?
+if [ $rc -eq 130 ] && grep -q 'train: interrupted at epoch' "$TMP/cc.log" &&
+    [ "$(status_of "$(ls "$TMP"/cc/*.h5 | head -1)")" = interrupted ]; then
+    ok "Ctrl-C to the study's process group: exit 130, the run stopped after its step"
+else
+    fail "Ctrl-C to the study's process group" "rc $rc: $(tail -4 "$TMP/cc.log")"
+fi
 if ./bin/re_fmnist "${study_args[@]}" >"$TMP/st2.log" 2>&1 && grep -q 'resuming' "$TMP/st2.log" &&
     [ "$(grep -c ': done in' "$TMP/st2.log")" -eq 2 ]; then
     ok "the same command resumes the interrupted study"
@@ -192,6 +224,12 @@ PY
         fi
     done
 done
+
+# ---- repro verify without a rerun: an error, not "0 points compared"
+"$REPRO" verify re_fmnist --rerun "$TMP/nothing" >/dev/null 2>"$TMP/e"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'holds no done run' "$TMP/e" && ok "verify without a rerun: exit 1 ($(cut -c1-90 "$TMP/e"))" ||
+    fail "verify without a rerun" "rc $rc: $(cat "$TMP/e")"
 
 # ---- input
 printf '# a recipe with comments only\n\n[model]\n' >"$TMP/empty.recipe"

@@ -87,15 +87,20 @@ int cli_model_base(TrainConfig *c, const char *name, const char *weights)
     if (weights && weights_recipe(weights, &text)) return 1;
     if (!text) return 0;
     TrainConfig r;
-    char *needs = NULL;
+    char *needs = NULL, errors[2048] = "";
     size_t len = 0;
     FILE *m = open_memstream(&needs, &len); // a data set this machine lacks does not matter here
     CHECK(m, "cli: open_memstream failed");
+    log_capture(errors, sizeof errors); // an older checkpoint's recipe may use keys since renamed
     int rc = recipe_parse(&r, weights, text, 0, NULL, m);
+    log_capture(NULL, 0);
     fclose(m);
     free(needs);
     free(text);
-    if (rc >= 0 && !strcmp(r.model, name)) c->net = r.net; // not its res: the input's or the model's own
+    if (rc < 0)
+        printf("%s: its stored recipe does not load in this build (%.*s); the model's knobs come from the "
+               "options alone\n", weights, (int)strcspn(errors, "\n"), errors);
+    else if (!strcmp(r.model, name)) c->net = r.net; // not its res: the input's or the model's own
     return 0;
 }
 

@@ -44,8 +44,10 @@ static int usage_check(FILE *f, const char *prog)
                "  published vs reproduced: for each row of FILE (default results/published.csv) with\n"
                "  stored runs of its tier in DIR/<study>/ (default DIR results): published, reproduced\n"
                "  (mean +- std over seeds), difference, tolerance, verdict; then every study's claims on\n"
-               "  its stored runs: supported / NOT SUPPORTED / not run, with the numbers. Exit status 1\n"
-               "  when a reproduction is outside its tolerance (claims are reported, not enforced).\n", prog);
+               "  its stored runs: supported / CONTRADICTED (Welch's t-test of the seeds, 5%%) /\n"
+               "  inconclusive / not run, with the numbers. Exit status 1 when a reproduction is outside\n"
+               "  its tolerance or a run file cannot be read (claims are reported, not enforced); 2 on a\n"
+               "  bad published table.\n", prog);
     return f == stdout ? 0 : 2;
 }
 
@@ -80,7 +82,8 @@ static int usage_verify(FILE *f, const char *prog)
                "  numbers (default results/published.csv) at tier T (default cpu): per grid point, the\n"
                "  top-1 of both (mean +- std over seeds), their difference and whether it is within the\n"
                "  seeds' spread, and the published number where the paper has one at this tier. Exit\n"
-               "  status 0; 2 on bad input (an unreadable run file, an unknown study or tier).\n", prog);
+               "  status 0; 1 when DIR holds no done run of the tier or a run file cannot be read; 2 on\n"
+               "  usage (an unknown study or tier).\n", prog);
     return f == stdout ? 0 : 2;
 }
 

@@ -28,7 +28,7 @@ int comm_launched(void)
 
 static void single(Comm *c)
 {
-    *c = (Comm){COMM_SINGLE, 0, 1, 0, 1, "1 process"};
+    *c = (Comm){COMM_SINGLE, 0, 1, 0, 1, "1 process", 0};
 }
 
 #ifdef HAVE_MPI
@@ -41,6 +41,35 @@ static int mpi_failed(const char *call, int rc)
     return ERR_IO;
 }
 #define MPI_TRY(call) do { int rc_ = (call); if (rc_ != MPI_SUCCESS) return mpi_failed(#call, rc_); } while (0)
+
+// comm_init's MPI part; on failure MPI may be running: the caller ends it
+static int mpi_init(Comm *c, int *started)
+{
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        MPI_TRY(MPI_Init(NULL, NULL));
+        *started = 1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank, world;
+    MPI_TRY(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    MPI_TRY(MPI_Comm_size(MPI_COMM_WORLD, &world));
+    MPI_Comm local;
+    MPI_TRY(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local));
+    int local_rank, local_world;
+    MPI_TRY(MPI_Comm_rank(local, &local_rank));
+    MPI_TRY(MPI_Comm_size(local, &local_world));
+    MPI_Comm_free(&local);
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(version, &len);
+    version[strcspn(version, ",\n")] = 0; // "Open MPI v4.1.4"
+    *c = (Comm){COMM_MPI, rank, world, local_rank, local_world, "", *started};
+    snprintf(c->desc, sizeof c->desc, "MPI, rank %d of %d (local %d of %d), %.48s", rank, world, local_rank,
+             local_world, version);
+    return 0;
+}
 #endif
 
 int comm_init(Comm *c)
@@ -56,27 +85,12 @@ int comm_init(Comm *c)
         return 0;
     }
 #ifdef HAVE_MPI
-    int inited = 0;
-    MPI_Initialized(&inited);
-    if (!inited) MPI_TRY(MPI_Init(NULL, NULL));
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    int rank, world;
-    MPI_TRY(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-    MPI_TRY(MPI_Comm_size(MPI_COMM_WORLD, &world));
-    MPI_Comm local;
-    MPI_TRY(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local));
-    int local_rank, local_world;
-    MPI_TRY(MPI_Comm_rank(local, &local_rank));
-    MPI_TRY(MPI_Comm_size(local, &local_world));
-    MPI_Comm_free(&local);
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    MPI_Get_library_version(version, &len);
-    version[strcspn(version, ",\n")] = 0; // "Open MPI v4.1.4"
-    *c = (Comm){COMM_MPI, rank, world, local_rank, local_world, ""};
-    snprintf(c->desc, sizeof c->desc, "MPI, rank %d of %d (local %d of %d), %.48s", rank, world, local_rank,
-             local_world, version);
-    return 0;
+    int started = 0, rc = mpi_init(c, &started);
+    if (rc) {
+        if (started) MPI_Finalize();
+        single(c);
+    }
+    return rc;
 #else
     log_error("comm: started by a launcher as one of several ranks, but this build has no MPI (make deps installs "
               "libopenmpi-dev; then make clean all)");
@@ -87,7 +101,7 @@ int comm_init(Comm *c)
 void comm_free(Comm *c)
 {
 #ifdef HAVE_MPI
-    if (c->kind == COMM_MPI) {
+    if (c->kind == COMM_MPI && c->owns_mpi) {
         int done = 0;
         MPI_Finalized(&done);
         if (!done) MPI_Finalize();

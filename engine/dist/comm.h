@@ -29,6 +29,7 @@ typedef struct {
     int      rank, world;             // 0 <= rank < world
     int      local_rank, local_world; // among the ranks of this host (which GPU a rank takes)
     char     desc[128];               // "1 process", "MPI, rank 1 of 4 (local 1 of 2), Open MPI v4.1.4"
+    int      owns_mpi;                // comm_init started MPI (comm_free ends it)
 } Comm;
 
 // the world this process belongs to (see above); 0, or ERR_* with one line (then c is a world of one)

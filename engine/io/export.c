@@ -75,7 +75,8 @@ static bool summary_row(FILE *f, const char *file, const RunRecord *r)
 static int by_point(const void *a, const void *b)
 {
     const RunRecord *x = a, *y = b;
-    int c = strcmp(x->tier, y->tier);
+    int c = strcmp(x->study, y->study);
+    if (!c) c = strcmp(x->tier, y->tier);
     return c ? c : strcmp(x->label, y->label);
 }
 
@@ -99,7 +100,7 @@ static int write_points(const char *dir, RunRecord *recs, int n)
     RunRecord *r = xcalloc((size_t)(n ? n : 1), sizeof *r);
     int m = 0;
     for (int i = 0; i < n; i++)
-        if (!strcmp(recs[i].status, "done")) r[m++] = recs[i]; // shallow copies, sorted
+        if (!strcmp(recs[i].status, "done") && recs[i].label[0]) r[m++] = recs[i]; // a study's points; shallow copies
     qsort(r, (size_t)m, sizeof *r, by_point);
     char path[1200];
     snprintf(path, sizeof path, "%s/points.csv", dir);
@@ -124,7 +125,8 @@ static int write_points(const char *dir, RunRecord *recs, int n)
         ok = ok && put_str(a.f, r[i].tier, false) && put_str(a.f, r[i].label, false) && put_str(a.f, r[i].model, false);
         ok = ok && put_str(a.f, count, false) && put_stat(a.f, t1, k) && put_stat(a.f, bt, k) && put_stat(a.f, wall, k);
         ok = ok && put_num(a.f, (double)r[i].macs, false) && put_num(a.f, (double)r[i].params, false);
-        ok = ok && put_num(a.f, r[i].train_res, false) && put_num(a.f, r[i].n_rows, true);
+        ok = ok && put_num(a.f, r[i].train_res, false) && put_num(a.f, r[i].n_rows, false);
+        ok = ok && put_str(a.f, r[i].study, true);
         i = j;
     }
     free(t1);

@@ -22,11 +22,11 @@
                      "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s,device," \
                      "started,updated,host,threads"
 
-// DIR/points.csv, what the figures draw: one row per (tier, label) of the `done` runs, over their
-// seeds: n, then mean and sample std (empty with one seed) of top1 (the EMA weights' when the run
+// DIR/points.csv, what the figures draw: one row per (study, tier, label) of the `done` runs of a
+// study's grid (runs without a label, repro train's, are not points), over their seeds: n, then mean and sample std (empty with one seed) of top1 (the EMA weights' when the run
 // keeps an EMA, as the papers report), best_top1 and wall_s; macs, params, train_res, epochs
 #define POINTS_COLS "tier,label,model,n,top1,top1_std,best_top1,best_top1_std,wall_s,wall_s_std,macs,params," \
-                    "train_res,epochs"
+                    "train_res,epochs,study"
 
 // the epochs of run file h5 into csv (replaced atomically); 0 or ERR_IO / ERR_FORMAT
 int    export_run_csv(const char *h5, const char *csv);

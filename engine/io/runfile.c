@@ -299,6 +299,7 @@ int runfile_read(const char *path, RunRecord *r)
     read_str(f, "started", r->started, sizeof r->started);
     read_str(f, "updated", r->updated, sizeof r->updated);
     read_str(f, "host", r->host, sizeof r->host);
+    read_str(f, "units", r->units, sizeof r->units);
     double threads = read_num(f, "threads");
     r->threads = isnan(threads) ? 0 : (int)threads;
     char stored[16] = "";
@@ -349,6 +350,7 @@ static uint32_t digest(const RunRecord *r)
     TXT(r->study), TXT(r->run_id), TXT(r->tier), TXT(r->label), TXT(r->status), TXT(r->git_revision);
     TXT(r->backend), TXT(r->model), TXT(r->device), TXT(r->recipe), TXT(r->segments), TXT(r->started);
     TXT(r->host);
+    TXT(r->units);
     NUM(r->seed);
     NUM(r->params);
     NUM(r->macs);
@@ -410,6 +412,12 @@ int run_col(const RunRecord *r, const char *name)
 
 int runfile_set_status(const char *path, const char *status)
 {
+    RunRecord check; // a damaged file keeps failing its checksum: never signed anew
+    if (runfile_read(path, &check)) {
+        log_error("run file %s: not set to %s: it cannot be read as it is (above)", path, status);
+        return ERR_FORMAT;
+    }
+    runfile_record_free(&check);
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *in = fopen(path, "rb"), *o = in ? fopen(tmp, "wb") : NULL;

@@ -5,8 +5,9 @@
  * (the resolved recipe text, verbatim), started and updated (UTC, ISO 8601: the run's first start,
  * this file's writing), host and threads (of the latest segment), segments (every process that
  * trained it, a line each: train/train.h), units (of the numbers below), checksum (CRC-32 of
- * everything else the file holds, as runfile_read reads it: a file altered or damaged after it was
- * written is an error). Group /model:
+ * everything runfile_read reads but `updated`, which a status change rewrites: a file altered or
+ * damaged after it was written is an error; runfile_set_status refuses a file that fails it, so
+ * a damaged file is never signed anew). Group /model:
  * name, params, macs, train_res, eval_res. Table /epochs (compound, one row per epoch: epoch, lr,
  * image_size, train_loss, train_top1, eval_loss, eval_top1, eval_top5, ema_top1,
  * eval_top1_reparam, ema_top1_reparam, img_per_s, seconds; the _reparam columns are the folded
@@ -52,7 +53,7 @@ typedef struct {
     char     model[64], device[160];
     char    *recipe;         // owned
     char    *segments;       // owned ("" in files written before segments were kept)
-    char     started[32], updated[32], host[128];
+    char     started[32], updated[32], host[128], units[512];
     int      threads;        // 0 when the file does not say
     uint64_t seed, params, macs;
     int      train_res, eval_res;

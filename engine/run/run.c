@@ -8,6 +8,7 @@
 #include <stdlib.h>   // free
 #include <string.h>   // strcmp, strerror
 #include <sys/stat.h> // mkdir
+#include <time.h>     // clock_gettime: a second signal
 #include <unistd.h>   // unlink, access
 
 #include "recipe.h"
@@ -59,13 +60,20 @@ static int write_run(const TrainResult *r, void *user)
 #endif
 
 // SIGINT / SIGTERM during a run: the first stops it after its current step (train_interrupt: status
-// interrupted, resumable); a second one is not waited for
+// interrupted, resumable); one more, a second or more later, is not waited for (copies of the
+// first that arrive together, as Slurm signals every process of a step and a runner forwards, are
+// the same request)
+static struct timespec first_signal;
 static void on_signal(int sig)
 {
-    if (train_interrupt) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (train_interrupt && (now.tv_sec - first_signal.tv_sec) * 1000000000L + (now.tv_nsec - first_signal.tv_nsec) >
+                               1000000000L) {
         signal(sig, SIG_DFL);
         raise(sig);
     }
+    if (!train_interrupt) first_signal = now;
     train_interrupt = 1;
 }
 
@@ -152,7 +160,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     o->epochs = r.n_epochs;
     printf("train: %s after %d epochs in %.0f s: final top-1 %.2f%%, best %.2f%% (epoch %d)%s\n", r.status,
            r.n_epochs, r.final.wall_s, o->top1, r.final.best_top1, r.final.best_epoch,
-           !strcmp(r.status, "interrupted") ? "; --resume continues it" : "");
+           !strcmp(r.status, "interrupted") && r.n_epochs ? "; --resume continues it" : "");
     int rc = strcmp(r.status, "done") ? 1 : 0;
     train_result_free(&r);
     return rc;

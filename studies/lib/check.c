@@ -225,7 +225,7 @@ int study_check_all(const char *published, const char *results, FILE *out)
         log_error("check: %d run file%s under %s cannot be read (named above): the numbers above lack them. "
                   "Restore them (git checkout -- FILE), or run them again (repro train --force; a study: "
                   "--only LABEL --force)", bad, bad == 1 ? "" : "s", results);
-        return 2;
+        return 1;
     }
     return outside ? 1 : 0;
 }
@@ -239,6 +239,16 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
     if (read_published(published, &p)) return 2;
     StudyResults *a = study_results_open(d, rerun, t), *b = study_results_open(d, stored, t);
     int bad = study_results_bad(a) + study_results_bad(b);
+    if (!study_results_count(a)) { // a mistyped folder, or a rerun that produced nothing, is no comparison
+        log_error("verify %s: %s holds no done run of tier %s (make study NAME=%s TIER=%s trains them there)", d->name,
+                  rerun, tier_name(t), d->name, tier_name(t));
+        study_results_close(a);
+        study_results_close(b);
+        for (int i = 0; i < p.n; i++)
+            for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
+        free(p.rows);
+        return 1;
+    }
     const StudyTier *tier = &d->tiers[t];
     fprintf(out, "%s, tier %s: rerun (%s) vs stored (%s) vs published (%s); top-1 %%, mean ± std over seeds\n",
             d->name, tier_name(t), rerun, stored, published);
@@ -283,7 +293,7 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
     free(p.rows);
     if (bad) {
         log_error("verify %s: %d run file%s cannot be read (named above)", d->name, bad, bad == 1 ? "" : "s");
-        return 2;
+        return 1;
     }
     return 0;
 }

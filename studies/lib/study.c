@@ -9,6 +9,7 @@
 #include <signal.h>   // kill
 #include <stdlib.h>   // strtol, realpath
 #include <string.h>   // strcmp
+#include <sys/prctl.h> // prctl: a run dies with its runner
 #include <sys/wait.h> // waitpid
 #include <time.h>     // clock_gettime
 #include <unistd.h>   // fork, sysconf
@@ -347,17 +348,33 @@ static int run_all(Opts *o)
                    next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") || !strcmp(st, "interrupted") ? "resuming" : st, r->c.model, r->c.res,
                    r->c.epochs);
             fflush(stdout);
-            pid_t p = fork();
+            // the stop signals wait until the child has its own handlers and the parent its pid
+            sigset_t stops, old_mask;
+            sigemptyset(&stops);
+            sigaddset(&stops, SIGINT);
+            sigaddset(&stops, SIGTERM);
+            sigprocmask(SIG_BLOCK, &stops, &old_mask);
+            pid_t parent = getpid(), p = fork();
             if (p < 0) {
-                log_error("study %s: cannot fork (%s)", o->d->name, strerror(errno));
-                return 1;
+                sigprocmask(SIG_SETMASK, &old_mask, NULL);
+                log_error("study %s: cannot fork (%s); stopping the running runs", o->d->name, strerror(errno));
+                stop_signal = SIGTERM; // the loop forwards it and waits for them
+                failed++;
+                break;
             }
             if (p == 0) {
+                // a group of its own: a terminal's Ctrl-C reaches the runner, which forwards it once
+                // (twice would mean "stop now"); and the run dies with the runner, as it did in its group
+                setpgid(0, 0);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent) _exit(1);
                 signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL); // until run_train sets its own
+                sigprocmask(SIG_SETMASK, &old_mask, NULL);
                 _exit(child_run(o, r, threads) ? 1 : 0);
             }
             pid[s] = p, slot_run[s] = next++, started[s] = time_now();
             running++;
+            sigprocmask(SIG_SETMASK, &old_mask, NULL);
         }
         if (!running) break;
         int status;
@@ -379,8 +396,9 @@ static int run_all(Opts *o)
             char st[32], eta[32];
             status_of(o, r, st, sizeof st);
             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            if (!ok && stop_signal && strcmp(st, "done") && strcmp(st, "-")) {
-                // stopped by the signal (or killed before its handler was set): resumable
+            if (!ok && stop_signal && (!strcmp(st, "running") || !strcmp(st, "interrupted"))) {
+                // stopped by the signal (or killed before its handler was set): resumable; a run that
+                // diverged or failed for its own reasons keeps its status
                 char path[1200];
                 snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
                 if (strcmp(st, "interrupted") && runfile_set_status(path, "interrupted") == 0)
