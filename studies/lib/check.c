@@ -102,6 +102,13 @@ static int read_published(const char *path, PubParse *p)
     return ok && !p->bad ? 0 : 1;
 }
 
+static void free_published(PubParse *p)
+{
+    for (int i = 0; i < p->n; i++)
+        for (int j = 0; j < PUB_COLS; j++) free(p->rows[i].f[j]);
+    free(p->rows);
+}
+
 static TierId tier_of(const char *s)
 {
     for (int t = 0; t < N_TIERS; t++)
@@ -201,9 +208,7 @@ int study_check_all(const char *published, const char *results, FILE *out)
                     r->f[3], r->published, "-", "", r->tolerance);
     }
     fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance\n\n", p.n, compared, outside);
-    for (int i = 0; i < p.n; i++)
-        for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
-    free(p.rows);
+    free_published(&p);
     for (int k = 0; study_registry[k]; k++) {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s/%s", results, study_registry[k]->name);
@@ -244,9 +249,7 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
                   rerun, tier_name(t), d->name, tier_name(t));
         study_results_close(a);
         study_results_close(b);
-        for (int i = 0; i < p.n; i++)
-            for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
-        free(p.rows);
+        free_published(&p);
         return 1;
     }
     const StudyTier *tier = &d->tiers[t];
@@ -288,9 +291,7 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
                  "file names them\n", compared, same, missing);
     study_results_close(a);
     study_results_close(b);
-    for (int i = 0; i < p.n; i++)
-        for (int j = 0; j < PUB_COLS; j++) free(p.rows[i].f[j]);
-    free(p.rows);
+    free_published(&p);
     if (bad) {
         log_error("verify %s: %d run file%s cannot be read (named above)", d->name, bad, bad == 1 ? "" : "s");
         return 1;
