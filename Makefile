@@ -88,7 +88,7 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build && { echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CFLAGS) | $(NVFLAGS) | $(LDLIBS)' > $(FLAGS_STAMP); })
 
-TESTS_DIST := bin/test_comm
+TESTS_DIST := bin/test_comm bin/test_dp
 TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_models bin/test_zoo bin/test_ghost bin/test_train \
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
 BINS  := $(TESTS) $(TESTS_DIST) bin/bench_ops bin/bench_train bin/bench_data bin/image_tool bin/repro $(STUDY_BINS)

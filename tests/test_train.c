@@ -227,24 +227,24 @@ Test(checkpoint, epoch_log_round_trip_and_the_older_log)
                      {.epoch = 2, .lr = 0.25f, .res = 36, .eval_top1 = 40, .ema_top1 = NAN,
                       .eval_top1_reparam = NAN, .ema_top1_reparam = NAN}};
     TrainResult r = {.status = "running", .epochs = e, .n_epochs = 2, .final = {.best_top1 = 40, .best_epoch = 2}};
-    cr_assert_eq(ckpt_save(path, &p, NULL, OPTIM_SGD, &r, 2, 10, 1, "log", NULL), 0);
+    cr_assert_eq(ckpt_save(path, &p, NULL, OPTIM_SGD, &r, 2, 10, 1, "log", NULL, 1, 64), 0);
     EpochLog back[2];
     TrainResult rb = {.epochs = back};
     int done;
     long step;
-    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), 0);
+    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log", 1), 0);
     cr_expect(done == 2 && step == 10 && rb.n_epochs == 2);
     cr_expect(back[0].eval_top1_reparam == 30.5 && back[0].ema_top1_reparam == 31.5 && back[0].seconds == 3,
               "epoch 1 back: folded %g, EMA folded %g, seconds %g", back[0].eval_top1_reparam,
               back[0].ema_top1_reparam, back[0].seconds);
     cr_expect(isnan(back[1].eval_top1_reparam) && back[1].eval_top1 == 40);
     cut_log(path, 11);
-    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), 0);
+    cr_assert_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log", 1), 0);
     cr_expect(back[0].ema_top1 == 31 && back[0].seconds == 3 && isnan(back[0].eval_top1_reparam) &&
               isnan(back[0].ema_top1_reparam), "an 11-column log: seconds %g, folded %g",
               back[0].seconds, back[0].eval_top1_reparam);
     cut_log(path, 10); // neither layout
-    cr_expect_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log"), ERR_FORMAT);
+    cr_expect_eq(ckpt_load(path, &p, NULL, OPTIM_SGD, &rb, &done, &step, 1, "log", 1), ERR_FORMAT);
     unlink(path);
     params_free(&p);
     dev_close(&d);

@@ -138,7 +138,7 @@ Test(weights, loads_our_checkpoints_and_their_ema, .init = open_two, .fini = clo
             params_at(&a->p, ROLE_EMA, i)[j] = params_at(&a->p, ROLE_W, i)[j] * 0.5f + 1;
     TrainResult r = {.epochs = NULL, .n_epochs = 0};
     char path[96];
-    cr_assert_eq(ckpt_save(tmp_path(path, "ckpt.safetensors"), &a->p, NULL, OPTIM_SGD, &r, 0, 17, 1, "run", NULL), 0);
+    cr_assert_eq(ckpt_save(tmp_path(path, "ckpt.safetensors"), &a->p, NULL, OPTIM_SGD, &r, 0, 17, 1, "run", NULL, 1, 64), 0);
     WeightsInfo info;
     cr_assert_eq(weights_load(&b->p, path, false, "resnet20", &info), 0);
     cr_expect(same_role(&a->p, ROLE_W, &b->p, ROLE_W));

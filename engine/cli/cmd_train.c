@@ -1,8 +1,10 @@
 /* engine/cli/cmd_train.c — `repro train` and `repro eval`: a recipe's run, and weights scored on a
  * recipe's test split.
  */
-#include <stdio.h>  // printf
-#include <string.h> // strcmp
+#include <errno.h>  // errno
+#include <omp.h>    // omp_get_max_threads: each rank's threads
+#include <stdio.h>  // printf, freopen
+#include <string.h> // strcmp, strerror
 
 #include "cli.h"
 #include "io/weights.h" // weights_recipe: eval scores a checkpoint with its run's recipe
@@ -23,7 +25,10 @@ static int usage_train(FILE *f, const char *prog)
                "  A run that fails leaves its file with status failed (or none, before its first\n"
                "  epoch). --weights FILE (= --set model.weights=FILE) starts from a timm state dict\n"
                "  or one of our checkpoints instead of the seed's initialization; the model must\n"
-               "  match it tensor for tensor. Exit status: 0 done, 1 failed or diverged, 2 usage.\n", prog);
+               "  match it tensor for tensor. Exit status: 0 done, 1 failed or diverged, 2 usage.\n"
+               "  Data-parallel: mpirun -np N %s train ... (or srun --mpi=pmix) trains one run on N\n"
+               "  ranks: train.batch is the whole batch, each rank takes batch/N of it; rank 0 writes;\n"
+               "  set OMP_NUM_THREADS to the cores per rank; --resume needs the same N.\n", prog, prog);
     return f == stdout ? 0 : 2;
 }
 
@@ -64,8 +69,21 @@ int cmd_train(int argc, char **argv, const char *prog)
     if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
     RunSpec spec = {.dir = dir, .study = study, .tier = "adhoc", .label = "",
                     .mode = force ? RUN_FORCE : resume ? RUN_RESUME : RUN_NEW};
+    // started by mpirun or srun: one rank of a data-parallel run (train.h); rank 0 speaks for all
+    Comm comm;
+    if (comm_init(&comm)) return 1;
+    if (comm.world > 1) {
+        if (comm.rank == 0)
+            printf("train: data-parallel over %d ranks (%s), %d threads each; train.batch %d = %d per rank\n",
+                   comm.world, comm.desc, omp_get_max_threads(), c.batch, c.batch / comm.world);
+        else if (!freopen("/dev/null", "w", stdout))
+            log_error("train: rank %d: cannot silence its output (%s)", comm.rank, strerror(errno));
+        c.comm = &comm;
+    }
     RunOutcome o;
-    return run_train(&c, recipe, &spec, &o);
+    rc = run_train(&c, recipe, &spec, &o);
+    comm_free(&comm);
+    return rc;
 }
 
 // ---------------------------------------------------------------------------------------------

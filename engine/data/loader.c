@@ -51,6 +51,7 @@ struct LoaderState {
     int          *perm;    // (n) permutation of epoch perm_epoch; NULL for eval
     int          *order, *copy; // (epoch_len) the epoch's dataset indices and repeat copies (train)
     int           perm_epoch;
+    int           eval0;   // eval: the first sample of this rank's share (loader_slice)
     bool          mixing;  // Mixup/CutMix on (train)
     // the range, and where production and consumption stand in it (all under mu)
     int  epoch0, first_step, n_steps, steps_per_epoch;
@@ -63,6 +64,8 @@ struct LoaderState {
     pthread_mutex_t mu;
     pthread_cond_t  work, ready; // workers wait on work; loader_next and cancel wait on ready
 };
+
+static void cancel(LoaderState *s); // under mu: drop the current range (the consumer side)
 
 // ---------------------------------------------------------------------------------------------
 // workers
@@ -84,7 +87,11 @@ static void slot_setup(LoaderState *s, LoaderSlot *slot, int b)
     const Loader *c = &s->cfg;
     int epoch = s->epoch0 + (s->first_step + b) / s->steps_per_epoch;
     int step = (s->first_step + b) % s->steps_per_epoch;
-    int n = batch_size_of(s, b);
+    int n = batch_size_of(s, b), j0 = 0; // a train batch's share: positions j0 .. j0 + n - 1 of it
+    if (c->train && c->world > 1) {
+        j0 = (int)((long)n * c->rank / c->world);
+        n = loader_share(n, c->rank, c->world);
+    }
     if (c->train && s->perm_epoch != epoch) {
         sampler_permutation(s->perm, c->ds->n, c->seed, epoch);
         if (c->aug.repeated_aug >= 1) sampler_repeat(s->perm, c->ds->n, c->aug.repeated_aug, 0, 1, s->order, s->copy);
@@ -92,11 +99,12 @@ static void slot_setup(LoaderState *s, LoaderSlot *slot, int b)
         s->perm_epoch = epoch;
     }
     for (int j = 0; j < n; j++) {
-        int pos = step * c->batch + j;
-        slot->index[j] = c->train ? s->order[pos] : pos;
+        int pos = step * c->batch + j0 + j;
+        slot->index[j] = c->train ? s->order[pos] : s->eval0 + pos;
         slot->draw[j] = (uint64_t)slot->index[j] + (c->train ? (uint64_t)s->copy[pos] * (uint64_t)c->ds->n : 0);
     }
     slot->b.n = n;
+    slot->b.n_global = c->train ? batch_size_of(s, b) : n;
     slot->b.epoch = epoch;
     slot->b.step = step;
     slot->id = b;
@@ -256,7 +264,7 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
     if (rc) return rc;
     int epoch_len = train && aug.repeated_aug >= 1 ? sampler_repeat_len(ds->n, aug.repeated_aug, 1) : ds->n;
     *l = (Loader){ds, aug, seed, batch, out_h ? out_h : ds->h, out_w ? out_w : ds->w, ds->c, epoch_len, train,
-                  n_workers, depth, NULL};
+                  n_workers, depth, 0, 1, NULL};
     LoaderState *s = xcalloc(1, sizeof *s);
     s->cfg = *l;
     s->chunk = (batch + n_workers - 1) / n_workers;
@@ -298,6 +306,29 @@ int loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, i
         s->started++;
     }
     return 0;
+}
+
+int loader_share(int n, int rank, int world)
+{
+    return (int)((long)n * (rank + 1) / world - (long)n * rank / world);
+}
+
+void loader_slice(Loader *l, int rank, int world)
+{
+    LoaderState *s = l->st;
+    CHECK(world >= 1 && rank >= 0 && rank < world, "loader_slice: rank %d of %d", rank, world);
+    pthread_mutex_lock(&s->mu);
+    cancel(s);
+    l->rank = rank;
+    l->world = world;
+    if (!l->train) { // this rank's share of the split
+        s->eval0 = (int)((long)l->ds->n * rank / world);
+        l->epoch_len = loader_share(l->ds->n, rank, world);
+    }
+    s->cfg.rank = rank;
+    s->cfg.world = world;
+    s->cfg.epoch_len = l->epoch_len;
+    pthread_mutex_unlock(&s->mu);
 }
 
 int loader_steps_per_epoch(const Loader *l, bool drop_last)

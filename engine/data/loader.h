@@ -28,7 +28,9 @@ typedef struct {
     int   *labels;      // (n)
     float *targets;     // (n, classes) soft targets of a mixed batch (Mixup/CutMix on); else NULL
     int    classes;     // targets' width (aug.mix.classes)
-    int    n;           // samples: the batch size, less in the last batch of an epoch (drop_last false)
+    int    n;           // samples: the batch size, less in the last batch of an epoch (drop_last false);
+                        // a rank's share of it after loader_slice
+    int    n_global;    // the whole batch's samples, every rank's share together (n without a slice)
     int    epoch, step; // step within the epoch
 } Batch;
 
@@ -43,6 +45,7 @@ typedef struct {
     int      epoch_len; // samples per epoch: n, or RepeatAugSampler's length
     bool     train;
     int      n_workers, depth;
+    int      rank, world; // loader_slice's (0 and 1 until it is called)
     LoaderState *st;
 } Loader;
 
@@ -56,6 +59,16 @@ int  loader_open(Loader *l, const Dataset *ds, const AugArgs *a, uint64_t seed, 
                  int out_h, int out_w, int n_workers, int depth);
 // batches per epoch: floor(epoch_len / batch) with drop_last, else ceil(epoch_len / batch)
 int  loader_steps_per_epoch(const Loader *l, bool drop_last);
+// data-parallel training's share of rank `rank` of `world` (call before the first loader_start):
+// train: of every global batch of n samples (`batch`, or the epoch's last, smaller one) the
+// positions n*rank/world .. n*(rank+1)/world - 1, each sample augmented exactly as in the whole
+// batch (its draw is keyed on its index, not its place), Mixup/CutMix mixing within the share as
+// timm's does within a rank's batch; eval: the test split's samples N*rank/world .. in batches of
+// `batch` (epoch_len becomes the share's length), so the shares of all ranks together are every
+// sample once, no padding, no duplicates
+void loader_slice(Loader *l, int rank, int world);
+// the size of rank's share of n samples split over world ranks (loader_slice's rule)
+int  loader_share(int n, int rank, int world);
 // begins producing the batches (epoch, first_step), then the following steps, n_steps of them,
 // continuing into epoch+1, epoch+2 ... as needed; n_steps <= 0: to the end of `epoch`. Drops
 // whatever an earlier range had not handed out yet (no leaks, no stale batches). The caller

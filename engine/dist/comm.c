@@ -110,33 +110,43 @@ void comm_free(Comm *c)
     single(c);
 }
 
-int comm_allreduce_mean(Comm *c, float *buf, size_t n)
+// in-place MPI_SUM over n elements of type t, in pieces of at most 2^30 (MPI counts are ints)
+#ifdef HAVE_MPI
+static int allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype t)
+{
+    for (size_t done = 0; done < n;) {
+        int k = (int)MIN(n - done, (size_t)1 << 30);
+        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + done * elem, k, t, MPI_SUM, MPI_COMM_WORLD));
+        done += (size_t)k;
+    }
+    return 0;
+}
+#endif
+
+int comm_allreduce_sum(Comm *c, float *buf, size_t n)
 {
     if (c->world == 1 || !n) return 0;
 #ifdef HAVE_MPI
-    for (size_t done = 0; done < n;) { // MPI counts are ints
-        int k = (int)MIN(n - done, (size_t)1 << 30);
-        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf + done, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
-        done += (size_t)k;
-    }
-    float scale = 1.0f / (float)c->world;
-    for (size_t i = 0; i < n; i++) buf[i] *= scale;
-    return 0;
+    return allreduce_sum(buf, n, sizeof *buf, MPI_FLOAT);
 #else
     return ERR_ARG;
 #endif
+}
+
+int comm_allreduce_mean(Comm *c, float *buf, size_t n)
+{
+    int rc = comm_allreduce_sum(c, buf, n);
+    if (rc || c->world == 1) return rc;
+    float scale = 1.0f / (float)c->world;
+    for (size_t i = 0; i < n; i++) buf[i] *= scale;
+    return 0;
 }
 
 int comm_allreduce_sum_f64(Comm *c, double *buf, size_t n)
 {
     if (c->world == 1 || !n) return 0;
 #ifdef HAVE_MPI
-    for (size_t done = 0; done < n;) {
-        int k = (int)MIN(n - done, (size_t)1 << 30);
-        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf + done, k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
-        done += (size_t)k;
-    }
-    return 0;
+    return allreduce_sum(buf, n, sizeof *buf, MPI_DOUBLE);
 #else
     return ERR_ARG;
 #endif

@@ -38,6 +38,9 @@ int  comm_init(Comm *c);
 void comm_free(Comm *c);
 // buf[0..n) = the mean over the ranks of every rank's buf (float32 sum, then times 1/world)
 int  comm_allreduce_mean(Comm *c, float *buf, size_t n);
+// buf[0..n) = the sum over the ranks of every rank's buf (float32: gradients that each rank has
+// already divided by the global batch)
+int  comm_allreduce_sum(Comm *c, float *buf, size_t n);
 // buf[0..n) = the sum over the ranks (float64: losses, hit counts, batch-norm statistics)
 int  comm_allreduce_sum_f64(Comm *c, double *buf, size_t n);
 // root's bytes into every rank's buf

@@ -93,6 +93,10 @@ int model_check(const char *name, const ModelKnobs *k)
                   reparam_names());
         return ERR_ARG;
     }
+    if (k->no_bn && f != &resnet_family) {
+        log_error("model %s: no_bn (every batch norm left out) applies to the ResNets only", name);
+        return ERR_ARG;
+    }
     if (!(k->bn_momentum >= 0 && k->bn_momentum <= 1)) {
         log_error("model %s: bn_momentum %g: expected 0 .. 1 (0: the model's own, unless bn_momentum_tf)",
                   name, k->bn_momentum);
@@ -114,6 +118,7 @@ int model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int 
           "model_build: %s with these knobs: call model_check first", name);
     // every family builds its BN nodes with the graph's settings (PyTorch's, from graph_init)
     if (k->bn_eps > 0) g->bn_eps = k->bn_eps;
+    g->no_norm = k->no_bn;
     g->bn_momentum = model_bn_momentum(k, g->bn_momentum);
     return f->build(g, name, k, batch, res);
 }

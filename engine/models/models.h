@@ -30,6 +30,9 @@ typedef struct {
     float bn_momentum;  // every batch norm's running-statistics momentum, in the convention
                         // bn_momentum_tf names; 0 without bn_momentum_tf = the model's own
                         // (PyTorch's 0.1 for all so far; PyTorch's 0, frozen statistics, is TF's 1)
+    bool  no_bn;        // every batch norm left out (ResNets only): the plain-conv network, whose
+                        // data-parallel training must equal one process's up to the sums' order
+                        // (tests/test_dp.c); no timm model has this form
     bool  bn_momentum_tf; // bn_momentum in TF's convention: running = m*running + (1-m)*batch, so
                           // PyTorch's momentum is 1 - m (TF 0.9 = PyTorch 0.1; ResNet-RS's 0 = the
                           // last batch's statistics, PyTorch 1); else PyTorch's (running moves by m)

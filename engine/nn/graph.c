@@ -120,6 +120,7 @@ int g_conv(Graph *g, const char *name, int x, int oc, int k, int stride, int gro
 
 int g_bn(Graph *g, const char *name, int x)
 {
+    if (g->no_norm) return x;
     Shape4 xs = graph_shape(g, x);
     GNode *n = new_node(g, G_BN, name, x, -1);
     n->bn = (BatchNorm){xs, g->bn_eps, g->bn_momentum, true, ACT_NONE};

@@ -15,6 +15,7 @@
 #include "../backend/ops.h" // the ops its nodes run
 #include "../core/arena.h"
 #include "../core/params.h"
+#include "syncbn.h" // BnSync: training batch norm over every rank's batch
 
 typedef enum { G_INPUT, G_CONV, G_BN, G_ACT, G_ADD, G_CHANMUL, G_MAXPOOL, G_AVGPOOL, G_GAP,
                G_LINEAR, G_DROPOUT, G_DROPPATH, G_CHANPAD, G_RESIZE, G_MUL,
@@ -59,12 +60,15 @@ typedef struct {
     GNode   *node;
     int      n_node, cap_node;
     float    bn_eps, bn_momentum; // for every BN node the builder adds (PyTorch: 1e-5, 0.1)
+    bool     no_norm;     // g_bn adds nothing and returns its input (model.no_bn: no batch norm)
     bool     torch_init; // graph_init_params: PyTorch's default conv init instead of timm's
                          // ResNet one (a builder that sets it: timm's model defines no init)
     bool     init_goog;   // graph_init_params as timm's EfficientNet/MobileNet (_init_weight_goog)
     size_t   fold_n;      // floats of the folded convolutions' weights and biases (graph_fold_bn)
     ArenaSlot fold_slot;  // where they live, reserved by graph_plan for the plan's whole timeline
     bool     folds_fresh; // graph_refresh_folds has filled them since the last plan
+    const BnSync *bn_sync; // NULL; else training batch norm is SyncBN through it (syncbn.h): set by
+                           // the data-parallel trainer on its training graphs (host memory only)
 } Graph;
 
 void graph_init(Graph *g, Params *p);

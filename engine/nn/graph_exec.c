@@ -145,8 +145,13 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;
-            batchnorm_forward(d, bn, V(y), arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]),
-                              W(n->par[2]), W(n->par[3]), V(x), W(n->par[0]), W(n->par[1]));
+            if (train && g->bn_sync) {
+                CHECK(d->host, "graph_forward: SyncBN runs on host memory (ref, cpu), not on %s", d->name);
+                syncbn_forward(g->bn_sync, bn, V(y), arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]),
+                               W(n->par[2]), W(n->par[3]), V(x), W(n->par[0]), W(n->par[1]));
+            } else
+                batchnorm_forward(d, bn, V(y), arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]),
+                                  W(n->par[2]), W(n->par[3]), V(x), W(n->par[0]), W(n->par[1]));
             break;
         }
         case G_ACT: act_forward(d, n->act, V(y), V(x)); break;
@@ -196,8 +201,12 @@ void graph_backward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed,
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;
-            batchnorm_backward(d, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]), W(n->par[1]),
-                               arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]), set);
+            if (train && g->bn_sync)
+                syncbn_backward(g->bn_sync, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]),
+                                W(n->par[1]), arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]), set);
+            else
+                batchnorm_backward(d, bn, dx, GW(n->par[0]), GW(n->par[1]), DV(y), V(x), W(n->par[0]),
+                                   W(n->par[1]), arena_at(a, g->mean[i]), arena_at(a, g->rstd[i]), set);
             break;
         }
         case G_ACT: act_backward(d, n->act, dx, DV(y), V(x), set); break;

@@ -51,6 +51,8 @@ static const RecipeKey keys[] = {
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution, pixels (the data is resized to it)", NULL, NULL},
     {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
      "checkpoint); empty = init from the seed", NULL, NULL},
+    {"model", "no_bn", K_BOOL, F(net.no_bn), 0, 0, "leave every batch norm out (ResNets; tests of data "
+     "parallelism)", NULL, "false"},
     {"model", "bn_eps", K_FLOAT, F(net.bn_eps), 0, 0.1, "batch norm epsilon (EfficientNetV2: 1e-3); 0 = the "
      "model's own (PyTorch's 1e-5)", NULL, NULL},
     {"model", "bn_momentum", K_FLOAT, F(net.bn_momentum), 0, 1, "batch norm running-statistics momentum, "
@@ -107,6 +109,8 @@ static const RecipeKey keys[] = {
     {"train", "backend", K_STR, F(backend), 0, 0, "the backend that trains (backend/ops.h)", dev_names, NULL},
     {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing", NULL, NULL},
     {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient clipping: the largest global L2 norm, 0 = off", NULL, NULL},
+    {"train", "sync_bn", K_BOOL, F(sync_bn), 0, 0, "data-parallel runs: batch norm statistics over all ranks' "
+     "batches (SyncBN); false = per rank, running statistics averaged at each epoch end", NULL, "false"},
     {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off", NULL, NULL},
     {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)", NULL, NULL},
     {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many optimizer steps (smoke runs), 0 = all", NULL, NULL},

@@ -42,6 +42,31 @@ int run_make_dirs(const char *dir)
 }
 
 #ifdef HAVE_HDF5
+// what an existing run file means for this run (s->mode); 0 train (*existed: there is a file of
+// this run to resume or replace), 1 an error (said), 2 done already (said unless quiet)
+static int check_existing(const RunSpec *s, const RunOutcome *o, const char *name, bool *existed)
+{
+    bool force = s->mode == RUN_FORCE, resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE;
+    char id[64], status[32];
+    *existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
+    if (*existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it
+    if (*existed && !force && runfile_read_attr(o->path, "run_id", id, sizeof id) == 0 && strcmp(id, o->run_id)) {
+        log_error("run %s: %s holds run %s, another configuration than this one (%s): move or delete it "
+                  "(and its .safetensors) to run this one",
+                  name, o->path, id, o->run_id);
+        return 1;
+    }
+    if (*existed && s->mode == RUN_NEW) {
+        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", o->path, status);
+        return 1;
+    }
+    if (*existed && resume && !strcmp(status, "done")) {
+        if (!s->quiet) printf("train: %s is done already; nothing to resume (--force starts it over)\n", o->path);
+        return 2;
+    }
+    return 0;
+}
+
 typedef struct { const char *path; RunMeta meta; int epochs_written; } RunOut;
 
 // the trainer's epoch hook: the whole run file again
@@ -81,11 +106,16 @@ static void on_signal(int sig)
 static int train_text(TrainConfig *c, const char *text, const char *source, const RunSpec *s, RunOutcome *o)
 {
     memset(o, 0, sizeof *o);
-    if (!s->quiet) printf("# resolved recipe (%s)\n%s\n", source, text);
+    // data-parallel ranks (c->comm): rank 0 alone checks and writes the run file, and tells the
+    // others whether to train (verdict: 0 train, 1 failed, 2 done already)
+    Comm one = {COMM_SINGLE, 0, 1, 0, 1, "1 process", 0}, *comm = c->comm ? c->comm : &one;
+    bool lead = comm->rank == 0;
+    int verdict = 0;
+    if (!s->quiet && lead) printf("# resolved recipe (%s)\n%s\n", source, text);
     char rev[64];
     recipe_run_id(c, o->run_id);
     run_git_revision(rev);
-    if (run_make_dirs(s->dir)) return 1;
+    if (lead && run_make_dirs(s->dir)) verdict = 1;
     const char *name = s->name ? s->name : o->run_id;
     snprintf(o->path, sizeof o->path, "%s/%s.h5", s->dir, name);
     snprintf(c->run_id, sizeof c->run_id, "%s", o->run_id);
@@ -94,28 +124,11 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     bool resume = s->mode == RUN_RESUME || s->mode == RUN_CONTINUE;
     c->resume = resume;
 #ifdef HAVE_HDF5
-    bool force = s->mode == RUN_FORCE;
-    char status[32], id[64], host[128] = "?";
+    bool force = s->mode == RUN_FORCE, existed = false;
+    char host[128] = "?";
     if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = 0;
-    bool existed = runfile_read_status(o->path, status, sizeof status) != ERR_IO;
-    if (existed && !status[0] && !force) return 1; // unreadable: said why; force replaces it
-    if (existed && !force && runfile_read_attr(o->path, "run_id", id, sizeof id) == 0 && strcmp(id, o->run_id)) {
-        log_error("run %s: %s holds run %s, another configuration than this one (%s): move or delete it "
-                  "(and its .safetensors) to run this one",
-                  name, o->path, id, o->run_id);
-        return 1;
-    }
-    if (existed && s->mode == RUN_NEW) {
-        log_error("train: %s exists (status %s): --resume continues it, --force starts it over", o->path, status);
-        return 1;
-    }
-    if (existed && resume && !strcmp(status, "done")) {
-        snprintf(o->status, sizeof o->status, "skipped");
-        if (!s->quiet) printf("train: %s is done already; nothing to resume (--force starts it over)\n", o->path);
-        return 0;
-    }
-    if (force) unlink(c->checkpoint);
+    if (lead && !verdict) verdict = check_existing(s, o, name, &existed);
     RunOut out = {o->path,
                   {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
                    .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
@@ -126,15 +139,24 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     // a first file (status running, no epochs) proves the folder is writable before any work; a
     // resumed run keeps its file until its first new epoch rewrites it
     TrainResult empty = {.status = "running"};
-    if (!(existed && resume) && write_run(&empty, &out)) return 1;
-    if (!s->quiet) printf("run file: %s (run id %s, revision %s)\n", o->path, o->run_id, rev);
-    TrainHook hook = write_run;
+    if (lead && !verdict) {
+        if (force) unlink(c->checkpoint);
+        if (!(existed && resume) && write_run(&empty, &out)) verdict = 1;
+        else if (!s->quiet) printf("run file: %s (run id %s, revision %s)\n", o->path, o->run_id, rev);
+    }
+    TrainHook hook = lead ? write_run : NULL;
     void *hook_user = &out;
 #else
-    if (!s->quiet) printf("run file: none (built without HDF5: run make deps)\n");
+    if (!s->quiet && lead) printf("run file: none (built without HDF5: run make deps)\n");
     TrainHook hook = NULL;
     void *hook_user = NULL;
 #endif
+    if (comm_broadcast(comm, &verdict, sizeof verdict, 0)) verdict = 1;
+    if (verdict == 2) {
+        snprintf(o->status, sizeof o->status, "skipped");
+        return 0;
+    }
+    if (verdict) return 1;
     TrainResult r;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
@@ -147,8 +169,8 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     if (trc) {
 #ifdef HAVE_HDF5
         // no file that looks valid stays behind: none before the first epoch, "failed" after
-        if (out.epochs_written || (existed && resume)) runfile_set_status(o->path, "failed");
-        else unlink(o->path);
+        if (lead && (out.epochs_written || (existed && resume))) runfile_set_status(o->path, "failed");
+        else if (lead) unlink(o->path);
 #endif
         snprintf(o->status, sizeof o->status, "failed");
         return 1;

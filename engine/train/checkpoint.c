@@ -52,7 +52,8 @@ static int add_table(StTensor *t, int k, Params *p, OptimKind kind, int64_t *dim
 }
 
 int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const TrainResult *r,
-              int epochs_done, long step, uint64_t seed, const char *run_id, const char *recipe)
+              int epochs_done, long step, uint64_t seed, const char *run_id, const char *recipe, int ranks,
+              int batch)
 {
     int count = p->count + (aux ? aux->count : 0), per = p->n_slots + 1;
     if (aux) per = MAX(per, aux->n_slots + 1);
@@ -71,7 +72,9 @@ int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const Tr
     }
     int64_t log_dims[2] = {r->n_epochs, LOG_COLS};
     t[k++] = (StTensor){"log.epochs", 2, log_dims, log, ST_F64};
-    char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32], s_wall[40];
+    char s_epochs[32], s_step[32], s_seed[32], s_best[40], s_best_epoch[32], s_wall[40], s_ranks[16], s_batch[16];
+    snprintf(s_ranks, sizeof s_ranks, "%d", ranks);
+    snprintf(s_batch, sizeof s_batch, "%d", batch);
     snprintf(s_wall, sizeof s_wall, "%.17g", r->final.wall_s);
     snprintf(s_epochs, sizeof s_epochs, "%d", epochs_done);
     snprintf(s_step, sizeof s_step, "%ld", step);
@@ -83,7 +86,7 @@ int ckpt_save(const char *path, Params *p, Params *aux, OptimKind kind, const Tr
                              {"epochs_done", s_epochs}, {"step", s_step}, {"best_top1", s_best},
                              {"best_epoch", s_best_epoch}, {"wall_s", s_wall},
                              {"started", r->started}, {"segments", r->segments ? r->segments : ""},
-                             {"recipe", recipe ? recipe : ""}};
+                             {"ranks", s_ranks}, {"global_batch", s_batch}, {"recipe", recipe ? recipe : ""}};
     int rc = st_write(path, t, k, meta, recipe ? LEN(meta) : LEN(meta) - 1);
     free(log);
     free(names);
@@ -127,7 +130,7 @@ static int restore_table(const StFile *f, const char *path, Params *p, OptimKind
 }
 
 int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainResult *r, int *epochs_done, long *step,
-              uint64_t seed, const char *run_id)
+              uint64_t seed, const char *run_id, int ranks)
 {
     StFile f;
     int rc = st_read(&f, path);
@@ -143,6 +146,13 @@ int ckpt_load(const char *path, Params *p, Params *aux, OptimKind kind, TrainRes
     }
     if (strcmp(id, run_id) || strcmp(sd, want_seed)) {
         log_error("checkpoint %s: belongs to run %s seed %s, not run %s seed %s", path, id, sd, run_id, want_seed);
+        goto out;
+    }
+    const char *saved_ranks = st_meta(&f, "ranks"); // absent before data parallelism: one
+    if ((saved_ranks ? atoi(saved_ranks) : 1) != ranks) {
+        log_error("checkpoint %s: written by a run of %s rank(s), resumed on %d: resume it on as many (mpirun -np %s); "
+                  "the split of every batch, and per-rank batch norm, depend on it", path,
+                  saved_ranks ? saved_ranks : "1", ranks, saved_ranks ? saved_ranks : "1");
         goto out;
     }
     const char *opt = st_meta(&f, "optimizer"); // absent before optimizers had kinds: sgd

@@ -118,9 +118,10 @@ static void count_hits(const float *z, const int *y, int n, int k, int *top1, in
 }
 
 // forward (and, training, backward) of batch b through n; returns the summed loss and counts hits.
-// dist: training's loss comes from the distiller (NULL: cross-entropy with the labels)
+// dist: training's loss comes from the distiller (NULL: cross-entropy with the labels). weight:
+// each sample's share of the loss whose gradient training takes (1 / the whole batch: the mean)
 static double run_batch(Nets *ns, Net *n, const Batch *b, bool train, float smoothing, uint64_t seed,
-                        uint64_t sample0, int *hits1, int *hits5, Distill *dist)
+                        uint64_t sample0, int *hits1, int *hits5, Distill *dist, float weight)
 {
     Dev *d = ns->s.a.dev;
     const Arena *a = &ns->s.a;
@@ -153,7 +154,7 @@ static double run_batch(Nets *ns, Net *n, const Batch *b, bool train, float smoo
     xent_forward(d, xo, loss, arena_at(a, nl->prob), z, hard, targets);
     if (train) {
         float *dl = arena_at(a, nl->dloss);
-        for (int i = 0; i < n->batch; i++) lh[i] = 1.0f / n->batch; // the mean loss
+        for (int i = 0; i < n->batch; i++) lh[i] = weight; // the mean loss over the whole batch
         dev_upload(d, dl, lh, (size_t)n->batch * sizeof(float));
         xent_backward(d, xo, graph_grad(&n->g, a, n->out), dl, arena_at(a, nl->prob), hard, targets, SET_0);
         graph_backward(&n->g, d, a, true, seed, sample0);
@@ -166,8 +167,9 @@ static double run_batch(Nets *ns, Net *n, const Batch *b, bool train, float smoo
     return s;
 }
 
-// the whole test split through the eval models of one form
-static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c, EvalStats *s)
+// the whole test split through the eval models of one form: each rank its share (the loader's
+// slice), the counts summed over the ranks
+static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c, Comm *comm, EvalStats *s)
 {
     int hits1 = 0, hits5 = 0, seen = 0;
     double loss = 0, t0 = time_now();
@@ -175,11 +177,13 @@ static int evaluate(Nets *ns, const Params *p, Loader *ld, const TrainConfig *c,
     const Batch *b;
     int rc;
     while (!(rc = loader_next(ld, &b)) && b) {
-        loss += run_batch(ns, nets_get(ns, p, b->n, GRAPH_EVAL), b, false, 0, c->seed, 0, &hits1, &hits5, NULL);
+        loss += run_batch(ns, nets_get(ns, p, b->n, GRAPH_EVAL), b, false, 0, c->seed, 0, &hits1, &hits5, NULL, 0);
         seen += b->n;
     }
     if (rc) return rc;
-    *s = (EvalStats){loss / seen, 100.0 * hits1 / seen, 100.0 * hits5 / seen, seen, time_now() - t0};
+    double v[4] = {loss, hits1, hits5, seen};
+    if ((rc = comm_allreduce_sum_f64(comm, v, 4))) return rc;
+    *s = (EvalStats){v[0] / v[3], 100.0 * v[1] / v[3], 100.0 * v[2] / v[3], (int)v[3], time_now() - t0};
     return 0;
 }
 
@@ -236,7 +240,26 @@ struct Trainer {
     ProgSettings base;
     ProgStage stage;
     int shown;
+    // data parallelism: the ranks (comm: the config's, or `one`), this rank, the micro-slices of
+    // a rank's share, SyncBN's all-reduce (set on the training graphs when sync_bn)
+    Comm *comm, one;
+    int micro;
+    BnSync bn_sync;
 };
+
+// SyncBN's all-reduce over the trainer's ranks
+static int bn_allreduce(void *user, double *buf, size_t n) { return comm_allreduce_sum_f64(user, buf, n); }
+
+// the training graphs' batch norm: SyncBN over the ranks when the run asks for it, on any number
+// of ranks (one included: the same code, so a recipe computes the same at any world size up to
+// the order of the ranks' sums; it is the oracle's double-precision batch norm, slower than the
+// backend's)
+static void set_sync_bn(Trainer *t)
+{
+    bool on = t->c.sync_bn;
+    for (int i = 0; i < t->ns.s.n; i++)
+        if (t->ns.s.net[i].mode == GRAPH_TRAIN) t->ns.s.net[i].g.bn_sync = on ? &t->bn_sync : NULL;
+}
 
 // the training loader's augmentation in stage s: the recipe's, with the stage's RandAugment
 // magnitude and mixing alphas; mixed batches' targets are as wide as the model, smoothing folded in
@@ -274,10 +297,11 @@ static int stage_enter(Trainer *t, long pos)
         if (rc) return rc;
         ModelKnobs k = stage_knobs(c, &s);
         nets_rebuild_train(&t->ns, &k, s.s.res);
+        set_sync_bn(t);
         if (c->profile) graph_profile(&t->ns.s.net[0].g, true);
         t->stage = s;
     }
-    if (t->shown != s.index) {
+    if (t->shown != s.index && t->comm->rank == 0) {
         char ra[48] = "", mix[64] = "";
         if (c->aug.randaug[0]) snprintf(ra, sizeof ra, ", RandAugment magnitude %.4g", s.s.randaug);
         if (s.s.mixup_alpha > 0 || s.s.cutmix_alpha > 0 || c->prog.mixup_max > 0)
@@ -304,6 +328,69 @@ static int add_eval_nets(Trainer *t, Params *p, bool folded)
     return 0;
 }
 
+// what the ranks and micro-slices can split: every share of a batch non-empty, full shares equal
+// (rank r of W holds batch/W samples, as timm's per-rank batch); 0 or ERR_ARG with one line
+static int check_split(Trainer *t)
+{
+    const TrainConfig *c = &t->c;
+    int world = t->comm->world, parts = world * t->micro;
+    if (world > 1 && distill_on(&c->distill)) {
+        log_error("train: distillation runs in one process so far, not on %d ranks", world);
+        return ERR_ARG;
+    }
+    if (t->micro > 1 && (distill_on(&c->distill) || c->sync_bn)) {
+        log_error("train: micro-batches with %s", distill_on(&c->distill) ? "distillation" : "SyncBN");
+        return ERR_ARG;
+    }
+    if (t->test.n < world) {
+        log_error("train: %d test images cannot be split over %d ranks", t->test.n, world);
+        return ERR_ARG;
+    }
+    if (!t->training || parts == 1) return 0;
+    if (c->batch % parts) {
+        log_error("train: train.batch = %d is the whole batch of all %d ranks%s: it must be a multiple of %d", c->batch,
+                  world, t->micro > 1 ? " and micro-batches" : "", parts);
+        return ERR_ARG;
+    }
+    int last = t->ltr.epoch_len % c->batch;
+    if (!c->drop_last && last && last < parts) {
+        log_error("train: the epoch's last batch holds %d samples, fewer than the %d ranks: set data.drop_last = true",
+                  last, parts);
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+// the batch sizes this rank's training models take: its share of every batch size of an epoch,
+// cut into the micro-slices; distinct, the full batches' first. Returns how many
+static int train_sizes(const Trainer *t, int sizes[8])
+{
+    int global[2], n_global = net_batches(t->ltr.epoch_len, t->c.batch, t->c.drop_last, global), n = 0;
+    for (int i = 0; i < n_global; i++) {
+        int share = loader_share(global[i], t->comm->rank, t->comm->world);
+        for (int k = 0; k < t->micro; k++) {
+            int m = loader_share(share, k, t->micro), seen = 0;
+            for (int j = 0; j < n; j++) seen |= sizes[j] == m;
+            if (!seen && m > 0) sizes[n++] = m;
+        }
+    }
+    return n;
+}
+
+// rank 0's weights, optimizer slots and EMA into every rank (a world of one: nothing)
+static int broadcast_params(Trainer *t)
+{
+    if (t->comm->world == 1) return 0;
+    Params *p = &t->p;
+    for (int role = 0; role < ROLE_SLOT0 + 4; role++) {
+        if (role == ROLE_GRAD || !p->buf[role]) continue;
+        int rc = comm_broadcast(t->comm, params_pull(p, role), p->total * sizeof(float), 0);
+        if (rc) return rc;
+        params_push(p, role);
+    }
+    return 0;
+}
+
 // trainer_open (train) and trainer_open_eval: folded adds the folded form's eval models; ema
 // loads c->weights' EMA (evaluation alone)
 static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool folded, bool ema)
@@ -315,6 +402,10 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     t->c = *c;
     c = &t->c; // the models keep the config's strings (model name): the trainer's copy, not the caller's
     t->training = train;
+    t->one = (Comm){COMM_SINGLE, 0, 1, 0, 1, "1 process", 0};
+    t->comm = c->comm ? c->comm : &t->one;
+    t->micro = MAX(c->micro, 1);
+    t->bn_sync = (BnSync){bn_allreduce, t->comm};
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
     // the recipe's own settings (RandAugment's magnitude as its string says): the loader opens
@@ -330,7 +421,9 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
                          LOADER_DEPTH);
     if (!rc) rc = loader_open(&t->lev, &t->test, &c->aug, c->seed, c->eval_batch, false, c->res, c->res,
                               LOADER_WORKERS, LOADER_DEPTH);
-    if (rc) goto fail;
+    if (rc || (rc = check_split(t))) goto fail;
+    if (train) loader_slice(&t->ltr, t->comm->rank, t->comm->world);
+    loader_slice(&t->lev, t->comm->rank, t->comm->world);
     Nets *ns = &t->ns;
     netset_init(&ns->s, &t->d);
     if (train) {
@@ -342,11 +435,12 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
         }
         ModelKnobs k = stage_knobs(c, &t->stage);
         int res = t->stage.s.res;
-        int sizes[2], n_sizes = net_batches(t->ltr.epoch_len, c->batch, c->drop_last, sizes);
+        int sizes[8], n_sizes = train_sizes(t, sizes);
         for (int i = 0; i < n_sizes; i++) { // the first declares the parameters; the others find them
             nets_add(ns, c, &k, &t->p, false, sizes[i], res, GRAPH_TRAIN);
             if (!i && (rc = params_alloc(&t->p, &t->d, optim_slots(&c->optim), c->ema.decay > 0))) goto fail;
         }
+        set_sync_bn(t);
         optim_init(&t->p, &c->optim);
         t->sched = sched_for_batch(&c->sched, c->batch);
     }
@@ -357,6 +451,7 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     if (c->profile && train) graph_profile(&ns->s.net[0].g, true);
     if (!c->weights[0]) graph_init_params(&ns->s.net[0].g, c->seed);
     else if ((rc = weights_load(&t->p, c->weights, ema, c->model, NULL))) goto fail;
+    if ((rc = broadcast_params(t))) goto fail; // rank 0's weights everywhere
     if (!train) {
         *out = t;
         return 0;
@@ -394,18 +489,48 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
     loader_start(&t->ltr, epoch, first_step, n_steps, c->drop_last);
     const Batch *b;
     int rc;
+    Comm *comm = t->comm;
     while (!(rc = loader_next(&t->ltr, &b)) && b) {
-        if (train_interrupt) {
+        if (comm->world == 1 && train_interrupt) { // ranks stop together, after a step (below)
             st->interrupted = true;
             return 0;
         }
         Optim o = c->optim;
         o.lr = st->lr = sched_lr(&t->sched, b->epoch + (double)b->step / t->steps_per_epoch);
-        // dropout and drop-path draws: counter = the sample's position in the run
+        // dropout and drop-path draws: counter = the sample's position in the run (this rank's
+        // share starts j0 samples into the batch)
         uint64_t sample0 = (uint64_t)b->epoch * t->train.n + (uint64_t)b->step * c->batch;
+        uint64_t j0 = (uint64_t)((long)b->n_global * comm->rank / comm->world);
         params_zero(&t->p, ROLE_GRAD);
-        double bl = run_batch(&t->ns, nets_get(&t->ns, &t->p, b->n, GRAPH_TRAIN), b, true,
-                              c->label_smoothing, c->seed, sample0, &st->hits1, &st->hits5, t->dist);
+        // the share in micro-slices, each a view of the batch; every sample's loss weighs
+        // 1 / the whole batch, so the gradients summed over slices and ranks are the batch mean's
+        double bl = 0;
+        int hits1 = 0, hits5 = 0;
+        size_t px = (size_t)t->ltr.out_h * t->ltr.out_w * t->ltr.c;
+        for (int k = 0, off = 0; k < t->micro; k++) {
+            Batch v = *b;
+            v.n = loader_share(b->n, k, t->micro);
+            v.x = b->x + (size_t)off * px;
+            v.labels = b->labels + off;
+            v.targets = b->targets ? b->targets + (size_t)off * b->classes : NULL;
+            if (v.n > 0)
+                bl += run_batch(&t->ns, nets_get(&t->ns, &t->p, v.n, GRAPH_TRAIN), &v, true, c->label_smoothing,
+                                c->seed, sample0 + j0 + (uint64_t)off, &hits1, &hits5, t->dist,
+                                1.0f / (float)b->n_global);
+            off += v.n;
+        }
+        // over the ranks: the gradients' sum; the loss, hits and stop requests, so that every rank
+        // takes the same decisions (a divergence, an interrupt) at the same step
+        double sums[4] = {bl, hits1, hits5, train_interrupt ? 1 : 0};
+        if (comm->world > 1) {
+            float *g = params_pull(&t->p, ROLE_GRAD);
+            if ((rc = comm_allreduce_sum(comm, g, t->p.total)) || (rc = comm_allreduce_sum_f64(comm, sums, 4)))
+                return rc;
+            params_push(&t->p, ROLE_GRAD);
+            bl = sums[0];
+        }
+        st->hits1 += (int)sums[1];
+        st->hits5 += (int)sums[2];
         if (!isfinite(bl)) {
             st->diverged = true;
             st->last_loss = bl;
@@ -418,10 +543,14 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
         distill_optim_step(t->dist, &o, t->step);
         if (c->ema.decay > 0) ema_update(&t->p, ema_decay(c->ema, t->step));
         st->loss_sum += bl;
-        st->last_loss = bl / b->n;
-        st->seen += b->n;
+        st->last_loss = bl / b->n_global;
+        st->seen += b->n_global;
         st->steps++;
-        if (st->progress) st->progress(st, b->epoch, b->step, st->user);
+        if (st->progress && comm->rank == 0) st->progress(st, b->epoch, b->step, st->user);
+        if (comm->world > 1 && sums[3] > 0) {
+            st->interrupted = true;
+            return 0;
+        }
     }
     return rc;
 }
@@ -462,7 +591,7 @@ int trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s)
     if (folded) // the current weights into the folded table (any of the folded models' graphs)
         model_fold(t->c.model, &eval_net(t, &t->pf)->g, &t->pf, &t->p);
     netset_refresh(&t->ns.s, folded ? &t->pf : &t->p); // BN folded into the eval models' convolutions
-    int rc = evaluate(&t->ns, folded ? &t->pf : &t->p, &t->lev, &t->c, s);
+    int rc = evaluate(&t->ns, folded ? &t->pf : &t->p, &t->lev, &t->c, t->comm, s);
     if (ema) ema_swap(&t->p);
     return rc;
 }
@@ -484,6 +613,33 @@ int trainer_eval(Trainer *t, bool ema, EpochLog *log)
     }
     return 0;
 }
+
+int trainer_reduce_bn(Trainer *t)
+{
+    Params *p = &t->p;
+    if (t->comm->world == 1 || t->c.sync_bn) return 0; // one rank; SyncBN's are the same everywhere
+    size_t n = 0;
+    for (int i = 0; i < p->count; i++) n += p->info[i].buffer ? p->info[i].numel : 0;
+    if (!n) return 0;
+    float *v = xmalloc(n * sizeof *v);
+    int rc = 0;
+    for (int role = ROLE_W; role <= ROLE_EMA && !rc; role++) {
+        if (role == ROLE_GRAD || !p->buf[role]) continue;
+        float *h = params_pull(p, role);
+        size_t k = 0;
+        for (int i = 0; i < p->count; i++)
+            if (p->info[i].buffer) memcpy(v + k, h + p->info[i].offset, p->info[i].numel * sizeof *v), k += p->info[i].numel;
+        if ((rc = comm_allreduce_mean(t->comm, v, n))) break;
+        k = 0;
+        for (int i = 0; i < p->count; i++)
+            if (p->info[i].buffer) memcpy(h + p->info[i].offset, v + k, p->info[i].numel * sizeof *v), k += p->info[i].numel;
+        params_push(p, role);
+    }
+    free(v);
+    return rc;
+}
+
+const Comm *trainer_comm(const Trainer *t) { return t->comm; }
 
 void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.s.net[0].g, on); }
 
@@ -525,14 +681,16 @@ static void utc_now(char out[32])
 
 // r->segments: the earlier segments (prior, owned by the caller) and this one's line as of now
 static void segment_update(TrainResult *r, const char *prior, const char *start, int first_epoch,
-                           double seconds)
+                           double seconds, int ranks)
 {
     char end[32], host[128] = "?", line[400];
     utc_now(end);
     if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = 0;
-    snprintf(line, sizeof line, "%s %s host=%s threads=%d epochs=%d-%d seconds=%.3f\n", start, end, host,
-             omp_get_max_threads(), first_epoch + 1, r->n_epochs, seconds);
+    char rk[24] = ""; // data-parallel: the ranks (each with `threads`); the host is rank 0's
+    if (ranks > 1) snprintf(rk, sizeof rk, " ranks=%d", ranks);
+    snprintf(line, sizeof line, "%s %s host=%s threads=%d%s epochs=%d-%d seconds=%.3f\n", start, end, host,
+             omp_get_max_threads(), rk, first_epoch + 1, r->n_epochs, seconds);
     size_t n = prior ? strlen(prior) : 0;
     free(r->segments);
     r->segments = xmalloc(n + strlen(line) + 1);
@@ -580,7 +738,8 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     char *prior = NULL; // the segments before this one
     if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
         if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
-                            &t->step, c->seed, c->run_id)))
+                            &t->step, c->seed, c->run_id, t->comm->world)) ||
+            (rc = broadcast_params(t)))
             goto out;
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
@@ -635,7 +794,9 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         log->train_top1 = 100.0 * st.hits1 / st.seen;
         log->img_per_s = st.seen / (time_now() - pg.t0);
         log->ema_top1 = log->ema_top1_reparam = log->eval_top1_reparam = NAN;
-        if ((rc = trainer_eval(t, false, log)) || (ema && (rc = trainer_eval(t, true, log)))) goto out;
+        if ((rc = trainer_reduce_bn(t)) || (rc = trainer_eval(t, false, log)) ||
+            (ema && (rc = trainer_eval(t, true, log))))
+            goto out;
         log->seconds = time_now() - pg.t0;
         if (log->eval_top1 > r->final.best_top1) { r->final.best_top1 = log->eval_top1; r->final.best_epoch = epoch + 1; }
         bool folded = trainer_has_folded(t);
@@ -652,18 +813,21 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
             if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
         }
         r->final.wall_s = wall_before + time_now() - pg.t_run;
-        segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run);
-        if (c->checkpoint[0] && !strcmp(r->status, "running"))
-            hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
-                                t->step, c->seed, c->run_id, c->recipe);
-        if (hook && !hook_rc) hook_rc = hook(r, user);
+        segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run, t->comm->world);
+        if (t->comm->rank == 0) { // rank 0 writes; the others learn whether it could
+            if (c->checkpoint[0] && !strcmp(r->status, "running"))
+                hook_rc = ckpt_save(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, epoch + 1,
+                                    t->step, c->seed, c->run_id, c->recipe, t->comm->world, c->batch);
+            if (hook && !hook_rc) hook_rc = hook(r, user);
+        }
+        if ((rc = comm_broadcast(t->comm, &hook_rc, sizeof hook_rc, 0))) goto out;
     }
     r->final.wall_s = wall_before + time_now() - pg.t_run;
-    segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run);
+    segment_update(r, prior, seg_start, start_epoch, time_now() - pg.t_run, t->comm->world);
     free(prior);
     prior = NULL;
     if (!strcmp(r->status, "running")) r->status = "done";
-    if (hook && !hook_rc) hook_rc = hook(r, user);
+    if (hook && !hook_rc && t->comm->rank == 0) hook_rc = hook(r, user);
     rc = hook_rc < 0 ? hook_rc : 0;
     if (c->profile) trainer_profile_print(t, stderr);
 out:

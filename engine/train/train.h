@@ -21,6 +21,7 @@
 #include <stdio.h>  // FILE
 
 #include "../data/augment.h"
+#include "../dist/comm.h"  // Comm: the ranks of a data-parallel run
 #include "../io/runlog.h" // EpochLog: a row per epoch
 #include "../models/models.h"
 #include "distill.h"
@@ -50,12 +51,27 @@ typedef struct {
     int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
     DistillArgs distill;        // teachers, soft labels, KD weights, discriminator (distill.h)
     ProgArgs   prog;            // progressive learning's stages (progressive.h); stages 0 = off
+    bool       sync_bn;         // data-parallel: training batch norm takes its statistics over every
+                                // rank's share of the batch (SyncBN, nn/syncbn.h; host memory; the
+                                // same code on one process); else each rank's own, with the running
+                                // statistics averaged over the ranks at every epoch end (timm's
+                                // --dist-bn reduce)
     // not part of the recipe (they do not change what is computed):
     char       checkpoint[1024]; // saved after every epoch when set
     bool       resume;           // continue from `checkpoint` when it exists
     char       run_id[17];       // checked against the checkpoint's
     const char *recipe;          // the resolved recipe text, stored in the checkpoint (NULL: none)
     bool       profile;          // time every node of the training model (printed at the end)
+    Comm      *comm;             // the ranks of a data-parallel run (NULL: a world of one). batch and
+                                 // eval_batch stay global: each rank takes its share of every batch
+                                 // (loader.h's loader_slice), the gradients are summed over the ranks
+                                 // (each rank's loss divided by the whole batch), the optimizer, clipping
+                                 // and EMA run identically everywhere, evaluation counts are summed;
+                                 // rank 0 alone writes the checkpoint and calls the hook
+    int        micro;            // each step's batch (the rank's share) run as `micro` slices one after
+                                 // another (loader_share's rule), their gradients summed: batch norm per
+                                 // slice, what `micro` ranks compute; 0 or 1 = whole (no recipe key:
+                                 // tests compare ranks against it)
 } TrainConfig;
 
 typedef struct {
@@ -127,6 +143,12 @@ typedef struct {
 // the inference form first (folded: the trainer must have it, trainer_has_folded)
 int  trainer_evaluate(Trainer *t, bool ema, bool folded, EvalStats *s);
 bool trainer_has_folded(const Trainer *t);
+// data parallelism with per-rank batch norm: the running statistics (and the EMA's) averaged over
+// the ranks, timm's distribute_bn(reduce); train_run calls it at every epoch end, before the
+// evaluation. Nothing to do in a world of one or with SyncBN. 0 or the all-reduce's ERR_*
+int  trainer_reduce_bn(Trainer *t);
+// the ranks the trainer runs on (its config's, or a world of one)
+const Comm *trainer_comm(const Trainer *t);
 // the trained model's parameter table (on the trainer's device: read it through params_pull)
 Params *trainer_params(Trainer *t);
 // (re)starts or stops timing every node of the training model; prints the table
