@@ -319,7 +319,7 @@ static int stage_enter(Trainer *t, long pos)
 static int add_eval_nets(Trainer *t, Params *p, bool folded)
 {
     const TrainConfig *c = &t->c;
-    int nev = t->test.n, rc;
+    int nev = t->lev.epoch_len, rc; // this rank's share of the split
     int sizes[2], n = net_batches(nev, c->eval_batch, false, sizes);
     for (int i = 0; i < n; i++) {
         nets_add(&t->ns, c, &c->net, p, folded, sizes[i], c->res, GRAPH_EVAL); // model.res
@@ -578,7 +578,7 @@ bool trainer_has_folded(const Trainer *t) { return t->folded; }
 static Net *eval_net(Trainer *t, const Params *p)
 {
     int sizes[2];
-    net_batches(t->test.n, t->c.eval_batch, false, sizes);
+    net_batches(t->lev.epoch_len, t->c.eval_batch, false, sizes); // this rank's share
     return nets_get(&t->ns, p, sizes[0], GRAPH_EVAL);
 }
 
@@ -689,8 +689,8 @@ static void segment_update(TrainResult *r, const char *prior, const char *start,
     host[sizeof host - 1] = 0;
     char rk[24] = ""; // data-parallel: the ranks (each with `threads`); the host is rank 0's
     if (ranks > 1) snprintf(rk, sizeof rk, " ranks=%d", ranks);
-    snprintf(line, sizeof line, "%s %s host=%s threads=%d%s epochs=%d-%d seconds=%.3f\n", start, end, host,
-             omp_get_max_threads(), rk, first_epoch + 1, r->n_epochs, seconds);
+    snprintf(line, sizeof line, "%s %s host=%s threads=%d epochs=%d-%d seconds=%.3f%s\n", start, end, host,
+             omp_get_max_threads(), first_epoch + 1, r->n_epochs, seconds, rk);
     size_t n = prior ? strlen(prior) : 0;
     free(r->segments);
     r->segments = xmalloc(n + strlen(line) + 1);

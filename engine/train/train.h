@@ -83,8 +83,9 @@ typedef struct {
     uint64_t    macs;           // conv + linear multiply-accumulates per image
     char        device[160];    // what trained it (Dev.desc): CPU model and threads, or GPU
     // every segment of the run (one per process that trained it: a resumed run has several), a
-    // line each: "START END host=H threads=N epochs=A-B seconds=S" (START, END: UTC, ISO 8601;
-    // epochs A-B: those it finished, A > B when none); final.wall_s is the sum of their seconds.
+    // line each: "START END host=H threads=N epochs=A-B seconds=S[ ranks=R]" (START, END: UTC,
+    // ISO 8601; epochs A-B: those it finished, A > B when none; ranks: a data-parallel segment's,
+    // each with N threads, H rank 0's host); final.wall_s is the sum of their seconds.
     // Owned; kept in the checkpoint, so a resume continues the list from the checkpoint's: the
     // steps an interrupted segment took after its last checkpoint are redone, and not counted
     char       *segments;
