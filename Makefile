@@ -93,7 +93,7 @@ TESTS := bin/test_core bin/test_data bin/test_augment bin/test_io bin/test_model
          bin/test_optim bin/test_weights bin/test_distill bin/test_progressive bin/test_run bin/test_nets bin/test_cuda bin/test_ops
 BINS  := $(TESTS) $(TESTS_DIST) bin/bench_ops bin/bench_train bin/bench_data bin/image_tool bin/repro $(STUDY_BINS)
 
-.PHONY: all deps data test bench bench-data bench-ops fixtures train clean pysite plots check study
+.PHONY: all deps data test bench bench-data bench-dist bench-ops fixtures train clean pysite plots check study
 .SECONDARY: # keep objects: make never deletes them after a build
 all: $(BINS) $(CUDA_LIB)
 
@@ -259,6 +259,10 @@ bench-ops: bin/bench_ops
 bench-data: bin/bench_data bin/bench_train data
 	$(PYTHON) scripts/bench_data.py
 
+# data-parallel training: engine 1 rank x 2 threads vs 2 ranks x 1 thread (mpirun), PyTorch 1x2 and
+# DDP (gloo) 2x1 as the anchors (scripts/bench_dist.py)
+bench-dist: bin/bench_train
+	$(PYTHON) scripts/bench_dist.py
 bench: bin/bench_train pysite
 	$(PYTHON) scripts/bench_train.py
 	PYSITE=$(PYSITE) $(PYTHON) scripts/bench_train.py --compact

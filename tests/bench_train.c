@@ -10,12 +10,15 @@
  * --profile also prints the per-node time table of the training model (ms per pass). Other models
  * and sizes: --set model.name=NAME --set model.res=R (the data resized to it), and for 3 channels
  * --set model.in_chans=3 --set data.dataset=synthetic (random 128x128 RGB pixels, no files).
+ * Under mpirun (scripts/bench_dist.py) it is data-parallel: --batch is the whole batch, each rank
+ * takes its share, and rank 0 prints the images per second of all ranks together.
  */
 #include <stdio.h>  // printf
 #include <stdlib.h> // atoi
 #include <string.h> // strcmp
 #include <time.h>   // clock_gettime
 
+#include "dist/comm.h" // data-parallel under mpirun
 #include "run/recipe.h"
 
 static int usage(FILE *f)
@@ -63,11 +66,18 @@ int main(int argc, char **argv)
     c.eval_batch = eval_batch;
     c.eval_limit = eval_steps * eval_batch;
     if (backend) snprintf(c.backend, sizeof c.backend, "%s", backend);
+    Comm comm;
+    if (comm_init(&comm)) return 1;
+    if (comm.world > 1) {
+        c.comm = &comm;
+        if (comm.rank > 0 && !freopen("/dev/null", "w", stdout)) return 1;
+    }
     Trainer *t;
     if (trainer_open(&t, &c)) return 1;
     TrainStats st = {0};
     double t0 = time_now();
     if (warmup && trainer_train(t, 0, 0, warmup, &st)) return 1;
+    comm_barrier(&comm); // the ranks start the timed steps together
     double t1 = time_now();
     if (profile) trainer_profile(t, true); // from here on
     st = (TrainStats){0};
@@ -83,11 +93,12 @@ int main(int argc, char **argv)
     double t4 = time_now();
     double train_ips = st.seen / (t2 - t1), eval_ips = es.images / (t4 - t3); // a test split shorter than
     // eval-steps x eval-batch (the synthetic set's 512) is evaluated whole: its own count
-    printf("bench_train: %s, backend %s, batch %d: warm-up %d steps %.2f s; %d steps %.2f s (loss %.4f); "
-           "eval %d images %.2f s\n", c.model, c.backend, batch, warmup, t1 - t0, st.steps, t2 - t1,
+    printf("bench_train: %s, backend %s, %s, batch %d: warm-up %d steps %.2f s; %d steps %.2f s (loss %.4f); "
+           "eval %d images %.2f s\n", c.model, c.backend, comm.desc, batch, warmup, t1 - t0, st.steps, t2 - t1,
            st.loss_sum / st.seen, es.images, t4 - t3);
     if (profile) trainer_profile_print(t, stdout);
     trainer_close(t);
     printf("RESULT train_img_s=%.1f eval_img_s=%.1f\n", train_ips, eval_ips);
+    comm_free(&comm);
     return 0;
 }
