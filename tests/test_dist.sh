@@ -77,6 +77,22 @@ PY
     [ $? -ne 0 ] && echo "$out" | grep -q "must be a multiple of 2" && [ ! -e "$tmp/odd"/*.h5 ] &&
         ok "batch 63 on 2 ranks: refused, no run file ($(echo "$out" | grep -o 'train.batch = 63.*' | head -1 | cut -c1-70))" ||
         fail "batch 63 on 2 ranks: refused" "$(echo "$out" | tail -3)"
+    # a study's runs on 2 ranks each (bin/re_fmnist --ranks 2: mpirun per run), and its Slurm script
+    if bin/re_fmnist --tier smoke --ranks 2 --out "$tmp/study" >"$tmp/study.log" 2>&1 &&
+        [ "$(cat "$tmp"/study/*.h5 >/dev/null && $PYTHON -c "
+import glob, h5py, sys
+fs = sorted(glob.glob(sys.argv[1] + '/*.h5'))
+print(sum(h5py.File(f)['/'].attrs['status'].decode() == 'done' and
+          h5py.File(f)['/'].attrs['segments'].decode().strip().endswith('ranks=2') for f in fs), len(fs))" "$tmp/study")" = "2 2" ]
+    then ok "re_fmnist --tier smoke --ranks 2: both runs done, each on 2 ranks"
+    else fail "re_fmnist --tier smoke --ranks 2" "$(tail -5 "$tmp/study.log")"; fi
+    bin/re_fmnist --tier smoke --ranks 2 --out "$tmp/study" --slurm "$tmp/s.sh" >/dev/null 2>&1
+    grep -q '^#SBATCH --ntasks=2$' "$tmp/s.sh" && grep -q '^exec srun --mpi=pmix .* --index "$SLURM_ARRAY_TASK_ID"$' "$tmp/s.sh" &&
+        ok "--slurm with --ranks 2: --ntasks=2 and srun --mpi=pmix per array task" ||
+        fail "--slurm with --ranks 2" "$(cat "$tmp/s.sh" 2>&1 | tail -5)"
+    out=$(mpirun -np 2 bin/re_fmnist --tier smoke --out "$tmp/study2" 2>&1)
+    [ $? -ne 0 ] && echo "$out" | grep -q "give --index I" && ok "a study under mpirun without --index: refused" ||
+        fail "a study under mpirun without --index: refused" "$(echo "$out" | tail -3)"
     rm -rf "$tmp"
 }
 

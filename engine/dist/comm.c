@@ -26,6 +26,14 @@ int comm_launched(void)
     return getenv("PMIX_RANK") != NULL || getenv("PMI_RANK") != NULL;
 }
 
+int comm_env_rank(void)
+{
+    static const char *const rank_vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof rank_vars / sizeof *rank_vars; i++)
+        if (getenv(rank_vars[i])) return env_int(rank_vars[i]);
+    return 0;
+}
+
 static void single(Comm *c)
 {
     *c = (Comm){COMM_SINGLE, 0, 1, 0, 1, "1 process", 0};

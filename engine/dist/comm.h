@@ -48,5 +48,8 @@ int  comm_broadcast(Comm *c, void *buf, size_t bytes, int root);
 int  comm_barrier(Comm *c);
 // whether this process was started by a launcher of several ranks (the environment says so)
 int  comm_launched(void);
+// the rank the launcher's environment gives this process, before (or without) comm_init; 0 when
+// none (to keep ranks above 0 quiet from their first line)
+int  comm_env_rank(void);
 
 #endif

@@ -66,6 +66,8 @@ typedef struct {
     TierId          tier;
     const char     *only;
     int             seeds, jobs, index;
+    int             ranks;      // processes per run (data-parallel, under mpirun); 1 = none
+    const char     *argv0;      // this program, for the runs started under mpirun
     const char     *out, *slurm;
     const char     *extra[STUDY_MAX_SETS];
     int             n_extra;
@@ -250,15 +252,55 @@ static void on_stop(int sig) { stop_signal = sig; }
 // never runs an OpenMP region (resolving recipes and counting MACs build graphs without
 // computing): GNU libgomp's thread pool does not survive fork(), and a child forked after one
 // would hang in its first parallel region.
+// a run's output: its log file when several run at once
+static int redirect_output(const Opts *o, const Run *r)
+{
+    if (o->jobs == 1) return 0;
+    char log[1200];
+    snprintf(log, sizeof log, "%s/%s.log", o->dir, r->name);
+    if (!freopen(log, "a", stdout)) return 1;
+    dup2(fileno(stdout), 2);
+    return 0;
+}
+
+// one run as `ranks` processes: this program again under mpirun, on the run's --index (an exec:
+// returns only when mpirun cannot start)
+static int exec_ranks(const Opts *o, int index, int threads)
+{
+    char exe[4096], np[16], omp[48], idx[16], seeds[16];
+    if (!realpath(o->argv0, exe)) {
+        log_error("study %s: cannot resolve the program's path %s (%s)", o->d->name, o->argv0, strerror(errno));
+        return 1;
+    }
+    snprintf(np, sizeof np, "%d", o->ranks);
+    snprintf(omp, sizeof omp, "OMP_NUM_THREADS=%d", threads);
+    snprintf(idx, sizeof idx, "%d", index);
+    snprintf(seeds, sizeof seeds, "%d", o->seeds);
+    const char *argv[24 + 2 * STUDY_MAX_SETS];
+    int n = 0;
+    argv[n++] = "mpirun", argv[n++] = "-np", argv[n++] = np, argv[n++] = "-x", argv[n++] = omp;
+    argv[n++] = exe, argv[n++] = "--tier", argv[n++] = tier_names[o->tier], argv[n++] = "--out", argv[n++] = o->dir;
+    if (o->only) argv[n++] = "--only", argv[n++] = o->only;
+    if (o->seeds) argv[n++] = "--seeds", argv[n++] = seeds;
+    for (int i = 0; i < o->n_extra; i++) argv[n++] = "--set", argv[n++] = o->extra[i];
+    argv[n++] = "--index", argv[n++] = idx, argv[n++] = "--yes";
+    if (o->force) argv[n++] = "--force";
+    argv[n] = NULL;
+    fflush(stdout);
+    execvp("mpirun", (char *const *)argv);
+    log_error("study %s: cannot start mpirun for --ranks %d (%s): make deps installs openmpi-bin", o->d->name,
+              o->ranks, strerror(errno));
+    return 1;
+}
+
 static int child_run(const Opts *o, Run *r, int threads)
 {
     omp_set_num_threads(threads);
-    if (o->jobs > 1) {
-        char log[1200];
-        snprintf(log, sizeof log, "%s/%s.log", o->dir, r->name);
-        if (!freopen(log, "a", stdout)) return 1;
-        dup2(fileno(stdout), 2);
-    }
+    if (redirect_output(o, r)) return 1;
+    // one rank of a data-parallel run (exec_ranks started this program under mpirun)
+    Comm comm;
+    if (comm_init(&comm)) return 1;
+    if (comm.world > 1) r->c.comm = &comm;
     RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
                     .label = r->label, .mode = o->force ? RUN_FORCE : RUN_CONTINUE,
                     .quiet = true}; // the run file holds the recipe
@@ -266,13 +308,15 @@ static int child_run(const Opts *o, Run *r, int threads)
     fflush(stdout);
     int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
     fflush(stdout);
+    r->c.comm = NULL;
+    comm_free(&comm);
     return rc;
 }
 
 static int run_all(Opts *o)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = MAX(1, o->jobs), threads = (int)MAX(1, cores / jobs);
+    int jobs = MAX(1, o->jobs), threads = (int)MAX(1, cores / (jobs * o->ranks));
     int first = 0, last = o->n_runs;
     if (o->index >= 0) {
         if (o->index >= o->n_runs) {
@@ -283,6 +327,8 @@ static int run_all(Opts *o)
         first = o->index, last = o->index + 1;
     }
     if (run_make_dirs(o->dir)) return 1;
+    if (comm_launched()) // one rank of exec_ranks' mpirun: the run in this process, no fork (MPI's)
+        return child_run(o, &o->runs[first], (int)MAX(1, omp_get_max_threads())) ? 1 : 0;
     double est_left = 0, t0 = time_now(), est_done = 0, est_todo = 0;
     int todo = 0;
     for (int i = first; i < last; i++) {
@@ -370,7 +416,8 @@ static int run_all(Opts *o)
                 if (getppid() != parent) _exit(1);
                 signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL); // until run_train sets its own
                 sigprocmask(SIG_SETMASK, &old_mask, NULL);
-                _exit(child_run(o, r, threads) ? 1 : 0);
+                _exit((o->ranks > 1 ? redirect_output(o, r) || exec_ranks(o, next, threads)
+                                     : child_run(o, r, threads)) ? 1 : 0);
             }
             pid[s] = p, slot_run[s] = next++, started[s] = time_now();
             running++;
@@ -464,14 +511,18 @@ static int write_slurm(const Opts *o, const char *argv0)
                "# A task skips its run when its file says done and resumes it from its checkpoint otherwise.\n"
                "# Afterwards: bin/repro export %s (summary.csv), make plots, make check.\n",
             o->d->name, tier_names[o->tier], o->n_runs, o->d->name, o->dir);
-    fprintf(f, "#SBATCH --job-name=%s-%s\n#SBATCH --array=0-%d\n#SBATCH --cpus-per-task=%s\n", o->d->name,
-            tier_names[o->tier], o->n_runs - 1, o->tier == TIER_PAPER ? "16" : "2");
-    if (o->tier == TIER_PAPER) fprintf(f, "#SBATCH --gpus=1\n");
+    bool paper = o->tier == TIER_PAPER;
+    fprintf(f, "#SBATCH --job-name=%s-%s\n#SBATCH --array=0-%d\n", o->d->name, tier_names[o->tier], o->n_runs - 1);
+    if (o->ranks > 1) // one run = N tasks, one process each (a GPU each on the paper tier), MPI by PMIx
+        fprintf(f, "#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=%s\n%s", o->ranks, paper ? "8" : "1",
+                paper ? "#SBATCH --gpus-per-task=1\n" : "");
+    else
+        fprintf(f, "#SBATCH --cpus-per-task=%s\n%s", paper ? "16" : "2", paper ? "#SBATCH --gpus=1\n" : "");
     fprintf(f, "#SBATCH --output=%s/slurm-%%A_%%a.log\nset -euo pipefail\ncd ", o->dir);
     put_quoted(f, cwd);
     fprintf(f, "\nmkdir -p ");
     put_quoted(f, o->dir);
-    fprintf(f, "\nexec ");
+    fprintf(f, o->ranks > 1 ? "\nexport OMP_NUM_THREADS=\"$SLURM_CPUS_PER_TASK\"\nexec srun --mpi=pmix " : "\nexec ");
     put_quoted(f, exe);
     fprintf(f, " --tier %s --out ", tier_names[o->tier]);
     put_quoted(f, o->dir);
@@ -484,7 +535,8 @@ static int write_slurm(const Opts *o, const char *argv0)
         log_error("study %s: writing %s failed", o->d->name, o->slurm);
         return 1;
     }
-    printf("%s: %d array tasks (sbatch %s)\n", o->slurm, o->n_runs, o->slurm);
+    printf("%s: %d array tasks%s (sbatch %s)\n", o->slurm, o->n_runs, o->ranks > 1 ? " of --ranks processes each" : "",
+           o->slurm);
     return 0;
 }
 
@@ -665,12 +717,14 @@ static int usage(FILE *f, const StudyDef *d, const char *prog)
     fprintf(f,
             "usage: %s [--tier smoke|cpu|paper] [--list] [--only PATTERN] [--jobs N] [--seeds K]\n"
             "          [--out DIR] [--set section.key=value ...] [--index I | --slurm FILE] [--check]\n"
-            "          [--force] [--yes]\n"
+            "          [--force] [--yes] [--ranks N]\n"
             "%s — %s\n  (%s)\n"
             "  Runs the tier's grid (default cpu) into DIR (default results/%s): one run file per run,\n"
             "  <tier>_<label>_s<seed>.h5; done runs are skipped, interrupted ones resumed from their\n"
             "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --jobs N: N runs at\n"
             "  a time. --index I: the I-th run only. --slurm FILE: a job-array script instead.\n"
+            "  --ranks N: each run data-parallel over N processes (mpirun -np N here; srun in the\n"
+            "  --slurm script, N tasks per node), train.batch being the whole batch of all N.\n"
             "  --check: the paper's claims on the stored runs of the tier. --force: the selected runs\n"
             "  (all, or --only's) start over, their files replaced. SIGINT / SIGTERM stop the running\n"
             "  runs after their current step (status interrupted); the same command resumes them.\n"
@@ -695,7 +749,8 @@ static int parse_int(const char *s, int lo, int hi, const char *flag, int *out)
 
 int study_main(const StudyDef *d, int argc, char **argv)
 {
-    Opts o = {.d = d, .tier = TIER_CPU, .jobs = 1, .index = -1};
+    Opts o = {.d = d, .tier = TIER_CPU, .jobs = 1, .index = -1, .ranks = 1, .argv0 = argv[0]};
+    if (comm_env_rank() > 0 && !freopen("/dev/null", "w", stdout)) return 1; // rank 0 speaks
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, d, argv[0]);
@@ -718,6 +773,7 @@ int study_main(const StudyDef *d, int argc, char **argv)
         else if (!strcmp(a, "--out")) o.out = v, i++;
         else if (!strcmp(a, "--slurm")) o.slurm = v, i++;
         else if (!strcmp(a, "--jobs")) { if (parse_int(v, 1, 64, a, &o.jobs)) return 2; i++; }
+        else if (!strcmp(a, "--ranks")) { if (parse_int(v, 1, 1024, a, &o.ranks)) return 2; i++; }
         else if (!strcmp(a, "--seeds")) { if (parse_int(v, 1, 100, a, &o.seeds)) return 2; i++; }
         else if (!strcmp(a, "--index")) { if (parse_int(v, 0, 1 << 20, a, &o.index)) return 2; i++; }
         else if (!strcmp(a, "--set")) {
@@ -730,6 +786,11 @@ int study_main(const StudyDef *d, int argc, char **argv)
             log_error("%s: unknown argument '%s'", d->name, a);
             return usage(stderr, d, argv[0]);
         }
+    }
+    if (comm_launched() && o.index < 0) {
+        log_error("%s: started by mpirun or srun, a study runs one run as its ranks: give --index I (--ranks N "
+                  "starts each run so; the --slurm script too)", d->name);
+        return 2;
     }
     if (o.slurm && o.index >= 0) {
         log_error("%s: --slurm writes a script for every run; --index runs one: give one of them", d->name);
