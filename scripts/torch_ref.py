@@ -142,6 +142,15 @@ def sgd(model, lr=0.1, nesterov=True):
                            lr=lr, momentum=0.9, nesterov=nesterov)
 
 
+def train_step(model, opt, x, y):
+    """one SGD step on (x, y): forward, cross-entropy, backward, update; returns the loss"""
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+
 def warmup_cosine(step, total, warm, peak=0.1):
     """learning rate at `step` of `total`: linear from 0 over `warm` steps, then cosine to 0"""
     if step < warm:

@@ -24,10 +24,9 @@ import time
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from torch_ref import ResNet20, augment, load, normalize, sgd  # noqa: E402 (needs the path)
+from torch_ref import ResNet20, augment, load, normalize, sgd, train_step  # noqa: E402 (needs the path)
 
 
 def run(rank, a):
@@ -51,12 +50,7 @@ def run(rank, a):
     model.train()
 
     def step(i):
-        x, y = batches[i % len(batches)]
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss
+        return train_step(model, opt, *batches[i % len(batches)])
 
     for i in range(a.warmup):
         step(i)

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from torch_ref import ResNet20, augment, load, normalize, sgd  # noqa: E402 (needs the path)
+from torch_ref import ResNet20, augment, load, normalize, sgd, train_step  # noqa: E402 (needs the path)
 
 EVAL_WARMUP = 2  # untimed eval batches: the first forward at the eval batch size allocates
 
@@ -140,12 +140,7 @@ def main():
     model.train()
 
     def step(i):
-        x, y = train[i % len(train)]
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss
+        return train_step(model, opt, *train[i % len(train)])
 
     for i in range(a.warmup):
         step(i)

@@ -78,14 +78,19 @@ static inline double dz_at(BatchNorm op, float dy, float x, float gamma, float b
     return (double)dy * act_df(op.act, z);
 }
 
-void syncbn_backward(const BnSync *s, BatchNorm op, float *dx, float *dgamma, float *dbeta, const float *dy,
-                     const float *x, const float *gamma, const float *beta, const float *mean, const float *rstd,
-                     GradSet set)
+typedef struct {
+    BatchNorm op;
+    const float *dy, *x, *gamma, *beta, *mean, *rstd;
+    double *sdy, *sdyx; // per channel: sum dz, sum dz*xhat (the rank's, then the ranks')
+    double count;       // the rows of every rank
+} Back;
+
+// one pass over the rows: dx NULL sums dz and dz*xhat into b->sdy, b->sdyx; else dx from the
+// ranks' sums (written where set has SET_0, added otherwise)
+static void back_pass(const Back *b, float *dx, GradSet set)
 {
-    CHECK(op.train, "syncbn_backward: training only");
-    int C = op.x.c;
-    size_t m = (size_t)op.x.n * op.x.h * op.x.w;
-    double *sums = xcalloc(2 * (size_t)C + 1, sizeof *sums), *sdy = sums, *sdyx = sums + C; // sums[2C]: count
+    int C = b->op.x.c;
+    size_t m = (size_t)b->op.x.n * b->op.x.h * b->op.x.w;
 #pragma omp parallel
     {
         int c0, c1;
@@ -93,32 +98,36 @@ void syncbn_backward(const BnSync *s, BatchNorm op, float *dx, float *dgamma, fl
         for (size_t i = 0; i < m; i++)
             for (int c = c0; c < c1; c++) {
                 size_t j = i * C + c;
-                double g = dz_at(op, dy[j], x[j], gamma[c], beta[c], mean[c], rstd[c]);
-                sdy[c] += g;
-                sdyx[c] += g * ((x[j] - (double)mean[c]) * rstd[c]);
+                double xhat = (b->x[j] - (double)b->mean[c]) * b->rstd[c];
+                double g = dz_at(b->op, b->dy[j], b->x[j], b->gamma[c], b->beta[c], b->mean[c], b->rstd[c]);
+                if (!dx) {
+                    b->sdy[c] += g;
+                    b->sdyx[c] += g * xhat;
+                    continue;
+                }
+                float v = (float)((double)b->gamma[c] * b->rstd[c] *
+                                  (g - b->sdy[c] / b->count - xhat * b->sdyx[c] / b->count));
+                dx[j] = (set & SET_0) ? v : dx[j] + v;
             }
     }
+}
+
+void syncbn_backward(const BnSync *s, BatchNorm op, float *dx, float *dgamma, float *dbeta, const float *dy,
+                     const float *x, const float *gamma, const float *beta, const float *mean, const float *rstd,
+                     GradSet set)
+{
+    CHECK(op.train, "syncbn_backward: training only");
+    int C = op.x.c;
+    double *sums = xcalloc(2 * (size_t)C + 1, sizeof *sums); // sum dz, sum dz*xhat, the count
+    Back b = {op, dy, x, gamma, beta, mean, rstd, sums, sums + C, 0};
+    back_pass(&b, NULL, 0);
     for (int c = 0; c < C; c++) { // the rank's own: the gradient all-reduce sums them over the ranks
-        if (dgamma) dgamma[c] += (float)sdyx[c];
-        if (dbeta) dbeta[c] += (float)sdy[c];
+        if (dgamma) dgamma[c] += (float)b.sdyx[c];
+        if (dbeta) dbeta[c] += (float)b.sdy[c];
     }
-    sums[2 * C] = (double)m;
+    sums[2 * C] = (double)op.x.n * op.x.h * op.x.w;
     reduce(s, sums, 2 * (size_t)C + 1);
-    double count = sums[2 * C];
-    if (dx) {
-#pragma omp parallel
-        {
-            int c0, c1;
-            channel_block(C, &c0, &c1);
-            for (size_t i = 0; i < m; i++)
-                for (int c = c0; c < c1; c++) {
-                    size_t j = i * C + c;
-                    double xhat = (x[j] - (double)mean[c]) * rstd[c];
-                    double g = dz_at(op, dy[j], x[j], gamma[c], beta[c], mean[c], rstd[c]);
-                    float v = (float)((double)gamma[c] * rstd[c] * (g - sdy[c] / count - xhat * sdyx[c] / count));
-                    dx[j] = (set & SET_0) ? v : dx[j] + v;
-                }
-        }
-    }
+    b.count = sums[2 * C];
+    if (dx) back_pass(&b, dx, set);
     free(sums);
 }
