@@ -352,6 +352,12 @@ static int check_split(Trainer *t)
                   world, t->micro > 1 ? " and micro-batches" : "", parts);
         return ERR_ARG;
     }
+    if (mixup_on(&c->aug.mix) && (c->batch / parts) % 2) {
+        log_error("train: Mixup/CutMix mix pairs within each rank's share of the batch (as timm's within a rank's "
+                  "batch): train.batch = %d gives %d ranks odd shares of %d; use a multiple of %d", c->batch, parts,
+                  c->batch / parts, 2 * parts);
+        return ERR_ARG;
+    }
     int last = t->ltr.epoch_len % c->batch;
     if (!c->drop_last && last && last < parts) {
         log_error("train: the epoch's last batch holds %d samples, fewer than the %d ranks: set data.drop_last = true",
