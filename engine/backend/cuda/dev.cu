@@ -7,7 +7,8 @@
  * kernels and the cuDNN/cuBLAS handles also use: no stream juggling, and a download sees every
  * queued op. Scratch grows per slot and is never shrunk (cudaFree waits for queued work).
  */
-#include <stdio.h> // fprintf
+#include <stdio.h>  // fprintf
+#include <stdlib.h> // getenv, atoi: the rank's device
 
 #include "cuda.h"
 
@@ -22,14 +23,34 @@ bool cuda_dev_present(void)
     return n > 0;
 }
 
+// the GPU of this process: a data-parallel rank's local rank (mpirun: OMPI_COMM_WORLD_LOCAL_RANK;
+// srun: SLURM_LOCALID; MPICH: MPI_LOCALRANKID) modulo the devices it sees, so the ranks of a node
+// spread over its GPUs, or share one (their MPI goes through host copies); srun --gpus-per-task
+// shows each rank its own GPU as device 0. A plain process: device 0
+static int local_device(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"};
+    int n = 0, local = 0;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            local = atoi(v);
+            break;
+        }
+    }
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1) return 0;
+    return (local < 0 ? 0 : local) % n;
+}
+
 int cuda_dev_init(Dev *d)
 {
     CudaCtx *c = (CudaCtx *)xcalloc(1, sizeof *c);
-    cudaError_t ce = cudaSetDevice(0);
+    int dev = local_device();
+    cudaError_t ce = cudaSetDevice(dev);
     cudnnStatus_t ds = ce == cudaSuccess ? cudnnCreate(&c->dnn) : CUDNN_STATUS_NOT_INITIALIZED;
     cublasStatus_t bs = ds == CUDNN_STATUS_SUCCESS ? cublasCreate(&c->blas) : CUBLAS_STATUS_NOT_INITIALIZED;
     if (bs != CUBLAS_STATUS_SUCCESS) {
-        log_error("backend cuda: cannot start on device 0: %s", ce != cudaSuccess ? cudaGetErrorString(ce)
+        log_error("backend cuda: cannot start on device %d: %s", dev, ce != cudaSuccess ? cudaGetErrorString(ce)
                   : ds != CUDNN_STATUS_SUCCESS ? cudnnGetErrorString(ds) : "cublasCreate failed");
         if (ds == CUDNN_STATUS_SUCCESS) cudnnDestroy(c->dnn);
         cudaGetLastError(); // leave no sticky error for the next launch check
@@ -42,8 +63,9 @@ int cuda_dev_init(Dev *d)
     CUBLAS_CHECK(cublasSetStream(c->blas, 0));
     CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
     cudaDeviceProp p;
-    if (cudaGetDeviceProperties(&p, 0) == cudaSuccess)
-        snprintf(d->desc, sizeof d->desc, "%.120s (%.0f GiB)", p.name, (double)p.totalGlobalMem / (1 << 30));
+    if (cudaGetDeviceProperties(&p, dev) == cudaSuccess)
+        snprintf(d->desc, sizeof d->desc, "%.110s (%.0f GiB, device %d)", p.name,
+                 (double)p.totalGlobalMem / (1 << 30), dev);
     d->ctx = c;
     return 0;
 }
