@@ -121,10 +121,11 @@ static TrainConfig config(const char *optim, bool sync_bn, bool no_bn, bool ref,
 
 // k steps of config (optim, BN: "none", "sync", "per-rank") on the ranks and alone, compared
 // after each. alone: one process over the whole batch, where the backend is ref; on the cpu
-// backend (whose kernels differ with the batch size far beyond rounding: oneDNN picks its
-// algorithm by shape), one process taking the batch in as many slices as there are ranks, which
-// must then give bitwise the ranks' weights; per-rank batch norm: always the latter (batch norm per
-// slice is what the ranks compute). Weights (with SyncBN the running statistics too) within 1e-5
+// backend, one process taking the batch in as many slices as there are ranks, which must then give
+// bitwise the ranks' weights (oneDNN blocks its sums by shape: batch 128 and 2 x 64 differ by
+// ~5e-6 in the gradients, which AdamW's normalization turns into 4e-4 in the weights of entries
+// whose gradient is near 0; measured at the ref cases' size); per-rank batch norm: always the
+// latter (batch norm per slice is what the ranks compute). Weights (with SyncBN the running statistics too) within 1e-5
 // of one process's, relative, L2 per tensor. Against the whole batch, each step starts from the
 // ranks' state (copied into the lone trainer after every step): the sums' order moves the weights
 // by ~1e-7, which after a few steps flips the odd ReLU whose input sits that close to 0, and batch
