@@ -24,6 +24,7 @@ HDF5  := $(shell pkg-config --exists hdf5 2>/dev/null && echo yes)
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 $(info cuda   : $(if $(filter 0,$(CUDA)),no: CUDA=0 given,$(if $(NVCC),yes ($(NVCC)),no: nvcc not found, building CPU only)))
 $(info cudnn  : $(if $(NVCC),$(if $(CUDNN),yes ($(CUDNN)),no: cudnn.h not found, CUDA backend not built),no: needs cuda))
+$(info nccl   : $(if $(NVCC),$(if $(wildcard $(CUDA_HOME)/include/nccl.h),yes (GPU ranks sum over NCCL),no: GPU ranks sum through host copies),no: needs cuda))
 $(info onednn : $(if $(DNNL),yes ($(DNNL)),no: run make deps; cpu backend not built))
 $(info hdf5   : $(if $(HDF5),yes,no: run make deps; studies will not build))
 endif
@@ -66,6 +67,9 @@ ifneq ($(and $(NVCC),$(CUDNN)),)
 CFLAGS   += -DHAVE_CUDA
 NVFLAGS  := -std=c++20 -O3 -g -Iengine -DHAVE_CUDA -gencode arch=compute_$(SM),code=[sm_$(SM),compute_$(SM)] \
             -Xcompiler -fPIC,-Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings -MMD -MP
+# NCCL (under CUDA_HOME, as in the CUDA images): the GPU ranks' gradient sums (cuda/nccl.cu)
+NCCL     := $(wildcard $(CUDA_HOME)/include/nccl.h)
+NVFLAGS  += $(if $(NCCL),-DHAVE_NCCL)
 CU_SRC   := $(wildcard engine/backend/cuda/*.cu)
 CU_OBJ   := $(patsubst %.cu,build/%.o,$(CU_SRC))
 CUDA_LIB := bin/libengine_cuda.so
@@ -111,7 +115,8 @@ build/libengine.a: $(ENGINE_OBJ)
 
 bin/libengine_cuda.so: $(CU_OBJ)
 	@mkdir -p bin
-	$(NVCC) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
+	$(NVCC) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart \
+	    $(if $(NCCL),-lnccl)
 
 # every program can load the cuda backend: it is built with them
 $(BINS): | $(CUDA_LIB)

@@ -77,6 +77,17 @@ PY
     [ $? -ne 0 ] && echo "$out" | grep -q "must be a multiple of 2" && [ ! -e "$tmp/odd"/*.h5 ] &&
         ok "batch 63 on 2 ranks: refused, no run file ($(echo "$out" | grep -o 'train.batch = 63.*' | head -1 | cut -c1-70))" ||
         fail "batch 63 on 2 ranks: refused" "$(echo "$out" | tail -3)"
+    # GPU ranks: 2 on one GPU sum through host copies over MPI; on 2 GPUs through NCCL
+    if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+        local gpus
+        gpus=$(nvidia-smi -L | grep -c '^GPU')
+        if mpirun -np 2 bin/repro train --recipe $recipe "${sets[@]}" --set train.backend=cuda --out "$tmp/cuda" \
+                >"$tmp/cuda.log" 2>&1 && grep -q "train: done" "$tmp/cuda.log"; then
+            ok "2 ranks on cuda ($gpus GPU(s): $( [ "$gpus" -ge 2 ] && echo NCCL || echo 'host copies over MPI')): done"
+        else fail "2 ranks on cuda" "$(tail -5 "$tmp/cuda.log")"; fi
+    else
+        echo "skip  2 ranks on cuda (NCCL or host copies): no CUDA device"
+    fi
     # a study's runs on 2 ranks each (bin/re_fmnist --ranks 2: mpirun per run), and its Slurm script
     if bin/re_fmnist --tier smoke --ranks 2 --out "$tmp/study" >"$tmp/study.log" 2>&1 &&
         [ "$(cat "$tmp"/study/*.h5 >/dev/null && $PYTHON -c "

@@ -34,6 +34,19 @@ typedef struct {
 
 extern const DevMem dev_host_mem; // host memory (ref, cpu): aligned_alloc, memcpy
 
+// a backend's collectives over its own memory, for the ranks of a data-parallel run (cuda: NCCL,
+// llm.c's way: MPI hands out the id, NCCL sums the gradients on the GPUs). NULL on host-memory
+// backends, whose buffers MPI takes directly (dist/comm.h)
+typedef struct {
+    // joins the device communicator of `world` ranks (local_world of them on this host), its id
+    // sent from rank 0 through bcast (MPI's broadcast); 0, ERR_ARG when the ranks cannot use it
+    // (more ranks on this host than devices: they share a GPU, and go through host copies), or
+    // ERR_DEVICE with one line
+    int (*open)(Dev *d, int rank, int world, int local_world,
+                int (*bcast)(void *user, void *buf, size_t bytes), void *user);
+    int (*allreduce_sum)(Dev *d, float *buf, size_t n); // in place, device memory; 0 or ERR_DEVICE
+} DevColl;
+
 struct Dev {
     const char    *name;   // the backend's: "ref", "cpu", "cuda"
     const OpTable *ops;
@@ -45,6 +58,7 @@ struct Dev {
     void          *ctx;    // backend-private: primitive caches, handles, streams, scratch
     char           desc[160]; // what computes, for run files: "AMD EPYC (2 OpenMP threads)" (ref,
                               // cpu: /proc/cpuinfo and omp_get_max_threads), "NVIDIA H200 (140 GiB)"
+    const DevColl *coll;   // collectives over device memory (cuda with NCCL); NULL: none
     bool           host;   // its buffers are host memory (ref, cpu): host code may touch them.
                            // Host code that must work on any backend (the trainer, the optimizer,
                            // checkpoints) goes through dev_upload/dev_download or the parameter

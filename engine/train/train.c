@@ -245,7 +245,28 @@ struct Trainer {
     Comm *comm, one;
     int micro;
     BnSync bn_sync;
+    bool dev_coll;  // the gradients are summed by the device's collectives (cuda: NCCL), not MPI
 };
+
+// rank 0's bytes to every rank (the device communicator's id)
+static int bcast_root(void *user, void *buf, size_t bytes) { return comm_broadcast(user, buf, bytes, 0); }
+
+// a device whose memory MPI cannot take (cuda) sums the ranks' gradients with its own collectives
+// when it has them and every rank has a GPU of its own; else through host copies over MPI
+static int open_dev_coll(Trainer *t)
+{
+    const Comm *cm = t->comm;
+    if (cm->world == 1 || !t->d.coll) return 0;
+    int rc = t->d.coll->open(&t->d, cm->rank, cm->world, cm->local_world, bcast_root, t->comm);
+    if (rc == ERR_ARG) {
+        if (cm->rank == 0)
+            printf("train: %d ranks on this host share its GPUs: gradients summed through host copies over MPI\n",
+                   cm->local_world);
+        return 0;
+    }
+    t->dev_coll = rc == 0;
+    return rc;
+}
 
 // SyncBN's all-reduce over the trainer's ranks
 static int bn_allreduce(void *user, double *buf, size_t n) { return comm_allreduce_sum_f64(user, buf, n); }
@@ -414,6 +435,7 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     t->bn_sync = (BnSync){bn_allreduce, t->comm};
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
+    if (!rc && train) rc = open_dev_coll(t);
     // the recipe's own settings (RandAugment's magnitude as its string says): the loader opens
     // with them, then takes the first stage's once the run's length is known
     AugArgs ra = c->aug;
@@ -529,10 +551,12 @@ static int train_range(Trainer *t, int epoch, int first_step, int n_steps, Train
         // takes the same decisions (a divergence, an interrupt) at the same step
         double sums[4] = {bl, hits1, hits5, train_interrupt ? 1 : 0};
         if (comm->world > 1) {
-            float *g = params_pull(&t->p, ROLE_GRAD);
-            if ((rc = comm_allreduce_sum(comm, g, t->p.total)) || (rc = comm_allreduce_sum_f64(comm, sums, 4)))
-                return rc;
-            params_push(&t->p, ROLE_GRAD);
+            if (t->dev_coll) rc = t->d.coll->allreduce_sum(&t->d, t->p.buf[ROLE_GRAD], t->p.total);
+            else {
+                rc = comm_allreduce_sum(comm, params_pull(&t->p, ROLE_GRAD), t->p.total);
+                params_push(&t->p, ROLE_GRAD);
+            }
+            if (rc || (rc = comm_allreduce_sum_f64(comm, sums, 4))) return rc;
             bl = sums[0];
         }
         st->hits1 += (int)sums[1];

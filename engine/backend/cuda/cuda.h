@@ -57,6 +57,7 @@ typedef struct {
     struct ConvEntry **conv;  // per (description, precision)
     int            n_conv, cap_conv;
     unsigned       logged;    // fallbacks already reported (one bit each)
+    void          *nccl;      // ncclComm_t of a data-parallel run (nccl.cu); NULL: none
 } CudaCtx;
 
 static inline CudaCtx *cuda_ctx(Dev *d) { return (CudaCtx *)d->ctx; }
@@ -102,6 +103,9 @@ void  cuda_dev_upload(void *dst, const void *src, size_t bytes);
 void  cuda_dev_download(void *dst, const void *src, size_t bytes);
 void  cuda_dev_memset0(void *p, size_t bytes);
 void  cuda_dev_sync(void);
+// data-parallel collectives on the GPU (nccl.cu): NCCL when built with it (HAVE_NCCL), else NULL
+extern const DevColl *const cuda_coll;
+void  cuda_coll_fini(CudaCtx *c);
 
 extern "C" {
 OPS_DECLARE(cuda) // every op of ops.h as cuda_<op>

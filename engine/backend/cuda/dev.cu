@@ -67,6 +67,7 @@ int cuda_dev_init(Dev *d)
         snprintf(d->desc, sizeof d->desc, "%.110s (%.0f GiB, device %d)", p.name,
                  (double)p.totalGlobalMem / (1 << 30), dev);
     d->ctx = c;
+    d->coll = cuda_coll;
     return 0;
 }
 
@@ -77,6 +78,7 @@ void cuda_dev_fini(Dev *d)
     CudaCtx *c = cuda_ctx(d);
     if (!c) return;
     cuda_conv_cache_free(c);
+    cuda_coll_fini(c);
     for (int i = 0; i < CUDA_SCRATCH; i++) cudaFree(c->scratch[i]);
     cublasDestroy(c->blas);
     cudnnDestroy(c->dnn);
