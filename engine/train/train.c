@@ -766,11 +766,19 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
     r->macs = graph_macs(&eval_net(t, &t->p)->g); // model.res
     int start_epoch = 0;
     char *prior = NULL; // the segments before this one
-    if (c->resume && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0) {
-        if ((rc = ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r, &start_epoch,
-                            &t->step, c->seed, c->run_id, t->comm->world)) ||
-            (rc = broadcast_params(t)))
+    // a resume: rank 0 reads the checkpoint (the others need not see its folder: nodes without a
+    // shared file system) and sends the state and the position to the ranks
+    Comm *cm = t->comm;
+    int resume = c->resume && c->checkpoint[0] && cm->rank == 0 && access(c->checkpoint, F_OK) == 0;
+    if ((rc = comm_broadcast(cm, &resume, sizeof resume, 0))) goto out;
+    if (resume) {
+        int lrc = cm->rank ? 0 : ckpt_load(c->checkpoint, &t->p, distill_aux_params(t->dist), c->optim.kind, r,
+                                           &start_epoch, &t->step, c->seed, c->run_id, cm->world);
+        long pos[2] = {start_epoch, t->step};
+        if ((rc = comm_broadcast(cm, &lrc, sizeof lrc, 0)) || (rc = lrc) ||
+            (rc = comm_broadcast(cm, pos, sizeof pos, 0)) || (rc = broadcast_params(t)))
             goto out;
+        start_epoch = (int)pos[0], t->step = pos[1];
         printf("train: resumed from %s after epoch %d (step %ld)\n", c->checkpoint, start_epoch, t->step);
     }
     // this segment: the wall time and segments before it come from the checkpoint
