@@ -89,6 +89,23 @@ expect_error "bad --set" "model.nme" bin/re_fmnist --tier smoke --set model.nme=
 mkdir -p "$tmp/other" && cp "$tmp/results/re_fmnist/smoke_d20_re_s1.h5" "$tmp/other/smoke_d20_re_s1.h5"
 expect_error "a file of another configuration under the run's name" "another configuration" \
     bin/re_fmnist --tier smoke --out "$tmp/other" --only d20_re --set train.epochs=3
+# a published number at its own tier: within its tolerance, then perturbed in a scratch copy: OUTSIDE,
+# exit 1; a row shown beside (tolerance -) is never judged; a row no study reproduces is counted
+top1=$(/usr/bin/python3 -c "import h5py,sys; print('%.4f' % h5py.File(sys.argv[1])['final'].attrs['top1'])" \
+    "$tmp/results/re_fmnist/smoke_d20_base_s1.h5")
+hdr='study,label,tier,metric,published,tolerance,paper,table,note,source'
+for shift in 0 5; do
+    pub=$(/usr/bin/python3 -c "print('%.4f' % ($top1 + $shift))")
+    printf '%s\nre_fmnist,d20_base,smoke,top1,%s,0.5,p,t,n,s\nre_fmnist,d20_base,smoke,top1,%s,-,p,t,another release,s\n,Some-Net,,top1,80.1,-,Other paper,T9,n,s\n' \
+        "$hdr" "$pub" "$(/usr/bin/python3 -c "print($top1 + 9)")" >"$tmp/pub$shift.csv"
+    bin/repro check --published "$tmp/pub$shift.csv" --results "$tmp/results" >"$tmp/pc$shift.log" 2>&1
+    echo "rc=$?" >>"$tmp/pc$shift.log"
+done
+if grep -q "rc=0" "$tmp/pc0.log" && grep -q " within$" "$tmp/pc0.log" && grep -q "rc=1" "$tmp/pc5.log" &&
+   grep -q " OUTSIDE$" "$tmp/pc5.log" && grep -q "shown, not judged (another release)" "$tmp/pc5.log" &&
+   grep -q "no study reproduces 1 rows.*Other paper (1)" "$tmp/pc5.log" && grep -q "1 outside tolerance, 1 that no study" "$tmp/pc5.log"; then
+    ok "repro check: a published number at its tier within tolerance (exit 0); moved 5 points in a scratch copy: OUTSIDE, exit 1"
+else bad "repro check within / OUTSIDE" "$tmp/pc5.log"; cat "$tmp/pc0.log"; fi
 printf 'study,label\nre_fmnist,d20\n' >"$tmp/pub.csv"
 expect_error "published.csv with the wrong header" "the header must be" bin/repro check --published "$tmp/pub.csv" --results "$tmp/results"
 echo "$pass passed, $fail failed"

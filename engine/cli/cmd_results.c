@@ -40,10 +40,12 @@ int cli_export_runs(const char *what)
 
 static int usage_check(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s check [--published FILE] [--results DIR]\n"
+    fprintf(f, "usage: %s check [--published FILE] [--results DIR] [--all]\n"
                "  published vs reproduced: for each row of FILE (default results/published.csv) with\n"
                "  stored runs of its tier in DIR/<study>/ (default DIR results): published, reproduced\n"
-               "  (mean +- std over seeds), difference, tolerance, verdict; then every study's claims on\n"
+               "  (mean +- std over seeds), difference, tolerance (the row's plus twice the seeds' std),\n"
+               "  verdict (rows with tolerance - are shown beside, not judged); the rows no study\n"
+               "  reproduces, counted per paper (--all: listed); then every study's claims on\n"
                "  its stored runs: supported / CONTRADICTED (Welch's t-test of the seeds, 5%%) /\n"
                "  inconclusive / not run, with the numbers. Exit status 1 when a reproduction is outside\n"
                "  its tolerance or a run file cannot be read (claims are reported, not enforced); 2 on a\n"
@@ -54,8 +56,10 @@ static int usage_check(FILE *f, const char *prog)
 int cmd_check(int argc, char **argv, const char *prog)
 {
     const char *published = "results/published.csv", *results = "results";
+    bool all = false;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--published") && i + 1 < argc) published = argv[++i];
+        if (!strcmp(argv[i], "--all")) all = true;
+        else if (!strcmp(argv[i], "--published") && i + 1 < argc) published = argv[++i];
         else if (!strcmp(argv[i], "--results") && i + 1 < argc) results = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_check(stdout, prog);
         else {
@@ -64,7 +68,7 @@ int cmd_check(int argc, char **argv, const char *prog)
         }
     }
 #ifdef HAVE_HDF5
-    return study_check_all(published, results, stdout);
+    return study_check_all(published, results, all, stdout);
 #else
     log_error("check: the results are HDF5 run files, and this build has no HDF5 (run make deps)");
     return 1;

@@ -5,7 +5,11 @@
  * reproduces it), tier (the tier whose setting is the published one), metric (top1 | error |
  * best_error, percent), published, tolerance (percentage points), paper, table, note, source.
  * For each row with stored `done` runs of that tier: published, reproduced (mean ± std over
- * seeds), difference, tolerance, verdict. Where only a smaller tier has runs of that label, they
+ * seeds), difference, tolerance, verdict: within when |difference| <= the row's tolerance plus
+ * twice the reproduction's seed std (0 for one seed). A row with no tolerance ("-") is shown beside
+ * the others and never judged (another data release, a third party's number); a row with no study
+ * is a published number no study reproduces: listed as "no study" (every row of the shared
+ * tables is in the file, so the gaps show). Where only a smaller tier has runs of that label, they
  * are shown for reference, without a verdict: a 4-epoch run does not reproduce a 300-epoch number.
  * Then each registered study's claims on every tier it has results for.
  * Exit status 1 when a reproduction row is outside its tolerance (claims never fail the check).
@@ -60,9 +64,12 @@ static void on_row(int c, void *user)
         PubRow r = {0};
         char *e1, *e2;
         r.published = strtod(p->cur[4], &e1);
-        r.tolerance = strtod(p->cur[5], &e2);
+        bool shown = !strcmp(p->cur[5], "-"); // shown, never judged
+        r.tolerance = shown ? NAN : strtod(p->cur[5], &e2);
+        if (shown) e2 = p->cur[5] + 1;
         if (*e1 || *e2 || e1 == p->cur[4] || e2 == p->cur[5] || r.tolerance < 0) {
-            log_error("%s:%d: published '%s' and tolerance '%s' must be numbers (tolerance >= 0)", p->path, p->line,
+            log_error("%s:%d: published '%s' and tolerance '%s' must be numbers (tolerance >= 0, or - for a row "
+                      "shown but not judged)", p->path, p->line,
                       p->cur[4], p->cur[5]);
             p->bad = true;
         } else {
@@ -158,21 +165,34 @@ static int registry_index(const char *name)
     return -1;
 }
 
-int study_check_all(const char *published, const char *results, FILE *out)
+int study_check_all(const char *published, const char *results, bool all, FILE *out)
 {
+    const char *papers[64]; // the rows no study reproduces, counted per paper (all: listed)
+    int per_paper[64], n_papers = 0;
     PubParse p;
     if (read_published(published, &p)) return 2;
     Stored st = {.results = results};
     int n_studies = 0;
     while (study_registry[n_studies]) n_studies++;
     CHECK(n_studies <= MAX_STUDIES, "check: %d studies, room for %d", n_studies, MAX_STUDIES);
-    int outside = 0, compared = 0;
+    int outside = 0, compared = 0, uncovered = 0;
     fprintf(out, "published vs reproduced (%s; runs from %s/<study>/, mean ± std over seeds)\n", published,
             results);
     fprintf(out, "  %-16s %-14s %-6s %-10s %9s %20s %7s %6s  %s\n", "study", "run", "tier", "metric", "published",
             "reproduced", "diff", "tol", "verdict");
     for (int i = 0; i < p.n; i++) {
         PubRow *r = &p.rows[i];
+        if (!r->f[0][0]) { // no study reproduces it
+            if (all)
+                fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  no study (%s, %s)\n", "-", r->f[1], "-",
+                        r->f[3], r->published, "-", "", "", r->f[6], r->f[7]);
+            int k = 0;
+            while (k < n_papers && strcmp(papers[k], r->f[6])) k++;
+            if (k == n_papers && n_papers < 64) papers[n_papers] = r->f[6], per_paper[n_papers++] = 0;
+            if (k < n_papers) per_paper[k]++;
+            uncovered++;
+            continue;
+        }
         int k = registry_index(r->f[0]);
         TierId t = tier_of(r->f[2]);
         if (k < 0 || t == N_TIERS) {
@@ -181,14 +201,20 @@ int study_check_all(const char *published, const char *results, FILE *out)
             continue;
         }
         StudyStat s = reproduced(stored(&st, k, t), r->f[1], r->f[3]);
+        if (s.n && isnan(r->tolerance)) { // beside the judged rows: another release, a third party
+            char sb[48];
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %+7.2f %6s  shown, not judged (%s)\n", r->f[0], r->f[1],
+                    r->f[2], r->f[3], r->published, fmt_stat(s, sb, sizeof sb), s.mean - r->published, "-", r->f[8]);
+            continue;
+        }
         if (s.n) {
-            double diff = s.mean - r->published;
-            bool ok = fabs(diff) <= r->tolerance;
+            double diff = s.mean - r->published, tol = r->tolerance + (s.n > 1 ? 2 * s.std : 0);
+            bool ok = fabs(diff) <= tol;
             compared++;
             outside += !ok;
             char sb[48];
             fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %+7.2f %6.2f  %s\n", r->f[0], r->f[1], r->f[2],
-                    r->f[3], r->published, fmt_stat(s, sb, sizeof sb), diff, r->tolerance, ok ? "within" : "OUTSIDE");
+                    r->f[3], r->published, fmt_stat(s, sb, sizeof sb), diff, tol, ok ? "within" : "OUTSIDE");
             continue;
         }
         // a smaller tier's runs of the same point, for reference
@@ -205,9 +231,15 @@ int study_check_all(const char *published, const char *results, FILE *out)
         }
         if (!shown)
             fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6.2f  not run\n", r->f[0], r->f[1], r->f[2],
-                    r->f[3], r->published, "-", "", r->tolerance);
+                    r->f[3], r->published, "-", "", isnan(r->tolerance) ? 0.0 : r->tolerance);
     }
-    fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance\n\n", p.n, compared, outside);
+    if (uncovered && !all) {
+        fprintf(out, "  no study reproduces %d rows (repro check --all lists them):", uncovered);
+        for (int k = 0; k < n_papers; k++) fprintf(out, "%s %s (%d)", k ? ";" : "", papers[k], per_paper[k]);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance, %d that no study "
+                 "reproduces\n\n", p.n, compared, outside, uncovered);
     free_published(&p);
     for (int k = 0; study_registry[k]; k++) {
         char dir[1100];
@@ -264,7 +296,8 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
         if (x.n) fmt_stat(x, rs, sizeof rs);
         if (y.n) fmt_stat(y, ss, sizeof ss);
         for (int j = 0; j < p.n; j++) // this point's published number at this tier, as a top-1
-            if (!strcmp(p.rows[j].f[0], d->name) && !strcmp(p.rows[j].f[1], label) && tier_of(p.rows[j].f[2]) == t) {
+            if (!strcmp(p.rows[j].f[0], d->name) && !strcmp(p.rows[j].f[1], label) && tier_of(p.rows[j].f[2]) == t &&
+                !isnan(p.rows[j].tolerance)) {
                 bool err = strcmp(p.rows[j].f[3], "top1") != 0;
                 snprintf(pub, sizeof pub, "%.2f", err ? 100 - p.rows[j].published : p.rows[j].published);
             }

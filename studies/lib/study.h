@@ -96,7 +96,7 @@ int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
 // published vs reproduced (results/published.csv, studies/lib/check.c), then every study's claims on
 // the tiers it has results for; 0, 1 when a reproduction is outside its tolerance or a run file
 // cannot be read (named, and the report is printed without it), 2 on a bad published table
-int  study_check_all(const char *published, const char *results, FILE *out);
+int  study_check_all(const char *published, const char *results, bool all, FILE *out);
 // a rerun of study d at tier t (run files in dir rerun) against its stored results (dir stored)
 // and the published numbers: per grid point, both means ± std, their difference and what it
 // means, the published number where there is one. 0; 1 when the rerun folder holds no done run of
