@@ -141,6 +141,57 @@ void mul_call(const OpCase *c, Dev *d, float **t, GradSet set)
     mul_backward(d, c->mul, t[4], t[5], t[3], t[0], t[1], set);
 }
 
+// the optimizer's update of an entry: g | w s0 s1 (state: read and updated) | u (LAMB's update)
+void optim_spec(const OpCase *c, Spec *s)
+{
+    const OptimUpd *o = &c->opt;
+    bool apply = o->kind == OPU_LAMB_APPLY, two = o->kind == OPU_ADAMW || o->kind == OPU_LAMB;
+    if (!apply) IN("g", o->n, -1, 1);
+    ST("w", o->n, -1, 1);
+    if (o->kind != OPU_SGD || o->momentum != 0) ST("s0", apply ? 0 : o->n, 0, 1); // square averages >= 0
+    if (two || (o->kind == OPU_RMSPROP_TF && o->momentum > 0)) ST("s1", o->n, 0, 1);
+    if (o->kind == OPU_LAMB) OUT("u", o->n);
+    if (apply) IN("u", o->n, -1, 1);
+}
+
+void optim_call(const OpCase *c, Dev *d, float **t, GradSet set)
+{
+    const OptimUpd *o = &c->opt;
+    switch (o->kind) {
+    case OPU_LAMB_APPLY: optim_update(d, *o, t[0], NULL, NULL, NULL, t[2]); break; // w s0(absent) u
+    case OPU_LAMB: optim_update(d, *o, t[1], t[0], t[2], t[3], t[4]); break;
+    case OPU_ADAMW: optim_update(d, *o, t[1], t[0], t[2], t[3], NULL); break;
+    case OPU_RMSPROP_TF: optim_update(d, *o, t[1], t[0], t[2], o->momentum > 0 ? t[3] : NULL, NULL); break;
+    default: optim_update(d, *o, t[1], t[0], o->momentum != 0 ? t[2] : NULL, NULL, NULL);
+    }
+}
+
+// the vector helpers: x | y (state) for axpy, lerp; x (state) for scale; x | s (the sum, 1 value)
+void vec_spec(const OpCase *c, Spec *s)
+{
+    if (!strcmp(c->name + strlen(c->name) - 5, "scale")) {
+        ST("x", c->vec.n, -1, 1);
+        return;
+    }
+    IN("x", c->vec.n, -1, 1);
+    if (!strcmp(c->name + strlen(c->name) - 5, "sumsq")) OUT("s", 1);
+    else ST("y", c->vec.n, -1, 1);
+}
+
+void vec_call(const OpCase *c, Dev *d, float **t, GradSet set)
+{
+    const char *kind = c->name + strlen(c->name) - 5;
+    if (!strcmp(kind, "scale")) scale(d, c->vec, t[0]);
+    else if (!strcmp(kind, " axpy")) axpy(d, c->vec, t[1], t[0]);
+    else if (!strcmp(kind, " lerp")) lerp(d, c->vec, t[1], t[0]);
+    else { // a double on the host, kept as a float for the comparison
+        double acc = 0.25; // sumsq adds to what it is given
+        sumsq(d, c->vec, t[0], &acc);
+        float v = (float)acc;
+        dev_upload(d, t[1], &v, sizeof v);
+    }
+}
+
 // channel multiply: x s | y dy | dx ds
 
 void chanmul_spec(const OpCase *c, Spec *s)
@@ -511,6 +562,26 @@ const OpCase op_cases[] = {
     RESIZE_NEAREST_CASE("resize nearest 2x5->5x13", ((Shape4){2, 2, 5, 3}), 5, 13),
     RESIZE_NEAREST_CASE("resize nearest down 9x11->4x6", ((Shape4){2, 9, 11, 3}), 4, 6),
     {"mul", mul_spec, mul_call, 1e-6, true, true, .mul = {1001}},
+    // the optimizer's updates and the vector helpers of clipping, L2 and the EMA (train/optim.c):
+    // the same per-element formulas on every backend (op_math.h), 70001 values: above cpu's
+    // threading threshold (65536)
+#define OPT(nm, ...) {nm, optim_spec, optim_call, 1e-6, false, false, .opt = {__VA_ARGS__}}
+    OPT("optim sgd nesterov", .kind = OPU_SGD, .n = 70001, .lr = 0.1f, .momentum = 0.9f, .wd = 5e-4f, .keep = 1,
+        .nesterov = true),
+    OPT("optim sgd plain decoupled", .kind = OPU_SGD, .n = 1001, .lr = 0.1f, .keep = 0.99995f),
+    OPT("optim adamw", .kind = OPU_ADAMW, .n = 70001, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+        .keep = 0.9999f, .step = 0.01f, .bc2s = 0.0447f),
+    OPT("optim rmsprop_tf momentum", .kind = OPU_RMSPROP_TF, .n = 1001, .lr = 0.01f, .momentum = 0.9f,
+        .beta2 = 0.9f, .eps = 1e-3f, .wd = 1e-5f, .keep = 1),
+    OPT("optim rmsprop_tf", .kind = OPU_RMSPROP_TF, .n = 1001, .lr = 0.01f, .beta2 = 0.9f, .eps = 1e-3f, .keep = 1),
+    OPT("optim lamb", .kind = OPU_LAMB, .n = 70001, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .wd = 0.01f,
+        .keep = 1, .bc1 = 0.1f, .bc2s = 0.0447f, .clip = 1.5f),
+    OPT("optim lamb apply", .kind = OPU_LAMB_APPLY, .n = 1001, .lr = 0.01f, .ratio = 0.7f),
+#undef OPT
+    {"vector axpy", vec_spec, vec_call, 1e-6, false, false, .vec = {70001, 1e-4f}},
+    {"vector scale", vec_spec, vec_call, 1e-6, false, false, .vec = {70001, 0.37f}},
+    {"vector lerp", vec_spec, vec_call, 1e-6, false, false, .vec = {70001, 1e-3f}},
+    {"vector sumsq", vec_spec, vec_call, 1e-6, false, false, .vec = {70001, 0}},
 };
 const int op_cases_count = LEN(op_cases);
 

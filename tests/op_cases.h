@@ -53,6 +53,8 @@ struct OpCase {
         KlDiv kl;
         Resize rs;
         Mul mul;
+        OptimUpd opt;   // the optimizer's update
+        Vec vec;        // axpy, scale, lerp, sumsq (the case's name ends in which)
     };
 };
 
@@ -68,6 +70,10 @@ void act_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void add_spec(const OpCase *c, Spec *s);
 void add_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void mul_spec(const OpCase *c, Spec *s);
+void optim_spec(const OpCase *c, Spec *s);
+void optim_call(const OpCase *c, Dev *d, float **t, GradSet set);
+void vec_spec(const OpCase *c, Spec *s);
+void vec_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void mul_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chanmul_spec(const OpCase *c, Spec *s);
 void chanmul_call(const OpCase *c, Dev *d, float **t, GradSet set);

@@ -138,4 +138,48 @@ HD double kldiv_row(KlDiv op, const float *s, const float *q, float *p, int i)
     return l * op.t * op.t;
 }
 
+// ---- the optimizer's update of element j of an entry (ops.h's OptimUpd; train/optim.h's
+// formulas, in the float order the CPU loops have always used)
+HD void optim_elem(const OptimUpd *o, float *w, float g, float *s0, float *s1, float *u)
+{
+    switch (o->kind) {
+    case OPU_ADAMW:
+        *w *= o->keep;
+        *s0 = *s0 * o->beta1 + g * (1 - o->beta1);
+        *s1 = *s1 * o->beta2 + g * g * (1 - o->beta2);
+        *w -= o->step * *s0 / (sqrtf(*s1) / o->bc2s + o->eps);
+        break;
+    case OPU_RMSPROP_TF: {
+        *w *= o->keep;
+        float d = g + o->wd * *w;
+        *s0 += (d * d - *s0) * (1 - o->beta2);
+        float r = sqrtf(*s0 + o->eps);
+        if (s1) {
+            *s1 = *s1 * o->momentum + o->lr * d / r;
+            *w -= *s1;
+        } else {
+            *w -= o->lr * d / r;
+        }
+        break;
+    }
+    case OPU_LAMB: {
+        float d = g / o->clip;
+        *s0 += (d - *s0) * (1 - o->beta1); // torch.lerp_, as timm's grad averaging
+        *s1 = *s1 * o->beta2 + d * d * (1 - o->beta2);
+        *w *= o->keep;
+        *u = *s0 / o->bc1 / (sqrtf(*s1) / o->bc2s + o->eps) + o->wd * *w;
+        break;
+    }
+    case OPU_LAMB_APPLY: *w -= o->lr * (*u * o->ratio); break;
+    default: { // sgd
+        float d = g + o->wd * *w;
+        if (s0) {
+            *s0 = o->momentum * *s0 + d;
+            d = o->nesterov ? d + o->momentum * *s0 : *s0;
+        }
+        *w = *w * o->keep - o->lr * d;
+    }
+    }
+}
+
 #endif

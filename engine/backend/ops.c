@@ -492,3 +492,40 @@ void mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy, const f
     SET_FALLBACK(mul_backward, SET_1, db, op.n);
     DISPATCH(d, mul_backward, "mul", op, da, db, dy, a, b, set);
 }
+
+// ---------------------------------------------------------------------------------------------
+// the optimizer's updates and the vector helpers of clipping, L2 and the EMA
+
+void optim_update(Dev *d, OptimUpd op, float *w, const float *g, float *s0, float *s1, float *u)
+{
+    bool lamb = op.kind == OPU_LAMB || op.kind == OPU_LAMB_APPLY, two = op.kind == OPU_ADAMW || op.kind == OPU_LAMB;
+    CHECK(op.n > 0 && op.kind >= OPU_SGD && op.kind <= OPU_LAMB_APPLY && w && (g || op.kind == OPU_LAMB_APPLY) &&
+              (!lamb || u) && (!two || (s0 && s1)) && (op.kind != OPU_RMSPROP_TF || s0),
+          "optim_update on %s: kind %d n %zu, w %p g %p s0 %p s1 %p u %p: the kind's buffers missing", NAME(d),
+          op.kind, op.n, (void *)w, (const void *)g, (void *)s0, (void *)s1, (void *)u);
+    DISPATCH(d, optim_update, "optim", op, w, g, s0, s1, u);
+}
+
+void axpy(Dev *d, Vec op, float *y, const float *x)
+{
+    CHECK(op.n > 0 && y && x, "axpy on %s: n %zu, y %p x %p", NAME(d), op.n, (void *)y, (const void *)x);
+    DISPATCH(d, axpy, "axpy", op, y, x);
+}
+
+void scale(Dev *d, Vec op, float *x)
+{
+    CHECK(op.n > 0 && x, "scale on %s: n %zu, x %p", NAME(d), op.n, (void *)x);
+    DISPATCH(d, scale, "scale", op, x);
+}
+
+void lerp(Dev *d, Vec op, float *e, const float *w)
+{
+    CHECK(op.n > 0 && e && w, "lerp on %s: n %zu, e %p w %p", NAME(d), op.n, (void *)e, (const void *)w);
+    DISPATCH(d, lerp, "lerp", op, e, w);
+}
+
+void sumsq(Dev *d, Vec op, const float *x, double *acc)
+{
+    CHECK(op.n > 0 && x && acc, "sumsq on %s: n %zu, x %p acc %p", NAME(d), op.n, (const void *)x, (void *)acc);
+    DISPATCH(d, sumsq, "sumsq", op, x, acc);
+}

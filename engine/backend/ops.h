@@ -131,6 +131,30 @@ typedef struct { Shape4 x; int oh, ow; ResizeMode mode; } Resize;
 // the same shape as what it scales: GhostNetV3's DFC attention on a Ghost module's output)
 typedef struct { size_t n; } Mul;
 
+// the optimizer's update of one parameter entry of n values, on the device that holds it
+// (train/optim.h's formulas; op_math.h's optim_elem holds them once for every backend): kind
+// OPU_SGD .. OPU_LAMB (optim.h's OptimKind, same values; LAMB: its moments and the update u), or
+// OPU_LAMB_APPLY: w -= lr * (u * ratio). s0, s1: the entry's optimizer slots (NULL where the kind
+// has none; rmsprop_tf: s1 is the momentum buffer, when momentum > 0)
+enum { OPU_SGD, OPU_ADAMW, OPU_RMSPROP_TF, OPU_LAMB, OPU_LAMB_APPLY };
+typedef struct {
+    int    kind;
+    size_t n;
+    float  lr, momentum, beta1, beta2, eps;
+    float  wd;        // coupled decay: added to the gradient (LAMB: to u); 0 when decoupled
+    float  keep;      // decoupled decay: w *= keep = 1 - lr*wd first; 1 when coupled
+    float  step;      // adamw: lr / (1 - beta1^t)
+    float  bc1, bc2s; // lamb: 1 - beta1^t; adamw, lamb: sqrt(1 - beta2^t)
+    float  clip;      // lamb: the gradient is divided by it (>= 1)
+    float  ratio;     // OPTIM_LAMB_APPLY: the trust ratio
+    bool   nesterov;
+} OptimUpd;
+
+// n values and a scalar a: axpy y += a*x (L2 in the loss), scale x *= a (clipping), lerp
+// e += a*(w - e) (the EMA), sumsq *acc += sum of x^2 in float64 (norms; acc is host memory, and
+// the sum runs in order on host backends, so a norm over many entries is the same every run)
+typedef struct { size_t n; float a; } Vec;
+
 // ---------------------------------------------------------------------------------------------
 // cache keys: a description's values as padding-free integers. Backends that cache per-shape
 // state compare these, never struct bytes (padding in a struct passed by value is unspecified).
@@ -204,6 +228,11 @@ typedef void OpFn_resize_backward(Dev *d, Resize op, float *dx, const float *dy,
 typedef void OpFn_mul_forward(Dev *d, Mul op, float *y, const float *a, const float *b);
 typedef void OpFn_mul_backward(Dev *d, Mul op, float *da, float *db, const float *dy,
     const float *a, const float *b, GradSet set);
+typedef void OpFn_optim_update(Dev *d, OptimUpd op, float *w, const float *g, float *s0, float *s1, float *u);
+typedef void OpFn_axpy(Dev *d, Vec op, float *y, const float *x);
+typedef void OpFn_scale(Dev *d, Vec op, float *x);
+typedef void OpFn_lerp(Dev *d, Vec op, float *e, const float *w);
+typedef void OpFn_sumsq(Dev *d, Vec op, const float *x, double *acc);
 
 #define FOR_EACH_OP(M, p) \
     M(p, conv2d_forward) \
@@ -238,7 +267,12 @@ typedef void OpFn_mul_backward(Dev *d, Mul op, float *da, float *db, const float
     M(p, resize_forward) \
     M(p, resize_backward) \
     M(p, mul_forward) \
-    M(p, mul_backward)
+    M(p, mul_backward) \
+    M(p, optim_update) \
+    M(p, axpy) \
+    M(p, scale) \
+    M(p, lerp) \
+    M(p, sumsq)
 
 // the table a backend fills in (NULL = not implemented there: ops.c stops with a message), and
 // set_ok: bit OP_BIT(op) for each backward op that honours its set bits (see GradSet)

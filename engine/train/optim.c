@@ -3,15 +3,17 @@
  *
  * Arithmetic follows the references' order in float32 (their tensors' type), scalars that Python
  * computes (bias corrections, 1 - lr*wd) in double, so a step agrees with torch/timm to float
- * rounding. Per-entry loops run in parallel (OpenMP) on large entries; the norms LAMB needs are
- * summed serially in double, so a step is the same bits every run (resume is bitwise exact).
+ * rounding. The per-element work is ops (backend/ops.h: optim_update, axpy, scale, lerp, sumsq)
+ * on the device that holds the table: on cuda the optimizer, clipping and EMA never copy the
+ * table to the host. On the host backends the norms LAMB and clipping need are summed serially in
+ * double, so a step is the same bits every run (resume is bitwise exact).
  */
 #include "optim.h"
 
-#include <math.h>   // sqrt, sqrtf, pow
+#include <math.h>   // sqrt, pow
 #include <string.h> // strcmp, memcpy
 
-enum { PAR_MIN = 65536 }; // entries larger than this are split over threads
+#include "../backend/ops.h" // optim_update, axpy, scale, lerp, sumsq: the work, on the table's device
 static const double LAMB_MAX_GRAD_NORM = 1.0; // timm's Lamb default (max_grad_norm), always on
 
 // ---------------------------------------------------------------------------------------------
@@ -65,140 +67,65 @@ void optim_init(Params *p, const Optim *o)
 
 void optim_l2(Params *p, const Optim *o)
 {
-    params_pull(p, ROLE_GRAD);
-    params_pull(p, ROLE_W);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         if (pi->buffer || !(pi->decay || o->decay_all)) continue;
-        float *g = params_host(p, ROLE_GRAD, i);
-        const float *w = params_host(p, ROLE_W, i);
-#pragma omp parallel for simd schedule(static) if (pi->numel > PAR_MIN)
-        for (size_t j = 0; j < pi->numel; j++) g[j] += o->l2 * w[j];
+        axpy(p->dev, (Vec){pi->numel, o->l2}, params_at(p, ROLE_GRAD, i), params_at(p, ROLE_W, i));
     }
-    params_push(p, ROLE_GRAD);
 }
 
 // ---------------------------------------------------------------------------------------------
-// one entry's update per kind: w, d (its gradient), s0 and s1 (its slots), n elements
+// the update: an op per entry (backend/ops.h's optim_update, op_math.h's formulas), on the
+// device that holds the table, so nothing comes to the host
 
-typedef struct {
-    const Optim *o;
-    bool   decays;     // weight decay applies to this entry
-    float  wd;         // coupled form: the decay added to the gradient (lamb: to the update), else 0
-    float  keep;       // decoupled form: w *= keep = 1 - lr*wd first, else 1
-    double bc1, bc2;   // Adam-type bias corrections 1 - b^t
-    double clip;       // lamb: the gradients are divided by this (>= 1)
-} Entry;
-
-static void sgd_entry(const Entry *e, float *w, const float *g, float *buf, size_t n)
-{
-    const Optim *o = e->o;
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-    for (size_t j = 0; j < n; j++) {
-        float d = g[j] + e->wd * w[j];
-        if (buf) {
-            buf[j] = o->momentum * buf[j] + d;
-            d = o->nesterov ? d + o->momentum * buf[j] : buf[j];
-        }
-        w[j] = w[j] * e->keep - o->lr * d;
-    }
-}
-
-static void adamw_entry(const Entry *e, float *w, const float *g, float *m, float *v, size_t n)
-{
-    const Optim *o = e->o;
-    float b1 = o->beta1, b2 = o->beta2, step = (float)(o->lr / e->bc1), bc2s = (float)sqrt(e->bc2);
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-    for (size_t j = 0; j < n; j++) {
-        w[j] *= e->keep;
-        m[j] = m[j] * b1 + g[j] * (1 - b1);
-        v[j] = v[j] * b2 + g[j] * g[j] * (1 - b2);
-        w[j] -= step * m[j] / (sqrtf(v[j]) / bc2s + o->eps);
-    }
-}
-
-static void rmsprop_entry(const Entry *e, float *w, const float *g, float *sq, float *buf, size_t n)
-{
-    const Optim *o = e->o;
-    float a = 1 - o->beta2;
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-    for (size_t j = 0; j < n; j++) {
-        w[j] *= e->keep;
-        float d = g[j] + e->wd * w[j];
-        sq[j] += (d * d - sq[j]) * a;
-        float r = sqrtf(sq[j] + o->eps);
-        if (buf) {
-            buf[j] = buf[j] * o->momentum + o->lr * d / r;
-            w[j] -= buf[j];
-        } else {
-            w[j] -= o->lr * d / r;
-        }
-    }
-}
-
-// u (the update) is scratch of n floats
-static void lamb_entry(const Entry *e, float *w, const float *g, float *m, float *v, float *u, size_t n)
-{
-    const Optim *o = e->o;
-    float b1 = o->beta1, b2 = o->beta2, bc1 = (float)e->bc1, bc2s = (float)sqrt(e->bc2);
-    float clip = (float)e->clip;
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-    for (size_t j = 0; j < n; j++) {
-        float d = g[j] / clip;
-        m[j] += (d - m[j]) * (1 - b1); // torch.lerp_, as timm's grad averaging
-        v[j] = v[j] * b2 + d * d * (1 - b2);
-        w[j] *= e->keep;
-        u[j] = m[j] / bc1 / (sqrtf(v[j]) / bc2s + o->eps) + e->wd * w[j];
-    }
-    float ratio = 1;
-    if (e->decays || o->always_adapt) {
-        double ww = 0, uu = 0; // serial: the same sum every run
-        for (size_t j = 0; j < n; j++) ww += (double)w[j] * w[j], uu += (double)u[j] * u[j];
-        if (ww > 0 && uu > 0) ratio = (float)(sqrt(ww) / sqrt(uu));
-    }
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-    for (size_t j = 0; j < n; j++) w[j] -= o->lr * (u[j] * ratio);
-}
+// the kinds' values are the op's
+_Static_assert((int)OPTIM_SGD == (int)OPU_SGD && (int)OPTIM_ADAMW == (int)OPU_ADAMW &&
+                   (int)OPTIM_RMSPROP_TF == (int)OPU_RMSPROP_TF && (int)OPTIM_LAMB == (int)OPU_LAMB,
+               "optim.h's OptimKind and ops.h's OPU_* must agree");
 
 void optim_step(Params *p, const Optim *o, long t)
 {
     CHECK(p->n_slots >= optim_slots(o), "optim_step: %s needs %d optimizer slots, the table has %d "
           "(params_alloc with optim_slots)", optim_name(o->kind), optim_slots(o), p->n_slots);
     CHECK(t >= 1, "optim_step: update number %ld (1 at the first)", t);
-    Entry e = {.o = o, .bc1 = 1 - pow(o->beta1, (double)t), .bc2 = 1 - pow(o->beta2, (double)t), .clip = 1};
+    double bc1 = 1 - pow(o->beta1, (double)t), bc2 = 1 - pow(o->beta2, (double)t);
     bool decoupled = o->decoupled || o->kind == OPTIM_ADAMW;
-    float *u = NULL;
-    // on a device that is not host memory the update runs on host copies, pulled here and pushed
-    // back below (params.h): correct everywhere, and on cuda a copy of every role each step
-    int n_roles = ROLE_SLOT0 + optim_slots(o);
-    for (int r = 0; r < n_roles; r++)
-        if (r != ROLE_EMA) params_pull(p, (ParamRole)r);
+    OptimUpd u = {.kind = o->kind, .lr = o->lr, .momentum = o->momentum, .beta1 = o->beta1, .beta2 = o->beta2,
+                  .eps = o->eps, .step = (float)(o->lr / bc1), .bc1 = (float)bc1, .bc2s = (float)sqrt(bc2),
+                  .clip = 1, .nesterov = o->nesterov};
+    float *scratch = NULL; // LAMB's update u, as large as the largest entry, on the device
     if (o->kind == OPTIM_LAMB) {
-        e.clip = fmax(grad_norm(p) / LAMB_MAX_GRAD_NORM, 1.0);
+        u.clip = (float)fmax(grad_norm(p) / LAMB_MAX_GRAD_NORM, 1.0);
         size_t most = 0;
         for (int i = 0; i < p->count; i++) most = p->info[i].numel > most ? p->info[i].numel : most;
-        u = xcalloc(most ? most : 1, sizeof *u);
+        scratch = dev_alloc(p->dev, (most ? most : 1) * sizeof(float));
     }
+    int slots = optim_slots(o);
     for (int i = 0; i < p->count; i++) {
         const ParamInfo *pi = &p->info[i];
         if (pi->buffer) continue;
-        float *w = params_host(p, ROLE_W, i), *g = params_host(p, ROLE_GRAD, i);
-        float *s0 = optim_slots(o) > 0 ? params_host(p, ROLE_SLOT0, i) : NULL;
-        float *s1 = optim_slots(o) > 1 ? params_host(p, ROLE_SLOT0 + 1, i) : NULL;
+        float *w = params_at(p, ROLE_W, i), *g = params_at(p, ROLE_GRAD, i);
+        float *s0 = slots > 0 ? params_at(p, ROLE_SLOT0, i) : NULL;
+        float *s1 = slots > 1 ? params_at(p, ROLE_SLOT0 + 1, i) : NULL;
         float wd = pi->decay || o->decay_all ? o->weight_decay : 0.0f;
-        e.decays = wd != 0;
-        e.wd = decoupled ? 0.0f : wd;
-        e.keep = decoupled ? (float)(1.0 - (double)o->lr * wd) : 1.0f;
-        switch (o->kind) {
-        case OPTIM_ADAMW: adamw_entry(&e, w, g, s0, s1, pi->numel); break;
-        case OPTIM_RMSPROP_TF: rmsprop_entry(&e, w, g, s0, o->momentum > 0 ? s1 : NULL, pi->numel); break;
-        case OPTIM_LAMB: lamb_entry(&e, w, g, s0, s1, u, pi->numel); break;
-        default: sgd_entry(&e, w, g, o->momentum != 0 ? s0 : NULL, pi->numel); break;
+        u.n = pi->numel;
+        u.kind = o->kind;
+        u.wd = decoupled ? 0.0f : wd;
+        u.keep = decoupled ? (float)(1.0 - (double)o->lr * wd) : 1.0f;
+        optim_update(p->dev, u, w, g, s0, o->kind == OPTIM_RMSPROP_TF && o->momentum <= 0 ? NULL : s1, scratch);
+        if (o->kind != OPTIM_LAMB) continue;
+        // the trust ratio |w| / |u| where weight decay applies (or always_adapt), then the step
+        u.ratio = 1;
+        if (wd != 0 || o->always_adapt) {
+            double ww = 0, uu = 0;
+            sumsq(p->dev, (Vec){pi->numel, 0}, w, &ww);
+            sumsq(p->dev, (Vec){pi->numel, 0}, scratch, &uu);
+            if (ww > 0 && uu > 0) u.ratio = (float)(sqrt(ww) / sqrt(uu));
         }
+        u.kind = OPU_LAMB_APPLY;
+        optim_update(p->dev, u, w, NULL, NULL, NULL, scratch);
     }
-    free(u);
-    for (int r = 0; r < n_roles; r++)
-        if (r != ROLE_EMA && r != ROLE_GRAD) params_push(p, (ParamRole)r);
+    if (scratch) dev_free(p->dev, scratch);
 }
 
 void sgd_step(Params *p, Sgd s)
@@ -213,13 +140,9 @@ void sgd_step(Params *p, Sgd s)
 
 double grad_norm(Params *p)
 {
-    double s = 0;
-    params_pull(p, ROLE_GRAD);
-    for (int i = 0; i < p->count; i++) {
-        if (p->info[i].buffer) continue;
-        const float *g = params_host(p, ROLE_GRAD, i);
-        for (size_t j = 0; j < p->info[i].numel; j++) s += (double)g[j] * g[j];
-    }
+    double s = 0; // one sum over every entry in order (on host backends: the same bits every run)
+    for (int i = 0; i < p->count; i++)
+        if (!p->info[i].buffer) sumsq(p->dev, (Vec){p->info[i].numel, 0}, params_at(p, ROLE_GRAD, i), &s);
     return sqrt(s);
 }
 
@@ -228,12 +151,8 @@ void grad_clip(Params *p, double max_norm)
     double n = grad_norm(p);
     if (n <= max_norm || n == 0) return;
     float k = (float)(max_norm / (n + 1e-6)); // torch.nn.utils.clip_grad_norm_'s 1e-6
-    for (int i = 0; i < p->count; i++) {
-        if (p->info[i].buffer) continue;
-        float *g = params_host(p, ROLE_GRAD, i); // pulled by grad_norm
-        for (size_t j = 0; j < p->info[i].numel; j++) g[j] *= k;
-    }
-    params_push(p, ROLE_GRAD);
+    for (int i = 0; i < p->count; i++)
+        if (!p->info[i].buffer) scale(p->dev, (Vec){p->info[i].numel, k}, params_at(p, ROLE_GRAD, i));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,12 +184,8 @@ void ema_init(Params *p)
 void ema_update(Params *p, double decay)
 {
     CHECK(p->has_ema, "ema_update: the table has no EMA buffer (params_alloc with ema = true)");
-    float *e = params_pull(p, ROLE_EMA), k = (float)(1.0 - decay);
-    const float *w = params_pull(p, ROLE_W);
-    // one pass over the whole buffer (padding included: it stays 0 in both)
-#pragma omp parallel for simd schedule(static) if (p->total > PAR_MIN)
-    for (size_t j = 0; j < p->total; j++) e[j] += k * (w[j] - e[j]);
-    params_push(p, ROLE_EMA);
+    // one pass over the whole buffer on its device (padding included: it stays 0 in both)
+    lerp(p->dev, (Vec){p->total, (float)(1.0 - decay)}, p->buf[ROLE_EMA], p->buf[ROLE_W]);
 }
 
 void ema_swap(Params *p)
