@@ -249,6 +249,11 @@ for c in "empty recipe|holds no key = value line|$TMP/empty.recipe|" \
         fail "$what" "rc $rc: $(cat "$TMP/e")"
     fi
 done
+"$REPRO" train --recipe $RECIPE --set train.bf16=true --set train.backend=cpu --out "$TMP/bf16" >/dev/null 2>"$TMP/e"
+rc=$?
+[ $rc -ne 0 ] && grep -q "train.bf16 computes convolutions in bfloat16 on the cuda backend" "$TMP/e" &&
+    [ -z "$(ls "$TMP/bf16" 2>/dev/null)" ] && ok "train.bf16 on the cpu backend: refused, no run file" ||
+    fail "train.bf16 on the cpu backend: refused" "rc $rc: $(cat "$TMP/e")"
 "$REPRO" recipe --keys | grep -q '^train.seed .*0 \.\. 18446744073709551615' && ok "recipe --keys: train.seed's range" ||
     fail "recipe --keys: train.seed's range" "$("$REPRO" recipe --keys | grep '^train.seed')"
 scripts/plots.sh --help >"$TMP/o" 2>&1 && grep -q usage "$TMP/o" && ok "scripts/plots.sh --help" ||

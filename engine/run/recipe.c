@@ -107,6 +107,8 @@ static const RecipeKey keys[] = {
     {"train", "eval_batch", K_INT, F(eval_batch), 1, 1 << 20, "evaluation batch, images", NULL, NULL},
     {"train", "seed", K_U64, F(seed), 0, 0, "run seed: order, augmentation, init, dropout", NULL, NULL},
     {"train", "backend", K_STR, F(backend), 0, 0, "the backend that trains (backend/ops.h)", dev_names, NULL},
+    {"train", "bf16", K_BOOL, F(bf16), 0, 0, "cuda: convolutions in bfloat16 with float32 accumulation and "
+     "float32 master weights (autocast-style mixed precision)", NULL, "false"},
     {"train", "label_smoothing", K_FLOAT, F(label_smoothing), 0, 0.99, "label smoothing", NULL, NULL},
     {"train", "clip_grad", K_FLOAT, F(clip_grad), 0, BIG, "gradient clipping: the largest global L2 norm, 0 = off", NULL, NULL},
     {"train", "sync_bn", K_BOOL, F(sync_bn), 0, 0, "data-parallel runs: batch norm statistics over all ranks' "

@@ -435,6 +435,13 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     t->bn_sync = (BnSync){bn_allreduce, t->comm};
     int rc = open_data(c, train ? &t->train : NULL, &t->test);
     if (!rc) rc = dev_open(&t->d, c->backend);
+    if (!rc && c->bf16) {
+        if (strcmp(t->d.name, "cuda")) {
+            log_error("train: train.bf16 computes convolutions in bfloat16 on the cuda backend; backend %s has none",
+                      t->d.name);
+            rc = ERR_ARG;
+        } else t->d.prec = PREC_BF16;
+    }
     if (!rc && train) rc = open_dev_coll(t);
     // the recipe's own settings (RandAugment's magnitude as its string says): the loader opens
     // with them, then takes the first stage's once the run's length is known

@@ -42,6 +42,8 @@ typedef struct {
     bool       drop_last;       // drop each epoch's last partial batch (else it is a smaller step)
     uint64_t   seed;
     char       backend[16];     // a backend of dev_names() (backend/ops.h)
+    bool       bf16;            // cuda: convolutions in bfloat16 (float32 accumulation; weights,
+                                // gradients and optimizer stay float32: PREC_BF16 of core/dev.h)
     Optim      optim;           // lr is taken from the schedule at every step
     Schedule   sched;
     float      label_smoothing;
