@@ -67,7 +67,8 @@ ifneq ($(and $(NVCC),$(CUDNN)),)
 CFLAGS   += -DHAVE_CUDA
 NVFLAGS  := -std=c++20 -O3 -g -Iengine -DHAVE_CUDA -gencode arch=compute_$(SM),code=[sm_$(SM),compute_$(SM)] \
             -Xcompiler -fPIC,-Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings -MMD -MP
-# NCCL (under CUDA_HOME, as in the CUDA images): the GPU ranks' gradient sums (cuda/nccl.cu)
+# NCCL (nccl.h under CUDA_HOME, as in the CUDA images): the GPU ranks' gradient sums (cuda/nccl.cu,
+# which loads libnccl.so.2 when a run asks for it: the backend does not need it to load)
 NCCL     := $(wildcard $(CUDA_HOME)/include/nccl.h)
 NVFLAGS  += $(if $(NCCL),-DHAVE_NCCL)
 CU_SRC   := $(wildcard engine/backend/cuda/*.cu)
@@ -115,8 +116,7 @@ build/libengine.a: $(ENGINE_OBJ)
 
 bin/libengine_cuda.so: $(CU_OBJ)
 	@mkdir -p bin
-	$(NVCC) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart \
-	    $(if $(NCCL),-lnccl)
+	$(NVCC) -shared -o $@ $^ -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
 
 # every program can load the cuda backend: it is built with them
 $(BINS): | $(CUDA_LIB)

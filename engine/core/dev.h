@@ -37,13 +37,21 @@ extern const DevMem dev_host_mem; // host memory (ref, cpu): aligned_alloc, memc
 // a backend's collectives over its own memory, for the ranks of a data-parallel run (cuda: NCCL,
 // llm.c's way: MPI hands out the id, NCCL sums the gradients on the GPUs). NULL on host-memory
 // backends, whose buffers MPI takes directly (dist/comm.h)
+// what the device communicator needs from the host's (MPI): a broadcast from rank 0, and whether
+// every rank says yes (so that all ranks take the same path, or none)
 typedef struct {
-    // joins the device communicator of `world` ranks (local_world of them on this host), its id
-    // sent from rank 0 through bcast (MPI's broadcast); 0, ERR_ARG when the ranks cannot use it
-    // (more ranks on this host than devices: they share a GPU, and go through host copies), or
-    // ERR_DEVICE with one line
-    int (*open)(Dev *d, int rank, int world, int local_world,
-                int (*bcast)(void *user, void *buf, size_t bytes), void *user);
+    int  (*bcast)(void *user, void *buf, size_t bytes); // 0 or an error
+    bool (*all)(void *user, bool yes);                   // yes on every rank (false on an error)
+    void  *user;
+} DevCollHost;
+
+typedef struct {
+    // joins the device communicator of `world` ranks (local_world of them on this host): every
+    // rank first says whether it can (its library loads; no more ranks on this host than devices,
+    // else they share a GPU), and only when all can is the id sent from rank 0 and the
+    // communicator made. 0; ERR_ARG when some rank cannot (all ranks then sum through host
+    // copies); ERR_DEVICE with one line
+    int (*open)(Dev *d, int rank, int world, int local_world, const DevCollHost *h);
     int (*allreduce_sum)(Dev *d, float *buf, size_t n); // in place, device memory; 0 or ERR_DEVICE
 } DevColl;
 

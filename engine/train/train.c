@@ -248,8 +248,13 @@ struct Trainer {
     bool dev_coll;  // the gradients are summed by the device's collectives (cuda: NCCL), not MPI
 };
 
-// rank 0's bytes to every rank (the device communicator's id)
+// rank 0's bytes to every rank (the device communicator's id); whether every rank says yes
 static int bcast_root(void *user, void *buf, size_t bytes) { return comm_broadcast(user, buf, bytes, 0); }
+static bool all_ranks(void *user, bool yes)
+{
+    double no = !yes;
+    return comm_allreduce_sum_f64(user, &no, 1) == 0 && no == 0;
+}
 
 // a device whose memory MPI cannot take (cuda) sums the ranks' gradients with its own collectives
 // when it has them and every rank has a GPU of its own; else through host copies over MPI
@@ -257,11 +262,12 @@ static int open_dev_coll(Trainer *t)
 {
     const Comm *cm = t->comm;
     if (cm->world == 1 || !t->d.coll) return 0;
-    int rc = t->d.coll->open(&t->d, cm->rank, cm->world, cm->local_world, bcast_root, t->comm);
+    DevCollHost h = {bcast_root, all_ranks, t->comm};
+    int rc = t->d.coll->open(&t->d, cm->rank, cm->world, cm->local_world, &h);
     if (rc == ERR_ARG) {
         if (cm->rank == 0)
-            printf("train: %d ranks on this host share its GPUs: gradients summed through host copies over MPI\n",
-                   cm->local_world);
+            printf("train: the ranks cannot all use the GPUs' collectives (shared GPUs, or no NCCL): gradients "
+                   "summed through host copies over MPI\n");
         return 0;
     }
     t->dev_coll = rc == 0;

@@ -4,34 +4,65 @@
  * local rank; the gradients are then summed in place on the default stream, which the op kernels
  * use too (no extra synchronization: a later download waits for it). Ranks sharing a GPU (more on
  * a host than it has devices) cannot join one NCCL communicator: open says ERR_ARG and the trainer
- * sums through host copies over MPI instead. Without nccl.h at build time cuda_coll is NULL.
+ * sums through host copies over MPI instead. libnccl.so.2 is loaded when a run first asks for it
+ * (dlopen), so the cuda backend still loads where NCCL is missing: such a run is told so and sums
+ * through host copies. Without nccl.h at build time cuda_coll is NULL.
  */
+#include <dlfcn.h> // dlopen: libnccl.so.2 on first use
+
 #include "cuda.h"
 
 #ifdef HAVE_NCCL
 #include <nccl.h>
 
+// the NCCL calls used here, from libnccl.so.2
+static struct {
+    ncclResult_t (*get_unique_id)(ncclUniqueId *);
+    ncclResult_t (*init_rank)(ncclComm_t *, int, ncclUniqueId, int);
+    ncclResult_t (*all_reduce)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t);
+    ncclResult_t (*destroy)(ncclComm_t);
+    const char *(*error_string)(ncclResult_t);
+} nc;
+
+// 0 when libnccl.so.2 is loaded (now or before), else ERR_ARG with one line
+static int nccl_load(void)
+{
+    if (nc.all_reduce) return 0;
+    void *h = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        *(void **)&nc.get_unique_id = dlsym(h, "ncclGetUniqueId");
+        *(void **)&nc.init_rank = dlsym(h, "ncclCommInitRank");
+        *(void **)&nc.destroy = dlsym(h, "ncclCommDestroy");
+        *(void **)&nc.error_string = dlsym(h, "ncclGetErrorString");
+        *(void **)&nc.all_reduce = dlsym(h, "ncclAllReduce");
+    }
+    if (h && nc.get_unique_id && nc.init_rank && nc.destroy && nc.error_string && nc.all_reduce) return 0;
+    log_error("backend cuda: NCCL unavailable (%s): the ranks sum their gradients through host copies over MPI",
+              h ? "libnccl.so.2 lacks a function" : dlerror());
+    nc.all_reduce = NULL;
+    return ERR_ARG;
+}
+
 static int nccl_failed(const char *call, ncclResult_t r)
 {
-    log_error("backend cuda: %s failed: %s", call, ncclGetErrorString(r));
+    log_error("backend cuda: %s failed: %s", call, nc.error_string(r));
     return ERR_DEVICE;
 }
 
-static int nccl_open(Dev *d, int rank, int world, int local_world, int (*bcast)(void *, void *, size_t), void *user)
+static int nccl_open(Dev *d, int rank, int world, int local_world, const DevCollHost *h)
 {
     CudaCtx *c = cuda_ctx(d);
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n < local_world) {
-        cudaGetLastError();
-        return ERR_ARG; // shared GPUs: host copies
-    }
+    bool can = nccl_load() == 0 && cudaGetDeviceCount(&n) == cudaSuccess && n >= local_world; // else shared GPUs
+    cudaGetLastError();
+    if (!h->all(h->user, can)) return ERR_ARG; // some rank cannot: every rank goes through host copies
     ncclUniqueId id;
     ncclResult_t r;
-    if (rank == 0 && (r = ncclGetUniqueId(&id)) != ncclSuccess) return nccl_failed("ncclGetUniqueId", r);
-    int rc = bcast(user, &id, sizeof id);
+    if (rank == 0 && (r = nc.get_unique_id(&id)) != ncclSuccess) return nccl_failed("ncclGetUniqueId", r);
+    int rc = h->bcast(h->user, &id, sizeof id);
     if (rc) return rc;
     ncclComm_t comm;
-    if ((r = ncclCommInitRank(&comm, world, id, rank)) != ncclSuccess) return nccl_failed("ncclCommInitRank", r);
+    if ((r = nc.init_rank(&comm, world, id, rank)) != ncclSuccess) return nccl_failed("ncclCommInitRank", r);
     c->nccl = comm;
     return 0;
 }
@@ -40,13 +71,13 @@ static int nccl_allreduce_sum(Dev *d, float *buf, size_t n)
 {
     CudaCtx *c = cuda_ctx(d);
     CHECK(c->nccl, "nccl_allreduce_sum: no communicator (DevColl.open first)");
-    ncclResult_t r = ncclAllReduce(buf, buf, n, ncclFloat, ncclSum, (ncclComm_t)c->nccl, 0);
+    ncclResult_t r = nc.all_reduce(buf, buf, n, ncclFloat, ncclSum, (ncclComm_t)c->nccl, 0);
     return r == ncclSuccess ? 0 : nccl_failed("ncclAllReduce", r);
 }
 
 void cuda_coll_fini(CudaCtx *c)
 {
-    if (c->nccl) ncclCommDestroy((ncclComm_t)c->nccl);
+    if (c->nccl) nc.destroy((ncclComm_t)c->nccl);
     c->nccl = NULL;
 }
 
