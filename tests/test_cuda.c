@@ -2,7 +2,7 @@
  *
  * The op test (test_ops) holds every op on cuda to ref one call at a time; this holds the trainer
  * around them: the batches going up, the logits and losses coming down, the optimizer, clipping
- * and EMA on the parameter table's host copies (params.h). Same recipe, seed and batches, a few
+ * and EMA as ops on the device (SGD, AdamW, RMSpropTF, LAMB), and NCCL as a communicator of one. Same recipe, seed and batches, a few
  * steps on each backend, then the weights (BN statistics included), the summed training loss and
  * the test split's loss, each within 1e-4 relative. Float sums run in other orders on the GPU, so the comparison is a
  * relative tolerance, not bitwise (REPRO_DEV_STAGED in test_train checks the host copies bitwise).
@@ -94,4 +94,48 @@ Test(cuda, adamw_mixup_training_matches_ref, .timeout = 600)
                                    "train.label_smoothing=0.1", "data.mixup_alpha=0.2", "data.cutmix_alpha=1.0",
                                    "data.drop_last=true"},
                      "resnet20 adamw mixup");
+}
+
+// RMSpropTF with momentum and LAMB: their device updates (optim_update, sumsq for LAMB's norms and
+// the clipping) against ref's
+Test(cuda, rmsprop_lamb_training_matches_ref, .timeout = 600)
+{
+    cuda_matches_ref(3, (char *[]){"optim.kind=rmsprop_tf", "optim.momentum=0.9", "schedule.lr_peak=0.01"},
+                     "resnet20 rmsprop_tf");
+    cuda_matches_ref(2, (char *[]){"optim.kind=lamb", "schedule.lr_peak=0.01"}, "resnet20 lamb");
+}
+
+static int bcast_none(void *user, void *buf, size_t bytes) { return 0; } // one rank: nothing to send
+static bool all_yes(void *user, bool yes) { return yes; }
+
+// the GPU's collectives as one rank: NCCL's communicator of one, and its all-reduce leaves the
+// buffer as it was (the sum over one rank); where NCCL is not built or not loadable, it says so
+Test(cuda, nccl_one_rank, .timeout = 120)
+{
+    if (!dev_available(TEST_BACKEND)) cr_skip_test("no CUDA device");
+    Dev d;
+    cr_assert_eq(dev_open(&d, TEST_BACKEND), 0);
+    if (!d.coll) {
+        dev_close(&d);
+        cr_skip_test("built without nccl.h: no device collectives");
+    }
+    DevCollHost h = {bcast_none, all_yes, NULL};
+    int rc = d.coll->open(&d, 0, 1, 1, &h);
+    if (rc == ERR_ARG) {
+        dev_close(&d);
+        cr_skip_test("libnccl.so.2 not found on this machine");
+    }
+    cr_assert_eq(rc, 0);
+    enum { N = 100003 };
+    float *host = malloc(N * sizeof *host), *back = malloc(N * sizeof *back);
+    for (int i = 0; i < N; i++) host[i] = (float)(i % 97) * 0.25f - 7.0f;
+    float *buf = dev_alloc(&d, N * sizeof *buf);
+    dev_upload(&d, buf, host, N * sizeof *buf);
+    cr_assert_eq(d.coll->allreduce_sum(&d, buf, N), 0);
+    dev_download(&d, back, buf, N * sizeof *back);
+    cr_expect_eq(memcmp(host, back, N * sizeof *host), 0, "a sum over one rank changed the buffer");
+    dev_free(&d, buf);
+    dev_close(&d);
+    free(host);
+    free(back);
 }
