@@ -64,11 +64,12 @@ typedef struct {
     char       run_id[17];       // checked against the checkpoint's
     const char *recipe;          // the resolved recipe text, stored in the checkpoint (NULL: none)
     bool       profile;          // time every node of the training model (printed at the end)
-    Comm      *comm;             // the ranks of a data-parallel run (NULL: a world of one). batch and
-                                 // eval_batch stay global: each rank takes its share of every batch
+    Comm      *comm;             // the ranks of a data-parallel run (NULL: a world of one). batch
+                                 // stays the whole batch: each rank takes its share of every batch
                                  // (loader.h's loader_slice), the gradients are summed over the ranks
                                  // (each rank's loss divided by the whole batch), the optimizer, clipping
-                                 // and EMA run identically everywhere, evaluation counts are summed;
+                                 // and EMA run identically everywhere; each rank evaluates its share of
+                                 // the test split in batches of eval_batch, the counts summed;
                                  // rank 0 alone writes the checkpoint and calls the hook
     int        micro;            // each step's batch (the rank's share) run as `micro` slices one after
                                  // another (loader_share's rule), their gradients summed: batch norm per
