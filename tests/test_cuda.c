@@ -107,6 +107,7 @@ Test(cuda, rmsprop_lamb_training_matches_ref, .timeout = 600)
 
 static int bcast_none(void *user, void *buf, size_t bytes) { return 0; } // one rank: nothing to send
 static bool all_yes(void *user, bool yes) { return yes; }
+static bool one_key(void *user, uint64_t key) { return true; } // one rank: nobody to share with
 
 // the GPU's collectives as one rank: NCCL's communicator of one, and its all-reduce leaves the
 // buffer as it was (the sum over one rank); where NCCL is not built or not loadable, it says so
@@ -119,7 +120,7 @@ Test(cuda, nccl_one_rank, .timeout = 120)
         dev_close(&d);
         cr_skip_test("built without nccl.h: no device collectives");
     }
-    DevCollHost h = {bcast_none, all_yes, NULL};
+    DevCollHost h = {bcast_none, all_yes, one_key, NULL};
     int rc = d.coll->open(&d, 0, 1, 1, &h);
     if (rc == ERR_ARG) {
         dev_close(&d);

@@ -77,6 +77,21 @@ PY
     [ $? -ne 0 ] && echo "$out" | grep -q "must be a multiple of 2" && [ ! -e "$tmp/odd"/*.h5 ] &&
         ok "batch 63 on 2 ranks: refused, no run file ($(echo "$out" | grep -o 'train.batch = 63.*' | head -1 | cut -c1-70))" ||
         fail "batch 63 on 2 ranks: refused" "$(echo "$out" | tail -3)"
+    # starting from weights (rank 0 reads them, the ranks get them by broadcast): the full run's checkpoint
+    local ck
+    ck=$(ls "$tmp"/full/*.safetensors)
+    mpirun -np 2 bin/repro train --recipe $recipe "${sets[@]}" --set train.epochs=1 --weights "$ck" --out "$tmp/ft" \
+        >"$tmp/ft.log" 2>&1 && grep -q "train: done" "$tmp/ft.log" &&
+        ok "2 ranks fine-tuning from a checkpoint (read by rank 0, broadcast): done" ||
+        fail "2 ranks fine-tuning from a checkpoint" "$(tail -3 "$tmp/ft.log")"
+    # a failure on one rank alone (rank 1 cannot read Fashion-MNIST) ends every rank, no hang
+    out=$(timeout 120 mpirun -np 2 bash -c '[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export FMNIST_DIR=/nonexistent; exec "$@"' \
+        _ bin/repro train --recipe $recipe --set data.train_limit=256 --set data.eval_limit=100 --set train.epochs=1 \
+        --out "$tmp/one" 2>&1)
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && echo "$out" | grep -q "rank 1 of 2 failed (above): ending every rank" &&
+        ok "rank 1 alone fails (no data): every rank ends, exit $rc, no hang" ||
+        fail "rank 1 alone fails: every rank ends" "rc $rc: $(echo "$out" | grep -v '^ ' | tail -4)"
     # GPU ranks: 2 on one GPU sum through host copies over MPI; on 2 GPUs through NCCL
     if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
         local gpus

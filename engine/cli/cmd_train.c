@@ -82,6 +82,10 @@ int cmd_train(int argc, char **argv, const char *prog)
     }
     RunOutcome o;
     rc = run_train(&c, recipe, &spec, &o);
+    if (comm.world > 1 && !strcmp(o.status, "failed")) { // maybe on this rank alone: end them all
+        log_error("train: rank %d of %d failed (above): ending every rank", comm.rank, comm.world);
+        comm_abort(&comm, 1);
+    }
     comm_free(&comm);
     return rc;
 }

@@ -42,15 +42,16 @@ extern const DevMem dev_host_mem; // host memory (ref, cpu): aligned_alloc, memc
 typedef struct {
     int  (*bcast)(void *user, void *buf, size_t bytes); // 0 or an error
     bool (*all)(void *user, bool yes);                   // yes on every rank (false on an error)
+    bool (*distinct)(void *user, uint64_t key);          // every rank's key differs from the others'
     void  *user;
 } DevCollHost;
 
 typedef struct {
     // joins the device communicator of `world` ranks (local_world of them on this host): every
-    // rank first says whether it can (its library loads; no more ranks on this host than devices,
-    // else they share a GPU), and only when all can is the id sent from rank 0 and the
-    // communicator made. 0; ERR_ARG when some rank cannot (all ranks then sum through host
-    // copies); ERR_DEVICE with one line
+    // rank first says whether it can (its library loads, and no other rank has its GPU: ranks
+    // sharing one cannot join), and only when all can is the id (or rank 0's failure) sent from
+    // rank 0 and the communicator made, its success agreed. 0; ERR_ARG when some rank cannot (all
+    // ranks then sum through host copies); ERR_DEVICE with one line (on every rank)
     int (*open)(Dev *d, int rank, int world, int local_world, const DevCollHost *h);
     int (*allreduce_sum)(Dev *d, float *buf, size_t n); // in place, device memory; 0 or ERR_DEVICE
 } DevColl;

@@ -131,6 +131,15 @@ static int allreduce_sum(void *buf, size_t n, size_t elem, MPI_Datatype t)
 }
 #endif
 
+_Noreturn void comm_abort(Comm *c, int code)
+{
+    fflush(stdout);
+#ifdef HAVE_MPI
+    if (c->kind == COMM_MPI) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+    exit(code);
+}
+
 int comm_allreduce_sum(Comm *c, float *buf, size_t n)
 {
     if (c->world == 1 || !n) return 0;

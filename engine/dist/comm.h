@@ -36,6 +36,10 @@ typedef struct {
 int  comm_init(Comm *c);
 // MPI_Finalize when comm_init started MPI (once, after every rank is done with the others)
 void comm_free(Comm *c);
+// a rank that fails alone (a file only it cannot read, a device error) would leave the others
+// waiting in a collective, and MPI_Finalize waits for them: this ends every rank of the job
+// (MPI_Abort with `code`; mpirun reports it). A world of one: exit(code)
+_Noreturn void comm_abort(Comm *c, int code);
 // buf[0..n) = the mean over the ranks of every rank's buf (float32 sum, then times 1/world)
 int  comm_allreduce_mean(Comm *c, float *buf, size_t n);
 // buf[0..n) = the sum over the ranks of every rank's buf (float32: gradients that each rank has

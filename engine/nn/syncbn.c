@@ -37,6 +37,8 @@ void syncbn_forward(const BnSync *s, BatchNorm op, float *y, float *mean, float 
     sum[C] = (double)m;
     reduce(s, sum, (size_t)C + 1);
     double count = sum[C];
+    CHECK(count > 1, "syncbn_forward: %.0f value per channel over all ranks: training batch norm needs more "
+          "(PyTorch refuses it too)", count);
     for (int c = 0; c < C; c++) sum[c] /= count; // the mean
 #pragma omp parallel
     {

@@ -255,6 +255,18 @@ static bool all_ranks(void *user, bool yes)
     double no = !yes;
     return comm_allreduce_sum_f64(user, &no, 1) == 0 && no == 0;
 }
+// whether every rank's key differs from the others' (each rank's key to all in turn: start-up only)
+static bool keys_distinct(void *user, uint64_t key)
+{
+    Comm *cm = user;
+    double same = 0;
+    for (int r = 0; r < cm->world; r++) {
+        uint64_t k = key;
+        if (comm_broadcast(cm, &k, sizeof k, r)) return false;
+        same += r != cm->rank && k == key;
+    }
+    return comm_allreduce_sum_f64(cm, &same, 1) == 0 && same == 0;
+}
 
 // a device whose memory MPI cannot take (cuda) sums the ranks' gradients with its own collectives
 // when it has them and every rank has a GPU of its own; else through host copies over MPI
@@ -262,7 +274,7 @@ static int open_dev_coll(Trainer *t)
 {
     const Comm *cm = t->comm;
     if (cm->world == 1 || !t->d.coll) return 0;
-    DevCollHost h = {bcast_root, all_ranks, t->comm};
+    DevCollHost h = {bcast_root, all_ranks, keys_distinct, t->comm};
     int rc = t->d.coll->open(&t->d, cm->rank, cm->world, cm->local_world, &h);
     if (rc == ERR_ARG) {
         if (cm->rank == 0)
@@ -365,8 +377,14 @@ static int check_split(Trainer *t)
         log_error("train: distillation runs in one process so far, not on %d ranks", world);
         return ERR_ARG;
     }
-    if (t->micro > 1 && (distill_on(&c->distill) || c->sync_bn)) {
-        log_error("train: micro-batches with %s", distill_on(&c->distill) ? "distillation" : "SyncBN");
+    if (t->micro > 1 && (distill_on(&c->distill) || c->sync_bn || (t->training && mixup_on(&c->aug.mix)))) {
+        // Mixup pairs over the loader's whole batch, which the slices would then cut
+        log_error("train: micro-batches with %s", distill_on(&c->distill) ? "distillation" : c->sync_bn ? "SyncBN"
+                                                                                          : "Mixup/CutMix");
+        return ERR_ARG;
+    }
+    if (c->sync_bn && !t->d.host) {
+        log_error("train: train.sync_bn runs on host memory (ref, cpu) so far, not on %s", t->d.name);
         return ERR_ARG;
     }
     if (t->test.n < world) {
@@ -490,9 +508,14 @@ static int open_trainer(Trainer **out, const TrainConfig *c, bool train, bool fo
     t->folded = folded;
     nets_plan(ns);
     if (c->profile && train) graph_profile(&ns->s.net[0].g, true);
+    // the start weights: from the seed, or read by rank 0 alone (the ranks' nodes need not see the
+    // file) and, like the seed's, sent from rank 0 to every rank
     if (!c->weights[0]) graph_init_params(&ns->s.net[0].g, c->seed);
-    else if ((rc = weights_load(&t->p, c->weights, ema, c->model, NULL))) goto fail;
-    if ((rc = broadcast_params(t))) goto fail; // rank 0's weights everywhere
+    else {
+        int lrc = t->comm->rank ? 0 : weights_load(&t->p, c->weights, ema, c->model, NULL);
+        if ((rc = comm_broadcast(t->comm, &lrc, sizeof lrc, 0)) || (rc = lrc)) goto fail;
+    }
+    if ((rc = broadcast_params(t))) goto fail;
     if (!train) {
         *out = t;
         return 0;

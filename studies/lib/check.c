@@ -167,8 +167,9 @@ static int registry_index(const char *name)
 
 int study_check_all(const char *published, const char *results, bool all, FILE *out)
 {
-    const char *papers[64]; // the rows no study reproduces, counted per paper (all: listed)
-    int per_paper[64], n_papers = 0;
+    enum { MAX_PAPERS = 256 };
+    const char *papers[MAX_PAPERS]; // the rows no study reproduces, counted per paper (all: listed)
+    int per_paper[MAX_PAPERS], n_papers = 0, other_papers = 0;
     PubParse p;
     if (read_published(published, &p)) return 2;
     Stored st = {.results = results};
@@ -188,8 +189,9 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
                         r->f[3], r->published, "-", "", "", r->f[6], r->f[7]);
             int k = 0;
             while (k < n_papers && strcmp(papers[k], r->f[6])) k++;
-            if (k == n_papers && n_papers < 64) papers[n_papers] = r->f[6], per_paper[n_papers++] = 0;
+            if (k == n_papers && n_papers < MAX_PAPERS) papers[n_papers] = r->f[6], per_paper[n_papers++] = 0;
             if (k < n_papers) per_paper[k]++;
+            else other_papers++;
             uncovered++;
             continue;
         }
@@ -229,13 +231,17 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
                     tier_name((TierId)lt));
             shown = true;
         }
-        if (!shown)
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6.2f  not run\n", r->f[0], r->f[1], r->f[2],
-                    r->f[3], r->published, "-", "", isnan(r->tolerance) ? 0.0 : r->tolerance);
+        if (!shown) {
+            char tol[16] = "-"; // shown, not judged
+            if (!isnan(r->tolerance)) snprintf(tol, sizeof tol, "%.2f", r->tolerance);
+            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  not run\n", r->f[0], r->f[1], r->f[2],
+                    r->f[3], r->published, "-", "", tol);
+        }
     }
     if (uncovered && !all) {
         fprintf(out, "  no study reproduces %d rows (repro check --all lists them):", uncovered);
         for (int k = 0; k < n_papers; k++) fprintf(out, "%s %s (%d)", k ? ";" : "", papers[k], per_paper[k]);
+        if (other_papers) fprintf(out, "; other papers (%d)", other_papers);
         fprintf(out, "\n");
     }
     fprintf(out, "%d published numbers, %d reproduced at their tier, %d outside tolerance, %d that no study "

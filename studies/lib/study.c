@@ -278,7 +278,9 @@ static int exec_ranks(const Opts *o, int index, int threads)
     snprintf(seeds, sizeof seeds, "%d", o->seeds);
     const char *argv[24 + 2 * STUDY_MAX_SETS];
     int n = 0;
-    argv[n++] = "mpirun", argv[n++] = "-np", argv[n++] = np, argv[n++] = "-x", argv[n++] = omp;
+    // --bind-to none: Open MPI binds each rank to one core by default, where its threads would queue
+    argv[n++] = "mpirun", argv[n++] = "-np", argv[n++] = np, argv[n++] = "--bind-to", argv[n++] = "none";
+    argv[n++] = "-x", argv[n++] = omp;
     argv[n++] = exe, argv[n++] = "--tier", argv[n++] = tier_names[o->tier], argv[n++] = "--out", argv[n++] = o->dir;
     if (o->only) argv[n++] = "--only", argv[n++] = o->only;
     if (o->seeds) argv[n++] = "--seeds", argv[n++] = seeds;
@@ -308,6 +310,11 @@ static int child_run(const Opts *o, Run *r, int threads)
     fflush(stdout);
     int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
     fflush(stdout);
+    if (comm.world > 1 && !strcmp(out.status, "failed")) { // maybe on this rank alone: end them all
+        log_error("study %s: run %s failed on rank %d of %d (above): ending every rank", o->d->name, r->name,
+                  comm.rank, comm.world);
+        comm_abort(&comm, 1);
+    }
     r->c.comm = NULL;
     comm_free(&comm);
     return rc;

@@ -8,7 +8,8 @@
  * (dlopen), so the cuda backend still loads where NCCL is missing: such a run is told so and sums
  * through host copies. Without nccl.h at build time cuda_coll is NULL.
  */
-#include <dlfcn.h> // dlopen: libnccl.so.2 on first use
+#include <dlfcn.h>  // dlopen: libnccl.so.2 on first use
+#include <unistd.h> // gethostname: the GPU's key
 
 #include "cuda.h"
 
@@ -49,20 +50,42 @@ static int nccl_failed(const char *call, ncclResult_t r)
     return ERR_DEVICE;
 }
 
+// this rank's GPU, as a key every rank can compare: the host and the device's PCI bus id (two ranks
+// with the same key share a GPU, whatever CUDA_VISIBLE_DEVICES shows each of them)
+static uint64_t gpu_key(void)
+{
+    char bus[64] = "?", host[256] = "?";
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetPCIBusId(bus, sizeof bus, dev) != cudaSuccess)
+        cudaGetLastError();
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    uint64_t k = 0xcbf29ce484222325ull; // FNV-1a over "host/bus"
+    for (const char *p = host; *p; p++) k = (k ^ (uint8_t)*p) * 0x100000001b3ull;
+    k = (k ^ '/') * 0x100000001b3ull;
+    for (const char *p = bus; *p; p++) k = (k ^ (uint8_t)*p) * 0x100000001b3ull;
+    return k;
+}
+
 static int nccl_open(Dev *d, int rank, int world, int local_world, const DevCollHost *h)
 {
     CudaCtx *c = cuda_ctx(d);
-    int n = 0;
-    bool can = nccl_load() == 0 && cudaGetDeviceCount(&n) == cudaSuccess && n >= local_world; // else shared GPUs
-    cudaGetLastError();
-    if (!h->all(h->user, can)) return ERR_ARG; // some rank cannot: every rank goes through host copies
-    ncclUniqueId id;
-    ncclResult_t r;
-    if (rank == 0 && (r = nc.get_unique_id(&id)) != ncclSuccess) return nccl_failed("ncclGetUniqueId", r);
-    int rc = h->bcast(h->user, &id, sizeof id);
+    // every rank, whatever it finds, reaches the same collectives in the same order, and all take
+    // the same path: NCCL when every rank has the library and a GPU no other rank has
+    bool loaded = nccl_load() == 0, distinct = h->distinct(h->user, gpu_key());
+    if (!h->all(h->user, loaded && distinct)) return ERR_ARG; // every rank goes through host copies
+    struct { ncclResult_t r; ncclUniqueId id; } got = {ncclSuccess, {}};
+    if (rank == 0) got.r = nc.get_unique_id(&got.id);
+    int rc = h->bcast(h->user, &got, sizeof got); // the id, or rank 0's failure, to every rank
     if (rc) return rc;
-    ncclComm_t comm;
-    if ((r = nc.init_rank(&comm, world, id, rank)) != ncclSuccess) return nccl_failed("ncclCommInitRank", r);
+    if (got.r != ncclSuccess) return nccl_failed("ncclGetUniqueId (rank 0)", got.r);
+    ncclComm_t comm = NULL;
+    ncclResult_t r = nc.init_rank(&comm, world, got.id, rank);
+    bool ok = h->all(h->user, r == ncclSuccess); // a rank whose init failed fails them all
+    if (!ok) {
+        if (r == ncclSuccess) nc.destroy(comm);
+        return r != ncclSuccess ? nccl_failed("ncclCommInitRank", r) : ERR_DEVICE;
+    }
     c->nccl = comm;
     return 0;
 }
