@@ -88,9 +88,7 @@ double max_rel_err(const float *got, const float *want, size_t n)
 
 uint64_t fixture_fnv1a(const char *s)
 {
-    uint64_t h = 0xCBF29CE484222325ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
-    return h;
+    return fnv1a(s, strlen(s), FNV_SEED);
 }
 
 // the four draws of Philox block j>>2 of stream (key, hi) at once: rng_uniform(key, hi, j..j+3)

@@ -39,21 +39,15 @@ static void check(int ok, const char *what)
     else if (comm.rank == 0) printf("ok    %d ranks: %s\n", comm.world, what);
 }
 
-static uint64_t hash(const void *p, size_t n, uint64_t h) // FNV-1a
-{
-    for (size_t i = 0; i < n; i++) h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
-    return h;
-}
-
 // a hash of every role but the gradients; buffers: include the BN running statistics
 static uint64_t state_hash(Params *p, bool buffers)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = FNV_SEED;
     for (int role = 0; role < ROLE_SLOT0 + 4; role++) {
         if (role == ROLE_GRAD || !p->buf[role]) continue;
         float *b = params_pull(p, role);
         for (int i = 0; i < p->count; i++)
-            if (buffers || !p->info[i].buffer) h = hash(b + p->info[i].offset, p->info[i].numel * sizeof(float), h);
+            if (buffers || !p->info[i].buffer) h = fnv1a(b + p->info[i].offset, p->info[i].numel * sizeof(float), h);
     }
     return h;
 }

@@ -1,10 +1,8 @@
 /* engine/cli/cmd_train.c — `repro train` and `repro eval`: a recipe's run, and weights scored on a
  * recipe's test split.
  */
-#include <errno.h>  // errno
-#include <omp.h>    // omp_get_max_threads: each rank's threads
-#include <stdio.h>  // printf, freopen
-#include <string.h> // strcmp, strerror
+#include <stdio.h>  // printf
+#include <string.h> // strcmp
 
 #include "cli.h"
 #include "io/weights.h" // weights_recipe: eval scores a checkpoint with its run's recipe
@@ -69,25 +67,8 @@ int cmd_train(int argc, char **argv, const char *prog)
     if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
     RunSpec spec = {.dir = dir, .study = study, .tier = "adhoc", .label = "",
                     .mode = force ? RUN_FORCE : resume ? RUN_RESUME : RUN_NEW};
-    // started by mpirun or srun: one rank of a data-parallel run (train.h); rank 0 speaks for all
-    Comm comm;
-    if (comm_init(&comm)) return 1;
-    if (comm.world > 1) {
-        if (comm.rank == 0)
-            printf("train: data-parallel over %d ranks (%s), %d threads each; train.batch %d = %d per rank\n",
-                   comm.world, comm.desc, omp_get_max_threads(), c.batch, c.batch / comm.world);
-        else if (!freopen("/dev/null", "w", stdout))
-            log_error("train: rank %d: cannot silence its output (%s)", comm.rank, strerror(errno));
-        c.comm = &comm;
-    }
-    RunOutcome o;
-    rc = run_train(&c, recipe, &spec, &o);
-    if (comm.world > 1 && !strcmp(o.status, "failed")) { // maybe on this rank alone: end them all
-        log_error("train: rank %d of %d failed (above): ending every rank", comm.rank, comm.world);
-        comm_abort(&comm, 1);
-    }
-    comm_free(&comm);
-    return rc;
+    RunOutcome o; // under mpirun or srun: one rank of a data-parallel run
+    return run_train_ranks(&c, recipe, &spec, &o);
 }
 
 // ---------------------------------------------------------------------------------------------

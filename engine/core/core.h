@@ -70,6 +70,14 @@ double time_now(void);
 typedef struct { int n, h, w, c; } Shape4;
 
 static inline size_t shape_numel(Shape4 s) { return (size_t)s.n * s.h * s.w * s.c; }
+
+// 64-bit FNV-1a of n bytes, continuing from h (FNV_SEED to start): run ids, keys, state hashes
+#define FNV_SEED 0xcbf29ce484222325ull
+static inline uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
+    return h;
+}
 // "(n,h,w,c)" into buf; returns buf so it can sit inside a printf argument list
 const char *shape_str(Shape4 s, char buf[64]);
 #define SHAPE_STR(s) shape_str((s), (char[64]){0})

@@ -746,8 +746,7 @@ char *recipe_text(const TrainConfig *c) { return keys_text(c, false); }
 void recipe_run_id(const TrainConfig *c, char out[17])
 {
     char *text = keys_text(c, true);
-    uint64_t h = 0xcbf29ce484222325ull; // FNV-1a, 64 bits
-    for (const char *p = text; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    uint64_t h = fnv1a(text, strlen(text), FNV_SEED);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
     free(text);
 }

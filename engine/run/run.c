@@ -195,3 +195,30 @@ int run_train(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *
     free(text);
     return rc;
 }
+
+int run_train_ranks(TrainConfig *c, const char *source, const RunSpec *s, RunOutcome *o)
+{
+    Comm comm;
+    if (comm_init(&comm)) {
+        memset(o, 0, sizeof *o);
+        snprintf(o->status, sizeof o->status, "failed");
+        return 1;
+    }
+    if (comm.world > 1) {
+        if (comm.rank == 0)
+            printf("train: data-parallel over %d ranks (%s), %d threads each; train.batch %d = %d per rank\n",
+                   comm.world, comm.desc, omp_get_max_threads(), c->batch, c->batch / comm.world);
+        else if (!freopen("/dev/null", "w", stdout))
+            log_error("train: rank %d: cannot silence its output (%s)", comm.rank, strerror(errno));
+        c->comm = &comm;
+    }
+    int rc = run_train(c, source, s, o);
+    fflush(stdout);
+    if (comm.world > 1 && !strcmp(o->status, "failed")) { // maybe on this rank alone: end them all
+        log_error("train: rank %d of %d failed (above): ending every rank", comm.rank, comm.world);
+        comm_abort(&comm, 1);
+    }
+    c->comm = NULL;
+    comm_free(&comm);
+    return rc;
+}

@@ -43,6 +43,11 @@ typedef struct {
 // names the recipe for the printout. 0 when the run is done (now or before), 1 otherwise (the
 // cause printed)
 int  run_train(TrainConfig *c, const char *source, const RunSpec *spec, RunOutcome *out);
+// run_train as one rank of the job this process was started in (dist/comm.h: a world of one when
+// started plainly): under mpirun or srun the ranks train c data-parallel (train.h), rank 0 speaks
+// (the others' stdout is silenced) and writes; a run that fails on some rank ends every rank
+// (comm_abort), since the others would wait in a collective. The same returns as run_train
+int  run_train_ranks(TrainConfig *c, const char *source, const RunSpec *spec, RunOutcome *out);
 // mkdir -p; 0 or ERR_IO with one line naming the folder
 int  run_make_dirs(const char *dir);
 // the revision this program was built from ("abc123def456", "+dirty" when built from a tree

@@ -684,28 +684,16 @@ int trainer_reduce_bn(Trainer *t)
 {
     Params *p = &t->p;
     if (t->comm->world == 1 || t->c.sync_bn) return 0; // one rank; SyncBN's are the same everywhere
-    size_t n = 0;
-    for (int i = 0; i < p->count; i++) n += p->info[i].buffer ? p->info[i].numel : 0;
-    if (!n) return 0;
-    float *v = xmalloc(n * sizeof *v);
     int rc = 0;
-    for (int role = ROLE_W; role <= ROLE_EMA && !rc; role++) {
+    for (int role = ROLE_W; role <= ROLE_EMA && !rc; role++) { // once an epoch: an all-reduce per entry
         if (role == ROLE_GRAD || !p->buf[role]) continue;
         float *h = params_pull(p, role);
-        size_t k = 0;
-        for (int i = 0; i < p->count; i++)
-            if (p->info[i].buffer) memcpy(v + k, h + p->info[i].offset, p->info[i].numel * sizeof *v), k += p->info[i].numel;
-        if ((rc = comm_allreduce_mean(t->comm, v, n))) break;
-        k = 0;
-        for (int i = 0; i < p->count; i++)
-            if (p->info[i].buffer) memcpy(h + p->info[i].offset, v + k, p->info[i].numel * sizeof *v), k += p->info[i].numel;
+        for (int i = 0; i < p->count && !rc; i++)
+            if (p->info[i].buffer) rc = comm_allreduce_mean(t->comm, h + p->info[i].offset, p->info[i].numel);
         params_push(p, role);
     }
-    free(v);
     return rc;
 }
-
-const Comm *trainer_comm(const Trainer *t) { return t->comm; }
 
 void trainer_profile(Trainer *t, bool on) { graph_profile(&t->ns.s.net[0].g, on); }
 

@@ -151,8 +151,6 @@ bool trainer_has_folded(const Trainer *t);
 // the ranks, timm's distribute_bn(reduce); train_run calls it at every epoch end, before the
 // evaluation. Nothing to do in a world of one or with SyncBN. 0 or the all-reduce's ERR_*
 int  trainer_reduce_bn(Trainer *t);
-// the ranks the trainer runs on (its config's, or a world of one)
-const Comm *trainer_comm(const Trainer *t);
 // the trained model's parameter table (on the trainer's device: read it through params_pull)
 Params *trainer_params(Trainer *t);
 // (re)starts or stops timing every node of the training model; prints the table

@@ -299,24 +299,14 @@ static int child_run(const Opts *o, Run *r, int threads)
 {
     omp_set_num_threads(threads);
     if (redirect_output(o, r)) return 1;
-    // one rank of a data-parallel run (exec_ranks started this program under mpirun)
-    Comm comm;
-    if (comm_init(&comm)) return 1;
-    if (comm.world > 1) r->c.comm = &comm;
     RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
                     .label = r->label, .mode = o->force ? RUN_FORCE : RUN_CONTINUE,
                     .quiet = true}; // the run file holds the recipe
     RunOutcome out;
     fflush(stdout);
-    int rc = run_train(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
+    // under exec_ranks' mpirun: one rank of a data-parallel run
+    int rc = run_train_ranks(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
     fflush(stdout);
-    if (comm.world > 1 && !strcmp(out.status, "failed")) { // maybe on this rank alone: end them all
-        log_error("study %s: run %s failed on rank %d of %d (above): ending every rank", o->d->name, r->name,
-                  comm.rank, comm.world);
-        comm_abort(&comm, 1);
-    }
-    r->c.comm = NULL;
-    comm_free(&comm);
     return rc;
 }
 

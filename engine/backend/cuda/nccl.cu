@@ -9,6 +9,7 @@
  * through host copies. Without nccl.h at build time cuda_coll is NULL.
  */
 #include <dlfcn.h>  // dlopen: libnccl.so.2 on first use
+#include <string.h> // strlen
 #include <unistd.h> // gethostname: the GPU's key
 
 #include "cuda.h"
@@ -60,11 +61,7 @@ static uint64_t gpu_key(void)
         cudaGetLastError();
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
-    uint64_t k = 0xcbf29ce484222325ull; // FNV-1a over "host/bus"
-    for (const char *p = host; *p; p++) k = (k ^ (uint8_t)*p) * 0x100000001b3ull;
-    k = (k ^ '/') * 0x100000001b3ull;
-    for (const char *p = bus; *p; p++) k = (k ^ (uint8_t)*p) * 0x100000001b3ull;
-    return k;
+    return fnv1a(bus, strlen(bus), fnv1a("/", 1, fnv1a(host, strlen(host), FNV_SEED)));
 }
 
 static int nccl_open(Dev *d, int rank, int world, int local_world, const DevCollHost *h)
