@@ -261,6 +261,43 @@ scripts/plots.sh --help >"$TMP/o" 2>&1 && grep -q usage "$TMP/o" && ok "scripts/
 scripts/plots.sh >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "scripts/plots.sh without arguments: usage, exit 2" || fail "scripts/plots.sh without arguments" "exit $rc"
 
+# ---- the same bits at any thread count: a run at 1 and at 2 OpenMP threads, and a run killed at
+# 1 thread then resumed at 2, end with the same tensors (weights, optimizer state, BN statistics)
+# and the same per-epoch numbers; ResNet-20 (own Winograd, oneDNN's strided convolutions) and
+# MobileNetV3 (GEMM 1x1s, depthwise, squeeze-excitation, hard-swish)
+same_run() { # run file A, run file B: prints what differs (nothing when the same)
+    $PY - "$1" "$2" <<'PYEOF'
+import h5py, json, struct, sys
+import numpy as np
+def tensors(p):
+    b = open(p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]] for k, v in h.items()
+            if k != '__metadata__' and not k.startswith('log.')}  # log.*: times; /epochs below
+a, b = (tensors(p[:-3] + '.safetensors') for p in sys.argv[1:3])
+bad = sorted(set(a) ^ set(b)) + [k for k in a if k in b and a[k] != b[k]]
+with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
+    e, h = f['epochs'][()], g['epochs'][()]
+    bad += ['epochs/' + k for k in ('train_loss', 'train_top1', 'eval_loss', 'eval_top1') if not np.array_equal(e[k], h[k])]
+print(' '.join(bad[:5]) + (' (+%d more)' % (len(bad) - 5) if len(bad) > 5 else ''))
+PYEOF
+}
+for m in resnet20 mobilenetv3_large_100; do
+    th=(--set model.name=$m --set data.train_limit=384 --set data.eval_limit=100 --set train.eval_batch=100
+        --set train.batch=32 --set train.epochs=2 --set model.res=32)
+    OMP_NUM_THREADS=1 "$REPRO" train --recipe $RECIPE --out "$TMP/th1_$m" "${th[@]}" >"$TMP/o" 2>&1 &&
+    OMP_NUM_THREADS=2 "$REPRO" train --recipe $RECIPE --out "$TMP/th2_$m" "${th[@]}" >>"$TMP/o" 2>&1 ||
+        { fail "$m at 1 and 2 threads" "$(tail -3 "$TMP/o")"; continue; }
+    (OMP_NUM_THREADS=1 REPRO_KILL_AT_STEP=17 "$REPRO" train --recipe $RECIPE --out "$TMP/thk_$m" "${th[@]}" >"$TMP/o" 2>&1; true) 2>/dev/null
+    OMP_NUM_THREADS=2 "$REPRO" train --recipe $RECIPE --out "$TMP/thk_$m" "${th[@]}" --resume >>"$TMP/o" 2>&1 ||
+        { fail "$m killed at 1 thread, resumed at 2" "$(tail -3 "$TMP/o")"; continue; }
+    r1=$(ls "$TMP/th1_$m"/*.h5) r2=$(ls "$TMP/th2_$m"/*.h5) rk=$(ls "$TMP/thk_$m"/*.h5)
+    d=$(same_run "$r1" "$r2")
+    [ -z "$d" ] && ok "$m: the same tensors and epochs at 1 and at 2 threads" || fail "$m at 1 and 2 threads" "differ: $d"
+    d=$(same_run "$r1" "$rk")
+    [ -z "$d" ] && ok "$m: killed at 1 thread and resumed at 2, the same as unbroken" ||
+        fail "$m killed at 1 thread, resumed at 2" "differ: $d"
+done
+
 # ---- the committed figures, redrawn from the committed results, are the same bytes
 if command -v gnuplot >/dev/null; then
     for s in $(ls studies | sed -n 's/\.c$//p'); do

@@ -8,6 +8,8 @@
  *      forward outputs pre-filled with NaN (all must be overwritten), gradients pre-filled with
  *      random values of the gradient's own scale (after - before must equal R: backward
  *      accumulates), and guard regions around every buffer (they must survive). Error = max|got - R| / max|R| per tensor.
+ *   3c. "cpu threads": cpu's default version run at 1 and at 3 OpenMP threads (a fresh Dev each)
+ *      gives the same bits in every output: its sums are cut into fixed chunks, never by thread.
  *   4. "fd": ref's gradients against central differences of L = sum(dy * y), skipping points
  *      where the one-sided slopes disagree (a kink: relu at 0, a max-pool switch).
  *   5. wrong calls (groups, shapes, missing ops, bad arguments) must stop with one message that
@@ -16,6 +18,7 @@
  * Usage: test_ops [FILTER]   (FILTER: substring of case names)
  */
 #include <math.h>     // fabs, isfinite
+#include <omp.h>      // omp_set_num_threads
 #include <stdarg.h>   // va_list
 #include <stdio.h>    // printf, fopen
 #include <string.h>   // memcpy, strstr
@@ -174,6 +177,41 @@ static double compare(const Spec *s, const HostSet *got, const HostSet *pre, con
     return worst;
 }
 
+// runs the case on a fresh Dev like `like` (same kind, variant, precision) at `threads` OpenMP
+// threads, then restores the thread count
+static const char *threads_run(const OpCase *c, const Spec *s, const Dev *like, int threads,
+                               const HostSet *in, HostSet *out, char *why, size_t why_n)
+{
+    int was = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    Dev d;
+    const char *err = NULL;
+    if (dev_open(&d, "cpu") != 0) err = "cannot open a second cpu Dev";
+    else {
+        d.variant = like->variant;
+        d.prec = like->prec;
+        err = run_case(c, s, &d, in, out, 0, why, why_n);
+        dev_close(&d);
+    }
+    omp_set_num_threads(was);
+    return err;
+}
+
+// NULL when every output of a and b has the same bits, else "NAME[i] A vs B" into msg
+static const char *first_bit_diff(const Spec *s, const HostSet *a, const HostSet *b, char *msg, size_t msg_n)
+{
+    for (int i = 0; i < s->count; i++) {
+        if (!s->t[i].n || !compared(s->t[i].role)) continue;
+        for (size_t j = 0; j < s->t[i].n; j++)
+            if (memcmp(&a->h[i][j], &b->h[i][j], 4)) {
+                snprintf(msg, msg_n, "%s[%zu] %.9g at 1 thread, %.9g at 3", s->t[i].name, j,
+                         a->h[i][j], b->h[i][j]);
+                return msg;
+            }
+    }
+    return NULL;
+}
+
 // ---------------------------------------------------------------------------------------------
 // central differences on ref
 
@@ -325,6 +363,24 @@ static void test_case(const OpCase *c, int ci, Backend *bk, int nb, const Fixtur
             row(e <= tol ? "ok" : "FAIL", c->name, name, "%s(tol %.0e)", msg, tol);
         }
         hostset_free(&pre_set);
+    }
+    // 3c. cpu's default version: the same bits at 1 and 3 OpenMP threads, each on a fresh Dev
+    // (primitives are made for the thread count at hand). Not cpu-alt: oneDNN's batch norm sums
+    // by thread.
+    for (int b = 0; b < nb; b++) {
+        if (!bk[b].present || strcmp(bk[b].name, "cpu") != 0) continue;
+        HostSet t1 = hostset_new(&s), t3 = hostset_new(&s);
+        const char *e1 = threads_run(c, &s, &bk[b].dev, 1, &pre, &t1, why, sizeof why);
+        const char *e3 = e1 ? NULL : threads_run(c, &s, &bk[b].dev, 3, &pre, &t3, why, sizeof why);
+        char name[32];
+        snprintf(name, sizeof name, "%s threads", bk[b].name);
+        if (e1 || e3) row("FAIL", c->name, name, "%s", e1 ? e1 : e3);
+        else {
+            const char *diff = first_bit_diff(&s, &t1, &t3, msg, sizeof msg);
+            row(diff ? "FAIL" : "ok", c->name, name, "%s", diff ? diff : "1 and 3 threads: same bits");
+        }
+        hostset_free(&t1);
+        hostset_free(&t3);
     }
     // 4. the reference against central differences
     if (c->fd) check_fd(c, &s, &bk[0].dev, &in, &r);

@@ -357,7 +357,7 @@ static void forward_dnnl(Dev *d, BatchNorm op, float *y, float *mean, float *rst
 }
 
 // the statistics are constants (eval mode): dx += dy*gamma*rstd, dgamma += sum dy*xhat, dbeta += sum dy
-static void backward_frozen(BatchNorm op, float *dx, float *dgamma, float *dbeta, const float *dy,
+static void backward_frozen(Dev *d, BatchNorm op, float *dx, float *dgamma, float *dbeta, const float *dy,
                             const float *x, const float *gamma, const float *mean, const float *rstd,
                             bool w)
 {
@@ -370,12 +370,25 @@ static void backward_frozen(BatchNorm op, float *dx, float *dgamma, float *dbeta
                 dx[i * c + k] = (w ? 0.0f : dx[i * c + k]) + dy[i * c + k] * gamma[k] * rstd[k];
     }
     if (!dgamma && !dbeta) return;
+    // per fixed chunk of rows (any thread), the chunks' sums added in chunk order
+    size_t n_chunks = (m + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    double *part = (double *)cpu_scratch(d, 4, 2 * (2 * (size_t)c * n_chunks)); // two floats a double
+#pragma omp parallel for schedule(static) if (n_chunks > 1)
+    for (size_t ch = 0; ch < n_chunks; ch++) {
+        double *pg = part + 2 * (size_t)c * ch, *pb = pg + c;
+        for (int k = 0; k < c; k++) pg[k] = pb[k] = 0;
+        size_t end = (ch + 1) * CHUNK_ROWS < m ? (ch + 1) * CHUNK_ROWS : m;
+        for (size_t i = ch * CHUNK_ROWS; i < end; i++)
+            for (int k = 0; k < c; k++) {
+                pg[k] += (double)dy[i * c + k] * (x[i * c + k] - mean[k]) * rstd[k];
+                pb[k] += dy[i * c + k];
+            }
+    }
     for (int k = 0; k < c; k++) {
         double sg = 0, sb = 0;
-#pragma omp parallel for reduction(+ : sg, sb) schedule(static)
-        for (size_t i = 0; i < m; i++) {
-            sg += (double)dy[i * c + k] * (x[i * c + k] - mean[k]) * rstd[k];
-            sb += dy[i * c + k];
+        for (size_t ch = 0; ch < n_chunks; ch++) {
+            sg += part[2 * (size_t)c * ch + k];
+            sb += part[2 * (size_t)c * ch + c + k];
         }
         if (dgamma) dgamma[k] += (float)sg;
         if (dbeta) dbeta[k] += (float)sb;
@@ -471,6 +484,6 @@ void cpu_batchnorm_backward(Dev *d, BatchNorm op, float *dx, float *dgamma, floa
         return;
     }
     const float *dz = through_act(d, op, dy, x, gamma, beta, mean, rstd);
-    if (!op.train) backward_frozen(op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd, w);
+    if (!op.train) backward_frozen(d, op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd, w);
     else backward_dnnl(d, op, dx, dgamma, dbeta, dz, x, gamma, mean, rstd, w);
 }

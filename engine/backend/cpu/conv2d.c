@@ -30,14 +30,22 @@
  *     Its rounding differs from direct convolution's by ~1e-6 relative (the op test's rows).
  *   1 direct convolution on NHWC everywhere (brgconv / jit kernels): what PyTorch runs.
  * The choice is a fixed rule, never timed at run time: the same description always takes the
- * same kernels, so training stays bitwise reproducible.
+ * same kernels, so training stays bitwise reproducible. Every oneDNN convolution primitive runs
+ * once per fixed chunk of the batch, made for one thread (cpu.h, batch chunks), and backward
+ * weights adds the chunks' gradients in chunk order; the GEMMs are cut into fixed blocks
+ * (cpu_sgemm): the same bits at any thread count (test_ops' "cpu threads" rows). Measured against
+ * the per-thread version before it (ResNet-50 at 128 px, batch 32, 2 threads, a training step's
+ * convolutions): 1109 -> 1224 ms with at least 1024 output pixels a chunk, where 8 chunks of 4
+ * images had cost 1396 (oneDNN's Winograd transforms the kernel once per chunk: 4x4x512 maps
+ * 8 -> 34 ms forward); ResNet-20 and the compact models' steps did not change beyond the noise.
  */
-#include <stdio.h> // fprintf
+#include <stdio.h>  // fprintf
+#include <string.h> // memset
 
 #include "vmath.h" // the 1x1 GEMM's epilogue: act_v, ldn, stn
 
 // scratch slots of this file (cpu.h): results to add, and blocked copies of activations
-enum { S_DX = 0, S_DW = 1, S_DB = 2, S_XB = 4, S_YB = 5, S_DXB = 6 };
+enum { S_DX = 0, S_DW = 1, S_DB = 2, S_XB = 4, S_YB = 5, S_DXB = 6, S_PART = 7 };
 
 // oneDNN's view of our weights: (OC, C/G, KH, KW) logical dims in memory order (OC, KH, KW, C/G)
 static dnnl_memory_desc_t weights_md(Conv2d o, bool any)
@@ -82,17 +90,58 @@ static dnnl_memory_desc_t act_md(Shape4 s, bool blocked)
     return md;
 }
 
-static dnnl_convolution_desc_t fwd_desc(Conv2d o, dnnl_alg_kind_t alg)
+enum { PASS_FWD, PASS_BWD_D, PASS_BWD_W };
+
+// the pass's descriptor for chunks of cnt images (cpu.h: batch chunks); wm: the weights' layout
+// (NULL: any, the kernel's choice)
+static dnnl_convolution_desc_t pass_desc(Conv2d o, int pass, dnnl_alg_kind_t alg, int cnt,
+                                         const dnnl_memory_desc_t *wm)
 {
+    o.x.n = cnt;
     dnnl_convolution_desc_t cd;
     Geometry g = geometry(o);
     bool blk = alg == dnnl_convolution_winograd;
-    dnnl_memory_desc_t x = act_md(o.x, blk), y = act_md(conv2d_out(o), blk), w = weights_md(o, true);
+    dnnl_memory_desc_t x = act_md(o.x, blk), y = act_md(conv2d_out(o), blk), w = wm ? *wm : weights_md(o, true);
     dnnl_memory_desc_t b = cpu_md_1d(o.oc);
-    DNNL_CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, alg, &x, &w,
-        o.bias ? &b : NULL, &y, g.strides, g.dil, g.pad_l, g.pad_r));
+    if (pass == PASS_FWD)
+        DNNL_CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, alg, &x, &w,
+            o.bias ? &b : NULL, &y, g.strides, g.dil, g.pad_l, g.pad_r));
+    else if (pass == PASS_BWD_D)
+        DNNL_CHECK(dnnl_dilated_convolution_backward_data_desc_init(&cd, alg, &x, &w, &y, g.strides,
+            g.dil, g.pad_l, g.pad_r));
+    else
+        DNNL_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(&cd, alg, &x, &w,
+            o.bias ? &b : NULL, &y, g.strides, g.dil, g.pad_l, g.pad_r));
     return cd;
 }
+
+// the pass's primitives for the batch chunks of o.x.n images: 0 (ceil(n/k) images) and, when
+// the chunks differ, CPU_P_SMALL (floor(n/k)) on the weights layout 0 chose; false (nothing
+// left) when oneDNN has no such kernel
+static bool chunked_create(Dev *d, CpuPrim *p, Conv2d o, int pass, dnnl_alg_kind_t alg,
+                           const_dnnl_primitive_attr_t attr)
+{
+    Shape4 ys = conv2d_out(o);
+    int n = o.x.n, k = p->chunks = cpu_n_chunks(n, (long)ys.h * ys.w), big = (n + k - 1) / k, small = n / k;
+    for (int i = 0; i < 2; i++) {
+        int cnt = i ? small : big, slot = i ? CPU_P_SMALL : 0;
+        if (i && small == big) break;
+        dnnl_memory_desc_t w;
+        if (i) w = *dnnl_primitive_desc_query_md(p->pd[0], pass == PASS_BWD_W ? dnnl_query_diff_weights_md
+                                                                             : dnnl_query_weights_md, 0);
+        dnnl_convolution_desc_t cd = pass_desc(o, pass, alg, cnt, i ? &w : NULL);
+        dnnl_convolution_desc_t hd = pass_desc(o, PASS_FWD, alg, cnt, i ? &w : NULL);
+        if (cpu_prim_create_serial(d, p, slot, &cd, attr, pass == PASS_FWD ? NULL : &hd) != dnnl_success) {
+            CHECK(!i, "conv2d on cpu: oneDNN took chunks of %d images but not of %d", big, small);
+            return false;
+        }
+    }
+    return true;
+}
+
+// bytes of one image of an activation in the kernels' layout (NHWC, or 16-channel blocks of
+// channels that are a multiple of 16: the same count)
+static size_t image_bytes(Shape4 s) { return (size_t)s.h * s.w * s.c * sizeof(float); }
 
 // memories: 0 user weights (ours), 1 op weights (blocked, private) or the same as 0
 static void weights_reorder(Dev *d, CpuPrim *p, int prim, Conv2d o, dnnl_query_t which, bool to_op)
@@ -153,15 +202,6 @@ static const float *blocked_in(Dev *d, CpuPrim *p, int i, int m, Shape4 s, const
 
 // ---------------------------------------------------------------------------------------------
 
-static dnnl_status_t try_create(CpuPrim *p, int i, const void *desc, const_dnnl_primitive_attr_t attr,
-                                dnnl_engine_t e, const_dnnl_primitive_desc_t hint)
-{
-    dnnl_status_t s = dnnl_primitive_desc_create(&p->pd[i], desc, attr, e, hint);
-    if (s == dnnl_success) s = dnnl_primitive_create(&p->prim[i], p->pd[i]);
-    if (s != dnnl_success && p->pd[i]) { dnnl_primitive_desc_destroy(p->pd[i]); p->pd[i] = NULL; }
-    return s;
-}
-
 // the Winograd version refused (a CPU without AVX-512, a shape its kernels do not take): said
 // once per context, and the entry runs direct convolution instead
 static void refused(Dev *d, CpuPrim *p, Conv2d o)
@@ -198,10 +238,10 @@ static inline __attribute__((always_inline)) void gemm_epilogue(float *y, const 
         }
 }
 
-static void gemm_forward(Conv2d o, float *y, const float *x, const float *w, const float *b)
+static void gemm_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, const float *b)
 {
     long m = (long)o.x.n * o.x.h * o.x.w;
-    DNNL_CHECK(dnnl_sgemm('N', 'T', m, o.oc, o.x.c, 1.0f, x, o.x.c, w, o.x.c, 0.0f, y, o.oc)); // x w^T
+    cpu_sgemm(d, 'N', 'T', m, o.oc, o.x.c, 1.0f, x, o.x.c, w, o.x.c, 0.0f, y, o.oc); // x w^T
     if (!b && !o.act) return;
     switch (o.act) { // the bias and activation over y, the activation a constant in each copy
     case ACT_NONE: gemm_epilogue(y, b, m, o.oc, ACT_NONE); break;
@@ -221,19 +261,19 @@ static void bias_grad(float *db, const float *dy, long m, int oc)
         for (int k = 0; k < oc; k++) db[k] += dy[i * oc + k];
 }
 
-static void gemm_backward(Conv2d o, float *dx, float *dw, float *db, const float *dy, const float *x,
+static void gemm_backward(Dev *d, Conv2d o, float *dx, float *dw, float *db, const float *dy, const float *x,
                           const float *w, bool set)
 {
     long m = (long)o.x.n * o.x.h * o.x.w;
-    if (dx) DNNL_CHECK(dnnl_sgemm('N', 'N', m, o.x.c, o.oc, 1.0f, dy, o.oc, w, o.x.c, set ? 0.0f : 1.0f, dx, o.x.c));
-    if (dw) DNNL_CHECK(dnnl_sgemm('T', 'N', o.oc, o.x.c, m, 1.0f, dy, o.oc, x, o.x.c, 1.0f, dw, o.x.c)); // dy^T x
+    if (dx) cpu_sgemm(d, 'N', 'N', m, o.x.c, o.oc, 1.0f, dy, o.oc, w, o.x.c, set ? 0.0f : 1.0f, dx, o.x.c);
+    if (dw) cpu_sgemm(d, 'T', 'N', o.oc, o.x.c, m, 1.0f, dy, o.oc, x, o.x.c, 1.0f, dw, o.x.c); // dy^T x
     if (db) bias_grad(db, dy, m, o.oc);
 }
 
 void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w, const float *b)
 {
     if (d->variant == 0 && gemm_applies(op)) {
-        gemm_forward(op, y, x, w, op.bias ? b : NULL);
+        gemm_forward(d, op, y, x, w, op.bias ? b : NULL);
         return;
     }
     if (d->variant == 0 && cpu_wino_applies(op)) {
@@ -258,38 +298,29 @@ void cpu_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
         if (post_op) DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
         DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
         bool wino = winograd(d, op);
-        if (wino) {
-            dnnl_convolution_desc_t cd = fwd_desc(op, dnnl_convolution_winograd);
-            if (try_create(p, 0, &cd, attr, cpu_ctx(d)->eng, NULL) != dnnl_success) refused(d, p, op), wino = false;
-        }
-        if (!wino) {
-            dnnl_convolution_desc_t cd = fwd_desc(op, dnnl_convolution_direct);
-            cpu_prim_create_attr(d, p, 0, &cd, attr);
-        } else {
+        if (wino && !chunked_create(d, p, op, PASS_FWD, dnnl_convolution_winograd, attr)) refused(d, p, op), wino = false;
+        if (!wino) CHECK(chunked_create(d, p, op, PASS_FWD, dnnl_convolution_direct, attr),
+                         "conv2d on cpu: oneDNN has no direct convolution for %dx%dx%dx%d -> %d", op.x.n,
+                         op.x.h, op.x.w, op.x.c, op.oc);
+        else {
             if (layouts_differ(op.x)) act_reorder_create(d, p, 2, 5, op.x, true, false);
             if (layouts_differ(ys)) act_reorder_create(d, p, 3, 7, ys, false, false);
         }
         dnnl_post_ops_destroy(po);
         dnnl_primitive_attr_destroy(attr);
         weights_reorder(d, p, 0, op, dnnl_query_weights_md, true);
-        dnnl_memory_desc_t xm = act_md(op.x, wino), ym = act_md(ys, wino), bm = cpu_md_1d(op.oc);
-        cpu_mem(d, p, 2, &xm, false);
-        cpu_mem(d, p, 3, &ym, false);
-        cpu_mem(d, p, 4, &bm, false);
     }
     cpu_bind(p, 0, w);
-    dnnl_memory_t wop = p->mem[1] ? p->mem[1] : p->mem[0];
     if (p->prim[1]) {
         dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, p->mem[0]}, {DNNL_ARG_TO, p->mem[1]}};
         cpu_exec(d, p, 1, 2, r);
     }
     float *yb = p->prim[3] ? cpu_scratch(d, S_YB, shape_numel(ys)) : y;
-    cpu_bind(p, 2, blocked_in(d, p, 2, 5, op.x, x, S_XB));
-    cpu_bind(p, 3, yb);
-    if (b) cpu_bind(p, 4, b);
-    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->mem[2]}, {DNNL_ARG_WEIGHTS, wop},
-                           {DNNL_ARG_DST, p->mem[3]}, {DNNL_ARG_BIAS, p->mem[4]}};
-    cpu_exec(d, p, 0, b ? 4 : 3, a);
+    ChunkArg a[] = {{DNNL_ARG_SRC, blocked_in(d, p, 2, 5, op.x, x, S_XB), image_bytes(op.x), 0},
+                    {DNNL_ARG_WEIGHTS, p->mem[1] ? p->own[1] : w, 0, 0},
+                    {DNNL_ARG_DST, yb, image_bytes(ys), 0},
+                    {DNNL_ARG_BIAS, b, 0, 0}};
+    cpu_exec_chunks(d, p, op.x.n, a, b ? 4 : 3, NULL, NULL);
     if (p->prim[3]) act_reorder(d, p, 3, 7, yb, y);
     if (op.act && !post_op) {
         Act act = {shape_numel(ys), op.act};
@@ -305,19 +336,10 @@ static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const f
     bool fresh;
     CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_D, conv2d_key(op), &fresh);
     if (fresh) {
-        dnnl_alg_kind_t alg = wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
-        dnnl_convolution_desc_t fd = fwd_desc(op, alg), cd;
-        DNNL_CHECK(dnnl_primitive_desc_create(&p->pd[2], &fd, NULL, cpu_ctx(d)->eng, NULL)); // hint
-        Geometry g = geometry(op);
-        dnnl_memory_desc_t xm = act_md(op.x, wino), ym = act_md(conv2d_out(op), wino), wm = weights_md(op, true);
-        DNNL_CHECK(dnnl_dilated_convolution_backward_data_desc_init(&cd, alg, &xm, &wm, &ym, g.strides,
-            g.dil, g.pad_l, g.pad_r));
-        cpu_prim_create(d, p, 0, &cd, p->pd[2]);
-        dnnl_primitive_desc_destroy(p->pd[2]);
-        p->pd[2] = NULL;
+        CHECK(chunked_create(d, p, op, PASS_BWD_D, wino ? dnnl_convolution_winograd : dnnl_convolution_direct, NULL),
+              "conv2d backward data on cpu: oneDNN has no kernel for %dx%dx%dx%d -> %d", op.x.n, op.x.h,
+              op.x.w, op.x.c, op.oc);
         weights_reorder(d, p, 0, op, dnnl_query_weights_md, true);
-        cpu_mem(d, p, 2, &xm, false);
-        cpu_mem(d, p, 3, &ym, false);
         // the blocked result goes back to NHWC adding into dx (2) or writing it (3); 16 channels:
         // through S_DX below, or straight into dx
         if (wino && layouts_differ(op.x)) {
@@ -328,18 +350,34 @@ static void backward_data(Dev *d, Conv2d op, float *dx, const float *dy, const f
     size_t xn = shape_numel(op.x);
     float *tmp = p->prim[2] ? cpu_scratch(d, S_DXB, xn) : set ? dx : cpu_scratch(d, S_DX, xn);
     cpu_bind(p, 0, w);
-    cpu_bind(p, 2, tmp);
-    cpu_bind(p, 3, dy);
     if (p->prim[1]) {
         dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, p->mem[0]}, {DNNL_ARG_TO, p->mem[1]}};
         cpu_exec(d, p, 1, 2, r);
     }
-    dnnl_exec_arg_t a[] = {{DNNL_ARG_DIFF_SRC, p->mem[2]},
-                           {DNNL_ARG_WEIGHTS, p->mem[1] ? p->mem[1] : p->mem[0]},
-                           {DNNL_ARG_DIFF_DST, p->mem[3]}};
-    cpu_exec(d, p, 0, 3, a);
+    ChunkArg a[] = {{DNNL_ARG_DIFF_SRC, tmp, image_bytes(op.x), 0},
+                    {DNNL_ARG_WEIGHTS, p->mem[1] ? p->own[1] : w, 0, 0},
+                    {DNNL_ARG_DIFF_DST, dy, image_bytes(conv2d_out(op)), 0}};
+    cpu_exec_chunks(d, p, op.x.n, a, 3, NULL, NULL);
     if (p->prim[2]) act_reorder(d, p, set ? 3 : 2, set ? 7 : 5, tmp, dx); // dx (+)= the result, NHWC
     else if (!set) cpu_accumulate(dx, tmp, xn);
+}
+
+// the chunks' weight (and bias) gradients, a slot per chunk of a wave, added into the sums in
+// chunk order: sum = ((0 + g0) + g1) + ... at any thread count
+typedef struct { const float *part; size_t stride, wn, bias_at; float *sw, *sb; int oc; } WaveSums;
+
+static void add_wave(void *ctx, int first, int count)
+{
+    const WaveSums *ws = ctx;
+#pragma omp parallel for schedule(static) if (ws->wn > 32768)
+    for (size_t e = 0; e < ws->wn; e++) {
+        float s = ws->sw[e];
+        for (int j = 0; j < count; j++) s += ws->part[j * ws->stride + e];
+        ws->sw[e] = s;
+    }
+    if (ws->sb)
+        for (int k = 0; k < ws->oc; k++)
+            for (int j = 0; j < count; j++) ws->sb[k] += ws->part[j * ws->stride + ws->bias_at + k];
 }
 
 static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const float *dy, const float *x,
@@ -349,33 +387,27 @@ static void backward_weights(Dev *d, Conv2d op, float *dw, float *db, const floa
     CpuPrim *p = cpu_prim(d, CPU_K_CONV_BWD_W, conv2d_key(op), &fresh);
     size_t wn = (size_t)op.oc * op.kh * op.kw * (op.x.c / op.g);
     if (fresh) {
-        dnnl_alg_kind_t alg = wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
-        dnnl_convolution_desc_t fd = fwd_desc(op, alg), cd;
-        DNNL_CHECK(dnnl_primitive_desc_create(&p->pd[2], &fd, NULL, cpu_ctx(d)->eng, NULL));
-        Geometry g = geometry(op);
-        dnnl_memory_desc_t xm = act_md(op.x, wino), ym = act_md(conv2d_out(op), wino), wm = weights_md(op, true);
-        dnnl_memory_desc_t bm = cpu_md_1d(op.oc);
-        DNNL_CHECK(dnnl_dilated_convolution_backward_weights_desc_init(&cd, alg, &xm, &wm,
-            op.bias ? &bm : NULL, &ym, g.strides, g.dil, g.pad_l, g.pad_r));
-        cpu_prim_create(d, p, 0, &cd, p->pd[2]);
-        dnnl_primitive_desc_destroy(p->pd[2]);
-        p->pd[2] = NULL;
+        CHECK(chunked_create(d, p, op, PASS_BWD_W, wino ? dnnl_convolution_winograd : dnnl_convolution_direct, NULL),
+              "conv2d backward weights on cpu: oneDNN has no kernel for %dx%dx%dx%d -> %d", op.x.n, op.x.h,
+              op.x.w, op.x.c, op.oc);
         weights_reorder(d, p, 0, op, dnnl_query_diff_weights_md, false);
-        cpu_mem(d, p, 2, &xm, false);
-        cpu_mem(d, p, 3, &ym, false);
-        cpu_mem(d, p, 4, &bm, false);
         if (wino && layouts_differ(op.x)) act_reorder_create(d, p, 2, 5, op.x, true, false);
     }
+    // the sums: in the kernel's weights layout (then reordered into ours) or straight in ours
     float *tw = cpu_scratch(d, S_DW, wn), *tb = cpu_scratch(d, S_DB, (size_t)op.oc);
-    cpu_bind(p, 0, tw); // our layout: the result, or the reorder's destination
-    cpu_bind(p, 2, blocked_in(d, p, 2, 5, op.x, x, S_XB));
-    cpu_bind(p, 3, dy);
-    cpu_bind(p, 4, tb);
-    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->mem[2]}, {DNNL_ARG_DIFF_DST, p->mem[3]},
-                           {DNNL_ARG_DIFF_WEIGHTS, p->mem[1] ? p->mem[1] : p->mem[0]},
-                           {DNNL_ARG_DIFF_BIAS, p->mem[4]}};
-    cpu_exec(d, p, 0, op.bias ? 4 : 3, a);
+    size_t kn = p->mem[1] ? p->bytes[1] / sizeof(float) : wn, bias_at = (kn + 15) / 16 * 16;
+    WaveSums ws = {cpu_scratch(d, S_PART, (bias_at + (size_t)op.oc + 15) / 16 * 16 * cpu_wave_slots(p->chunks)),
+                   (bias_at + (size_t)op.oc + 15) / 16 * 16, kn, bias_at, p->mem[1] ? p->own[1] : tw,
+                   op.bias ? tb : NULL, op.oc};
+    memset(ws.sw, 0, kn * sizeof(float));
+    memset(tb, 0, (size_t)op.oc * sizeof(float));
+    ChunkArg a[] = {{DNNL_ARG_SRC, blocked_in(d, p, 2, 5, op.x, x, S_XB), image_bytes(op.x), 0},
+                    {DNNL_ARG_DIFF_DST, dy, image_bytes(conv2d_out(op)), 0},
+                    {DNNL_ARG_DIFF_WEIGHTS, ws.part, 0, ws.stride * sizeof(float)},
+                    {DNNL_ARG_DIFF_BIAS, ws.part + bias_at, 0, ws.stride * sizeof(float)}};
+    cpu_exec_chunks(d, p, op.x.n, a, op.bias ? 4 : 3, add_wave, &ws);
     if (p->prim[1]) {
+        cpu_bind(p, 0, tw);
         dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, p->mem[1]}, {DNNL_ARG_TO, p->mem[0]}};
         cpu_exec(d, p, 1, 2, r);
     }
@@ -393,7 +425,7 @@ void cpu_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, con
         return;
     }
     if (d->variant == 0 && gemm_applies(op)) {
-        gemm_backward(op, dx, dw, op.bias ? db : NULL, dy, x, w, set & SET_0);
+        gemm_backward(d, op, dx, dw, op.bias ? db : NULL, dy, x, w, set & SET_0);
         return;
     }
     if (d->variant == 0 && cpu_dw_applies(op)) {

@@ -21,7 +21,7 @@
         if (s_ != dnnl_success) die_at(__FILE__, __LINE__, #stmt, "oneDNN call failed: status %d", (int)s_); \
     } while (0)
 
-enum { CPU_MAX_PRIMS = 4, CPU_MAX_MEMS = 12, CPU_SCRATCH = 7 };
+enum { CPU_MAX_PRIMS = 5, CPU_MAX_MEMS = 12, CPU_SCRATCH = 10 };
 
 // one cached entry: up to 4 primitives (e.g. a reorder, then the op) and their memory objects
 typedef struct {
@@ -34,6 +34,7 @@ typedef struct {
     float                *own[CPU_MAX_MEMS];   // private buffers (blocked weights, workspaces)
     bool                  plain;     // pooling: an own loop serves this description; conv: the
                                      // Winograd version was refused, direct runs
+    int                   chunks;    // conv: the batch chunks its primitives take
 } CpuPrim;
 
 typedef struct {
@@ -70,6 +71,43 @@ float   *cpu_scratch(Dev *d, int slot, size_t n);               // floats, 64-by
 dnnl_memory_desc_t cpu_md_nhwc(Shape4 s);
 dnnl_memory_desc_t cpu_md_2d(int rows, int cols);
 dnnl_memory_desc_t cpu_md_1d(int n);
+
+// Batch chunks: the same bits at any OpenMP thread count. oneDNN's convolution kernels split
+// their work (and so their sums: backward weights over images and pixels, Winograd's transformed
+// products) by the thread count they were created for, so the default version runs each
+// convolution primitive once per fixed chunk of the batch, created for one thread: chunk i of n
+// images is [n*i/k, n*(i+1)/k), with k (cpu_n_chunks) a function of the shape alone; primitive 0
+// of an entry takes chunks of ceil(n/k) images, primitive CPU_P_SMALL those of floor(n/k) (when
+// it differs). The chunks run as many at once as there are threads (a wave), each on its own
+// stream with its own scratchpad; results that are sums over the batch land per chunk in slots
+// and are added in chunk order by the caller's wave callback.
+enum { CPU_CHUNKS = 8, CPU_CHUNK_PIX = 1024, CPU_P_SMALL = 4 };
+// k for n images of pix output pixels each: about CPU_CHUNK_PIX pixels a chunk or more (what a
+// chunk repeats, Winograd's kernel transform or a weight gradient to add, stays small beside its
+// work), at least 2 (both cores of this machine) and at most CPU_CHUNKS, at most n
+int  cpu_n_chunks(int n, long pix);
+void cpu_chunk(int n, int k, int i, int *lo, int *cnt);
+// creates primitive i of p for one thread with a user scratchpad (attr may be NULL; hint: the
+// forward pd of a backward pass); returns oneDNN's status (nothing is left on failure)
+dnnl_status_t cpu_prim_create_serial(Dev *d, CpuPrim *p, int i, const void *op_desc,
+                                     const_dnnl_primitive_attr_t attr, const void *hint_desc);
+// one argument of a chunked execution: chunk i (in slot j of its wave) gets ptr + lo*image +
+// j*slot bytes (image 0: the same buffer for every chunk; slot: per-wave-slot results)
+typedef struct { int arg; const void *ptr; size_t image, slot; } ChunkArg;
+// runs p's op over the p->chunks chunks of n images; wave(ctx, first, count) (may be NULL)
+// after each wave
+void cpu_exec_chunks(Dev *d, CpuPrim *p, int n, const ChunkArg *a, int na,
+                     void (*wave)(void *ctx, int first, int count), void *ctx);
+// how many of k chunks run at once (the slots a wave uses)
+int cpu_wave_slots(int k);
+
+// C (M x N, row-major, ldc) = alpha op(A) op(B) + beta C with dnnl_sgemm's arguments, the same
+// bits at any thread count: oneDNN's GEMM splits K by thread where the output is small, so the
+// work is cut by shape alone into fixed blocks of output rows or columns, each one
+// single-threaded GEMM over all of K; or, for a small output over a long K (a 1x1 convolution's
+// weight gradient over every pixel), into fixed K chunks whose products are added in order
+void cpu_sgemm(Dev *d, char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc);
 
 // oneDNN's eltwise algorithm for an activation; false when oneDNN has none (hard-sigmoid)
 bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta);

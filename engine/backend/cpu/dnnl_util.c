@@ -1,6 +1,7 @@
 /* engine/backend/cpu/dnnl_util.c — oneDNN engine, stream, the per-description primitive cache,
  * scratch buffers and memory descriptors of our layouts (cpu.h).
  */
+#include <omp.h>    // omp_get_max_threads, omp_set_num_threads
 #include <stdio.h>  // fprintf
 #include <string.h> // memcmp, memcpy
 
@@ -121,6 +122,160 @@ void cpu_exec(Dev *d, CpuPrim *p, int i, int nargs, const dnnl_exec_arg_t *args)
 {
     DNNL_CHECK(dnnl_primitive_execute(p->prim[i], cpu_ctx(d)->stream, nargs, args));
     DNNL_CHECK(dnnl_stream_wait(cpu_ctx(d)->stream));
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch chunks (cpu.h)
+
+enum { S_PAD = 8 }; // scratch slot of the chunks' scratchpads (conv2d.c uses 0..7)
+
+int cpu_n_chunks(int n, long pix)
+{
+    long k = (long)n * pix / CPU_CHUNK_PIX;
+    k = k < 2 ? 2 : k > CPU_CHUNKS ? CPU_CHUNKS : k;
+    return k < n ? (int)k : n;
+}
+
+void cpu_chunk(int n, int k, int i, int *lo, int *cnt)
+{
+    *lo = (int)((long)n * i / k);
+    *cnt = (int)((long)n * (i + 1) / k) - *lo;
+}
+
+int cpu_wave_slots(int k)
+{
+    int t = omp_get_max_threads();
+    return t < k ? t : k;
+}
+
+dnnl_status_t cpu_prim_create_serial(Dev *d, CpuPrim *p, int i, const void *op_desc,
+                                     const_dnnl_primitive_attr_t attr, const void *hint_desc)
+{
+    int was = omp_get_max_threads();
+    omp_set_num_threads(1); // oneDNN sizes its kernels' work split by this
+    dnnl_primitive_attr_t a = NULL;
+    dnnl_primitive_desc_t hint = NULL;
+    dnnl_status_t s = attr ? dnnl_primitive_attr_clone(&a, attr) : dnnl_primitive_attr_create(&a);
+    if (s == dnnl_success) s = dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user);
+    if (s == dnnl_success && hint_desc)
+        s = dnnl_primitive_desc_create(&hint, hint_desc, NULL, cpu_ctx(d)->eng, NULL);
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&p->pd[i], op_desc, a, cpu_ctx(d)->eng, hint);
+    if (s == dnnl_success) s = dnnl_primitive_create(&p->prim[i], p->pd[i]);
+    if (s != dnnl_success && p->pd[i]) { dnnl_primitive_desc_destroy(p->pd[i]); p->pd[i] = NULL; }
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    if (a) dnnl_primitive_attr_destroy(a);
+    omp_set_num_threads(was);
+    if (s == dnnl_success) log_impl(d, p, i);
+    return s;
+}
+
+static size_t pad_bytes(const_dnnl_primitive_desc_t pd)
+{
+    return pd ? dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)) : 0;
+}
+
+void cpu_exec_chunks(Dev *d, CpuPrim *p, int n, const ChunkArg *a, int na,
+                     void (*wave)(void *ctx, int first, int count), void *ctx)
+{
+    CHECK(na <= 8, "cpu_exec_chunks: %d arguments", na);
+    int k = p->chunks, slots = cpu_wave_slots(k), big = (n + k - 1) / k;
+    size_t pad = pad_bytes(p->pd[0]), ps = pad_bytes(p->pd[CPU_P_SMALL]);
+    pad = ((pad > ps ? pad : ps) + 63) / 64 * 64;
+    char *pads = (char *)cpu_scratch(d, S_PAD, (pad * slots + 3) / 4 + 1);
+    dnnl_engine_t eng = cpu_ctx(d)->eng;
+    for (int w0 = 0; w0 < k; w0 += slots) {
+        int nw = k - w0 < slots ? k - w0 : slots;
+#pragma omp parallel for num_threads(nw) schedule(static, 1)
+        for (int j = 0; j < nw; j++) {
+            int lo, cnt;
+            cpu_chunk(n, k, w0 + j, &lo, &cnt);
+            int pi = cnt == big ? 0 : CPU_P_SMALL;
+            CHECK(p->prim[pi], "cpu_exec_chunks: no primitive for chunks of %d images", cnt);
+            dnnl_stream_t st;
+            dnnl_memory_t m[9];
+            dnnl_exec_arg_t ea[9];
+            DNNL_CHECK(dnnl_stream_create(&st, eng, dnnl_stream_default_flags));
+            int nm = 0;
+            for (int i = 0; i <= na; i++) {
+                const dnnl_memory_desc_t *md;
+                char *ptr;
+                if (i < na) {
+                    md = dnnl_primitive_desc_query_md(p->pd[pi], dnnl_query_exec_arg_md, a[i].arg);
+                    ptr = (char *)a[i].ptr + (size_t)lo * a[i].image + (size_t)j * a[i].slot;
+                    ea[nm].arg = a[i].arg;
+                } else {
+                    md = dnnl_primitive_desc_query_md(p->pd[pi], dnnl_query_scratchpad_md, 0);
+                    if (!dnnl_memory_desc_get_size(md)) break;
+                    ptr = pads + (size_t)j * pad;
+                    ea[nm].arg = DNNL_ARG_SCRATCHPAD;
+                }
+                DNNL_CHECK(dnnl_memory_create(&m[nm], md, eng, ptr));
+                ea[nm].memory = m[nm];
+                nm++;
+            }
+            DNNL_CHECK(dnnl_primitive_execute(p->prim[pi], st, nm, ea));
+            DNNL_CHECK(dnnl_stream_wait(st));
+            for (int i = 0; i < nm; i++) dnnl_memory_destroy(m[i]);
+            dnnl_stream_destroy(st);
+        }
+        if (wave) wave(ctx, w0, nw);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM in fixed blocks (cpu.h)
+
+enum { S_GEMM = 9 }; // scratch slot of the K chunks' products
+
+// one single-threaded dnnl_sgemm (oneDNN asks OpenMP how many threads it may use)
+static void sgemm_1t(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc)
+{
+    int was = omp_get_max_threads();
+    omp_set_num_threads(1);
+    DNNL_CHECK(dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    omp_set_num_threads(was);
+}
+
+void cpu_sgemm(Dev *d, char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc)
+{
+    bool ra = ta == 'N' || ta == 'n', rb = tb == 'N' || tb == 'n'; // A (m,k) / B (k,n) stored as is
+    if (k >= 2048 && m * n <= 65536) { // K chunks: products into scratch, added in chunk order
+        int kc = k / 1024 < CPU_CHUNKS ? (int)(k / 1024) : CPU_CHUNKS;
+        size_t mn = (size_t)m * n;
+        float *part = cpu_scratch(d, S_GEMM, mn * kc);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < kc; i++) {
+            long k0 = k * i / kc, k1 = k * (i + 1) / kc;
+            sgemm_1t(ta, tb, m, n, k1 - k0, alpha, ra ? a + k0 : a + k0 * lda, lda, rb ? b + k0 * ldb : b + k0,
+                     ldb, 0.0f, part + mn * i, n);
+        }
+#pragma omp parallel for schedule(static) if (mn > 32768)
+        for (long r = 0; r < m; r++)
+            for (long j = 0; j < n; j++) {
+                float s = 0.0f;
+                for (int i = 0; i < kc; i++) s += part[mn * i + r * n + j];
+                c[r * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[r * ldc + j]) + s;
+            }
+        return;
+    }
+    // output blocks: rows when m >= n, else columns
+    bool rows = m >= n;
+    long dim = rows ? m : n;
+    int nb = dim / 32 < CPU_CHUNKS ? (int)(dim / 32) : CPU_CHUNKS;
+    if (nb < 2) {
+        sgemm_1t(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < nb; i++) {
+        long lo = dim * i / nb, hi = dim * (i + 1) / nb;
+        if (rows)
+            sgemm_1t(ta, tb, hi - lo, n, k, alpha, ra ? a + lo * lda : a + lo, lda, b, ldb, beta, c + lo * ldc, ldc);
+        else
+            sgemm_1t(ta, tb, m, hi - lo, k, alpha, a, lda, rb ? b + lo : b + lo * ldb, ldb, beta, c + lo, ldc);
+    }
 }
 
 float *cpu_scratch(Dev *d, int slot, size_t n)

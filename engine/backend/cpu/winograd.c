@@ -17,9 +17,8 @@
  *   y = A^T [(G g G^T) . (B^T d B)] A,  dg = G^T [(A dy A^T) . (B^T d B)] G  (summed over tiles)
  * The vector type is 16 floats (one zmm with AVX-512; GCC splits it elsewhere), always 16
  * channels of one pixel, so every load and store is a contiguous NHWC row.
- * Deterministic: forward and backward data compute each output in one fixed order; backward
- * weights reduces per-thread sums in thread order (the same result for the same thread count, as
- * the batch-norm sums).
+ * Deterministic at any thread count: forward and backward data compute each output in one fixed
+ * order; backward weights sums fixed groups of tile blocks apart and adds the groups in order.
  */
 // -std=c11 keeps a*b+c as two roundings; this file's products and sums fuse (FMA), as every
 // BLAS-like kernel does: half the instructions in the tile products
@@ -400,6 +399,43 @@ void cpu_wino_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const 
     wino_conv(&g, dy, u, dx, !set, cpu_scratch(d, 4, conv_work(&g)));
 }
 
+// backward weights, one block b of T tiles: s[pos][c][oc] += its products (v, z: the block's
+// transformed x and dy tiles, scratch)
+static void block_weight_sums(const Geo *g, const float *x, const float *dy, long b, int T, int C, int OC,
+                              float *v, float *z, float *s)
+{
+    STRIDES(T, C, OC);
+    long t0 = b * T, nt = g->tiles - t0 < T ? g->tiles - t0 : T;
+    long t2 = t0 + T + nt < g->tiles ? t0 + T + nt : g->tiles;
+    prefetch_tiles(g, x, t0 + T, t2, true, false);
+    prefetch_tiles(g, dy, t0 + T, t2, false, false);
+    for (long k = 0; k < nt; k++) {
+        for (int c0 = 0; c0 < C; c0 += 16) input_tile(g, x, t0 + k, c0, v + k * VT + c0, VP);
+        for (int o0 = 0; o0 < OC; o0 += 16) grad_tile(g, dy, t0 + k, o0, z + k * MT + o0, MP);
+    }
+    // s[pos][c][oc] += sum_t v[pos][t][c] z[pos][t][oc], four channels c at a time
+    for (int p = 0; p < TP; p++) {
+        const float *vp = v + p * VP, *zp = z + p * MP;
+        float *sp = s + (size_t)p * C * OC;
+        for (int o0 = 0; o0 < OC; o0 += 16)
+            for (int c = 0; c < C; c += 4) {
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (long k = 0; k < nt; k++) {
+                    v16 zz = LD(zp + k * MT + o0);
+                    const float *vk = vp + k * VT + c;
+                    a0 += vk[0] * zz;
+                    a1 += vk[1] * zz;
+                    a2 += vk[2] * zz;
+                    a3 += vk[3] * zz;
+                }
+                *(v16 *)(sp + (size_t)c * OC + o0) += a0;
+                *(v16 *)(sp + (size_t)(c + 1) * OC + o0) += a1;
+                *(v16 *)(sp + (size_t)(c + 2) * OC + o0) += a2;
+                *(v16 *)(sp + (size_t)(c + 3) * OC + o0) += a3;
+            }
+    }
+}
+
 // dw += sum over tiles of G^T [(A dY A^T) . (B^T d B)] G
 void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, const float *x)
 {
@@ -407,52 +443,25 @@ void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, con
     Geo g = geo(o.x.n, o.x.h, o.x.w, o.x.c, ys.h, ys.w, o.oc, o.ph);
     int T = block_tiles(&g), C = o.x.c, OC = o.oc, nth = omp_get_max_threads();
     long blocks = (g.tiles + T - 1) / T;
+    // the blocks in ng fixed groups, each summed apart by whichever thread takes it, the groups
+    // added in group order: the same bits at any thread count
+    int ng = blocks < CPU_CHUNKS ? (int)blocks : CPU_CHUNKS;
     size_t sums = (size_t)TP * C * OC, per_thread = (size_t)T * TP * (C + OC);
-    float *s_all = cpu_scratch(d, 3, sums * nth), *work = cpu_scratch(d, 4, per_thread * nth);
-    STRIDES(T, C, OC);
-    int used = 1;
+    float *s_all = cpu_scratch(d, 3, sums * ng), *work = cpu_scratch(d, 4, per_thread * nth);
 #pragma omp parallel
     {
         int me = omp_get_thread_num();
-#pragma omp single
-        used = omp_get_num_threads();
-        float *s = s_all + sums * me, *v = work + per_thread * me, *z = v + (size_t)T * TP * C;
-        memset(s, 0, sums * sizeof(float));
+        float *v = work + per_thread * me, *z = v + (size_t)T * TP * C;
 #pragma omp for schedule(static)
-        for (long b = 0; b < blocks; b++) {
-            long t0 = b * T, nt = g.tiles - t0 < T ? g.tiles - t0 : T;
-            long t2 = t0 + T + nt < g.tiles ? t0 + T + nt : g.tiles;
-            prefetch_tiles(&g, x, t0 + T, t2, true, false);
-            prefetch_tiles(&g, dy, t0 + T, t2, false, false);
-            for (long k = 0; k < nt; k++) {
-                for (int c0 = 0; c0 < C; c0 += 16) input_tile(&g, x, t0 + k, c0, v + k * VT + c0, VP);
-                for (int o0 = 0; o0 < OC; o0 += 16) grad_tile(&g, dy, t0 + k, o0, z + k * MT + o0, MP);
-            }
-            // s[pos][c][oc] += sum_t v[pos][t][c] z[pos][t][oc], four channels c at a time
-            for (int p = 0; p < TP; p++) {
-                const float *vp = v + p * VP, *zp = z + p * MP;
-                float *sp = s + (size_t)p * C * OC;
-                for (int o0 = 0; o0 < OC; o0 += 16)
-                    for (int c = 0; c < C; c += 4) {
-                        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-                        for (long k = 0; k < nt; k++) {
-                            v16 zz = LD(zp + k * MT + o0);
-                            const float *vk = vp + k * VT + c;
-                            a0 += vk[0] * zz;
-                            a1 += vk[1] * zz;
-                            a2 += vk[2] * zz;
-                            a3 += vk[3] * zz;
-                        }
-                        *(v16 *)(sp + (size_t)c * OC + o0) += a0;
-                        *(v16 *)(sp + (size_t)(c + 1) * OC + o0) += a1;
-                        *(v16 *)(sp + (size_t)(c + 2) * OC + o0) += a2;
-                        *(v16 *)(sp + (size_t)(c + 3) * OC + o0) += a3;
-                    }
-            }
+        for (int grp = 0; grp < ng; grp++) {
+            float *s = s_all + sums * grp;
+            memset(s, 0, sums * sizeof(float));
+            for (long b = blocks * grp / ng; b < blocks * (grp + 1) / ng; b++)
+                block_weight_sums(&g, x, dy, b, T, C, OC, v, z, s);
         }
     }
-    // thread order: the same sums for the same thread count; then back to 3x3 (G^T S G, 16
-    // output channels a vector), added into dw
+    // the groups added in order; then back to 3x3 (G^T S G, 16 output channels a vector), added
+    // into dw
 #pragma omp parallel for collapse(2) schedule(static)
     for (int c = 0; c < C; c++)
         for (int o0 = 0; o0 < OC; o0 += 16) {
@@ -460,7 +469,7 @@ void cpu_wino_backward_weights(Dev *d, Conv2d o, float *dw, const float *dy, con
             for (int p = 0; p < TP; p++) {
                 const float *sp = s_all + ((size_t)p * C + c) * OC + o0;
                 q[p] = LD(sp);
-                for (int t = 1; t < used; t++) q[p] += LD(sp + sums * t);
+                for (int t = 1; t < ng; t++) q[p] += LD(sp + sums * t);
             }
             for (int i = 0; i < 6; i++) {
                 gt6(o3, q[6 * i], q[6 * i + 1], q[6 * i + 2], q[6 * i + 3], q[6 * i + 4], q[6 * i + 5]);
