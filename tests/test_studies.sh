@@ -3,7 +3,8 @@
 # (scripts/study.sh, into a temporary folder); a study killed with SIGKILL mid-run and started
 # again finishes its grid without redoing done runs and with the interrupted run resumed exactly
 # (its epochs equal an uninterrupted run's); --jobs 2 runs two at once; --slurm writes a script bash -n accepts, and one array
-# index run locally with SLURM_ARRAY_TASK_ID runs exactly that run; bad arguments fail clearly.
+# index run locally with SLURM_ARRAY_TASK_ID runs exactly that run; bad arguments fail clearly;
+# repro verify --sample trains stored runs again (at another thread count) with the same numbers.
 # Prints one line per case ("ok"/"FAIL") and a summary; exits non-zero when a case failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -36,6 +37,20 @@ if bin/repro check --results "$tmp/results" >"$tmp/check.log" 2>&1 && grep -q "p
    [ "$(grep -c '^claims of' "$tmp/check.log")" -ge "$(echo $studies | wc -w)" ]; then
     ok "repro check: the published table and every study's claims on the smoke results"
 else bad "repro check on the smoke results" "$tmp/check.log"; fi
+
+# ---- repro verify --sample: stored smoke runs (trained at the default threads) trained again at
+# 1 thread come out the same; a damaged run file among them fails the command
+r=$tmp/results/re_fmnist
+if OMP_NUM_THREADS=1 bin/repro verify re_fmnist --tier smoke --stored "$r" --sample 2 --scratch "$tmp/vs" >"$tmp/vs.log" 2>&1 &&
+   grep -q "^2 rerun, 2 the same, 0 failed" "$tmp/vs.log" && [ "$(grep -c 'the same numbers' "$tmp/vs.log")" -eq 2 ]; then
+    ok "verify --sample 2: both smoke runs trained again at 1 thread, the same numbers"
+else bad "verify --sample 2" "$tmp/vs.log"; fi
+mkdir -p "$tmp/vsbad" && cp "$r"/smoke_d20_base_s1.h5 "$tmp/vsbad/" && head -c 3000 "$r"/smoke_d20_re_s1.h5 >"$tmp/vsbad/cut.h5"
+OMP_NUM_THREADS=1 bin/repro verify re_fmnist --tier smoke --stored "$tmp/vsbad" --sample 1 --scratch "$tmp/vs2" >"$tmp/vs2.log" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "cut.h5" "$tmp/vs2.log" && grep -q "cannot be read" "$tmp/vs2.log"; then
+    ok "verify --sample with a truncated run file: exit 1, the file named"
+else bad "verify --sample with a truncated run file (rc $rc)" "$tmp/vs2.log"; fi
 
 # ---- SIGKILL mid-run, then the same command again
 big=(--set train.epochs=3 --set data.train_limit=640)

@@ -81,22 +81,41 @@ int cmd_check(int argc, char **argv, const char *prog)
 static int usage_verify(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s verify STUDY [--tier smoke|cpu|paper] [--rerun DIR] [--stored DIR] [--published FILE]\n"
+               "       %s verify STUDY --sample K [--tier T] [--stored DIR] [--scratch DIR]\n"
                "  compares a rerun of STUDY (run files in DIR, default runs/STUDY: where make study trains)\n"
                "  with its stored results (default results/STUDY, the committed ones) and the published\n"
                "  numbers (default results/published.csv) at tier T (default cpu): per grid point, the\n"
                "  top-1 of both (mean +- std over seeds), their difference and whether it is within the\n"
                "  seeds' spread, and the published number where the paper has one at this tier. Exit\n"
                "  status 0; 1 when DIR holds no done run of the tier or a run file cannot be read; 2 on\n"
-               "  usage (an unknown study or tier).\n", prog);
+               "  usage (an unknown study or tier).\n"
+               "  --sample K: trains K of the stored runs again with this build (spread over them in name\n"
+               "  order; each from the resolved recipe its run file holds, into DIR, default\n"
+               "  runs/verify/STUDY) and prints, per run, the stored and rerun top-1, their difference and\n"
+               "  whether every epoch's numbers are the same (0 for a deterministic rerun), with the\n"
+               "  revision that stored it. Exit status 1 when a run stored at this very revision does not\n"
+               "  come out the same, a rerun fails or a run file cannot be read.\n", prog, prog);
     return f == stdout ? 0 : 2;
 }
 
 int cmd_verify(int argc, char **argv, const char *prog)
 {
     const char *study = NULL, *tier = "cpu", *rerun = NULL, *stored = NULL, *published = "results/published.csv";
+    const char *scratch = NULL;
+    int sample = 0;
     for (int i = 0; i < argc; i++) {
         bool has = i + 1 < argc;
         if (!strcmp(argv[i], "--tier") && has) tier = argv[++i];
+        else if (!strcmp(argv[i], "--scratch") && has) scratch = argv[++i];
+        else if (!strcmp(argv[i], "--sample") && has) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 100000) {
+                log_error("verify: --sample '%s': expected a number of runs, 1 or more", argv[i]);
+                return 2;
+            }
+            sample = (int)v;
+        }
         else if (!strcmp(argv[i], "--rerun") && has) rerun = argv[++i];
         else if (!strcmp(argv[i], "--stored") && has) stored = argv[++i];
         else if (!strcmp(argv[i], "--published") && has) published = argv[++i];
@@ -128,11 +147,18 @@ int cmd_verify(int argc, char **argv, const char *prog)
         log_error("verify: --tier '%s': expected smoke, cpu or paper", tier);
         return 2;
     }
-    char rerun_dir[600], stored_dir[600];
+    char rerun_dir[600], stored_dir[600], scratch_dir[600];
     snprintf(rerun_dir, sizeof rerun_dir, "%s", rerun ? rerun : "runs/");
     if (!rerun) snprintf(rerun_dir, sizeof rerun_dir, "runs/%s", study);
     snprintf(stored_dir, sizeof stored_dir, "%s", stored ? stored : "results/");
     if (!stored) snprintf(stored_dir, sizeof stored_dir, "results/%s", study);
+    snprintf(scratch_dir, sizeof scratch_dir, "%s", scratch ? scratch : "runs/verify/");
+    if (!scratch) snprintf(scratch_dir, sizeof scratch_dir, "runs/verify/%s", study);
+    if (sample) return study_verify_sample(d, (TierId)t, stored_dir, sample, scratch_dir, stdout);
+    if (scratch) {
+        log_error("verify: --scratch goes with --sample");
+        return 2;
+    }
     return study_verify(d, (TierId)t, rerun_dir, stored_dir, published, stdout);
 #else
     log_error("verify: the results are HDF5 run files, and this build has no HDF5 (run make deps)");

@@ -14,12 +14,17 @@
  * Then each registered study's claims on every tier it has results for.
  * Exit status 1 when a reproduction row is outside its tolerance (claims never fail the check).
  */
-#include <csv.h>    // csv_parse: the published table
-#include <errno.h>  // errno
-#include <stdlib.h> // strtod
-#include <math.h>   // fabs
-#include <string.h> // strcmp
+#include <csv.h>      // csv_parse: the published table
+#include <dirent.h>   // scandir: verify --sample
+#include <errno.h>    // errno
+#include <math.h>     // fabs
+#include <stdlib.h>   // strtod
+#include <string.h>   // strcmp
+#include <sys/wait.h> // waitpid
+#include <unistd.h>   // fork, execl, readlink
 
+#include "io/runfile.h" // RunRecord: verify --sample
+#include "run/run.h"     // run_git_revision, run_make_dirs
 #include "study.h"
 
 enum { PUB_COLS = 10 };
@@ -336,4 +341,179 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
         return 1;
     }
     return 0;
+}
+
+// ---- stored runs trained again at this build (`repro verify --sample K`) ------------------------
+
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+// the largest |a - b| over the /epochs columns both runs have, times and speeds left out; NAN
+// when the tables differ in rows (*col: the column it was found in)
+static double epochs_diff(const RunRecord *a, const RunRecord *b, const char **col)
+{
+    *col = "-";
+    if (a->n_rows != b->n_rows) return NAN;
+    double worst = 0;
+    for (int j = 0; j < a->n_cols; j++) {
+        if (!strcmp(a->cols[j], "img_per_s") || !strcmp(a->cols[j], "seconds")) continue;
+        int k = run_col(b, a->cols[j]);
+        if (k < 0) continue;
+        for (int i = 0; i < a->n_rows; i++) {
+            double x = a->rows[i * a->n_cols + j], y = b->rows[i * b->n_cols + k];
+            double dd = isnan(x) && isnan(y) ? 0 : fabs(x - y);
+            if (!(dd <= worst)) worst = dd, *col = a->cols[j]; // NaN on one side counts as a difference
+        }
+    }
+    return worst;
+}
+
+static double final_top1(const RunRecord *r)
+{
+    double ema = run_final(r, "ema_top1");
+    return isnan(ema) ? run_final(r, "top1") : ema;
+}
+
+// `exe train --recipe recipe --out scratch --force`, its output into log, its per-epoch lines
+// echoed to out; 0 when it succeeded, -1 when it could not start, else its exit status
+static int rerun_logged(const char *exe, const char *recipe, const char *scratch, const char *log, FILE *out)
+{
+    FILE *lf = fopen(log, "w");
+    int fd[2];
+    if (!lf || pipe(fd)) {
+        log_error("verify: cannot write %s (%s)", log, strerror(errno));
+        if (lf) fclose(lf);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl(exe, exe, "train", "--recipe", recipe, "--out", scratch, "--force", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *in = p > 0 ? fdopen(fd[0], "r") : NULL;
+    char line[4096];
+    while (in && fgets(line, sizeof line, in)) {
+        fputs(line, lf);
+        if (!strncmp(line, "epoch ", 6) && strstr(line, " eval ")) fprintf(out, "  %s", line), fflush(out);
+    }
+    if (in) fclose(in);
+    else close(fd[0]);
+    fclose(lf);
+    int st = 0;
+    if (p < 0 || waitpid(p, &st, 0) < 0) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int study_verify_sample(const StudyDef *d, TierId t, const char *stored, int k, const char *scratch, FILE *out)
+{
+    struct dirent **names = NULL;
+    int n_names = scandir(stored, &names, NULL, by_name);
+    if (n_names < 0) {
+        log_error("verify %s --sample: cannot read %s (%s)", d->name, stored, strerror(errno));
+        return 1;
+    }
+    char (*paths)[1200] = xcalloc((size_t)n_names + 1, sizeof *paths);
+    int n = 0, bad = 0;
+    for (int i = 0; i < n_names; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len >= 4 && !strcmp(names[i]->d_name + len - 3, ".h5")) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/%s", stored, names[i]->d_name);
+            RunRecord rec;
+            if (runfile_read(path, &rec)) bad++;
+            else {
+                if (!strcmp(rec.study, d->name) && !strcmp(rec.tier, tier_name(t)) && !strcmp(rec.status, "done"))
+                    snprintf(paths[n++], sizeof paths[0], "%s", path);
+                runfile_record_free(&rec);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (!n) {
+        log_error("verify %s --sample: %s holds no done run of tier %s", d->name, stored, tier_name(t));
+        free(paths);
+        return 1;
+    }
+    if (k > n) k = n;
+    char head[64], exe[1024];
+    run_git_revision(head);
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) {
+        log_error("verify: cannot find this program (/proc/self/exe: %s)", strerror(errno));
+        free(paths);
+        return 1;
+    }
+    exe[el] = 0;
+    if (run_make_dirs(scratch)) { free(paths); return 1; }
+    fprintf(out, "%s, tier %s: %d of its %d stored runs (%s) trained again at revision %s into %s\n", d->name,
+            tier_name(t), k, n, stored, head, scratch);
+    int differ_same_rev = 0, failed = 0;
+    char (*lines)[1000] = xcalloc((size_t)k, sizeof *lines);
+    for (int s = 0; s < k; s++) {
+        const char *path = paths[(long)s * n / k]; // spread over the sorted runs
+        RunRecord a;
+        if (runfile_read(path, &a)) { failed++; continue; }
+        char recipe[1400], rerun[1400];
+        snprintf(recipe, sizeof recipe, "%s/%s.recipe", scratch, a.run_id);
+        snprintf(rerun, sizeof rerun, "%s/%s.h5", scratch, a.run_id);
+        FILE *f = fopen(recipe, "w");
+        if (!f || fputs(a.recipe, f) < 0 || fclose(f)) {
+            log_error("verify: cannot write %s (%s)", recipe, strerror(errno));
+            runfile_record_free(&a);
+            free(paths);
+            free(lines);
+            return 1;
+        }
+        char log[1400];
+        snprintf(log, sizeof log, "%s/%s.log", scratch, a.run_id);
+        fprintf(out, "[verify %d/%d] %s (%s, label %s, seed %llu, stored at %s): training again (its output: %s)\n",
+                s + 1, k, path, a.run_id, a.label, (unsigned long long)a.seed, a.git_revision, log);
+        fflush(out);
+        int st = rerun_logged(exe, recipe, scratch, log, out);
+        if (st) {
+            snprintf(lines[s], sizeof lines[s], "  %-28s rerun failed (%s; see %.300s)", a.label,
+                     st < 0 ? "cannot start it" : "exit status != 0", log);
+            failed++;
+            runfile_record_free(&a);
+            continue;
+        }
+        RunRecord b;
+        if (runfile_read(rerun, &b)) {
+            snprintf(lines[s], sizeof lines[s], "  %-28s the rerun left no readable run file %.400s", a.label, rerun);
+            failed++;
+            runfile_record_free(&a);
+            continue;
+        }
+        const char *col;
+        double de = epochs_diff(&a, &b, &col), dt = final_top1(&b) - final_top1(&a);
+        bool same_rev = !strcmp(a.git_revision, head) && !strstr(head, "dirty");
+        bool same = de == 0 && !strcmp(a.run_id, b.run_id);
+        if (!same && same_rev) differ_same_rev++;
+        char what[160];
+        if (same) snprintf(what, sizeof what, "the same numbers");
+        else if (isnan(de)) snprintf(what, sizeof what, "DIFFERENT: %d epochs stored, %d rerun", a.n_rows, b.n_rows);
+        else snprintf(what, sizeof what, "DIFFERENT: up to %.3g in epochs/%s", de, col);
+        snprintf(lines[s], sizeof lines[s], "  %-28s %-19s %8.2f %8.2f %+8.2f  %s%s", a.label, a.git_revision,
+                 final_top1(&a), final_top1(&b), dt, what,
+                 same_rev ? "" : same ? " (another revision, the same results)" : " (another revision)");
+        runfile_record_free(&a);
+        runfile_record_free(&b);
+    }
+    fprintf(out, "  %-28s %-19s %8s %8s %8s  %s\n", "run (label)", "stored at", "stored", "rerun", "diff",
+            "every epoch's numbers (times and speeds aside)");
+    for (int s = 0; s < k; s++)
+        if (lines[s][0]) fprintf(out, "%s\n", lines[s]);
+    fprintf(out, "%d rerun, %d the same, %d failed; %d differ at the stored revision%s\n", k - failed,
+            k - failed - differ_same_rev, failed, differ_same_rev,
+            differ_same_rev ? ": the build does not reproduce its own results" : "");
+    free(paths);
+    free(lines);
+    if (bad) log_error("verify %s: %d run file%s under %s cannot be read (named above)", d->name, bad,
+                       bad == 1 ? "" : "s", stored);
+    return differ_same_rev || failed || bad ? 1 : 0;
 }

@@ -103,6 +103,12 @@ int  study_check_all(const char *published, const char *results, bool all, FILE 
 // the tier or a run file cannot be read; 2 on a bad published table
 int  study_verify(const StudyDef *d, TierId t, const char *rerun, const char *stored, const char *published,
                   FILE *out);
+// k of d's done runs of tier t stored in dir `stored` (spread over them in name order) trained
+// again by this build (repro train on each one's stored recipe, into dir scratch), each compared
+// with its stored run: final top-1 and every epoch's numbers (times and speeds aside), and which
+// revision stored it. 0 when every rerun made at the stored revision has the same numbers; 1 when
+// one differs there, a rerun failed or a run file cannot be read
+int  study_verify_sample(const StudyDef *d, TierId t, const char *stored, int k, const char *scratch, FILE *out);
 // every study, NULL-terminated, in name order: build/studies/registry.c, which the Makefile
 // writes from the files studies/*.c (each defines `const StudyDef study_<name>`)
 extern const StudyDef *const study_registry[];
