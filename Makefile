@@ -227,7 +227,10 @@ data/imagenette-160/%.shard: data/imagenette-160/.unpacked | bin/repro
 # prints a skip line without torch or timm). CRITERION_JOBS=1: one test at a time, since each trains
 # on both cores with OpenMP; two at once (and a child each, in the resume tests) slowed test_train
 # from 26 s to over 5 minutes here
-test: $(TESTS) $(TESTS_DIST) bin/image_tool bin/repro $(STUDY_BINS) pysite
+# the photograph sets' shards when ../shared/data holds them (studies on CIFAR-10 run their smoke
+# tier on them; without, test_studies.sh says skip for those)
+TEST_DATA := $(if $(and $(wildcard $(SHARED_DATA)/cifar10-jpeg.tar.gz),$(wildcard $(SHARED_DATA)/imagenette-160-jpeg.tar.gz)),data)
+test: $(TESTS) $(TESTS_DIST) bin/image_tool bin/repro $(STUDY_BINS) pysite $(TEST_DATA)
 	@rc=0; for t in tests/test_layers.py $(TESTS) tests/test_image.py tests/test_shard.py tests/test_cli.sh tests/test_recipes.sh tests/test_timm_weights.sh \
 	    tests/test_dist.sh $(if $(HDF5),tests/test_studies.sh tests/test_integrity.sh); do echo "== $$t"; \
 	    CRITERION_JOBS=1 PYTHON=$(PYTHON) PYSITE=$(PYSITE) ./$$t || rc=1; done; \

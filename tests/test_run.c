@@ -159,3 +159,83 @@ Test(claims, t_quantiles_and_welch_verdicts)
     cr_expect(strstr(what, "Welch t 1.22"), "%s", what);
 }
 #endif
+
+// the sanity lines and the every-pair claim (studies/lib/study.h) on run files written here: a
+// study "t" whose cpu tier asks that every run learns and that the baselines overfit
+#ifdef HAVE_HDF5
+#include <stdlib.h> // mkdtemp
+static const StudyDef sanity_study = {
+    .name = "t",
+    .tiers = {[TIER_CPU] = {.sanity = {{"*", SANITY_LEARNS}, {"*_base", SANITY_OVERFITS}}}},
+};
+
+// a done run of label/seed: 2 epochs, the first's test loss first_loss, the last's train and test top-1
+static void write_run(const char *dir, const char *recipe, const char *label, int seed, double first_loss,
+                      double train, double test)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/cpu_%s_s%d.h5", dir, label, seed);
+    RunMeta m = {.study = "t", .run_id = "0123456789abcdef", .tier = "cpu", .label = label, .git_revision = "x",
+                 .backend = "cpu", .device = "cpu", .status = "done", .recipe = recipe, .started = "", .host = "",
+                 .segments = "", .threads = 1, .seed = (uint64_t)seed, .model = "resnet20"};
+    EpochLog e[2] = {{.epoch = 1, .train_loss = 2, .train_top1 = 30, .eval_loss = first_loss, .eval_top1 = 35,
+                      .ema_top1 = NAN, .eval_top1_reparam = NAN, .ema_top1_reparam = NAN},
+                     {.epoch = 2, .train_loss = 0.3, .train_top1 = train, .eval_loss = 0.6, .eval_top1 = test,
+                      .ema_top1 = NAN, .eval_top1_reparam = NAN, .ema_top1_reparam = NAN}};
+    RunFinal f = {.best_top1 = MAX(35, test), .best_epoch = 2, .wall_s = 1};
+    cr_assert_eq(runfile_write(path, &m, e, 2, &f), 0, "%s", path);
+}
+
+Test(claims, sanity_lines_and_every_pair)
+{
+    char dir[] = "/tmp/test_run_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    TrainConfig c;
+    cr_assert_eq(recipe_load(&c, "recipes/re_cifar10.recipe", 0, NULL), 0);
+    char *recipe = recipe_text(&c); // 10 classes: chance is ln 10 = 2.303 and 10% top-1
+    // a_base s3 does not overfit (train 79 < test 80); a_re s1's first test loss is above chance;
+    // b_re s1 ends at 19.9% top-1, below twice chance
+    const double base[3][3] = {{1.5, 90, 80}, {1.6, 91, 80.5}, {1.5, 79, 80}}, re[3][3] = {{2.4, 85, 82}, {1.5, 86, 82.5},
+                                                                                        {1.5, 86, 83}};
+    for (int s = 0; s < 3; s++) {
+        write_run(dir, recipe, "a_base", s + 1, base[s][0], base[s][1], base[s][2]);
+        write_run(dir, recipe, "a_re", s + 1, re[s][0], re[s][1], re[s][2]);
+        write_run(dir, recipe, "b_base", s + 1, 1.5, 90, 40 + 0.2 * s);
+        write_run(dir, recipe, "b_re", s + 1, 1.5, 88, s ? 40 + 10 * s : 19.9);
+    }
+    free(recipe);
+    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
+    cr_assert_eq(study_results_count(r), 12);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int failing = study_sanity(&sanity_study, r, TIER_CPU, out);
+    fclose(out);
+    cr_expect_eq(failing, 3, "%s", text);
+    cr_expect(strstr(text, "FLAGGED  *: every model trains") && strstr(text, "10 of 12 runs pass"), "%s", text);
+    cr_expect(strstr(text, "FAILS a_re_s1: first-epoch test loss 2.400 (chance 2.303)"), "%s", text);
+    cr_expect(strstr(text, "FAILS b_re_s1") && strstr(text, "final top-1 19.90 (twice chance 20.0)"), "%s", text);
+    cr_expect(strstr(text, "FLAGGED  *_base: the regime overfits") && strstr(text, "5 of 6 runs pass"), "%s", text);
+    cr_expect(strstr(text, "FAILS a_base_s3: train 79.00 vs test 80.00"), "%s", text);
+    cr_expect(!strstr(text, "FAILS a_base_s1") && !strstr(text, "FAILS b_base"), "%s", text);
+    free(text);
+
+    // every pair: a_re is above a_base (82.5 ± 0.5 vs 80.17 ± 0.29: significant); b_re is not judged
+    char numbers[1000];
+    const char *hi1[] = {"a_re"}, *lo1[] = {"a_base"}, *hi2[] = {"a_re", "b_re"}, *lo2[] = {"a_base", "b_base"},
+               *hi3[] = {"a_re", "c_re"}, *lo3[] = {"a_base", "c_base"}, *hi4[] = {"c_re"}, *lo4[] = {"c_base"};
+    cr_expect_eq(study_claim_each(r, hi1, lo1, 1, "top1", true, numbers, sizeof numbers), CLAIM_SUPPORTED, "%s", numbers);
+    cr_expect(strstr(numbers, "a_base 19.83 ± 0.29 (3) vs a_re 17.50 ± 0.50 (3) error, drop: diff +2.33"), "%s", numbers);
+    cr_expect_eq(study_claim_each(r, hi2, lo2, 2, "top1", false, numbers, sizeof numbers), CLAIM_INCONCLUSIVE,
+                 "b_re's spread is wide (19.9, 50, 60 against 40.2 ± 0.2): no verdict; %s", numbers);
+    cr_expect_eq(study_claim_each(r, hi3, lo3, 2, "top1", false, numbers, sizeof numbers), CLAIM_INCONCLUSIVE,
+                 "a pair not run leaves the claim open: %s", numbers);
+    cr_expect(strstr(numbers, "1 of 2 pairs run"), "%s", numbers);
+    cr_expect_eq(study_claim_each(r, hi4, lo4, 1, "top1", false, numbers, sizeof numbers), CLAIM_NOT_RUN, "%s", numbers);
+    cr_expect_eq(study_claim_each(r, lo1, hi1, 1, "top1", false, numbers, sizeof numbers), CLAIM_CONTRADICTED, "%s", numbers);
+    study_results_close(r);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+#endif

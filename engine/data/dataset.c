@@ -151,7 +151,12 @@ bool dataset_present(const char *name, const char *dir)
         any = is_file(p);
         if (!any) break;
     }
-    if (!any && !strcmp(name, "cifar10")) return true; // the binary release, read by cifar_load
+    if (!any && !strcmp(name, "cifar10")) { // the binary release, read by cifar_load
+        snprintf(p, sizeof p, "%s/data_batch_1.bin", where);
+        if (is_file(p)) return true;
+        snprintf(p, sizeof p, "%s/cifar-10-batches-bin/data_batch_1.bin", where);
+        return is_file(p);
+    }
     return any;
 }
 

@@ -3,11 +3,14 @@
 # of the baseline (best epoch, percentage points; below 0, erasing helps). This suite's tier
 # (mean over seeds; bars ± one std of the difference where there are several seeds) and the
 # published values (paper tier: 300 epochs) on one axis, each point labelled.
-# Data: DIR/points.csv (bin/repro export DIR), results/published.csv.
+# Data: DIR/points.csv (bin/repro export DIR), results/published.csv. The same figure draws
+# re_cifar10's (plots/re_cifar10/erasing_effect.gp sets study and setname, then loads this file).
 # usage: gnuplot -e "dir='results/re_fmnist'; tier='cpu'; out='plots/re_fmnist/erasing_effect'" erasing_effect.gp
-if (!exists("dir")) dir = 'results/re_fmnist'
+if (!exists("study")) study = 're_fmnist'
+if (!exists("setname")) setname = 'Fashion-MNIST'
+if (!exists("dir")) dir = 'results/'.study
 if (!exists("tier")) tier = 'cpu'
-if (!exists("out")) out = 'plots/re_fmnist/erasing_effect'
+if (!exists("out")) out = 'plots/'.study.'/erasing_effect'
 if (!exists("published")) published = 'results/published.csv'
 set datafile separator comma
 depths = "20 32 44 56 110"
@@ -29,17 +32,17 @@ do for [k=1:n] {
     # published.csv: 1 study, 2 label, 4 metric, 5 published, 6 tolerance: the paper's own best-epoch
     # errors (its Table 1, on the pre-2017 Fashion-MNIST: shown, not judged, tolerance -), not the
     # current-release rerun's rows beside them
-    undefine STATS_*; stats published using ((strcol(1) eq "re_fmnist" && strcol(2) eq a && strcol(4) eq "best_error" \
+    undefine STATS_*; stats published using ((strcol(1) eq study && strcol(2) eq a && strcol(4) eq "best_error" \
                                               && strcol(6) eq "-") ? $5 : NaN) nooutput
     p = exists("STATS_records") ? STATS_max : NaN
-    undefine STATS_*; stats published using ((strcol(1) eq "re_fmnist" && strcol(2) eq b && strcol(4) eq "best_error" \
+    undefine STATS_*; stats published using ((strcol(1) eq study && strcol(2) eq b && strcol(4) eq "best_error" \
                                               && strcol(6) eq "-") ? $5 : NaN) nooutput
     theirs[k] = exists("STATS_records") ? p - STATS_max : NaN
 }
 set print $D
 do for [k=1:n] { print sprintf("%s %s %g %s", word(depths, k), mine[k] == mine[k] ? sprintf("%g", mine[k]) : "NaN", mine_sd[k], theirs[k] == theirs[k] ? sprintf("%g", theirs[k]) : "NaN") }
 set print
-set title sprintf("Random Erasing on Fashion-MNIST (Table 1): test error with erasing minus without, by depth\nthis suite: tier %s; published: 300 epochs. Below 0: erasing helps", tier)
+set title sprintf("Random Erasing on %s (Table 1): test error with erasing minus without, by depth\nthis suite: tier %s; published: 300 epochs. Below 0: erasing helps", setname, tier)
 set xlabel "ResNet depth (layers)"
 set ylabel "test error difference, best epoch (percentage points)"
 set logscale x

@@ -331,8 +331,8 @@ int study_verify(const StudyDef *d, TierId t, const char *rerun, const char *sto
         fprintf(out, "  %-22s %20s %20s %8s %11s  %s\n", label, rs, ss, diff, pub, verdict);
     }
     fprintf(out, "%d points compared, %d the same to 0.01 points, %d not in both; a difference comes from another "
-                 "revision, thread count or backend (the cpu backend's sums depend on the threads): each run "
-                 "file names them\n", compared, same, missing);
+                 "revision or backend (the cpu backend gives the same bits at any thread count; a GPU's sums "
+                 "differ from it): each run file names them\n", compared, same, missing);
     study_results_close(a);
     study_results_close(b);
     free_published(&p);

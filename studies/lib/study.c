@@ -681,6 +681,35 @@ ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char
     return v;
 }
 
+ClaimVerdict study_claim_each(const StudyResults *r, const char *const *higher, const char *const *lower, int n,
+                              const char *metric, bool as_error, char *numbers, size_t cap)
+{
+    int at = 0, seen = 0, supported = 0, contradicted = 0;
+    numbers[0] = 0;
+    for (int i = 0; i < n; i++) {
+        StudyStat x = study_stat(r, higher[i], metric), y = study_stat(r, lower[i], metric);
+        char what[200];
+        // as errors: the same test on the errors, the lower point's minus the higher one's (the
+        // drop in error the claim expects above 0)
+        StudyStat ex = {x.n, 100 - x.mean, x.std}, ey = {y.n, 100 - y.mean, y.std};
+        ClaimVerdict v = as_error ? study_compare(ey, ex, what, sizeof what) : study_compare(x, y, what, sizeof what);
+        if (v == CLAIM_NOT_RUN) continue;
+        seen++;
+        supported += v == CLAIM_SUPPORTED;
+        contradicted += v == CLAIM_CONTRADICTED;
+        if (as_error) x = ex, y = ey;
+        at += snprintf(numbers + at, cap - (size_t)MIN((size_t)at, cap), "%s%s %.2f ± %.2f (%d) vs %s %.2f ± %.2f (%d)%s: %s",
+                       seen > 1 ? "; " : "", lower[i], y.mean, y.std, y.n, higher[i], x.mean, x.std, x.n,
+                       as_error ? " error, drop" : "", what);
+        if ((size_t)at >= cap) break;
+    }
+    if (seen < n && (size_t)at < cap)
+        snprintf(numbers + at, cap - (size_t)at, "%s%d of %d pairs run", seen ? "; " : "", seen, n);
+    if (!seen) return CLAIM_NOT_RUN;
+    if (contradicted) return CLAIM_CONTRADICTED;
+    return supported == n ? CLAIM_SUPPORTED : CLAIM_INCONCLUSIVE;
+}
+
 void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out)
 {
     fprintf(out, "claims of %s (%s), tier %s, %d stored runs done:\n", d->name, d->paper, tier_names[tier], r->n);
@@ -692,6 +721,84 @@ void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *o
                                  : study_claim_higher(r, c->higher, c->lower, numbers, sizeof numbers);
         fprintf(out, "  %-13s %s\n                %s\n", verdict[v + 1], c->text, numbers);
     }
+    study_sanity(d, r, tier, out);
+}
+
+// the run's number of classes, from its stored recipe (the model's override, else the data set's); 0
+// when the recipe cannot be read
+static int run_classes(const RunRecord *x)
+{
+    TrainConfig c;
+    FILE *needs = fopen("/dev/null", "w");
+    int rc = recipe_parse(&c, x->label, x->recipe, 0, NULL, needs ? needs : stderr);
+    if (needs) fclose(needs);
+    if (rc < 0) return 0;
+    if (c.net.num_classes > 0) return c.net.num_classes;
+    const DatasetInfo *di = dataset_info(c.dataset);
+    return di ? di->classes : 0;
+}
+
+// one run against one sanity test: whether it passes, its numbers written to what; *gap its margin
+static bool sane(const RunRecord *x, SanityKind kind, char *what, size_t cap, double *gap)
+{
+    int last = x->n_rows - 1, tr = run_col(x, "train_top1"), te = run_col(x, "eval_top1"),
+        el = run_col(x, "eval_loss");
+    if (last < 0 || tr < 0 || te < 0 || el < 0) {
+        snprintf(what, cap, "no epochs stored");
+        return false;
+    }
+    const double *row = x->rows + (size_t)last * x->n_cols, *first = x->rows;
+    if (kind == SANITY_OVERFITS) {
+        *gap = row[tr] - row[te];
+        snprintf(what, cap, "train %.2f vs test %.2f", row[tr], row[te]);
+        return *gap > 0;
+    }
+    int classes = run_classes(x);
+    if (classes < 2) {
+        snprintf(what, cap, "its recipe gives no class count");
+        return false;
+    }
+    double ema = run_final(x, "ema_top1"), top1 = isnan(ema) ? run_final(x, "top1") : ema;
+    double chance_loss = log(classes), floor1 = 200.0 / classes;
+    *gap = chance_loss - first[el];
+    snprintf(what, cap, "first-epoch test loss %.3f (chance %.3f), final top-1 %.2f (twice chance %.1f)", first[el],
+             chance_loss, top1, floor1);
+    return first[el] < chance_loss && top1 >= floor1;
+}
+
+int study_sanity(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out)
+{
+    static const char *const about[] = {
+        [SANITY_LEARNS] = "every model trains (first-epoch test loss below chance, final top-1 at least twice chance)",
+        [SANITY_OVERFITS] = "the regime overfits (last epoch's train top-1 above its test top-1)",
+    };
+    const StudyTier *T = &d->tiers[tier];
+    int failing = 0;
+    if (T->sanity[0].runs) fprintf(out, "sanity of %s, tier %s:\n", d->name, tier_names[tier]);
+    for (int i = 0; i < STUDY_MAX_SANITY && T->sanity[i].runs; i++) {
+        const StudySanity *s = &T->sanity[i];
+        int n = 0, pass = 0, at = 0;
+        double lo = INFINITY, hi = -INFINITY;
+        char fails[1200] = "", what[200];
+        for (int j = 0; j < r->n; j++) {
+            const RunRecord *x = &r->rec[j];
+            if (fnmatch(s->runs, x->label, 0)) continue;
+            double gap = NAN;
+            n++;
+            if (sane(x, s->kind, what, sizeof what, &gap)) pass++;
+            else if (at < (int)sizeof fails - 1)
+                at += snprintf(fails + at, sizeof fails - (size_t)at, "\n      FAILS %s_s%llu: %s", x->label,
+                               (unsigned long long)x->seed, what);
+            if (!isnan(gap)) lo = MIN(lo, gap), hi = MAX(hi, gap);
+        }
+        failing += n - pass;
+        fprintf(out, "  %-8s %s: %s\n", !n ? "not run" : pass == n ? "ok" : "FLAGGED", s->runs, about[s->kind]);
+        if (n)
+            fprintf(out, "           %d of %d runs pass; %s %+.2f .. %+.2f%s\n", pass, n,
+                    s->kind == SANITY_OVERFITS ? "train - test top-1" : "chance - first-epoch test loss", lo, hi,
+                    fails);
+    }
+    return failing;
 }
 
 int study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out)
@@ -803,8 +910,9 @@ int study_main(const StudyDef *d, int argc, char **argv)
     else if (o.runs[0].needs[0]) {
         list_runs(&o);
         fputs(o.runs[0].needs, stderr);
-        log_error("%s: tier %s needs what this machine lacks (above: ImageNet's shards, repro data list says "
-                  "where they are read from; or a teacher model). Nothing was started.",
+        log_error("%s: tier %s needs what this machine lacks (above: a data set's files, which repro data "
+                  "list says where to read from and where to get (make data for the shared photograph sets); "
+                  "or a teacher model). Nothing was started.",
                   d->name, tier_names[o.tier]);
         rc = 2;
     } else if (!confirmed(&o)) rc = 2;

@@ -35,6 +35,23 @@ typedef struct {
     const char *sets[STUDY_MAX_SETS]; // "section.key=value", NULL-terminated
 } StudyPoint;
 
+// a sanity test of one class of a tier's runs: that the tier is in the regime its claims are
+// about. The claims report prints a line per test (how many runs pass, their numbers) and names
+// every run that fails it; a failing run is flagged, not dropped (the note says why it is kept)
+typedef enum {
+    SANITY_LEARNS,   // the model trains: the first epoch's test loss below chance (ln classes) and
+                     // the final top-1 at least twice chance
+    SANITY_OVERFITS, // the regime overfits: the last epoch's train top-1 (on the augmented images
+                     // it trained on) above its test top-1
+} SanityKind;
+
+typedef struct {
+    const char *runs;  // the labels it applies to (fnmatch pattern: "*", "*_base"); NULL ends a list
+    SanityKind  kind;
+} StudySanity;
+
+enum { STUDY_MAX_SANITY = 6 };
+
 typedef struct {
     const char       *recipe;                // recipes/X.recipe
     const char       *sets[STUDY_MAX_SETS];  // the tier's overrides for every point, NULL-terminated
@@ -42,6 +59,7 @@ typedef struct {
     int               n_points;
     int               seeds;                 // default seed count
     const char       *why;                   // how the tier's sizes were chosen (printed by --list)
+    StudySanity       sanity[STUDY_MAX_SANITY]; // the tier's sanity tests (runs NULL ends them)
 } StudyTier;
 
 typedef enum { TIER_SMOKE, TIER_CPU, TIER_PAPER, N_TIERS } TierId;
@@ -88,8 +106,11 @@ struct StudyDef {
 
 // the command line above; returns the exit status
 int  study_main(const StudyDef *d, int argc, char **argv);
-// the claims report of results r (tier `tier` of study d)
+// the claims report of results r (tier `tier` of study d), then its sanity lines (study_sanity)
 void study_claims(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out);
+// the tier's sanity tests on results r: a line per test, every failing run named; returns how
+// many runs fail one
+int  study_sanity(const StudyDef *d, const StudyResults *r, TierId tier, FILE *out);
 // the claims report of d's stored results in dir for tier; returns the number of claims run, -1
 // when a run file there cannot be read (named, and the report is printed without it)
 int  study_check(const StudyDef *d, const char *dir, TierId tier, FILE *out);
@@ -125,6 +146,14 @@ ClaimVerdict study_compare(StudyStat x, StudyStat y, char *what, size_t cap);
 double study_t_crit(double df);
 // claim helper: study_compare of the top-1 of labels a and b, the numbers written to `numbers`
 ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char *b, char *numbers, size_t cap);
+
+// claim helper for "a beats b at every point": study_compare of `metric` for each pair
+// (higher[i], lower[i]), i < n, the numbers of each written to `numbers` (as error = 100 - top-1
+// when as_error). CLAIM_CONTRADICTED when one pair is significantly the other way (a counterexample
+// is a finding even with points missing), CLAIM_SUPPORTED when every pair was run and is
+// significantly above, CLAIM_NOT_RUN when none was run, CLAIM_INCONCLUSIVE otherwise
+ClaimVerdict study_claim_each(const StudyResults *r, const char *const *higher, const char *const *lower, int n,
+                              const char *metric, bool as_error, char *numbers, size_t cap);
 
 // each study file ends with STUDY_PROGRAM(its StudyDef): compiled with -DSTUDY_MAIN it is the
 // study's program (bin/<study>); without, the definition joins the registry (repro check)
