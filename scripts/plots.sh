@@ -16,12 +16,16 @@ case $2 in smoke|cpu|paper) ;; *) echo "plots: tier '$2': expected smoke, cpu or
 name=$1 tier=$2 res=${3:-results/$1} figs=${4:-plots/$1}
 if ! ls "$res"/*.h5 >/dev/null 2>&1; then echo "plots $name: no run files in $res; nothing to draw"; exit 0; fi
 bin/repro export "$res" >/dev/null
+# the data set the tier's runs trained on (points.csv's dataset column), by its usual name
+ds=$(awk -F, -v t="\"$tier\"" '$1 == t { gsub(/"/, "", $NF); print $NF; exit }' "$res/points.csv")
+case $ds in fmnist) data=Fashion-MNIST;; cifar10) data=CIFAR-10;; cifar100) data=CIFAR-100;;
+    imagenette) data=Imagenette;; imagenet) data=ImageNet;; *) data=${ds:-"no data"};; esac
 mkdir -p "$figs"
 for gp in plots/"$name"/*.gp; do
     [ -e "$gp" ] || continue
     fig=$(basename "$gp" .gp)
     # a grid point not (yet) run is a gap in the figure, not a problem: gnuplot says so per lookup
-    gnuplot -e "dir='$res'; tier='$tier'; out='$figs/$fig'; published='results/published.csv'" "$gp" \
+    gnuplot -e "dir='$res'; tier='$tier'; out='$figs/$fig'; published='results/published.csv'; data='$data'" "$gp" \
         2> >(grep -v "No valid data points found" >&2)
     echo "plots $name: $figs/$fig.png, $figs/$fig.svg"
 done

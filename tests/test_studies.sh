@@ -43,6 +43,15 @@ if bin/repro check --results "$tmp/results" >"$tmp/check.log" 2>&1 && grep -q "p
     ok "repro check: the published table and every study's claims on the smoke results"
 else bad "repro check on the smoke results" "$tmp/check.log"; fi
 
+# ---- seeds: the points a claim compares run the tier's claim_seeds, the others its seeds; --seeds
+# K gives every point K
+l=$(bin/rs_weight_decay --list); l2=$(bin/rs_weight_decay --list --seeds 2)
+if [ "$(grep -c '^  cpu_' <<<"$l")" -eq 28 ] && [ "$(grep -c '^  cpu_.*_s3 ' <<<"$l")" -eq 8 ] &&
+   [ "$(grep -c '^  cpu_r50_none_wd1e4_s' <<<"$l")" -eq 3 ] && [ "$(grep -c '^  cpu_r50_rals_wd1e4_s' <<<"$l")" -eq 1 ] &&
+   [ "$(grep -c '^  cpu_' <<<"$l2")" -eq 24 ] && ! grep -q '_s3 ' <<<"$l2"; then
+    ok "seeds: rs_weight_decay's 8 claimed cells 3 seeds, the other 4 one (28 runs); --seeds 2: 24"
+else bad "seeds per point (rs_weight_decay --list)"; fi
+
 # ---- repro verify --sample: stored smoke runs (trained at the default threads) trained again at
 # 1 thread come out the same; a damaged run file among them fails the command
 r=$tmp/results/re_fmnist

@@ -51,6 +51,25 @@ int export_run_csv(const char *h5, const char *csv)
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+// the value of data.dataset in the run's stored recipe (the resolved text: "[data]" then
+// "dataset = NAME"), "" when it has none
+static void run_dataset(const RunRecord *r, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *sec = r->recipe ? strstr(r->recipe, "[data]\n") : NULL;
+    for (const char *l = sec; l && *l;) {
+        l += strcspn(l, "\n");
+        l += *l == '\n';
+        if (*l == '[') return; // the next section
+        if (!strncmp(l, "dataset", 7)) {
+            const char *v = l + 7 + strspn(l + 7, " =");
+            size_t n = strcspn(v, " #\n");
+            snprintf(out, cap, "%.*s", (int)MIN(n, cap - 1), v);
+            return;
+        }
+    }
+}
+
 // one summary row (SUMMARY_COLS) of run file `file` (its name within the folder)
 static bool summary_row(FILE *f, const char *file, const RunRecord *r)
 {
@@ -66,7 +85,9 @@ static bool summary_row(FILE *f, const char *file, const RunRecord *r)
     for (int i = 0; i < LEN(v); i++) ok = ok && put_num(f, v[i], false);
     char threads[16] = "";
     if (r->threads > 0) snprintf(threads, sizeof threads, "%d", r->threads);
-    const char *t[] = {r->device, r->started, r->updated, r->host, threads};
+    char dataset[64];
+    run_dataset(r, dataset, sizeof dataset);
+    const char *t[] = {r->device, r->started, r->updated, r->host, threads, dataset};
     for (int i = 0; i < LEN(t); i++) ok = ok && put_str(f, t[i], i == LEN(t) - 1);
     return ok;
 }
@@ -126,7 +147,9 @@ static int write_points(const char *dir, RunRecord *recs, int n)
         ok = ok && put_str(a.f, count, false) && put_stat(a.f, t1, k) && put_stat(a.f, bt, k) && put_stat(a.f, wall, k);
         ok = ok && put_num(a.f, (double)r[i].macs, false) && put_num(a.f, (double)r[i].params, false);
         ok = ok && put_num(a.f, r[i].train_res, false) && put_num(a.f, r[i].n_rows, false);
-        ok = ok && put_str(a.f, r[i].study, true);
+        char dataset[64];
+        run_dataset(&r[i], dataset, sizeof dataset);
+        ok = ok && put_str(a.f, r[i].study, false) && put_str(a.f, dataset, true);
         i = j;
     }
     free(t1);

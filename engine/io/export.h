@@ -7,7 +7,8 @@
  * (model, params, macs, train_res), and the result (epochs, top1, top5, best_top1, best_epoch,
  * ema_top1, top1_reparam, img_per_s = mean training throughput over epochs, wall_s), and what it
  * ran on (device: the CPU model and its threads, or the GPU; older files say only the backend),
- * and when and where (started, updated: UTC ISO 8601; host, threads: of the latest segment);
+ * and when and where (started, updated: UTC ISO 8601; host, threads: of the latest segment), and
+ * the data set it trained on (dataset: data.dataset of its stored recipe);
  * numbers and text a file lacks are empty fields. Units: top1, top5, best_top1, ema_top1,
  * top1_reparam in percent; img_per_s training images per second; wall_s seconds (every segment of
  * a resumed run); macs per image, forward; the per-run CSV's columns as the run file's /epochs
@@ -20,13 +21,14 @@
 
 #define SUMMARY_COLS "file,study,tier,label,seed,run_id,status,git_revision,model,params,macs,train_res," \
                      "epochs,top1,top5,best_top1,best_epoch,ema_top1,top1_reparam,img_per_s,wall_s,device," \
-                     "started,updated,host,threads"
+                     "started,updated,host,threads,dataset"
 
 // DIR/points.csv, what the figures draw: one row per (study, tier, label) of the `done` runs of a
 // study's grid (runs without a label, repro train's, are not points), over their seeds: n, then mean and sample std (empty with one seed) of top1 (the EMA weights' when the run
-// keeps an EMA, as the papers report), best_top1 and wall_s; macs, params, train_res, epochs
+// keeps an EMA, as the papers report), best_top1 and wall_s; macs, params, train_res, epochs, the
+// study and the data set (its first run's)
 #define POINTS_COLS "tier,label,model,n,top1,top1_std,best_top1,best_top1_std,wall_s,wall_s_std,macs,params," \
-                    "train_res,epochs,study"
+                    "train_res,epochs,study,dataset"
 
 // the epochs of run file h5 into csv (replaced atomically); 0 or ERR_IO / ERR_FORMAT
 int    export_run_csv(const char *h5, const char *csv);

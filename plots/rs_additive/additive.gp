@@ -10,7 +10,7 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_additive/additive'
 if (!exists("published")) published = 'results/published.csv'
 set datafile separator comma
-data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST"
+if (!exists("data")) data = "tier ".tier # the data set of the runs (scripts/plots.sh passes it)
 digit(c) = strstrt("0123456789", c) - 1
 stp(l) = 10 * digit(l[5:5]) + digit(l[6:6])
 # points.csv: 1 tier, 2 label, 4 n, 5 top1, 6 top1_std

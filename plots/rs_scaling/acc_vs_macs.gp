@@ -8,7 +8,7 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_scaling/acc_vs_macs'
 set datafile separator comma
 f = dir.'/points.csv'
-data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
+if (!exists("data")) data = "tier ".tier # the data set of the runs (scripts/plots.sh passes it)
 epochs(l) = int(l[strstrt(l, "_e") + 2:*])
 axis_of(l) = l[1:strstrt(l, "_") - 1]
 value_of(l) = (r = l[strstrt(l, "_") + 1:*], r[1:strstrt(r, "_e") - 1])

@@ -13,7 +13,7 @@ axis_of(l) = l[1:strstrt(l, "_") - 1]
 value_of(l) = (r = l[strstrt(l, "_") + 1:*], r[1:strstrt(r, "_e") - 1])
 epochs(l) = int(l[strstrt(l, "_e") + 2:*])
 tag(l) = axis_of(l) eq "width" ? "x".value_of(l) : axis_of(l) eq "depth" ? value_of(l) : axis_of(l) eq "res" ? value_of(l)."px" : "base"
-data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST" # this suite's data set at this tier
+if (!exists("data")) data = "tier ".tier # the data set of the runs (scripts/plots.sh passes it)
 # points.csv: 1 tier, 2 label, 5 top1, 9 wall_s
 regimes = system("tail -n +2 '".f."' | cut -d, -f1,2 | grep '^\"".tier."\"' | sed 's/.*_e\\([0-9]*\\)\"$/\\1/' | sort -n | uniq | tr '\\n' ' '")
 axes = "base width depth res"

@@ -10,7 +10,7 @@ if (!exists("tier")) tier = 'cpu'
 if (!exists("out")) out = 'plots/rs_weight_decay/grid'
 if (!exists("published")) published = 'results/published.csv'
 set datafile separator comma
-data = (tier eq "paper") ? "ImageNet" : "Fashion-MNIST"
+if (!exists("data")) data = "tier ".tier # the data set of the runs (scripts/plots.sh passes it)
 cells = "r50_none r50_rals r50_ralsdo r200_none r200_rals r200_ralssddo"
 n = words(cells)
 sd(c) = valid(c) ? column(c) : 0

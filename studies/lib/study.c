@@ -150,10 +150,16 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
 static int build_runs(Opts *o)
 {
     const StudyTier *t = &o->d->tiers[o->tier];
-    int seeds = o->seeds ? o->seeds : MAX(t->seeds, 1);
-    o->runs = xcalloc((size_t)t->n_points * seeds, sizeof *o->runs);
+    int most = o->seeds ? o->seeds : MAX(MAX(t->seeds, t->claim_seeds), 1);
+    o->runs = xcalloc((size_t)t->n_points * most, sizeof *o->runs);
     for (int i = 0; i < t->n_points; i++) {
         if (o->only && fnmatch(o->only, t->points[i].label, 0)) continue;
+        // --seeds K for every point, else claim_seeds for a point a claim compares, else the tier's
+        bool claimed = false;
+        for (int c = 0; c < o->d->n_claims; c++)
+            claimed |= (o->d->claims[c].higher && !strcmp(o->d->claims[c].higher, t->points[i].label)) ||
+                       (o->d->claims[c].lower && !strcmp(o->d->claims[c].lower, t->points[i].label));
+        int seeds = o->seeds ? o->seeds : MAX(MAX(t->seeds, 1), claimed ? t->claim_seeds : 0);
         for (int s = 1; s <= seeds; s++)
             if (resolve(o, &t->points[i], s, &o->runs[o->n_runs++])) return 1;
     }
@@ -826,7 +832,9 @@ static int usage(FILE *f, const StudyDef *d, const char *prog)
             "  Runs the tier's grid (default cpu) into DIR (default results/%s): one run file per run,\n"
             "  <tier>_<label>_s<seed>.h5; done runs are skipped, interrupted ones resumed from their\n"
             "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --jobs N: N runs at\n"
-            "  a time. --index I: the I-th run only. --slurm FILE: a job-array script instead.\n"
+            "  a time. --seeds K: seeds 1..K of every point (default: the tier's, more for the points a\n"
+            "  claim compares where it says so). --index I: the I-th run only. --slurm FILE: a job-array\n"
+            "  script instead.\n"
             "  --ranks N: each run data-parallel over N processes (mpirun -np N here; srun in the\n"
             "  --slurm script, N tasks per node), train.batch being the whole batch of all N.\n"
             "  --check: the paper's claims on the stored runs of the tier. --force: the selected runs\n"

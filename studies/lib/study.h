@@ -10,7 +10,8 @@
  *   --list                   the runs, each with images x epochs x MACs and a time estimate
  *   --only PATTERN           runs whose label matches the shell pattern (fnmatch)
  *   --jobs N                 N runs at a time, each in its own process with cores/N threads
- *   --seeds K                seeds 1..K (default: the tier's)
+ *   --seeds K                seeds 1..K for every point (default: the tier's; claim_seeds for the
+ *                            points a claim compares)
  *   --out DIR                results folder (default results/<study>)
  *   --set section.key=value  one more override for every run (changes their run ids)
  *   --index I                only the I-th run of the list (a Slurm array task)
@@ -60,6 +61,8 @@ typedef struct {
     int               seeds;                 // default seed count
     const char       *why;                   // how the tier's sizes were chosen (printed by --list)
     StudySanity       sanity[STUDY_MAX_SANITY]; // the tier's sanity tests (runs NULL ends them)
+    int               claim_seeds;           // seeds of the points a claim names (higher / lower),
+                                             // when more than `seeds` (0: `seeds` for every point)
 } StudyTier;
 
 typedef enum { TIER_SMOKE, TIER_CPU, TIER_PAPER, N_TIERS } TierId;
