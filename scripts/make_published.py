@@ -19,6 +19,18 @@ rows = []
 
 used = set()  # (file, row number) of the rows written with a study
 
+def erasing_table_row(i, r, m, study, column, about):
+    """a row of the Random Erasing paper's own Table 1 (small_data.csv row i, model match m) for
+    study's paper tier: best-epoch error, shown beside the reproduction, not judged"""
+    kind = 're' if 'with Random Erasing' in r['setting'] else 'base'
+    std = re.search(r'std=([0-9.]+)', r['setting'])
+    rows.append(dict(study=study, label=f'd{m.group(1)}_{kind}', tier='paper', metric='best_error',
+                     published=r['value'], tolerance='-', paper='Zhong et al. 2020 (arXiv 1708.04896)',
+                     table=f'Table 1, {column}',
+                     note=f"{about}; mean of 5 runs, std {std.group(1) if std else '?'}", source=r['source']))
+    used.add(('small', i))
+
+
 # Random Erasing on Fashion-MNIST, ResNet-20..110 at the published schedule (300 epochs), the paper
 # tier of re_fmnist, on Debian's Fashion-MNIST: the CURRENT release. Judged against the current-
 # release rows (a 2026 third-party reproduction with the authors' recipe, 5 seeds, best- and
@@ -31,14 +43,7 @@ for i, r in enumerate(csv.DictReader(open(os.path.join(shared, 'small_data.csv')
     if not (r['paper'].startswith('Random Erasing') and r['dataset'].startswith('Fashion-MNIST') and m):
         continue
     if 'zhunzhong07/Random-Erasing README' in r['source']:  # the paper's own table
-        kind = 're' if 'with Random Erasing' in r['setting'] else 'base'
-        std = re.search(r'std=([0-9.]+)', r['setting'])
-        rows.append(dict(study='re_fmnist', label=f'd{m.group(1)}_{kind}', tier='paper', metric='best_error',
-                         published=r['value'], tolerance='-', paper='Zhong et al. 2020 (arXiv 1708.04896)',
-                         table='Table 1, Fashion-MNIST',
-                         note=f"{r['dataset']}, another release than Debian's; mean of 5 runs, std "
-                              f"{std.group(1) if std else '?'}", source=r['source']))
-        used.add(('small', i))
+        erasing_table_row(i, r, m, 're_fmnist', 'Fashion-MNIST', f"{r['dataset']}, another release than Debian's")
     elif 'reproduction (2026)' in r['paper'] and r['dataset'] == 'Fashion-MNIST (current release)' and \
             ('baseline' in r['setting'] or 'constant fill' in r['setting']):
         kind = 'base' if 'baseline' in r['setting'] else 're'
@@ -56,14 +61,8 @@ for i, r in enumerate(csv.DictReader(open(os.path.join(shared, 'small_data.csv')
     if not (r['paper'].startswith('Random Erasing') and r['dataset'] == 'CIFAR-10' and m
             and 'zhunzhong07/Random-Erasing README' in r['source']):
         continue
-    kind = 're' if 'with Random Erasing' in r['setting'] else 'base'
-    std = re.search(r'std=([0-9.]+)', r['setting'])
-    rows.append(dict(study='re_cifar10', label=f'd{m.group(1)}_{kind}', tier='paper', metric='best_error',
-                     published=r['value'], tolerance='-', paper='Zhong et al. 2020 (arXiv 1708.04896)',
-                     table='Table 1, CIFAR-10',
-                     note=f"CIFAR-10's own pixels (the suite reads JPEG re-encodes: compare the effect); mean of "
-                          f"5 runs, std {std.group(1) if std else '?'}", source=r['source']))
-    used.add(('small', i))
+    erasing_table_row(i, r, m, 're_cifar10', 'CIFAR-10',
+                      "CIFAR-10's own pixels (the suite reads JPEG re-encodes: compare the effect)")
 
 # ResNet-RS Table 1 (additive, ResNet-200) and Table 2 (weight decay x regularization). ImageNet
 # top-1; the tolerance 0.5 pp is about twice the run-to-run spread the paper reports elsewhere.

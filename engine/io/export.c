@@ -101,12 +101,6 @@ static int by_point(const void *a, const void *b)
     return c ? c : strcmp(x->label, y->label);
 }
 
-static double reported_top1(const RunRecord *r) // the EMA weights' when the run keeps an EMA
-{
-    double ema = run_final(r, "ema_top1");
-    return isnan(ema) ? run_final(r, "top1") : ema;
-}
-
 static bool put_stat(FILE *f, const double *v, int n)
 {
     double m = 0, sq = 0;
@@ -137,7 +131,7 @@ static int write_points(const char *dir, RunRecord *recs, int n)
     for (int i = 0; i < m;) {
         int j = i, k = 0;
         for (; j < m && !by_point(&r[i], &r[j]); j++, k++) {
-            t1[k] = reported_top1(&r[j]);
+            t1[k] = run_reported_top1(&r[j]);
             bt[k] = run_final(&r[j], "best_top1");
             wall[k] = run_final(&r[j], "wall_s");
         }

@@ -403,6 +403,12 @@ double run_final(const RunRecord *r, const char *name)
     return NAN;
 }
 
+double run_reported_top1(const RunRecord *r)
+{
+    double ema = run_final(r, "ema_top1");
+    return isnan(ema) ? run_final(r, "top1") : ema;
+}
+
 int run_col(const RunRecord *r, const char *name)
 {
     for (int j = 0; j < r->n_cols; j++)

@@ -72,6 +72,9 @@ int    runfile_read(const char *path, RunRecord *r);
 void   runfile_record_free(RunRecord *r);
 // /final's attribute `name`, NAN when the file lacks it
 double run_final(const RunRecord *r, const char *name);
+// the top-1 a run reports: its EMA weights' when it keeps an EMA (as the papers evaluate them),
+// else the trained weights' (/final's ema_top1, else top1)
+double run_reported_top1(const RunRecord *r);
 // the index of /epochs column `name`, -1 when absent
 int    run_col(const RunRecord *r, const char *name);
 

@@ -367,12 +367,6 @@ static double epochs_diff(const RunRecord *a, const RunRecord *b, const char **c
     return worst;
 }
 
-static double final_top1(const RunRecord *r)
-{
-    double ema = run_final(r, "ema_top1");
-    return isnan(ema) ? run_final(r, "top1") : ema;
-}
-
 // `exe train --recipe recipe --out scratch --force`, its output into log, its per-epoch lines
 // echoed to out; 0 when it succeeded, -1 when it could not start, else its exit status
 static int rerun_logged(const char *exe, const char *recipe, const char *scratch, const char *log, FILE *out)
@@ -490,7 +484,7 @@ int study_verify_sample(const StudyDef *d, TierId t, const char *stored, int k, 
             continue;
         }
         const char *col;
-        double de = epochs_diff(&a, &b, &col), dt = final_top1(&b) - final_top1(&a);
+        double de = epochs_diff(&a, &b, &col), dt = run_reported_top1(&b) - run_reported_top1(&a);
         bool same_rev = !strcmp(a.git_revision, head) && !strstr(head, "dirty");
         bool same = de == 0 && !strcmp(a.run_id, b.run_id);
         if (!same && same_rev) differ_same_rev++;
@@ -499,7 +493,7 @@ int study_verify_sample(const StudyDef *d, TierId t, const char *stored, int k, 
         else if (isnan(de)) snprintf(what, sizeof what, "DIFFERENT: %d epochs stored, %d rerun", a.n_rows, b.n_rows);
         else snprintf(what, sizeof what, "DIFFERENT: up to %.3g in epochs/%s", de, col);
         snprintf(lines[s], sizeof lines[s], "  %-28s %-19s %8.2f %8.2f %+8.2f  %s%s", a.label, a.git_revision,
-                 final_top1(&a), final_top1(&b), dt, what,
+                 run_reported_top1(&a), run_reported_top1(&b), dt, what,
                  same_rev ? "" : same ? " (another revision, the same results)" : " (another revision)");
         runfile_record_free(&a);
         runfile_record_free(&b);

@@ -605,12 +605,11 @@ StudyStat study_stat(const StudyResults *r, const char *label, const char *metri
     for (int i = 0; i < r->n; i++) {
         const RunRecord *x = &r->rec[i];
         if (strcmp(x->label, label)) continue;
-        double ema = run_final(x, "ema_top1");
         double v = !strcmp(metric, "img_per_s")  ? run_col_mean(x, "img_per_s")
                    : !strcmp(metric, "macs")     ? (double)x->macs
                    : !strcmp(metric, "params")   ? (double)x->params
                    : !strcmp(metric, "raw_top1") ? run_final(x, "top1")
-                   : !strcmp(metric, "top1")     ? (isnan(ema) ? run_final(x, "top1") : ema)
+                   : !strcmp(metric, "top1")     ? run_reported_top1(x)
                                                  : run_final(x, metric);
         if (isnan(v)) continue;
         s.n++;
@@ -764,8 +763,7 @@ static bool sane(const RunRecord *x, SanityKind kind, char *what, size_t cap, do
         snprintf(what, cap, "its recipe gives no class count");
         return false;
     }
-    double ema = run_final(x, "ema_top1"), top1 = isnan(ema) ? run_final(x, "top1") : ema;
-    double chance_loss = log(classes), floor1 = 200.0 / classes;
+    double top1 = run_reported_top1(x), chance_loss = log(classes), floor1 = 200.0 / classes;
     *gap = chance_loss - first[el];
     snprintf(what, cap, "first-epoch test loss %.3f (chance %.3f), final top-1 %.2f (twice chance %.1f)", first[el],
              chance_loss, top1, floor1);
