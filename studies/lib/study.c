@@ -340,8 +340,8 @@ static int run_all(Opts *o)
         status_of(o, &o->runs[i], st, sizeof st);
         if (o->force || strcmp(st, "done")) est_todo += o->runs[i].est_s, todo++;
     }
-    char est0[32];
-    fmt_time(est_todo / jobs, est0, sizeof est0);
+    char est0[32]; // the runs share this machine's cores: N at a time take about as long in all
+    fmt_time(est_todo, est0, sizeof est0);
     printf("[%s %s] %d runs, %d to train: about %s on this machine by --list's estimate; results in %s\n",
            o->d->name, tier_names[o->tier], last - first, todo, est0, o->dir);
     pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
@@ -461,9 +461,10 @@ static int run_all(Opts *o)
                 continue;
             }
             if (!ok && strcmp(st, "diverged")) failed++;
-            // the estimate, corrected by how the finished runs compared with theirs
+            // the estimate, corrected by how the finished runs compared with theirs (wall time over
+            // their estimates: N at a time already in it)
             double spent = time_now() - t0, scale = est_done > 0 ? spent / est_done : 1;
-            fmt_time(MAX(0, est_left) * scale / jobs, eta, sizeof eta);
+            fmt_time(MAX(0, est_left) * scale, eta, sizeof eta);
             printf("[%s %s] run %d/%d %s: %s in %.0f s%s%s; %d left, ETA %s\n", o->d->name, tier_names[o->tier],
                    slot_run[s] - first + 1, total, r->name, ok ? st : "FAILED", time_now() - started[s],
                    WIFSIGNALED(status) ? " (killed by a signal)" : "", ok ? "" : " (see its output)",
