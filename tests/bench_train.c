@@ -7,7 +7,8 @@
  * the first eval-steps x eval-batch test images are evaluated twice, the second pass timed.
  * The last line is machine-readable for scripts/bench_train.py, which runs PyTorch the same way:
  *   RESULT train_img_s=<float> eval_img_s=<float>
- * --profile also prints the per-node time table of the training model (ms per pass). Other models
+ * --profile also prints the per-node time tables of the training model (ms per pass) and of the
+ * eval model over the timed eval (batch norm folded into the convolutions, as evaluated). Other models
  * and sizes: --set model.name=NAME --set model.res=R (the data resized to it), and for 3 channels
  * --set model.in_chans=3 --set data.dataset=synthetic (random 128x128 RGB pixels, no files).
  * Under mpirun (scripts/bench_dist.py) it is data-parallel: --batch is the whole batch, each rank
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
     // PyTorch evaluates it; a training run's eval adds the folded form)
     EvalStats es;
     if (trainer_evaluate(t, false, false, &es)) return 1; // warm-up: the eval model's primitives
+    if (profile) trainer_profile_eval(t, true); // the timed eval pass only
     double t3 = time_now();
     if (trainer_evaluate(t, false, false, &es)) return 1;
     double t4 = time_now();
@@ -96,7 +98,11 @@ int main(int argc, char **argv)
     printf("bench_train: %s, backend %s, %s, batch %d: warm-up %d steps %.2f s; %d steps %.2f s (loss %.4f); "
            "eval %d images %.2f s\n", c.model, c.backend, comm.desc, batch, warmup, t1 - t0, st.steps, t2 - t1,
            st.loss_sum / st.seen, es.images, t4 - t3);
-    if (profile) trainer_profile_print(t, stdout);
+    if (profile) {
+        trainer_profile_print(t, stdout);
+        printf("eval ");
+        trainer_profile_eval_print(t, stdout);
+    }
     trainer_close(t);
     printf("RESULT train_img_s=%.1f eval_img_s=%.1f\n", train_ips, eval_ips);
     comm_free(&comm);

@@ -456,6 +456,14 @@ const OpCase op_cases[] = {
      .conv = {{3, 5, 3, 24}, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_SILU}},
     {"conv2d 1x1 s1 gemm bias+relu6 fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
      .conv = {{2, 3, 3, 16}, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_RELU6}},
+    // the GEMM forward with a bias or activation in blocks of rows, each followed by its epilogue:
+    // several blocks and a partial last one (40 channels: 1632 rows a block; 300: 256)
+    {"conv2d 1x1 s1 gemm blocks bias+silu fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
+     .conv = {{3, 25, 23, 12}, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_SILU}},
+    {"conv2d 1x1 s1 gemm blocks oc300 bias+hswish fused", conv_fused_spec, conv_fused_call, 1e-5, false,
+     false, .conv = {{2, 13, 11, 20}, 300, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_HSWISH}},
+    {"conv2d 1x1 s1 gemm blocks bias", conv_spec, conv_call, 1e-5, false, false,
+     .conv = {{3, 25, 23, 12}, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true}},
     {"dwconv 3x3 s1 c24 bias+relu6 fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
      .conv = {{2, 5, 7, 24}, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24, true, ACT_RELU6}},
     {"dwconv 3x3 s2 bias+hswish fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,

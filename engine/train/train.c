@@ -702,6 +702,11 @@ void trainer_profile_print(const Trainer *t, FILE *f)
     graph_profile_print(&t->ns.s.net[0].g, f);
 }
 
+// the eval model of the full batches over the trained table (its folded batch norms included)
+void trainer_profile_eval(Trainer *t, bool on) { graph_profile(&eval_net(t, &t->p)->g, on); }
+
+void trainer_profile_eval_print(Trainer *t, FILE *f) { graph_profile_print(&eval_net(t, &t->p)->g, f); }
+
 void trainer_close(Trainer *t)
 {
     if (!t) return;

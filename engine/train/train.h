@@ -156,6 +156,9 @@ Params *trainer_params(Trainer *t);
 // (re)starts or stops timing every node of the training model; prints the table
 void trainer_profile(Trainer *t, bool on);
 void trainer_profile_print(const Trainer *t, FILE *f);
+// the same for the eval model of the full eval batches (the trained form, batch norm folded)
+void trainer_profile_eval(Trainer *t, bool on);
+void trainer_profile_eval_print(Trainer *t, FILE *f);
 void trainer_close(Trainer *t);
 void train_result_free(TrainResult *r);
 

@@ -108,6 +108,9 @@ int cpu_wave_slots(int k);
 // weight gradient over every pixel), into fixed K chunks whose products are added in order
 void cpu_sgemm(Dev *d, char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
                const float *b, long ldb, float beta, float *c, long ldc);
+// one dnnl_sgemm on the calling thread alone (inside a caller's own parallel blocks)
+void cpu_sgemm_1t(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+                  const float *b, long ldb, float beta, float *c, long ldc);
 
 // oneDNN's eltwise algorithm for an activation; false when oneDNN has none (hard-sigmoid)
 bool cpu_act_alg(ActKind k, dnnl_alg_kind_t *alg, float *alpha, float *beta);

@@ -228,7 +228,7 @@ void cpu_exec_chunks(Dev *d, CpuPrim *p, int n, const ChunkArg *a, int na,
 enum { S_GEMM = 9 }; // scratch slot of the K chunks' products
 
 // one single-threaded dnnl_sgemm (oneDNN asks OpenMP how many threads it may use)
-static void sgemm_1t(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
+void cpu_sgemm_1t(char ta, char tb, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc)
 {
     int was = omp_get_max_threads();
@@ -248,7 +248,7 @@ void cpu_sgemm(Dev *d, char ta, char tb, long m, long n, long k, float alpha, co
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < kc; i++) {
             long k0 = k * i / kc, k1 = k * (i + 1) / kc;
-            sgemm_1t(ta, tb, m, n, k1 - k0, alpha, ra ? a + k0 : a + k0 * lda, lda, rb ? b + k0 * ldb : b + k0,
+            cpu_sgemm_1t(ta, tb, m, n, k1 - k0, alpha, ra ? a + k0 : a + k0 * lda, lda, rb ? b + k0 * ldb : b + k0,
                      ldb, 0.0f, part + mn * i, n);
         }
 #pragma omp parallel for schedule(static) if (mn > 32768)
@@ -265,16 +265,16 @@ void cpu_sgemm(Dev *d, char ta, char tb, long m, long n, long k, float alpha, co
     long dim = rows ? m : n;
     int nb = dim / 32 < CPU_CHUNKS ? (int)(dim / 32) : CPU_CHUNKS;
     if (nb < 2) {
-        sgemm_1t(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        cpu_sgemm_1t(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nb; i++) {
         long lo = dim * i / nb, hi = dim * (i + 1) / nb;
         if (rows)
-            sgemm_1t(ta, tb, hi - lo, n, k, alpha, ra ? a + lo * lda : a + lo, lda, b, ldb, beta, c + lo * ldc, ldc);
+            cpu_sgemm_1t(ta, tb, hi - lo, n, k, alpha, ra ? a + lo * lda : a + lo, lda, b, ldb, beta, c + lo * ldc, ldc);
         else
-            sgemm_1t(ta, tb, m, hi - lo, k, alpha, a, lda, rb ? b + lo : b + lo * ldb, ldb, beta, c + lo, ldc);
+            cpu_sgemm_1t(ta, tb, m, hi - lo, k, alpha, a, lda, rb ? b + lo : b + lo * ldb, ldb, beta, c + lo, ldc);
     }
 }
 
