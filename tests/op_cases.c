@@ -74,6 +74,23 @@ void conv_fused_call(const OpCase *c, Dev *d, float **t, GradSet set)
     conv2d_forward(d, c->conv, t[3], t[0], t[1], t[2]);
 }
 
+// the chain 1x1 -> depthwise (forward only): x w1 b1 w2 b2 | y
+void chain_spec(const OpCase *c, Spec *s)
+{
+    Conv2d p = c->chain.pw, q = c->chain.dw;
+    IN("x", shape_numel(p.x), -1, 1);
+    IN("w1", (size_t)p.oc * p.x.c, -0.5f, 0.5f);
+    IN("b1", p.bias ? (size_t)p.oc : 0, -0.5f, 0.5f);
+    IN("w2", (size_t)q.oc * q.kh * q.kw, -0.5f, 0.5f);
+    IN("b2", q.bias ? (size_t)q.oc : 0, -0.5f, 0.5f);
+    OUT("y", shape_numel(conv2d_out(q)));
+}
+
+void chain_call(const OpCase *c, Dev *d, float **t, GradSet set)
+{
+    conv2d_chain_forward(d, c->chain, t[5], t[0], t[1], t[2], t[3], t[4]);
+}
+
 // batch norm: x gamma beta run_mean run_var | y mean rstd dy | dx dgamma dbeta
 
 void bn_spec(const OpCase *c, Spec *s)
@@ -464,6 +481,19 @@ const OpCase op_cases[] = {
      false, .conv = {{2, 13, 11, 20}, 300, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, ACT_HSWISH}},
     {"conv2d 1x1 s1 gemm blocks bias", conv_spec, conv_call, 1e-5, false, false,
      .conv = {{3, 25, 23, 12}, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true}},
+    // the 1x1 -> depthwise chain (eval's inverted residual): cpu's bands of rows with the rows two
+    // bands share carried over (40 rows of 18 x 200 channels: 3 bands; 45 x 16 x 300 at stride 2:
+    // 4; 33 x 20 x 120, 5x5 stride 2: 2), and a map too small for bands (through scratch)
+#define CHAIN(nm, n, h, w, c, cm, k, s_, p_, bias, a1, a2)                                                 \
+    {nm, chain_spec, chain_call, 1e-5, false, false,                                                     \
+     .chain = {{{n, h, w, c}, cm, 1, 1, 1, 1, 0, 0, 1, 1, 1, bias, a1},                                  \
+               {{n, h, w, cm}, cm, k, k, s_, s_, p_, p_, 1, 1, cm, bias, a2}}}
+    CHAIN("chain 1x1-dw 3x3 s1 bands relu6", 2, 40, 18, 12, 200, 3, 1, 1, true, ACT_RELU6, ACT_RELU6),
+    CHAIN("chain 1x1-dw 3x3 s2 bands odd", 1, 45, 16, 10, 300, 3, 2, 1, true, ACT_RELU6, ACT_NONE),
+    CHAIN("chain 1x1-dw 5x5 s2 bands hswish", 2, 33, 20, 8, 120, 5, 2, 2, true, ACT_HSWISH, ACT_HSWISH),
+    CHAIN("chain 1x1-dw 3x3 s1 no bias", 2, 20, 17, 9, 56, 3, 1, 1, false, ACT_NONE, ACT_NONE),
+    CHAIN("chain 1x1-dw 3x3 s2 small map silu", 3, 7, 9, 16, 24, 3, 2, 1, true, ACT_SILU, ACT_SILU),
+#undef CHAIN
     {"dwconv 3x3 s1 c24 bias+relu6 fused", conv_fused_spec, conv_fused_call, 1e-5, false, false,
      .conv = {{2, 5, 7, 24}, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24, true, ACT_RELU6}},
     {"dwconv 3x3 s2 bias+hswish fused", conv_fused_spec, conv_fused_call, 1e-5, false, true,

@@ -39,6 +39,7 @@ struct OpCase {
     bool   fixture;  // tests/ref/ops.fix holds PyTorch's outputs for this case
     union {
         Conv2d conv;
+        Conv2dChain chain; // conv2d_chain_forward: 1x1 then depthwise
         BatchNorm bn;
         Act act;
         Add add;
@@ -63,6 +64,8 @@ void conv_spec(const OpCase *c, Spec *s);
 void conv_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void conv_fused_spec(const OpCase *c, Spec *s);
 void conv_fused_call(const OpCase *c, Dev *d, float **t, GradSet set);
+void chain_spec(const OpCase *c, Spec *s);
+void chain_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void bn_spec(const OpCase *c, Spec *s);
 void bn_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void act_spec(const OpCase *c, Spec *s);

@@ -1,7 +1,9 @@
 /* tests/test_nets.c — models/nets.h: evaluation with batch norm folded into the convolutions
- * (graph_fold_bn) gives the unfolded graph's logits within float rounding, for every family, with
- * weights and running statistics drawn away from their initial values (fixture_param); a folded
- * net that runs before its folded weights are made (after a plan) is stopped.
+ * (graph_fold_bn), and the inverted residuals' expansion and depthwise convolutions chained into
+ * one op (graph_chain_convs: cpu's bands on the larger maps here), gives the unfolded graph's
+ * logits within float rounding, for every family, with weights and running statistics drawn away
+ * from their initial values (fixture_param); a folded net that runs before its folded weights are
+ * made (after a plan) is stopped.
  */
 #include <criterion/criterion.h>
 #include <string.h> // memcpy
@@ -20,6 +22,11 @@ static void logits_of(const char *be, bool folded, const char *name, const Model
     netset_init(&s, &d);
     Net *n = netset_add(&s, &p, name, k, 3, res, folded ? GRAPH_EVAL : GRAPH_TRAIN);
     cr_assert(!folded || n->g.fold_n > 0, "%s: no batch norm was folded", name);
+    int chains = 0; // 1x1 -> depthwise pairs run as one op (graph_chain_convs)
+    for (int i = 0; i < n->g.n_node; i++) chains += n->g.node[i].chain_to >= 0;
+    bool compact = strncmp(name, "resnet", 6); // MBConv, UIB and ghost blocks have such pairs
+    cr_assert(folded && compact ? chains > 0 : chains == 0, "%s (%s): %d chained convolutions", name,
+              folded ? "folded" : "unfolded", chains);
     cr_assert_eq(params_alloc_weights(&p, &d), 0);
     for (int i = 0; i < p.count; i++) fixture_param(&p.info[i], params_at(&p, ROLE_W, i));
     netset_plan(&s, NULL, NULL);
@@ -56,6 +63,7 @@ Test(fold, folded_batch_norm_gives_the_same_logits)
     folded_equals_unfolded("resnet20", 1, 32, 1);
     folded_equals_unfolded("resnet50", 0.25f, 64, 3);
     folded_equals_unfolded("mobilenetv2_100", 0.5f, 56, 1);
+    folded_equals_unfolded("mobilenetv2_100", 0.5f, 128, 3); // 64x64 maps: chains in several bands
     folded_equals_unfolded("mobilenetv3_large_100", 0.5f, 64, 3);
     folded_equals_unfolded("mobilenetv4_conv_small", 0.5f, 56, 1);
     folded_equals_unfolded("efficientnet_b0", 0.5f, 64, 3);

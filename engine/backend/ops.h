@@ -55,6 +55,13 @@ static inline Conv2d conv2d_sq(Shape4 x, int oc, int k, int s, int p, int d, int
     return c;
 }
 Shape4 conv2d_out(Conv2d op);
+// a chain of two convolutions, forward only: y = dw(pw(x)), pw a 1x1 stride-1 ungrouped
+// convolution and dw a depthwise one (groups = channels = OC > 1) over pw's output, each with its
+// bias and fused activation (an inverted residual's expansion and depthwise convolution as
+// evaluated, batch norm folded): the backend need not store the expanded tensor between them.
+// Optional: a backend may leave it out (dev_has_conv2d_chain), and conv2d_chain_forward then runs
+// the two convolutions through a temporary buffer
+typedef struct { Conv2d pw, dw; } Conv2dChain;
 
 // batch norm over N,H,W per channel C. train: batch statistics (biased variance to normalize),
 // running stats updated running = (1-momentum)*running + momentum*batch with the unbiased batch
@@ -233,6 +240,9 @@ typedef void OpFn_axpy(Dev *d, Vec op, float *y, const float *x);
 typedef void OpFn_scale(Dev *d, Vec op, float *x);
 typedef void OpFn_lerp(Dev *d, Vec op, float *e, const float *w);
 typedef void OpFn_sumsq(Dev *d, Vec op, const float *x, double *acc);
+// optional ops (NULL in a backend's table where it has none; see each op's contract)
+typedef void OpFn_conv2d_chain_forward(Dev *d, Conv2dChain op, float *y, const float *x, const float *w1,
+    const float *b1, const float *w2, const float *b2);
 
 #define FOR_EACH_OP(M, p) \
     M(p, conv2d_forward) \
@@ -277,21 +287,21 @@ typedef void OpFn_sumsq(Dev *d, Vec op, const float *x, double *acc);
 // the table a backend fills in (NULL = not implemented there: ops.c stops with a message), and
 // set_ok: bit OP_BIT(op) for each backward op that honours its set bits (see GradSet)
 #define OP_TABLE_FIELD(p, name) OpFn_##name *name;
-struct OpTable { FOR_EACH_OP(OP_TABLE_FIELD, _) uint64_t set_ok; };
+struct OpTable { FOR_EACH_OP(OP_TABLE_FIELD, _) uint64_t set_ok; OpFn_conv2d_chain_forward *conv2d_chain_forward; };
 #define OP_ID(p, name) OPID_##name,
 enum { FOR_EACH_OP(OP_ID, _) OPID_COUNT };
 #define OP_BIT(name) ((uint64_t)1 << OPID_##name)
 
-// declares <prefix>_<op> for every op (a backend's header), and fills a table with them
+// declares <prefix>_<op> for every op (a backend's header); a table lists them with OP_ENTRY
 #define OP_DECLARE(p, name) OpFn_##name p##_##name;
 #define OP_ENTRY(p, name) .name = p##_##name,
 #define OPS_DECLARE(prefix) FOR_EACH_OP(OP_DECLARE, prefix)
-#define OPS_TABLE(prefix) { FOR_EACH_OP(OP_ENTRY, prefix) }
-#define OPS_TABLE_SET(prefix, set_bits) { FOR_EACH_OP(OP_ENTRY, prefix) .set_ok = (set_bits) }
 
 // the calls engine code makes: validate, then dispatch to d->ops (ops.c)
 #define OP_PUBLIC(p, name) OpFn_##name name;
 FOR_EACH_OP(OP_PUBLIC, _)
+OpFn_conv2d_chain_forward conv2d_chain_forward;
+bool dev_has_conv2d_chain(const Dev *d); // the backend runs the chain as one op
 
 // the backends' tables (each backend's table.c)
 extern const OpTable ref_ops, cpu_ops, cuda_ops;

@@ -25,7 +25,10 @@ static void build(Net *n, const ModelKnobs *k, int res)
     n->res = res;
     model_build(&n->g, n->model, k, n->batch, res);
     graph_fuse(&n->g); // BN-ReLU and add-ReLU run as one op each way
-    if (n->mode == GRAPH_EVAL) graph_fold_bn(&n->g); // and BN into its conv (net_refresh)
+    if (n->mode == GRAPH_EVAL) {
+        graph_fold_bn(&n->g);     // and BN into its conv (net_refresh)
+        graph_chain_convs(&n->g); // an expansion and its depthwise conv as one op
+    }
     n->out = n->g.node[n->g.n_node - 1].out;
     n->classes = graph_shape(&n->g, n->out).c;
 }

@@ -56,7 +56,7 @@ static GNode *new_node(Graph *g, GKind kind, const char *name, int in0, int in1)
     snprintf(n->name, sizeof n->name, "%s", name);
     n->in[0] = in0;
     n->in[1] = in1;
-    n->fold = -1;
+    n->fold = n->chain_to = n->chain_from = -1;
     for (int i = 0; i < 4; i++) n->par[i] = -1;
     return n;
 }
@@ -363,6 +363,38 @@ int graph_fold_bn(Graph *g)
     free(readers);
     free(producer);
     return folded;
+}
+
+int graph_chain_convs(Graph *g)
+{
+    int *readers = xcalloc((size_t)g->n_t, sizeof *readers), *reader = xmalloc((size_t)g->n_t * sizeof *reader);
+    for (int i = 0; i < g->n_node; i++) {
+        const GNode *n = &g->node[i];
+        if (n->kind == G_FUSED || n->kind == G_INPUT) continue;
+        for (int k = 0; k < 2; k++)
+            if (n->in[k] >= 0) readers[n->in[k]]++, reader[n->in[k]] = i;
+    }
+    int out = g->node[g->n_node - 1].out, chained = 0;
+    for (int i = 0; i < g->n_node; i++) {
+        GNode *p = &g->node[i];
+        Conv2d c = p->conv;
+        if (p->kind != G_CONV || p->chain_from >= 0 || p->out == out || readers[p->out] != 1) continue;
+        if (c.kh != 1 || c.kw != 1 || c.sh != 1 || c.sw != 1 || c.ph != 0 || c.pw != 0 || c.g != 1) continue;
+        int j = reader[p->out];
+        GNode *q = &g->node[j];
+        if (q->kind != G_CONV || q->in[0] != p->out || q->conv.g != q->conv.x.c || q->conv.oc != q->conv.x.c ||
+            q->conv.x.c < 2)
+            continue;
+        bool between = true; // nothing runs between them (the folded BN and its activation: fused)
+        for (int k = i + 1; k < j; k++) between &= g->node[k].kind == G_FUSED;
+        if (!between) continue;
+        p->chain_to = j;
+        q->chain_from = i;
+        chained++;
+    }
+    free(readers);
+    free(reader);
+    return chained;
 }
 
 void graph_refresh_folds(Graph *g, Dev *d, const Arena *a)

@@ -43,6 +43,9 @@ typedef struct {
     int fold;         // conv of an evaluation graph: the batch norm folded into it (graph_fold_bn),
                       // -1 none; its weights and bias are then the fold buffer's from fold_at
     size_t fold_at;   // floats into the fold buffer: the folded weights (as w), then OC biases
+    int chain_to;     // 1x1 conv of an evaluation graph: the depthwise conv it feeds alone, run with
+                      // it as one op where the backend has one (graph_chain_convs); -1 none
+    int chain_from;   // that depthwise conv: the 1x1 conv chained into it; -1 none
 } GNode;
 
 typedef struct {
@@ -132,6 +135,12 @@ int graph_fuse(Graph *g);
 // trainer does it at every evaluation); a forward pass before it stops with a message
 int graph_fold_bn(Graph *g);
 void graph_refresh_folds(Graph *g, Dev *d, const Arena *a);
+// evaluation graphs only: pairs each 1x1 stride-1 convolution with the depthwise convolution that
+// alone reads its output (with nothing but fused nodes between them: an inverted residual's
+// expansion and depthwise convolution, batch norm folded), so that graph_forward runs the pair as
+// one conv2d_chain_forward on a backend that has it (the expanded tensor stays in cache) and as
+// the two convolutions elsewhere. Call after graph_fold_bn, before graph_plan; returns the count
+int graph_chain_convs(Graph *g);
 
 // ---- execution (graph_exec.c) ----------------------------------------------------------------
 // GRAPH_EVAL: forward only, a tensor's value lives from its producer to its last reader (the

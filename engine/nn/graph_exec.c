@@ -56,6 +56,8 @@ void graph_plan(Graph *g, Arena *a, GraphMode mode)
         // an add with an activation reads its own output in backward (the derivative's mask)
         if (train && nd->kind == G_ADD && nd->add.act) dies[nd->out] = MAX(dies[nd->out], 2 * n - 1 - i);
         dies[nd->out] = MAX(dies[nd->out], i);
+        // a chained 1x1 conv's input is read when its depthwise conv runs the pair
+        if (nd->chain_to >= 0) dies[nd->in[0]] = MAX(dies[nd->in[0]], nd->chain_to);
         for (int k = 0; k < 2; k++) {
             int x = nd->in[k];
             if (x < 0 || (k == 0 && nd->kind == G_INPUT)) continue;
@@ -117,6 +119,23 @@ static Drop drop_desc(const Graph *g, const GNode *n, int i, bool train, uint64_
     return o;
 }
 
+// a conv node's description, weights and bias as it runs: with batch norm folded in, the fold
+// buffer's weights and bias and the BN's activation
+static void conv_args(const Graph *g, const Arena *a, const GNode *n, Conv2d *c, const float **w, const float **b)
+{
+    *c = n->conv;
+    if (n->fold < 0) {
+        *w = W(n->par[0]), *b = W(n->par[1]);
+        return;
+    }
+    CHECK(g->folds_fresh, "graph_forward: %s: folded weights not made since the last plan (graph_refresh_folds)",
+          n->name);
+    c->bias = true;
+    c->act = g->node[n->fold].bn.act;
+    *w = arena_at(a, g->fold_slot) + n->fold_at;
+    *b = *w + (size_t)c->oc * c->kh * c->kw * (c->x.c / c->g);
+}
+
 void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, uint64_t sample0)
 {
     double tick = seconds(d, g);
@@ -127,21 +146,22 @@ void graph_forward(Graph *g, Dev *d, const Arena *a, bool train, uint64_t seed, 
         int x = n->in[0], y = n->out;
         switch (n->kind) {
         case G_INPUT: case G_FUSED: break;
-        case G_CONV:
-            if (n->fold < 0) {
-                conv2d_forward(d, n->conv, V(y), V(x), W(n->par[0]), W(n->par[1]));
-                break;
-            }
-            { // batch norm folded in: the fold buffer's weights and bias, the BN's activation
-                CHECK(g->folds_fresh, "graph_forward: %s: folded weights not made since the last plan "
-                      "(graph_refresh_folds)", n->name);
-                Conv2d c = n->conv;
-                c.bias = true;
-                c.act = g->node[n->fold].bn.act;
-                const float *fw = arena_at(a, g->fold_slot) + n->fold_at;
-                conv2d_forward(d, c, V(y), V(x), fw, fw + (size_t)c.oc * c.kh * c.kw * (c.x.c / c.g));
-            }
+        case G_CONV: {
+            bool chain = dev_has_conv2d_chain(d);
+            if (n->chain_to >= 0 && chain) break; // runs with its depthwise conv
+            Conv2d c;
+            const float *w, *b;
+            conv_args(g, a, n, &c, &w, &b);
+            if (n->chain_from >= 0 && chain) {
+                const GNode *p = &g->node[n->chain_from];
+                Conv2dChain ch = {.dw = c};
+                const float *w1, *b1;
+                conv_args(g, a, p, &ch.pw, &w1, &b1);
+                conv2d_chain_forward(d, ch, V(y), V(p->in[0]), w1, b1, w, b);
+            } else
+                conv2d_forward(d, c, V(y), V(x), w, b);
             break;
+        }
         case G_BN: {
             BatchNorm bn = n->bn;
             bn.train = train;

@@ -254,6 +254,12 @@ static void gemm_epilogue_act(float *y, const float *b, long m, int oc, ActKind 
     }
 }
 
+void cpu_gemm_rows(Conv2d o, float *y, const float *x, const float *w, const float *b, long m)
+{
+    cpu_sgemm_1t('N', 'T', m, o.oc, o.x.c, 1.0f, x, o.x.c, w, o.x.c, 0.0f, y, o.oc);
+    gemm_epilogue_act(y, b, m, o.oc, o.act);
+}
+
 // y = act(x w^T + b): without bias and activation (training's convolutions before a batch norm),
 // or on fewer rows than two blocks, cpu_sgemm's blocks; else blocks of gemm_block_rows rows, each
 // GEMM followed by its epilogue while its rows are in cache (a separate pass over y had cost as
@@ -269,8 +275,7 @@ static void gemm_forward(Dev *d, Conv2d o, float *y, const float *x, const float
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < nb; i++) {
         long lo = i * rows, n = MIN(m, lo + rows) - lo;
-        cpu_sgemm_1t('N', 'T', n, o.oc, o.x.c, 1.0f, x + lo * o.x.c, o.x.c, w, o.x.c, 0.0f, y + lo * o.oc, o.oc);
-        gemm_epilogue_act(y + lo * o.oc, b, n, o.oc, o.act);
+        cpu_gemm_rows(o, y + lo * o.oc, x + lo * o.x.c, w, b, n);
     }
 }
 

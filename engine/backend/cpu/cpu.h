@@ -21,7 +21,7 @@
         if (s_ != dnnl_success) die_at(__FILE__, __LINE__, #stmt, "oneDNN call failed: status %d", (int)s_); \
     } while (0)
 
-enum { CPU_MAX_PRIMS = 5, CPU_MAX_MEMS = 12, CPU_SCRATCH = 10 };
+enum { CPU_MAX_PRIMS = 5, CPU_MAX_MEMS = 12, CPU_SCRATCH = 11 };
 
 // one cached entry: up to 4 primitives (e.g. a reorder, then the op) and their memory objects
 typedef struct {
@@ -140,7 +140,10 @@ void cpu_dw_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, 
 void cpu_dw_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const float *w, bool set);
 void cpu_dw_backward_weights(Dev *d, Conv2d o, float *dw, float *db, const float *dy, const float *x);
 bool cpu_dw_weights_own(Conv2d o); // backward weights: ours (else oneDNN's) for this description
+// m rows of a 1x1 stride-1 convolution on the calling thread alone: y = act(x w^T + b) (conv2d.c)
+void cpu_gemm_rows(Conv2d o, float *y, const float *x, const float *w, const float *b, long m);
 
 OPS_DECLARE(cpu) // every op of ops.h as cpu_<op>
+OpFn_conv2d_chain_forward cpu_conv2d_chain_forward; // dwconv.c
 
 #endif

@@ -22,7 +22,8 @@
  * by lane (MobileNetV3's 72, 120, 200, 240, 480...).
  */
 #pragma GCC optimize("fp-contract=fast") // a*b + c as one FMA (-std=c11 otherwise keeps them apart)
-#include <string.h> // memset
+#include <omp.h>    // omp_get_max_threads, omp_get_thread_num
+#include <string.h> // memset, memmove
 
 #include "vmath.h"
 
@@ -91,9 +92,10 @@ static inline __attribute__((always_inline)) v16 window_dot_n(v16 acc, const flo
 
 // one output row (n, oh): pixel by pixel, each pixel's channel blocks in turn, so x, y and the
 // weights are read in memory order (a block-outer order strides through the rows and stalls)
+// x holds rows xrow0.. of the (N*H) rows of the map (0: all of it)
 static inline __attribute__((always_inline)) void forward_row(Conv2d o, Shape4 ys, float *y, const float *x,
-                                                             const float *wt, const float *b, bool add, int n,
-                                                             int oh, const ActKind act, const int KW)
+                                                             long xrow0, const float *wt, const float *b, bool add,
+                                                             int n, int oh, const ActKind act, const int KW)
 {
     int c = o.x.c, ih0 = oh * o.sh - o.ph;
     Window win = {MAX(0, -ih0), MIN(o.kh, o.x.h - ih0), 0, o.kw, 1};
@@ -110,7 +112,7 @@ static inline __attribute__((always_inline)) void forward_row(Conv2d o, Shape4 y
             continue;
         }
         // the window's first tap (kh0, kw0), inside the map
-        const float *xp = x + (((size_t)n * o.x.h + (ih0 + win.kh0)) * o.x.w + (iw0 + win.kw0)) * c;
+        const float *xp = x + (((long)n * o.x.h + (ih0 + win.kh0) - xrow0) * o.x.w + (iw0 + win.kw0)) * c;
         float *yp = y + (((size_t)n * ys.h + oh) * ys.w + ow) * c;
         int k0 = 0;
         for (; k0 + 16 <= c; k0 += 16) {
@@ -128,10 +130,10 @@ static inline __attribute__((always_inline)) void forward_row(Conv2d o, Shape4 y
 }
 
 // forward_row with the activation and the kernel width as constants
-static void forward_rows(Conv2d o, Shape4 ys, float *y, const float *x, const float *wt, const float *b, bool add,
-                         int n, int oh)
+static void forward_rows(Conv2d o, Shape4 ys, float *y, const float *x, long xrow0, const float *wt, const float *b,
+                         bool add, int n, int oh)
 {
-#define ROW(ACT, KW) forward_row(o, ys, y, x, wt, b, add, n, oh, ACT, KW)
+#define ROW(ACT, KW) forward_row(o, ys, y, x, xrow0, wt, b, add, n, oh, ACT, KW)
 #define BY_KW(ACT) (o.kw == 3 ? ROW(ACT, 3) : o.kw == 5 ? ROW(ACT, 5) : ROW(ACT, 0))
     switch (o.act) {
     case ACT_NONE: BY_KW(ACT_NONE); break;
@@ -151,7 +153,63 @@ void cpu_dw_forward(Dev *d, Conv2d o, float *y, const float *x, const float *w, 
     taps_last(wt, w, o.x.c, taps);
     long rows = (long)ys.n * ys.h;
 #pragma omp parallel for schedule(static)
-    for (long r = 0; r < rows; r++) forward_rows(o, ys, y, x, wt, b, false, (int)(r / ys.h), (int)(r % ys.h));
+    for (long r = 0; r < rows; r++) forward_rows(o, ys, y, x, 0, wt, b, false, (int)(r / ys.h), (int)(r % ys.h));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the chain 1x1 -> depthwise (ops.h's conv2d_chain_forward, an inverted residual's expansion and
+// depthwise convolution as evaluated): per image, bands of the depthwise output's rows; a band's
+// rows of the expanded map are made by one GEMM (and its epilogue) into a buffer of about 256 KB,
+// the rows the next band shares with it moved to the buffer's front instead of made again, and the
+// depthwise rows read them there while in cache: the expanded tensor never goes to memory. Small
+// maps (fewer than CHAIN_MIN_PIX pixels an image, where a band would be a GEMM of a few rows that
+// packs all of the weights) run the two convolutions through scratch. Bands and buffers follow
+// from the shape alone: the same bits at any thread count.
+enum { CHAIN_MIN_PIX = 256, CHAIN_BUF_FLOATS = 65536 };
+enum { S_CHAIN = 10 }; // scratch slot of the expanded rows (conv2d.c: 0..7, dnnl_util.c: 8, 9; 3: wt)
+
+void cpu_conv2d_chain_forward(Dev *d, Conv2dChain op, float *y, const float *x, const float *w1, const float *b1,
+                              const float *w2, const float *b2)
+{
+    Conv2d p = op.pw, q = op.dw;
+    Shape4 ms = q.x, ys = conv2d_out(q);
+    if (d->variant != 0 || !cpu_dw_applies(q) || ms.h * ms.w < CHAIN_MIN_PIX) {
+        float *t = cpu_scratch(d, S_CHAIN, shape_numel(ms));
+        cpu_conv2d_forward(d, p, t, x, w1, b1);
+        cpu_conv2d_forward(d, q, y, t, w2, b2);
+        return;
+    }
+    int c = ms.c, taps = q.kh * q.kw;
+    long row = (long)ms.w * c; // floats of one row of the expanded map
+    // output rows a band: its expanded rows ((R-1)*S + KH) about CHAIN_BUF_FLOATS, at least 256 pixels
+    long want = MAX((long)CHAIN_BUF_FLOATS / row, (CHAIN_MIN_PIX + ms.w - 1) / ms.w);
+    int band = (int)MAX(1, MIN((long)ys.h, (want - q.kh) / q.sh + 1));
+    long cap = ((long)(band - 1) * q.sh + q.kh) * row;
+    float *wt = cpu_scratch(d, 3, (size_t)taps * c);
+    taps_last(wt, w2, c, taps);
+    int nth = omp_get_max_threads();
+    float *bufs = cpu_scratch(d, S_CHAIN, (size_t)cap * nth);
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < ms.n; n++) {
+        float *buf = bufs + (size_t)cap * omp_get_thread_num();
+        int lo_have = 0, hi_have = 0; // the buffer holds expanded rows [lo_have, hi_have) of image n
+        for (int oh0 = 0; oh0 < ys.h; oh0 += band) {
+            int oh1 = MIN(ys.h, oh0 + band);
+            int lo = MAX(0, oh0 * q.sh - q.ph), hi = MIN(ms.h, (oh1 - 1) * q.sh - q.ph + q.kh);
+            if (lo >= lo_have && lo < hi_have) { // rows shared with the last band: to the front
+                memmove(buf, buf + (lo - lo_have) * row, (size_t)(hi_have - lo) * row * sizeof *buf);
+                lo_have = lo;
+            } else
+                lo_have = hi_have = lo;
+            if (hi > hi_have) {
+                cpu_gemm_rows(p, buf + (long)(hi_have - lo_have) * row, x + ((long)n * ms.h + hi_have) * ms.w * p.x.c,
+                              w1, b1, (long)(hi - hi_have) * ms.w);
+                hi_have = hi;
+            }
+            for (int oh = oh0; oh < oh1; oh++)
+                forward_rows(q, ys, y, buf, (long)n * ms.h + lo_have, wt, b2, false, n, oh);
+        }
+    }
 }
 
 // the first k >= lo with k = r (mod s), r in [0, s)
@@ -176,7 +234,7 @@ void cpu_dw_backward_data(Dev *d, Conv2d o, float *dx, const float *dy, const fl
         f.x = ys, f.ph = o.kh - 1 - o.ph, f.pw = o.kw - 1 - o.pw, f.act = ACT_NONE;
         long rows = (long)o.x.n * o.x.h;
 #pragma omp parallel for schedule(static)
-        for (long r = 0; r < rows; r++) forward_rows(f, o.x, dx, dy, wt, NULL, !set, (int)(r / o.x.h), (int)(r % o.x.h));
+        for (long r = 0; r < rows; r++) forward_rows(f, o.x, dx, dy, 0, wt, NULL, !set, (int)(r / o.x.h), (int)(r % o.x.h));
         return;
     }
     taps_last(wt, w, c, taps);

@@ -4,7 +4,8 @@
 #include "../backends.h"
 #include "cuda.h"
 
-extern "C" const OpTable cuda_ops = OPS_TABLE_SET(cuda, 0); // no write paths yet: ops.c zero-fills
+// no write paths yet (ops.c zero-fills); no 1x1 -> depthwise chain (ops.c runs its two convolutions)
+extern "C" const OpTable cuda_ops = {FOR_EACH_OP(OP_ENTRY, cuda).set_ok = 0, .conv2d_chain_forward = nullptr};
 
 static const DevMem cuda_mem = {cuda_dev_alloc,    cuda_dev_free,    cuda_dev_upload,
                                 cuda_dev_download, cuda_dev_memset0, cuda_dev_sync};

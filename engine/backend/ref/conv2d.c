@@ -40,6 +40,16 @@ void ref_conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float
                 }
 }
 
+// the 1x1 convolution into a buffer of its own, then the depthwise one: the definition
+void ref_conv2d_chain_forward(Dev *d, Conv2dChain op, float *y, const float *x, const float *w1, const float *b1,
+                              const float *w2, const float *b2)
+{
+    float *t = xmalloc(shape_numel(op.dw.x) * sizeof *t);
+    ref_conv2d_forward(d, op.pw, t, x, w1, b1);
+    ref_conv2d_forward(d, op.dw, y, t, w2, b2);
+    free(t);
+}
+
 void ref_conv2d_backward(Dev *d, Conv2d op, float *dx, float *dw, float *db, const float *dy,
                          const float *x, const float *w, GradSet set)
 {

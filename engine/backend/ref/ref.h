@@ -15,5 +15,6 @@ static inline size_t ref_at(Shape4 s, int n, int h, int w, int c)
 }
 
 OPS_DECLARE(ref) // every op of ops.h as ref_<op>
+OpFn_conv2d_chain_forward ref_conv2d_chain_forward;
 
 #endif
