@@ -408,6 +408,15 @@ static void bad_kernel(Dev *d)
     conv2d_backward(d, o, buf, buf, NULL, buf, buf, buf, 0);
 }
 
+// a chain whose second convolution is not depthwise over the first's output
+static void bad_chain(Dev *d)
+{
+    Conv2dChain o = {conv2d_sq((Shape4){2, 6, 6, 4}, 12, 1, 1, 0, 1, 1, true),
+                     conv2d_sq((Shape4){2, 6, 6, 12}, 12, 3, 1, 1, 1, 4, true)};
+    float buf[4] = {0};
+    conv2d_chain_forward(d, o, buf, buf, buf, buf, buf, buf);
+}
+
 static void fused_backward(Dev *d)
 {
     Conv2d o = conv2d_sq((Shape4){1, 6, 6, 4}, 4, 3, 1, 1, 1, 1, true);
@@ -463,6 +472,7 @@ typedef struct { const char *name; void (*call)(Dev *); const char *expect[3]; }
 static const BadCall bad_calls[] = {
     {"groups do not divide C", bad_groups, {"conv2d_forward", "groups 3", "(2,9,9,8)"}},
     {"kernel larger than input", bad_kernel, {"conv2d_backward", "k 7x7", "(1,4,4,2)"}},
+    {"chain not depthwise", bad_chain, {"conv2d_chain_forward", "depthwise", "g 4"}},
     {"fused activation backward", fused_backward, {"conv2d_backward", "forward-only", "(1,6,6,4)"}},
     {"pool window too large", bad_pool, {"maxpool_forward", "k 5x5", "(2,3,3,5)"}},
     {"labels and targets", bad_xent, {"xent_forward", "(2,10)", "exactly one"}},
