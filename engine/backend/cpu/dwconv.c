@@ -35,15 +35,19 @@ bool cpu_dw_applies(Conv2d o)
     return o.g == o.x.c && o.oc == o.x.c && o.dh == 1 && o.dw == 1 && o.kh * o.kw <= 49;
 }
 
-// backward weights: ours for kernels of 5x5 and up and for output maps of at most 4 pixels, where
-// oneDNN's jit_dw is several times slower; oneDNN's elsewhere (its 3x3 on larger maps beats ours,
-// which strides across pixels once per channel block). Measured (ms, 2 threads, batch 64, warm
-// caches, ours / oneDNN): 3x3 2x2x960 0.18 / 1.3, 5x5 14x14x240 2.6 / 11.6, 5x5 2x2x1152 0.78 / 4.4;
-// 3x3 14x14x144 0.62 / 0.34, 3x3 4x4x576 0.25 / 0.08
+// backward weights: ours for kernels of 5x5 and up, for output maps of at most 4 pixels and for
+// maps of 25..49 pixels (5x5..7x7), where oneDNN's jit_dw (one chunk of the batch a thread) is
+// several times slower; oneDNN's elsewhere (its 3x3 on larger maps mostly beats ours, which strides
+// across pixels once per channel block). Measured (ms, 2 threads, batch 64, warm caches, ours /
+// oneDNN): 3x3 2x2x960 0.18 / 1.3, 5x5 14x14x240 2.6 / 11.6, 5x5 2x2x1152 0.78 / 4.4; 3x3
+// 14x14x144 0.62 / 0.34, 3x3 4x4x576 0.25 / 0.08; and in MobileNetV2's step at 56 px (forward +
+// both backward passes, bench_train --profile, 30 steps): 3x3 7x7x144 s2 1.35 / 4.0, 7x7x192
+// 0.59 / 2.7 and 0.57 / 2.0, where 4x4x384 took 0.43 / 0.28 and 14x14x144 1.81 / 1.51
 bool cpu_dw_weights_own(Conv2d o)
 {
     Shape4 ys = conv2d_out(o);
-    return o.kh * o.kw >= 25 || ys.h * ys.w <= 4;
+    int px = ys.h * ys.w;
+    return o.kh * o.kw >= 25 || px <= 4 || (px >= 25 && px <= 49);
 }
 
 // floor(a / b) for b > 0 (C's division truncates negative quotients towards 0: a column range
