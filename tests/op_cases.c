@@ -226,6 +226,30 @@ void chanmul_call(const OpCase *c, Dev *d, float **t, GradSet set)
     chanmul_backward(d, c->cm, t[4], t[5], t[3], t[0], t[1], set);
 }
 
+// channel concatenation as g_concat runs it, two channel paddings in slice mode writing one
+// tensor: a b | y dy | da db (case .cp: a's shape, `after` = b's channels)
+void concat_spec(const OpCase *c, Spec *s)
+{
+    Shape4 as = c->cp.x, bs = as;
+    bs.c = c->cp.after;
+    int a = IN("a", shape_numel(as), -1, 1), b = IN("b", shape_numel(bs), -1, 1);
+    int y = OUT("y", shape_numel(chanpad_out(c->cp)));
+    DY("dy", shape_numel(chanpad_out(c->cp)), y);
+    AGRAD("da", shape_numel(as), a, SET_0);
+    AGRAD("db", shape_numel(bs), b, SET_0);
+}
+
+void concat_call(const OpCase *c, Dev *d, float **t, GradSet set)
+{
+    Shape4 bs = c->cp.x;
+    bs.c = c->cp.after;
+    ChanPad pa = {c->cp.x, 0, bs.c, true}, pb = {bs, c->cp.x.c, 0, true};
+    chanpad_forward(d, pa, t[2], t[0]);
+    chanpad_forward(d, pb, t[2], t[1]);
+    chanpad_backward(d, pb, t[5], t[3], set);
+    chanpad_backward(d, pa, t[4], t[3], set);
+}
+
 // channel zero-padding: x | y dy | dx
 
 void chanpad_spec(const OpCase *c, Spec *s)
@@ -398,7 +422,7 @@ void resize_call(const OpCase *c, Dev *d, float **t, GradSet set)
 // copies and zeros: forward and ref's backward are exact (the printed errors are 0), the tolerance
 // is for the pre-filled gradients, (pre + dy) - pre, as for add
 #define CHANPAD(nm, x_, before, after) \
-    {nm, chanpad_spec, chanpad_call, 1e-6, true, true, .cp = {x_, before, after}}
+    {nm, chanpad_spec, chanpad_call, 1e-6, true, true, .cp = {x_, before, after, false}}
 
 #define RESIZE_NEAREST_CASE(nm, x_, oh_, ow_) \
     {nm, resize_spec, resize_call, 1e-6, true, true, .rs = {x_, oh_, ow_, RESIZE_NEAREST}}
@@ -622,6 +646,10 @@ const OpCase op_cases[] = {
     CHANPAD("chanpad 0+0 (identity)", ((Shape4){2, 3, 5, 4}), 0, 0),
     CHANPAD("chanpad 1+4 asymmetric n1", ((Shape4){1, 4, 3, 5}), 1, 4),
     CHANPAD("chanpad 2+0 before only", ((Shape4){2, 3, 3, 3}), 2, 0),
+    // concatenation (GhostNet's modules): two slices into one tensor, channel counts not multiples
+    // of 16, and a large one the cpu splits over threads
+    {"concat 5+7", concat_spec, concat_call, 1e-6, true, false, .cp = {{2, 3, 4, 5}, 0, 7, true}},
+    {"concat 24+24 large", concat_spec, concat_call, 1e-6, false, false, .cp = {{4, 32, 33, 24}, 0, 24, true}},
     CHANPAD("chanpad 0+5 after only c1", ((Shape4){3, 2, 3, 1}), 0, 5),
     // option A's subsampling x[:, ::2, ::2]: a 1x1 window divides by 1 (exact); odd and even sizes
     POOL("avgpool 1x1 s2 (subsample) odd", avgpool, ((Shape4){2, 7, 5, 4}), 1, 2, 0, false, true),

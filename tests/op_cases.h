@@ -64,6 +64,8 @@ void conv_spec(const OpCase *c, Spec *s);
 void conv_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void conv_fused_spec(const OpCase *c, Spec *s);
 void conv_fused_call(const OpCase *c, Dev *d, float **t, GradSet set);
+void concat_spec(const OpCase *c, Spec *s);
+void concat_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void chain_spec(const OpCase *c, Spec *s);
 void chain_call(const OpCase *c, Dev *d, float **t, GradSet set);
 void bn_spec(const OpCase *c, Spec *s);

@@ -118,7 +118,7 @@ static void check_shortcut_exact(const char *backend)
     cr_assert_eq(dev_open(&d, backend), 0);
     Pool2d sub = {{2, 7, 6, 3}, 1, 1, 2, 2, 0, 0, false, true};
     Shape4 ss = pool2d_out(sub);
-    ChanPad cp = {ss, 2, 3};
+    ChanPad cp = {ss, 2, 3, false};
     Shape4 ys = chanpad_out(cp);
     size_t nx = shape_numel(sub.x), ns = shape_numel(ss), ny = shape_numel(ys);
     float *hx = xmalloc(nx * sizeof(float)), *hy = xmalloc(ny * sizeof(float));

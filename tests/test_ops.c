@@ -458,7 +458,7 @@ static void bad_bn(Dev *d)
 static void bad_chanpad(Dev *d)
 {
     float buf[4] = {0};
-    chanpad_forward(d, (ChanPad){{2, 4, 4, 3}, -1, 2}, buf, buf);
+    chanpad_forward(d, (ChanPad){{2, 4, 4, 3}, -1, 2, false}, buf, buf);
 }
 
 static void bad_resize_mode(Dev *d)

@@ -316,7 +316,7 @@ void chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float *dy,
 #define CHANPAD_STR(o) chanpad_str((o), (char[160]){0})
 static const char *chanpad_str(ChanPad o, char buf[160])
 {
-    snprintf(buf, 160, "x %s before %d after %d", SHAPE_STR(o.x), o.before, o.after);
+    snprintf(buf, 160, "x %s before %d after %d%s", SHAPE_STR(o.x), o.before, o.after, o.slice ? " slice" : "");
     return buf;
 }
 

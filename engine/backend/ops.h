@@ -89,7 +89,9 @@ typedef struct { Shape4 x; } ChanMul;
 // `before` channels ahead of them and the `after` channels behind (PyTorch's
 // F.pad(x, (0, 0, 0, 0, before, after)) on NCHW). backward: dx += dy[..., before .. before+C).
 // Option A's spatial subsampling x[:, ::2, ::2] is avgpool 1x1/2, a one-element window (exact).
-typedef struct { Shape4 x; int before, after; } ChanPad;
+// slice: forward writes x's channels only and leaves the others of y as they are — one half of a
+// channel concatenation, whose other node writes the rest (g_concat)
+typedef struct { Shape4 x; int before, after; bool slice; } ChanPad;
 Shape4 chanpad_out(ChanPad op);
 
 // max / average pooling, PyTorch semantics: padding counts as -inf for max; for average,

@@ -209,7 +209,7 @@ int g_chanpad(Graph *g, int x, int before, int after)
     CHECK(before >= 0 && after >= 0, "graph: chanpad of %s by %d channels before, %d after: "
           "padding must be >= 0", SHAPE_STR(xs), before, after);
     GNode *n = new_node(g, G_CHANPAD, "chanpad", x, -1);
-    n->cp = (ChanPad){xs, before, after};
+    n->cp = (ChanPad){xs, before, after, false};
     n->out = new_tensor(g, chanpad_out(n->cp));
     return n->out;
 }
@@ -275,7 +275,13 @@ int g_concat(Graph *g, int a, int b)
     Shape4 as = graph_shape(g, a), bs = graph_shape(g, b);
     CHECK(as.n == bs.n && as.h == bs.h && as.w == bs.w, "graph: concat of %s and %s: batch and "
           "spatial sizes differ", SHAPE_STR(as), SHAPE_STR(bs));
-    return g_add(g, g_chanpad(g, a, 0, bs.c), g_chanpad(g, b, as.c, 0));
+    GNode *n = new_node(g, G_CHANPAD, "concat", a, -1); // a's channels of y
+    n->cp = (ChanPad){as, 0, bs.c, true};
+    int y = n->out = new_tensor(g, chanpad_out(n->cp));
+    n = new_node(g, G_CHANPAD, "concat", b, -1); // and b's, into the same tensor
+    n->cp = (ChanPad){bs, as.c, 0, true};
+    n->out = y;
+    return y;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -117,7 +117,9 @@ int g_conv_bn(Graph *g, const char *conv, const char *bn, int x, int oc, int k, 
 int g_se(Graph *g, const char *reduce, const char *expand, int x, int rd, ActKind act,
          ActKind gate);
 // channel concatenation: a (N,H,W,Ca), b (N,H,W,Cb) -> (N,H,W,Ca+Cb), a's channels first
-// (torch.cat(dim=1) on NCHW), as two zero-paddings and an add: exact (v + 0 = v), no new op
+// (torch.cat(dim=1) on NCHW): two channel-padding nodes in slice mode (ops.h's ChanPad), each
+// writing its input's channels of the one output tensor (one pass, where zero-padding both and
+// adding them took three; the only tensor two nodes write, the first born with it)
 int g_concat(Graph *g, int a, int b);
 
 // folds each activation into the batch norm or add feeding it when it is that tensor's only

@@ -90,7 +90,7 @@ static double half(Disc *D, int h, int n, const float *x, float *dx)
         in = D->post[l];
     }
     int r2 = 2 * n;
-    ChanPad pad = {{r2, 1, 1, 1}, 0, 1}; // output x -> row [x, 0]
+    ChanPad pad = {{r2, 1, 1, 1}, 0, 1, false}; // output x -> row [x, 0]
     Xent bce = {r2, 2, 0};
     chanpad_forward(d, pad, D->pad, D->post[2]);
     xent_forward(d, bce, D->bce, D->prob, D->pad, NULL, D->target[h]);

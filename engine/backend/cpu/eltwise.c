@@ -220,7 +220,8 @@ void cpu_chanmul_backward(Dev *d, ChanMul op, float *dx, float *ds, const float 
 }
 
 // ---------------------------------------------------------------------------------------------
-// channel zero-padding: per pixel, `before` zeros, the C channels of x, `after` zeros
+// channel zero-padding: per pixel, `before` zeros, the C channels of x, `after` zeros (a slice:
+// x's channels alone)
 
 void cpu_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
 {
@@ -229,8 +230,9 @@ void cpu_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
 #pragma omp parallel for schedule(static) if (pix * oc > PAR_N)
     for (size_t p = 0; p < pix; p++) {
         float *yp = y + p * oc;
-        for (int k = 0; k < op.before; k++) yp[k] = 0.0f;
         memcpy(yp + op.before, x + p * c, (size_t)c * sizeof(float));
+        if (op.slice) continue; // the other channels are another node's
+        for (int k = 0; k < op.before; k++) yp[k] = 0.0f;
         for (int k = op.before + c; k < oc; k++) yp[k] = 0.0f;
     }
 }

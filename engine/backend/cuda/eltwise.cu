@@ -243,6 +243,12 @@ __global__ void chanpad_forward_kernel(float *y, const float *x, size_t n, int c
     }
 }
 
+// a slice: one thread per element of x, into its place in y
+__global__ void chanpad_slice_kernel(float *y, const float *x, size_t n, int c, int before, int oc)
+{
+    FOR_N(i, n) y[(i / c) * oc + before + i % c] = x[i];
+}
+
 __global__ void chanpad_backward_kernel(float *dx, const float *dy, size_t n, int c, int before, int oc)
 {
     FOR_N(i, n) dx[i] += dy[(i / c) * oc + before + i % c];
@@ -251,6 +257,12 @@ __global__ void chanpad_backward_kernel(float *dx, const float *dy, size_t n, in
 extern "C" void cuda_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
 {
     int oc = op.x.c + op.before + op.after;
+    if (op.slice) {
+        size_t n = shape_numel(op.x);
+        chanpad_slice_kernel<<<grid(n), CUDA_THREADS>>>(y, x, n, op.x.c, op.before, oc);
+        LAUNCH_CHECK();
+        return;
+    }
     size_t n = shape_numel(op.x) / op.x.c * oc;
     chanpad_forward_kernel<<<grid(n), CUDA_THREADS>>>(y, x, n, op.x.c, op.before, oc);
     LAUNCH_CHECK();

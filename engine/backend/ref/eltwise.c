@@ -124,7 +124,8 @@ void ref_droppath_backward(Dev *d, Drop op, float *dx, const float *dy, GradSet 
 }
 
 // ---------------------------------------------------------------------------------------------
-// channel zero-padding: y[..., before + k] = x[..., k], zeros in the other channels
+// channel zero-padding: y[..., before + k] = x[..., k], zeros in the other channels (a slice leaves
+// them)
 
 void ref_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
 {
@@ -135,7 +136,7 @@ void ref_chanpad_forward(Dev *d, ChanPad op, float *y, const float *x)
                 for (int c = 0; c < ys.c; c++) {
                     int k = c - op.before; // x's channel, when in range
                     bool in_x = k >= 0 && k < op.x.c;
-                    y[ref_at(ys, n, h, w, c)] = in_x ? x[ref_at(op.x, n, h, w, k)] : 0.0f;
+                    if (in_x || !op.slice) y[ref_at(ys, n, h, w, c)] = in_x ? x[ref_at(op.x, n, h, w, k)] : 0.0f;
                 }
 }
 
