@@ -164,8 +164,14 @@ static int build_runs(Opts *o)
             if (resolve(o, &t->points[i], s, &o->runs[o->n_runs++])) return 1;
     }
     if (!o->n_runs) {
-        log_error("study %s, tier %s: no run matches --only '%s' (labels: see --list)", o->d->name,
-                  tier_names[o->tier], o->only ? o->only : "");
+        // the tier's labels, so the user sees what a pattern is matched against
+        char labels[512] = "";
+        size_t at = 0;
+        for (int i = 0; i < t->n_points && at + 1 < sizeof labels; i++)
+            at += (size_t)snprintf(labels + at, sizeof labels - at, "%s%s", i ? ", " : "", t->points[i].label);
+        log_error("study %s, tier %s: no run matches --only '%s', a shell pattern matched against a whole "
+                  "label (e.g. 'd20_*'); the labels: %s", o->d->name, tier_names[o->tier], o->only ? o->only : "",
+                  labels);
         return 1;
     }
     return 0;
@@ -830,8 +836,9 @@ static int usage(FILE *f, const StudyDef *d, const char *prog)
             "%s — %s\n  (%s)\n"
             "  Runs the tier's grid (default cpu) into DIR (default results/%s): one run file per run,\n"
             "  <tier>_<label>_s<seed>.h5; done runs are skipped, interrupted ones resumed from their\n"
-            "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --jobs N: N runs at\n"
-            "  a time. --seeds K: seeds 1..K of every point (default: the tier's, more for the points a\n"
+            "  checkpoint; then DIR/summary.csv. --list: the runs and their budget. --only PATTERN: the\n"
+            "  points whose label matches the shell pattern ('d20_*'). --jobs N: N runs at a time (they\n"
+            "  share the machine's cores). --seeds K: seeds 1..K of every point (default: the tier's, more for the points a\n"
             "  claim compares where it says so). --index I: the I-th run only. --slurm FILE: a job-array\n"
             "  script instead.\n"
             "  --ranks N: each run data-parallel over N processes (mpirun -np N here; srun in the\n"
