@@ -118,6 +118,9 @@ expect_error "bad --set" "model.nme" bin/re_fmnist --tier smoke --set model.nme=
 mkdir -p "$tmp/other" && cp "$tmp/results/re_fmnist/smoke_d20_re_s1.h5" "$tmp/other/smoke_d20_re_s1.h5"
 expect_error "a file of another configuration under the run's name" "another configuration" \
     bin/re_fmnist --tier smoke --out "$tmp/other" --only d20_re --set train.epochs=3
+bin/re_fmnist --tier smoke --out "$tmp/other" --only d20_re --set train.epochs=3 --list >"$tmp/other.list" 2>&1
+if grep -q "smoke_d20_re_s1 .* other config$" "$tmp/other.list"; then ok "--list names that file other config, not done"
+else bad "--list on a file of another configuration" "$tmp/other.list"; fi
 # a published number at its own tier: within its tolerance, then perturbed in a scratch copy: OUTSIDE,
 # exit 1; a row shown beside (tolerance -) is never judged; a row no study reproduces is counted
 top1=$(/usr/bin/python3 -c "import h5py,sys; print('%.4f' % h5py.File(sys.argv[1])['final'].attrs['top1'])" \

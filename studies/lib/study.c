@@ -188,7 +188,14 @@ static void status_of(const Opts *o, const Run *r, char *st, size_t cap)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
-    if (runfile_read_status(path, st, cap) == ERR_IO) snprintf(st, cap, "-");
+    if (runfile_read_status(path, st, cap) == ERR_IO) {
+        snprintf(st, cap, "-");
+        return;
+    }
+    // a file of another configuration under this run's name (an older tier's) is not this run's
+    char id[64] = "";
+    if (st[0] && runfile_read_attr(path, "run_id", id, sizeof id) == 0 && strcmp(id, r->run_id))
+        snprintf(st, cap, "other config");
 }
 
 static int list_runs(const Opts *o)
@@ -388,7 +395,7 @@ static int run_all(Opts *o)
                 next++;
                 s--;
                 continue;
-            } else if (!strcmp(st, "done") && strcmp(id, r->run_id)) { // run_train says why, and fails
+            } else if (!strcmp(st, "other config")) { // run_train says why, and fails
                 snprintf(st, sizeof st, "another configuration's file");
             } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
