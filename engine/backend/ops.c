@@ -186,6 +186,13 @@ void conv2d_forward(Dev *d, Conv2d op, float *y, const float *x, const float *w,
     DISPATCH(d, conv2d_forward, CONV_STR(op), op, y, x, w, op.bias ? b : NULL);
 }
 
+bool conv2d_pointwise(Conv2d o)
+{
+    return o.kh == 1 && o.kw == 1 && o.sh == 1 && o.sw == 1 && o.ph == 0 && o.pw == 0 && o.g == 1;
+}
+
+bool conv2d_depthwise(Conv2d o) { return o.g == o.x.c && o.oc == o.x.c && o.x.c > 1; }
+
 bool dev_has_conv2d_chain(const Dev *d) { return d && d->ops && d->ops->conv2d_chain_forward; }
 
 void conv2d_chain_forward(Dev *d, Conv2dChain op, float *y, const float *x, const float *w1, const float *b1,
@@ -195,11 +202,10 @@ void conv2d_chain_forward(Dev *d, Conv2dChain op, float *y, const float *x, cons
     conv2d_check(d, "conv2d_chain_forward (1x1)", p);
     conv2d_check(d, "conv2d_chain_forward (depthwise)", q);
     Shape4 m = conv2d_out(p);
-    CHECK(p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.g == 1,
+    CHECK(conv2d_pointwise(p),
           "conv2d_chain_forward on %s: the first convolution must be 1x1, stride 1, unpadded, "
           "ungrouped: %s", NAME(d), CONV_STR(p));
-    CHECK(q.g == q.x.c && q.oc == q.x.c && q.x.c > 1 && q.x.n == m.n && q.x.h == m.h && q.x.w == m.w &&
-          q.x.c == m.c, "conv2d_chain_forward on %s: the second convolution must be depthwise over the "
+    CHECK(conv2d_depthwise(q) && q.x.n == m.n && q.x.h == m.h && q.x.w == m.w && q.x.c == m.c, "conv2d_chain_forward on %s: the second convolution must be depthwise over the "
           "first's output %s: %s", NAME(d), SHAPE_STR(m), CONV_STR(q));
     CHECK(y && x && w1 && w2 && (!p.bias || b1) && (!q.bias || b2), "conv2d_chain_forward on %s: NULL "
           "buffer: %s then %s", NAME(d), CONV_STR(p), CONV_STR(q));

@@ -62,6 +62,10 @@ Shape4 conv2d_out(Conv2d op);
 // Optional: a backend may leave it out (dev_has_conv2d_chain), and conv2d_chain_forward then runs
 // the two convolutions through a temporary buffer
 typedef struct { Conv2d pw, dw; } Conv2dChain;
+// the chain's two kinds: 1x1, stride 1, unpadded, ungrouped (a GEMM over the pixels); depthwise
+// (groups = channels = OC > 1)
+bool conv2d_pointwise(Conv2d o);
+bool conv2d_depthwise(Conv2d o);
 
 // batch norm over N,H,W per channel C. train: batch statistics (biased variance to normalize),
 // running stats updated running = (1-momentum)*running + momentum*batch with the unbiased batch

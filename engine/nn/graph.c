@@ -383,14 +383,12 @@ int graph_chain_convs(Graph *g)
     int out = g->node[g->n_node - 1].out, chained = 0;
     for (int i = 0; i < g->n_node; i++) {
         GNode *p = &g->node[i];
-        Conv2d c = p->conv;
-        if (p->kind != G_CONV || p->chain_from >= 0 || p->out == out || readers[p->out] != 1) continue;
-        if (c.kh != 1 || c.kw != 1 || c.sh != 1 || c.sw != 1 || c.ph != 0 || c.pw != 0 || c.g != 1) continue;
+        if (p->kind != G_CONV || p->chain_from >= 0 || p->out == out || readers[p->out] != 1 ||
+            !conv2d_pointwise(p->conv))
+            continue;
         int j = reader[p->out];
         GNode *q = &g->node[j];
-        if (q->kind != G_CONV || q->in[0] != p->out || q->conv.g != q->conv.x.c || q->conv.oc != q->conv.x.c ||
-            q->conv.x.c < 2)
-            continue;
+        if (q->kind != G_CONV || q->in[0] != p->out || !conv2d_depthwise(q->conv)) continue;
         bool between = true; // nothing runs between them (the folded BN and its activation: fused)
         for (int k = i + 1; k < j; k++) between &= g->node[k].kind == G_FUSED;
         if (!between) continue;

@@ -380,10 +380,8 @@ static int run_all(Opts *o)
         for (int s = 0; s < jobs && next < last && !stop_signal; s++) {
             if (pid[s]) continue;
             Run *r = &o->runs[next];
-            char st[32], id[64] = "", path[1200];
-            status_of(o, r, st, sizeof st);
-            snprintf(path, sizeof path, "%s/%s.h5", o->dir, r->name);
-            if (strcmp(st, "-")) runfile_read_attr(path, "run_id", id, sizeof id);
+            char st[32];
+            status_of(o, r, st, sizeof st); // "other config": a file of another run id (run_train says so)
             if (o->force) {
                 snprintf(st, sizeof st, "%s", st[0] == '-' ? "-" : "starting over (--force)");
             } else if (!st[0]) { // named above; never overwritten unasked

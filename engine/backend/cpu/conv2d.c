@@ -219,11 +219,7 @@ static void refused(Dev *d, CpuPrim *p, Conv2d o)
 // compact networks (MobileNetV2 at 56 px, batch 64: 2x2x960 -> 160 backward weights 1.09 -> 0.38
 // ms; see the commit that added it)
 
-static bool gemm_applies(Conv2d o)
-{
-    return o.kh == 1 && o.kw == 1 && o.sh == 1 && o.sw == 1 && o.ph == 0 && o.pw == 0 && o.dh == 1 && o.dw == 1 &&
-           o.g == 1;
-}
+static bool gemm_applies(Conv2d o) { return conv2d_pointwise(o) && o.dh == 1 && o.dw == 1; }
 
 // rows of y (m, oc) = act(y + b) in vectors (a partial one at each row's end)
 static inline __attribute__((always_inline)) void gemm_epilogue(float *y, const float *b, long m, int oc,
