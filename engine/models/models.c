@@ -72,6 +72,23 @@ int model_check_res(const char *name, int res)
     return f && f->check_res ? f->check_res(name, res) : 0;
 }
 
+int model_final_map(const char *name, const ModelKnobs *k, int res)
+{
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    model_build(&g, name, k, 1, res);
+    int side = 0;
+    for (int i = g.n_node - 1; i >= 0 && !side; i--)
+        if (g.node[i].kind == G_GAP) {
+            Shape4 s = graph_shape(&g, g.node[i].in[0]);
+            side = s.h < s.w ? s.h : s.w;
+        }
+    graph_free(&g);
+    params_free(&p);
+    return side;
+}
+
 int model_check(const char *name, const ModelKnobs *k)
 {
     const ModelFamily *f = family_of(name);

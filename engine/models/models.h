@@ -50,6 +50,10 @@ int         model_check(const char *name, const ModelKnobs *k);
 // 0 when the named model (a registered one) can take inputs of res x res, else ERR_ARG with one
 // line naming the smallest it takes (GhostNet: its last stage's DFC attention pools 2x2, res >= 33)
 int         model_check_res(const char *name, int res);
+// the side of the feature map the named model's global pool reads at input res x res (its last
+// stage's: EfficientNetV2-S at 32 px 1, at 33 px 2), 0 for a model without one; builds the model
+// (name and knobs as model_build)
+int         model_final_map(const char *name, const ModelKnobs *k, int res);
 // builds the named model for input (batch, res, res, in_chans); returns the logits tensor. The
 // name and knobs must pass model_check (a programmer error otherwise)
 int         model_build(Graph *g, const char *name, const ModelKnobs *k, int batch, int res);

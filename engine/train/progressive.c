@@ -115,6 +115,23 @@ int prog_check(const ProgArgs *a, int model_res, const char *model, const ModelK
         kd.dropout = a->dropout_max;
         if (model_check(model, &kd)) return ERR_FORMAT;
     }
+    // the smallest stage must not shrink the last stage's maps to one pixel where evaluation has more
+    // (issue 19: EfficientNetV2-S trained at 16..32 px and evaluated at 48: the last stage's 3x3
+    // depthwise kernels learn their centre tap only, their off-centre taps stay at initialization,
+    // batch norm learns the statistics of single pixels, and the eval loss reached 10^4)
+    ProgSettings base = {.res = model_res};
+    int first = prog_stage(a, &base, a->stages, 0).s.res; // sizes do not depend on the step count
+    if (model_check_res(model, first)) return ERR_FORMAT;
+    if (model_final_map(model, k, first) == 1 && model_final_map(model, k, model_res) > 1) {
+        int need = first;
+        while (need < model_res && model_final_map(model, k, need) == 1) need++;
+        BAD("recipe: progressive stage 1 trains %s at %d px, where its last stage's maps are 1x1, but model.res = %d "
+            "evaluates it on %dx%d maps: trained on single pixels, the last stage's depthwise kernels learn their "
+            "centre tap only and batch norm the statistics of one pixel (eval loss 10^4 measured); raise "
+            "progressive.res_min so that stage 1 (rule %s: %s) is at least %d px", model, first, model_res,
+            model_final_map(model, k, model_res), model_final_map(model, k, model_res), prog_rule_names[a->rule],
+            a->rule == PROG_CODE ? "res_min + (res_max - res_min) / stages" : "res_min", need);
+    }
     if (live_teachers && lo != hi)
         BAD("recipe: progressive.res_min / res_max = %d, %d with distill.teachers: the teachers run at model.res on "
             "the step's batch; give distill.soft_labels (stored logits) or one size", lo, hi);
