@@ -157,6 +157,19 @@ Test(claims, t_quantiles_and_welch_verdicts)
     cr_expect_eq(study_compare((StudyStat){3, 80, 0.5}, (StudyStat){3, 82, 0.5}, what, sizeof what), CLAIM_CONTRADICTED, "%s", what);
     cr_expect_eq(study_compare((StudyStat){3, 80.5, 0.5}, (StudyStat){3, 80, 0.5}, what, sizeof what), CLAIM_INCONCLUSIVE, "%s", what);
     cr_expect(strstr(what, "Welch t 1.22"), "%s", what);
+    // not below by more than a margin of 1: the 95% interval of the difference (half width 2.776 x
+    // 0.408 = 1.13 at 3 seeds a side, std 0.5) against -1
+    StudyStat a = {3, 80, 0.5};
+    cr_expect_eq(study_compare_margin((StudyStat){3, 80.2, 0.5}, a, 1, what, sizeof what), CLAIM_SUPPORTED, "%s", what);
+    cr_expect(strstr(what, "diff +0.20, 95% interval -0.93 .. +1.33"), "%s", what);
+    cr_expect_eq(study_compare_margin((StudyStat){3, 79.5, 0.5}, a, 1, what, sizeof what), CLAIM_INCONCLUSIVE, "%s",
+                 what);
+    cr_expect_eq(study_compare_margin((StudyStat){3, 77.5, 0.5}, a, 1, what, sizeof what), CLAIM_CONTRADICTED, "%s",
+                 what);
+    cr_expect_eq(study_compare_margin((StudyStat){1, 85, 0}, a, 1, what, sizeof what), CLAIM_INCONCLUSIVE, "%s", what);
+    cr_expect_eq(study_compare_margin((StudyStat){3, 79.5, 0}, (StudyStat){3, 80, 0}, 1, what, sizeof what),
+                 CLAIM_SUPPORTED, "no spread: the difference itself (%s)", what);
+    cr_expect_eq(study_compare_margin(a, (StudyStat){0, NAN, NAN}, 1, what, sizeof what), CLAIM_NOT_RUN);
 }
 #endif
 

@@ -53,7 +53,9 @@ typedef struct {
     int         n_sets;
     char        seed_set[48];
     TrainConfig c;
-    uint64_t    macs;       // per image, forward
+    uint64_t    macs;       // per image, forward, at model.res (the eval size)
+    double      train_macs, train_values; // per trained image, forward: at model.res, or the mean
+                                          // over the progressive stages' sizes (equal in steps)
     double      images;     // trained images over the run
     double      evals;      // evaluated images over the run (every epoch's test split, EMA twice)
     double      values;     // activation values the forward pass writes, per image
@@ -91,11 +93,13 @@ static double dataset_size(const TrainConfig *c, bool test)
 // paper tier is Fashion-MNIST on this machine); a cuda run (ImageNet) on one GPU by MACs
 static double estimate_s(const Run *r)
 {
-    if (strcmp(r->c.backend, "cpu")) return 3 * r->images * (double)r->macs / GPU_TRAIN_MACS_PER_S + 60;
-    double per_image = CPU_S_PER_MAC * (double)r->macs + CPU_S_PER_VALUE * r->values;
+    if (strcmp(r->c.backend, "cpu"))
+        return (3 * r->images * r->train_macs + r->evals * (double)r->macs) / GPU_TRAIN_MACS_PER_S + 60;
+    double per_image = CPU_S_PER_MAC * r->train_macs + CPU_S_PER_VALUE * r->train_values;
+    double per_eval = CPU_S_PER_MAC * (double)r->macs + CPU_S_PER_VALUE * r->values;
     double steps = ceil(r->images / r->c.batch);
     return r->images * per_image + steps * CPU_S_PER_PARAM_STEP * (double)r->params +
-           r->evals * CPU_EVAL_SHARE * per_image + 2; // + start-up
+           r->evals * CPU_EVAL_SHARE * per_eval + 2; // + start-up
 }
 
 static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
@@ -125,15 +129,22 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
         return 1;
     }
     recipe_run_id(&r->c, r->run_id);
-    Params table = {0};
-    Graph g;
-    graph_init(&g, &table);
-    model_build(&g, r->c.model, &r->c.net, 1, r->c.res);
-    r->macs = graph_macs(&g);
-    for (int i = 0; i < g.n_t; i++) r->values += (double)shape_numel(g.t[i].s);
-    r->params = params_count(&table, true);
-    graph_free(&g);
-    params_free(&table);
+    // the model at the eval size, then at each training size (progressive stages: equal in steps)
+    int stages = prog_on(&r->c.prog) ? r->c.prog.stages : 1;
+    ProgSettings base = {.res = r->c.res};
+    for (int i = -1; i < stages; i++) {
+        int res = i < 0 || !prog_on(&r->c.prog) ? r->c.res : prog_stage(&r->c.prog, &base, stages, i).s.res;
+        Params table = {0};
+        Graph g;
+        graph_init(&g, &table);
+        model_build(&g, r->c.model, &r->c.net, 1, res);
+        double values = 0;
+        for (int k = 0; k < g.n_t; k++) values += (double)shape_numel(g.t[k].s);
+        if (i < 0) r->macs = graph_macs(&g), r->values = values, r->params = params_count(&table, true);
+        else r->train_macs += (double)graph_macs(&g) / stages, r->train_values += values / stages;
+        graph_free(&g);
+        params_free(&table);
+    }
     double per_epoch = dataset_size(&r->c, false);
     double steps = ceil(per_epoch / r->c.batch) * r->c.epochs;
     int epochs = r->c.epochs;
@@ -204,17 +215,22 @@ static int list_runs(const Opts *o)
     printf("study %s, tier %s: %s\n  paper: %s\n  recipe: %s\n", o->d->name, tier_names[o->tier], o->d->question,
            o->d->paper, t->recipe);
     if (t->why) printf("  sizes: %s\n", t->why);
-    printf("  %-34s %-22s %5s %4s %9s %12s %10s  %s\n", "run", "model", "res", "ep", "MACs/img", "train MACs",
-           "estimate", "status");
+    printf("  %-34s %-22s %9s %5s %4s %9s %12s %10s  %s\n", "run", "model", "train px", "eval", "ep", "MACs/img",
+           "train MACs", "estimate", "status");
     double total = 0, total_macs = 0;
     for (int i = 0; i < o->n_runs; i++) {
         const Run *r = &o->runs[i];
         char est[32], st[32];
         fmt_time(r->est_s, est, sizeof est);
         status_of(o, r, st, sizeof st);
-        double tm = 3 * r->images * (double)r->macs;
-        printf("  %-34s %-22s %5d %4d %8.1fM %12.3g %10s  %s\n", r->name, r->c.model, r->c.res, r->c.epochs,
-               (double)r->macs / 1e6, tm, est, st);
+        double tm = 3 * r->images * r->train_macs;
+        char px[24]; // the training size, or the progressive stages' first .. last
+        ProgSettings base = {.res = r->c.res};
+        int first = prog_stage(&r->c.prog, &base, 1, 0).s.res, last = prog_train_res(&r->c.prog, r->c.res);
+        if (first == last) snprintf(px, sizeof px, "%d", last);
+        else snprintf(px, sizeof px, "%d..%d", first, last);
+        printf("  %-34s %-22s %9s %5d %4d %8.1fM %12.3g %10s  %s\n", r->name, r->c.model, px, r->c.res, r->c.epochs,
+               r->train_macs / 1e6, tm, est, st);
         total += r->est_s;
         total_macs += tm;
     }
@@ -680,22 +696,63 @@ ClaimVerdict study_compare(StudyStat x, StudyStat y, char *what, size_t cap)
     return tv > tc ? CLAIM_SUPPORTED : tv < -tc ? CLAIM_CONTRADICTED : CLAIM_INCONCLUSIVE;
 }
 
+ClaimVerdict study_compare_margin(StudyStat x, StudyStat y, double margin, char *what, size_t cap)
+{
+    if (!x.n || !y.n) {
+        snprintf(what, cap, "runs: %d and %d", x.n, y.n);
+        return CLAIM_NOT_RUN;
+    }
+    double d = x.mean - y.mean;
+    if (x.n < 2 || y.n < 2) {
+        snprintf(what, cap, "diff %+.2f (margin %.2f); %d and %d seed%s: no spread to judge it by", d, margin, x.n,
+                 y.n, x.n + y.n > 2 ? "s" : "");
+        return CLAIM_INCONCLUSIVE;
+    }
+    double vx = x.std * x.std / x.n, vy = y.std * y.std / y.n, se = sqrt(vx + vy);
+    double df = se ? (vx + vy) * (vx + vy) / (vx * vx / (x.n - 1) + vy * vy / (y.n - 1) + 1e-300) : 1;
+    double half = se ? study_t_crit(df) * se : 0, lo = d - half, hi = d + half;
+    snprintf(what, cap, "diff %+.2f, 95%% interval %+.2f .. %+.2f (Welch, df %.1f) against the margin -%.2f", d, lo,
+             hi, df, margin);
+    return lo > -margin ? CLAIM_SUPPORTED : hi < -margin ? CLAIM_CONTRADICTED : CLAIM_INCONCLUSIVE;
+}
+
+// "a (n seeds) mean ± std" into buf
+static const char *stat_text(const char *label, StudyStat x, char *buf, size_t cap)
+{
+    if (x.n > 1) snprintf(buf, cap, "%s %.2f ± %.2f (%d)", label, x.mean, x.std, x.n);
+    else snprintf(buf, cap, "%s %.2f (1 seed)", label, x.mean);
+    return buf;
+}
+
+ClaimVerdict study_claim_not_below(const StudyResults *r, const char *a, const char *b, const char *metric,
+                                   double margin, char *numbers, size_t cap)
+{
+    StudyStat x = study_stat(r, a, metric), y = study_stat(r, b, metric);
+    char what[200], sx[80], sy[80];
+    ClaimVerdict v = study_compare_margin(x, y, margin, what, sizeof what);
+    if (v == CLAIM_NOT_RUN) snprintf(numbers, cap, "%s: %d runs, %s: %d runs", a, x.n, b, y.n);
+    else snprintf(numbers, cap, "%s%s%s vs %s: %s", strcmp(metric, "top1") ? metric : "",
+                  strcmp(metric, "top1") ? ": " : "", stat_text(a, x, sx, sizeof sx), stat_text(b, y, sy, sizeof sy),
+                  what);
+    return v;
+}
+
+ClaimVerdict study_claim_metric(const StudyResults *r, const char *a, const char *b, const char *metric,
+                                char *numbers, size_t cap)
+{
+    StudyStat x = study_stat(r, a, metric), y = study_stat(r, b, metric);
+    char what[200], sx[80], sy[80];
+    ClaimVerdict v = study_compare(x, y, what, sizeof what);
+    if (v == CLAIM_NOT_RUN) snprintf(numbers, cap, "%s: %d runs, %s: %d runs", a, x.n, b, y.n);
+    else snprintf(numbers, cap, "%s%s%s vs %s: %s", strcmp(metric, "top1") ? metric : "",
+                  strcmp(metric, "top1") ? ": " : "", stat_text(a, x, sx, sizeof sx), stat_text(b, y, sy, sizeof sy),
+                  what);
+    return v;
+}
+
 ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char *b, char *numbers, size_t cap)
 {
-    StudyStat x = study_stat(r, a, "top1"), y = study_stat(r, b, "top1");
-    char what[200];
-    ClaimVerdict v = study_compare(x, y, what, sizeof what);
-    if (v == CLAIM_NOT_RUN) {
-        snprintf(numbers, cap, "%s: %d runs, %s: %d runs", a, x.n, b, y.n);
-        return v;
-    }
-    char sx[48], sy[48];
-    if (x.n > 1) snprintf(sx, sizeof sx, "%.2f ± %.2f (%d)", x.mean, x.std, x.n);
-    else snprintf(sx, sizeof sx, "%.2f (1 seed)", x.mean);
-    if (y.n > 1) snprintf(sy, sizeof sy, "%.2f ± %.2f (%d)", y.mean, y.std, y.n);
-    else snprintf(sy, sizeof sy, "%.2f (1 seed)", y.mean);
-    snprintf(numbers, cap, "%s %s vs %s %s: %s", a, sx, b, sy, what);
-    return v;
+    return study_claim_metric(r, a, b, "top1", numbers, cap);
 }
 
 ClaimVerdict study_claim_each(const StudyResults *r, const char *const *higher, const char *const *lower, int n,

@@ -145,10 +145,24 @@ const char     *tier_name(TierId t);
 // than 2 seeds on a side (no spread to judge a difference by); CLAIM_NOT_RUN when a side has none.
 // Writes "diff +1.23 ± 0.40 (t 3.1, df 3.8)" (or why it cannot judge) to what
 ClaimVerdict study_compare(StudyStat x, StudyStat y, char *what, size_t cap);
+// whether x's mean is not below y's by more than margin (a non-inferiority test): the Welch 95%
+// two-sided interval of the difference x - y (as study_compare). CLAIM_SUPPORTED when its lower end
+// is above -margin, CLAIM_CONTRADICTED when its upper end is below -margin (x worse by more than
+// the margin), CLAIM_INCONCLUSIVE otherwise and with fewer than 2 seeds on a side; CLAIM_NOT_RUN
+// when a side has none. Writes the difference, the interval and the margin to what
+ClaimVerdict study_compare_margin(StudyStat x, StudyStat y, double margin, char *what, size_t cap);
 // Student's t two-sided 5% critical value at df degrees of freedom (df >= 1, fractional allowed)
 double study_t_crit(double df);
 // claim helper: study_compare of the top-1 of labels a and b, the numbers written to `numbers`
 ClaimVerdict study_claim_higher(const StudyResults *r, const char *a, const char *b, char *numbers, size_t cap);
+
+// claim helpers on any metric of study_stat: study_compare (a's above b's) and
+// study_compare_margin (a's not below b's by more than margin) of labels a and b, the numbers
+// written to `numbers`
+ClaimVerdict study_claim_metric(const StudyResults *r, const char *a, const char *b, const char *metric,
+                                char *numbers, size_t cap);
+ClaimVerdict study_claim_not_below(const StudyResults *r, const char *a, const char *b, const char *metric,
+                                   double margin, char *numbers, size_t cap);
 
 // claim helper for "a beats b at every point": study_compare of `metric` for each pair
 // (higher[i], lower[i]), i < n, the numbers of each written to `numbers` (as error = 100 - top-1
