@@ -89,6 +89,28 @@ for i, r in enumerate(csv.DictReader(open(os.path.join(shared, 'published.csv'))
                      paper='Bello et al. 2021 (arXiv 2103.07579)', table=r['table'],
                      note=f"{r['model']} {r['variant']}; {r['note']}", source=r['source']))
 
+# EfficientNetV2 (Tan & Le 2021): Table 5 (size x RandAugment, EfficientNetV2-S, mean of 3 runs ±
+# std) for effv2_size_reg, Table 3 (Fused-MBConv placement in EfficientNet-B4) for effv2_fused, and
+# the released EfficientNetV2-S (progressive learning by the code's rule) for effv2_progressive's
+# code arm; paper tiers, tolerance 0.5 pp (Table 5's stds are 0.05-0.16)
+for i, r in enumerate(csv.DictReader(open(os.path.join(shared, 'published.csv')))):
+    if not r['paper'].startswith('EfficientNetV2'):
+        continue
+    m5 = re.fullmatch(r'size=(128|192|300) RandAug m=(5|10|15)', r['variant'])
+    m3 = re.fullmatch(r'(No fused|Fused stage1-([357]))', r['variant'])
+    if r['table'].startswith('T5') and m5:
+        study, label = 'effv2_size_reg', {'128': 'small', '192': 'mid', '300': 'large'}[m5.group(1)] + f'_m{m5.group(2)}'
+    elif r['table'].startswith('T3') and m3:
+        study, label = 'effv2_fused', 'none' if m3.group(1) == 'No fused' else f'fused{m3.group(2)}'
+    elif r['table'].startswith('official ckpt table (ImageNet1K)') and r['model'] == 'EffNetV2-S':
+        study, label = 'effv2_progressive', 'code'
+    else:
+        continue
+    used.add(('pub', i))
+    rows.append(dict(study=study, label=label, tier='paper', metric='top1', published=r['top1'], tolerance='0.5',
+                     paper='Tan & Le 2021 (arXiv 2104.00298)', table=r['table'],
+                     note=f"{r['model']} {r['variant']}; {r['note']}", source=r['source']))
+
 # every other row that holds a number: no study reproduces it (yet)
 def number(v):
     try:
