@@ -322,6 +322,53 @@ Test(fold, fresh_model)
     }
 }
 
+// the branch-count knob (model.branches, the paper's ablation): parameters linear in the count
+// (each re-parameterizable conv gains a conv-BN branch), the folded form the same whatever the
+// count, and a model of 1 and of 5 branches with drawn weights and statistics folds to its logits
+Test(fold, branch_count_knob)
+{
+    size_t count[6] = {0}, folded[6] = {0};
+    for (int b = 1; b <= 5; b += 2) {
+        ModelKnobs k = model_knobs_default();
+        k.branches = b;
+        cr_assert_eq(model_check("ghostnetv3_100", &k), 0);
+        for (int f = 0; f < 2; f++) {
+            k.reparam = f;
+            Params p = {0};
+            Graph g;
+            graph_init(&g, &p);
+            model_build(&g, "ghostnetv3_100", &k, 1, 64);
+            (f ? folded : count)[b] = params_count(&p, true);
+            graph_free(&g);
+            params_free(&p);
+        }
+    }
+    cr_expect_eq(count[3], 8129028, "3 branches is timm's model: %zu parameters", count[3]);
+    cr_expect(count[1] < count[3] && count[5] - count[3] == count[3] - count[1], "parameters by branch count: "
+              "%zu, %zu, %zu", count[1], count[3], count[5]);
+    cr_expect(folded[1] == 6147588 && folded[3] == folded[1] && folded[5] == folded[1], "folded: %zu, %zu, %zu",
+              folded[1], folded[3], folded[5]);
+    for (int b = 1; b <= 5; b += 4) {
+        ModelKnobs k = model_knobs_default();
+        k.branches = b;
+        Net a, f;
+        net_open(&a, "ref", "ghostnetv3_100", k, BATCH, RES, GRAPH_EVAL, false, true, 0);
+        net_fold_knobs(&f, &a, "ghostnetv3_100", k, BATCH, RES);
+        size_t nl = (size_t)BATCH * 1000;
+        float *za = xmalloc(nl * sizeof(float));
+        memcpy(za, net_eval(&a), nl * sizeof(float));
+        double e = max_rel_err(net_eval(&f), za, nl);
+        cr_expect(e < 1e-5, "%d branches: folded logits differ from the training form's by %.2e", b, e);
+        cr_log_info("%d branches: folded vs training form %.2e", b, e);
+        free(za);
+        net_close(&f);
+        net_close(&a);
+    }
+    ModelKnobs r = model_knobs_default();
+    r.branches = 2;
+    cr_expect_eq(model_check("resnet50", &r), ERR_ARG, "a ResNet has no branches to count");
+}
+
 // another model's table: conv_stem.weight has 648 values trained, 432 folded
 Test(fold, wrong_table_stops, .signal = SIGABRT)
 {
@@ -395,9 +442,9 @@ Test(timm_ghost, train_step_100_cpu)
 
 // the blocks alone, both forms, forward and backward on cpu against ref: a stride-2 bottleneck
 // with DFC, SE and a projection shortcut on 9x9, and a stride-1 one with DFC on 7x7 (pooled to
-// 3x3, upsampled back) and an identity shortcut
+// 3x3, upsampled back), an identity shortcut and 2 conv branches (model.branches) instead of 3
 
-static const GhostBlock BLOCKS[] = {{12, 16, 3, 2, 0.25f, true}, {20, 16, 5, 1, 0, true}};
+static const GhostBlock BLOCKS[] = {{12, 16, 3, 2, 0.25f, true, 3}, {20, 16, 5, 1, 0, true, 2}};
 static const Shape4 BLOCK_IN[] = {{2, 9, 9, 8}, {3, 7, 7, 16}};
 
 // host copies: the output, the whole gradient and weight tables, the table's entries

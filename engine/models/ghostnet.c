@@ -39,9 +39,9 @@ static const struct { int stage, k, exp, c; float se; int s; } CFG[] = {
 
 int ghostnet_build(Graph *g, GhostNetArgs a, int batch, int res)
 {
-    CHECK(a.width > 0 && a.in_chans > 0 && a.num_classes > 0 && a.se_ratio >= 0,
-          "ghostnet_build: width %g in_chans %d classes %d se_ratio %g", a.width, a.in_chans,
-          a.num_classes, a.se_ratio);
+    CHECK(a.width > 0 && a.in_chans > 0 && a.num_classes > 0 && a.se_ratio >= 0 && a.branches >= 1,
+          "ghostnet_build: width %g in_chans %d classes %d se_ratio %g branches %d", a.width, a.in_chans,
+          a.num_classes, a.se_ratio, a.branches);
     g->torch_init = true; // timm's GhostNet has no init of its own ("FIXME init")
     int x = g_input(g, (Shape4){batch, res, res, a.in_chans});
     x = g_conv_bn(g, "conv_stem", "bn1", x, make_divisible(16 * a.width, 4, 0.9), 3, 2, 1, ACT_RELU);
@@ -49,7 +49,7 @@ int ghostnet_build(Graph *g, GhostNetArgs a, int batch, int res)
         in_stage = i > 0 && CFG[i].stage == CFG[i - 1].stage ? in_stage + 1 : 0;
         GhostBlock b = {make_divisible(CFG[i].exp * a.width, 4, 0.9),
                         make_divisible(CFG[i].c * a.width, 4, 0.9), CFG[i].k, CFG[i].s,
-                        CFG[i].se > 0 && a.se_ratio > 0 ? a.se_ratio : CFG[i].se, i > 1};
+                        CFG[i].se > 0 && a.se_ratio > 0 ? a.se_ratio : CFG[i].se, i > 1, a.branches};
         char name[32];
         snprintf(name, sizeof name, "blocks.%d.%d", CFG[i].stage, in_stage);
         x = ghost_bottleneck(g, name, x, b, a.folded);
@@ -73,7 +73,7 @@ bool ghostnet_args(const char *name, GhostNetArgs *a)
         char nm[32];
         snprintf(nm, sizeof nm, "ghostnetv3_%d", WIDTHS[i]);
         if (strcmp(nm, name) == 0) {
-            *a = (GhostNetArgs){WIDTHS[i] / 100.0, 0, 0, 3, 1000, false}; // 1.3 as Python's
+            *a = (GhostNetArgs){WIDTHS[i] / 100.0, 0, 0, 3, 1000, false, 3}; // 1.3 as Python's
             return true;
         }
     }
@@ -134,6 +134,7 @@ static int ghostnet_build_knobs(Graph *g, const char *name, const ModelKnobs *k,
     if (k->in_chans > 0) ga.in_chans = k->in_chans;
     if (k->num_classes > 0) ga.num_classes = k->num_classes;
     ga.folded = k->reparam;
+    if (k->branches) ga.branches = k->branches;
     return ghostnet_build(g, ga, batch, res);
 }
 

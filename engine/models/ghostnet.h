@@ -12,6 +12,7 @@ typedef struct {
     float  dropout;     // before the classifier (timm's GhostNet default drop_rate is 0.2)
     int    in_chans, num_classes;
     bool   folded;      // the re-parameterized form (timm's reparameterize())
+    int    branches;    // parallel conv-BN branches per re-parameterizable conv (timm's 3)
 } GhostNetArgs;
 
 // builds the model for input (batch, res, res, in_chans); returns the logits tensor. The last

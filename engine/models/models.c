@@ -119,6 +119,11 @@ int model_check(const char *name, const ModelKnobs *k)
                   name, k->bn_momentum);
         return ERR_ARG;
     }
+    if (k->branches && !f->fold) {
+        log_error("model %s: branches %d applies to GhostNetV3's re-parameterizable convs only (%s); 0 = the "
+                  "model's own", name, k->branches, reparam_names());
+        return ERR_ARG;
+    }
     if (!(k->bn_eps >= 0 && k->bn_eps < 1)) {
         log_error("model %s: bn_eps %g: expected 0 (the model's own) or a small positive number", name,
                   k->bn_eps);

@@ -33,6 +33,8 @@ typedef struct {
     bool  no_bn;        // every batch norm left out (ResNets only): the plain-conv network, whose
                         // data-parallel training must equal one process's up to the sums' order
                         // (tests/test_dp.c); no timm model has this form
+    int   branches;     // GhostNetV3: the parallel conv-BN branches of each re-parameterizable conv
+                        // (the paper's ablation); 0 = the named model's own (timm's 3)
     bool  bn_momentum_tf; // bn_momentum in TF's convention: running = m*running + (1-m)*batch, so
                           // PyTorch's momentum is 1 - m (TF 0.9 = PyTorch 0.1; ResNet-RS's 0 = the
                           // last batch's statistics, PyTorch 1); else PyTorch's (running moves by m)

@@ -12,8 +12,6 @@
 #include <stdio.h>  // vsnprintf
 #include <string.h> // strlen, strncmp
 
-enum { GHOST_BRANCHES = 3 }; // timm's num_conv_branches
-
 // each re-parameterizable conv: its branches' prefix, and the module timm folds them into
 static const struct { const char *rpr, *folded; } REP[] = {
     [GHOST_PRIMARY] = {"primary_rpr", "primary_conv.0"},
@@ -38,8 +36,9 @@ static int plus(Graph *g, int sum, int t) { return sum < 0 ? t : g_add(g, sum, t
 // the blocks
 
 int ghost_rep_conv(Graph *g, const char *module, GhostRep which, int x, int oc, int k, int stride,
-                   int groups, bool scale, bool skip, bool folded)
+                   int groups, int branches, bool scale, bool skip, bool folded)
 {
+    CHECK(branches >= 1, "ghost: %s: %d conv branches: expected 1 or more", module, branches);
     const char *r = REP[which].rpr;
     char a[64], b[64];
     if (folded)
@@ -54,7 +53,7 @@ int ghost_rep_conv(Graph *g, const char *module, GhostRep which, int x, int oc, 
               "many output as input channels (%d, %d)", module, stride, oc, xs.c);
         sum = plus(g, sum, g_bn(g, path(a, "%s.%s_skip", module, r), x));
     }
-    for (int i = 0; i < GHOST_BRANCHES; i++)
+    for (int i = 0; i < branches; i++)
         sum = plus(g, sum, g_conv_bn(g, path(a, "%s.%s_conv.%d.conv", module, r, i),
                                      path(b, "%s.%s_conv.%d.bn1", module, r, i), x, oc, k, stride,
                                      groups, ACT_NONE));
@@ -81,14 +80,14 @@ static int dfc_attention(Graph *g, const char *prefix, int x, int y)
     return g_mul(g, y, r);
 }
 
-int ghost_module(Graph *g, const char *prefix, int x, int out, bool relu, bool dfc, bool folded)
+int ghost_module(Graph *g, const char *prefix, int x, int out, bool relu, bool dfc, int branches, bool folded)
 {
     CHECK(out > 0 && out % 2 == 0, "ghost: %s: %d output channels: the module concatenates two "
           "equal halves (timm's ratio 2), so it needs an even count", prefix, out);
     int init = out / 2;
-    int x1 = ghost_rep_conv(g, prefix, GHOST_PRIMARY, x, init, 1, 1, 1, false, false, folded);
+    int x1 = ghost_rep_conv(g, prefix, GHOST_PRIMARY, x, init, 1, 1, 1, branches, false, false, folded);
     if (relu) x1 = g_act(g, x1, ACT_RELU);
-    int x2 = ghost_rep_conv(g, prefix, GHOST_CHEAP, x1, init, 3, 1, init, true, true, folded);
+    int x2 = ghost_rep_conv(g, prefix, GHOST_CHEAP, x1, init, 3, 1, init, branches, true, true, folded);
     if (relu) x2 = g_act(g, x2, ACT_RELU);
     int y = g_concat(g, x1, x2);
     return dfc ? dfc_attention(g, prefix, x, y) : y;
@@ -96,18 +95,18 @@ int ghost_module(Graph *g, const char *prefix, int x, int out, bool relu, bool d
 
 int ghost_bottleneck(Graph *g, const char *prefix, int x, GhostBlock b, bool folded)
 {
-    CHECK(b.mid > 0 && b.out > 0 && b.k > 0 && b.stride > 0 && b.se_ratio >= 0,
-          "ghost: %s: mid %d out %d k %d stride %d se %g: sizes must be positive", prefix, b.mid,
-          b.out, b.k, b.stride, b.se_ratio);
+    CHECK(b.mid > 0 && b.out > 0 && b.k > 0 && b.stride > 0 && b.se_ratio >= 0 && b.branches >= 1,
+          "ghost: %s: mid %d out %d k %d stride %d se %g branches %d: sizes must be positive", prefix,
+          b.mid, b.out, b.k, b.stride, b.se_ratio, b.branches);
     char a[64], c[64];
     int in = graph_shape(g, x).c;
-    int y = ghost_module(g, path(a, "%s.ghost1", prefix), x, b.mid, true, b.dfc, folded);
+    int y = ghost_module(g, path(a, "%s.ghost1", prefix), x, b.mid, true, b.dfc, b.branches, folded);
     if (b.stride > 1)
-        y = ghost_rep_conv(g, prefix, GHOST_DW, y, b.mid, b.k, b.stride, b.mid, true, false, folded);
+        y = ghost_rep_conv(g, prefix, GHOST_DW, y, b.mid, b.k, b.stride, b.mid, b.branches, true, false, folded);
     if (b.se_ratio > 0)
         y = g_se(g, path(a, "%s.se.conv_reduce", prefix), path(c, "%s.se.conv_expand", prefix), y,
                  make_divisible(b.mid * (double)b.se_ratio, 4, 0.9), ACT_RELU, ACT_HSIGMOID);
-    y = ghost_module(g, path(a, "%s.ghost2", prefix), y, b.out, false, false, folded);
+    y = ghost_module(g, path(a, "%s.ghost2", prefix), y, b.out, false, false, b.branches, folded);
     int sc = x;
     if (b.stride != 1 || in != b.out) {
         sc = g_conv_bn(g, path(a, "%s.shortcut.0", prefix), path(c, "%s.shortcut.1", prefix), x, in,

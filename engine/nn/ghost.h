@@ -10,7 +10,8 @@
  *     sigmoid gate, reduce to make_divisible(mid * ratio, 4)) -> ghost2 (no activation, no DFC)
  *     + shortcut (identity, or dw k x k conv-BN + 1x1 conv-BN where the shape changes).
  * Training form: each of primary, cheap and the stride-2 depthwise conv is a re-parameterizable
- * conv (ghost_rep_conv): the sum of 3 parallel conv-BN branches, a 1x1 conv-BN "scale" branch
+ * conv (ghost_rep_conv): the sum of 3 parallel conv-BN branches (GhostBlock.branches: the
+ * paper's ablation of their number), a 1x1 conv-BN "scale" branch
  * (cheap, depthwise) and a BN-only "skip" branch (cheap), summed in timm's order. Folded form
  * (timm's reparameterize(): switch_to_deploy): each of them one conv with bias; the DFC
  * short_conv, SE, shortcut, stem and head keep their batch norms, as timm's folded model does.
@@ -22,22 +23,24 @@
 #include "graph.h"
 
 // one bottleneck: expansion channels, output channels, depthwise kernel, stride, SE ratio (0: no
-// SE), DFC attention on ghost1
-typedef struct { int mid, out, k, stride; float se_ratio; bool dfc; } GhostBlock;
+// SE), DFC attention on ghost1, and the conv-BN branches of its re-parameterizable convs (timm's
+// num_conv_branches, 3)
+typedef struct { int mid, out, k, stride; float se_ratio; bool dfc; int branches; } GhostBlock;
 
 // which re-parameterizable conv: its branches' prefix and its folded module, both relative to the
 // owning module ("primary_rpr_conv.0.conv" ... / "primary_conv.0")
 typedef enum { GHOST_PRIMARY, GHOST_CHEAP, GHOST_DW } GhostRep;
 
 // the re-parameterizable conv `which` of `module` on x (N,H,W,C) -> (N,OH,OW,oc): k x k kernel,
-// stride, groups; scale: add the 1x1 conv-BN branch; skip: add the BN-only branch (needs
-// stride 1 and oc = C). folded: one conv with bias instead. No activation.
+// stride, groups; `branches` k x k conv-BN branches (timm: 3); scale: add the 1x1 conv-BN
+// branch; skip: add the BN-only branch (needs stride 1 and oc = C). folded: one conv with bias
+// instead. No activation.
 int ghost_rep_conv(Graph *g, const char *module, GhostRep which, int x, int oc, int k, int stride,
-                   int groups, bool scale, bool skip, bool folded);
+                   int groups, int branches, bool scale, bool skip, bool folded);
 
 // a Ghost module "prefix" on x (N,H,W,C) -> (N,H,W,out), out even; relu on both halves or none;
-// dfc: DFC attention on the output
-int ghost_module(Graph *g, const char *prefix, int x, int out, bool relu, bool dfc, bool folded);
+// dfc: DFC attention on the output; branches: its re-parameterizable convs' (ghost_rep_conv)
+int ghost_module(Graph *g, const char *prefix, int x, int out, bool relu, bool dfc, int branches, bool folded);
 
 // a GhostNetV3 bottleneck "prefix" on x (N,H,W,C) -> (N,H/stride,W/stride,b.out) (rounded up)
 int ghost_bottleneck(Graph *g, const char *prefix, int x, GhostBlock b, bool folded);

@@ -51,6 +51,9 @@ static const RecipeKey keys[] = {
     {"model", "res", K_INT, F(res), 8, 4096, "train and eval resolution, pixels (the data is resized to it)", NULL, NULL},
     {"model", "weights", K_STR, F(weights), 0, 0, "start from a .safetensors file (timm state dict or "
      "checkpoint); empty = init from the seed", NULL, NULL},
+    {"model", "branches", K_INT, F(net.branches), 0, 16, "GhostNetV3: parallel conv-BN branches of each "
+     "re-parameterizable conv (the paper's ablation; another count than 3 has no timm state dict); 0 = the "
+     "model's own (timm's 3)", NULL, "0"},
     {"model", "no_bn", K_BOOL, F(net.no_bn), 0, 0, "leave every batch norm out (ResNets; tests of data "
      "parallelism)", NULL, "false"},
     {"model", "bn_eps", K_FLOAT, F(net.bn_eps), 0, 0.1, "batch norm epsilon (EfficientNetV2: 1e-3); 0 = the "
