@@ -14,17 +14,20 @@
  *           Evaluation at model.res throughout (the paper's 384, the cpu tier's 128).
  * Tiers:    paper = EfficientNetV2-S on ImageNet, 350 epochs, 128 .. 300 px, eval 384 (runs once
  *           the ImageNet reader exists). cpu = EfficientNetV2-S at width 0.25 on Imagenette at
- *           ImageNet's sizes / 3 (43 .. 100 px, eval 128: the last stage's maps 2x2 at stage 1,
- *           4x4 after; below 33 px they were 1x1 and collapsed the old Fashion-MNIST tier, issue
- *           19), 30 epochs (recipes/effnetv2_s_cpu.recipe) at half depth (at full depth the 12
- *           runs would take 5.5 h here), 3 seeds. smoke = 128 images, 2
- *           epochs, 33 .. 48 px.
+ *           ImageNet's sizes / 3 (43 .. 100 px, eval 128: the last stage's maps 2x2 at 43-64 px,
+ *           3x3 at 65-96, 4x4 at 100 and 128; below 33 px they were 1x1 and collapsed the old
+ *           Fashion-MNIST tier, issue 19), 30 epochs (recipes/effnetv2_s_cpu.recipe) at half depth
+ *           (at full depth the 12 runs would take 5.5 h here), 3 seeds. The paper arm ends at
+ *           RandAugment 15 and dropout 0.3 where the fixed arm keeps 10 and 0.2: its claim is the
+ *           paper's rule against fixed-size training, regularization strength included.
+ *           smoke = 128 images, 2 epochs, 33 .. 48 px.
  * Output:   results/effv2_progressive/<run>.h5; wall time per run is part of every result (the
  *           claim is about time: compare runs made alike, e.g. all with --jobs 2).
  */
 #include "lib/study.h"
 
-// the arms at final training size F (the fixed arm's), the paper rule's RandAugment ceiling M
+// the arms at final training size F (the fixed arm's: keep it equal to the recipe's or the tier's
+// progressive.res_max), the paper rule's RandAugment ceiling M
 #define ARMS(F, M)                                                                                               \
     {"fixed", {"progressive.res_min=" #F, "progressive.res_max=" #F, "progressive.randaug_min=0",              \
                "progressive.randaug_max=0"}},                                                                    \

@@ -152,8 +152,11 @@ Test(recipe, contradictions_are_one_line_naming_the_key)
           "progressive.res_max=38"}, "progressive stage 1 trains efficientnetv2_s at 16 px, where its last stage's "
          "maps are 1x1, but model.res = 48 evaluates it on 2x2 maps"},
         {{"model.name=efficientnetv2_s", "model.res=48", "progressive.stages=4", "progressive.rule=code",
-          "progressive.res_min=16", "progressive.res_max=38"}, "stage 1 (rule code: res_min + (res_max - res_min) / "
-         "stages) is at least 33 px"},
+          "progressive.res_min=16", "progressive.res_max=38"}, "raise progressive.res_min to 32 or more (stage 1 then "
+         "trains at 33 px)"},
+        {{"model.name=efficientnetv2_s", "model.res=48", "progressive.stages=4", "progressive.res_min=16",
+          "progressive.res_max=30"}, "no res_min up to res_max = 30 gives stage 1 more than 1x1 maps: raise "
+         "progressive.res_max too"},
         {{"model.name=resnet50", "model.res=96", "progressive.stages=3", "progressive.res_min=32"},
          "trains resnet50 at 32 px, where its last stage's maps are 1x1, but model.res = 96 evaluates it on 3x3"},
         {{"progressive.rule=fast"}, "progressive.rule = 'fast': expected one of paper | code"},

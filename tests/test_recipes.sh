@@ -65,6 +65,11 @@ for f in recipes/*_cpu.recipe; do
     name=$(basename "$f" .recipe)
     "$REPRO" recipe --check "$f" >"$TMP/resolved" 2>"$TMP/err"
     rc=$?
+    # a cpu recipe on a photo set whose shards this checkout lacks (make data unpacks ../shared/data)
+    if [ $rc -eq 3 ] && grep -q '^needs: data.dataset = .*shards are not here' "$TMP/resolved"; then
+        echo "skip  $name: $(grep -m1 '^needs: data.dataset' "$TMP/resolved" | sed 's/^needs: //; s/:.*//') not unpacked here (make data)"
+        continue
+    fi
     if [ $rc -ne 0 ]; then fail "$name is trainable here" "recipe --check exit $rc: $(cat "$TMP/err") $(grep '^needs' "$TMP/resolved")"; continue; fi
     batch=$(value_of "$TMP/resolved" train batch)
     # one tiny epoch: SMOKE_STEPS whole batches, eval on 200 test images

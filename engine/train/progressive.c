@@ -122,15 +122,26 @@ int prog_check(const ProgArgs *a, int model_res, const char *model, const ModelK
     ProgSettings base = {.res = model_res};
     int first = prog_stage(a, &base, a->stages, 0).s.res; // sizes do not depend on the step count
     if (model_check_res(model, first)) return ERR_FORMAT;
-    if (model_final_map(model, k, first) == 1 && model_final_map(model, k, model_res) > 1) {
-        int need = first;
-        while (need < model_res && model_final_map(model, k, need) == 1) need++;
+    int eval_side = model_final_map(model, k, model_res);
+    if (model_final_map(model, k, first) == 1 && eval_side > 1) {
+        ProgArgs b = *a; // the smallest res_min whose first stage keeps more than 1x1 maps
+        int need = 0, at = 0;
+        for (int r = lo; r <= hi && !need; r++) {
+            b.res_min = r;
+            int s1 = prog_stage(&b, &base, a->stages, 0).s.res;
+            if (model_final_map(model, k, s1) > 1) need = r, at = s1;
+        }
+        char fix[160];
+        if (need)
+            snprintf(fix, sizeof fix, "raise progressive.res_min to %d or more (stage 1 then trains at %d px)", need,
+                     at);
+        else
+            snprintf(fix, sizeof fix, "no res_min up to res_max = %d gives stage 1 more than 1x1 maps: raise "
+                     "progressive.res_max too", hi);
         BAD("recipe: progressive stage 1 trains %s at %d px, where its last stage's maps are 1x1, but model.res = %d "
-            "evaluates it on %dx%d maps: trained on single pixels, the last stage's depthwise kernels learn their "
-            "centre tap only and batch norm the statistics of one pixel (eval loss 10^4 measured); raise "
-            "progressive.res_min so that stage 1 (rule %s: %s) is at least %d px", model, first, model_res,
-            model_final_map(model, k, model_res), model_final_map(model, k, model_res), prog_rule_names[a->rule],
-            a->rule == PROG_CODE ? "res_min + (res_max - res_min) / stages" : "res_min", need);
+            "evaluates it on %dx%d maps: trained on single pixels, the last stage's kernels learn their centre tap "
+            "only and batch norm the statistics of one pixel (eval loss 10^4 measured); %s", model, first, model_res,
+            eval_side, eval_side, fix);
     }
     if (live_teachers && lo != hi)
         BAD("recipe: progressive.res_min / res_max = %d, %d with distill.teachers: the teachers run at model.res on "

@@ -1,8 +1,8 @@
 # plots/effv2_fused/fused.gp — EfficientNetV2 Table 3 as four panels per Fused-MBConv placement in
 # EfficientNet-B4 (none, stages 1-3, 1-5, 1-7): parameters, MACs per image, training images/s on
-# this machine (mean over the epochs of each run, then over seeds) and top-1 (mean over seeds, bars
-# ± 1 std), this suite's tier beside the published values where Table 3 gives them (params and
-# top-1 on ImageNet; its throughput is a V100's and a TPU's, another machine than this one).
+# this machine (mean over the epochs of each done run, then over seeds) and top-1 (mean over seeds,
+# bars ± 1 std), the published ImageNet top-1 beside this suite's (Table 3's parameters are of the
+# full-size B4, and its throughput a V100's and a TPU's: another scale and machine than these).
 # Data: DIR/summary.csv, DIR/points.csv (bin/repro export DIR), results/published.csv.
 # usage: gnuplot -e "dir='results/effv2_fused'; tier='cpu'; out='plots/effv2_fused/fused'" fused.gp
 if (!exists("dir")) dir = 'results/effv2_fused'
@@ -13,7 +13,8 @@ if (!exists("data")) data = "tier ".tier
 set datafile separator comma
 labels = "none fused3 fused5 fused7"
 names = "none 1-3 1-5 1-7"
-# points.csv: 1 tier, 2 label, 5 top1, 6 top1_std, 11 macs, 12 params; summary.csv: 3 tier, 4 label, 20 img_per_s
+# points.csv: 1 tier, 2 label, 5 top1, 6 top1_std, 11 macs, 12 params; summary.csv: 3 tier, 4 label,
+# 7 status, 20 img_per_s
 at(l) = l eq "none" ? 0 : l eq "fused3" ? 1 : l eq "fused5" ? 2 : l eq "fused7" ? 3 : NaN
 mine(dummy) = strcol(1) eq tier ? at(strcol(2)) : NaN
 theirs(dummy) = strcol(1) eq "effv2_fused" ? at(strcol(2)) + 0.2 : NaN
@@ -22,7 +23,7 @@ sd(c) = valid(c) ? column(c) : 0
 array ips[4]
 do for [i=1:4] {
     undefine STATS_*
-    stats dir.'/summary.csv' using ((strcol(3) eq tier && strcol(4) eq word(labels, i)) ? $20 : NaN) nooutput
+    stats dir.'/summary.csv' using ((strcol(3) eq tier && strcol(4) eq word(labels, i) && strcol(7) eq "done") ? $20 : NaN) nooutput
     ips[i] = exists("STATS_mean") ? STATS_mean : NaN
 }
 set style fill solid 0.85 border -1

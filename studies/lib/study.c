@@ -215,7 +215,7 @@ static int list_runs(const Opts *o)
     printf("study %s, tier %s: %s\n  paper: %s\n  recipe: %s\n", o->d->name, tier_names[o->tier], o->d->question,
            o->d->paper, t->recipe);
     if (t->why) printf("  sizes: %s\n", t->why);
-    printf("  %-34s %-22s %9s %5s %4s %9s %12s %10s  %s\n", "run", "model", "train px", "eval", "ep", "MACs/img",
+    printf("  %-34s %-22s %9s %5s %4s %9s %12s %10s  %s\n", "run", "model", "train px", "eval", "ep", "MACs/trn",
            "train MACs", "estimate", "status");
     double total = 0, total_macs = 0;
     for (int i = 0; i < o->n_runs; i++) {
@@ -236,7 +236,8 @@ static int list_runs(const Opts *o)
     }
     char est[32];
     fmt_time(total, est, sizeof est);
-    printf("  %d runs, %.3g training MACs (images x epochs x 3 x MACs/img): about %s on %s\n", o->n_runs, total_macs,
+    printf("  %d runs, %.3g training MACs (images x epochs x 3 x MACs/trn, the forward MACs of a trained image "
+           "at its stage's size): about %s on %s\n", o->n_runs, total_macs,
            est, !strcmp(o->runs[0].c.backend, "cpu") ? "this machine's cpu backend (2 cores)"
                                                      : "one H100-class GPU at 30% of its bf16 peak");
     return 0;
