@@ -76,7 +76,8 @@ static void stored_run_keeps_its_id(const char *path)
 Test(run_id, every_committed_run_keeps_its_id)
 {
     int n = each_file("results", true, ".h5", stored_run_keeps_its_id);
-    cr_expect(n >= 60, "only %d committed run files found under results/", n);
+    // a floor that catches a search finding nothing (stored results come and go as tiers are rerun)
+    cr_expect(n >= 40, "only %d committed run files found under results/", n);
 }
 #else
 Test(run_id, every_committed_run_keeps_its_id)
