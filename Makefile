@@ -7,6 +7,7 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -Wno-missing-field-initializers \
            -MMD -MP -Iengine -I.
 LDLIBS  := -fopenmp -lm -lz -linih -ljpeg -lpng
 PYTHON  := /usr/bin/python3

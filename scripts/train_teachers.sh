@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# scripts/train_teachers.sh — the Fashion-MNIST networks the distilling cpu-tier recipes load:
-#   results/teachers/fmnist_resnet20.safetensors      MEAL V2's student start (meal_v2_cpu: model.weights)
-#   results/teachers/fmnist_resnet56.safetensors      MEAL V2 teacher (meal_v2_cpu)
-#   results/teachers/fmnist_resnet110.safetensors     MEAL V2 teacher (meal_v2_cpu)
+# scripts/train_teachers.sh — the Fashion-MNIST networks a distilling recipe loads from a file:
 #   results/teachers/fmnist_resnet56_r48.safetensors  GhostNetV3's teacher at its student's 48 px (ghostnetv3_cpu)
+#   results/teachers/fmnist_resnet20.safetensors      ResNet-20, -56, -110 (10 epochs): teachers or start
+#   results/teachers/fmnist_resnet56.safetensors      weights for ad-hoc distillation runs on Fashion-MNIST
+#   results/teachers/fmnist_resnet110.safetensors     (meal_v2_cpu reads its study's runs instead: @NAME)
 # Each is recipes/fmnist_resnet20.recipe (10 epochs, SGD, cosine; ~93% for ResNet-20) with the model
 # and resolution changed, trained by `repro train` into results/teachers/ and its checkpoint copied
 # to the name above (weights, EMA and optimizer state: distill.teachers and model.weights read the

@@ -137,6 +137,73 @@ Test(run_id, follows_the_configuration)
     cr_expect_str_eq(a, c);
 }
 
+// run references (run/run.h): "@NAME" in model.weights or a teacher's file is the checkpoint of the
+// done run NAME in the reference folder; the run id keeps the reference, whatever the folder
+#include "run/run.h"
+#include <stdlib.h> // mkdtemp
+#include <unistd.h> // unlink, rmdir
+
+Test(run_refs, listed_resolved_and_refused)
+{
+    const char *base = "[model]\nname = resnet20\nweights = @cpu_sup_s1\n"
+                       "[distill]\nteachers = resnet32:@cpu_t_a_s1, resnet44:/abs/t.safetensors\n";
+    TrainConfig c;
+    cr_assert_eq(recipe_parse(&c, "t", base, 0, NULL, NULL), 0);
+    char names[4][128];
+    cr_assert_eq(run_refs(&c, names, 4), 2);
+    cr_expect_str_eq(names[0], "cpu_sup_s1");
+    cr_expect_str_eq(names[1], "cpu_t_a_s1");
+    char id[17];
+    recipe_run_id(&c, id);
+    // not done here: refused, the config untouched
+    char dir[] = "/tmp/test_refs_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    cr_expect_eq(run_resolve_refs(&c, dir), ERR_IO, "a reference to a run that is not there is an error");
+    cr_expect_str_eq(c.weights, "@cpu_sup_s1");
+#ifdef HAVE_HDF5
+    // done, with their checkpoints: each reference becomes DIR/NAME.safetensors
+    const char *runs[] = {"cpu_sup_s1", "cpu_t_a_s1"};
+    for (int i = 0; i < 2; i++) {
+        char path[256];
+        RunMeta meta = {.study = "t", .run_id = "0", .tier = "cpu", .label = "x", .git_revision = "r",
+                        .backend = "cpu", .device = "cpu", .recipe = "", .model = "resnet20", .started = "",
+                        .host = "h", .segments = "", .status = "done"};
+        snprintf(path, sizeof path, "%s/%s.h5", dir, runs[i]);
+        cr_assert_eq(runfile_write(path, &meta, NULL, 0, NULL), 0);
+        snprintf(path, sizeof path, "%s/%s.safetensors", dir, runs[i]);
+        FILE *f = fopen(path, "w");
+        cr_assert(f);
+        fclose(f);
+    }
+    TrainConfig d = c;
+    cr_assert_eq(run_resolve_refs(&d, dir), 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s/cpu_sup_s1.safetensors", dir);
+    cr_expect_str_eq(d.weights, want);
+    snprintf(want, sizeof want, "resnet32:%s/cpu_t_a_s1.safetensors, resnet44:/abs/t.safetensors", dir);
+    cr_expect_str_eq(d.distill.teachers, want);
+    // the same recipe elsewhere has the same id: the id is of the reference, not of the path
+    char id2[17];
+    recipe_run_id(&c, id2);
+    cr_expect_str_eq(id, id2);
+    for (int i = 0; i < 2; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s.h5", dir, runs[i]);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s.safetensors", dir, runs[i]);
+        unlink(path);
+    }
+#endif
+    rmdir(dir);
+    // malformed references: named, refused
+    const char *bad[] = {"model.weights=@", "model.weights=@a/b", "distill.teachers=resnet32:@x;y"};
+    for (int i = 0; i < 3; i++) {
+        TrainConfig e;
+        cr_assert_eq(recipe_parse(&e, "t", "[model]\nname = resnet20\n", 1, (char *const *)&bad[i], NULL), 0);
+        cr_expect_eq(run_refs(&e, names, 4), ERR_FORMAT, "%s is not a reference", bad[i]);
+    }
+}
+
 // the claims' statistics (studies/lib/study.h): Student's t quantiles, Welch's test
 #ifdef HAVE_HDF5
 #include "studies/lib/study.h"

@@ -52,6 +52,37 @@ if [ "$(grep -c '^  cpu_' <<<"$l")" -eq 28 ] && [ "$(grep -c '^  cpu_.*_s3 ' <<<
     ok "seeds: rs_weight_decay's 8 claimed cells 3 seeds, the other 4 one (28 runs); --seeds 2: 24"
 else bad "seeds per point (rs_weight_decay --list)"; fi
 
+# ---- run references (@LABEL): meal_v2's distilling runs start from the study's own supervised
+# run and teachers. With a teacher's and the start's checkpoints gone (a fresh clone keeps run files
+# only) and a distilling run to redo, --jobs 2 trains both again first (the same numbers: the
+# engine is deterministic), waits for them, then the run that refers to them; verify --sample
+# trains a distilling run again in a scratch folder, its references read from the stored one
+m=$tmp/results/meal_v2
+if [ -e "$m/smoke_meal_s1.h5" ]; then
+    losses() { cut -d, -f1-8 "$m/smoke_sup_s1.csv"; } # every epoch's numbers, times and speeds aside
+    before=$(losses)
+    rm -f "$m/smoke_sup_s1.safetensors" "$m/smoke_teacher_b_s1.safetensors" "$m"/smoke_meal_s1.*
+    bin/meal_v2 --tier smoke --out "$m" --jobs 2 >"$tmp/refs.log" 2>&1; rc=$?
+    after=$(losses)
+    started=$(grep -n "smoke_meal_s1: starting" "$tmp/refs.log" | cut -d: -f1)
+    sup_done=$(grep -n "smoke_sup_s1: done in" "$tmp/refs.log" | cut -d: -f1)
+    tb_done=$(grep -n "smoke_teacher_b_s1: done in" "$tmp/refs.log" | cut -d: -f1)
+    if [ $rc -eq 0 ] && [ "$(grep -c 'training it again' "$tmp/refs.log")" -eq 2 ] && [ -n "$started" ] &&
+       [ -n "$sup_done" ] && [ -n "$tb_done" ] && [ "$started" -gt "$sup_done" ] && [ "$started" -gt "$tb_done" ] &&
+       grep -q "smoke_meal_s1: done in" "$tmp/refs.log" && [ -e "$m/smoke_sup_s1.safetensors" ] &&
+       [ -n "$before" ] && [ "$before" = "$after" ] && ! grep -q "smoke_kd_one_s1: starting" "$tmp/refs.log"; then
+        ok "run references: 2 done runs without checkpoints trained again (the same epochs' numbers), the run that refers to them after both"
+    else bad "run references (meal_v2 smoke, --jobs 2)" "$tmp/refs.log"; fi
+    if bin/repro verify meal_v2 --tier smoke --stored "$m" --sample 1 --scratch "$tmp/vm" >"$tmp/vm.log" 2>&1 &&
+       grep -q "^1 rerun, 1 the same" "$tmp/vm.log" && grep -q "smoke_kd_one\|kd_one" "$tmp/vm.log"; then
+        ok "verify --sample 1 of meal_v2: a distilling run trained again from the stored folder's references, the same numbers"
+    else bad "verify --sample of a distilling run" "$tmp/vm.log"; fi
+    if ! bin/repro train --recipe recipes/meal_v2_cpu.recipe --set data.train_limit=64 --out "$tmp/lone" >"$tmp/lone.log" 2>&1 &&
+       grep -q "run cpu_sup_s1 in $tmp/lone is not done: no run file" "$tmp/lone.log" && ! ls "$tmp/lone"/*.h5 >/dev/null 2>&1; then
+        ok "repro train of a recipe whose references are not there: refused, naming the run and the folder; no run file left"
+    else bad "repro train with missing references" "$tmp/lone.log"; fi
+fi
+
 # ---- repro verify --sample: stored smoke runs (trained at the default threads) trained again at
 # 1 thread come out the same; a damaged run file among them fails the command
 r=$tmp/results/re_fmnist

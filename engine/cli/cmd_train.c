@@ -14,7 +14,7 @@
 static int usage_train(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s train --recipe FILE [--set section.key=value ...] [--weights FILE.safetensors]\n"
-               "           [--out DIR] [--study NAME] [--resume | --force]\n"
+               "           [--out DIR] [--refs DIR] [--study NAME] [--resume | --force]\n"
                "  trains the recipe (recipes/*.recipe), evaluates on the test split every epoch and\n"
                "  rewrites DIR/<run id>.h5 and the checkpoint DIR/<run id>.safetensors after each\n"
                "  (default DIR results/<study>, study adhoc); the run id is a hash of the resolved\n"
@@ -23,7 +23,10 @@ static int usage_train(FILE *f, const char *prog)
                "  A run that fails leaves its file with status failed (or none, before its first\n"
                "  epoch). --weights FILE (= --set model.weights=FILE) starts from a timm state dict\n"
                "  or one of our checkpoints instead of the seed's initialization; the model must\n"
-               "  match it tensor for tensor. Exit status: 0 done, 1 failed or diverged, 2 usage.\n"
+               "  match it tensor for tensor. A run reference, model.weights = @NAME or a teacher\n"
+               "  name:@NAME in distill.teachers, is the checkpoint of the done run NAME in --refs DIR\n"
+               "  (default: --out's folder); the run id keeps @NAME, whatever the folder.\n"
+               "  Exit status: 0 done, 1 failed or diverged, 2 usage.\n"
                "  Data-parallel: mpirun -np N %s train ... (or srun --mpi=pmix) trains one run on N\n"
                "  ranks: train.batch is the whole batch, each rank takes batch/N of it; rank 0 writes;\n"
                "  set OMP_NUM_THREADS to the cores per rank; --resume needs the same N.\n", prog, prog);
@@ -32,7 +35,7 @@ static int usage_train(FILE *f, const char *prog)
 
 int cmd_train(int argc, char **argv, const char *prog)
 {
-    const char *recipe = NULL, *out_dir = NULL, *study = "adhoc";
+    const char *recipe = NULL, *out_dir = NULL, *refs = NULL, *study = "adhoc";
     bool resume = false, force = false;
     char **sets = xcalloc((size_t)argc + 1, sizeof *sets), weights_set[1100];
     int n_sets = 0;
@@ -43,6 +46,7 @@ int cmd_train(int argc, char **argv, const char *prog)
             snprintf(weights_set, sizeof weights_set, "model.weights=%s", argv[++i]);
             sets[n_sets++] = weights_set; // after the --set before it, like a later --set
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--refs") && i + 1 < argc) refs = argv[++i];
         else if (!strcmp(argv[i], "--study") && i + 1 < argc) study = argv[++i];
         else if (!strcmp(argv[i], "--resume")) resume = true;
         else if (!strcmp(argv[i], "--force")) force = true;
@@ -65,7 +69,7 @@ int cmd_train(int argc, char **argv, const char *prog)
     char dir[900];
     snprintf(dir, sizeof dir, "results/%s", study);
     if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
-    RunSpec spec = {.dir = dir, .study = study, .tier = "adhoc", .label = "",
+    RunSpec spec = {.dir = dir, .refs = refs, .study = study, .tier = "adhoc", .label = "",
                     .mode = force ? RUN_FORCE : resume ? RUN_RESUME : RUN_NEW};
     RunOutcome o; // under mpirun or srun: one rank of a data-parallel run
     return run_train_ranks(&c, recipe, &spec, &o);

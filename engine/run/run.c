@@ -1,6 +1,7 @@
 /* engine/run/run.c — one run on disk (run.h). */
 #include "run.h"
 
+#include <ctype.h>    // isalnum: run reference names
 #include <errno.h>    // errno
 #include <omp.h>      // omp_get_max_threads: the run file's threads
 #include <signal.h>   // sigaction: SIGINT, SIGTERM stop a run after its step
@@ -37,6 +38,92 @@ int run_make_dirs(const char *dir)
             *p = c;
         }
         if (!c) break;
+    }
+    return 0;
+}
+
+// ---- run references (run.h) -------------------------------------------------------------------
+
+static bool ref_char(char ch) { return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '.'; }
+
+// the fields a reference may stand in: the start weights, the teachers' files
+typedef struct { const char *key; char *s; size_t cap; } RefField;
+static int ref_fields(TrainConfig *c, RefField f[2])
+{
+    f[0] = (RefField){"model.weights", c->weights, sizeof c->weights};
+    f[1] = (RefField){"distill.teachers", c->distill.teachers, sizeof c->distill.teachers};
+    return 2;
+}
+
+// the reference starting at s[0] = '@': its name's length, or 0 (said) when it is not "@NAME" ending
+// at the end, a comma or a space
+static size_t ref_len(const char *key, const char *value, const char *s)
+{
+    size_t n = 1;
+    while (ref_char(s[n])) n++;
+    if (n == 1 || n > 127 || (s[n] && s[n] != ',' && s[n] != ' ')) {
+        log_error("recipe: %s = '%s': '%.*s' is not a run reference (@NAME: a run's name in the results folder, "
+                  "letters, digits, '_', '-', '.', at most 126 of them)", key, value, (int)strcspn(s, ", "), s);
+        return 0;
+    }
+    return n;
+}
+
+int run_refs(const TrainConfig *c, char (*names)[128], int max)
+{
+    RefField f[2];
+    int nf = ref_fields((TrainConfig *)c, f), n = 0;
+    for (int i = 0; i < nf; i++)
+        for (const char *s = strchr(f[i].s, '@'); s; s = strchr(s + 1, '@')) {
+            size_t len = ref_len(f[i].key, f[i].s, s);
+            if (!len) return ERR_FORMAT;
+            if (n < max) snprintf(names[n], 128, "%.*s", (int)len - 1, s + 1);
+            n++;
+        }
+    return MIN(n, max);
+}
+
+int run_resolve_refs(TrainConfig *c, const char *refs)
+{
+    RefField f[2];
+    int nf = ref_fields(c, f);
+    for (int i = 0; i < nf; i++) {
+        if (!strchr(f[i].s, '@')) continue;
+        char out[2048] = "";
+        size_t at = 0;
+        for (const char *s = f[i].s; *s;) {
+            if (*s != '@') {
+                if (at + 1 < sizeof out) out[at++] = *s;
+                s++;
+                continue;
+            }
+            size_t len = ref_len(f[i].key, f[i].s, s);
+            if (!len) return ERR_FORMAT;
+            char name[128], path[1200], status[32] = "";
+            snprintf(name, sizeof name, "%.*s", (int)len - 1, s + 1);
+            snprintf(path, sizeof path, "%s/%s.h5", refs, name);
+#ifdef HAVE_HDF5
+            if (runfile_read_status(path, status, sizeof status) == ERR_IO) snprintf(status, sizeof status, "no run file");
+#else
+            snprintf(status, sizeof status, "done");
+#endif
+            snprintf(path, sizeof path, "%s/%s.safetensors", refs, name);
+            if (strcmp(status, "done") || access(path, R_OK)) {
+                log_error("recipe: %s = '%s': run %s in %s is %s%s: train it first (a study trains the runs "
+                          "its points refer to before them)", f[i].key, f[i].s, name, refs,
+                          strcmp(status, "done") ? "not done: " : "done but ", strcmp(status, "done") ? status :
+                          "its checkpoint is missing");
+                return ERR_IO;
+            }
+            at += (size_t)snprintf(out + at, at < sizeof out ? sizeof out - at : 0, "%s", path);
+            s += len;
+        }
+        if (at >= f[i].cap) {
+            log_error("recipe: %s: the paths its run references stand for make it %zu characters, more than its %zu",
+                      f[i].key, at, f[i].cap - 1);
+            return ERR_FORMAT;
+        }
+        memcpy(f[i].s, out, at + 1);
     }
     return 0;
 }
@@ -129,6 +216,9 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     if (gethostname(host, sizeof host)) snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = 0;
     if (lead && !verdict) verdict = check_existing(s, o, name, &existed);
+    // run references: the recipe text and run id above keep "@NAME"; training reads the paths (a run
+    // done already needs none of them)
+    if (lead && !verdict && run_resolve_refs(c, s->refs ? s->refs : s->dir)) verdict = 1;
     RunOut out = {o->path,
                   {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
                    .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
@@ -148,6 +238,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     void *hook_user = &out;
 #else
     if (!s->quiet && lead) printf("run file: none (built without HDF5: run make deps)\n");
+    if (lead && run_resolve_refs(c, s->refs ? s->refs : s->dir)) verdict = 1;
     TrainHook hook = NULL;
     void *hook_user = NULL;
 #endif
@@ -157,6 +248,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
         return 0;
     }
     if (verdict) return 1;
+    if (!lead && run_resolve_refs(c, s->refs ? s->refs : s->dir)) return 1;
     TrainResult r;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);

@@ -27,6 +27,7 @@ typedef struct {
     const char *study;  // root attributes of the run file
     const char *tier;
     const char *label;  // the grid point's name ("" outside studies)
+    const char *refs;   // folder where run references (@NAME) resolve; NULL = dir
     RunMode     mode;
     bool        quiet;  // no resolved-recipe and run-file lines (the study prints its own progress)
 } RunSpec;
@@ -48,6 +49,16 @@ int  run_train(TrainConfig *c, const char *source, const RunSpec *spec, RunOutco
 // (the others' stdout is silenced) and writes; a run that fails on some rank ends every rank
 // (comm_abort), since the others would wait in a collective. The same returns as run_train
 int  run_train_ranks(TrainConfig *c, const char *source, const RunSpec *spec, RunOutcome *out);
+// Run references: model.weights or a teacher's file in distill.teachers written "@NAME" means
+// the checkpoint of the done run NAME in the reference folder (RunSpec.refs, else the run's own
+// folder): REFS/NAME.safetensors. The recipe, and so the run id, keeps "@NAME", so a run id never
+// depends on where its results folder is, and a study can train its teachers as its first runs.
+// run_refs lists the NAMEs c refers to (at most max, each < 128 bytes); returns how many, or
+// ERR_FORMAT with one line when a reference is malformed. run_resolve_refs rewrites them into
+// paths in c, after checking that each run is done and its checkpoint there (else one line naming
+// the run, its file and its status; ERR_IO)
+int  run_refs(const TrainConfig *c, char (*names)[128], int max);
+int  run_resolve_refs(TrainConfig *c, const char *refs);
 // mkdir -p; 0 or ERR_IO with one line naming the folder
 int  run_make_dirs(const char *dir);
 // the revision this program was built from ("abc123def456", "+dirty" when built from a tree

@@ -75,6 +75,14 @@ static int parse_teachers(const char *spec, TeacherSpec *out, int max)
 
 bool distill_on(const DistillArgs *a) { return a->teachers[0] || a->soft_labels[0]; }
 
+int distill_teacher_names(const DistillArgs *a, char (*names)[64], int max)
+{
+    TeacherSpec ts[DISTILL_MAX_TEACHERS];
+    int n = parse_teachers(a->teachers, ts, DISTILL_MAX_TEACHERS);
+    for (int i = 0; i < n && i < max; i++) memcpy(names[i], ts[i].name, sizeof ts[i].name); // both 64
+    return n < 0 ? n : MIN(n, max);
+}
+
 int distill_check(const DistillArgs *a, int classes, FILE *missing)
 {
     if (!distill_on(a)) {

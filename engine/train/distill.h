@@ -64,6 +64,10 @@ bool distill_on(const DistillArgs *a);
 // a paper recipe may name teachers this build does not have yet, e.g. MEAL V2's senet154)
 int  distill_check(const DistillArgs *a, int classes, FILE *missing);
 
+// the teachers' model names of distill.teachers, in order (at most max); their count, or ERR_FORMAT
+// (said) when the spec is malformed
+int  distill_teacher_names(const DistillArgs *a, char (*names)[64], int max);
+
 typedef struct Distill Distill; // teachers, stored logits, the discriminator, step buffers
 
 // what a run gives the distiller

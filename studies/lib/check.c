@@ -367,9 +367,10 @@ static double epochs_diff(const RunRecord *a, const RunRecord *b, const char **c
     return worst;
 }
 
-// `exe train --recipe recipe --out scratch --force`, its output into log, its per-epoch lines
+// `exe train --recipe recipe --out scratch --refs refs --force`, its output into log, its per-epoch lines
 // echoed to out; 0 when it succeeded, -1 when it could not start, else its exit status
-static int rerun_logged(const char *exe, const char *recipe, const char *scratch, const char *log, FILE *out)
+static int rerun_logged(const char *exe, const char *recipe, const char *scratch, const char *refs, const char *log,
+                        FILE *out)
 {
     FILE *lf = fopen(log, "w");
     int fd[2];
@@ -384,7 +385,7 @@ static int rerun_logged(const char *exe, const char *recipe, const char *scratch
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execl(exe, exe, "train", "--recipe", recipe, "--out", scratch, "--force", (char *)NULL);
+        execl(exe, exe, "train", "--recipe", recipe, "--out", scratch, "--refs", refs, "--force", (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -468,7 +469,7 @@ int study_verify_sample(const StudyDef *d, TierId t, const char *stored, int k, 
         fprintf(out, "[verify %d/%d] %s (%s, label %s, seed %llu, stored at %s): training again (its output: %s)\n",
                 s + 1, k, path, a.run_id, a.label, (unsigned long long)a.seed, a.git_revision, log);
         fflush(out);
-        int st = rerun_logged(exe, recipe, scratch, log, out);
+        int st = rerun_logged(exe, recipe, scratch, stored, log, out); // its @NAME runs: the stored ones
         if (st) {
             snprintf(lines[s], sizeof lines[s], "  %-28s rerun failed (%s; see %.300s)", a.label,
                      st < 0 ? "cannot start it" : "exit status != 0", log);

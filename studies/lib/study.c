@@ -1,6 +1,7 @@
 /* studies/lib/study.c — the study runner (study.h). */
 #include "study.h"
 
+#include <ctype.h>    // isalnum: @LABEL
 #include <dirent.h>   // opendir: stored results
 #include <errno.h>    // errno
 #include <fnmatch.h>  // fnmatch: --only
@@ -30,7 +31,8 @@
 // (measured: evaluation runs 3.7x the training throughput). The three costs are a least-squares
 // fit (in relative error) to the wall times of 41 cpu-tier runs: rs_scaling's 27, re_fmnist's 7
 // and rs_additive's 7 that no other work slowed; it predicts each within 13% (rms 7%).
-// Depthwise convs, augmentation and distillation's teachers are not in it.
+// Depthwise convs and augmentation are not in it; distillation's teachers are forward passes at
+// the evaluation's share (a guess, not fitted).
 #define CPU_S_PER_MAC        1.246e-11
 #define CPU_S_PER_VALUE      9.30e-10
 #define CPU_S_PER_PARAM_STEP 2.757e-8
@@ -48,10 +50,18 @@ typedef struct {
     char        name[200];  // file stem: <tier>_<label>_s<seed>
     char        run_id[17]; // of the resolved recipe (run/run.h)
     char        needs[512]; // what this machine lacks to train it (recipe_check's lines; "" = nothing)
+    const char *recipe;     // the point's recipe, else the tier's
     int         seed;
     const char *sets[3 * STUDY_MAX_SETS + 2];
     int         n_sets;
     char        seed_set[48];
+    char        ref_sets[2][1200]; // sets with @LABEL rewritten to @<tier>_<LABEL>_s1 (refer_sets)
+    int         n_ref_sets;
+    int         deps[4], n_deps;   // the runs (indices into Opts.runs, earlier) this run refers to;
+                                   // -1: one outside the list (--only), expected done on disk
+    char        ref_names[4][200]; // their names
+    int         state;             // run_all: RS_* below
+    bool        retrain;           // done, but a run that refers to it needs its missing checkpoint
     TrainConfig c;
     uint64_t    macs;       // per image, forward, at model.res (the eval size)
     double      train_macs, train_values; // per trained image, forward: at model.res, or the mean
@@ -60,8 +70,11 @@ typedef struct {
     double      evals;      // evaluated images over the run (every epoch's test split, EMA twice)
     double      values;     // activation values the forward pass writes, per image
     size_t      params;     // trainable parameters
+    double      teacher_macs, teacher_values; // distillation's teachers, forward, per trained image
     double      est_s;      // estimated seconds on this machine (cpu tiers) or one GPU (paper)
 } Run;
+
+enum { RS_PENDING, RS_RUNNING, RS_OK, RS_FAILED }; // Run.state in run_all
 
 typedef struct {
     const StudyDef *d;
@@ -94,12 +107,62 @@ static double dataset_size(const TrainConfig *c, bool test)
 static double estimate_s(const Run *r)
 {
     if (strcmp(r->c.backend, "cpu"))
-        return (3 * r->images * r->train_macs + r->evals * (double)r->macs) / GPU_TRAIN_MACS_PER_S + 60;
-    double per_image = CPU_S_PER_MAC * r->train_macs + CPU_S_PER_VALUE * r->train_values;
+        return (r->images * (3 * r->train_macs + r->teacher_macs) + r->evals * (double)r->macs) / GPU_TRAIN_MACS_PER_S +
+               60;
+    double per_image = CPU_S_PER_MAC * r->train_macs + CPU_S_PER_VALUE * r->train_values +
+                       CPU_EVAL_SHARE * (CPU_S_PER_MAC * r->teacher_macs + CPU_S_PER_VALUE * r->teacher_values);
     double per_eval = CPU_S_PER_MAC * (double)r->macs + CPU_S_PER_VALUE * r->values;
     double steps = ceil(r->images / r->c.batch);
     return r->images * per_image + steps * CPU_S_PER_PARAM_STEP * (double)r->params +
            r->evals * CPU_EVAL_SHARE * per_eval + 2; // + start-up
+}
+
+// a point's set naming another point's run, "model.weights=@LABEL" or
+// "distill.teachers=resnet56:@LABEL": @LABEL becomes that point's seed-1 run, @<tier>_<LABEL>_s1
+// (run/run.h's run reference: the checkpoint of the run of that name in the results folder), and
+// the run is one of r's dependencies. LABEL must be a point of the tier listed before this one, so
+// that it trains first. 0, or 1 with one line naming the point and the set
+static int refer_sets(Opts *o, const StudyPoint *p, Run *r, const char *set, const char **out)
+{
+    const StudyTier *t = &o->d->tiers[o->tier];
+    *out = set;
+    if (!strchr(set, '@')) return 0;
+    if (r->n_ref_sets == LEN(r->ref_sets)) {
+        log_error("study %s, point %s: more than %d sets refer to other points' runs", o->d->name, p->label,
+                  (int)LEN(r->ref_sets));
+        return 1;
+    }
+    char *buf = r->ref_sets[r->n_ref_sets++];
+    size_t at = 0, cap = sizeof r->ref_sets[0];
+    for (const char *c = set; *c;) {
+        if (*c != '@') {
+            if (at + 1 < cap) buf[at++] = *c;
+            c++;
+            continue;
+        }
+        size_t n = 1;
+        while (isalnum((unsigned char)c[n]) || c[n] == '_' || c[n] == '-' || c[n] == '.') n++;
+        int target = -1;
+        for (int i = 0; i < (int)(p - t->points); i++)
+            if (strlen(t->points[i].label) == n - 1 && !strncmp(t->points[i].label, c + 1, n - 1)) target = i;
+        if (target < 0) {
+            log_error("study %s, tier %s, point %s: '%s' refers to '%.*s', which is not a point listed before it "
+                      "(a run refers to an earlier point's run, @LABEL, so that it trains first)", o->d->name,
+                      tier_names[o->tier], p->label, set, (int)n, c);
+            return 1;
+        }
+        at += (size_t)snprintf(buf + at, at < cap ? cap - at : 0, "@%s_%s_s1", tier_names[o->tier],
+                               t->points[target].label);
+        c += n;
+    }
+    if (at >= cap) {
+        log_error("study %s, point %s: '%s' is too long once its references are written out", o->d->name, p->label,
+                  set);
+        return 1;
+    }
+    buf[at] = 0;
+    *out = buf;
+    return 0;
 }
 
 static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
@@ -110,7 +173,8 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
     snprintf(r->name, sizeof r->name, "%s_%s_s%d", tier_names[o->tier], p->label, seed);
     r->seed = seed;
     for (int i = 0; i < STUDY_MAX_SETS && t->sets[i]; i++) r->sets[r->n_sets++] = t->sets[i];
-    for (int i = 0; i < STUDY_MAX_SETS && p->sets[i]; i++) r->sets[r->n_sets++] = p->sets[i];
+    for (int i = 0; i < STUDY_MAX_SETS && p->sets[i]; i++)
+        if (refer_sets(o, p, r, p->sets[i], &r->sets[r->n_sets++])) return 1;
     for (int i = 0; i < o->n_extra; i++) r->sets[r->n_sets++] = o->extra[i];
     snprintf(r->seed_set, sizeof r->seed_set, "train.seed=%d", seed);
     r->sets[r->n_sets++] = r->seed_set;
@@ -119,7 +183,8 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
     size_t len = 0;
     FILE *m = open_memstream(&needs, &len);
     CHECK(m, "study: open_memstream failed");
-    int rc = recipe_check(&r->c, t->recipe, r->n_sets, (char *const *)r->sets, m);
+    r->recipe = p->recipe ? p->recipe : t->recipe;
+    int rc = recipe_check(&r->c, r->recipe, r->n_sets, (char *const *)r->sets, m);
     fclose(m);
     snprintf(r->needs, sizeof r->needs, "%s", needs ? needs : "");
     free(needs);
@@ -129,6 +194,29 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
         return 1;
     }
     recipe_run_id(&r->c, r->run_id);
+    // the runs it refers to (@NAME, from its sets or its recipe): earlier runs of the tier
+    char refs[LEN(r->deps)][128];
+    int n_refs = run_refs(&r->c, refs, LEN(r->deps));
+    if (n_refs < 0) return 1;
+    for (int k = 0; k < n_refs; k++) {
+        int dep = -1; // the run in this list (--only may leave it out: then it must be done on disk)
+        for (int i = 0; i < o->n_runs; i++)
+            if (!strcmp(o->runs[i].name, refs[k])) dep = i;
+        bool earlier = dep >= 0; // else a run of an earlier point that --only or --index left out?
+        for (int i = 0; i < (int)(p - t->points) && !earlier; i++) {
+            char prefix[200];
+            int n = snprintf(prefix, sizeof prefix, "%s_%s_s", tier_names[o->tier], t->points[i].label);
+            earlier = !strncmp(refs[k], prefix, (size_t)n) && refs[k][n] >= '1' && refs[k][n] <= '9';
+        }
+        if (!earlier) {
+            log_error("study %s, tier %s, run %s: it refers to run %s, which is not a run of a point listed before "
+                      "it (runs are <tier>_<label>_s<seed>; a point refers to an earlier one as @LABEL)", o->d->name,
+                      tier_names[o->tier], r->name, refs[k]);
+            return 1;
+        }
+        snprintf(r->ref_names[r->n_deps], sizeof r->ref_names[0], "%s", refs[k]);
+        r->deps[r->n_deps++] = dep;
+    }
     // the model at the eval size, then at each training size (progressive stages: equal in steps)
     int stages = prog_on(&r->c.prog) ? r->c.prog.stages : 1;
     ProgSettings base = {.res = r->c.res};
@@ -142,6 +230,22 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
         for (int k = 0; k < g.n_t; k++) values += (double)shape_numel(g.t[k].s);
         if (i < 0) r->macs = graph_macs(&g), r->values = values, r->params = params_count(&table, true);
         else r->train_macs += (double)graph_macs(&g) / stages, r->train_values += values / stages;
+        graph_free(&g);
+        params_free(&table);
+    }
+    // distillation's live teachers: a forward pass each on every trained image, at the training size
+    char teachers[DISTILL_MAX_TEACHERS][64];
+    int n_teachers = r->c.distill.soft_labels[0] ? 0 : distill_teacher_names(&r->c.distill, teachers,
+                                                                              DISTILL_MAX_TEACHERS);
+    for (int i = 0; i < n_teachers; i++) {
+        ModelKnobs k = model_knobs_default();
+        k.in_chans = r->c.net.in_chans, k.num_classes = r->c.net.num_classes;
+        Params table = {0};
+        Graph g;
+        graph_init(&g, &table);
+        model_build(&g, teachers[i], &k, 1, prog_train_res(&r->c.prog, r->c.res));
+        r->teacher_macs += (double)graph_macs(&g);
+        for (int j = 0; j < g.n_t; j++) r->teacher_values += (double)shape_numel(g.t[j].s);
         graph_free(&g);
         params_free(&table);
     }
@@ -231,6 +335,14 @@ static int list_runs(const Opts *o)
         else snprintf(px, sizeof px, "%d..%d", first, last);
         printf("  %-34s %-22s %9s %5d %4d %8.1fM %12.3g %10s  %s\n", r->name, r->c.model, px, r->c.res, r->c.epochs,
                r->train_macs / 1e6, tm, est, st);
+        if (r->recipe != t->recipe || r->n_deps) { // what sets it apart from the tier's others
+            printf("  %-34s", "");
+            if (r->recipe != t->recipe) printf(" recipe %s", r->recipe);
+            for (int k = 0; k < r->n_deps; k++)
+                if (k == 0) printf("%s from %s", r->recipe != t->recipe ? ";" : "", r->ref_names[k]);
+                else printf(", %s", r->ref_names[k]);
+            printf("%s\n", r->teacher_macs > 0 ? " (teachers' forward passes in the estimate)" : "");
+        }
         total += r->est_s;
         total_macs += tm;
     }
@@ -336,12 +448,12 @@ static int child_run(const Opts *o, Run *r, int threads)
     omp_set_num_threads(threads);
     if (redirect_output(o, r)) return 1;
     RunSpec spec = {.dir = o->dir, .name = r->name, .study = o->d->name, .tier = tier_names[o->tier],
-                    .label = r->label, .mode = o->force ? RUN_FORCE : RUN_CONTINUE,
+                    .label = r->label, .mode = o->force || r->retrain ? RUN_FORCE : RUN_CONTINUE,
                     .quiet = true}; // the run file holds the recipe
     RunOutcome out;
     fflush(stdout);
     // under exec_ranks' mpirun: one rank of a data-parallel run
-    int rc = run_train_ranks(&r->c, o->d->tiers[o->tier].recipe, &spec, &out);
+    int rc = run_train_ranks(&r->c, r->recipe, &spec, &out);
     fflush(stdout);
     return rc;
 }
@@ -364,11 +476,27 @@ static int run_all(Opts *o)
         return child_run(o, &o->runs[first], (int)MAX(1, omp_get_max_threads())) ? 1 : 0;
     double est_left = 0, t0 = time_now(), est_done = 0, est_todo = 0;
     int todo = 0;
+    // a done run that a run to train refers to (@LABEL) needs its checkpoint, which a results
+    // folder need not keep (a fresh clone has the run files alone): it trains again, as it did
+    for (int i = first; i < last; i++) {
+        char st[32];
+        status_of(o, &o->runs[i], st, sizeof st);
+        if (!o->force && !strcmp(st, "done")) continue;
+        for (int k = 0; k < o->runs[i].n_deps; k++) {
+            Run *d = o->runs[i].deps[k] >= first ? &o->runs[o->runs[i].deps[k]] : NULL;
+            char ckpt[1200];
+            if (!d || d->retrain) continue;
+            snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", o->dir, d->name);
+            status_of(o, d, st, sizeof st);
+            d->retrain = !strcmp(st, "done") && access(ckpt, R_OK) != 0;
+        }
+    }
     for (int i = first; i < last; i++) {
         char st[32];
         est_left += o->runs[i].est_s;
+        o->runs[i].state = RS_PENDING;
         status_of(o, &o->runs[i], st, sizeof st);
-        if (o->force || strcmp(st, "done")) est_todo += o->runs[i].est_s, todo++;
+        if (o->force || o->runs[i].retrain || strcmp(st, "done")) est_todo += o->runs[i].est_s, todo++;
     }
     char est0[32]; // the runs share this machine's cores: N at a time take about as long in all
     fmt_time(est_todo, est0, sizeof est0);
@@ -393,17 +521,27 @@ static int run_all(Opts *o)
                    tier_names[o->tier], strsignal(stop_signal), running, running == 1 ? "" : "s");
             fflush(stdout);
         }
-        // start runs while there are free slots (done runs are skipped here, without a process)
-        for (int s = 0; s < jobs && next < last && !stop_signal; s++) {
+        // start runs while there are free slots (done runs are skipped here, without a process); a
+        // run whose references (@LABEL) are still training waits for them, and the runs after it too
+        bool waiting = false;
+        for (int s = 0; s < jobs && next < last && !stop_signal && !waiting; s++) {
             if (pid[s]) continue;
             Run *r = &o->runs[next];
             char st[32];
             status_of(o, r, st, sizeof st); // "other config": a file of another run id (run_train says so)
+            int failed_dep = -1;
+            bool blocked = false;
+            for (int k = 0; k < r->n_deps; k++) {
+                int d = r->deps[k];
+                if (d >= first && o->runs[d].state == RS_RUNNING) blocked = true;
+                if (d >= first && o->runs[d].state == RS_FAILED) failed_dep = d;
+            }
             if (o->force) {
                 snprintf(st, sizeof st, "%s", st[0] == '-' ? "-" : "starting over (--force)");
             } else if (!st[0]) { // named above; never overwritten unasked
                 printf("[%s %s] run %d/%d %s: its run file cannot be read (above): not run; --only %s --force "
                        "runs it again\n", o->d->name, tier_names[o->tier], next - first + 1, total, r->name, r->label);
+                r->state = RS_FAILED;
                 failed++;
                 finished++;
                 est_left -= r->est_s;
@@ -412,15 +550,33 @@ static int run_all(Opts *o)
                 continue;
             } else if (!strcmp(st, "other config")) { // run_train says why, and fails
                 snprintf(st, sizeof st, "another configuration's file");
+            } else if (!strcmp(st, "done") && r->retrain) {
+                snprintf(st, sizeof st, "training again");
             } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
                        next - first + 1, total, r->name);
+                r->state = RS_OK;
                 est_left -= r->est_s;
                 finished++;
                 next++;
                 s--; // the slot is still free
                 continue;
             }
+            if ((waiting = blocked)) break; // a slot stays free until the run it refers to is done
+            if (failed_dep >= 0) {
+                printf("[%s %s] run %d/%d %s: not run: the run it refers to, %s, failed\n", o->d->name,
+                       tier_names[o->tier], next - first + 1, total, r->name, o->runs[failed_dep].name);
+                r->state = RS_FAILED;
+                failed++;
+                finished++;
+                est_left -= r->est_s;
+                next++;
+                s--;
+                continue;
+            }
+            if (!strcmp(st, "training again"))
+                printf("[%s %s] run %d/%d %s: done, but its checkpoint is not here and later runs start from it: "
+                       "training it again\n", o->d->name, tier_names[o->tier], next - first + 1, total, r->name);
             printf("[%s %s] run %d/%d %s: %s (%s, res %d, %d epochs)\n", o->d->name, tier_names[o->tier],
                    next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") || !strcmp(st, "interrupted") ? "resuming" : st, r->c.model, r->c.res,
                    r->c.epochs);
@@ -450,6 +606,7 @@ static int run_all(Opts *o)
                 _exit((o->ranks > 1 ? redirect_output(o, r) || exec_ranks(o, next, threads)
                                      : child_run(o, r, threads)) ? 1 : 0);
             }
+            r->state = RS_RUNNING;
             pid[s] = p, slot_run[s] = next++, started[s] = time_now();
             running++;
             sigprocmask(SIG_SETMASK, &old_mask, NULL);
@@ -474,6 +631,7 @@ static int run_all(Opts *o)
             char st[32], eta[32];
             status_of(o, r, st, sizeof st);
             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            r->state = ok && !strcmp(st, "done") ? RS_OK : RS_FAILED;
             if (!ok && stop_signal && (!strcmp(st, "running") || !strcmp(st, "interrupted"))) {
                 // stopped by the signal (or killed before its handler was set): resumable; a run that
                 // diverged or failed for its own reasons keeps its status

@@ -30,10 +30,16 @@
 
 enum { STUDY_MAX_SETS = 20 };
 
-// one grid point: its label (letters, digits, '_', '-', '.') and the recipe overrides it applies
+// one grid point: its label (letters, digits, '_', '-', '.') and the recipe overrides it applies.
+// A set may name an earlier point's run, "model.weights=@LABEL" or
+// "distill.teachers=resnet56:@LABEL": the checkpoint of that point's seed-1 run (a study trains
+// its teachers and start weights as its first runs; run/run.h's run references). The runner
+// trains a referenced run before the runs that name it, and again when its checkpoint is missing
+// (a fresh clone keeps run files, not checkpoints)
 typedef struct {
     const char *label;
     const char *sets[STUDY_MAX_SETS]; // "section.key=value", NULL-terminated
+    const char *recipe;               // the point's own recipe; NULL = the tier's
 } StudyPoint;
 
 // a sanity test of one class of a tier's runs: that the tier is in the regime its claims are
@@ -91,7 +97,8 @@ typedef enum { CLAIM_NOT_RUN = -1, CLAIM_CONTRADICTED = 0, CLAIM_SUPPORTED = 1, 
 
 // a paper's claim, evaluated on the stored results of one tier. Most claims say one grid point's
 // top-1 is above another's: give `higher` and `lower` and no eval. Others give eval, which writes
-// the numbers it used into `numbers` and returns a ClaimVerdict
+// the numbers it used into `numbers` and returns a ClaimVerdict; their `higher` and `lower`, when
+// given, only name the points it compares (they run with the tier's claim_seeds)
 typedef struct {
     const char *text;
     int (*eval)(const StudyResults *r, char *numbers, size_t cap);
