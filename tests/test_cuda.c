@@ -2,7 +2,8 @@
  *
  * The op test (test_ops) holds every op on cuda to ref one call at a time; this holds the trainer
  * around them: the batches going up, the logits and losses coming down, the optimizer, clipping
- * and EMA as ops on the device (SGD, AdamW, RMSpropTF, LAMB), and NCCL as a communicator of one. Same recipe, seed and batches, a few
+ * and EMA as ops on the device (SGD, AdamW, RMSpropTF, LAMB), distillation (two teachers' forward
+ * passes, the KD loss, MEAL V2's discriminator), and NCCL as a communicator of one. Same recipe, seed and batches, a few
  * steps on each backend, then the weights (BN statistics included), the summed training loss and
  * the test split's loss, each within 1e-4 relative. Float sums run in other orders on the GPU, so the comparison is a
  * relative tolerance, not bitwise (REPRO_DEV_STAGED in test_train checks the host copies bitwise).
@@ -13,8 +14,11 @@
 
 #include <math.h>   // sqrt, fabs
 #include <string.h> // memcpy
-#include <unistd.h> // access
+#include <stdlib.h> // mkstemps
+#include <unistd.h> // access, close, unlink
 
+#include "io/weights.h"     // weights_export: the teachers' files
+#include "models/models.h"  // model_build: the teachers' initialization
 #include "run/recipe.h"
 #include "train/train.h"
 
@@ -103,6 +107,45 @@ Test(cuda, rmsprop_lamb_training_matches_ref, .timeout = 600)
     cuda_matches_ref(3, (char *[]){"optim.kind=rmsprop_tf", "optim.momentum=0.9", "schedule.lr_peak=0.01"},
                      "resnet20 rmsprop_tf");
     cuda_matches_ref(2, (char *[]){"optim.kind=lamb", "schedule.lr_peak=0.01"}, "resnet20 lamb");
+}
+
+// distillation on the device: two frozen teachers (their forward passes on the step's batch), the
+// ensemble's soft target, the KD + CE loss and MEAL V2's discriminator trained beside the student.
+// The teachers' weights: each model's initialization from a seed, exported as a timm state dict
+static void export_init(const char *model, unsigned long long seed, const char *path)
+{
+    Dev d;
+    cr_assert_eq(dev_open(&d, "ref"), 0);
+    ModelKnobs k = model_knobs_default();
+    k.in_chans = 1, k.num_classes = 10;
+    Params p = {0};
+    Graph g;
+    graph_init(&g, &p);
+    model_build(&g, model, &k, 1, 28);
+    cr_assert_eq(params_alloc(&p, &d, 0, false), 0);
+    graph_init_params(&g, seed);
+    cr_assert_eq(weights_export(path, &p, model, 0, "test init"), 0);
+    graph_free(&g);
+    params_free(&p);
+    dev_close(&d);
+}
+
+Test(cuda, distillation_matches_ref, .timeout = 600)
+{
+    if (!dev_available(TEST_BACKEND)) cr_skip_test("no CUDA device");
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    char t1[] = "/tmp/test_cuda_t1_XXXXXX.safetensors", t2[] = "/tmp/test_cuda_t2_XXXXXX.safetensors";
+    int f1 = mkstemps(t1, 12), f2 = mkstemps(t2, 12);
+    cr_assert(f1 >= 0 && f2 >= 0);
+    close(f1), close(f2);
+    export_init("resnet32", 7, t1);
+    export_init("resnet20", 8, t2);
+    char teachers[200];
+    snprintf(teachers, sizeof teachers, "distill.teachers=resnet32:%s, resnet20:%s", t1, t2);
+    cuda_matches_ref(6, (char *[]){teachers, "distill.kd_weight=1", "distill.ce_weight=0.5", "distill.tau=2",
+                                   "distill.discriminator=true", "distill.disc_reduction=2"},
+                     "resnet20 from two teachers, KD + CE + discriminator");
+    unlink(t1), unlink(t2);
 }
 
 static int bcast_none(void *user, void *buf, size_t bytes) { return 0; } // one rank: nothing to send
