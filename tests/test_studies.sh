@@ -83,6 +83,19 @@ if [ -e "$m/smoke_meal_s1.h5" ]; then
     else bad "repro train with missing references" "$tmp/lone.log"; fi
 fi
 
+# ---- a teacher that is one of our checkpoints is built with its run's knobs (its stored recipe):
+# a ResNet-20 x0.5 teacher loads into a x0.5 model; a spec naming another model than its run's is
+# refused, naming both
+k=$tmp/knobs
+q=(--recipe recipes/fmnist_resnet20.recipe --set train.max_steps=2 --set data.train_limit=128 --set data.eval_limit=100 --out "$k")
+bin/repro train "${q[@]}" --set model.width=0.5 >"$tmp/kt.log" 2>&1
+tid=$(sed -n 's/^run file: .*(run id \([0-9a-f]*\),.*/\1/p' "$tmp/kt.log")
+if [ -n "$tid" ] && bin/repro train "${q[@]}" --set "distill.teachers=resnet20:@$tid" >"$tmp/ks.log" 2>&1 &&
+   ! bin/repro train "${q[@]}" --set "distill.teachers=resnet32:@$tid" >"$tmp/kb.log" 2>&1 &&
+   grep -q "is a checkpoint of resnet20, not of resnet32" "$tmp/kb.log"; then
+    ok "teacher knobs: a x0.5 ResNet-20 checkpoint distils as x0.5 (its stored recipe); resnet32:@it refused"
+else bad "teacher knobs from a checkpoint's recipe" "$tmp/ks.log"; fi
+
 # ---- repro verify --sample: stored smoke runs (trained at the default threads) trained again at
 # 1 thread come out the same; a damaged run file among them fails the command
 r=$tmp/results/re_fmnist

@@ -12,6 +12,7 @@
 #include <time.h>     // clock_gettime: a second signal
 #include <unistd.h>   // unlink, access
 
+#include "../io/weights.h" // weights_recipe: a teacher checkpoint's knobs
 #include "recipe.h"
 #include "revision.h" // REPRO_REVISION: written by the Makefile into build/
 #ifdef HAVE_HDF5
@@ -128,6 +129,38 @@ int run_resolve_refs(TrainConfig *c, const char *refs)
     return 0;
 }
 
+int run_teacher_knobs(TrainConfig *c)
+{
+    char names[DISTILL_MAX_TEACHERS][64], files[DISTILL_MAX_TEACHERS][512];
+    int n = distill_teacher_names(&c->distill, names, files, DISTILL_MAX_TEACHERS);
+    if (n < 0) return n;
+    for (int i = 0; i < n; i++) {
+        char *text = NULL;
+        c->distill.has_knobs[i] = false;
+        if (access(files[i], R_OK)) continue; // the trainer names a missing file
+        int rc = weights_recipe(files[i], &text);
+        if (rc) return rc;
+        if (!text) continue; // a timm state dict: the model as named
+        TrainConfig t;
+        FILE *needs = fopen("/dev/null", "w"); // what this build lacks to train it does not matter here
+        rc = recipe_parse(&t, files[i], text, 0, NULL, needs);
+        if (needs) fclose(needs);
+        free(text);
+        if (rc) {
+            log_error("distill.teachers: teacher %s: the recipe stored in %s does not load (above)", names[i], files[i]);
+            return ERR_FORMAT;
+        }
+        if (strcmp(t.model, names[i])) {
+            log_error("distill.teachers: teacher %s: %s is a checkpoint of %s, not of %s (name the model its run "
+                      "trained: %s:%s)", names[i], files[i], t.model, names[i], t.model, files[i]);
+            return ERR_FORMAT;
+        }
+        c->distill.knobs[i] = t.net;
+        c->distill.has_knobs[i] = true;
+    }
+    return 0;
+}
+
 #ifdef HAVE_HDF5
 // what an existing run file means for this run (s->mode); 0 train (*existed: there is a file of
 // this run to resume or replace), 1 an error (said), 2 done already (said unless quiet)
@@ -218,7 +251,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     if (lead && !verdict) verdict = check_existing(s, o, name, &existed);
     // run references: the recipe text and run id above keep "@NAME"; training reads the paths (a run
     // done already needs none of them)
-    if (lead && !verdict && run_resolve_refs(c, s->refs ? s->refs : s->dir)) verdict = 1;
+    if (lead && !verdict && (run_resolve_refs(c, s->refs ? s->refs : s->dir) || run_teacher_knobs(c))) verdict = 1;
     RunOut out = {o->path,
                   {.study = s->study, .run_id = o->run_id, .tier = s->tier, .label = s->label ? s->label : "",
                    .git_revision = rev, .backend = c->backend, .device = c->backend, .recipe = text,
@@ -238,7 +271,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
     void *hook_user = &out;
 #else
     if (!s->quiet && lead) printf("run file: none (built without HDF5: run make deps)\n");
-    if (lead && run_resolve_refs(c, s->refs ? s->refs : s->dir)) verdict = 1;
+    if (lead && (run_resolve_refs(c, s->refs ? s->refs : s->dir) || run_teacher_knobs(c))) verdict = 1;
     TrainHook hook = NULL;
     void *hook_user = NULL;
 #endif
@@ -248,7 +281,7 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
         return 0;
     }
     if (verdict) return 1;
-    if (!lead && run_resolve_refs(c, s->refs ? s->refs : s->dir)) return 1;
+    if (!lead && (run_resolve_refs(c, s->refs ? s->refs : s->dir) || run_teacher_knobs(c))) return 1;
     TrainResult r;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);

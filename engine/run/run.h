@@ -59,6 +59,10 @@ int  run_train_ranks(TrainConfig *c, const char *source, const RunSpec *spec, Ru
 // the run, its file and its status; ERR_IO)
 int  run_refs(const TrainConfig *c, char (*names)[128], int max);
 int  run_resolve_refs(TrainConfig *c, const char *refs);
+// the model knobs of each teacher in c->distill.teachers whose file is one of our checkpoints, from
+// the recipe it stores (distill.knobs: a ResNet-50 x0.25 teacher is built at width 0.25), after
+// checking that its run trained the model the spec names; 0 or ERR_* with one line
+int  run_teacher_knobs(TrainConfig *c);
 // mkdir -p; 0 or ERR_IO with one line naming the folder
 int  run_make_dirs(const char *dir);
 // the revision this program was built from ("abc123def456", "+dirty" when built from a tree

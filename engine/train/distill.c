@@ -75,11 +75,14 @@ static int parse_teachers(const char *spec, TeacherSpec *out, int max)
 
 bool distill_on(const DistillArgs *a) { return a->teachers[0] || a->soft_labels[0]; }
 
-int distill_teacher_names(const DistillArgs *a, char (*names)[64], int max)
+int distill_teacher_names(const DistillArgs *a, char (*names)[64], char (*files)[512], int max)
 {
     TeacherSpec ts[DISTILL_MAX_TEACHERS];
     int n = parse_teachers(a->teachers, ts, DISTILL_MAX_TEACHERS);
-    for (int i = 0; i < n && i < max; i++) memcpy(names[i], ts[i].name, sizeof ts[i].name); // both 64
+    for (int i = 0; i < n && i < max; i++) {
+        memcpy(names[i], ts[i].name, sizeof ts[i].name); // both 64
+        if (files) memcpy(files[i], ts[i].file, sizeof ts[i].file); // both 512
+    }
     return n < 0 ? n : MIN(n, max);
 }
 
@@ -227,12 +230,19 @@ static int teachers_open(Distill *ds)
     // logits, the pass over the training split in order
     int sizes[4], n_sizes = net_batches(e->epoch_len, e->batch, false, sizes);
     n_sizes += net_batches(e->train->n, e->batch, false, sizes + n_sizes);
-    ModelKnobs k = model_knobs_default();
-    k.in_chans = e->in_chans, k.num_classes = e->classes;
     netset_init(&ds->nets, e->dev);
     for (int i = 0; i < T; i++) {
         Teacher *t = &ds->t[i];
         t->id = ts[i];
+        // the knobs its run trained it with (its checkpoint's recipe), else the model as named
+        ModelKnobs k = ds->a.has_knobs[i] ? ds->a.knobs[i] : model_knobs_default();
+        if (ds->a.has_knobs[i] && (k.in_chans != e->in_chans || k.num_classes != e->classes)) {
+            log_error("distill.teachers: teacher %s (%s) was trained with %d input channels and %d classes; the "
+                      "student has %d and %d", t->id.name, t->id.file, k.in_chans, k.num_classes, e->in_chans,
+                      e->classes);
+            return ERR_ARG;
+        }
+        k.in_chans = e->in_chans, k.num_classes = e->classes;
         if (model_check(t->id.name, &k)) return ERR_ARG;
         for (int s = 0; s < n_sizes; s++) {
             if (netset_find(&ds->nets, &t->p, sizes[s], GRAPH_EVAL)) continue;
@@ -330,7 +340,13 @@ static void soft_rows(Distill *ds, const Batch *b, float *zt)
 static void print_summary(const Distill *ds)
 {
     printf("distill: ");
-    for (int i = 0; ds->t && i < ds->T; i++) printf("%s%s (%s)", i ? ", " : "", ds->t[i].id.name, ds->t[i].id.file);
+    for (int i = 0; ds->t && i < ds->T; i++) {
+        const ModelKnobs *k = &ds->a.knobs[i]; // its run's, from the checkpoint: say what differs
+        printf("%s%s", i ? ", " : "", ds->t[i].id.name);
+        if (ds->a.has_knobs[i] && k->width != 1) printf(" x%g", k->width);
+        if (ds->a.has_knobs[i] && k->depth != 1) printf(" depth x%g", k->depth);
+        printf(" (%s)", ds->t[i].id.file);
+    }
     if (!ds->t) printf("the stored logits of %d teacher(s) in %s", ds->T, ds->a.soft_labels);
     printf("; loss = %g CE + %g tau^2 KL(teachers || student) at tau %g", ds->a.ce_weight, ds->a.kd_weight,
            ds->a.tau);

@@ -40,7 +40,10 @@
 #include "../data/augment.h"
 #include "../data/dataset.h"
 #include "../data/loader.h"
+#include "../models/models.h" // ModelKnobs: the teachers'
 #include "optim.h"
+
+enum { DISTILL_MAX_TEACHERS = 8 };
 
 // the recipe's [distill] section
 typedef struct {
@@ -51,9 +54,12 @@ typedef struct {
     float ce_weight;        // weight of the hard-label cross-entropy (0: no hard labels, MEAL V2)
     bool  discriminator;    // MEAL V2's discriminator on the logits (discriminator.h)
     int   disc_reduction;   // its K: hidden widths classes/K and classes/K^2 (MEAL V2: 8)
+    // not recipe keys: the teachers' model knobs (width, depth, ...) as the run that trained each
+    // one had them, read from its checkpoint's stored recipe before training (run/run.h); a
+    // teacher without (a timm state dict) is its model as named
+    ModelKnobs knobs[DISTILL_MAX_TEACHERS];
+    bool       has_knobs[DISTILL_MAX_TEACHERS];
 } DistillArgs;
-
-enum { DISTILL_MAX_TEACHERS = 8 };
 
 // whether the recipe distills (teachers or soft labels given)
 bool distill_on(const DistillArgs *a);
@@ -64,9 +70,9 @@ bool distill_on(const DistillArgs *a);
 // a paper recipe may name teachers this build does not have yet, e.g. MEAL V2's senet154)
 int  distill_check(const DistillArgs *a, int classes, FILE *missing);
 
-// the teachers' model names of distill.teachers, in order (at most max); their count, or ERR_FORMAT
-// (said) when the spec is malformed
-int  distill_teacher_names(const DistillArgs *a, char (*names)[64], int max);
+// the teachers' model names of distill.teachers (and their files, when files is not NULL), in
+// order (at most max); their count, or ERR_FORMAT (said) when the spec is malformed
+int  distill_teacher_names(const DistillArgs *a, char (*names)[64], char (*files)[512], int max);
 
 typedef struct Distill Distill; // teachers, stored logits, the discriminator, step buffers
 

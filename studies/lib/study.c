@@ -234,11 +234,13 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
         params_free(&table);
     }
     // distillation's live teachers: a forward pass each on every trained image, at the training size
-    char teachers[DISTILL_MAX_TEACHERS][64];
-    int n_teachers = r->c.distill.soft_labels[0] ? 0 : distill_teacher_names(&r->c.distill, teachers,
+    char teachers[DISTILL_MAX_TEACHERS][64], files[DISTILL_MAX_TEACHERS][512];
+    int n_teachers = r->c.distill.soft_labels[0] ? 0 : distill_teacher_names(&r->c.distill, teachers, files,
                                                                               DISTILL_MAX_TEACHERS);
     for (int i = 0; i < n_teachers; i++) {
-        ModelKnobs k = model_knobs_default();
+        ModelKnobs k = model_knobs_default(); // a run of the study: its knobs (run_teacher_knobs)
+        for (int j = 0; j < o->n_runs; j++)
+            if (files[i][0] == '@' && !strcmp(o->runs[j].name, files[i] + 1)) k = o->runs[j].c.net;
         k.in_chans = r->c.net.in_chans, k.num_classes = r->c.net.num_classes;
         Params table = {0};
         Graph g;
