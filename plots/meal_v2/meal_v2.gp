@@ -25,6 +25,7 @@ set xrange [-0.6:8.6]
 set xtics ("teacher A" 0, "teacher B" 1, "supervised" 2, "+ epochs,\nhard labels" 3, "KD, one\nteacher" 4, \
            "KD, two\nteachers" 5, "MEAL V2\n(+ discr.)" 6, "+ hard\nlabels" 7, "MEAL V2 from\nscratch" 8) font ",9"
 set ylabel "test top-1 (%)"
+set bmargin 4
 set key top left font ",9"
 do for [term in "pngcairo svg"] {
     if (term eq "svg") { set terminal svg size 1100,520 font ",11"; set output out.'.svg' } \

@@ -787,6 +787,48 @@ void study_results_close(StudyResults *r)
     free(r);
 }
 
+// the largest |folded - multi-branch| top-1 over a run's epochs (the trained weights' and the
+// EMA's); NAN when it has no folded numbers (a model without branches)
+static double reparam_gap(const RunRecord *x)
+{
+    static const char *const pairs[2][2] = {{"eval_top1", "eval_top1_reparam"}, {"ema_top1", "ema_top1_reparam"}};
+    double gap = NAN;
+    for (int p = 0; p < 2; p++) {
+        int a = run_col(x, pairs[p][0]), b = run_col(x, pairs[p][1]);
+        if (a < 0 || b < 0) continue;
+        for (int i = 0; i < x->n_rows; i++) {
+            double d = fabs(x->rows[(size_t)i * x->n_cols + b] - x->rows[(size_t)i * x->n_cols + a]);
+            if (!isnan(d) && !(d <= gap)) gap = d;
+        }
+    }
+    return gap;
+}
+
+// one run's metric (study_stat's list); NAN when the run lacks it
+static double run_metric(const RunRecord *x, const char *metric)
+{
+    return !strcmp(metric, "reparam_gap") ? reparam_gap(x)
+           : !strcmp(metric, "img_per_s") ? run_col_mean(x, "img_per_s")
+           : !strcmp(metric, "macs")      ? (double)x->macs
+           : !strcmp(metric, "params")    ? (double)x->params
+           : !strcmp(metric, "raw_top1")  ? run_final(x, "top1")
+           : !strcmp(metric, "top1")      ? run_reported_top1(x)
+                                          : run_final(x, metric);
+}
+
+double study_max(const StudyResults *r, const char *metric, char *worst, size_t cap)
+{
+    double best = NAN;
+    for (int i = 0; i < r->n; i++) {
+        double v = run_metric(&r->rec[i], metric);
+        if (!isnan(v) && !(v <= best)) {
+            best = v;
+            if (worst) snprintf(worst, cap, "%s seed %llu", r->rec[i].label, (unsigned long long)r->rec[i].seed);
+        }
+    }
+    return best;
+}
+
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric)
 {
     StudyStat s = {0, NAN, NAN};
@@ -794,12 +836,7 @@ StudyStat study_stat(const StudyResults *r, const char *label, const char *metri
     for (int i = 0; i < r->n; i++) {
         const RunRecord *x = &r->rec[i];
         if (strcmp(x->label, label)) continue;
-        double v = !strcmp(metric, "img_per_s")  ? run_col_mean(x, "img_per_s")
-                   : !strcmp(metric, "macs")     ? (double)x->macs
-                   : !strcmp(metric, "params")   ? (double)x->params
-                   : !strcmp(metric, "raw_top1") ? run_final(x, "top1")
-                   : !strcmp(metric, "top1")     ? run_reported_top1(x)
-                                                 : run_final(x, metric);
+        double v = run_metric(x, metric);
         if (isnan(v)) continue;
         s.n++;
         sum += v;

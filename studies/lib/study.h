@@ -89,8 +89,12 @@ int           study_results_bad(const StudyResults *r);
 void          study_results_close(StudyResults *r);
 // a run's final metric: "top1" (the final epoch's; the EMA weights' when the run has EMA, as the
 // papers evaluate them), "raw_top1" (the trained weights' whatever EMA), "best_top1", "ema_top1",
-// "wall_s", "img_per_s" (mean over epochs), "macs", "params"
+// "wall_s", "img_per_s" (mean over epochs), "macs", "params", "reparam_gap" (the largest
+// |folded - multi-branch| top-1 over its epochs, trained and EMA weights: GhostNetV3)
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
+// the largest value of metric over every done run (NAN when none has it); the run's label and seed
+// into worst (when not NULL)
+double    study_max(const StudyResults *r, const char *metric, char *worst, size_t cap);
 
 // a claim's verdict, from the seeds' spread, never from one seed's sign (study_compare)
 typedef enum { CLAIM_NOT_RUN = -1, CLAIM_CONTRADICTED = 0, CLAIM_SUPPORTED = 1, CLAIM_INCONCLUSIVE = 2 } ClaimVerdict;
