@@ -9,7 +9,8 @@
 #      steps on SMOKE_STEPS batches of images, eval on 200): it must exit 0, print a finite
 #      training loss, leave status "done" in its run file, and the run file's recipe attribute
 #      must be the resolved recipe `recipe --check` prints for the same overrides. Recipes that
-#      distill get tiny teachers of the same names trained here first (SMOKE_STEPS steps each), and
+#      distill get tiny teachers of the same names trained here first (SMOKE_STEPS steps each, the
+#      student's recipe without distillation: its data set, channels and classes), and
 #      a recipe that starts from model.weights (MEAL V2's pretrained student) gets a checkpoint of
 #      its own model from a tiny run of itself without distillation.
 #   4. a copy of a cpu recipe with an unknown key, an out-of-range value, an unknown section or a
@@ -81,9 +82,10 @@ for f in recipes/*_cpu.recipe; do
         spec="" t_ok=true
         for t in ${teachers//,/ }; do
             tname=${t%%:*}
-            ck=$(tiny_checkpoint "$TMP/$name.teacher_$tname" --recipe recipes/fmnist_resnet20.recipe \
-                 --set "model.name=$tname" --set "train.max_steps=$SMOKE_STEPS" --set data.train_limit=256 \
-                 --set train.batch=64 --set data.eval_limit=100 --set train.eval_batch=100) || { t_ok=false; break; }
+            # the student's own recipe without distillation, the teacher's model: its data and sizes
+            ck=$(tiny_checkpoint "$TMP/$name.teacher_$tname" --recipe "$f" "${smoke[@]}" --set "model.name=$tname" \
+                 --set distill.teachers= --set distill.discriminator=false --set model.weights= \
+                 --set model.branches=0) || { t_ok=false; break; }
             spec="$spec${spec:+,}$tname:$ck"
         done
         if ! $t_ok; then fail "$name: a tiny teacher trains" "$ck"; continue; fi
