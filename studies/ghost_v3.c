@@ -19,8 +19,6 @@
  */
 #include "lib/study.h"
 
-#include <math.h> // isnan
-
 #define GHOST "recipes/ghostnetv3_cpu.recipe"
 #define TEACHER_RECIPE "recipes/rs_baseline_imagenette.recipe"
 // one change each from the base strategy; EMA and the step schedule as each tier sets them
@@ -57,15 +55,16 @@ static const StudyPoint paper[] = {ARMS(PAPER_EMA, PAPER_STEP)};
 static int folded_equals_branches(const StudyResults *r, char *numbers, size_t cap)
 {
     char worst[160] = "";
-    double gap = study_max(r, "reparam_gap", worst, sizeof worst);
-    int n = study_results_count(r);
-    if (!n || isnan(gap)) {
+    int n = 0;
+    double gap = study_max(r, "reparam_gap", worst, sizeof worst, &n);
+    if (!n) {
         snprintf(numbers, cap, "no run with both forms' numbers");
         return CLAIM_NOT_RUN;
     }
-    snprintf(numbers, cap, "largest |folded - branches| top-1 over every epoch of the %d runs: %.3f points (%s); "
-             "bound 0.2", n, gap, worst);
-    return gap <= 0.2 ? CLAIM_SUPPORTED : CLAIM_CONTRADICTED;
+    // the trainer's own warning: one test image plus 0.1% (0.125 points on Imagenette's 3,925)
+    snprintf(numbers, cap, "largest |folded - branches| top-1 over every epoch of the %d runs with both forms: "
+             "%.3f points (%s); bound 0.125", n, gap, worst);
+    return gap <= 0.125 ? CLAIM_SUPPORTED : CLAIM_CONTRADICTED;
 }
 
 static const StudyClaim claims[] = {

@@ -6,7 +6,8 @@
  *           76.1 -> 80.67 top-1 from gluon SENet-154 + ResNet-152 v1s; issue #12: about 1 point
  *           lower from scratch)
  * Grid:     the teachers and the supervised student first (runs of the study: the distilling runs
- *           refer to their checkpoints, @LABEL), then, each from the supervised student's weights:
+ *           refer to their checkpoints, @LABEL), then, each from the supervised student's weights of
+ *           its own seed:
  *           sup_more (as many more epochs on hard labels with MEAL V2's optimizer: what the extra
  *           epochs alone give), kd_one (the stronger teacher alone), kd_ens (both, no discriminator),
  *           meal (both + discriminator: MEAL V2), meal_hard (+ the hard-label cross-entropy), and
@@ -30,16 +31,18 @@
 #define KD "recipes/meal_v2_cpu.recipe"
 // the supervised runs: the teachers and the student's start (cifar10_resnet20's cosine)
 #define SUPERVISED(label, model, epochs) {label, {"model.name=" model, "train.epochs=" epochs}, SUP}
-// the distilling arms, each from the supervised student (the recipe's own references)
+// the distilling arms, each from the supervised student of its own seed (seed k from sup's seed k,
+// so that the seeds' spread holds the start's too; the recipe's own reference is seed 1's)
 #define NO_DISC "distill.discriminator=false"
+#define START "model.weights=@sup/seed"
 static const StudyPoint cpu[] = {
     SUPERVISED("teacher_a", "resnet32", "30"), SUPERVISED("teacher_b", "resnet44", "30"),
     SUPERVISED("sup", "resnet20", "15"),
-    {"sup_more", {"distill.teachers=", NO_DISC}, KD}, // no teachers: hard labels, MEAL V2's optimizer
-    {"kd_one", {"distill.teachers=resnet44:@teacher_b", NO_DISC}, KD},
-    {"kd_ens", {NO_DISC}, KD},
-    {"meal", {NULL}, KD},
-    {"meal_hard", {"distill.ce_weight=1"}, KD},
+    {"sup_more", {START, "distill.teachers=", NO_DISC}, KD}, // no teachers: hard labels, MEAL V2's optimizer
+    {"kd_one", {START, "distill.teachers=resnet44:@teacher_b", NO_DISC}, KD},
+    {"kd_ens", {START, NO_DISC}, KD},
+    {"meal", {START}, KD},
+    {"meal_hard", {START, "distill.ce_weight=1"}, KD},
     {"meal_scratch", {"model.weights="}, KD},
 };
 // smoke: the same path, its references as labels (the recipe's are the cpu tier's runs)

@@ -50,10 +50,10 @@
 #define MNV4_ORIG(...)                                                                                      \
     {"schedule.warmup_epochs=0.0042", "train.ema_decay=0.745", "schedule.lr_sqrt=true", __VA_ARGS__},      \
         "recipes/mnv4s_orig.recipe"
-//   ra4: 3600 epochs at 4096 (313 steps each), warm-up 5 -> 0.011; EMA 0.99995 over 1.13M steps
-//   -> 21: 0.953. Per model: timm's eval crop (ra4_e3600.recipe's rows)
+//   ra4: 3600 epochs at 4096 (312 steps each), warm-up 5 -> 0.011; EMA 0.99995 over 1.12M steps
+//   -> 21: 0.952. Per model: timm's eval crop (ra4_e3600.recipe's rows)
 #define RA4_SETS(model, crop, ...)                                                                          \
-    {"model.name=" model, "data.crop_pct=" crop, "schedule.warmup_epochs=0.011", "train.ema_decay=0.953",  \
+    {"model.name=" model, "data.crop_pct=" crop, "schedule.warmup_epochs=0.011", "train.ema_decay=0.952",  \
      __VA_ARGS__}, RA4
 #define E4 "train.epochs=32"
 #define PAIRS                                                                                               \

@@ -195,6 +195,13 @@ Test(run_refs, listed_resolved_and_refused)
     }
 #endif
     rmdir(dir);
+    // an '@' inside a path is no reference; only one that begins a value or a teacher's file is
+    TrainConfig g;
+    const char *path_at[] = {"model.weights=/data/u@host/w.safetensors"};
+    cr_assert_eq(recipe_parse(&g, "t", "[model]\nname = resnet20\n", 1, (char *const *)path_at, NULL), 0);
+    cr_expect_eq(run_refs(&g, names, 4), 0);
+    cr_expect_eq(run_resolve_refs(&g, "/nowhere"), 0);
+    cr_expect_str_eq(g.weights, "/data/u@host/w.safetensors");
     // malformed references: named, refused
     const char *bad[] = {"model.weights=@", "model.weights=@a/b", "distill.teachers=resnet32:@x;y"};
     for (int i = 0; i < 3; i++) {

@@ -56,8 +56,17 @@ static int ref_fields(TrainConfig *c, RefField f[2])
     return 2;
 }
 
-// the reference starting at s[0] = '@': its name's length, or 0 (said) when it is not "@NAME" ending
-// at the end, a comma or a space
+// whether s (inside field value v) starts a reference: an '@' that begins the value or a teacher's
+// file (after "name:" and spaces); an '@' elsewhere is part of a path
+static bool ref_at(const char *v, const char *s)
+{
+    if (*s != '@') return false;
+    while (s > v && s[-1] == ' ') s--;
+    return s == v || s[-1] == ':' || s[-1] == ',';
+}
+
+// the reference starting at s[0] = '@': its length with the '@', or 0 (said) when it is not
+// "@NAME" ending at the end, a comma or a space
 static size_t ref_len(const char *key, const char *value, const char *s)
 {
     size_t n = 1;
@@ -75,13 +84,15 @@ int run_refs(const TrainConfig *c, char (*names)[128], int max)
     RefField f[2];
     int nf = ref_fields((TrainConfig *)c, f), n = 0;
     for (int i = 0; i < nf; i++)
-        for (const char *s = strchr(f[i].s, '@'); s; s = strchr(s + 1, '@')) {
+        for (const char *s = f[i].s; *s; s++) {
+            if (!ref_at(f[i].s, s)) continue;
             size_t len = ref_len(f[i].key, f[i].s, s);
             if (!len) return ERR_FORMAT;
             if (n < max) snprintf(names[n], 128, "%.*s", (int)len - 1, s + 1);
             n++;
+            s += len - 1;
         }
-    return MIN(n, max);
+    return n;
 }
 
 int run_resolve_refs(TrainConfig *c, const char *refs)
@@ -89,26 +100,33 @@ int run_resolve_refs(TrainConfig *c, const char *refs)
     RefField f[2];
     int nf = ref_fields(c, f);
     for (int i = 0; i < nf; i++) {
-        if (!strchr(f[i].s, '@')) continue;
         char out[2048] = "";
-        size_t at = 0;
+        size_t at = 0; // characters of the rewritten value (written while they fit)
+        bool any = false;
         for (const char *s = f[i].s; *s;) {
-            if (*s != '@') {
-                if (at + 1 < sizeof out) out[at++] = *s;
-                s++;
+            if (!ref_at(f[i].s, s)) {
+                if (at + 1 < sizeof out) out[at] = *s;
+                at++, s++;
                 continue;
             }
             size_t len = ref_len(f[i].key, f[i].s, s);
             if (!len) return ERR_FORMAT;
             char name[128], path[1200], status[32] = "";
             snprintf(name, sizeof name, "%.*s", (int)len - 1, s + 1);
-            snprintf(path, sizeof path, "%s/%s.h5", refs, name);
+            if (snprintf(path, sizeof path, "%s/%s.safetensors", refs, name) >= (int)sizeof path) {
+                log_error("recipe: %s: run %s in %s: the path is longer than %zu characters", f[i].key, name, refs,
+                          sizeof path - 1);
+                return ERR_FORMAT;
+            }
 #ifdef HAVE_HDF5
-            if (runfile_read_status(path, status, sizeof status) == ERR_IO) snprintf(status, sizeof status, "no run file");
+            char h5[1200];
+            snprintf(h5, sizeof h5, "%s/%s.h5", refs, name);
+            int st = runfile_read_status(h5, status, sizeof status);
+            if (st == ERR_IO && access(h5, F_OK)) snprintf(status, sizeof status, "no run file");
+            else if (st || !status[0]) snprintf(status, sizeof status, "unreadable (above)");
 #else
             snprintf(status, sizeof status, "done");
 #endif
-            snprintf(path, sizeof path, "%s/%s.safetensors", refs, name);
             if (strcmp(status, "done") || access(path, R_OK)) {
                 log_error("recipe: %s = '%s': run %s in %s is %s%s: train it first (a study trains the runs "
                           "its points refer to before them)", f[i].key, f[i].s, name, refs,
@@ -116,14 +134,17 @@ int run_resolve_refs(TrainConfig *c, const char *refs)
                           "its checkpoint is missing");
                 return ERR_IO;
             }
-            at += (size_t)snprintf(out + at, at < sizeof out ? sizeof out - at : 0, "%s", path);
-            s += len;
+            size_t pl = strlen(path);
+            if (at + pl < sizeof out) memcpy(out + at, path, pl + 1);
+            at += pl, s += len, any = true;
         }
-        if (at >= f[i].cap) {
+        if (!any) continue;
+        if (at >= f[i].cap || at >= sizeof out) {
             log_error("recipe: %s: the paths its run references stand for make it %zu characters, more than its %zu",
                       f[i].key, at, f[i].cap - 1);
             return ERR_FORMAT;
         }
+        out[at] = 0;
         memcpy(f[i].s, out, at + 1);
     }
     return 0;
@@ -281,7 +302,10 @@ static int train_text(TrainConfig *c, const char *text, const char *source, cons
         return 0;
     }
     if (verdict) return 1;
-    if (!lead && (run_resolve_refs(c, s->refs ? s->refs : s->dir) || run_teacher_knobs(c))) return 1;
+    if (!lead && (run_resolve_refs(c, s->refs ? s->refs : s->dir) || run_teacher_knobs(c))) {
+        snprintf(o->status, sizeof o->status, "failed"); // run_train_ranks ends every rank
+        return 1;
+    }
     TrainResult r;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);

@@ -53,8 +53,10 @@ int  run_train_ranks(TrainConfig *c, const char *source, const RunSpec *spec, Ru
 // the checkpoint of the done run NAME in the reference folder (RunSpec.refs, else the run's own
 // folder): REFS/NAME.safetensors. The recipe, and so the run id, keeps "@NAME", so a run id never
 // depends on where its results folder is, and a study can train its teachers as its first runs.
-// run_refs lists the NAMEs c refers to (at most max, each < 128 bytes); returns how many, or
-// ERR_FORMAT with one line when a reference is malformed. run_resolve_refs rewrites them into
+// Only an '@' that begins the value or a teacher's file (after "name:") is a reference; elsewhere
+// it is part of a path. run_refs lists the NAMEs c refers to (the first max of them, each < 128
+// bytes); returns how many there are (more than max when some were not listed), or ERR_FORMAT with
+// one line when a reference is malformed. run_resolve_refs rewrites them into
 // paths in c, after checking that each run is done and its checkpoint there (else one line naming
 // the run, its file and its status; ERR_IO)
 int  run_refs(const TrainConfig *c, char (*names)[128], int max);

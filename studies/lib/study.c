@@ -57,9 +57,10 @@ typedef struct {
     char        seed_set[48];
     char        ref_sets[2][1200]; // sets with @LABEL rewritten to @<tier>_<LABEL>_s1 (refer_sets)
     int         n_ref_sets;
-    int         deps[4], n_deps;   // the runs (indices into Opts.runs, earlier) this run refers to;
-                                   // -1: one outside the list (--only), expected done on disk
-    char        ref_names[4][200]; // their names
+    int         deps[DISTILL_MAX_TEACHERS + 1], n_deps; // the runs (indices into Opts.runs, earlier)
+                                   // this run refers to; -1: one outside the list (--only), expected
+                                   // done on disk. At most the start weights and every teacher
+    char        ref_names[DISTILL_MAX_TEACHERS + 1][200]; // their names
     int         state;             // run_all: RS_* below
     bool        retrain;           // done, but a run that refers to it needs its missing checkpoint
     TrainConfig c;
@@ -119,6 +120,7 @@ static double estimate_s(const Run *r)
 
 // a point's set naming another point's run, "model.weights=@LABEL" or
 // "distill.teachers=resnet56:@LABEL": @LABEL becomes that point's seed-1 run, @<tier>_<LABEL>_s1
+// ("@LABEL/seed": its run of this run's seed)
 // (run/run.h's run reference: the checkpoint of the run of that name in the results folder), and
 // the run is one of r's dependencies. LABEL must be a point of the tier listed before this one, so
 // that it trains first. 0, or 1 with one line naming the point and the set
@@ -136,8 +138,8 @@ static int refer_sets(Opts *o, const StudyPoint *p, Run *r, const char *set, con
     size_t at = 0, cap = sizeof r->ref_sets[0];
     for (const char *c = set; *c;) {
         if (*c != '@') {
-            if (at + 1 < cap) buf[at++] = *c;
-            c++;
+            if (at + 1 < cap) buf[at] = *c;
+            at++, c++;
             continue;
         }
         size_t n = 1;
@@ -151,8 +153,14 @@ static int refer_sets(Opts *o, const StudyPoint *p, Run *r, const char *set, con
                       tier_names[o->tier], p->label, set, (int)n, c);
             return 1;
         }
-        at += (size_t)snprintf(buf + at, at < cap ? cap - at : 0, "@%s_%s_s1", tier_names[o->tier],
-                               t->points[target].label);
+        // "@LABEL/seed": the run of the same seed as this one (a student from its own seed's start)
+        int seed = 1;
+        if (!strncmp(c + n, "/seed", 5)) seed = r->seed, n += 5;
+        char ref[300];
+        size_t rl = (size_t)snprintf(ref, sizeof ref, "@%s_%s_s%d", tier_names[o->tier], t->points[target].label,
+                                     seed);
+        if (at + rl < cap) memcpy(buf + at, ref, rl + 1);
+        at += rl;
         c += n;
     }
     if (at >= cap) {
@@ -198,9 +206,15 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
     char refs[LEN(r->deps)][128];
     int n_refs = run_refs(&r->c, refs, LEN(r->deps));
     if (n_refs < 0) return 1;
+    if (n_refs > (int)LEN(r->deps)) {
+        log_error("study %s, run %s: it refers to %d runs; a run can refer to at most %d (its start weights and "
+                  "%d teachers)", o->d->name, r->name, n_refs, (int)LEN(r->deps), DISTILL_MAX_TEACHERS);
+        return 1;
+    }
+    int self = (int)(r - o->runs);
     for (int k = 0; k < n_refs; k++) {
         int dep = -1; // the run in this list (--only may leave it out: then it must be done on disk)
-        for (int i = 0; i < o->n_runs; i++)
+        for (int i = 0; i < self; i++)
             if (!strcmp(o->runs[i].name, refs[k])) dep = i;
         bool earlier = dep >= 0; // else a run of an earlier point that --only or --index left out?
         for (int i = 0; i < (int)(p - t->points) && !earlier; i++) {
@@ -238,10 +252,13 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
     int n_teachers = r->c.distill.soft_labels[0] ? 0 : distill_teacher_names(&r->c.distill, teachers, files,
                                                                               DISTILL_MAX_TEACHERS);
     for (int i = 0; i < n_teachers; i++) {
+        if (!model_known(teachers[i])) continue; // a paper recipe's teacher this build lacks (needs:)
         ModelKnobs k = model_knobs_default(); // a run of the study: its knobs (run_teacher_knobs)
         for (int j = 0; j < o->n_runs; j++)
-            if (files[i][0] == '@' && !strcmp(o->runs[j].name, files[i] + 1)) k = o->runs[j].c.net;
+            if (files[i][0] == '@' && !strcmp(o->runs[j].name, files[i] + 1) && !strcmp(o->runs[j].c.model, teachers[i]))
+                k = o->runs[j].c.net;
         k.in_chans = r->c.net.in_chans, k.num_classes = r->c.net.num_classes;
+        if (model_check(teachers[i], &k)) continue; // refused when the run trains (said then)
         Params table = {0};
         Graph g;
         graph_init(&g, &table);
@@ -337,11 +354,12 @@ static int list_runs(const Opts *o)
         else snprintf(px, sizeof px, "%d..%d", first, last);
         printf("  %-34s %-22s %9s %5d %4d %8.1fM %12.3g %10s  %s\n", r->name, r->c.model, px, r->c.res, r->c.epochs,
                r->train_macs / 1e6, tm, est, st);
-        if (r->recipe != t->recipe || r->n_deps) { // what sets it apart from the tier's others
+        bool own = strcmp(r->recipe, t->recipe) != 0;
+        if (own || r->n_deps) { // what sets it apart from the tier's others
             printf("  %-34s", "");
-            if (r->recipe != t->recipe) printf(" recipe %s", r->recipe);
+            if (own) printf(" recipe %s", r->recipe);
             for (int k = 0; k < r->n_deps; k++)
-                if (k == 0) printf("%s from %s", r->recipe != t->recipe ? ";" : "", r->ref_names[k]);
+                if (k == 0) printf("%s from %s", own ? ";" : "", r->ref_names[k]);
                 else printf(", %s", r->ref_names[k]);
             printf("%s\n", r->teacher_macs > 0 ? " (teachers' forward passes in the estimate)" : "");
         }
@@ -436,7 +454,7 @@ static int exec_ranks(const Opts *o, int index, int threads)
     if (o->seeds) argv[n++] = "--seeds", argv[n++] = seeds;
     for (int i = 0; i < o->n_extra; i++) argv[n++] = "--set", argv[n++] = o->extra[i];
     argv[n++] = "--index", argv[n++] = idx, argv[n++] = "--yes";
-    if (o->force) argv[n++] = "--force";
+    if (o->force || o->runs[index].retrain) argv[n++] = "--force"; // a retrained reference: again
     argv[n] = NULL;
     fflush(stdout);
     execvp("mpirun", (char *const *)argv);
@@ -480,10 +498,10 @@ static int run_all(Opts *o)
     int todo = 0;
     // a done run that a run to train refers to (@LABEL) needs its checkpoint, which a results
     // folder need not keep (a fresh clone has the run files alone): it trains again, as it did
-    for (int i = first; i < last; i++) {
+    for (int i = last - 1; i >= first; i--) { // from the last: a retrained run's own references too
         char st[32];
         status_of(o, &o->runs[i], st, sizeof st);
-        if (!o->force && !strcmp(st, "done")) continue;
+        if (!o->force && !o->runs[i].retrain && !strcmp(st, "done")) continue;
         for (int k = 0; k < o->runs[i].n_deps; k++) {
             Run *d = o->runs[i].deps[k] >= first ? &o->runs[o->runs[i].deps[k]] : NULL;
             char ckpt[1200];
@@ -689,6 +707,18 @@ static void put_quoted(FILE *f, const char *s)
 
 static int write_slurm(const Opts *o, const char *argv0)
 {
+    // an array's tasks start together: a run that refers to another run of the same array would
+    // start before it (the runner orders them; Slurm does not)
+    for (int i = 0; i < o->n_runs; i++)
+        for (int k = 0; k < o->runs[i].n_deps; k++)
+            if (o->runs[i].deps[k] >= 0) {
+                log_error("study %s, tier %s: run %s refers to run %s of the same array, which Slurm would start "
+                          "at the same time. Write two arrays: the referenced runs first (--only PATTERN, e.g. "
+                          "--only '%s'), then the others with --only once they are done (sbatch "
+                          "--dependency=afterok:JOBID). Nothing was written.", o->d->name, tier_names[o->tier],
+                          o->runs[i].name, o->runs[i].ref_names[k], o->runs[o->runs[i].deps[k]].label);
+                return 1;
+            }
     char exe[4096], cwd[4096];
     if (!realpath(argv0, exe) || !getcwd(cwd, sizeof cwd)) {
         log_error("study %s: cannot resolve the program's path %s (%s)", o->d->name, argv0, strerror(errno));
@@ -816,11 +846,13 @@ static double run_metric(const RunRecord *x, const char *metric)
                                           : run_final(x, metric);
 }
 
-double study_max(const StudyResults *r, const char *metric, char *worst, size_t cap)
+double study_max(const StudyResults *r, const char *metric, char *worst, size_t cap, int *n)
 {
     double best = NAN;
+    if (n) *n = 0;
     for (int i = 0; i < r->n; i++) {
         double v = run_metric(&r->rec[i], metric);
+        if (!isnan(v) && n) (*n)++;
         if (!isnan(v) && !(v <= best)) {
             best = v;
             if (worst) snprintf(worst, cap, "%s seed %llu", r->rec[i].label, (unsigned long long)r->rec[i].seed);

@@ -32,7 +32,8 @@ enum { STUDY_MAX_SETS = 20 };
 
 // one grid point: its label (letters, digits, '_', '-', '.') and the recipe overrides it applies.
 // A set may name an earlier point's run, "model.weights=@LABEL" or
-// "distill.teachers=resnet56:@LABEL": the checkpoint of that point's seed-1 run (a study trains
+// "distill.teachers=resnet56:@LABEL": the checkpoint of that point's seed-1 run ("@LABEL/seed": its
+// run of the same seed, which must exist: a student from its own seed's start; a study trains
 // its teachers and start weights as its first runs; run/run.h's run references). The runner
 // trains a referenced run before the runs that name it, and again when its checkpoint is missing
 // (a fresh clone keeps run files, not checkpoints)
@@ -93,8 +94,8 @@ void          study_results_close(StudyResults *r);
 // |folded - multi-branch| top-1 over its epochs, trained and EMA weights: GhostNetV3)
 StudyStat study_stat(const StudyResults *r, const char *label, const char *metric);
 // the largest value of metric over every done run (NAN when none has it); the run's label and seed
-// into worst (when not NULL)
-double    study_max(const StudyResults *r, const char *metric, char *worst, size_t cap);
+// into worst, how many runs have the metric into *n (each when not NULL)
+double    study_max(const StudyResults *r, const char *metric, char *worst, size_t cap, int *n);
 
 // a claim's verdict, from the seeds' spread, never from one seed's sign (study_compare)
 typedef enum { CLAIM_NOT_RUN = -1, CLAIM_CONTRADICTED = 0, CLAIM_SUPPORTED = 1, CLAIM_INCONCLUSIVE = 2 } ClaimVerdict;
