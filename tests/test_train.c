@@ -357,6 +357,35 @@ static void sigkill_then_resume(const Opt *o, const char *teacher)
     unlink(cut);
 }
 
+// train.eval_every: evaluation after the first epoch, every Nth and the last, the others' eval
+// numbers NaN; skipping an evaluation changes nothing of the training (the same checkpoint)
+Test(eval_every, skips_evaluations_not_training, .timeout = 300)
+{
+    if (!have_fmnist()) cr_skip_test("dataset-fashion-mnist not installed");
+    char a[96], b[96];
+    snprintf(a, sizeof a, "/tmp/repro_eval_every_1_%d.safetensors", (int)getpid());
+    snprintf(b, sizeof b, "/tmp/repro_eval_every_3_%d.safetensors", (int)getpid());
+    TrainConfig c1 = tiny_run(a, &plain_sgd, NULL), c3 = tiny_run(b, &plain_sgd, NULL);
+    c3.eval_every = 3;
+    TrainResult r1, r3;
+    cr_assert_eq(train_run(&c1, &r1, NULL, NULL), 0);
+    cr_assert_eq(train_run(&c3, &r3, NULL, NULL), 0);
+    cr_assert_eq(r3.n_epochs, 4);
+    for (int e = 0; e < 4; e++) { // epochs 1, 3 and 4 (the last) evaluated; 2 not
+        bool want = e != 1;
+        cr_expect_eq(!isnan(r3.epochs[e].eval_top1), want, "epoch %d: eval %s", e + 1, want ? "missing" : "present");
+        cr_expect_eq(!isnan(r3.epochs[e].ema_top1), want, "epoch %d: EMA eval %s", e + 1, want ? "missing" : "present");
+        if (want) cr_expect_eq(r3.epochs[e].eval_top1, r1.epochs[e].eval_top1, "epoch %d", e + 1);
+    }
+    cr_expect_eq(r3.final.best_top1, MAX(r1.epochs[0].eval_top1, MAX(r1.epochs[2].eval_top1, r1.epochs[3].eval_top1)),
+                 "the best epoch is of the evaluated ones");
+    cr_expect(fixture_same_checkpoint(a, b), "skipping evaluations changed the training");
+    train_result_free(&r1);
+    train_result_free(&r3);
+    unlink(a);
+    unlink(b);
+}
+
 // SGD with Nesterov momentum (the recipe's), cosine, timm's EMA warm-up
 Test(resume, sigkill_then_resume_is_bitwise_exact, .timeout = 300)
 {

@@ -119,6 +119,8 @@ static const RecipeKey keys[] = {
     {"train", "ema_decay", K_FLOAT, F(ema.decay), 0, 0.999999, "EMA of the weights, 0 = off", NULL, NULL},
     {"train", "ema_warmup", K_EMAW, F(ema.warmup), 0, 0, "none | timm | tf (decay warm-up)", NULL, NULL},
     {"train", "max_steps", K_INT, F(max_steps), 0, BIG, "stop after this many optimizer steps (smoke runs), 0 = all", NULL, NULL},
+    {"train", "eval_every", K_INT, F(eval_every), 1, BIG, "evaluate on the test split after every Nth epoch and "
+     "after the first and the last (long runs on small sets: the other epochs' rows hold no eval numbers)", NULL, "1"},
     {"optim", "kind", K_OPTIM, F(optim.kind), 0, 0, "the optimizer: torch SGD, torch AdamW, timm "
      "RMSpropTF (TensorFlow's RMSProp), timm Lamb (engine/train/optim.h)", NULL, NULL},
     {"optim", "momentum", K_FLOAT, F(optim.momentum), 0, 0.9999, "sgd, rmsprop_tf: momentum", NULL, NULL},
@@ -250,6 +252,7 @@ static void defaults(TrainConfig *c)
     snprintf(c->backend, sizeof c->backend, "cpu");
     c->res = 28;
     c->epochs = 10;
+    c->eval_every = 1;
     c->batch = 128;
     c->eval_batch = 500;
     c->seed = 1;

@@ -861,21 +861,37 @@ int train_run(const TrainConfig *c, TrainResult *r, TrainHook hook, void *user)
         log->train_top1 = 100.0 * st.hits1 / st.seen;
         log->img_per_s = st.seen / (time_now() - pg.t0);
         log->ema_top1 = log->ema_top1_reparam = log->eval_top1_reparam = NAN;
-        if ((rc = trainer_reduce_bn(t)) || (rc = trainer_eval(t, false, log)) ||
-            (ema && (rc = trainer_eval(t, true, log))))
+        // train.eval_every: the first epoch (the sanity lines read it), every Nth and the last (the
+        // run's result); the others' eval numbers stay NaN. BN statistics are reduced every epoch
+        // alike, so that the checkpoints are the same whatever N
+        int every = c->eval_every > 1 ? c->eval_every : 1;
+        bool last = epoch + 1 == c->epochs || (c->max_steps > 0 && t->step >= c->max_steps) ||
+                    strcmp(r->status, "running");
+        bool evals = epoch == 0 || (epoch + 1) % every == 0 || last;
+        if (!evals) log->eval_loss = log->eval_top1 = log->eval_top5 = NAN;
+        if ((rc = trainer_reduce_bn(t)) || (evals && (rc = trainer_eval(t, false, log))) ||
+            (evals && ema && (rc = trainer_eval(t, true, log))))
             goto out;
         log->seconds = time_now() - pg.t0;
-        if (log->eval_top1 > r->final.best_top1) { r->final.best_top1 = log->eval_top1; r->final.best_epoch = epoch + 1; }
+        if (evals && log->eval_top1 > r->final.best_top1) {
+            r->final.best_top1 = log->eval_top1;
+            r->final.best_epoch = epoch + 1;
+        }
         bool folded = trainer_has_folded(t);
         char fold_txt[32] = "", ema_txt[48] = "";
         if (folded) snprintf(fold_txt, sizeof fold_txt, " (folded %.2f%%)", log->eval_top1_reparam);
         if (ema && folded)
             snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%, folded %.2f%%)", log->ema_top1, log->ema_top1_reparam);
         else if (ema) snprintf(ema_txt, sizeof ema_txt, " (EMA %.2f%%)", log->ema_top1);
-        printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s%s top-5 %.2f%%  "
-               "%.0f img/s  %.1fs\n", pg.tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
-               log->eval_loss, log->eval_top1, fold_txt, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
-        if (folded) {
+        if (!evals)
+            printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  (evaluated every %d epochs)  %.0f img/s  %.1fs\n",
+                   pg.tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1, every, log->img_per_s,
+                   log->seconds);
+        else
+            printf("%sepoch %d/%d  train loss %.4f top-1 %.2f%%  eval loss %.4f top-1 %.2f%%%s%s top-5 %.2f%%  "
+                   "%.0f img/s  %.1fs\n", pg.tty ? "\r" : "", epoch + 1, c->epochs, log->train_loss, log->train_top1,
+                   log->eval_loss, log->eval_top1, fold_txt, ema_txt, log->eval_top5, log->img_per_s, log->seconds);
+        if (folded && evals) {
             fold_check("weights", log->eval_top1, log->eval_top1_reparam, t->test.n);
             if (ema) fold_check("EMA weights", log->ema_top1, log->ema_top1_reparam, t->test.n);
         }

@@ -50,6 +50,7 @@ typedef struct {
     float      clip_grad;       // 0 = off
     Ema        ema;             // EMA of the weights and BN statistics (decay 0 = off)
     int        max_steps;       // 0 = all; else stop early (smoke runs, tests)
+    int        eval_every;      // evaluate after every Nth epoch, the first and the last (0, 1: every)
     int        train_limit, eval_limit; // use the first N samples of each split (0 = all)
     DistillArgs distill;        // teachers, soft labels, KD weights, discriminator (distill.h)
     ProgArgs   prog;            // progressive learning's stages (progressive.h); stages 0 = off

@@ -276,7 +276,9 @@ static int resolve(Opts *o, const StudyPoint *p, int seed, Run *r)
         epochs = (int)ceil(steps / ceil(per_epoch / r->c.batch));
     }
     r->images = MIN(steps * r->c.batch, per_epoch * r->c.epochs);
-    r->evals = epochs * dataset_size(&r->c, true) * (r->c.ema.decay > 0 ? 2 : 1);
+    int every = r->c.eval_every > 1 ? r->c.eval_every : 1, evaluated = 0; // train.eval_every's epochs
+    for (int e = 1; e <= epochs; e++) evaluated += e == 1 || e % every == 0 || e == epochs;
+    r->evals = evaluated * dataset_size(&r->c, true) * (r->c.ema.decay > 0 ? 2 : 1);
     r->est_s = estimate_s(r);
     return 0;
 }
