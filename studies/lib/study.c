@@ -480,6 +480,15 @@ static int child_run(const Opts *o, Run *r, int threads)
     return rc;
 }
 
+// whether run r waits for a run of this list it refers to (one not started yet, or training)
+static bool waits_for(const Opts *o, const Run *r, int first)
+{
+    for (int k = 0; k < r->n_deps; k++)
+        if (r->deps[k] >= first && (o->runs[r->deps[k]].state == RS_PENDING || o->runs[r->deps[k]].state == RS_RUNNING))
+            return true;
+    return false;
+}
+
 static int run_all(Opts *o)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -526,7 +535,12 @@ static int run_all(Opts *o)
            o->d->name, tier_names[o->tier], last - first, todo, est0, o->dir);
     pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
     int *slot_run = xcalloc((size_t)jobs, sizeof *slot_run), failed = 0, finished = 0, running = 0;
-    int next = first, total = last - first, interrupted = 0;
+    int next = first, total = last - first, interrupted = 0; // next: the first run not handled yet
+    // a run handled (skipped, failed or started): next moves past every run handled so far
+#define ADVANCE()                                                                                           \
+    do {                                                                                                     \
+        while (next < last && o->runs[next].state != RS_PENDING) next++;                                     \
+    } while (0)
     double *started = xcalloc((size_t)jobs, sizeof *started);
     struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
@@ -543,31 +557,30 @@ static int run_all(Opts *o)
                    tier_names[o->tier], strsignal(stop_signal), running, running == 1 ? "" : "s");
             fflush(stdout);
         }
-        // start runs while there are free slots (done runs are skipped here, without a process); a
-        // run whose references (@LABEL) are still training waits for them, and the runs after it too
-        bool waiting = false;
-        for (int s = 0; s < jobs && next < last && !stop_signal && !waiting; s++) {
+        // start runs while there are free slots, in the list's order (done runs are skipped here,
+        // without a process); a run whose references (@LABEL) are not done yet waits for them, and
+        // the slot takes the next run that does not
+        for (int s = 0; s < jobs && next < last && !stop_signal; s++) {
             if (pid[s]) continue;
-            Run *r = &o->runs[next];
+            int i = next;
+            while (i < last && (o->runs[i].state != RS_PENDING || waits_for(o, &o->runs[i], first))) i++;
+            if (i == last) break; // every run left waits for a running one: the slot stays free
+            Run *r = &o->runs[i];
             char st[32];
             status_of(o, r, st, sizeof st); // "other config": a file of another run id (run_train says so)
             int failed_dep = -1;
-            bool blocked = false;
-            for (int k = 0; k < r->n_deps; k++) {
-                int d = r->deps[k];
-                if (d >= first && o->runs[d].state == RS_RUNNING) blocked = true;
-                if (d >= first && o->runs[d].state == RS_FAILED) failed_dep = d;
-            }
+            for (int k = 0; k < r->n_deps; k++)
+                if (r->deps[k] >= first && o->runs[r->deps[k]].state == RS_FAILED) failed_dep = r->deps[k];
             if (o->force) {
                 snprintf(st, sizeof st, "%s", st[0] == '-' ? "-" : "starting over (--force)");
             } else if (!st[0]) { // named above; never overwritten unasked
                 printf("[%s %s] run %d/%d %s: its run file cannot be read (above): not run; --only %s --force "
-                       "runs it again\n", o->d->name, tier_names[o->tier], next - first + 1, total, r->name, r->label);
+                       "runs it again\n", o->d->name, tier_names[o->tier], i - first + 1, total, r->name, r->label);
                 r->state = RS_FAILED;
                 failed++;
                 finished++;
                 est_left -= r->est_s;
-                next++;
+                ADVANCE();
                 s--;
                 continue;
             } else if (!strcmp(st, "other config")) { // run_train says why, and fails
@@ -576,31 +589,30 @@ static int run_all(Opts *o)
                 snprintf(st, sizeof st, "training again");
             } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
-                       next - first + 1, total, r->name);
+                       i - first + 1, total, r->name);
                 r->state = RS_OK;
                 est_left -= r->est_s;
                 finished++;
-                next++;
+                ADVANCE();
                 s--; // the slot is still free
                 continue;
             }
-            if ((waiting = blocked)) break; // a slot stays free until the run it refers to is done
             if (failed_dep >= 0) {
                 printf("[%s %s] run %d/%d %s: not run: the run it refers to, %s, failed\n", o->d->name,
-                       tier_names[o->tier], next - first + 1, total, r->name, o->runs[failed_dep].name);
+                       tier_names[o->tier], i - first + 1, total, r->name, o->runs[failed_dep].name);
                 r->state = RS_FAILED;
                 failed++;
                 finished++;
                 est_left -= r->est_s;
-                next++;
+                ADVANCE();
                 s--;
                 continue;
             }
             if (!strcmp(st, "training again"))
                 printf("[%s %s] run %d/%d %s: done, but its checkpoint is not here and later runs start from it: "
-                       "training it again\n", o->d->name, tier_names[o->tier], next - first + 1, total, r->name);
+                       "training it again\n", o->d->name, tier_names[o->tier], i - first + 1, total, r->name);
             printf("[%s %s] run %d/%d %s: %s (%s, res %d, %d epochs)\n", o->d->name, tier_names[o->tier],
-                   next - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") || !strcmp(st, "interrupted") ? "resuming" : st, r->c.model, r->c.res,
+                   i - first + 1, total, r->name, st[0] == '-' ? "starting" : !strcmp(st, "running") || !strcmp(st, "failed") || !strcmp(st, "interrupted") ? "resuming" : st, r->c.model, r->c.res,
                    r->c.epochs);
             fflush(stdout);
             // the stop signals wait until the child has its own handlers and the parent its pid
@@ -625,11 +637,12 @@ static int run_all(Opts *o)
                 if (getppid() != parent) _exit(1);
                 signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL); // until run_train sets its own
                 sigprocmask(SIG_SETMASK, &old_mask, NULL);
-                _exit((o->ranks > 1 ? redirect_output(o, r) || exec_ranks(o, next, threads)
+                _exit((o->ranks > 1 ? redirect_output(o, r) || exec_ranks(o, i, threads)
                                      : child_run(o, r, threads)) ? 1 : 0);
             }
             r->state = RS_RUNNING;
-            pid[s] = p, slot_run[s] = next++, started[s] = time_now();
+            pid[s] = p, slot_run[s] = i, started[s] = time_now();
+            ADVANCE();
             running++;
             sigprocmask(SIG_SETMASK, &old_mask, NULL);
         }
@@ -685,15 +698,18 @@ static int run_all(Opts *o)
     free(pid);
     free(slot_run);
     free(started);
+    int not_started = 0;
+    for (int i = first; i < last; i++) not_started += o->runs[i].state == RS_PENDING;
     if (stop_signal) {
         printf("[%s %s] stopped by %s: %d run%s interrupted, %d not started; the same command resumes them\n",
                o->d->name, tier_names[o->tier], strsignal(stop_signal), interrupted, interrupted == 1 ? "" : "s",
-               last - next);
+               not_started);
         return 128 + stop_signal;
     }
     if (o->index < 0 && export_dir(o->dir) < 0) failed++;
     else if (o->index < 0) printf("[%s %s] summary: %s/summary.csv\n", o->d->name, tier_names[o->tier], o->dir);
     return failed ? 1 : 0;
+#undef ADVANCE
 }
 
 // ---- Slurm ------------------------------------------------------------------------------------
