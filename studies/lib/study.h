@@ -5,8 +5,8 @@
  * file is <out>/<tier>_<label>_s<seed>.h5 (checkpoint beside it), its run id the hash of the
  * configuration (run/recipe.h recipe_run_id): a run whose file says `done` is skipped, any other is resumed from
  * its checkpoint, and a file holding another configuration is never overwritten.
- *   --tier smoke|cpu|paper   (default cpu)  smoke: seconds, proves the path; cpu: Fashion-MNIST on
- *                            this machine; paper: the published setting
+ *   --tier smoke|cpu|paper   (default cpu)  smoke: seconds, proves the path; cpu: about 3 hours on a
+ *                            2-core machine (Imagenette, CIFAR-10); paper: the published setting
  *   --list                   the runs, each with images x epochs x MACs and a time estimate
  *   --only PATTERN           runs whose label matches the shell pattern (fnmatch)
  *   --jobs N                 N runs at a time, each in its own process with cores/N threads
