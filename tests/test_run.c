@@ -301,7 +301,7 @@ Test(claims, sanity_lines_and_every_pair)
     fclose(out);
     cr_expect_eq(failing, 3, "%s", text);
     cr_expect(strstr(text, "FLAGGED  *: every model trains") && strstr(text, "10 of 12 runs pass"), "%s", text);
-    cr_expect(strstr(text, "FAILS a_re_s1: first-epoch test loss 2.400 (chance 2.303)"), "%s", text);
+    cr_expect(strstr(text, "FAILS a_re_s1: test loss 2.400 after epoch 1 (chance 2.303)"), "%s", text);
     cr_expect(strstr(text, "FAILS b_re_s1") && strstr(text, "final top-1 19.90 (twice chance 20.0)"), "%s", text);
     cr_expect(strstr(text, "FLAGGED  *_base: the regime overfits") && strstr(text, "5 of 6 runs pass"), "%s", text);
     cr_expect(strstr(text, "FAILS a_base_s3: train 79.00 vs test 80.00"), "%s", text);
@@ -321,6 +321,53 @@ Test(claims, sanity_lines_and_every_pair)
     cr_expect(strstr(numbers, "1 of 2 pairs run"), "%s", numbers);
     cr_expect_eq(study_claim_each(r, hi4, lo4, 1, "top1", false, numbers, sizeof numbers), CLAIM_NOT_RUN, "%s", numbers);
     cr_expect_eq(study_claim_each(r, lo1, hi1, 1, "top1", false, numbers, sizeof numbers), CLAIM_CONTRADICTED, "%s", numbers);
+    study_results_close(r);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+// "learns" reads the test loss after 100 optimizer steps, not after epoch 1: on 2,000 images at
+// batch 64 (32 steps an epoch) evaluated every 5th epoch, that is epoch 5 (epoch 4 has no
+// evaluation); a run still at chance there fails, one at chance only after its first epoch passes
+Test(claims, learns_reads_the_loss_after_100_steps)
+{
+    char dir[] = "/tmp/test_run_XXXXXX";
+    cr_assert(mkdtemp(dir));
+    TrainConfig c;
+    const char *sets[] = {"data.train_limit=2000", "train.batch=64", "train.eval_every=5", "train.epochs=6"};
+    cr_assert_eq(recipe_load(&c, "recipes/re_cifar10.recipe", 4, (char *const *)sets), 0);
+    char *recipe = recipe_text(&c);
+    const double late[2] = {2.0, 2.35}; // epoch 5's test loss: below chance (2.303), above it
+    for (int s = 0; s < 2; s++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/cpu_x_s%d.h5", dir, s + 1);
+        RunMeta m = {.study = "t", .run_id = "0123456789abcdef", .tier = "cpu", .label = "x", .git_revision = "x",
+                     .backend = "cpu", .device = "cpu", .status = "done", .recipe = recipe, .started = "", .host = "",
+                     .segments = "", .threads = 1, .seed = (uint64_t)s + 1, .model = "resnet20"};
+        EpochLog e[6];
+        for (int i = 0; i < 6; i++) {
+            bool evaluated = i == 0 || i == 4 || i == 5;
+            double loss = i == 0 ? 2.45 : i == 4 ? late[s] : 1.9;
+            e[i] = (EpochLog){.epoch = i + 1, .train_loss = 2, .train_top1 = 40, .eval_loss = evaluated ? loss : NAN,
+                              .eval_top1 = evaluated ? 45 : NAN, .ema_top1 = NAN, .eval_top1_reparam = NAN,
+                              .ema_top1_reparam = NAN};
+        }
+        RunFinal f = {.best_top1 = 45, .best_epoch = 6, .wall_s = 1};
+        cr_assert_eq(runfile_write(path, &m, e, 6, &f), 0, "%s", path);
+    }
+    free(recipe);
+    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
+    cr_assert_eq(study_results_count(r), 2);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int failing = study_sanity(&sanity_study, r, TIER_CPU, out);
+    fclose(out);
+    cr_expect_eq(failing, 1, "%s", text);
+    cr_expect(strstr(text, "1 of 2 runs pass"), "%s", text);
+    cr_expect(strstr(text, "FAILS x_s2: test loss 2.350 after epoch 5 (chance 2.303)"), "%s", text);
+    cr_expect(!strstr(text, "FAILS x_s1"), "%s", text);
     study_results_close(r);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -47,7 +47,8 @@ typedef struct {
 // about. The claims report prints a line per test (how many runs pass, their numbers) and names
 // every run that fails it; a failing run is flagged, not dropped (the note says why it is kept)
 typedef enum {
-    SANITY_LEARNS,   // the model trains: the first epoch's test loss below chance (ln classes) and
+    SANITY_LEARNS,   // the model trains: the test loss below chance (ln classes) at the first evaluation
+                     // that ends after 100 optimizer steps (the first epoch of a large set), and
                      // the final top-1 at least twice chance
     SANITY_OVERFITS, // the regime overfits: the last epoch's train top-1 (on the augmented images
                      // it trained on) above its test top-1
