@@ -45,7 +45,7 @@ int run_make_dirs(const char *dir)
 
 // ---- run references (run.h) -------------------------------------------------------------------
 
-static bool ref_char(char ch) { return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '.'; }
+bool run_ref_char(char ch) { return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '.'; }
 
 // the fields a reference may stand in: the start weights, the teachers' files
 typedef struct { const char *key; char *s; size_t cap; } RefField;
@@ -70,7 +70,7 @@ static bool ref_at(const char *v, const char *s)
 static size_t ref_len(const char *key, const char *value, const char *s)
 {
     size_t n = 1;
-    while (ref_char(s[n])) n++;
+    while (run_ref_char(s[n])) n++;
     if (n == 1 || n > 127 || (s[n] && s[n] != ',' && s[n] != ' ')) {
         log_error("recipe: %s = '%s': '%.*s' is not a run reference (@NAME: a run's name in the results folder, "
                   "letters, digits, '_', '-', '.', at most 126 of them)", key, value, (int)strcspn(s, ", "), s);

@@ -60,6 +60,8 @@ int  run_train_ranks(TrainConfig *c, const char *source, const RunSpec *spec, Ru
 // paths in c, after checking that each run is done and its checkpoint there (else one line naming
 // the run, its file and its status; ERR_IO)
 int  run_refs(const TrainConfig *c, char (*names)[128], int max);
+// a character of a run name in a reference (letters, digits, '_', '-', '.')
+bool run_ref_char(char ch);
 int  run_resolve_refs(TrainConfig *c, const char *refs);
 // the model knobs of each teacher in c->distill.teachers whose file is one of our checkpoints, from
 // the recipe it stores (distill.knobs: a ResNet-50 x0.25 teacher is built at width 0.25), after

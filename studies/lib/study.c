@@ -143,7 +143,7 @@ static int refer_sets(Opts *o, const StudyPoint *p, Run *r, const char *set, con
             continue;
         }
         size_t n = 1;
-        while (isalnum((unsigned char)c[n]) || c[n] == '_' || c[n] == '-' || c[n] == '.') n++;
+        while (run_ref_char(c[n])) n++;
         int target = -1;
         for (int i = 0; i < (int)(p - t->points); i++)
             if (strlen(t->points[i].label) == n - 1 && !strncmp(t->points[i].label, c + 1, n - 1)) target = i;
@@ -541,6 +541,16 @@ static int run_all(Opts *o)
     do {                                                                                                     \
         while (next < last && o->runs[next].state != RS_PENDING) next++;                                     \
     } while (0)
+    // a run handled without a process (done already, an unreadable file, a reference that failed):
+    // counted as finished (and failed, unless done), its estimate spent
+#define HANDLED(r_, state_)                                                                                 \
+    do {                                                                                                     \
+        (r_)->state = (state_);                                                                              \
+        failed += (state_) == RS_FAILED;                                                                     \
+        finished++;                                                                                          \
+        est_left -= (r_)->est_s;                                                                             \
+        ADVANCE();                                                                                           \
+    } while (0)
     double *started = xcalloc((size_t)jobs, sizeof *started);
     struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
@@ -576,11 +586,7 @@ static int run_all(Opts *o)
             } else if (!st[0]) { // named above; never overwritten unasked
                 printf("[%s %s] run %d/%d %s: its run file cannot be read (above): not run; --only %s --force "
                        "runs it again\n", o->d->name, tier_names[o->tier], i - first + 1, total, r->name, r->label);
-                r->state = RS_FAILED;
-                failed++;
-                finished++;
-                est_left -= r->est_s;
-                ADVANCE();
+                HANDLED(r, RS_FAILED);
                 s--;
                 continue;
             } else if (!strcmp(st, "other config")) { // run_train says why, and fails
@@ -590,21 +596,14 @@ static int run_all(Opts *o)
             } else if (!strcmp(st, "done")) {
                 printf("[%s %s] run %d/%d %s: done already, skipped\n", o->d->name, tier_names[o->tier],
                        i - first + 1, total, r->name);
-                r->state = RS_OK;
-                est_left -= r->est_s;
-                finished++;
-                ADVANCE();
+                HANDLED(r, RS_OK);
                 s--; // the slot is still free
                 continue;
             }
             if (failed_dep >= 0) {
                 printf("[%s %s] run %d/%d %s: not run: the run it refers to, %s, failed\n", o->d->name,
                        tier_names[o->tier], i - first + 1, total, r->name, o->runs[failed_dep].name);
-                r->state = RS_FAILED;
-                failed++;
-                finished++;
-                est_left -= r->est_s;
-                ADVANCE();
+                HANDLED(r, RS_FAILED);
                 s--;
                 continue;
             }
@@ -709,6 +708,7 @@ static int run_all(Opts *o)
     if (o->index < 0 && export_dir(o->dir) < 0) failed++;
     else if (o->index < 0) printf("[%s %s] summary: %s/summary.csv\n", o->d->name, tier_names[o->tier], o->dir);
     return failed ? 1 : 0;
+#undef HANDLED
 #undef ADVANCE
 }
 
