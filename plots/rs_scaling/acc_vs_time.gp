@@ -14,7 +14,9 @@ value_of(l) = (r = l[strstrt(l, "_") + 1:*], r[1:strstrt(r, "_e") - 1])
 epochs(l) = int(l[strstrt(l, "_e") + 2:*])
 tag(l) = axis_of(l) eq "width" ? "x".value_of(l) : axis_of(l) eq "depth" ? value_of(l) : axis_of(l) eq "res" ? value_of(l)."px" : "base"
 if (!exists("data")) data = "tier ".tier # the data set of the runs (scripts/plots.sh passes it)
-# points.csv: 1 tier, 2 label, 5 top1, 9 wall_s
+# points.csv: 1 tier, 2 label, 5 top1, 6 its std, 9 wall_s, 10 its std (error bars: one std over the seeds
+# where a point has several)
+sd(c) = valid(c) ? column(c) : 0
 regimes = system("tail -n +2 '".f."' | cut -d, -f1,2 | grep '^\"".tier."\"' | sed 's/.*_e\\([0-9]*\\)\"$/\\1/' | sort -n | uniq | tr '\\n' ' '")
 axes = "base width depth res"
 names = "base width depth resolution"
@@ -34,6 +36,8 @@ do for [term in "pngcairo svg"] {
     plot for [j=1:words(regimes)] for [i=1:4] f using (on(word(axes, i), int(word(regimes, j))) ? $9 : NaN):5 \
              with points pt int(word(markers, j)) ps 1.6 lc rgb word(colors, i) \
              title (j == 1 ? word(names, i) : ""), \
+         for [j=1:words(regimes)] for [i=1:4] f using (on(word(axes, i), int(word(regimes, j))) ? $9 : NaN):5:(sd(10)):(sd(6)) \
+             with xyerrorbars pt -1 lc rgb word(colors, i) notitle, \
          for [j=1:words(regimes)] NaN with points pt int(word(markers, j)) ps 1.6 lc rgb "#7f7f7f" \
              title sprintf("%s epoch%s", word(regimes, j), word(regimes, j) eq "1" ? "" : "s"), \
          f using (strcol(1) eq tier ? $9 : NaN):5:(tag(strcol(2))) with labels left offset 0.8,0.4 font ",8" tc rgb "#555555" notitle
