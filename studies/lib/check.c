@@ -181,16 +181,18 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
     int n_studies = 0;
     while (study_registry[n_studies]) n_studies++;
     CHECK(n_studies <= MAX_STUDIES, "check: %d studies, room for %d", n_studies, MAX_STUDIES);
-    int outside = 0, compared = 0, uncovered = 0;
+    int outside = 0, compared = 0, uncovered = 0, rw = 14; // rw: the run column's width, the longest label's
+    for (int i = 0; i < p.n; i++)
+        if (all || p.rows[i].f[0][0]) rw = MAX(rw, (int)strlen(p.rows[i].f[1])); // the rows printed
     fprintf(out, "published vs reproduced (%s; runs from %s/<study>/, mean ± std over seeds)\n", published,
             results);
-    fprintf(out, "  %-16s %-14s %-6s %-10s %9s %20s %7s %6s  %s\n", "study", "run", "tier", "metric", "published",
+    fprintf(out, "  %-16s %-*s %-6s %-10s %9s %20s %7s %6s  %s\n", "study", rw, "run", "tier", "metric", "published",
             "reproduced", "diff", "tol", "verdict");
     for (int i = 0; i < p.n; i++) {
         PubRow *r = &p.rows[i];
         if (!r->f[0][0]) { // no study reproduces it
             if (all)
-                fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  no study (%s, %s)\n", "-", r->f[1], "-",
+                fprintf(out, "  %-16s %-*s %-6s %-10s %9.2f %20s %7s %6s  no study (%s, %s)\n", "-", rw, r->f[1], "-",
                         r->f[3], r->published, "-", "", "", r->f[6], r->f[7]);
             int k = 0;
             while (k < n_papers && strcmp(papers[k], r->f[6])) k++;
@@ -210,7 +212,7 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
         StudyStat s = reproduced(stored(&st, k, t), r->f[1], r->f[3]);
         if (s.n && isnan(r->tolerance)) { // beside the judged rows: another release, a third party
             char sb[48];
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %+7.2f %6s  shown, not judged (%s)\n", r->f[0], r->f[1],
+            fprintf(out, "  %-16s %-*s %-6s %-10s %9.2f %20s %+7.2f %6s  shown, not judged (%s)\n", r->f[0], rw, r->f[1],
                     r->f[2], r->f[3], r->published, fmt_stat(s, sb, sizeof sb), s.mean - r->published, "-", r->f[8]);
             continue;
         }
@@ -220,7 +222,7 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
             compared++;
             outside += !ok;
             char sb[48];
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %+7.2f %6.2f  %s\n", r->f[0], r->f[1], r->f[2],
+            fprintf(out, "  %-16s %-*s %-6s %-10s %9.2f %20s %+7.2f %6.2f  %s\n", r->f[0], rw, r->f[1], r->f[2],
                     r->f[3], r->published, fmt_stat(s, sb, sizeof sb), diff, tol, ok ? "within" : "OUTSIDE");
             continue;
         }
@@ -230,16 +232,16 @@ int study_check_all(const char *published, const char *results, bool all, FILE *
             StudyStat x = reproduced(stored(&st, k, (TierId)lt), r->f[1], r->f[3]);
             if (!x.n) continue;
             char sb[48];
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  reference only (%s tier, not the "
+            fprintf(out, "  %-16s %-*s %-6s %-10s %9.2f %20s %7s %6s  reference only (%s tier, not the "
                          "published setting)\n",
-                    r->f[0], r->f[1], r->f[2], r->f[3], r->published, fmt_stat(x, sb, sizeof sb), "", "",
+                    r->f[0], rw, r->f[1], r->f[2], r->f[3], r->published, fmt_stat(x, sb, sizeof sb), "", "",
                     tier_name((TierId)lt));
             shown = true;
         }
         if (!shown) {
             char tol[16] = "-"; // shown, not judged
             if (!isnan(r->tolerance)) snprintf(tol, sizeof tol, "%.2f", r->tolerance);
-            fprintf(out, "  %-16s %-14s %-6s %-10s %9.2f %20s %7s %6s  not run\n", r->f[0], r->f[1], r->f[2],
+            fprintf(out, "  %-16s %-*s %-6s %-10s %9.2f %20s %7s %6s  not run\n", r->f[0], rw, r->f[1], r->f[2],
                     r->f[3], r->published, "-", "", tol);
         }
     }
