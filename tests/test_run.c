@@ -257,21 +257,41 @@ static const StudyDef sanity_study = {
     .tiers = {[TIER_CPU] = {.sanity = {{"*", SANITY_LEARNS}, {"*_base", SANITY_OVERFITS}}}},
 };
 
-// a done run of label/seed: 2 epochs, the first's test loss first_loss, the last's train and test top-1
-static void write_run(const char *dir, const char *recipe, const char *label, int seed, double first_loss,
-                      double train, double test)
+// a done run of label/seed with the epochs e[0..n) (the best top-1 the last epoch's test top-1 or 35)
+static void write_rows(const char *dir, const char *recipe, const char *label, int seed, const EpochLog *e, int n)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/cpu_%s_s%d.h5", dir, label, seed);
     RunMeta m = {.study = "t", .run_id = "0123456789abcdef", .tier = "cpu", .label = label, .git_revision = "x",
                  .backend = "cpu", .device = "cpu", .status = "done", .recipe = recipe, .started = "", .host = "",
                  .segments = "", .threads = 1, .seed = (uint64_t)seed, .model = "resnet20"};
+    RunFinal f = {.best_top1 = MAX(35, e[n - 1].eval_top1), .best_epoch = n, .wall_s = 1};
+    cr_assert_eq(runfile_write(path, &m, e, n, &f), 0, "%s", path);
+}
+
+// a done run of label/seed: 2 epochs, the first's test loss first_loss, the last's train and test top-1
+static void write_run(const char *dir, const char *recipe, const char *label, int seed, double first_loss,
+                      double train, double test)
+{
     EpochLog e[2] = {{.epoch = 1, .train_loss = 2, .train_top1 = 30, .eval_loss = first_loss, .eval_top1 = 35,
                       .ema_top1 = NAN, .eval_top1_reparam = NAN, .ema_top1_reparam = NAN},
                      {.epoch = 2, .train_loss = 0.3, .train_top1 = train, .eval_loss = 0.6, .eval_top1 = test,
                       .ema_top1 = NAN, .eval_top1_reparam = NAN, .ema_top1_reparam = NAN}};
-    RunFinal f = {.best_top1 = MAX(35, test), .best_epoch = 2, .wall_s = 1};
-    cr_assert_eq(runfile_write(path, &m, e, 2, &f), 0, "%s", path);
+    write_rows(dir, recipe, label, seed, e, 2);
+}
+
+// the sanity report of the study "t" on the runs in dir (n of them): its text (free it), the failing count
+static char *sanity_report(const char *dir, int n, int *failing)
+{
+    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
+    cr_assert_eq(study_results_count(r), n);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    *failing = study_sanity(&sanity_study, r, TIER_CPU, out);
+    fclose(out);
+    study_results_close(r);
+    return text;
 }
 
 Test(claims, sanity_lines_and_every_pair)
@@ -292,13 +312,8 @@ Test(claims, sanity_lines_and_every_pair)
         write_run(dir, recipe, "b_re", s + 1, 1.5, 88, s ? 40 + 10 * s : 19.9);
     }
     free(recipe);
-    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
-    cr_assert_eq(study_results_count(r), 12);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    int failing = study_sanity(&sanity_study, r, TIER_CPU, out);
-    fclose(out);
+    int failing;
+    char *text = sanity_report(dir, 12, &failing);
     cr_expect_eq(failing, 3, "%s", text);
     cr_expect(strstr(text, "FLAGGED  *: every model trains") && strstr(text, "10 of 12 runs pass"), "%s", text);
     cr_expect(strstr(text, "FAILS a_re_s1: test loss 2.400 after epoch 1 (chance 2.303)"), "%s", text);
@@ -309,6 +324,7 @@ Test(claims, sanity_lines_and_every_pair)
     free(text);
 
     // every pair: a_re is above a_base (82.5 ± 0.5 vs 80.17 ± 0.29: significant); b_re is not judged
+    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
     char numbers[1000];
     const char *hi1[] = {"a_re"}, *lo1[] = {"a_base"}, *hi2[] = {"a_re", "b_re"}, *lo2[] = {"a_base", "b_base"},
                *hi3[] = {"a_re", "c_re"}, *lo3[] = {"a_base", "c_base"}, *hi4[] = {"c_re"}, *lo4[] = {"c_base"};
@@ -340,11 +356,6 @@ Test(claims, learns_reads_the_loss_after_100_steps)
     char *recipe = recipe_text(&c);
     const double late[2] = {2.0, 2.35}; // epoch 5's test loss: below chance (2.303), above it
     for (int s = 0; s < 2; s++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/cpu_x_s%d.h5", dir, s + 1);
-        RunMeta m = {.study = "t", .run_id = "0123456789abcdef", .tier = "cpu", .label = "x", .git_revision = "x",
-                     .backend = "cpu", .device = "cpu", .status = "done", .recipe = recipe, .started = "", .host = "",
-                     .segments = "", .threads = 1, .seed = (uint64_t)s + 1, .model = "resnet20"};
         EpochLog e[6];
         for (int i = 0; i < 6; i++) {
             bool evaluated = i == 0 || i == 4 || i == 5;
@@ -353,22 +364,16 @@ Test(claims, learns_reads_the_loss_after_100_steps)
                               .eval_top1 = evaluated ? 45 : NAN, .ema_top1 = NAN, .eval_top1_reparam = NAN,
                               .ema_top1_reparam = NAN};
         }
-        RunFinal f = {.best_top1 = 45, .best_epoch = 6, .wall_s = 1};
-        cr_assert_eq(runfile_write(path, &m, e, 6, &f), 0, "%s", path);
+        write_rows(dir, recipe, "x", s + 1, e, 6);
     }
     free(recipe);
-    StudyResults *r = study_results_open(&sanity_study, dir, TIER_CPU);
-    cr_assert_eq(study_results_count(r), 2);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    int failing = study_sanity(&sanity_study, r, TIER_CPU, out);
-    fclose(out);
+    int failing;
+    char *text = sanity_report(dir, 2, &failing);
     cr_expect_eq(failing, 1, "%s", text);
     cr_expect(strstr(text, "1 of 2 runs pass"), "%s", text);
     cr_expect(strstr(text, "FAILS x_s2: test loss 2.350 after epoch 5 (chance 2.303)"), "%s", text);
     cr_expect(!strstr(text, "FAILS x_s1"), "%s", text);
-    study_results_close(r);
+    free(text);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
